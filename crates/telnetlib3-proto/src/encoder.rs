@@ -1,0 +1,265 @@
+//! Bytes out: data escaping, NVT end-of-line, and command frames.
+//!
+//! Everything writes into a caller-provided `Vec<u8>`, so one output buffer can be reused
+//! for the life of a connection.
+
+use memchr::{memchr, memchr3};
+
+use crate::command::{Command, Verb, IAC, SB, SE};
+use crate::option::TelnetOption;
+
+const CR: u8 = b'\r';
+const LF: u8 = b'\n';
+const NUL: u8 = 0;
+
+/// Escapes application data for the wire.
+///
+/// Always doubles IAC. Under the NVT rules (RFC 854; RFC 1123 3.3.1), which apply to a
+/// direction that is not in BINARY mode, a newline is sent as CR LF and a carriage return
+/// alone as CR NUL: `\n` and `\r\n` both become CR LF, and `\r` followed by anything else
+/// becomes CR NUL.
+///
+/// The encoder remembers a CR that ended the previous call, so `"\r"` then `"\n"` still
+/// gives CR LF. Such a CR is sent at once; its NUL goes out with the next data, or with
+/// [`Encoder::flush_line_state`].
+///
+/// ```
+/// use telnetlib3_proto::Encoder;
+///
+/// let mut out = Vec::new();
+/// let mut encoder = Encoder::new();
+/// encoder.encode(b"a\n\xffb\rc", true, &mut out);
+/// assert_eq!(out, b"a\r\n\xff\xffb\r\0c");
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Encoder {
+    pending_cr: bool,
+}
+
+impl Encoder {
+    /// A fresh encoder.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self { pending_cr: false }
+    }
+
+    /// Append `data`, escaped, to `out`. `nvt` selects the NVT end-of-line rules.
+    pub fn encode(&mut self, data: &[u8], nvt: bool, out: &mut Vec<u8>) {
+        if data.is_empty() {
+            return;
+        }
+        out.reserve(data.len() + data.len() / 16 + 2);
+        if nvt {
+            self.encode_nvt(data, out);
+        } else {
+            self.flush_line_state(out);
+            escape_iac(data, out);
+        }
+    }
+
+    /// Finish a CR left pending by the previous call with its NUL.
+    ///
+    /// Call before anything that is not data (a command, a subnegotiation) goes out, or
+    /// when BINARY is switched on.
+    pub fn flush_line_state(&mut self, out: &mut Vec<u8>) {
+        if std::mem::take(&mut self.pending_cr) {
+            out.push(NUL);
+        }
+    }
+
+    fn encode_nvt(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        let mut start = 0;
+        if std::mem::take(&mut self.pending_cr) {
+            if data[0] == LF {
+                out.push(LF);
+                start = 1;
+            } else {
+                out.push(NUL);
+            }
+        }
+        let mut pos = start;
+        while let Some(offset) = memchr3(IAC, CR, LF, &data[pos..]) {
+            let at = pos + offset;
+            match data[at] {
+                IAC => {
+                    out.extend_from_slice(&data[start..=at]);
+                    out.push(IAC);
+                    start = at + 1;
+                }
+                CR => {
+                    out.extend_from_slice(&data[start..=at]);
+                    match data.get(at + 1) {
+                        Some(&LF) => {
+                            out.push(LF);
+                            start = at + 2;
+                        }
+                        Some(_) => {
+                            out.push(NUL);
+                            start = at + 1;
+                        }
+                        None => {
+                            self.pending_cr = true;
+                            start = at + 1;
+                        }
+                    }
+                }
+                _ => {
+                    // A LF not preceded by CR (CR LF was consumed in the CR arm).
+                    out.extend_from_slice(&data[start..at]);
+                    out.extend_from_slice(b"\r\n");
+                    start = at + 1;
+                }
+            }
+            pos = start;
+        }
+        out.extend_from_slice(&data[start..]);
+    }
+}
+
+/// Append `data` to `out` with every IAC doubled, and nothing else changed (BINARY).
+pub fn escape_iac(data: &[u8], out: &mut Vec<u8>) {
+    let mut start = 0;
+    while let Some(offset) = memchr(IAC, &data[start..]) {
+        let at = start + offset;
+        out.extend_from_slice(&data[start..=at]);
+        out.push(IAC);
+        start = at + 1;
+    }
+    out.extend_from_slice(&data[start..]);
+}
+
+/// Append `IAC <command>`.
+pub fn write_command(out: &mut Vec<u8>, command: Command) {
+    out.extend_from_slice(&[IAC, command.code()]);
+}
+
+/// Append `IAC <verb> <option>`.
+pub fn write_negotiation(out: &mut Vec<u8>, verb: Verb, option: TelnetOption) {
+    out.extend_from_slice(&[IAC, verb.code(), option.code()]);
+}
+
+/// Append `IAC SB <option> <payload> IAC SE`, doubling any IAC in the payload.
+pub fn write_subnegotiation(out: &mut Vec<u8>, option: TelnetOption, payload: &[u8]) {
+    out.reserve(payload.len() + 5);
+    out.extend_from_slice(&[IAC, SB, option.code()]);
+    escape_iac(payload, out);
+    out.extend_from_slice(&[IAC, SE]);
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::parser::{Handler, Parser};
+
+    fn nvt(chunks: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = Encoder::new();
+        for chunk in chunks {
+            encoder.encode(chunk, true, &mut out);
+        }
+        encoder.flush_line_state(&mut out);
+        out
+    }
+
+    #[test]
+    fn binary_only_doubles_iac() {
+        let mut out = Vec::new();
+        Encoder::new().encode(b"\xffa\r\n\xff\xff\r", false, &mut out);
+        assert_eq!(out, b"\xff\xffa\r\n\xff\xff\xff\xff\r");
+    }
+
+    #[test]
+    fn nvt_end_of_line() {
+        assert_eq!(
+            nvt(&[b"one\ntwo\r\nthree\rfour"]),
+            b"one\r\ntwo\r\nthree\r\0four"
+        );
+        assert_eq!(nvt(&[b"\n\n"]), b"\r\n\r\n");
+        assert_eq!(nvt(&[b"\r\r\n"]), b"\r\0\r\n");
+    }
+
+    #[test]
+    fn nvt_cr_split_across_writes() {
+        assert_eq!(nvt(&[b"a\r", b"\nb"]), b"a\r\nb");
+        assert_eq!(nvt(&[b"a\r", b"b"]), b"a\r\0b");
+        assert_eq!(nvt(&[b"a\r"]), b"a\r\0");
+        assert_eq!(nvt(&[b"a\r", b"\xff"]), b"a\r\0\xff\xff");
+    }
+
+    #[test]
+    fn frames() {
+        let mut out = Vec::new();
+        write_command(&mut out, Command::Ayt);
+        write_negotiation(&mut out, Verb::Will, TelnetOption::Sga);
+        write_subnegotiation(&mut out, TelnetOption::Naws, &[0, 255, 0, 24]);
+        assert_eq!(
+            out,
+            b"\xff\xf6\xff\xfb\x03\xff\xfa\x1f\x00\xff\xff\x00\x18\xff\xf0"
+        );
+    }
+
+    #[derive(Default)]
+    struct Collect {
+        data: Vec<u8>,
+        subnegotiations: Vec<(TelnetOption, Vec<u8>)>,
+    }
+
+    impl Handler for Collect {
+        fn data(&mut self, data: &[u8]) {
+            self.data.extend_from_slice(data);
+        }
+        fn subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
+            self.subnegotiations.push((option, payload.to_vec()));
+        }
+    }
+
+    proptest! {
+        /// Escape then parse is the identity on data in BINARY mode.
+        #[test]
+        fn binary_round_trip(data in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let mut wire = Vec::new();
+            Encoder::new().encode(&data, false, &mut wire);
+            let mut collect = Collect::default();
+            Parser::new().advance(&mut collect, &wire);
+            prop_assert_eq!(collect.data, data);
+        }
+
+        /// Under the NVT rules, a parse of the encoding gives the data with every lone
+        /// `\n` turned into `\r\n`.
+        #[test]
+        fn nvt_round_trip(data in proptest::collection::vec(
+            prop_oneof![any::<u8>(), Just(b'\r'), Just(b'\n'), Just(0u8)], 0..256)) {
+            let mut wire = Vec::new();
+            let mut encoder = Encoder::new();
+            encoder.encode(&data, true, &mut wire);
+            encoder.flush_line_state(&mut wire);
+            struct Nvt(Collect);
+            impl Handler for Nvt {
+                fn data(&mut self, data: &[u8]) { self.0.data(data) }
+                fn nvt_input(&self) -> bool { true }
+            }
+            let mut collect = Nvt(Collect::default());
+            Parser::new().advance(&mut collect, &wire);
+            let mut expected = Vec::new();
+            for (i, &byte) in data.iter().enumerate() {
+                if byte == LF && (i == 0 || data[i - 1] != CR) {
+                    expected.push(CR);
+                }
+                expected.push(byte);
+            }
+            prop_assert_eq!(collect.0.data, expected);
+        }
+
+        /// Any payload survives a subnegotiation frame.
+        #[test]
+        fn subnegotiation_round_trip(option in any::<u8>(), payload in proptest::collection::vec(any::<u8>(), 0..256)) {
+            let mut wire = Vec::new();
+            write_subnegotiation(&mut wire, TelnetOption::from(option), &payload);
+            let mut collect = Collect::default();
+            Parser::new().advance(&mut collect, &wire);
+            prop_assert_eq!(collect.subnegotiations, vec![(TelnetOption::from(option), payload)]);
+        }
+    }
+}

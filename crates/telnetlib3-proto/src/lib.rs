@@ -1,0 +1,40 @@
+//! The sans-IO core of telnetlib3 for Rust: Telnet parsing, encoding and option
+//! negotiation as plain data transformations.
+//!
+//! This crate does no I/O and reads no clock. Bytes from the peer go into
+//! [`Session::receive`], which reports application data and events to a [`Sink`] in stream
+//! order and queues any replies; the bytes to send come out of
+//! [`Session::poll_transmit`]. The async `telnetlib3` crate drives it over tokio sockets;
+//! anything else (a test, a fuzzer, another runtime) can drive it the same way.
+//!
+//! Layers, each usable alone:
+//!
+//! - [`Parser`]: the incremental tokenizer (RFC 854), with a `memchr` fast path over plain
+//!   data and a capped subnegotiation buffer; events go to a [`Handler`].
+//! - [`Encoder`] and the `write_*` frame builders: IAC doubling and NVT end-of-line.
+//! - [`QState`]: RFC 1143 "Q method" negotiation as pure transitions.
+//! - [`Session`]: all of the above, with a [`Policy`] saying which options to accept.
+//!
+//! RFCs: 854 and 855 (the protocol and option negotiation), 856 (BINARY, for end-of-line
+//! handling), 1123 section 3.3.1 (end-of-line), 1143 (the Q method).
+//!
+//! Malformed input is never an error of the API: it is reported as a [`ProtocolError`]
+//! event and the parser resynchronises, so any byte sequence from a peer has defined
+//! behaviour and bounded memory.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+mod command;
+mod encoder;
+mod option;
+mod parser;
+mod qmethod;
+mod session;
+
+pub use command::{Command, Verb, IAC};
+pub use encoder::{escape_iac, write_command, write_negotiation, write_subnegotiation, Encoder};
+pub use option::TelnetOption;
+pub use parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
+pub use qmethod::{OptionState, QState, Queue, RequestError, Send, Transition};
+pub use session::{Config, Event, Policy, Role, Session, Side, Sink};

@@ -1,0 +1,508 @@
+//! The Telnet session: parser, encoder and option negotiation tied together.
+
+use crate::command::{Command, Verb};
+use crate::encoder::{write_command, write_negotiation, write_subnegotiation, Encoder};
+use crate::option::TelnetOption;
+use crate::parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
+use crate::qmethod::{OptionState, QState, RequestError, Send, Transition};
+
+/// Which end of the connection a session is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that accepted the connection.
+    Server,
+    /// The end that opened the connection.
+    Client,
+}
+
+/// Which side of an option: performed by us, or by the peer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Side {
+    /// We perform the option (we sent WILL; telnetlib3's `local_option`).
+    Local,
+    /// The peer performs the option (he sent WILL; telnetlib3's `remote_option`).
+    Remote,
+}
+
+impl Side {
+    const fn verb(self, send: Send) -> Verb {
+        match (self, send) {
+            (Self::Local, Send::Enable) => Verb::Will,
+            (Self::Local, Send::Disable) => Verb::Wont,
+            (Self::Remote, Send::Enable) => Verb::Do,
+            (Self::Remote, Send::Disable) => Verb::Dont,
+        }
+    }
+}
+
+/// A set of option codes, one bit each.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct OptionSet([u64; 4]);
+
+impl OptionSet {
+    const fn contains(&self, option: TelnetOption) -> bool {
+        let code = option.code() as usize;
+        self.0[code / 64] & (1 << (code % 64)) != 0
+    }
+
+    fn set(&mut self, option: TelnetOption, member: bool) {
+        let code = option.code() as usize;
+        let bit = 1 << (code % 64);
+        if member {
+            self.0[code / 64] |= bit;
+        } else {
+            self.0[code / 64] &= !bit;
+        }
+    }
+}
+
+/// Which options a session agrees to when the peer asks: everything else is refused.
+///
+/// ```
+/// use telnetlib3_proto::{Policy, TelnetOption};
+///
+/// let policy = Policy::new()
+///     .allow_local(TelnetOption::Echo)     // we answer DO ECHO with WILL ECHO
+///     .allow_remote(TelnetOption::Naws);   // we answer WILL NAWS with DO NAWS
+/// assert!(policy.accepts_local(TelnetOption::Echo));
+/// assert!(!policy.accepts_remote(TelnetOption::Echo));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Policy {
+    local: OptionSet,
+    remote: OptionSet,
+}
+
+impl Policy {
+    /// A policy that refuses every option.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            local: OptionSet([0; 4]),
+            remote: OptionSet([0; 4]),
+        }
+    }
+
+    /// Agree to perform `option` when the peer sends DO.
+    #[must_use]
+    pub fn allow_local(mut self, option: TelnetOption) -> Self {
+        self.local.set(option, true);
+        self
+    }
+
+    /// Agree to let the peer perform `option` when he sends WILL.
+    #[must_use]
+    pub fn allow_remote(mut self, option: TelnetOption) -> Self {
+        self.remote.set(option, true);
+        self
+    }
+
+    /// Change whether we agree to perform `option`.
+    pub fn set_local(&mut self, option: TelnetOption, allowed: bool) {
+        self.local.set(option, allowed);
+    }
+
+    /// Change whether we agree to let the peer perform `option`.
+    pub fn set_remote(&mut self, option: TelnetOption, allowed: bool) {
+        self.remote.set(option, allowed);
+    }
+
+    /// Whether we agree to perform `option`.
+    #[must_use]
+    pub const fn accepts_local(&self, option: TelnetOption) -> bool {
+        self.local.contains(option)
+    }
+
+    /// Whether we agree to let the peer perform `option`.
+    #[must_use]
+    pub const fn accepts_remote(&self, option: TelnetOption) -> bool {
+        self.remote.contains(option)
+    }
+}
+
+/// How a [`Session`] behaves.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Which options we agree to when asked.
+    pub policy: Policy,
+    /// Apply the NVT end-of-line rules (CR LF, CR NUL) to each direction that is not in
+    /// BINARY mode. Turn off for peers that send raw bytes without negotiating BINARY.
+    pub translate_eol: bool,
+    /// Cap on one subnegotiation's payload; longer ones are discarded and reported.
+    pub max_subnegotiation: usize,
+}
+
+impl Config {
+    /// The default configuration with `policy`.
+    #[must_use]
+    pub fn with_policy(policy: Policy) -> Self {
+        Self {
+            policy,
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            policy: Policy::new(),
+            translate_eol: true,
+            max_subnegotiation: DEFAULT_MAX_SUBNEGOTIATION,
+        }
+    }
+}
+
+/// Something that happened on the connection, other than data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A two-byte command from the peer (`IAC AYT`, `IAC GA`, ...).
+    Command(Command),
+    /// An option became enabled or disabled on one side.
+    OptionChanged {
+        /// The option.
+        option: TelnetOption,
+        /// Which side of it.
+        side: Side,
+        /// Its new state.
+        enabled: bool,
+    },
+    /// A subnegotiation from the peer, payload unescaped.
+    Subnegotiation {
+        /// The option.
+        option: TelnetOption,
+        /// The bytes between `IAC SB <option>` and `IAC SE`.
+        payload: &'a [u8],
+    },
+    /// Malformed input the parser recovered from.
+    ProtocolError(ProtocolError),
+    /// The peer answered our DONT with WILL, or our WONT with DO (RFC 1143 section 7
+    /// calls this an error; the state recovers as the RFC says, and nothing is sent).
+    NegotiationViolation {
+        /// The option.
+        option: TelnetOption,
+        /// Which side of it.
+        side: Side,
+    },
+}
+
+/// Receives a [`Session`]'s output toward the application, in stream order.
+pub trait Sink {
+    /// Application data from the peer.
+    fn data(&mut self, data: &[u8]);
+    /// Anything else that happened.
+    fn event(&mut self, event: Event<'_>);
+}
+
+/// A Telnet connection's protocol state, without I/O.
+///
+/// The session never touches a socket or a clock. Its methods fall in four groups:
+///
+/// - getters taking `&self` ([`Session::local_enabled`], [`Session::option_state`], ...);
+/// - [`Session::receive`], which takes bytes from the peer and reports data and events to
+///   a [`Sink`] in stream order, queueing any replies;
+/// - mutators for the application's own requests ([`Session::send_data`],
+///   [`Session::request_local`], ...), which queue bytes;
+/// - [`Session::poll_transmit`], which hands over the queued bytes for the socket.
+///
+/// ```
+/// use telnetlib3_proto::{Config, Event, Policy, Role, Session, Sink, TelnetOption};
+///
+/// struct Print(Vec<String>);
+/// impl Sink for Print {
+///     fn data(&mut self, data: &[u8]) {
+///         self.0.push(String::from_utf8_lossy(data).into_owned());
+///     }
+///     fn event(&mut self, event: Event<'_>) {
+///         self.0.push(format!("{event:?}"));
+///     }
+/// }
+///
+/// let policy = Policy::new().allow_local(TelnetOption::Sga);
+/// let mut session = Session::new(Role::Server, Config::with_policy(policy));
+/// let mut sink = Print(Vec::new());
+///
+/// session.receive(b"\xff\xfd\x03hello", &mut sink); // DO SGA, then data
+/// let mut wire = Vec::new();
+/// session.poll_transmit(&mut wire);
+/// assert_eq!(wire, b"\xff\xfb\x03");                // WILL SGA
+/// assert!(session.local_enabled(TelnetOption::Sga));
+/// assert_eq!(sink.0.last().unwrap(), "hello");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Session {
+    parser: Parser,
+    core: Core,
+}
+
+/// Everything but the parser, so that the parser can call back into it.
+#[derive(Clone, Debug)]
+struct Core {
+    role: Role,
+    config: Config,
+    options: [OptionState; 256],
+    encoder: Encoder,
+    output: Vec<u8>,
+}
+
+impl Session {
+    /// A new session at the start of a connection.
+    #[must_use]
+    pub fn new(role: Role, config: Config) -> Self {
+        Self {
+            parser: Parser::with_max_subnegotiation(config.max_subnegotiation),
+            core: Core {
+                role,
+                config,
+                options: [OptionState::default(); 256],
+                encoder: Encoder::new(),
+                output: Vec::new(),
+            },
+        }
+    }
+
+    /// Which end of the connection this is.
+    #[must_use]
+    pub const fn role(&self) -> Role {
+        self.core.role
+    }
+
+    /// The configuration in force.
+    #[must_use]
+    pub const fn config(&self) -> &Config {
+        &self.core.config
+    }
+
+    /// Change which options we agree to from now on (options already enabled stay).
+    pub fn policy_mut(&mut self) -> &mut Policy {
+        &mut self.core.config.policy
+    }
+
+    /// Both sides of an option's negotiation state.
+    #[must_use]
+    pub const fn option_state(&self, option: TelnetOption) -> OptionState {
+        self.core.options[option.code() as usize]
+    }
+
+    /// Whether we perform `option`.
+    #[must_use]
+    pub const fn local_enabled(&self, option: TelnetOption) -> bool {
+        self.option_state(option).us.is_enabled()
+    }
+
+    /// Whether the peer performs `option`.
+    #[must_use]
+    pub const fn remote_enabled(&self, option: TelnetOption) -> bool {
+        self.option_state(option).him.is_enabled()
+    }
+
+    /// Whether any request of ours awaits its answer.
+    #[must_use]
+    pub fn negotiation_pending(&self) -> bool {
+        self.core
+            .options
+            .iter()
+            .any(|state| state.us.is_pending() || state.him.is_pending())
+    }
+
+    /// Every option enabled on `side`, in code order.
+    pub fn enabled_options(&self, side: Side) -> impl Iterator<Item = TelnetOption> + '_ {
+        (0..=255u8)
+            .map(TelnetOption::from)
+            .filter(move |&option| match side {
+                Side::Local => self.local_enabled(option),
+                Side::Remote => self.remote_enabled(option),
+            })
+    }
+
+    /// Process bytes from the peer: data and events go to `sink` in stream order, and
+    /// replies are queued for [`Session::poll_transmit`].
+    pub fn receive<S: Sink>(&mut self, input: &[u8], sink: &mut S) {
+        let mut dispatch = Dispatch {
+            core: &mut self.core,
+            sink,
+        };
+        self.parser.advance(&mut dispatch, input);
+    }
+
+    /// Queue application data, escaped for the wire (IAC doubled; NVT end-of-line
+    /// outside BINARY unless translation is off).
+    pub fn send_data(&mut self, data: &[u8]) {
+        let nvt = self.core.nvt_output();
+        self.core.encoder.encode(data, nvt, &mut self.core.output);
+    }
+
+    /// Queue a two-byte command (`IAC GA`, `IAC AYT`, ...).
+    pub fn send_command(&mut self, command: Command) {
+        self.core.before_frame();
+        write_command(&mut self.core.output, command);
+    }
+
+    /// Queue `IAC SB <option> <payload> IAC SE`, escaping IAC in the payload.
+    pub fn send_subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
+        self.core.before_frame();
+        write_subnegotiation(&mut self.core.output, option, payload);
+    }
+
+    /// Ask to perform `option` ourselves (WILL), following RFC 1143.
+    ///
+    /// # Errors
+    ///
+    /// When RFC 1143 says the request is an error (already enabled, already asked, ...);
+    /// nothing is sent then.
+    pub fn request_local(
+        &mut self,
+        option: TelnetOption,
+        enable: bool,
+    ) -> Result<(), RequestError> {
+        self.core.request(Side::Local, option, enable)
+    }
+
+    /// Ask the peer to perform `option` (DO) or to stop (DONT), following RFC 1143.
+    ///
+    /// # Errors
+    ///
+    /// When RFC 1143 says the request is an error (already enabled, already asked, ...);
+    /// nothing is sent then.
+    pub fn request_remote(
+        &mut self,
+        option: TelnetOption,
+        enable: bool,
+    ) -> Result<(), RequestError> {
+        self.core.request(Side::Remote, option, enable)
+    }
+
+    /// Whether bytes wait for [`Session::poll_transmit`].
+    #[must_use]
+    pub fn has_output(&self) -> bool {
+        !self.core.output.is_empty()
+    }
+
+    /// Move every queued byte to the end of `out`. Returns how many were moved.
+    #[must_use = "the bytes must be written to the peer"]
+    pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
+        let queued = self.core.output.len();
+        if out.is_empty() {
+            // Hand over the buffer itself: no copy on the common path.
+            std::mem::swap(out, &mut self.core.output);
+        } else {
+            out.append(&mut self.core.output);
+        }
+        queued
+    }
+}
+
+impl Core {
+    fn nvt_output(&self) -> bool {
+        self.config.translate_eol
+            && !self.options[TelnetOption::Binary.code() as usize]
+                .us
+                .is_enabled()
+    }
+
+    /// A CR left pending by data must get its NUL before any command goes out.
+    fn before_frame(&mut self) {
+        self.encoder.flush_line_state(&mut self.output);
+    }
+
+    fn state_mut(&mut self, side: Side, option: TelnetOption) -> &mut QState {
+        let state = &mut self.options[option.code() as usize];
+        match side {
+            Side::Local => &mut state.us,
+            Side::Remote => &mut state.him,
+        }
+    }
+
+    fn request(
+        &mut self,
+        side: Side,
+        option: TelnetOption,
+        enable: bool,
+    ) -> Result<(), RequestError> {
+        let state = *self.state_mut(side, option);
+        let transition = if enable {
+            state.request_enable()?
+        } else {
+            state.request_disable()?
+        };
+        self.apply(side, option, transition);
+        Ok(())
+    }
+
+    fn receive_negotiation<S: Sink>(&mut self, verb: Verb, option: TelnetOption, sink: &mut S) {
+        let policy = self.config.policy;
+        let state = self.options[option.code() as usize];
+        let (side, transition) = match verb {
+            Verb::Will => (
+                Side::Remote,
+                state.him.receive_enable(policy.accepts_remote(option)),
+            ),
+            Verb::Wont => (Side::Remote, state.him.receive_disable()),
+            Verb::Do => (
+                Side::Local,
+                state.us.receive_enable(policy.accepts_local(option)),
+            ),
+            Verb::Dont => (Side::Local, state.us.receive_disable()),
+        };
+        if transition.violation {
+            sink.event(Event::NegotiationViolation { option, side });
+        }
+        if let Some(enabled) = self.apply(side, option, transition) {
+            sink.event(Event::OptionChanged {
+                option,
+                side,
+                enabled,
+            });
+        }
+    }
+
+    /// Store a transition's state and queue what it sends. Returns the change, if any.
+    fn apply(&mut self, side: Side, option: TelnetOption, transition: Transition) -> Option<bool> {
+        *self.state_mut(side, option) = transition.state;
+        if let Some(send) = transition.send {
+            self.before_frame();
+            write_negotiation(&mut self.output, side.verb(send), option);
+        }
+        transition.enabled_changed
+    }
+}
+
+/// Routes the parser's callbacks into the session core and the application's sink.
+struct Dispatch<'a, S> {
+    core: &'a mut Core,
+    sink: &'a mut S,
+}
+
+impl<S: Sink> Handler for Dispatch<'_, S> {
+    fn data(&mut self, data: &[u8]) {
+        self.sink.data(data);
+    }
+
+    fn command(&mut self, command: Command) {
+        self.sink.event(Event::Command(command));
+    }
+
+    fn negotiation(&mut self, verb: Verb, option: TelnetOption) {
+        self.core.receive_negotiation(verb, option, self.sink);
+    }
+
+    fn subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
+        self.sink.event(Event::Subnegotiation { option, payload });
+    }
+
+    fn protocol_error(&mut self, error: ProtocolError) {
+        self.sink.event(Event::ProtocolError(error));
+    }
+
+    fn nvt_input(&self) -> bool {
+        self.core.config.translate_eol
+            && !self.core.options[TelnetOption::Binary.code() as usize]
+                .him
+                .is_enabled()
+    }
+}
+
+#[cfg(test)]
+mod tests;

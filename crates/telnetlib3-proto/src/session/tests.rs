@@ -1,0 +1,333 @@
+use super::*;
+use crate::qmethod::QState::{No, WantNo, WantYes, Yes};
+use crate::qmethod::Queue::{Empty, Opposite};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Log {
+    data: Vec<u8>,
+    events: Vec<String>,
+}
+
+impl Sink for Log {
+    fn data(&mut self, data: &[u8]) {
+        self.data.extend_from_slice(data);
+    }
+    fn event(&mut self, event: Event<'_>) {
+        self.events.push(format!("{event:?}"));
+    }
+}
+
+fn session(policy: Policy) -> Session {
+    Session::new(Role::Server, Config::with_policy(policy))
+}
+
+fn transmit(session: &mut Session) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = session.poll_transmit(&mut out);
+    out
+}
+
+/// One golden row: the state of one side of ECHO before, the bytes received, the bytes
+/// sent in reply, and the state after.
+struct Row {
+    before: QState,
+    accept: bool,
+    input: &'static [u8],
+    output: &'static [u8],
+    after: QState,
+}
+
+const fn row(
+    before: QState,
+    accept: bool,
+    input: &'static [u8],
+    output: &'static [u8],
+    after: QState,
+) -> Row {
+    Row {
+        before,
+        accept,
+        input,
+        output,
+        after,
+    }
+}
+
+/// RFC 1143 section 7 for `him` (ECHO = 1): WILL and WONT received.
+const HIM_ROWS: [Row; 13] = [
+    row(No, true, b"\xff\xfb\x01", b"\xff\xfd\x01", Yes),
+    row(No, false, b"\xff\xfb\x01", b"\xff\xfe\x01", No),
+    row(Yes, true, b"\xff\xfb\x01", b"", Yes),
+    row(WantNo(Empty), true, b"\xff\xfb\x01", b"", No),
+    row(WantNo(Opposite), true, b"\xff\xfb\x01", b"", Yes),
+    row(WantYes(Empty), true, b"\xff\xfb\x01", b"", Yes),
+    row(
+        WantYes(Opposite),
+        true,
+        b"\xff\xfb\x01",
+        b"\xff\xfe\x01",
+        WantNo(Empty),
+    ),
+    row(No, true, b"\xff\xfc\x01", b"", No),
+    row(Yes, true, b"\xff\xfc\x01", b"\xff\xfe\x01", No),
+    row(WantNo(Empty), true, b"\xff\xfc\x01", b"", No),
+    row(
+        WantNo(Opposite),
+        true,
+        b"\xff\xfc\x01",
+        b"\xff\xfd\x01",
+        WantYes(Empty),
+    ),
+    row(WantYes(Empty), true, b"\xff\xfc\x01", b"", No),
+    row(WantYes(Opposite), true, b"\xff\xfc\x01", b"", No),
+];
+
+/// The same table for `us`: DO and DONT received, WILL and WONT sent.
+const US_ROWS: [Row; 13] = [
+    row(No, true, b"\xff\xfd\x01", b"\xff\xfb\x01", Yes),
+    row(No, false, b"\xff\xfd\x01", b"\xff\xfc\x01", No),
+    row(Yes, true, b"\xff\xfd\x01", b"", Yes),
+    row(WantNo(Empty), true, b"\xff\xfd\x01", b"", No),
+    row(WantNo(Opposite), true, b"\xff\xfd\x01", b"", Yes),
+    row(WantYes(Empty), true, b"\xff\xfd\x01", b"", Yes),
+    row(
+        WantYes(Opposite),
+        true,
+        b"\xff\xfd\x01",
+        b"\xff\xfc\x01",
+        WantNo(Empty),
+    ),
+    row(No, true, b"\xff\xfe\x01", b"", No),
+    row(Yes, true, b"\xff\xfe\x01", b"\xff\xfc\x01", No),
+    row(WantNo(Empty), true, b"\xff\xfe\x01", b"", No),
+    row(
+        WantNo(Opposite),
+        true,
+        b"\xff\xfe\x01",
+        b"\xff\xfb\x01",
+        WantYes(Empty),
+    ),
+    row(WantYes(Empty), true, b"\xff\xfe\x01", b"", No),
+    row(WantYes(Opposite), true, b"\xff\xfe\x01", b"", No),
+];
+
+fn run_rows(side: Side, rows: &[Row]) {
+    for (index, row) in rows.iter().enumerate() {
+        let policy = match (side, row.accept) {
+            (Side::Remote, true) => Policy::new().allow_remote(TelnetOption::Echo),
+            (Side::Local, true) => Policy::new().allow_local(TelnetOption::Echo),
+            (_, false) => Policy::new(),
+        };
+        let mut s = session(policy);
+        *s.core.state_mut(side, TelnetOption::Echo) = row.before;
+        let mut log = Log::default();
+        s.receive(row.input, &mut log);
+        assert_eq!(transmit(&mut s), row.output, "{side:?} row {index}");
+        let state = s.option_state(TelnetOption::Echo);
+        let after = match side {
+            Side::Local => state.us,
+            Side::Remote => state.him,
+        };
+        assert_eq!(after, row.after, "{side:?} row {index}");
+        let changed = row.before.is_enabled() != row.after.is_enabled();
+        assert_eq!(
+            log.events.iter().any(|e| e.starts_with("OptionChanged")),
+            changed,
+            "{side:?} row {index}: {:?}",
+            log.events
+        );
+        assert!(log.data.is_empty());
+    }
+}
+
+#[test]
+fn rfc1143_receipt_rows_him() {
+    run_rows(Side::Remote, &HIM_ROWS);
+}
+
+#[test]
+fn rfc1143_receipt_rows_us() {
+    run_rows(Side::Local, &US_ROWS);
+}
+
+#[test]
+fn dont_answered_by_will_is_reported() {
+    let mut s = session(Policy::new().allow_remote(TelnetOption::Echo));
+    *s.core.state_mut(Side::Remote, TelnetOption::Echo) = WantNo(Empty);
+    let mut log = Log::default();
+    s.receive(b"\xff\xfb\x01", &mut log);
+    assert_eq!(
+        log.events,
+        ["NegotiationViolation { option: Echo, side: Remote }"]
+    );
+}
+
+#[test]
+fn requests_send_golden_bytes() {
+    let mut s = session(Policy::new());
+    s.request_remote(TelnetOption::Ttype, true).unwrap();
+    s.request_local(TelnetOption::Sga, true).unwrap();
+    assert_eq!(transmit(&mut s), b"\xff\xfd\x18\xff\xfb\x03");
+    // A second request while the first is outstanding is an RFC 1143 error.
+    assert_eq!(
+        s.request_remote(TelnetOption::Ttype, true),
+        Err(RequestError::AlreadyNegotiatingEnable)
+    );
+    // Queue a disable behind the outstanding enable: nothing sent now ...
+    s.request_local(TelnetOption::Sga, false).unwrap();
+    assert_eq!(transmit(&mut s), b"");
+    // ... and the peer's DO is then answered with WONT.
+    let mut log = Log::default();
+    s.receive(b"\xff\xfd\x03", &mut log);
+    assert_eq!(transmit(&mut s), b"\xff\xfc\x03");
+    assert_eq!(s.option_state(TelnetOption::Sga).us, WantNo(Empty));
+    s.receive(b"\xff\xfe\x03", &mut log);
+    assert_eq!(s.option_state(TelnetOption::Sga).us, No);
+    assert!(s.negotiation_pending(), "TTYPE still outstanding");
+    s.receive(b"\xff\xfc\x18", &mut log);
+    assert!(!s.negotiation_pending());
+}
+
+#[test]
+fn unknown_options_are_refused() {
+    let mut s = session(Policy::new().allow_local(TelnetOption::Echo));
+    let mut log = Log::default();
+    s.receive(b"\xff\xfb\x25\xff\xfd\x26\xff\xfd\xc8", &mut log);
+    // AUTHENTICATION, ENCRYPT, and an unlisted code.
+    assert_eq!(transmit(&mut s), b"\xff\xfe\x25\xff\xfc\x26\xff\xfc\xc8");
+    assert!(log.events.is_empty());
+}
+
+#[test]
+fn binary_switches_end_of_line_rules_per_direction() {
+    let mut s = session(Policy::new().allow_remote(TelnetOption::Binary));
+    let mut log = Log::default();
+    // Before BINARY: CR NUL -> CR on input, LF -> CR LF on output.
+    s.receive(b"a\r\0", &mut log);
+    s.send_data(b"x\n");
+    // Peer WILL BINARY mid-chunk: the rest of the chunk is binary input.
+    s.receive(b"\xff\xfb\x00b\r\0", &mut log);
+    assert_eq!(log.data, b"a\rb\r\0");
+    assert_eq!(transmit(&mut s), b"x\r\n\xff\xfd\x00");
+    // Output is still NVT: we never agreed to WILL BINARY.
+    s.send_data(b"\r");
+    s.send_command(Command::Ga);
+    assert_eq!(transmit(&mut s), b"\r\0\xff\xf9");
+}
+
+#[test]
+fn translation_can_be_turned_off() {
+    let config = Config {
+        translate_eol: false,
+        ..Config::default()
+    };
+    let mut s = Session::new(Role::Client, config);
+    let mut log = Log::default();
+    s.receive(b"a\r\0", &mut log);
+    s.send_data(b"\n\xff");
+    assert_eq!(log.data, b"a\r\0");
+    assert_eq!(transmit(&mut s), b"\n\xff\xff");
+}
+
+#[test]
+fn commands_and_subnegotiations_reach_the_sink_in_order() {
+    let mut s = session(Policy::new());
+    let mut log = Log::default();
+    s.receive(b"x\xff\xf6\xff\xfa\x1f\x00\x50\x00\x18\xff\xf0y", &mut log);
+    assert_eq!(log.data, b"xy");
+    assert_eq!(
+        log.events,
+        [
+            "Command(Ayt)",
+            "Subnegotiation { option: Naws, payload: [0, 80, 0, 24] }"
+        ]
+    );
+    s.send_subnegotiation(TelnetOption::Naws, &[0, 255, 0, 24]);
+    assert_eq!(
+        transmit(&mut s),
+        b"\xff\xfa\x1f\x00\xff\xff\x00\x18\xff\xf0"
+    );
+}
+
+#[test]
+fn poll_transmit_appends_to_a_non_empty_buffer() {
+    let mut s = session(Policy::new());
+    s.send_data(b"b");
+    let mut out = b"a".to_vec();
+    assert_eq!(s.poll_transmit(&mut out), 1);
+    assert_eq!(out, b"ab");
+    assert!(!s.has_output());
+}
+
+/// Two sessions wired back to back, as in quinn-proto's tests.
+struct Pair {
+    client: Session,
+    server: Session,
+    client_log: Log,
+    server_log: Log,
+}
+
+impl Pair {
+    fn new(client: Policy, server: Policy) -> Self {
+        Self {
+            client: Session::new(Role::Client, Config::with_policy(client)),
+            server: Session::new(Role::Server, Config::with_policy(server)),
+            client_log: Log::default(),
+            server_log: Log::default(),
+        }
+    }
+
+    /// Exchange bytes until both sides are quiet. Returns the number of rounds.
+    fn drive(&mut self) -> usize {
+        for round in 0..64 {
+            let to_server = transmit(&mut self.client);
+            let to_client = transmit(&mut self.server);
+            if to_server.is_empty() && to_client.is_empty() {
+                return round;
+            }
+            self.server.receive(&to_server, &mut self.server_log);
+            self.client.receive(&to_client, &mut self.client_log);
+        }
+        panic!("negotiation did not settle");
+    }
+}
+
+#[test]
+fn pair_negotiates_and_settles() {
+    let all = (0..=255u8).fold(Policy::new(), |p, code| {
+        p.allow_local(TelnetOption::from(code))
+            .allow_remote(TelnetOption::from(code))
+    });
+    let mut pair = Pair::new(all, Policy::new());
+    for code in 0..=255u8 {
+        let option = TelnetOption::from(code);
+        pair.server.request_local(option, true).unwrap();
+        pair.client.request_local(option, true).unwrap();
+    }
+    assert!(pair.drive() <= 3);
+    assert!(!pair.server.negotiation_pending());
+    assert!(!pair.client.negotiation_pending());
+    for code in 0..=255u8 {
+        let option = TelnetOption::from(code);
+        // The client agrees to everything the server offers ...
+        assert!(pair.server.local_enabled(option), "{option}");
+        assert!(pair.client.remote_enabled(option), "{option}");
+        // ... and the server, with an empty policy, refuses every offer of the client.
+        assert!(!pair.client.local_enabled(option), "{option}");
+        assert!(!pair.server.remote_enabled(option), "{option}");
+    }
+    // Now flip everything back and forth quickly: the queue keeps it loop-free.
+    pair.server.request_local(TelnetOption::Sga, false).unwrap();
+    pair.server.request_local(TelnetOption::Sga, true).unwrap();
+    assert_eq!(pair.drive(), 4, "WONT, DONT, WILL, DO: one message a round");
+    assert!(pair.server.local_enabled(TelnetOption::Sga));
+    assert!(pair.client.remote_enabled(TelnetOption::Sga));
+    // The client asks for what the server's policy refuses: one DO, one WONT, settled.
+    pair.client
+        .request_remote(TelnetOption::Sga, false)
+        .unwrap();
+    pair.client.request_remote(TelnetOption::Sga, true).unwrap();
+    pair.drive();
+    assert!(!pair.client.remote_enabled(TelnetOption::Sga));
+    assert!(!pair.client.negotiation_pending());
+}
