@@ -3,7 +3,7 @@
 //! Everything writes into a caller-provided `Vec<u8>`, so one output buffer can be reused
 //! for the life of a connection.
 
-use memchr::{memchr, memchr3};
+use memchr::{memchr3_iter, memchr_iter};
 
 use crate::command::{Command, Verb, IAC, SB, SE};
 use crate::option::TelnetOption;
@@ -77,9 +77,12 @@ impl Encoder {
                 out.push(NUL);
             }
         }
-        let mut pos = start;
-        while let Some(offset) = memchr3(IAC, CR, LF, &data[pos..]) {
-            let at = pos + offset;
+        let base = start;
+        for at in memchr3_iter(IAC, CR, LF, &data[base..]).map(|offset| offset + base) {
+            if at < start {
+                // The LF of a CR LF pair, already written with its CR.
+                continue;
+            }
             match data[at] {
                 IAC => {
                     out.extend_from_slice(&data[start..=at]);
@@ -110,7 +113,6 @@ impl Encoder {
                     start = at + 1;
                 }
             }
-            pos = start;
         }
         out.extend_from_slice(&data[start..]);
     }
@@ -119,8 +121,8 @@ impl Encoder {
 /// Append `data` to `out` with every IAC doubled, and nothing else changed (BINARY).
 pub fn escape_iac(data: &[u8], out: &mut Vec<u8>) {
     let mut start = 0;
-    while let Some(offset) = memchr(IAC, &data[start..]) {
-        let at = start + offset;
+    // One iterator over the whole input: its SIMD set-up is paid once, not per IAC.
+    for at in memchr_iter(IAC, data) {
         out.extend_from_slice(&data[start..=at]);
         out.push(IAC);
         start = at + 1;

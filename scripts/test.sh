@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace on a fresh machine: installs what the tests need first.
+#   - a Python venv at .venv with telnetlib3 5.0.1 from PyPI (the interop peer);
+#   - Debian packages for tests that start Debian's telnet programs, when there are any.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests start (none is optional: a missing one fails its test).
+packages=()
+if ((${#packages[@]})) && ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+fi
+
+if ! .venv/bin/python -c 'import telnetlib3, sys; sys.exit(telnetlib3.__version__ != "5.0.1")' 2>/dev/null; then
+    rm -rf .venv
+    python3 -m venv .venv
+    .venv/bin/pip install --quiet --disable-pip-version-check telnetlib3==5.0.1
+fi
+export TELNETLIB3_PYTHON="$PWD/.venv/bin/python"
+
+cargo test --workspace --all-targets
+cargo test --workspace --doc
