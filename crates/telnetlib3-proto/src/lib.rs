@@ -28,6 +28,7 @@
 mod command;
 mod encoder;
 mod option;
+pub mod options;
 mod parser;
 mod qmethod;
 mod session;
@@ -35,6 +36,7 @@ mod session;
 pub use command::{Command, Verb, IAC};
 pub use encoder::{escape_iac, write_command, write_negotiation, write_subnegotiation, Encoder};
 pub use option::TelnetOption;
+pub use options::SubnegotiationError;
 pub use parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
 pub use qmethod::{OptionState, QState, Queue, RequestError, Send, Transition};
 pub use session::{Config, Event, Policy, Role, Session, Side, Sink};

@@ -92,6 +92,9 @@ pub enum RequestError {
     /// A disable is already queued behind the outstanding enable.
     #[error("disable already queued")]
     AlreadyQueuedDisable,
+    /// The option is not negotiated as a state (TIMING-MARK): use its own method.
+    #[error("option is not negotiated with RFC 1143; use its own method")]
+    NotNegotiable,
 }
 
 impl QState {

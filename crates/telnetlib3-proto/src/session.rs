@@ -1,8 +1,9 @@
 //! The Telnet session: parser, encoder and option negotiation tied together.
 
 use crate::command::{Command, Verb};
-use crate::encoder::{write_command, write_negotiation, write_subnegotiation, Encoder};
+use crate::encoder::{write_command, write_negotiation, Encoder};
 use crate::option::TelnetOption;
+use crate::options::{self, Context, Families, SubnegotiationError};
 use crate::parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
 use crate::qmethod::{OptionState, QState, RequestError, Send, Transition};
 
@@ -131,6 +132,24 @@ pub struct Config {
     pub translate_eol: bool,
     /// Cap on one subnegotiation's payload; longer ones are discarded and reported.
     pub max_subnegotiation: usize,
+    /// CHARSET (RFC 2066): what we offer and accept.
+    pub charset: options::charset::Config,
+    /// NEW-ENVIRON and ENVIRON (RFC 1572, 1408): what we ask for and answer.
+    pub environ: options::environ::Config,
+    /// LFLOW (RFC 1372).
+    pub lflow: options::lflow::Config,
+    /// LINEMODE (RFC 1184): mode and SLC table.
+    pub linemode: options::linemode::Config,
+    /// NAWS (RFC 1073): the window size a client reports.
+    pub naws: options::naws::Config,
+    /// SNDLOC (RFC 779): the location a client reports.
+    pub sndloc: options::sndloc::Config,
+    /// TSPEED (RFC 1079): the speeds a client reports.
+    pub tspeed: options::tspeed::Config,
+    /// TTYPE (RFC 1091): the terminal types a client reports, how a server asks.
+    pub ttype: options::ttype::Config,
+    /// XDISPLOC (RFC 1096): the display a client reports.
+    pub xdisploc: options::xdisploc::Config,
 }
 
 impl Config {
@@ -150,12 +169,21 @@ impl Default for Config {
             policy: Policy::new(),
             translate_eol: true,
             max_subnegotiation: DEFAULT_MAX_SUBNEGOTIATION,
+            charset: Default::default(),
+            environ: Default::default(),
+            lflow: Default::default(),
+            linemode: Default::default(),
+            naws: Default::default(),
+            sndloc: Default::default(),
+            tspeed: Default::default(),
+            ttype: Default::default(),
+            xdisploc: Default::default(),
         }
     }
 }
 
 /// Something that happened on the connection, other than data.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Event<'a> {
     /// A two-byte command from the peer (`IAC AYT`, `IAC GA`, ...).
@@ -169,7 +197,7 @@ pub enum Event<'a> {
         /// Its new state.
         enabled: bool,
     },
-    /// A subnegotiation from the peer, payload unescaped.
+    /// A subnegotiation of an option this crate does not interpret, payload unescaped.
     Subnegotiation {
         /// The option.
         option: TelnetOption,
@@ -186,6 +214,49 @@ pub enum Event<'a> {
         /// Which side of it.
         side: Side,
     },
+    /// A subnegotiation was malformed or not allowed now; it was ignored.
+    BadSubnegotiation {
+        /// The option.
+        option: TelnetOption,
+        /// What was wrong.
+        error: SubnegotiationError,
+    },
+
+    /// CHARSET (RFC 2066).
+    Charset(options::charset::Event<'a>),
+
+    /// NEW-ENVIRON or ENVIRON (RFC 1572, 1408).
+    Environ(options::environ::Event<'a>),
+
+    /// LFLOW (RFC 1372).
+    Lflow(options::lflow::Event),
+
+    /// LINEMODE (RFC 1184), including SLC functions recognised in the data.
+    Linemode(options::linemode::Event<'a>),
+
+    /// LOGOUT (RFC 727).
+    Logout(options::logout::Event),
+
+    /// NAWS (RFC 1073).
+    Naws(options::naws::Event),
+
+    /// SNDLOC (RFC 779).
+    Sndloc(options::sndloc::Event<'a>),
+
+    /// STATUS (RFC 859).
+    Status(options::status::Event<'a>),
+
+    /// TIMING-MARK (RFC 860).
+    TimingMark(options::timing_mark::Event),
+
+    /// TSPEED (RFC 1079).
+    Tspeed(options::tspeed::Event),
+
+    /// TTYPE (RFC 1091).
+    Ttype(options::ttype::Event<'a>),
+
+    /// XDISPLOC (RFC 1096).
+    Xdisploc(options::xdisploc::Event<'a>),
 }
 
 /// Receives a [`Session`]'s output toward the application, in stream order.
@@ -234,17 +305,18 @@ pub trait Sink {
 #[derive(Clone, Debug)]
 pub struct Session {
     parser: Parser,
-    core: Core,
+    pub(crate) core: Core,
 }
 
 /// Everything but the parser, so that the parser can call back into it.
 #[derive(Clone, Debug)]
-struct Core {
-    role: Role,
-    config: Config,
-    options: [OptionState; 256],
-    encoder: Encoder,
-    output: Vec<u8>,
+pub(crate) struct Core {
+    pub(crate) role: Role,
+    pub(crate) config: Config,
+    pub(crate) options: [OptionState; 256],
+    pub(crate) encoder: Encoder,
+    pub(crate) output: Vec<u8>,
+    pub(crate) families: Families,
 }
 
 impl Session {
@@ -259,6 +331,7 @@ impl Session {
                 options: [OptionState::default(); 256],
                 encoder: Encoder::new(),
                 output: Vec::new(),
+                families: Families::default(),
             },
         }
     }
@@ -341,9 +414,11 @@ impl Session {
     }
 
     /// Queue `IAC SB <option> <payload> IAC SE`, escaping IAC in the payload.
+    ///
+    /// For options this crate speaks, prefer the option's own methods, which also keep
+    /// the session's state.
     pub fn send_subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
-        self.core.before_frame();
-        write_subnegotiation(&mut self.core.output, option, payload);
+        self.core.send_subnegotiation(option, payload);
     }
 
     /// Ask to perform `option` ourselves (WILL), following RFC 1143.
@@ -403,11 +478,19 @@ impl Core {
     }
 
     /// A CR left pending by data must get its NUL before any command goes out.
-    fn before_frame(&mut self) {
+    pub(crate) fn before_frame(&mut self) {
         self.encoder.flush_line_state(&mut self.output);
     }
 
-    fn state_mut(&mut self, side: Side, option: TelnetOption) -> &mut QState {
+    pub(crate) fn enabled(&self, option: TelnetOption, side: Side) -> bool {
+        let state = self.options[option.code() as usize];
+        match side {
+            Side::Local => state.us.is_enabled(),
+            Side::Remote => state.him.is_enabled(),
+        }
+    }
+
+    pub(crate) fn state_mut(&mut self, side: Side, option: TelnetOption) -> &mut QState {
         let state = &mut self.options[option.code() as usize];
         match side {
             Side::Local => &mut state.us,
@@ -415,12 +498,15 @@ impl Core {
         }
     }
 
-    fn request(
+    pub(crate) fn request(
         &mut self,
         side: Side,
         option: TelnetOption,
         enable: bool,
     ) -> Result<(), RequestError> {
+        if option == TelnetOption::Tm {
+            return Err(RequestError::NotNegotiable);
+        }
         let state = *self.state_mut(side, option);
         let transition = if enable {
             state.request_enable()?
@@ -432,6 +518,10 @@ impl Core {
     }
 
     fn receive_negotiation<S: Sink>(&mut self, verb: Verb, option: TelnetOption, sink: &mut S) {
+        let mut cx = Context { core: self, sink };
+        if options::special_negotiation(&mut cx, verb, option) {
+            return;
+        }
         let policy = self.config.policy;
         let state = self.options[option.code() as usize];
         let (side, transition) = match verb {
@@ -455,6 +545,7 @@ impl Core {
                 side,
                 enabled,
             });
+            options::changed(&mut Context { core: self, sink }, option, side, enabled);
         }
     }
 
@@ -478,6 +569,13 @@ struct Dispatch<'a, S> {
 impl<S: Sink> Handler for Dispatch<'_, S> {
     fn data(&mut self, data: &[u8]) {
         self.sink.data(data);
+        if self.core.families.linemode.snooping() {
+            let mut cx = Context {
+                core: self.core,
+                sink: self.sink,
+            };
+            options::linemode::snoop(&mut cx, data);
+        }
     }
 
     fn command(&mut self, command: Command) {
@@ -489,7 +587,11 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
     }
 
     fn subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
-        self.sink.event(Event::Subnegotiation { option, payload });
+        let mut cx = Context {
+            core: self.core,
+            sink: self.sink,
+        };
+        options::receive(&mut cx, option, payload);
     }
 
     fn protocol_error(&mut self, error: ProtocolError) {

@@ -1,0 +1,196 @@
+//! One module per option family: each parses and builds its own subnegotiations, keeps
+//! its own state, and reacts when its option is enabled or disabled.
+//!
+//! Every family has the same shape, so the session can dispatch to it blindly:
+//!
+//! - a public `Event` type (what the application learns), carried by
+//!   [`crate::Event`]'s variant of the same name;
+//! - a public `Config` (what this end answers or asks), a field of [`crate::Config`];
+//! - a crate-private `State` in [`Families`];
+//! - `receive(cx, option, payload)` for a subnegotiation, and `changed(cx, option, side,
+//!   enabled)` when the option turns on or off on one side;
+//! - `impl Session` blocks for the family's own requests and getters.
+//!
+//! A malformed subnegotiation is reported with [`Context::reject`] and changes nothing.
+
+use crate::command::{Command, Verb};
+use crate::encoder::{write_command, write_subnegotiation};
+use crate::option::TelnetOption;
+use crate::qmethod::RequestError;
+use crate::session::{Core, Event, Role, Side, Sink};
+
+pub mod charset;
+pub mod environ;
+pub mod lflow;
+pub mod linemode;
+pub mod logout;
+pub mod naws;
+pub mod sndloc;
+pub mod status;
+pub mod timing_mark;
+pub mod tspeed;
+pub mod ttype;
+pub mod xdisploc;
+
+/// Why a subnegotiation was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubnegotiationError {
+    /// The payload was empty where a command byte is required.
+    #[error("empty subnegotiation")]
+    Empty,
+    /// The payload is shorter than the option requires.
+    #[error("truncated subnegotiation")]
+    Truncated,
+    /// The payload is longer than the option allows.
+    #[error("subnegotiation too long")]
+    TooLong,
+    /// The command byte (IS, SEND, REQUEST, ...) is unknown for this option.
+    #[error("unknown subnegotiation command {0}")]
+    UnknownCommand(u8),
+    /// A field is malformed (not ASCII, not a number, bad structure).
+    #[error("malformed subnegotiation field")]
+    Malformed,
+    /// The subnegotiation is valid but not allowed now: the option is not enabled on the
+    /// side it needs, or this end of the connection may not receive it.
+    #[error("subnegotiation not allowed in the current state")]
+    NotAllowed,
+    /// This option has no subnegotiation that we understand.
+    #[error("subnegotiation of an unsupported option")]
+    Unsupported,
+}
+
+/// The per-connection state of every option family.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Families {
+    pub(crate) charset: charset::State,
+    pub(crate) environ: environ::State,
+    pub(crate) lflow: lflow::State,
+    pub(crate) linemode: linemode::State,
+    pub(crate) naws: naws::State,
+    pub(crate) sndloc: sndloc::State,
+    pub(crate) status: status::State,
+    pub(crate) timing_mark: timing_mark::State,
+    pub(crate) tspeed: tspeed::State,
+    pub(crate) ttype: ttype::State,
+    pub(crate) xdisploc: xdisploc::State,
+}
+
+/// What an option family sees while it handles input: the session core and the
+/// application's sink.
+pub(crate) struct Context<'a, S> {
+    pub(crate) core: &'a mut Core,
+    pub(crate) sink: &'a mut S,
+}
+
+impl<S: Sink> Context<'_, S> {
+    /// Which end of the connection this is.
+    pub(crate) fn role(&self) -> Role {
+        self.core.role
+    }
+
+    /// Report an event to the application.
+    pub(crate) fn emit(&mut self, event: Event<'_>) {
+        self.sink.event(event);
+    }
+
+    /// Report a malformed or unexpected subnegotiation; nothing else changes.
+    pub(crate) fn reject(&mut self, option: TelnetOption, error: SubnegotiationError) {
+        self.sink.event(Event::BadSubnegotiation { option, error });
+    }
+
+    /// Queue a subnegotiation frame (payload escaped).
+    pub(crate) fn send_subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
+        self.core.send_subnegotiation(option, payload);
+    }
+
+    /// Queue a two-byte command.
+    pub(crate) fn send_command(&mut self, command: Command) {
+        self.core.before_frame();
+        write_command(&mut self.core.output, command);
+    }
+
+    /// Whether `option` is enabled on `side`.
+    pub(crate) fn enabled(&self, option: TelnetOption, side: Side) -> bool {
+        self.core.enabled(option, side)
+    }
+
+    /// Ask for `option` on `side` (RFC 1143 request).
+    pub(crate) fn request(
+        &mut self,
+        option: TelnetOption,
+        side: Side,
+        enable: bool,
+    ) -> Result<(), RequestError> {
+        self.core.request(side, option, enable)
+    }
+}
+
+impl Core {
+    pub(crate) fn send_subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
+        self.before_frame();
+        write_subnegotiation(&mut self.output, option, payload);
+    }
+}
+
+/// A subnegotiation arrived: hand it to its family.
+pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
+    use TelnetOption as O;
+    match option {
+        O::Charset => charset::receive(cx, option, payload),
+        O::NewEnviron | O::OldEnviron => environ::receive(cx, option, payload),
+        O::Lflow => lflow::receive(cx, option, payload),
+        O::Linemode => linemode::receive(cx, option, payload),
+        O::Naws => naws::receive(cx, option, payload),
+        O::Sndloc => sndloc::receive(cx, option, payload),
+        O::Status => status::receive(cx, option, payload),
+        O::Tspeed => tspeed::receive(cx, option, payload),
+        O::Ttype => ttype::receive(cx, option, payload),
+        O::Xdisploc => xdisploc::receive(cx, option, payload),
+        // Anything else (MUD protocols, unknown codes) goes to the application as is.
+        _ => cx.emit(Event::Subnegotiation { option, payload }),
+    }
+}
+
+/// An option turned on or off on one side: let its family react (send a SEND, an IS, ...).
+pub(crate) fn changed<S: Sink>(
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    side: Side,
+    enabled: bool,
+) {
+    use TelnetOption as O;
+    match option {
+        O::Charset => charset::changed(cx, option, side, enabled),
+        O::NewEnviron | O::OldEnviron => environ::changed(cx, option, side, enabled),
+        O::Lflow => lflow::changed(cx, option, side, enabled),
+        O::Linemode => linemode::changed(cx, option, side, enabled),
+        O::Logout => logout::changed(cx, option, side, enabled),
+        O::Naws => naws::changed(cx, option, side, enabled),
+        O::Sndloc => sndloc::changed(cx, option, side, enabled),
+        O::Status => status::changed(cx, option, side, enabled),
+        O::Tspeed => tspeed::changed(cx, option, side, enabled),
+        O::Ttype => ttype::changed(cx, option, side, enabled),
+        O::Xdisploc => xdisploc::changed(cx, option, side, enabled),
+        _ => {}
+    }
+}
+
+/// A negotiation verb for an option whose semantics are not RFC 1143's: return true if
+/// the family handled it, so the Q method must not see it.
+pub(crate) fn special_negotiation<S: Sink>(
+    cx: &mut Context<'_, S>,
+    verb: Verb,
+    option: TelnetOption,
+) -> bool {
+    match option {
+        TelnetOption::Tm => {
+            timing_mark::negotiation(cx, verb);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;
