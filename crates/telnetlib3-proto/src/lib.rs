@@ -27,6 +27,7 @@
 
 mod command;
 mod encoder;
+mod mode;
 mod option;
 pub mod options;
 mod parser;
@@ -35,6 +36,7 @@ mod session;
 
 pub use command::{Command, Verb, IAC};
 pub use encoder::{escape_iac, write_command, write_negotiation, write_subnegotiation, Encoder};
+pub use mode::Mode;
 pub use option::TelnetOption;
 pub use options::SubnegotiationError;
 pub use parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};

@@ -98,6 +98,87 @@ impl Policy {
         self
     }
 
+    /// What telnetlib3 5.0.1's server agrees to (its `handle_do` / `handle_will`):
+    /// it performs BINARY, ECHO, SGA, STATUS, TIMING-MARK, LOGOUT, EOR and CHARSET, and
+    /// lets the client perform BINARY, SGA, STATUS, LOGOUT (to learn of it), TTYPE, EOR,
+    /// NAWS, TSPEED, LFLOW, LINEMODE, XDISPLOC, NEW-ENVIRON, CHARSET and SNDLOC. A server
+    /// never agrees to the client's ECHO, nor performs the client-side options.
+    #[must_use]
+    pub fn server() -> Self {
+        use TelnetOption as O;
+        let local = [
+            O::Binary,
+            O::Echo,
+            O::Sga,
+            O::Status,
+            O::Tm,
+            O::Logout,
+            O::Eor,
+            O::Charset,
+        ];
+        let remote = [
+            O::Binary,
+            O::Sga,
+            O::Status,
+            O::Ttype,
+            O::Eor,
+            O::Naws,
+            O::Tspeed,
+            O::Lflow,
+            O::Linemode,
+            O::Xdisploc,
+            O::NewEnviron,
+            O::Charset,
+            O::Sndloc,
+        ];
+        Self::from_lists(&local, &remote)
+    }
+
+    /// What telnetlib3 5.0.1's client agrees to: it performs BINARY, SGA, STATUS,
+    /// TIMING-MARK, TTYPE, EOR, NAWS, TSPEED, LFLOW, LINEMODE, XDISPLOC, NEW-ENVIRON and
+    /// CHARSET, and lets the server perform BINARY, ECHO, SGA, STATUS, LOGOUT, EOR and
+    /// CHARSET. It never performs ECHO (some servers hang on a client's WILL ECHO).
+    #[must_use]
+    pub fn client() -> Self {
+        use TelnetOption as O;
+        let local = [
+            O::Binary,
+            O::Sga,
+            O::Status,
+            O::Tm,
+            O::Ttype,
+            O::Eor,
+            O::Naws,
+            O::Tspeed,
+            O::Lflow,
+            O::Linemode,
+            O::Xdisploc,
+            O::NewEnviron,
+            O::Charset,
+        ];
+        let remote = [
+            O::Binary,
+            O::Echo,
+            O::Sga,
+            O::Status,
+            O::Logout,
+            O::Eor,
+            O::Charset,
+        ];
+        Self::from_lists(&local, &remote)
+    }
+
+    fn from_lists(local: &[TelnetOption], remote: &[TelnetOption]) -> Self {
+        let mut policy = Self::new();
+        for &option in local {
+            policy.set_local(option, true);
+        }
+        for &option in remote {
+            policy.set_remote(option, true);
+        }
+        policy
+    }
+
     /// Change whether we agree to perform `option`.
     pub fn set_local(&mut self, option: TelnetOption, allowed: bool) {
         self.local.set(option, allowed);

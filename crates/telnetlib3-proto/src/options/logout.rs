@@ -1,35 +1,72 @@
 //! LOGOUT (RFC 727).
 //!
-//! Not implemented yet: subnegotiations reach the application unparsed.
+//! A client sends DO LOGOUT to ask the server to log it out; a server that agrees answers
+//! WILL LOGOUT and closes the connection. A server may also announce an imminent logout
+//! with WILL LOGOUT. The option has no subnegotiation; closing is the application's job,
+//! so this family only reports.
 
 use super::Context;
 use crate::option::TelnetOption;
 use crate::session::{Event as SessionEvent, Side, Sink};
 
-/// What this end answers or asks for LOGOUT.
+/// LOGOUT has nothing to configure.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct Config {}
 
-#[derive(Clone, Debug, Default)]
-pub(crate) struct State {}
-
 /// What the application learns from LOGOUT.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    #[doc(hidden)]
-    Placeholder,
-}
-
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    cx.emit(SessionEvent::Subnegotiation { option, payload });
+    /// We agreed to the peer's DO LOGOUT: close the connection now (RFC 727).
+    LogoutRequested,
+    /// The peer announced WILL LOGOUT: it is about to close the connection.
+    PeerLoggingOut,
 }
 
 pub(crate) fn changed<S: Sink>(
-    _cx: &mut Context<'_, S>,
+    cx: &mut Context<'_, S>,
     _option: TelnetOption,
-    _side: Side,
-    _enabled: bool,
+    side: Side,
+    enabled: bool,
 ) {
+    if !enabled {
+        return;
+    }
+    let event = match side {
+        Side::Local => Event::LogoutRequested,
+        Side::Remote => Event::PeerLoggingOut,
+    };
+    cx.emit(SessionEvent::Logout(event));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::options::tests::{transmit, Log};
+    use crate::{Config, Policy, Role, Session, TelnetOption};
+
+    #[test]
+    fn server_agrees_and_reports() {
+        let policy = Policy::new().allow_local(TelnetOption::Logout);
+        let mut server = Session::new(Role::Server, Config::with_policy(policy));
+        let mut log = Log::default();
+        server.receive(b"\xff\xfd\x12", &mut log);
+        assert_eq!(transmit(&mut server), b"\xff\xfb\x12");
+        assert_eq!(
+            log.events,
+            [
+                "OptionChanged { option: Logout, side: Local, enabled: true }",
+                "Logout(LogoutRequested)"
+            ]
+        );
+    }
+
+    #[test]
+    fn client_refusing_says_dont() {
+        let mut client = Session::new(Role::Client, Config::default());
+        let mut log = Log::default();
+        client.receive(b"\xff\xfb\x12", &mut log);
+        assert_eq!(transmit(&mut client), b"\xff\xfe\x12");
+        assert!(log.events.is_empty());
+    }
 }

@@ -136,6 +136,59 @@ impl Core {
     }
 }
 
+/// The two messages of the request/answer options (TSPEED, XDISPLOC, TTYPE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SendIs<'p> {
+    /// `SEND`: the sender of DO asks for the value.
+    Send,
+    /// `IS <value>`: the sender of WILL answers.
+    Is(&'p [u8]),
+}
+
+/// Parse `IS <value>` / `SEND`, enforcing RFC 1079 / 1091 / 1096's direction rule: only
+/// the side that sent DO may ask and only the side that sent WILL may answer. Anything
+/// else is rejected (and `None` returned).
+pub(crate) fn parse_send_is<'p, S: Sink>(
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    payload: &'p [u8],
+) -> Option<SendIs<'p>> {
+    const IS: u8 = 0;
+    const SEND: u8 = 1;
+    let message = match payload {
+        [] => Err(SubnegotiationError::Empty),
+        [SEND] if cx.enabled(option, Side::Local) => Ok(SendIs::Send),
+        [SEND, ..] if payload.len() > 1 => Err(SubnegotiationError::TooLong),
+        [IS, value @ ..] if cx.enabled(option, Side::Remote) => Ok(SendIs::Is(value)),
+        [IS | SEND, ..] => Err(SubnegotiationError::NotAllowed),
+        [other, ..] => Err(SubnegotiationError::UnknownCommand(*other)),
+    };
+    message.map_err(|error| cx.reject(option, error)).ok()
+}
+
+/// `IS <value>` as a payload.
+pub(crate) fn is_payload(value: &[u8]) -> Vec<u8> {
+    let mut payload = Vec::with_capacity(value.len() + 1);
+    payload.push(0);
+    payload.extend_from_slice(value);
+    payload
+}
+
+/// The `SEND` payload.
+pub(crate) const SEND_PAYLOAD: &[u8] = &[1];
+
+/// Validate a printable-ASCII text field of at most `max` bytes (terminal types, display
+/// locations): the peer's bytes reach logs and environment variables.
+pub(crate) fn ascii_text(value: &[u8], max: usize) -> Result<&str, SubnegotiationError> {
+    if value.len() > max {
+        return Err(SubnegotiationError::TooLong);
+    }
+    if !value.iter().all(|b| (0x20..0x7F).contains(b)) {
+        return Err(SubnegotiationError::Malformed);
+    }
+    core::str::from_utf8(value).map_err(|_| SubnegotiationError::Malformed)
+}
+
 /// A subnegotiation arrived: hand it to its family.
 pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
     use TelnetOption as O;

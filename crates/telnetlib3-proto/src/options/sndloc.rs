@@ -1,35 +1,110 @@
-//! SNDLOC (RFC 779).
+//! SNDLOC, send location (RFC 779).
 //!
-//! Not implemented yet: subnegotiations reach the application unparsed.
+//! Once the server sent DO SEND-LOCATION and the client agreed with WILL, the client sends
+//! `IAC SB SEND-LOCATION <location> IAC SE`: free text, the user's physical location.
 
-use super::Context;
+use super::{ascii_text, Context};
 use crate::option::TelnetOption;
-use crate::session::{Event as SessionEvent, Side, Sink};
+use crate::session::{Event as SessionEvent, Role, Session, Side, Sink};
 
-/// What this end answers or asks for SNDLOC.
+/// Longest location accepted from a peer.
+const MAX_LOCATION: usize = 256;
+
+/// The location this end reports when it performs SNDLOC.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
-pub struct Config {}
+pub struct Config {
+    /// The location text sent after WILL SNDLOC is agreed.
+    pub location: String,
+}
 
 #[derive(Clone, Debug, Default)]
-pub(crate) struct State {}
+pub(crate) struct State {
+    peer: Option<String>,
+}
 
 /// What the application learns from SNDLOC.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event<'a> {
-    #[doc(hidden)]
-    Placeholder(core::marker::PhantomData<&'a ()>),
+    /// The peer reported its location.
+    Location(&'a str),
 }
 
 pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    cx.emit(SessionEvent::Subnegotiation { option, payload });
+    // Like telnetlib3 (and NAWS), a server accepts the location even if it arrives before
+    // the WILL; a client never receives one.
+    if cx.role() == Role::Client && !cx.enabled(option, Side::Remote) {
+        return cx.reject(option, super::SubnegotiationError::NotAllowed);
+    }
+    match ascii_text(payload, MAX_LOCATION) {
+        Ok(location) => {
+            cx.core.families.sndloc.peer = Some(location.to_owned());
+            cx.emit(SessionEvent::Sndloc(Event::Location(location)));
+        }
+        Err(error) => cx.reject(option, error),
+    }
 }
 
 pub(crate) fn changed<S: Sink>(
-    _cx: &mut Context<'_, S>,
-    _option: TelnetOption,
-    _side: Side,
-    _enabled: bool,
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    side: Side,
+    enabled: bool,
 ) {
+    if side == Side::Local && enabled {
+        let location = cx.core.config.sndloc.location.clone();
+        cx.send_subnegotiation(option, location.as_bytes());
+    }
+}
+
+impl Session {
+    /// The location the peer reported with SNDLOC.
+    #[must_use]
+    pub fn peer_location(&self) -> Option<&str> {
+        self.core.families.sndloc.peer.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::tests::{drive_pair_with, transmit, Log};
+    use crate::{Config as SessionConfig, Policy};
+
+    #[test]
+    fn client_sends_location_after_do() {
+        let mut config =
+            SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Sndloc));
+        config.sndloc.location = "Building 5, Room 21".into();
+        let mut client = Session::new(Role::Client, config);
+        client.receive(b"\xff\xfd\x17", &mut Log::default());
+        assert_eq!(
+            transmit(&mut client),
+            b"\xff\xfb\x17\xff\xfa\x17Building 5, Room 21\xff\xf0"
+        );
+    }
+
+    #[test]
+    fn pair_and_rejections() {
+        let mut client =
+            SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Sndloc));
+        client.sndloc.location = "lab".into();
+        let (mut client, mut server, _, _) =
+            drive_pair_with(client, SessionConfig::default(), |_, s| {
+                s.request_remote(TelnetOption::Sndloc, true).unwrap()
+            });
+        assert_eq!(server.peer_location(), Some("lab"));
+        let mut log = Log::default();
+        server.receive(b"\xff\xfa\x17\x07\xff\xf0", &mut log);
+        client.receive(b"\xff\xfa\x17x\xff\xf0", &mut log);
+        assert_eq!(
+            log.events,
+            [
+                "BadSubnegotiation { option: Sndloc, error: Malformed }",
+                "BadSubnegotiation { option: Sndloc, error: NotAllowed }"
+            ]
+        );
+        assert_eq!(server.peer_location(), Some("lab"));
+    }
 }

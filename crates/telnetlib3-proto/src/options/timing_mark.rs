@@ -1,37 +1,147 @@
 //! TIMING-MARK (RFC 860).
 //!
-//! Not implemented yet: subnegotiations reach the application unparsed.
+//! TIMING-MARK is not a state but a probe: `DO TM` asks the peer to answer `WILL TM` (or
+//! `WONT TM`) once it has processed everything sent before it. So it bypasses the RFC 1143
+//! machinery: every DO is answered, in stream order, and the option never becomes
+//! "enabled". We use it as a ping: [`Session::send_timing_mark`] sends DO and the answer
+//! comes back as [`Event::Answered`].
 
 use super::Context;
+use crate::command::Verb;
+use crate::encoder::write_negotiation;
 use crate::option::TelnetOption;
-use crate::session::{Event as SessionEvent, Side, Sink};
+use crate::session::{Event as SessionEvent, Session, Sink};
 
-/// What this end answers or asks for TIMING-MARK.
+/// At most this many pings are counted as outstanding; more are sent but not tracked.
+const MAX_OUTSTANDING: u32 = 1024;
+
+/// TIMING-MARK has nothing to configure: the policy's local TM decides WILL or WONT.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct Config {}
 
 #[derive(Clone, Debug, Default)]
-pub(crate) struct State {}
+pub(crate) struct State {
+    /// DO TM sent and not yet answered.
+    outstanding: u32,
+}
 
 /// What the application learns from TIMING-MARK.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
-    #[doc(hidden)]
-    Placeholder,
+    /// The peer sent DO TM and we answered (WILL if `agreed`, else WONT).
+    Requested {
+        /// Whether we answered WILL.
+        agreed: bool,
+    },
+    /// The peer answered one of our DO TM: everything we sent before it was processed.
+    Answered {
+        /// WILL (true) or WONT (false); either way the mark is in place.
+        will: bool,
+    },
+    /// A WILL/WONT TM arrived that answers nothing of ours; ignored.
+    Unsolicited,
 }
 
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    cx.emit(SessionEvent::Subnegotiation { option, payload });
+pub(crate) fn negotiation<S: Sink>(cx: &mut Context<'_, S>, verb: Verb) {
+    let option = TelnetOption::Tm;
+    match verb {
+        Verb::Do => {
+            let agreed = cx.core.config.policy.accepts_local(option);
+            let reply = if agreed { Verb::Will } else { Verb::Wont };
+            cx.core.before_frame();
+            write_negotiation(&mut cx.core.output, reply, option);
+            cx.emit(SessionEvent::TimingMark(Event::Requested { agreed }));
+        }
+        Verb::Will | Verb::Wont => {
+            let state = &mut cx.core.families.timing_mark;
+            let event = if state.outstanding > 0 {
+                state.outstanding -= 1;
+                Event::Answered {
+                    will: verb == Verb::Will,
+                }
+            } else {
+                // Answering an unsolicited WILL TM (telnetlib3 raises) could start a loop.
+                Event::Unsolicited
+            };
+            cx.emit(SessionEvent::TimingMark(event));
+        }
+        // We never perform TM as a state, so there is nothing to turn off.
+        Verb::Dont => {}
+    }
 }
 
-pub(crate) fn changed<S: Sink>(
-    _cx: &mut Context<'_, S>,
-    _option: TelnetOption,
-    _side: Side,
-    _enabled: bool,
-) {
+impl Session {
+    /// Send `IAC DO TIMING-MARK`; the answer arrives as
+    /// `Event::TimingMark(Event::Answered { .. })` once the peer has processed everything
+    /// sent before it.
+    pub fn send_timing_mark(&mut self) {
+        let state = &mut self.core.families.timing_mark;
+        state.outstanding = (state.outstanding + 1).min(MAX_OUTSTANDING);
+        self.core.before_frame();
+        write_negotiation(&mut self.core.output, Verb::Do, TelnetOption::Tm);
+    }
+
+    /// How many timing marks we sent that are not answered yet.
+    #[must_use]
+    pub fn timing_marks_outstanding(&self) -> u32 {
+        self.core.families.timing_mark.outstanding
+    }
 }
 
-pub(crate) fn negotiation<S: Sink>(_cx: &mut Context<'_, S>, _verb: crate::command::Verb) {}
+#[cfg(test)]
+mod tests {
+    use crate::options::tests::{transmit, Log};
+    use crate::{Config, Policy, Role, Session, TelnetOption};
+
+    #[test]
+    fn every_do_tm_is_answered_in_order_and_state_stays_off() {
+        let policy = Policy::new().allow_local(TelnetOption::Tm);
+        let mut session = Session::new(Role::Server, Config::with_policy(policy));
+        let mut log = Log::default();
+        session.receive(b"a\xff\xfd\x06b\xff\xfd\x06", &mut log);
+        assert_eq!(transmit(&mut session), b"\xff\xfb\x06\xff\xfb\x06");
+        assert!(!session.local_enabled(TelnetOption::Tm));
+        assert_eq!(log.data, b"ab");
+    }
+
+    #[test]
+    fn refused_by_policy_answers_wont() {
+        let mut session = Session::new(Role::Client, Config::default());
+        session.receive(b"\xff\xfd\x06", &mut Log::default());
+        assert_eq!(transmit(&mut session), b"\xff\xfc\x06");
+    }
+
+    #[test]
+    fn ping_round_trip() {
+        let mut client = Session::new(Role::Client, Config::default());
+        let mut server = Session::new(
+            Role::Server,
+            Config::with_policy(Policy::new().allow_local(TelnetOption::Tm)),
+        );
+        client.send_timing_mark();
+        client.send_timing_mark();
+        assert_eq!(client.timing_marks_outstanding(), 2);
+        let wire = transmit(&mut client);
+        assert_eq!(wire, b"\xff\xfd\x06\xff\xfd\x06");
+        server.receive(&wire, &mut Log::default());
+        let mut log = Log::default();
+        client.receive(&transmit(&mut server), &mut log);
+        client.receive(b"\xff\xfb\x06", &mut log);
+        assert_eq!(
+            log.events,
+            [
+                "TimingMark(Answered { will: true })",
+                "TimingMark(Answered { will: true })",
+                "TimingMark(Unsolicited)"
+            ]
+        );
+        assert_eq!(client.timing_marks_outstanding(), 0);
+        assert_eq!(
+            transmit(&mut client),
+            b"",
+            "an unsolicited WILL TM is not answered"
+        );
+    }
+}

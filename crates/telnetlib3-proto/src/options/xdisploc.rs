@@ -1,35 +1,122 @@
-//! XDISPLOC (RFC 1096).
+//! XDISPLOC, X display location (RFC 1096).
 //!
-//! Not implemented yet: subnegotiations reach the application unparsed.
+//! The sender of DO asks with `SB XDISPLOC SEND`; the sender of WILL answers with
+//! `SB XDISPLOC IS <host:display[.screen]>`.
 
-use super::Context;
+use super::{ascii_text, is_payload, parse_send_is, Context, SendIs, SEND_PAYLOAD};
 use crate::option::TelnetOption;
-use crate::session::{Event as SessionEvent, Side, Sink};
+use crate::session::{Event as SessionEvent, Session, Side, Sink};
 
-/// What this end answers or asks for XDISPLOC.
+/// Longest display location accepted from a peer.
+const MAX_DISPLAY: usize = 256;
+
+/// The display this end reports when it performs XDISPLOC.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
-pub struct Config {}
+pub struct Config {
+    /// The `host:display[.screen]` sent; telnetlib3's default is empty.
+    pub display: String,
+}
 
 #[derive(Clone, Debug, Default)]
-pub(crate) struct State {}
+pub(crate) struct State {
+    peer: Option<String>,
+}
 
 /// What the application learns from XDISPLOC.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event<'a> {
-    #[doc(hidden)]
-    Placeholder(core::marker::PhantomData<&'a ()>),
+    /// The peer reported its X display location.
+    Display(&'a str),
 }
 
 pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    cx.emit(SessionEvent::Subnegotiation { option, payload });
+    match parse_send_is(cx, option, payload) {
+        Some(SendIs::Send) => {
+            let payload = is_payload(cx.core.config.xdisploc.display.as_bytes());
+            cx.send_subnegotiation(option, &payload);
+        }
+        Some(SendIs::Is(value)) => match ascii_text(value, MAX_DISPLAY) {
+            Ok(display) => {
+                cx.core.families.xdisploc.peer = Some(display.to_owned());
+                cx.emit(SessionEvent::Xdisploc(Event::Display(display)));
+            }
+            Err(error) => cx.reject(option, error),
+        },
+        None => {}
+    }
 }
 
 pub(crate) fn changed<S: Sink>(
-    _cx: &mut Context<'_, S>,
-    _option: TelnetOption,
-    _side: Side,
-    _enabled: bool,
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    side: Side,
+    enabled: bool,
 ) {
+    if side == Side::Remote && enabled {
+        cx.send_subnegotiation(option, SEND_PAYLOAD);
+    }
+}
+
+impl Session {
+    /// The X display location the peer reported.
+    #[must_use]
+    pub fn peer_x_display(&self) -> Option<&str> {
+        self.core.families.xdisploc.peer.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::tests::{drive_pair_with, transmit, Log};
+    use crate::{Config as SessionConfig, Policy, Role};
+
+    #[test]
+    fn pair_exchanges_display() {
+        let mut client =
+            SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Xdisploc));
+        client.xdisploc.display = "sun:0.1".into();
+        let (_, server, _, server_log) =
+            drive_pair_with(client, SessionConfig::default(), |_, server| {
+                server.request_remote(TelnetOption::Xdisploc, true).unwrap()
+            });
+        assert_eq!(server.peer_x_display(), Some("sun:0.1"));
+        assert!(server_log
+            .events
+            .contains(&"Xdisploc(Display(\"sun:0.1\"))".to_string()));
+    }
+
+    #[test]
+    fn golden_bytes_both_roles() {
+        let mut config =
+            SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Xdisploc));
+        config.xdisploc.display = "host:0".into();
+        let mut client = Session::new(Role::Client, config);
+        client.receive(b"\xff\xfd\x23\xff\xfa\x23\x01\xff\xf0", &mut Log::default());
+        assert_eq!(
+            transmit(&mut client),
+            b"\xff\xfb\x23\xff\xfa\x23\x00host:0\xff\xf0"
+        );
+
+        let policy = Policy::new().allow_remote(TelnetOption::Xdisploc);
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(policy));
+        let mut log = Log::default();
+        server.receive(b"\xff\xfb\x23", &mut log);
+        assert_eq!(
+            transmit(&mut server),
+            b"\xff\xfd\x23\xff\xfa\x23\x01\xff\xf0"
+        );
+        server.receive(b"\xff\xfa\x23\x00bad\x1b[\xff\xf0", &mut log);
+        server.receive(b"\xff\xfa\x23\x01\xff\xf0", &mut log);
+        assert_eq!(
+            log.events[1..],
+            [
+                "BadSubnegotiation { option: Xdisploc, error: Malformed }",
+                "BadSubnegotiation { option: Xdisploc, error: NotAllowed }"
+            ]
+        );
+        assert_eq!(server.peer_x_display(), None);
+    }
 }
