@@ -471,6 +471,35 @@ impl Session {
             })
     }
 
+    /// The options in force, in telnetlib3's writer format: `server-will:A,B client-will:C`
+    /// from the server's point of view (`client-will:... server-will:...` from the
+    /// client's), names sorted, each part left out when empty.
+    ///
+    /// ```
+    /// use telnetlib3_proto::{Config, Policy, Role, Session, Sink, Event};
+    /// # struct Null; impl Sink for Null { fn data(&mut self, _: &[u8]) {} fn event(&mut self, _: Event<'_>) {} }
+    /// let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+    /// server.receive(b"\xff\xfd\x01\xff\xfd\x03\xff\xfb\x1f", &mut Null);
+    /// assert_eq!(server.options_summary(), "server-will:ECHO,SGA client-will:NAWS");
+    /// ```
+    #[must_use]
+    pub fn options_summary(&self) -> String {
+        let (us, them) = match self.role() {
+            Role::Server => ("server", "client"),
+            Role::Client => ("client", "server"),
+        };
+        let mut parts = Vec::new();
+        for (who, side) in [(us, Side::Local), (them, Side::Remote)] {
+            let mut names: Vec<String> =
+                self.enabled_options(side).map(|o| o.to_string()).collect();
+            if !names.is_empty() {
+                names.sort();
+                parts.push(format!("{who}-will:{}", names.join(",")));
+            }
+        }
+        parts.join(" ")
+    }
+
     /// Process bytes from the peer: data and events go to `sink` in stream order, and
     /// replies are queued for [`Session::poll_transmit`].
     pub fn receive<S: Sink>(&mut self, input: &[u8], sink: &mut S) {
