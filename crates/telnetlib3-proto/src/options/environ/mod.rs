@@ -166,6 +166,8 @@ struct Channel {
     layout: Option<Layout>,
     /// Server: SEND batches still to send, one after each IS or INFO.
     batches: VecDeque<Vec<Request>>,
+    /// Server: a SEND went out and no IS or INFO has answered it yet.
+    awaiting: bool,
     /// Client: an IS went out, so INFO may follow (RFC 1572: INFO is not for the
     /// initial information).
     answered: bool,
@@ -333,6 +335,7 @@ fn receive_variables<S: Sink>(
     if let Some(layout) = detected {
         note_layout(cx, option, layout);
     }
+    cx.core.families.environ.channel_mut(option).awaiting = false;
     let cap = cx.core.config.environ.max_variables;
     let dropped = cx.core.families.environ.store(&variables, cap);
     cx.emit(SessionEvent::Environ(Event::Variables {
@@ -367,7 +370,11 @@ pub(crate) fn changed<S: Sink>(
         // The server asks as soon as the peer agrees (telnetlib3: `request_environ` on
         // WILL NEW_ENVIRON).
         (Side::Remote, true) if cx.core.role == Role::Server => start_request(cx.core, option),
-        (Side::Remote, false) => state.channel_mut(option).batches.clear(),
+        (Side::Remote, false) => {
+            let channel = state.channel_mut(option);
+            channel.batches.clear();
+            channel.awaiting = false;
+        }
         (Side::Local, false) => state.channel_mut(option).answered = false,
         _ => {}
     }
@@ -406,7 +413,9 @@ fn start_request(core: &mut Core, option: TelnetOption) {
 fn send_next_batch(core: &mut Core, option: TelnetOption) {
     let state = &mut core.families.environ;
     let layout = state.layout(option);
-    if let Some(batch) = state.channel_mut(option).batches.pop_front() {
+    let channel = state.channel_mut(option);
+    if let Some(batch) = channel.batches.pop_front() {
+        channel.awaiting = true;
         core.send_subnegotiation(option, &encode_send(&batch, layout));
     }
 }
@@ -445,6 +454,17 @@ impl Session {
     #[must_use]
     pub fn environ_layout(&self, option: TelnetOption) -> Option<Layout> {
         self.core.families.environ.channel(option).layout
+    }
+
+    /// Whether a SEND of ours (on either option) still awaits its IS, or more batches
+    /// of it wait to go out: telnetlib3's pending `SB NEW_ENVIRON`, which holds back the
+    /// end of a server's negotiation.
+    #[must_use]
+    pub fn environ_pending(&self) -> bool {
+        OPTIONS.into_iter().any(|option| {
+            let channel = self.core.families.environ.channel(option);
+            channel.awaiting || !channel.batches.is_empty()
+        })
     }
 
     /// Send the configured SEND again on every environment option the peer performs.

@@ -431,7 +431,9 @@ fn long_requests_are_batched() {
         },
     );
     let mut log = Log::default();
+    assert!(!server.environ_pending());
     server.receive(b"\xff\xfb\x27", &mut log);
+    assert!(server.environ_pending());
     let first = expected(0..23);
     assert_eq!(first.len() + 1, 232);
     let mut wire = b"\xff\xfd\x27".to_vec();
@@ -440,8 +442,15 @@ fn long_requests_are_batched() {
     // The rest follows the answer.
     server.receive(&sb(NEW, b"\x00"), &mut log);
     assert_eq!(transmit(&mut server), sb(NEW, &expected(23..30)));
+    assert!(server.environ_pending());
     server.receive(&sb(NEW, b"\x00"), &mut log);
     assert!(transmit(&mut server).is_empty());
+    assert!(!server.environ_pending());
+    // A refused or withdrawn option leaves nothing pending.
+    assert!(server.request_environ());
+    assert!(server.environ_pending());
+    server.receive(b"\xff\xfc\x27", &mut log);
+    assert!(!server.environ_pending());
 }
 
 #[test]
