@@ -1,0 +1,524 @@
+//! NEW-ENVIRON and ENVIRON (RFC 1572, RFC 1408, RFC 1571).
+//!
+//! The side that is DO (normally the server) asks with `SEND`; the side that is WILL
+//! (normally the client) answers with `IS` and may later report changes with `INFO`:
+//!
+//! ```text
+//! IAC SB NEW-ENVIRON SEND [ type name ... ] IAC SE
+//! IAC SB NEW-ENVIRON IS   [ type name [ VALUE value ] ... ] IAC SE
+//! ```
+//!
+//! ENVIRON (option 36, RFC 1408) has the same layout, but half the implementations in
+//! the wild swapped the VAR and VALUE codes; RFC 1571's heuristics tell them apart
+//! ([`Layout`]). Both options share this module, its configuration and the store of
+//! received variables; the option code tells them apart on the wire.
+//!
+//! As a server this end sends the SEND of [`Config::server_request`] once the peer
+//! agrees to perform the option, in batches of at most [`SEND_PAYLOAD_MAX`] bytes, and
+//! keeps what comes back (at most [`Config::max_variables`] names). As a client it
+//! answers SEND from [`Config::values`], never revealing a value whose name is not in
+//! [`Config::send_environ`].
+
+mod codec;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+
+pub use codec::{
+    encode_send, encode_variables, escape_into, Command, Kind, Layout, Message, Request, Variable,
+};
+
+use super::{Context, SubnegotiationError};
+use crate::option::TelnetOption;
+use crate::session::{Core, Event as SessionEvent, Role, Session, Side, Sink};
+
+/// The most bytes of one SEND subnegotiation, counting the option byte, the SEND byte
+/// and each escaped entry (IAC doubling not counted, like telnetlib3): telnetlib3's
+/// `_ENVIRON_SB_MAX`, which keeps requests inside GNU inetutils telnet's 256-byte
+/// subnegotiation buffer.
+pub const SEND_PAYLOAD_MAX: usize = 240;
+
+/// What this end asks for (as a server) and answers (as a client) with NEW-ENVIRON and
+/// ENVIRON.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Server: the SEND made when the peer agrees to perform the option. telnetlib3's
+    /// default: VAR USER, LOGNAME, DISPLAY, LANG, TERM, TERM_PROGRAM, COLUMNS, LINES,
+    /// COLORTERM, EDITOR, IPADDRESS, then a bare VAR and a bare USERVAR (every other
+    /// variable the client volunteers). Empty: no SEND is made.
+    pub server_request: Vec<Request>,
+    /// Client: the names whose values may be sent; any other name requested is answered
+    /// as undefined. telnetlib3's default: TERM, LANG, COLUMNS, LINES, COLORTERM.
+    pub send_environ: Vec<Vec<u8>>,
+    /// Client: the values the application provides, name then value, in the order an
+    /// IS for "everything" lists them. Names absent here are undefined.
+    pub values: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Server: the most distinct variables kept from the peer; further names are dropped
+    /// and reported with [`Event::Overflow`]. Default 64.
+    pub max_variables: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut server_request: Vec<Request> = [
+            "USER",
+            "LOGNAME",
+            "DISPLAY",
+            "LANG",
+            "TERM",
+            "TERM_PROGRAM",
+            "COLUMNS",
+            "LINES",
+            "COLORTERM",
+            "EDITOR",
+            "IPADDRESS",
+        ]
+        .into_iter()
+        .map(Request::var)
+        .collect();
+        server_request.push(Request::all(Kind::Var));
+        server_request.push(Request::all(Kind::UserVar));
+        Self {
+            server_request,
+            send_environ: ["TERM", "LANG", "COLUMNS", "LINES", "COLORTERM"]
+                .into_iter()
+                .map(Vec::from)
+                .collect(),
+            values: Vec::new(),
+            max_variables: 64,
+        }
+    }
+}
+
+impl Config {
+    fn allows(&self, name: &[u8]) -> bool {
+        self.send_environ.iter().any(|allowed| allowed == name)
+    }
+
+    fn value(&self, name: &[u8]) -> Option<&[u8]> {
+        self.values
+            .iter()
+            .find(|(known, _)| known == name)
+            .map(|(_, value)| value.as_slice())
+    }
+
+    /// The variable as we may report it: its value only if the name is allowed.
+    fn report(&self, kind: Kind, name: &[u8]) -> Variable {
+        Variable {
+            kind,
+            name: name.to_vec(),
+            value: self
+                .allows(name)
+                .then(|| self.value(name))
+                .flatten()
+                .map(<[u8]>::to_vec),
+        }
+    }
+
+    /// Every allowed variable that has a value, as VAR, in [`Config::values`] order.
+    fn default_environment(&self) -> impl Iterator<Item = Variable> + '_ {
+        self.values
+            .iter()
+            .filter(|(name, _)| self.allows(name))
+            .map(|(name, value)| Variable::defined(Kind::Var, name.clone(), value.clone()))
+    }
+
+    /// The IS answering `requests` (RFC 1572 section 2).
+    fn answer(&self, requests: &[Request]) -> Vec<Variable> {
+        // No list: "the default environment ... should be sent".
+        if requests.is_empty() {
+            return self.default_environment().collect();
+        }
+        let mut out = Vec::new();
+        let mut sent_all_vars = false;
+        for request in requests {
+            match (request.is_all(), request.kind) {
+                (false, kind) => {
+                    // "There must be a response for each type explicitly requested": a
+                    // name we may not reveal, or have no value for, goes back undefined.
+                    // telnetlib3 sends USER's value even when USER is not allowed; we do
+                    // not.
+                    out.push(self.report(kind, &request.name));
+                }
+                (true, Kind::Var) if !sent_all_vars => {
+                    sent_all_vars = true;
+                    for variable in self.default_environment() {
+                        if !out.iter().any(|sent| sent.name == variable.name) {
+                            out.push(variable);
+                        }
+                    }
+                }
+                // We hold no user-defined variables, so a bare USERVAR adds nothing.
+                // telnetlib3 answers it with a bogus empty `VAR "" VALUE ""`.
+                (true, _) => {}
+            }
+        }
+        out
+    }
+}
+
+/// What each of the two options remembers.
+#[derive(Clone, Debug, Default)]
+struct Channel {
+    /// ENVIRON only: the codes the peer uses, once RFC 1571's heuristics decided.
+    layout: Option<Layout>,
+    /// Server: SEND batches still to send, one after each IS or INFO.
+    batches: VecDeque<Vec<Request>>,
+    /// Server: a SEND went out and no IS or INFO has answered it yet.
+    awaiting: bool,
+    /// Client: an IS went out, so INFO may follow (RFC 1572: INFO is not for the
+    /// initial information).
+    answered: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct State {
+    new: Channel,
+    old: Channel,
+    /// Server: the variables received, in arrival order, at most `max_variables`.
+    received: Vec<Variable>,
+}
+
+impl State {
+    fn channel(&self, option: TelnetOption) -> &Channel {
+        if option == TelnetOption::OldEnviron {
+            &self.old
+        } else {
+            &self.new
+        }
+    }
+
+    fn channel_mut(&mut self, option: TelnetOption) -> &mut Channel {
+        if option == TelnetOption::OldEnviron {
+            &mut self.old
+        } else {
+            &mut self.new
+        }
+    }
+
+    /// The codes to use toward the peer on `option`.
+    fn layout(&self, option: TelnetOption) -> Layout {
+        self.channel(option).layout.unwrap_or_default()
+    }
+
+    /// Store variables, replacing same-kind same-name ones; returns how many new names
+    /// did not fit.
+    fn store(&mut self, variables: &[Variable], cap: usize) -> usize {
+        let mut dropped = 0;
+        for variable in variables {
+            let known = self
+                .received
+                .iter()
+                .position(|known| known.kind == variable.kind && known.name == variable.name);
+            if let Some(known) = known.and_then(|index| self.received.get_mut(index)) {
+                known.value.clone_from(&variable.value);
+            } else if self.received.len() < cap {
+                self.received.push(variable.clone());
+            } else {
+                dropped += 1;
+            }
+        }
+        dropped
+    }
+}
+
+/// What the application learns from NEW-ENVIRON and ENVIRON.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// The peer sent variables (IS or INFO); they are now in [`Session::environ`].
+    Variables {
+        /// NEW-ENVIRON or ENVIRON.
+        option: TelnetOption,
+        /// [`Command::Is`] or [`Command::Info`].
+        command: Command,
+        /// The variables, in the order sent (entries with an empty name, which no valid
+        /// variable has, left out).
+        variables: &'a [Variable],
+    },
+    /// The peer asked for variables; the IS answering it is queued.
+    Requested {
+        /// NEW-ENVIRON or ENVIRON.
+        option: TelnetOption,
+        /// What was asked for; empty means the default environment.
+        requests: &'a [Request],
+    },
+    /// The store of received variables was full ([`Config::max_variables`]): these many
+    /// new names were dropped.
+    Overflow {
+        /// NEW-ENVIRON or ENVIRON.
+        option: TelnetOption,
+        /// How many variables were not stored.
+        dropped: usize,
+    },
+    /// RFC 1571's heuristics decided that the peer's ENVIRON swaps the VAR and VALUE
+    /// codes; from now on we read and write them swapped.
+    Reversed {
+        /// ENVIRON.
+        option: TelnetOption,
+    },
+}
+
+pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
+    let (command, tokens) = match codec::tokenize(payload) {
+        Ok(parsed) => parsed,
+        Err(error) => return cx.reject(option, error),
+    };
+    match command {
+        Command::Send => receive_send(cx, option, tokens),
+        Command::Is | Command::Info => receive_variables(cx, option, command, tokens),
+    }
+}
+
+/// A SEND: answer with IS (we must be performing the option).
+fn receive_send<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, tokens: Vec<codec::Token>) {
+    // RFC 1572 section 2: "Only the side that is DO NEW-ENVIRON may initiate a SEND",
+    // so only the side that is WILL answers one.
+    if !cx.enabled(option, Side::Local) {
+        return cx.reject(option, SubnegotiationError::NotAllowed);
+    }
+    let detected = if option == TelnetOption::OldEnviron {
+        match codec::detect_send_layout(&tokens) {
+            Ok(detected) => detected,
+            Err(error) => return cx.reject(option, error),
+        }
+    } else {
+        None
+    };
+    let layout = detected.unwrap_or_else(|| cx.core.families.environ.layout(option));
+    let requests = match codec::requests(codec::orient(tokens, layout)) {
+        Ok(requests) => requests,
+        Err(error) => return cx.reject(option, error),
+    };
+    // Parsed: now apply. RFC 1571 section 2: the codes a SEND shows hold "from that
+    // point on", for our IS and INFO too.
+    if let Some(layout) = detected {
+        note_layout(cx, option, layout);
+    }
+    cx.emit(SessionEvent::Environ(Event::Requested {
+        option,
+        requests: &requests,
+    }));
+    let answer = cx.core.config.environ.answer(&requests);
+    cx.core.families.environ.channel_mut(option).answered = true;
+    let payload = encode_variables(Command::Is, &answer, layout);
+    cx.send_subnegotiation(option, &payload);
+}
+
+/// An IS or INFO: store the variables (we must have the peer perform the option).
+fn receive_variables<S: Sink>(
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    command: Command,
+    tokens: Vec<codec::Token>,
+) {
+    // RFC 1572 section 2: only the side that is WILL sends IS and INFO.
+    if !cx.enabled(option, Side::Remote) {
+        return cx.reject(option, SubnegotiationError::NotAllowed);
+    }
+    let known = cx.core.families.environ.channel(option).layout;
+    let detected = match (option, known) {
+        (TelnetOption::OldEnviron, None) => codec::detect_report_layout(&tokens),
+        _ => None,
+    };
+    // RFC 1571 section 3: when every heuristic fails, assume the standard codes.
+    let layout = detected.or(known).unwrap_or_default();
+    let mut variables = match codec::variables(codec::orient(tokens, layout)) {
+        Ok(variables) => variables,
+        Err(error) => return cx.reject(option, error),
+    };
+    // A variable always has a name; telnetlib3 clients answer a bare USERVAR with an
+    // empty `VAR "" VALUE ""`, so drop such entries rather than refuse the whole IS.
+    variables.retain(|variable| !variable.name.is_empty());
+    if let Some(layout) = detected {
+        note_layout(cx, option, layout);
+    }
+    cx.core.families.environ.channel_mut(option).awaiting = false;
+    let cap = cx.core.config.environ.max_variables;
+    let dropped = cx.core.families.environ.store(&variables, cap);
+    cx.emit(SessionEvent::Environ(Event::Variables {
+        option,
+        command,
+        variables: &variables,
+    }));
+    if dropped > 0 {
+        cx.emit(SessionEvent::Environ(Event::Overflow { option, dropped }));
+    }
+    // Like telnetlib3, the next SEND batch follows each answer.
+    send_next_batch(cx.core, option);
+}
+
+fn note_layout<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, layout: Layout) {
+    let channel = cx.core.families.environ.channel_mut(option);
+    let first_reversal = layout == Layout::Reversed && channel.layout != Some(layout);
+    channel.layout = Some(layout);
+    if first_reversal {
+        cx.emit(SessionEvent::Environ(Event::Reversed { option }));
+    }
+}
+
+pub(crate) fn changed<S: Sink>(
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    side: Side,
+    enabled: bool,
+) {
+    let state = &mut cx.core.families.environ;
+    match (side, enabled) {
+        // The server asks as soon as the peer agrees (telnetlib3: `request_environ` on
+        // WILL NEW_ENVIRON).
+        (Side::Remote, true) if cx.core.role == Role::Server => start_request(cx.core, option),
+        (Side::Remote, false) => {
+            let channel = state.channel_mut(option);
+            channel.batches.clear();
+            channel.awaiting = false;
+        }
+        (Side::Local, false) => state.channel_mut(option).answered = false,
+        _ => {}
+    }
+}
+
+/// Split `requests` into SENDs of at most [`SEND_PAYLOAD_MAX`] bytes each (telnetlib3's
+/// `_batch_environ_keys`: the option byte and the SEND byte count, then one type byte
+/// plus the escaped name per entry; an entry too long for any batch goes alone).
+fn batches(requests: &[Request]) -> VecDeque<Vec<Request>> {
+    const OVERHEAD: usize = 2;
+    let mut batches = VecDeque::new();
+    let mut current: Vec<Request> = Vec::new();
+    let mut size = OVERHEAD;
+    for request in requests {
+        let entry = 1 + codec::escaped_len(&request.name);
+        if !current.is_empty() && size + entry > SEND_PAYLOAD_MAX {
+            batches.push_back(std::mem::take(&mut current));
+            size = OVERHEAD;
+        }
+        current.push(request.clone());
+        size += entry;
+    }
+    if !current.is_empty() {
+        batches.push_back(current);
+    }
+    batches
+}
+
+/// Queue the configured SEND, batched, and send its first part.
+fn start_request(core: &mut Core, option: TelnetOption) {
+    let batches = batches(&core.config.environ.server_request);
+    core.families.environ.channel_mut(option).batches = batches;
+    send_next_batch(core, option);
+}
+
+fn send_next_batch(core: &mut Core, option: TelnetOption) {
+    let state = &mut core.families.environ;
+    let layout = state.layout(option);
+    let channel = state.channel_mut(option);
+    if let Some(batch) = channel.batches.pop_front() {
+        channel.awaiting = true;
+        core.send_subnegotiation(option, &encode_send(&batch, layout));
+    }
+}
+
+const OPTIONS: [TelnetOption; 2] = [TelnetOption::NewEnviron, TelnetOption::OldEnviron];
+
+impl Session {
+    /// The variables the peer sent with IS and INFO, in arrival order (a later value for
+    /// the same kind and name replaces the earlier one in place).
+    #[must_use]
+    pub fn environ(&self) -> &[Variable] {
+        &self.core.families.environ.received
+    }
+
+    /// The variable the peer sent under `name`, compared without regard to ASCII case
+    /// (telnetlib3 upper-cases the names it stores); VAR before USERVAR when both exist.
+    #[must_use]
+    pub fn environ_var(&self, name: impl AsRef<[u8]>) -> Option<&Variable> {
+        let name = name.as_ref();
+        let mut matching = self
+            .environ()
+            .iter()
+            .filter(|variable| variable.name.eq_ignore_ascii_case(name));
+        let first = matching.next()?;
+        if first.kind == Kind::Var {
+            return Some(first);
+        }
+        matching
+            .find(|variable| variable.kind == Kind::Var)
+            .or(Some(first))
+    }
+
+    /// The VAR and VALUE codes RFC 1571's heuristics settled on for the peer's ENVIRON.
+    /// `None` while undecided ([`Layout::Standard`] is used meanwhile), and always for
+    /// NEW-ENVIRON, whose codes are never swapped.
+    #[must_use]
+    pub fn environ_layout(&self, option: TelnetOption) -> Option<Layout> {
+        self.core.families.environ.channel(option).layout
+    }
+
+    /// Whether a SEND of ours (on either option) still awaits its IS, or more batches
+    /// of it wait to go out: telnetlib3's pending `SB NEW_ENVIRON`, which holds back the
+    /// end of a server's negotiation.
+    #[must_use]
+    pub fn environ_pending(&self) -> bool {
+        OPTIONS.into_iter().any(|option| {
+            let channel = self.core.families.environ.channel(option);
+            channel.awaiting || !channel.batches.is_empty()
+        })
+    }
+
+    /// Send the configured SEND again on every environment option the peer performs.
+    /// Returns whether anything was sent.
+    pub fn request_environ(&mut self) -> bool {
+        let mut sent = false;
+        for option in OPTIONS {
+            if self.remote_enabled(option) && !self.core.config.environ.server_request.is_empty() {
+                start_request(&mut self.core, option);
+                sent = true;
+            }
+        }
+        sent
+    }
+
+    /// Set the value we report for `name` (it is still sent only if
+    /// [`Config::send_environ`] allows the name). Nothing is sent: call
+    /// [`Session::send_environ_info`] to report changes.
+    pub fn set_environ_value(&mut self, name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
+        let (name, value) = (name.into(), value.into());
+        let values = &mut self.core.config.environ.values;
+        match values.iter_mut().find(|(known, _)| *known == name) {
+            Some((_, old)) => *old = value,
+            None => values.push((name, value)),
+        }
+    }
+
+    /// Report the current values of `names` with INFO (RFC 1572 section 2) on every
+    /// environment option we perform and have already answered a SEND on (INFO is not
+    /// for the initial information). Names not allowed by [`Config::send_environ`] are
+    /// left out. Returns whether anything was sent.
+    pub fn send_environ_info<I>(&mut self, names: I) -> bool
+    where
+        I: IntoIterator,
+        I::Item: AsRef<[u8]>,
+    {
+        let config = &self.core.config.environ;
+        let variables: Vec<Variable> = names
+            .into_iter()
+            .filter(|name| config.allows(name.as_ref()))
+            .map(|name| config.report(Kind::Var, name.as_ref()))
+            .collect();
+        if variables.is_empty() {
+            return false;
+        }
+        let mut sent = false;
+        for option in OPTIONS {
+            let state = &self.core.families.environ;
+            if self.core.enabled(option, Side::Local) && state.channel(option).answered {
+                let payload = encode_variables(Command::Info, &variables, state.layout(option));
+                self.core.send_subnegotiation(option, &payload);
+                sent = true;
+            }
+        }
+        sent
+    }
+}
