@@ -1,0 +1,123 @@
+//! Flag parsing and logging set-up shared by the binaries.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use tracing_subscriber::filter::LevelFilter;
+
+/// Exit status for a usage error (bad flag or argument), as clap and argparse use.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Parse a number of seconds (`1.5`, `0`, `10`) into a [`Duration`].
+///
+/// # Errors
+///
+/// A message for clap when the text is not a finite, non-negative number.
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of seconds"))?;
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| format!("'{text}' is not a non-negative, finite number of seconds"))
+}
+
+/// Parse a log level name as Python's `logging` spells them (`info`, `WARNING`, `warn`,
+/// `critical`, ...), case-insensitively, plus `trace` and `off`.
+///
+/// # Errors
+///
+/// A message for clap naming the accepted levels.
+pub fn parse_loglevel(text: &str) -> Result<LevelFilter, String> {
+    Ok(match text.to_ascii_lowercase().as_str() {
+        "trace" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "info" => LevelFilter::INFO,
+        "warn" | "warning" => LevelFilter::WARN,
+        "error" | "critical" | "fatal" => LevelFilter::ERROR,
+        "off" => LevelFilter::OFF,
+        _ => {
+            return Err(format!(
+                "unknown level '{text}' (trace, debug, info, warn, error, critical, off)"
+            ))
+        }
+    })
+}
+
+/// Parse the command line into `T`. Help and version are printed and the process should
+/// exit with the returned status; any other error is printed as one line,
+/// `PROGRAM: error: MESSAGE`, and the status is [`EXIT_USAGE`].
+///
+/// # Errors
+///
+/// The exit status to end the process with when it should not go on.
+pub fn parse_args<T: clap::Parser>(program: &str) -> Result<T, ExitCode> {
+    T::try_parse().map_err(|error| match error.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            let _ = error.print();
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("{program}: error: {}", one_line(&error.to_string()));
+            ExitCode::from(EXIT_USAGE)
+        }
+    })
+}
+
+/// The first paragraph of a clap error, on one line, without its `error: ` prefix.
+fn one_line(rendered: &str) -> String {
+    let paragraph: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    let text = paragraph.join(" ");
+    text.strip_prefix("error: ").unwrap_or(&text).to_owned()
+}
+
+/// Send `tracing` output at `level` and above to standard error, one line per event,
+/// coloured only on a terminal.
+pub fn init_logging(level: LevelFilter) {
+    tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_accept_fractions_and_refuse_negatives() {
+        assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_seconds("0"), Ok(Duration::ZERO));
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("inf").is_err());
+        assert!(parse_seconds("soon").is_err());
+    }
+
+    #[test]
+    fn loglevels_are_python_names_in_any_case() {
+        assert_eq!(parse_loglevel("INFO"), Ok(LevelFilter::INFO));
+        assert_eq!(parse_loglevel("warning"), Ok(LevelFilter::WARN));
+        assert_eq!(parse_loglevel("critical"), Ok(LevelFilter::ERROR));
+        assert!(parse_loglevel("loud").is_err());
+    }
+
+    #[test]
+    fn clap_errors_become_one_line() {
+        let rendered = "error: the following required arguments were not provided:\n  \
+                        <HOST>\n\nUsage: telnetlib3-client <HOST> [PORT]\n\n\
+                        For more information, try '--help'.\n";
+        assert_eq!(
+            one_line(rendered),
+            "the following required arguments were not provided: <HOST>"
+        );
+    }
+}

@@ -1,0 +1,17 @@
+//! The shared parts of the `telnetlib3-server` and `telnetlib3-client` binaries.
+//!
+//! The binaries parse flags, set up logging and a runtime, and report errors; what they
+//! do on a connection lives here, so that it can be tested without processes:
+//!
+//! - [`server::serve`]: negotiate, then run the debug shell ([`shell`]) on one connection;
+//! - [`client::pump`]: copy standard input to the server and the server's data to
+//!   standard output until the server closes;
+//! - [`cli`]: flag value parsers, one-line usage errors, and logging set-up.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub)]
+
+pub mod cli;
+pub mod client;
+pub mod server;
+pub mod shell;

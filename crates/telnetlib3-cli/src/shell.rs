@@ -1,0 +1,262 @@
+//! A minimal debug shell, after telnetlib3's `telnet_server_shell`: a `tel:sh> ` prompt
+//! with `help` and `quit`.
+//!
+//! The line editing is sans-IO ([`LineEditor`], [`command`]); [`debug_shell`] drives it
+//! over a [`Connection`].
+
+use telnetlib3::proto::{Command, Session, TelnetOption};
+use telnetlib3::{Connection, Error};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tracing::debug;
+
+/// The shell's prompt.
+pub const PROMPT: &[u8] = b"tel:sh> ";
+
+/// What the shell says first, before its first prompt.
+pub const BANNER: &[u8] = b"Ready.\r\n";
+
+/// The longest line the editor keeps; further bytes of a line are dropped (not echoed).
+pub const MAX_LINE: usize = 4096;
+
+const CR: u8 = b'\r';
+const LF: u8 = b'\n';
+const NUL: u8 = 0;
+const BS: u8 = 0x08;
+const DEL: u8 = 0x7f;
+
+/// Collects typed bytes into lines, with echo and backspace.
+///
+/// A line ends with CR LF, CR NUL, a CR alone or a LF alone; the LF or NUL after a CR
+/// belongs to the same end of line, even when it comes in the next input. Backspace
+/// (0x08) and DEL (0x7f) erase the last character (a whole UTF-8 sequence), echoed as
+/// `"\b \b"`.
+///
+/// ```
+/// use telnetlib3_cli::shell::LineEditor;
+///
+/// let mut editor = LineEditor::new();
+/// let mut echo = Vec::new();
+/// let (used, line) = editor.feed(b"hex\x7flp\r\nquit\r\n", true, &mut echo);
+/// assert_eq!((used, line.as_deref()), (7, Some(&b"help"[..])));
+/// assert_eq!(echo, b"hex\x08 \x08lp");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct LineEditor {
+    line: Vec<u8>,
+    after_cr: bool,
+}
+
+impl LineEditor {
+    /// An empty editor.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            line: Vec::new(),
+            after_cr: false,
+        }
+    }
+
+    /// The line typed so far.
+    #[must_use]
+    pub fn pending(&self) -> &[u8] {
+        &self.line
+    }
+
+    /// Take `input` up to and including the first end of line. Returns how many bytes
+    /// were taken and, if a line ended, the line (without its end). When `echo` is set,
+    /// what the user should see is appended to `out`.
+    pub fn feed(
+        &mut self,
+        input: &[u8],
+        echo: bool,
+        out: &mut Vec<u8>,
+    ) -> (usize, Option<Vec<u8>>) {
+        for (at, &byte) in input.iter().enumerate() {
+            if std::mem::take(&mut self.after_cr) && (byte == LF || byte == NUL) {
+                continue;
+            }
+            match byte {
+                CR | LF => {
+                    self.after_cr = byte == CR;
+                    return (at + 1, Some(std::mem::take(&mut self.line)));
+                }
+                BS | DEL => {
+                    let erased = self.erase();
+                    if erased && echo {
+                        out.extend_from_slice(b"\x08 \x08");
+                    }
+                }
+                NUL => {}
+                _ if self.line.len() < MAX_LINE => {
+                    self.line.push(byte);
+                    if echo {
+                        out.push(byte);
+                    }
+                }
+                _ => {}
+            }
+        }
+        (input.len(), None)
+    }
+
+    /// Remove the last character; false if the line was empty.
+    fn erase(&mut self) -> bool {
+        let Some(mut byte) = self.line.pop() else {
+            return false;
+        };
+        // Continuation bytes of a UTF-8 sequence go with their lead byte.
+        while byte & 0xc0 == 0x80 {
+            match self.line.pop() {
+                Some(previous) => byte = previous,
+                None => break,
+            }
+        }
+        true
+    }
+}
+
+/// What the shell does with a line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// Nothing but a new prompt (an empty line).
+    Prompt,
+    /// Print this text on its own line, then a new prompt.
+    Text(&'static str),
+    /// Say goodbye and close the connection.
+    Quit,
+}
+
+/// Interpret one line: `quit`, `help`, or anything else (surrounding blanks ignored).
+#[must_use]
+pub fn command(line: &[u8]) -> Reply {
+    match String::from_utf8_lossy(line).trim() {
+        "" => Reply::Prompt,
+        "quit" => Reply::Quit,
+        "help" => Reply::Text("quit, help"),
+        _ => Reply::Text("no such command."),
+    }
+}
+
+/// Queue the prompt, with `IAC GA` unless we suppress go-ahead.
+fn queue_prompt(session: &mut Session) {
+    session.send_data(PROMPT);
+    if !session.local_enabled(TelnetOption::Sga) {
+        session.send_command(Command::Ga);
+    }
+}
+
+/// Run the debug shell on `conn` until the user quits or the peer closes: the banner and
+/// prompt, then one reply per line. Typed characters are echoed while we perform ECHO.
+///
+/// # Errors
+///
+/// [`Error::Io`] when the connection fails.
+pub async fn debug_shell<S: AsyncRead + AsyncWrite + Unpin>(
+    conn: &mut Connection<S>,
+) -> Result<(), Error> {
+    let session = conn.session_mut();
+    session.send_data(BANNER);
+    queue_prompt(session);
+    conn.flush().await?;
+
+    let mut editor = LineEditor::new();
+    let mut buf = vec![0; 1024];
+    let mut echo = Vec::new();
+    loop {
+        let n = conn.read(&mut buf).await?;
+        if n == 0 {
+            debug!("peer closed the shell");
+            return Ok(());
+        }
+        let mut input = &buf[..n];
+        while !input.is_empty() {
+            let echoing = conn.session().local_enabled(TelnetOption::Echo);
+            let (used, line) = editor.feed(input, echoing, &mut echo);
+            input = &input[used..];
+            let session = conn.session_mut();
+            session.send_data(&echo);
+            echo.clear();
+            let Some(line) = line else { continue };
+            debug!("command {:?}", String::from_utf8_lossy(&line));
+            session.send_data(b"\r\n");
+            match command(&line) {
+                Reply::Quit => {
+                    session.send_data(b"Goodbye.\r\n");
+                    return conn.shutdown().await;
+                }
+                Reply::Text(text) => {
+                    session.send_data(text.as_bytes());
+                    session.send_data(b"\r\n");
+                }
+                Reply::Prompt => {}
+            }
+            queue_prompt(session);
+        }
+        conn.flush().await?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(editor: &mut LineEditor, mut input: &[u8]) -> Vec<Vec<u8>> {
+        let mut found = Vec::new();
+        let mut echo = Vec::new();
+        while !input.is_empty() {
+            let (used, line) = editor.feed(input, false, &mut echo);
+            input = &input[used..];
+            found.extend(line);
+        }
+        found
+    }
+
+    #[test]
+    fn every_end_of_line_ends_one_line() {
+        let mut editor = LineEditor::new();
+        let found = lines(&mut editor, b"a\r\nb\r\0c\rd\ne\r");
+        assert_eq!(found, [&b"a"[..], b"b", b"c", b"d", b"e"]);
+        // The LF of a CR LF split across inputs is not a second, empty line.
+        assert!(lines(&mut editor, b"\nf").is_empty());
+        assert_eq!(editor.pending(), b"f");
+    }
+
+    #[test]
+    fn backspace_erases_a_whole_character_and_echoes_only_real_erasures() {
+        let mut editor = LineEditor::new();
+        let mut echo = Vec::new();
+        let (_, line) = editor.feed("\x08é\x7fok".as_bytes(), true, &mut echo);
+        assert_eq!(line, None);
+        assert_eq!(editor.pending(), b"ok");
+        assert_eq!(echo, "é\x08 \x08ok".as_bytes());
+    }
+
+    #[test]
+    fn no_echo_unless_asked() {
+        let mut editor = LineEditor::new();
+        let mut echo = Vec::new();
+        let (used, line) = editor.feed(b"help\r\n", false, &mut echo);
+        assert_eq!((used, line.as_deref()), (5, Some(&b"help"[..])));
+        assert!(echo.is_empty());
+    }
+
+    #[test]
+    fn long_lines_are_capped() {
+        let mut editor = LineEditor::new();
+        let mut echo = Vec::new();
+        let input = vec![b'x'; MAX_LINE + 100];
+        let (used, line) = editor.feed(&input, true, &mut echo);
+        assert_eq!((used, line), (input.len(), None));
+        assert_eq!(editor.pending().len(), MAX_LINE);
+        assert_eq!(echo.len(), MAX_LINE);
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(command(b""), Reply::Prompt);
+        assert_eq!(command(b"  "), Reply::Prompt);
+        assert_eq!(command(b"quit"), Reply::Quit);
+        assert_eq!(command(b" help "), Reply::Text("quit, help"));
+        assert_eq!(command(b"\xffx"), Reply::Text("no such command."));
+    }
+}

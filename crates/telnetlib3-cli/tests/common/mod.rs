@@ -1,0 +1,274 @@
+//! Helpers for the process-level tests: children killed on drop, every wait bounded.
+
+#![allow(dead_code)] // Each test file uses its own part of this module.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long any single expectation may take: generous, since builds and a fuzzer may
+/// share the machine, but bounded.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+pub const SERVER: &str = env!("CARGO_BIN_EXE_telnetlib3-server");
+pub const CLIENT: &str = env!("CARGO_BIN_EXE_telnetlib3-client");
+
+/// Bytes as escaped ASCII, for assertion messages.
+pub fn show(bytes: &[u8]) -> String {
+    bytes.escape_ascii().to_string()
+}
+
+/// A child process, killed and reaped when dropped, with its standard error collected
+/// line by line on a thread.
+pub struct Proc {
+    pub child: Child,
+    stderr: Receiver<String>,
+    pub stderr_seen: Vec<String>,
+}
+
+impl Proc {
+    /// Start `command` with stderr piped (stdin and stdout as the command says).
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            stderr: rx,
+            stderr_seen: Vec::new(),
+        }
+    }
+
+    /// Wait for a stderr line containing `needle`; `None` if stderr closes (the process
+    /// ended) first. Panics after [`PATIENCE`].
+    pub fn wait_for_line(&mut self, needle: &str) -> Option<String> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.stderr_seen.push(line.clone());
+                    if line.contains(needle) {
+                        return Some(line);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no stderr line with {needle:?} after {PATIENCE:?}; seen: {:?}",
+                    self.stderr_seen
+                ),
+            }
+        }
+    }
+
+    /// The exit status, waiting at most [`PATIENCE`].
+    pub fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "process still running after {PATIENCE:?}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The port from a `Server ready on HOST:PORT` log line.
+pub fn ready_port(line: &str) -> u16 {
+    let addr = line
+        .split("Server ready on ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("not a ready line: {line:?}"));
+    addr.trim()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"))
+}
+
+/// Our server on 127.0.0.1 and a port the system picks, with `extra` flags; returns once
+/// it listens.
+pub fn start_server(extra: &[&str]) -> (Proc, u16) {
+    let mut command = Command::new(SERVER);
+    command
+        .args(["127.0.0.1", "0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let mut server = Proc::spawn(command);
+    let line = server
+        .wait_for_line("Server ready on ")
+        .unwrap_or_else(|| panic!("server ended early: {:?}", server.stderr_seen));
+    let port = ready_port(&line);
+    (server, port)
+}
+
+/// A port that nothing listened on a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// What a finished process wrote.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+}
+
+/// Run `command` to its end with `input` on stdin (then closed), killing it after
+/// [`PATIENCE`].
+pub fn run(mut command: Command, input: &[u8]) -> Finished {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| panic!("cannot start {command:?}: {error}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let stdout = reader(child.stdout.take().unwrap());
+    let stderr = reader(child.stderr.take().unwrap());
+    let mut proc = Proc {
+        child,
+        stderr: mpsc::channel().1,
+        stderr_seen: Vec::new(),
+    };
+    let status = proc.wait();
+    Finished {
+        status,
+        stdout: stdout.recv_timeout(PATIENCE).unwrap(),
+        stderr: String::from_utf8_lossy(&stderr.recv_timeout(PATIENCE).unwrap()).into_owned(),
+    }
+}
+
+fn reader(mut pipe: impl Read + Send + 'static) -> Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = pipe.read_to_end(&mut all);
+        let _ = tx.send(all);
+    });
+    rx
+}
+
+/// A raw TCP client that checks exact bytes.
+pub struct Raw {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Raw {
+    pub fn connect(port: u16) -> Self {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).unwrap();
+    }
+
+    /// Read for up to `within`; false once the peer has closed.
+    fn read_some(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        let mut chunk = [0; 4096];
+        while Instant::now() < deadline {
+            match self.stream.read(&mut chunk) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.buf.extend_from_slice(&chunk[..n]);
+                    return true;
+                }
+                Err(error)
+                    if matches!(
+                        error.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) => {}
+                Err(error) => panic!("read failed: {error}"),
+            }
+        }
+        true
+    }
+
+    /// The next bytes must be exactly `expected`.
+    pub fn expect(&mut self, expected: &[u8]) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.buf.len() < expected.len() && Instant::now() < deadline {
+            if !self.read_some(Duration::from_millis(200)) {
+                break;
+            }
+        }
+        let got = &self.buf[..self.buf.len().min(expected.len())];
+        assert_eq!(
+            show(got),
+            show(expected),
+            "unexpected bytes (buffered: {})",
+            show(&self.buf)
+        );
+        self.buf.drain(..expected.len());
+    }
+
+    /// Nothing more arrives for `quiet`.
+    pub fn expect_silence(&mut self, quiet: Duration) {
+        let open = self.read_some(quiet);
+        assert!(self.buf.is_empty(), "unexpected bytes: {}", show(&self.buf));
+        assert!(open, "the server closed the connection");
+    }
+
+    /// The server closes the connection with nothing more sent.
+    pub fn expect_close(&mut self) {
+        let deadline = Instant::now() + PATIENCE;
+        while self.read_some(Duration::from_millis(200)) {
+            assert!(Instant::now() < deadline, "the server did not close");
+        }
+        assert!(self.buf.is_empty(), "unexpected bytes: {}", show(&self.buf));
+    }
+}
+
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}

@@ -1,0 +1,113 @@
+//! Interoperability with the reference: Python telnetlib3 5.0.1 from PyPI.
+//!
+//! The Python is `$TELNETLIB3_PYTHON`, or else `.venv/bin/python` at the workspace root
+//! (`scripts/test.sh` creates it). Without it these tests fail: they are the proof that we
+//! speak with the reference, and a skipped proof is no proof.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::{free_port, run, show, start_server, workspace_root, Proc, CLIENT};
+
+/// The Python interpreter with telnetlib3 5.0.1, or a failing test that says how to get it.
+fn python() -> PathBuf {
+    let (python, origin) = match std::env::var_os("TELNETLIB3_PYTHON") {
+        Some(path) => (PathBuf::from(path), "TELNETLIB3_PYTHON"),
+        None => (workspace_root().join(".venv/bin/python"), "the default"),
+    };
+    assert!(
+        python.exists(),
+        "Python telnetlib3 5.0.1 is needed for the interop tests, but {} ({origin}) does not \
+         exist. Run scripts/test.sh, or: python3 -m venv .venv && \
+         .venv/bin/pip install telnetlib3==5.0.1 (or set TELNETLIB3_PYTHON to a python that \
+         has it)",
+        python.display()
+    );
+    let version = Command::new(&python)
+        .args(["-c", "import telnetlib3; print(telnetlib3.__version__)"])
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {}: {error}", python.display()));
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        "5.0.1",
+        "{} must have telnetlib3 5.0.1 installed (stderr: {})",
+        python.display(),
+        String::from_utf8_lossy(&version.stderr)
+    );
+    python
+}
+
+/// `python -c` running one of telnetlib3's console entry points with `args`.
+fn entry_point(python: &PathBuf, module: &str, program: &str, args: &[&str]) -> Command {
+    let mut command = Command::new(python);
+    command
+        .arg("-c")
+        .arg(format!(
+            "import sys; from telnetlib3.{module} import main; sys.argv[0] = '{program}'; main()"
+        ))
+        .args(args)
+        .env("PYTHONUNBUFFERED", "1");
+    command
+}
+
+/// The Python server on a free port, once it says it is ready. A port taken between
+/// choosing and binding is retried.
+fn start_python_server(python: &PathBuf) -> (Proc, u16) {
+    let mut failures = Vec::new();
+    for _ in 0..3 {
+        let port = free_port();
+        let mut command = entry_point(
+            python,
+            "server",
+            "telnetlib3-server",
+            &["127.0.0.1", &port.to_string(), "--connect-maxwait", "0.5"],
+        );
+        command.stdin(Stdio::null()).stdout(Stdio::null());
+        let mut server = Proc::spawn(command);
+        if server.wait_for_line("Server ready on").is_some() {
+            return (server, port);
+        }
+        failures.push(server.stderr_seen.clone());
+    }
+    panic!("the Python server did not start: {failures:?}");
+}
+
+#[test]
+fn our_client_against_python_telnetlib3_server() {
+    let python = python();
+    let (_server, port) = start_python_server(&python);
+    let mut command = Command::new(CLIENT);
+    command.args(["127.0.0.1", &port.to_string()]);
+    let out = run(command, b"quit\r\n");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains("Ready."), "{}", show(&out.stdout));
+    assert!(text.contains("tel:sh> "), "{}", show(&out.stdout));
+    assert!(text.contains("Goodbye."), "{}", show(&out.stdout));
+    assert_eq!(out.stderr, "");
+}
+
+#[test]
+fn python_telnetlib3_client_against_our_server() {
+    let python = python();
+    let (_server, port) = start_server(&["--connect-maxwait", "0.5"]);
+    // telnetlib3-client works with piped input, as long as its output is a pipe too.
+    let command = entry_point(
+        &python,
+        "client",
+        "telnetlib3-client",
+        &["127.0.0.1", &port.to_string()],
+    );
+    let out = run(command, b"help\r\nquit\r\n");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    for expected in ["Ready.", "tel:sh> ", "quit, help", "Goodbye."] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing: {}",
+            show(&out.stdout)
+        );
+    }
+}

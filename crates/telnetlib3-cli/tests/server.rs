@@ -1,0 +1,150 @@
+//! `telnetlib3-server` as a process, seen byte by byte from a raw TCP client.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{run, start_server, Raw};
+
+const IAC: u8 = 255;
+const DONT: u8 = 254;
+const DO: u8 = 253;
+const WONT: u8 = 252;
+const WILL: u8 = 251;
+const GA: u8 = 249;
+const ECHO: u8 = 1;
+const SGA: u8 = 3;
+const TTYPE: u8 = 24;
+
+/// The server's opening requests, in the order it sends them.
+const OPENING: [u8; 9] = [IAC, DO, TTYPE, IAC, WILL, SGA, IAC, WILL, ECHO];
+
+#[test]
+fn opening_negotiation_then_ready_prompt_and_echoed_dialogue() {
+    // A long maxwait: the prompt must come as soon as every request is answered.
+    let (_server, port) = start_server(&["--connect-maxwait", "30"]);
+    let mut client = Raw::connect(port);
+    client.expect(&OPENING);
+    client.expect_silence(Duration::from_millis(200));
+    client.send(&[IAC, WONT, TTYPE, IAC, DO, SGA, IAC, DO, ECHO]);
+    // SGA is on: no IAC GA after the prompt.
+    client.expect(b"Ready.\r\ntel:sh> ");
+    // ECHO is on: typed characters come back as they are typed.
+    client.send(b"he");
+    client.expect(b"he");
+    client.send(b"lp\r\n");
+    client.expect(b"lp\r\nquit, help\r\ntel:sh> ");
+    client.send(b"x\x7f\r\n");
+    client.expect(b"x\x08 \x08\r\ntel:sh> ");
+    client.send(b"quit\r\n");
+    client.expect(b"quit\r\nGoodbye.\r\n");
+    client.expect_close();
+}
+
+#[test]
+fn refused_options_mean_no_echo_and_a_go_ahead_after_each_prompt() {
+    let (_server, port) = start_server(&["--connect-maxwait", "30"]);
+    let mut client = Raw::connect(port);
+    client.expect(&OPENING);
+    client.send(&[IAC, WONT, TTYPE, IAC, DONT, SGA, IAC, DONT, ECHO]);
+    client.expect(&[b"Ready.\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+    client.send(b"help\r\n");
+    client.expect(&[b"\r\nquit, help\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+    // Every end of line: CR NUL, CR LF, a bare LF, a bare CR.
+    client.send(b"bogus\r\0");
+    client.expect(&[b"\r\nno such command.\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+    client.send(b"\r\n");
+    client.expect(&[b"\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+    client.send(b"help\n");
+    client.expect(&[b"\r\nquit, help\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+    client.send(b"help\r");
+    client.expect(&[b"\r\nquit, help\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+    client.send(b"quit\r\n");
+    client.expect(b"\r\nGoodbye.\r\n");
+    client.expect_close();
+}
+
+#[test]
+fn a_silent_client_gets_the_prompt_after_connect_maxwait() {
+    let (_server, port) = start_server(&["--connect-maxwait", "0.3"]);
+    let mut client = Raw::connect(port);
+    client.expect(&OPENING);
+    client.expect(&[b"Ready.\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+}
+
+#[test]
+fn a_broken_connection_does_not_take_the_server_down() {
+    let (mut server, port) = start_server(&["--connect-maxwait", "0.2"]);
+    // Garbage and an abrupt close, twice, one of them mid-negotiation.
+    for _ in 0..2 {
+        let mut rude = Raw::connect(port);
+        rude.send(&[IAC, 250, TTYPE, 0, IAC, IAC, IAC]);
+        rude.send(&[0xff; 1000]);
+    }
+    let mut client = Raw::connect(port);
+    client.expect(&OPENING);
+    client.send(&[IAC, WONT, TTYPE, IAC, DO, SGA, IAC, DO, ECHO]);
+    client.expect(b"Ready.\r\ntel:sh> ");
+    client.send(b"quit\r\n");
+    client.expect(b"quit\r\nGoodbye.\r\n");
+    client.expect_close();
+    assert!(server.child.try_wait().unwrap().is_none(), "server exited");
+    let closed = server.wait_for_line("Connection closed for").unwrap();
+    assert!(closed.contains("INFO"), "{closed}");
+}
+
+#[test]
+fn a_bad_port_is_a_one_line_usage_error() {
+    let mut command = Command::new(common::SERVER);
+    command.args(["localhost", "notaport"]);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{:?}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("telnetlib3-server: error: invalid value 'notaport' for '[PORT]'"),
+        "{:?}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_bad_flag_value_is_a_one_line_usage_error() {
+    let mut command = Command::new(common::SERVER);
+    command.args(["--connect-maxwait", "-1"]);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{:?}", out.stderr);
+    assert!(out.stderr.contains("--connect-maxwait"), "{:?}", out.stderr);
+}
+
+#[test]
+fn a_port_in_use_is_a_one_line_error_and_exit_1() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut command = Command::new(common::SERVER);
+    command.args(["127.0.0.1", &port.to_string()]);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        format!(
+            "telnetlib3-server: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+        )
+    );
+    drop(taken);
+}
+
+#[test]
+fn help_names_the_flags() {
+    let mut command = Command::new(common::SERVER);
+    command.arg("--help");
+    let out = run(command, b"");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in ["--connect-maxwait", "--loglevel", "[HOST]", "[PORT]"] {
+        assert!(help.contains(flag), "{flag} missing from {help}");
+    }
+}
