@@ -1,5 +1,7 @@
 //! The Telnet session: parser, encoder and option negotiation tied together.
 
+use std::sync::Arc;
+
 use crate::command::{Command, Verb};
 use crate::encoder::{write_command, write_negotiation, Encoder};
 use crate::option::TelnetOption;
@@ -393,7 +395,8 @@ pub struct Session {
 #[derive(Clone, Debug)]
 pub(crate) struct Core {
     pub(crate) role: Role,
-    pub(crate) config: Config,
+    /// Shared between the sessions of a server; copied on write by the few setters.
+    pub(crate) config: Arc<Config>,
     pub(crate) options: [OptionState; 256],
     pub(crate) encoder: Encoder,
     pub(crate) output: Vec<u8>,
@@ -403,7 +406,11 @@ pub(crate) struct Core {
 impl Session {
     /// A new session at the start of a connection.
     #[must_use]
-    pub fn new(role: Role, config: Config) -> Self {
+    ///
+    /// Pass an `Arc<Config>` to share one configuration between many sessions (a server's
+    /// connections): an idle session then costs no copy of its lists.
+    pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Self {
+        let config = config.into();
         Self {
             parser: Parser::with_max_subnegotiation(config.max_subnegotiation),
             core: Core {
@@ -425,13 +432,13 @@ impl Session {
 
     /// The configuration in force.
     #[must_use]
-    pub const fn config(&self) -> &Config {
+    pub fn config(&self) -> &Config {
         &self.core.config
     }
 
     /// Change which options we agree to from now on (options already enabled stay).
     pub fn policy_mut(&mut self) -> &mut Policy {
-        &mut self.core.config.policy
+        &mut self.core.config_mut().policy
     }
 
     /// Both sides of an option's negotiation state.
@@ -590,6 +597,11 @@ impl Core {
     /// A CR left pending by data must get its NUL before any command goes out.
     pub(crate) fn before_frame(&mut self) {
         self.encoder.flush_line_state(&mut self.output);
+    }
+
+    /// The configuration, made unique to this session before a change.
+    pub(crate) fn config_mut(&mut self) -> &mut Config {
+        Arc::make_mut(&mut self.config)
     }
 
     pub(crate) fn enabled(&self, option: TelnetOption, side: Side) -> bool {

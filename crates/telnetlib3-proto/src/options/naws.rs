@@ -111,7 +111,7 @@ impl Session {
 
     /// Change the window size we report, and send it if we perform NAWS.
     pub fn set_window_size(&mut self, size: WindowSize) {
-        self.core.config.naws.size = size;
+        self.core.config_mut().naws.size = size;
         if self.local_enabled(TelnetOption::Naws) {
             self.core
                 .send_subnegotiation(TelnetOption::Naws, &size.to_payload());

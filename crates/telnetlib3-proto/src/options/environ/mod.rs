@@ -485,7 +485,7 @@ impl Session {
     /// [`Session::send_environ_info`] to report changes.
     pub fn set_environ_value(&mut self, name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
         let (name, value) = (name.into(), value.into());
-        let values = &mut self.core.config.environ.values;
+        let values = &mut self.core.config_mut().environ.values;
         match values.iter_mut().find(|(known, _)| *known == name) {
             Some((_, old)) => *old = value,
             None => values.push((name, value)),
