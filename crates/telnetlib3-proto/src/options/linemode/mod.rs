@@ -477,10 +477,10 @@ pub(crate) fn snoop<S: Sink>(cx: &mut Context<'_, S>, data: &[u8]) {
     if !snoop_mode(cx.core) {
         return;
     }
-    let defaults = cx.core.config.linemode.slc_defaults;
-    let state = &mut cx.core.families.linemode;
-    let scanner = state.scanner(&defaults);
-    let table = state.table(&defaults);
+    let core = &mut *cx.core;
+    let defaults = &core.config.linemode.slc_defaults;
+    let scanner = core.families.linemode.scanner(defaults);
+    let table = core.families.linemode.table.as_ref().unwrap_or(defaults);
     let sink = &mut *cx.sink;
     scanner.scan(data, |byte| {
         if let Some(function) = table.function_for(byte) {
