@@ -315,7 +315,7 @@ pub enum Event<'a> {
     Lflow(options::lflow::Event),
 
     /// LINEMODE (RFC 1184), including SLC functions recognised in the data.
-    Linemode(options::linemode::Event<'a>),
+    Linemode(options::linemode::Event),
 
     /// LOGOUT (RFC 727).
     Logout(options::logout::Event),

@@ -1,0 +1,576 @@
+//! LINEMODE (RFC 1184): MODE, FORWARDMASK and SLC, and SLC characters in the data.
+//!
+//! The client performs LINEMODE (`WILL LINEMODE`), the server asks for it (`DO`). Inside
+//! `IAC SB LINEMODE ... IAC SE` the first byte says what follows:
+//!
+//! ```text
+//! MODE (1) mask                      the server sets the mode; the client acknowledges
+//! SLC (3) {function modifier value}  both ends agree on the special characters
+//! DO (253) FORWARDMASK (2) mask      server: "forward your line on these characters"
+//! DONT (254) FORWARDMASK (2)         server: "stop"
+//! WILL (251) / WONT (252) FORWARDMASK client's answer
+//! ```
+//!
+//! As telnetlib3 does, the server proposes its configured mode (`LIT_ECHO`, i.e. remote
+//! editing) as soon as the client agrees, and the client starts the SLC exchange by
+//! asking for the server's defaults (`SLC 0 SLC_DEFAULT 0`). When the session is in
+//! "kludge" mode (the server echoes and go-aheads are suppressed, no LINEMODE) or
+//! "remote" mode (LINEMODE without EDIT), every active SLC character in the peer's data
+//! is reported as [`Event::SlcFunction`]; the byte stays in the data.
+
+mod forwardmask;
+mod mode;
+mod slc;
+mod snoop;
+
+#[cfg(test)]
+mod tests;
+
+pub use forwardmask::{ForwardMask, MAX_MASK};
+pub use mode::Mode;
+pub use slc::{
+    parse_triplets, SlcEntry, SlcFlags, SlcFunction, SlcLevel, SlcTable, SlcTriplet, NSLC, VDISABLE,
+};
+
+use super::{Context, SubnegotiationError};
+use crate::command::Verb;
+use crate::option::TelnetOption;
+use crate::session::{Core, Event as SessionEvent, Role, Session, Side, Sink};
+use snoop::Scanner;
+
+/// The `MODE` suboption byte.
+pub const LM_MODE: u8 = 1;
+/// The `FORWARDMASK` suboption byte (after DO, DONT, WILL or WONT).
+pub const LM_FORWARDMASK: u8 = 2;
+/// The `SLC` suboption byte.
+pub const LM_SLC: u8 = 3;
+
+/// One LINEMODE subnegotiation, parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Message<'p> {
+    /// `MODE mask` (the MODE_ACK bit kept).
+    Mode(Mode),
+    /// `SLC triplets...`: the bytes after `SLC`, a whole number of triplets.
+    Slc(&'p [u8]),
+    /// `<verb> FORWARDMASK [mask]`: the mask only with DO.
+    ForwardMask(Verb, Option<ForwardMask>),
+}
+
+impl<'p> Message<'p> {
+    /// Parse a LINEMODE subnegotiation payload (IAC doubling already undone).
+    ///
+    /// # Errors
+    ///
+    /// An empty payload, an unknown suboption byte, a MODE without exactly one mask byte,
+    /// an SLC list with a partial triplet, a FORWARDMASK verb not followed by FORWARDMASK,
+    /// a DO without a mask of 1 to 32 bytes, or bytes after DONT / WILL / WONT.
+    pub fn parse(payload: &'p [u8]) -> Result<Self, SubnegotiationError> {
+        use SubnegotiationError as E;
+        match *payload {
+            [] => Err(E::Empty),
+            [LM_MODE] => Err(E::Truncated),
+            [LM_MODE, mask] => Ok(Self::Mode(Mode::from_bits_truncate(mask))),
+            [LM_MODE, ..] => Err(E::TooLong),
+            [LM_SLC, ref list @ ..] if list.len() % 3 == 0 => Ok(Self::Slc(list)),
+            // A trailing partial triplet rejects the whole list.
+            [LM_SLC, ..] => Err(E::Truncated),
+            [verb, ref rest @ ..] => {
+                let Some(verb) = Verb::from_code(verb) else {
+                    return Err(E::UnknownCommand(verb));
+                };
+                match *rest {
+                    [] => Err(E::Truncated),
+                    [LM_FORWARDMASK] if verb == Verb::Do => Err(E::Truncated),
+                    [LM_FORWARDMASK] => Ok(Self::ForwardMask(verb, None)),
+                    [LM_FORWARDMASK, ref mask @ ..] if verb == Verb::Do => Ok(Self::ForwardMask(
+                        verb,
+                        Some(ForwardMask::from_bytes(mask)?),
+                    )),
+                    [LM_FORWARDMASK, ..] => Err(E::TooLong),
+                    [other, ..] => Err(E::UnknownCommand(other)),
+                }
+            }
+        }
+    }
+
+    /// Append the payload (before IAC doubling) to `out`.
+    pub fn write(&self, out: &mut Vec<u8>) {
+        match *self {
+            Self::Mode(mode) => out.extend_from_slice(&[LM_MODE, mode.bits()]),
+            Self::Slc(list) => {
+                out.push(LM_SLC);
+                out.extend_from_slice(list);
+            }
+            Self::ForwardMask(verb, mask) => {
+                out.extend_from_slice(&[verb.code(), LM_FORWARDMASK]);
+                if let Some(mask) = mask {
+                    out.extend_from_slice(mask.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+/// What this end proposes, accepts and starts with for LINEMODE.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// The mode a server proposes once the client agrees to LINEMODE: telnetlib3's
+    /// `default_linemode`, `REMOTE | LIT_ECHO` (its `LinemodeServer` uses `EDIT`).
+    pub default_mode: Mode,
+    /// The mode bits a client agrees to besides EDIT and TRAPSIG, which RFC 1184 section
+    /// 2.2 says it must always follow. Default: all (telnetlib3 agrees to anything).
+    pub client_modes: Mode,
+    /// Our SLC defaults, and the table we start with: telnetlib3's `BSD_SLC_TAB`.
+    pub slc_defaults: SlcTable,
+    /// A client starts the SLC exchange with `0 SLC_DEFAULT 0`, asking for the server's
+    /// defaults, as telnetlib3 does; when false it sends its own table instead, as BSD
+    /// telnet does. RFC 1184 allows both.
+    pub client_requests_defaults: bool,
+    /// A server sends `DO FORWARDMASK` with the mask of its SLC characters after each SLC
+    /// exchange that changes it (telnetlib3 sends it after every exchange).
+    pub send_forwardmask: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            default_mode: Mode::LIT_ECHO,
+            client_modes: Mode::ALL,
+            slc_defaults: SlcTable::bsd(),
+            client_requests_defaults: true,
+            send_forwardmask: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct State {
+    /// The mode in force, without MODE_ACK; `None` until agreed.
+    mode: Option<Mode>,
+    /// Server: the mode we sent and whose acknowledgement we await.
+    proposed: Option<Mode>,
+    /// The SLC table; `None` while it is still `Config::slc_defaults` (the state is
+    /// built before the configuration is at hand).
+    table: Option<SlcTable>,
+    /// The table's characters arranged for the data scan; `None` like `table`.
+    scanner: Option<Scanner>,
+    /// Client: the mask the server sent; server: the mask we sent.
+    forwardmask: Option<ForwardMask>,
+    /// Client: whether we answered WILL FORWARDMASK; server: what the client answered.
+    forwarding: Option<bool>,
+    /// Server: our whole SLC table went out once.
+    slc_sent: bool,
+}
+
+impl State {
+    /// Whether data must be scanned for SLC characters: a field read. Whether the session
+    /// mode calls for it is checked by [`snoop`] itself, per block of data, because ECHO
+    /// and SGA changes are not routed to this family.
+    pub(crate) fn snooping(&self) -> bool {
+        self.scanner.is_none_or(|scanner| !scanner.is_empty())
+    }
+
+    fn table(&self, defaults: &SlcTable) -> SlcTable {
+        self.table.unwrap_or(*defaults)
+    }
+
+    fn table_mut(&mut self, defaults: &SlcTable) -> &mut SlcTable {
+        self.table.get_or_insert(*defaults)
+    }
+
+    fn scanner(&mut self, defaults: &SlcTable) -> Scanner {
+        let table = self.table(defaults);
+        *self.scanner.get_or_insert_with(|| Scanner::new(&table))
+    }
+
+    fn table_changed(&mut self) {
+        self.scanner = self.table.as_ref().map(Scanner::new);
+    }
+
+    fn reset_negotiation(&mut self) {
+        self.mode = None;
+        self.proposed = None;
+        self.forwardmask = None;
+        self.forwarding = None;
+        self.slc_sent = false;
+    }
+}
+
+/// What the application learns from LINEMODE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// The mode in force changed (MODE_ACK never set here).
+    ModeChanged(Mode),
+    /// The peer's SLC negotiation changed one function of our table.
+    SlcChanged {
+        /// The function.
+        function: SlcFunction,
+        /// Its new setting.
+        entry: SlcEntry,
+    },
+    /// Client: the server asked us to forward on these characters (`DO FORWARDMASK`).
+    ForwardMask(ForwardMask),
+    /// Client: the server cancelled the forward mask (`DONT FORWARDMASK`).
+    ForwardMaskCancelled,
+    /// Server: the client agreed (`WILL FORWARDMASK`, true) or refused (`WONT`, false).
+    ForwardMaskAnswer(bool),
+    /// An active SLC character arrived in the data (kludge or remote mode); the byte is
+    /// still delivered as data. telnetlib3's `slc_received` and SLC callbacks.
+    SlcFunction(SlcFunction),
+}
+
+/// The side of LINEMODE that matters for our role: the client performs it, the server
+/// has the client perform it.
+const fn linemode_side(role: Role) -> Side {
+    match role {
+        Role::Server => Side::Remote,
+        Role::Client => Side::Local,
+    }
+}
+
+fn emit<S: Sink>(cx: &mut Context<'_, S>, event: Event) {
+    cx.emit(SessionEvent::Linemode(event));
+}
+
+pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
+    let message = match Message::parse(payload) {
+        Ok(message) => message,
+        Err(error) => return cx.reject(option, error),
+    };
+    if !cx.enabled(option, linemode_side(cx.role())) {
+        return cx.reject(option, SubnegotiationError::NotAllowed);
+    }
+    match message {
+        Message::Mode(mode) => receive_mode(cx, option, mode),
+        Message::Slc(list) => receive_slc(cx, option, list),
+        Message::ForwardMask(verb, mask) => receive_forwardmask(cx, option, verb, mask),
+    }
+}
+
+fn set_mode<S: Sink>(cx: &mut Context<'_, S>, mode: Mode) {
+    let state = &mut cx.core.families.linemode;
+    if state.mode != Some(mode) {
+        state.mode = Some(mode);
+        emit(cx, Event::ModeChanged(mode));
+    }
+}
+
+/// RFC 1184 section 2.2. A MODE equal to the mode in force (ignoring MODE_ACK) is
+/// ignored; a MODE with MODE_ACK set is never answered.
+fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received: Mode) {
+    let mode = received.without_ack();
+    let role = cx.role();
+    let state = &mut cx.core.families.linemode;
+    if role == Role::Server {
+        // Any MODE from the client answers our proposal.
+        state.proposed = None;
+    }
+    if received.is_ack() {
+        match role {
+            // "When a MODE command is received with the MODE_ACK bit set, and the mode
+            // is different that what the current mode is, the client will ignore the
+            // new mode" (and never answer).
+            Role::Client => {}
+            Role::Server => {
+                // The client performs the mode, so what it acknowledges is what is in
+                // force, even if it differs from our proposal (as BSD telnetd and
+                // telnetlib3 do).
+                set_mode(cx, mode);
+                // telnetlib3 sends its whole SLC table once, after the first
+                // acknowledgement, unless the client already asked for it. An SLC list
+                // without ACK bits may be sent at any time, and the client answers only
+                // the entries that differ from its own, so the RFC allows it.
+                let defaults = cx.core.config.linemode.slc_defaults;
+                let state = &mut cx.core.families.linemode;
+                if !state.slc_sent {
+                    state.slc_sent = true;
+                    let mut payload = vec![LM_SLC];
+                    state
+                        .table(&defaults)
+                        .write_triplets(&defaults, &mut payload);
+                    cx.send_subnegotiation(option, &payload);
+                }
+            }
+        }
+        return;
+    }
+    if state.mode == Some(mode) {
+        return;
+    }
+    let answer = match role {
+        Role::Client => {
+            // The client must follow EDIT and TRAPSIG; it may decline the other bits,
+            // and then answers with the mode it takes, without MODE_ACK.
+            let accepted = cx.core.config.linemode.client_modes | Mode::EDIT | Mode::TRAPSIG;
+            let agreed = mode & accepted;
+            if agreed == mode {
+                agreed | Mode::MODE_ACK
+            } else {
+                agreed
+            }
+        }
+        // The client answered our MODE with a mode of its own: take it and acknowledge
+        // (BSD telnetd and telnetlib3 do the same).
+        Role::Server => mode | Mode::MODE_ACK,
+    };
+    set_mode(cx, answer.without_ack());
+    cx.send_subnegotiation(option, &[LM_MODE, answer.bits()]);
+}
+
+fn receive_slc<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, list: &[u8]) {
+    let Ok(triplets) = parse_triplets(list) else {
+        return cx.reject(option, SubnegotiationError::Truncated);
+    };
+    let core = &mut *cx.core;
+    let defaults = core.config.linemode.slc_defaults;
+    let state = &mut core.families.linemode;
+    let mut reply = vec![LM_SLC];
+    let outcome = slc::negotiate(state.table_mut(&defaults), &defaults, triplets, &mut reply);
+    if outcome.table_sent {
+        state.slc_sent = true;
+    }
+    if outcome.changed != 0 {
+        state.table_changed();
+    }
+    let table = state.table(&defaults);
+    if reply.len() > 1 {
+        cx.send_subnegotiation(option, &reply);
+    }
+    for function in SlcFunction::ALL {
+        if outcome.changed & (1 << function.code()) != 0 {
+            let entry = table.get(function);
+            emit(cx, Event::SlcChanged { function, entry });
+        }
+    }
+    if cx.role() == Role::Server && cx.core.config.linemode.send_forwardmask {
+        send_forwardmask(cx.core, false);
+    }
+}
+
+/// Server: send `DO FORWARDMASK` with our table's characters, unless that mask already
+/// went out (and `force` is false). Returns whether it was sent.
+fn send_forwardmask(core: &mut Core, force: bool) -> bool {
+    if !core.enabled(TelnetOption::Linemode, Side::Remote) {
+        return false;
+    }
+    // The masked characters are typed at the client: 8-bit ones exist only when the
+    // client transmits in BINARY. (telnetlib3 looks at its own outgoing BINARY instead.)
+    let binary = core.enabled(TelnetOption::Binary, Side::Remote);
+    let defaults = core.config.linemode.slc_defaults;
+    let state = &mut core.families.linemode;
+    let mask = state.table(&defaults).forward_mask(binary);
+    if !force && state.forwardmask == Some(mask) {
+        return false;
+    }
+    state.forwardmask = Some(mask);
+    let mut payload = Vec::with_capacity(2 + MAX_MASK);
+    Message::ForwardMask(Verb::Do, Some(mask)).write(&mut payload);
+    // send_subnegotiation doubles a 0xFF mask octet, which telnetlib3 does not.
+    core.send_subnegotiation(TelnetOption::Linemode, &payload);
+    true
+}
+
+fn receive_forwardmask<S: Sink>(
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    verb: Verb,
+    mask: Option<ForwardMask>,
+) {
+    let role = cx.role();
+    let state = &mut cx.core.families.linemode;
+    match (role, verb, mask) {
+        (Role::Client, Verb::Do, Some(mask)) => {
+            state.forwardmask = Some(mask);
+            let answer = state.forwarding != Some(true);
+            state.forwarding = Some(true);
+            if answer {
+                cx.send_subnegotiation(option, &[Verb::Will.code(), LM_FORWARDMASK]);
+            }
+            emit(cx, Event::ForwardMask(mask));
+        }
+        (Role::Client, Verb::Dont, _) => {
+            state.forwardmask = None;
+            // Answer only a change, like any DONT (RFC 1143): no loop.
+            let answer = state.forwarding == Some(true);
+            state.forwarding = Some(false);
+            if answer {
+                cx.send_subnegotiation(option, &[Verb::Wont.code(), LM_FORWARDMASK]);
+            }
+            emit(cx, Event::ForwardMaskCancelled);
+        }
+        (Role::Server, Verb::Will | Verb::Wont, _) => {
+            let agreed = verb == Verb::Will;
+            state.forwarding = Some(agreed);
+            emit(cx, Event::ForwardMaskAnswer(agreed));
+        }
+        // DO / DONT go to the client, WILL / WONT to the server.
+        _ => cx.reject(option, SubnegotiationError::NotAllowed),
+    }
+}
+
+pub(crate) fn changed<S: Sink>(
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    side: Side,
+    enabled: bool,
+) {
+    let role = cx.role();
+    if option != TelnetOption::Linemode || side != linemode_side(role) {
+        return;
+    }
+    cx.core.families.linemode.reset_negotiation();
+    if !enabled {
+        return;
+    }
+    let config = &cx.core.config.linemode;
+    let defaults = config.slc_defaults;
+    match role {
+        Role::Server => {
+            // telnetlib3's `send_linemode(default_linemode)` on WILL LINEMODE.
+            let mode = config.default_mode.without_ack();
+            cx.core.families.linemode.proposed = Some(mode);
+            cx.send_subnegotiation(option, &[LM_MODE, mode.bits()]);
+        }
+        Role::Client => {
+            let mut payload = vec![LM_SLC];
+            if config.client_requests_defaults {
+                // RFC 1184 section 2.4: `0 SLC_DEFAULT 0` asks the server to switch to
+                // its defaults and send them.
+                payload.extend_from_slice(&[0, SlcLevel::Default.bits(), 0]);
+            } else {
+                let state = &cx.core.families.linemode;
+                state
+                    .table(&defaults)
+                    .write_triplets(&defaults, &mut payload);
+            }
+            cx.send_subnegotiation(option, &payload);
+        }
+    }
+}
+
+/// Whether the session mode is one where SLC characters are looked for in the data:
+/// "remote" (LINEMODE without EDIT) or "kludge" (no LINEMODE; the server echoes and
+/// go-aheads are suppressed), as telnetlib3's `mode` defines them.
+fn snoop_mode(core: &Core) -> bool {
+    let role = core.role;
+    if core.enabled(TelnetOption::Linemode, linemode_side(role)) {
+        return !core
+            .families
+            .linemode
+            .mode
+            .is_some_and(|mode| mode.contains(Mode::EDIT));
+    }
+    let (echo, sga) = (TelnetOption::Echo, TelnetOption::Sga);
+    match role {
+        Role::Server => core.enabled(echo, Side::Local) && core.enabled(sga, Side::Local),
+        Role::Client => {
+            core.enabled(echo, Side::Remote)
+                && (core.enabled(sga, Side::Remote) || core.enabled(sga, Side::Local))
+        }
+    }
+}
+
+/// Report every active SLC character of `data` (already delivered as data).
+pub(crate) fn snoop<S: Sink>(cx: &mut Context<'_, S>, data: &[u8]) {
+    if !snoop_mode(cx.core) {
+        return;
+    }
+    let core = &mut *cx.core;
+    let defaults = &core.config.linemode.slc_defaults;
+    let scanner = core.families.linemode.scanner(defaults);
+    let table = core.families.linemode.table.as_ref().unwrap_or(defaults);
+    let sink = &mut *cx.sink;
+    scanner.scan(data, |byte| {
+        if let Some(function) = table.function_for(byte) {
+            sink.event(SessionEvent::Linemode(Event::SlcFunction(function)));
+        }
+    });
+}
+
+impl Session {
+    /// The LINEMODE mode in force (without MODE_ACK), once the peers agreed on one.
+    #[must_use]
+    pub fn linemode_mode(&self) -> Option<Mode> {
+        self.core.families.linemode.mode
+    }
+
+    /// Our SLC table: `slc_table().iter()` gives each function with its level, flags
+    /// and character.
+    #[must_use]
+    pub fn slc_table(&self) -> &SlcTable {
+        let linemode = &self.core.families.linemode;
+        linemode
+            .table
+            .as_ref()
+            .unwrap_or(&self.core.config.linemode.slc_defaults)
+    }
+
+    /// Client: the forward mask the server asked for; server: the one we sent.
+    #[must_use]
+    pub fn forwardmask(&self) -> Option<ForwardMask> {
+        self.core.families.linemode.forwardmask
+    }
+
+    /// Server: whether the client agreed to the forward mask (`WILL FORWARDMASK`);
+    /// client: whether we did. `None` before any answer.
+    #[must_use]
+    pub fn forwardmask_agreed(&self) -> Option<bool> {
+        self.core.families.linemode.forwarding
+    }
+
+    /// Ask for a new LINEMODE mode (MODE_ACK is ignored). A server sends `MODE` and
+    /// the mode takes effect when the client acknowledges it; a client takes the mode at
+    /// once and announces it (the server then acknowledges). Returns whether a MODE was
+    /// sent: not when LINEMODE is off, nor when `mode` is already in force with no
+    /// proposal outstanding (the peer would ignore it).
+    pub fn set_linemode_mode(&mut self, mode: Mode) -> bool {
+        let role = self.role();
+        if !self
+            .core
+            .enabled(TelnetOption::Linemode, linemode_side(role))
+        {
+            return false;
+        }
+        let mode = mode.without_ack();
+        let state = &mut self.core.families.linemode;
+        if state.mode == Some(mode) && state.proposed.is_none() {
+            return false;
+        }
+        match role {
+            Role::Server => state.proposed = Some(mode),
+            Role::Client => state.mode = Some(mode),
+        }
+        self.core
+            .send_subnegotiation(TelnetOption::Linemode, &[LM_MODE, mode.bits()]);
+        true
+    }
+
+    /// Change one SLC function in our table (keeping its flush flags) and, when LINEMODE
+    /// is on, tell the peer with `SLC function level value`; it answers by RFC 1184's
+    /// rules. The data scan follows the new table at once.
+    pub fn set_slc(&mut self, function: SlcFunction, level: SlcLevel, value: u8) {
+        let defaults = self.core.config.linemode.slc_defaults;
+        let state = &mut self.core.families.linemode;
+        let table = state.table_mut(&defaults);
+        let entry = SlcEntry::new(level, table.get(function).flags, value);
+        table.set(function, entry);
+        state.table_changed();
+        if self
+            .core
+            .enabled(TelnetOption::Linemode, linemode_side(self.role()))
+        {
+            let payload = [LM_SLC, function.code(), entry.modifier(), entry.value];
+            self.core
+                .send_subnegotiation(TelnetOption::Linemode, &payload);
+        }
+    }
+
+    /// Server: send `DO FORWARDMASK` with the characters of our SLC table now (16 octets,
+    /// or 32 when the client transmits in BINARY). Returns false when LINEMODE is off or
+    /// this is a client.
+    pub fn request_forwardmask(&mut self) -> bool {
+        self.role() == Role::Server && send_forwardmask(&mut self.core, true)
+    }
+}
