@@ -66,8 +66,8 @@ impl Session {
 
     /// Whether the LINEMODE mode in force has EDIT set (the client edits lines).
     fn linemode_edit(&self) -> bool {
-        // TODO: read the LINEMODE family's mode once it lands.
-        false
+        self.linemode_mode()
+            .is_some_and(|mode| mode.contains(crate::options::linemode::Mode::EDIT))
     }
 
     /// Whether this end echoes the other's input: the server when it WILL ECHO, the
