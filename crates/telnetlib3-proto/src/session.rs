@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::command::{Command, Verb};
 use crate::encoder::{write_command, write_negotiation, Encoder};
+use crate::negotiation::PlanState;
 use crate::option::TelnetOption;
 use crate::options::{self, Context, Families, SubnegotiationError};
 use crate::parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
@@ -389,6 +390,7 @@ pub trait Sink {
 pub struct Session {
     parser: Parser,
     pub(crate) core: Core,
+    pub(crate) plan: PlanState,
 }
 
 /// Everything but the parser, so that the parser can call back into it.
@@ -421,6 +423,7 @@ impl Session {
                 output: Vec::new(),
                 families: Families::default(),
             },
+            plan: PlanState::default(),
         }
     }
 
@@ -515,6 +518,7 @@ impl Session {
             sink,
         };
         self.parser.advance(&mut dispatch, input);
+        self.advance_plan();
     }
 
     /// Queue application data, escaped for the wire (IAC doubled; NVT end-of-line

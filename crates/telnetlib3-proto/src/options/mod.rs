@@ -6,18 +6,16 @@
 //! - a public `Event` type (what the application learns), carried by
 //!   [`crate::Event`]'s variant of the same name;
 //! - a public `Config` (what this end answers or asks), a field of [`crate::Config`];
-//! - a crate-private `State` in [`Families`];
+//! - a crate-private `State`, one field of the session's per-family state;
 //! - `receive(cx, option, payload)` for a subnegotiation, and `changed(cx, option, side,
 //!   enabled)` when the option turns on or off on one side;
 //! - `impl Session` blocks for the family's own requests and getters.
 //!
-//! A malformed subnegotiation is reported with [`Context::reject`] and changes nothing.
+//! A malformed subnegotiation is reported as [`crate::Event::BadSubnegotiation`] and
+//! changes nothing.
 
-// TODO: remove once every family is implemented; stubs leave hooks unused until then.
-#![allow(dead_code)]
-
-use crate::command::{Command, Verb};
-use crate::encoder::{write_command, write_subnegotiation};
+use crate::command::Verb;
+use crate::encoder::write_subnegotiation;
 use crate::option::TelnetOption;
 use crate::qmethod::RequestError;
 use crate::session::{Core, Event, Role, Side, Sink};
@@ -105,12 +103,6 @@ impl<S: Sink> Context<'_, S> {
     /// Queue a subnegotiation frame (payload escaped).
     pub(crate) fn send_subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
         self.core.send_subnegotiation(option, payload);
-    }
-
-    /// Queue a two-byte command.
-    pub(crate) fn send_command(&mut self, command: Command) {
-        self.core.before_frame();
-        write_command(&mut self.core.output, command);
     }
 
     /// Whether `option` is enabled on `side`.
