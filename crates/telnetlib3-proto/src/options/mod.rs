@@ -128,6 +128,37 @@ impl Core {
     }
 }
 
+/// The first byte of the request/answer subnegotiations (TTYPE, TSPEED, XDISPLOC,
+/// STATUS): RFC 1091, 1079, 1096 and 859 all use IS = 0 and SEND = 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Subcommand {
+    /// `IS` (0): the sender states its value.
+    Is,
+    /// `SEND` (1): the sender asks for the receiver's value.
+    Send,
+}
+
+impl Subcommand {
+    /// The byte on the wire.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Is => 0,
+            Self::Send => 1,
+        }
+    }
+
+    /// The subcommand for a wire byte, if it is one.
+    #[must_use]
+    pub const fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0 => Some(Self::Is),
+            1 => Some(Self::Send),
+            _ => None,
+        }
+    }
+}
+
 /// The two messages of the request/answer options (TSPEED, XDISPLOC, TTYPE).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum SendIs<'p> {
@@ -145,8 +176,8 @@ pub(crate) fn parse_send_is<'p, S: Sink>(
     option: TelnetOption,
     payload: &'p [u8],
 ) -> Option<SendIs<'p>> {
-    const IS: u8 = 0;
-    const SEND: u8 = 1;
+    const IS: u8 = Subcommand::Is.code();
+    const SEND: u8 = Subcommand::Send.code();
     let message = match payload {
         [] => Err(SubnegotiationError::Empty),
         [SEND] if cx.enabled(option, Side::Local) => Ok(SendIs::Send),
@@ -161,13 +192,13 @@ pub(crate) fn parse_send_is<'p, S: Sink>(
 /// `IS <value>` as a payload.
 pub(crate) fn is_payload(value: &[u8]) -> Vec<u8> {
     let mut payload = Vec::with_capacity(value.len() + 1);
-    payload.push(0);
+    payload.push(Subcommand::Is.code());
     payload.extend_from_slice(value);
     payload
 }
 
 /// The `SEND` payload.
-pub(crate) const SEND_PAYLOAD: &[u8] = &[1];
+pub(crate) const SEND_PAYLOAD: &[u8] = &[Subcommand::Send.code()];
 
 /// Validate a printable-ASCII text field of at most `max` bytes (terminal types, display
 /// locations): the peer's bytes reach logs and environment variables.

@@ -17,35 +17,7 @@ use crate::command::{Verb, SB, SE};
 use crate::option::TelnetOption;
 use crate::session::{Core, Event as SessionEvent, Session, Side, Sink};
 
-/// The first byte of a STATUS subnegotiation (RFC 859 section 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Subcommand {
-    /// `IS` (0): the sender's view of every option follows.
-    Is,
-    /// `SEND` (1): the sender asks for the receiver's view.
-    Send,
-}
-
-impl Subcommand {
-    /// The byte on the wire.
-    #[must_use]
-    pub const fn code(self) -> u8 {
-        match self {
-            Self::Is => 0,
-            Self::Send => 1,
-        }
-    }
-
-    /// The subcommand for a wire byte, if it is one.
-    #[must_use]
-    pub const fn from_code(code: u8) -> Option<Self> {
-        match code {
-            0 => Some(Self::Is),
-            1 => Some(Self::Send),
-            _ => None,
-        }
-    }
-}
+pub use super::Subcommand;
 
 /// One entry of a STATUS IS list.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

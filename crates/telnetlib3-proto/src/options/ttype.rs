@@ -23,35 +23,7 @@ pub const MAX_NAME_LEN: usize = 40;
 /// so the most names it keeps.
 pub const TTYPE_LOOPMAX: usize = 8;
 
-/// The first byte of a TTYPE subnegotiation (RFC 1091 section 2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Subcommand {
-    /// `IS` (0): the client states its current terminal type.
-    Is,
-    /// `SEND` (1): the server asks for the next terminal type.
-    Send,
-}
-
-impl Subcommand {
-    /// The byte on the wire.
-    #[must_use]
-    pub const fn code(self) -> u8 {
-        match self {
-            Self::Is => 0,
-            Self::Send => 1,
-        }
-    }
-
-    /// The subcommand for a wire byte, if it is one.
-    #[must_use]
-    pub const fn from_code(code: u8) -> Option<Self> {
-        match code {
-            0 => Some(Self::Is),
-            1 => Some(Self::Send),
-            _ => None,
-        }
-    }
-}
+pub use super::Subcommand;
 
 /// A parsed TTYPE subnegotiation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
