@@ -121,3 +121,41 @@ mod tests {
         );
     }
 }
+
+/// Which tokio runtime a tool runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// One thread (the client: one connection).
+    CurrentThread,
+    /// A worker per core (the server: many connections).
+    MultiThread,
+}
+
+/// Run a tool's async main on a fresh runtime and turn its result into an exit code,
+/// printing an error as one line `PROGRAM: error: ...`.
+pub fn run_main<F>(program: &str, runtime: Runtime, main: F) -> ExitCode
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let mut builder = match runtime {
+        Runtime::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        Runtime::MultiThread => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("{program}: error: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(main);
+    // Do not wait for blocking threads (a name lookup that timed out, say).
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{program}: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -5,7 +5,6 @@ use std::io::Read;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::Parser;
 use telnetlib3::Connection;
 use telnetlib3_cli::{cli, client};
@@ -38,27 +37,7 @@ fn main() -> ExitCode {
         Err(status) => return status,
     };
     cli::init_logging(args.loglevel);
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the runtime")
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("{PROGRAM}: error: {error:#}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = runtime.block_on(run(args));
-    // Do not wait for blocking threads (a name lookup that timed out, say).
-    runtime.shutdown_background();
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("{PROGRAM}: error: {error}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::run_main(PROGRAM, cli::Runtime::CurrentThread, run(args))
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
