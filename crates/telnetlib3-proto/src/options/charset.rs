@@ -30,7 +30,14 @@ pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_STORED_OFFER: usize = 64;
 
 /// The marker after `REQUEST` offering to receive a translation table (RFC 2066 section 2).
+///
+/// RFC 2066's syntax line spells the literal `"[TTABLE ]"`, with a space, but its prose ("If
+/// the string [TTABLE] appears") and its examples (`CHARSET REQUEST [TTABLE] 1 Cyrillic`)
+/// have none; we send `[TTABLE]` and accept both spellings.
 const TTABLE_MARKER: &[u8] = b"[TTABLE]";
+
+/// The syntax line's spelling of [`TTABLE_MARKER`], accepted when parsing.
+const TTABLE_MARKER_SPACED: &[u8] = b"[TTABLE ]";
 
 /// The command byte that starts every CHARSET subnegotiation (RFC 2066 section 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -140,7 +147,10 @@ impl<'a> Request<'a> {
     /// version is zero, a name holds a byte that is not printable ASCII, or the list holds
     /// no name at all.
     pub fn parse(body: &'a [u8]) -> Result<Self, SubnegotiationError> {
-        let (ttable, rest) = match body.strip_prefix(TTABLE_MARKER) {
+        let marked = body
+            .strip_prefix(TTABLE_MARKER)
+            .or_else(|| body.strip_prefix(TTABLE_MARKER_SPACED));
+        let (ttable, rest) = match marked {
             // RFC 2066 section 2: the version "must not be zero".
             Some(rest) => match rest.split_first() {
                 None => return Err(SubnegotiationError::Truncated),
@@ -650,7 +660,9 @@ pub enum Event<'a> {
     /// We answered the peer's REQUEST with ACCEPTED: text in both directions is now in this
     /// character set (switch the session's encoding).
     Selected(&'a str),
-    /// We answered the peer's REQUEST with REJECTED: none of its names is acceptable.
+    /// We answered the peer's REQUEST with REJECTED: none of its names is acceptable, or
+    /// (we are the server) it crossed our own REQUEST, which RFC 2066 section 5 has the
+    /// server reject.
     Declined,
     /// The peer accepted our REQUEST: text in both directions is now in this character set
     /// (switch the session's encoding).
@@ -716,15 +728,20 @@ fn receive_request<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, reque
     }
     let role = cx.role();
     let state = &mut cx.core.families.charset;
-    if state.outstanding.is_some() {
-        // RFC 2066's collision rule: when both sides sent REQUEST, the server's wins: the
-        // server ignores the client's, and the client answers the server's (its own will get
-        // no answer, so it is no longer outstanding). telnetlib3 has no such rule.
-        match role {
-            Role::Server => return,
-            Role::Client => state.outstanding = None,
-        }
+    if state.outstanding.is_some() && role == Role::Server {
+        // RFC 2066's collision rule (section 2, REQUEST, and section 5): "When both sides
+        // simultaneously make such a request (send CHARSET REQUEST messages), the server
+        // MUST reject the client's request by sending a CHARSET REJECTED message. The
+        // client system MUST respond to the server's request." Section 5 also has the
+        // other side "reject the new subnegotiation by sending a CHARSET REJECTED message"
+        // whenever one is started while another is active. Our own REQUEST stays
+        // outstanding. (telnetlib3 has no such rule and answers both.)
+        cx.send_subnegotiation(option, &Message::Rejected.to_payload());
+        cx.emit(SessionEvent::Charset(Event::Declined));
+        return;
     }
+    // A client answers the server's REQUEST even when its own crossed it; its own stays
+    // outstanding, since the server MUST answer it with REJECTED.
     state.peer_offer = request
         .charsets()
         .filter(|name| name.len() <= MAX_NAME_LEN)

@@ -501,34 +501,71 @@ fn collision_server_request_wins() {
     let client_request = transmit(&mut client);
     assert_eq!(client_request, sb(b"\x01 CP437"));
 
-    // RFC 2066 collision rule: the server ignores the client's REQUEST...
+    // RFC 2066 section 5: "the server MUST reject the client's request by sending a
+    // CHARSET REJECTED message"; its own REQUEST stays outstanding.
     let (mut client_log, mut server_log) = (Log::default(), Log::default());
     server.receive(&client_request, &mut server_log);
-    assert!(server_log.events.is_empty());
-    assert!(transmit(&mut server).is_empty());
+    assert_eq!(server_log.events, ["Charset(Declined)"]);
+    let rejection = transmit(&mut server);
+    assert_eq!(rejection, sb(b"\x03"));
     assert!(server.charset_pending());
     assert!(server.peer_charset_offer().is_empty());
 
-    // ...and the client answers the server's, giving up its own.
+    // "The client system MUST respond to the server's request"; its own REQUEST awaits
+    // the server's REJECTED.
     client.receive(&server_request, &mut client_log);
     assert_eq!(client_log.events[1], r#"Charset(Selected("UTF-8"))"#);
-    assert!(!client.charset_pending());
+    assert!(client.charset_pending());
     let answer = transmit(&mut client);
     assert_eq!(answer, sb(b"\x02UTF-8"));
 
+    server_log.events.clear();
     server.receive(&answer, &mut server_log);
     assert_eq!(server_log.events, [r#"Charset(Accepted("UTF-8"))"#]);
     assert_eq!(server.charset(), Some("UTF-8"));
-    assert_eq!(client.charset(), Some("UTF-8"));
     assert!(!server.charset_pending());
 
-    // A peer that answers the abandoned client REQUEST anyway is refused.
-    client.receive(&sb(b"\x02CP437"), &mut client_log);
-    assert_eq!(
-        client_log.events.last().unwrap(),
-        "BadSubnegotiation { option: Charset, error: NotAllowed }"
-    );
+    // The server's REJECTED ends the client's REQUEST, leaving the character set as the
+    // server's REQUEST chose it.
+    client.receive(&rejection, &mut client_log);
+    assert_eq!(client_log.events.last().unwrap(), "Charset(Rejected)");
+    assert!(!client.charset_pending());
     assert_eq!(client.charset(), Some("UTF-8"));
+    assert!(transmit(&mut client).is_empty());
+    assert!(transmit(&mut server).is_empty());
+}
+
+#[test]
+fn rfc2066_examples_golden() {
+    // Section 5's first example: the client (workstation) sends "CHARSET REQUEST Cyrillic
+    // EBCDIC-Cyrillic", the server answers "CHARSET ACCEPTED EBCDIC-Cyrillic".
+    let mut config = SessionConfig::default();
+    config.charset.accept = vec!["EBCDIC-Cyrillic".into()];
+    let (mut server, _) = enabled_server(config);
+    let mut log = Log::default();
+    // (Our automatic REQUEST is answered first, so that no collision occurs.)
+    server.receive(&sb(b"\x03"), &mut log);
+    server.receive(&sb(b"\x01 Cyrillic EBCDIC-Cyrillic"), &mut log);
+    assert_eq!(transmit(&mut server), sb(b"\x02EBCDIC-Cyrillic"));
+    assert_eq!(server.charset(), Some("EBCDIC-Cyrillic"));
+
+    // Its second example: "CHARSET REQUEST [TTABLE] 1 Cyrillic". This crate never sends
+    // TTABLE-IS; the receiver may answer from the list (section 2), and with nothing
+    // acceptable answers REJECTED.
+    let (mut server, _) = enabled_server(SessionConfig::default());
+    server.receive(&sb(b"\x03"), &mut log);
+    server.receive(&sb(b"\x01[TTABLE]\x01 Cyrillic"), &mut log);
+    assert_eq!(transmit(&mut server), sb(b"\x03"));
+    // The syntax line's "[TTABLE ]" spelling is understood too; we write "[TTABLE]".
+    let request = Request::parse(b"[TTABLE ]\x01 Cyrillic EBCDIC-INT").unwrap();
+    assert_eq!(request.ttable_version(), Some(1));
+    assert_eq!(
+        request.charsets().collect::<Vec<_>>(),
+        ["Cyrillic", "EBCDIC-INT"]
+    );
+    let mut written = Vec::new();
+    request.write(&mut written);
+    assert_eq!(written, b"\x01[TTABLE]\x01 Cyrillic EBCDIC-INT");
 }
 
 #[test]

@@ -146,7 +146,8 @@ impl Default for Config {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
-    /// The mode in force, without MODE_ACK; `None` until agreed.
+    /// The mode in force, without MODE_ACK; `None` while LINEMODE is off, 0 once it is
+    /// negotiated (RFC 1184 section 3).
     mode: Option<Mode>,
     /// Server: the mode we sent and whose acknowledgement we await.
     proposed: Option<Mode>,
@@ -274,9 +275,9 @@ fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received
             // new mode" (and never answer).
             Role::Client => {}
             Role::Server => {
-                // The client performs the mode, so what it acknowledges is what is in
-                // force, even if it differs from our proposal (as BSD telnetd and
-                // telnetlib3 do).
+                // "... and the server will switch to the new mode. This ensures that
+                // both sides of the connection will resolve to the same mode" (section
+                // 2.2), even if it differs from our proposal.
                 set_mode(cx, mode);
                 // telnetlib3 sends its whole SLC table once, after the first
                 // acknowledgement, unless the client already asked for it. An SLC list
@@ -301,8 +302,9 @@ fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received
     }
     let answer = match role {
         Role::Client => {
-            // The client must follow EDIT and TRAPSIG; it may decline the other bits,
-            // and then answers with the mode it takes, without MODE_ACK.
+            // Section 2.2: the client "MUST agree with at least the state of the EDIT
+            // and TRAPSIG bits"; it may decline the other bits, and then answers with the
+            // subset it takes, without MODE_ACK.
             let accepted = cx.core.config.linemode.client_modes | Mode::EDIT | Mode::TRAPSIG;
             let agreed = mode & accepted;
             if agreed == mode {
@@ -311,8 +313,10 @@ fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received
                 agreed
             }
         }
-        // The client answered our MODE with a mode of its own: take it and acknowledge
-        // (BSD telnetd and telnetlib3 do the same).
+        // The client answered our MODE with a subset, or asked for a mode itself (a MODE
+        // "REQUESTS permission for" a switch, section 2.2): "a reply is sent with either
+        // the new mode mask and the MODE_ACK bit set, or a subset of the new mode mask".
+        // We agree to whatever the client can do (BSD telnetd and telnetlib3 do too).
         Role::Server => mode | Mode::MODE_ACK,
     };
     set_mode(cx, answer.without_ack());
@@ -323,11 +327,18 @@ fn receive_slc<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, list: &[u
     let Ok(triplets) = parse_triplets(list) else {
         return cx.reject(option, SubnegotiationError::Truncated);
     };
+    let client = cx.role() == Role::Client;
     let core = &mut *cx.core;
     let defaults = core.config.linemode.slc_defaults;
     let state = &mut core.families.linemode;
     let mut reply = vec![LM_SLC];
-    let outcome = slc::negotiate(state.table_mut(&defaults), &defaults, triplets, &mut reply);
+    let outcome = slc::negotiate(
+        state.table_mut(&defaults),
+        &defaults,
+        client,
+        triplets,
+        &mut reply,
+    );
     if outcome.table_sent {
         state.slc_sent = true;
     }
@@ -382,17 +393,18 @@ fn receive_forwardmask<S: Sink>(
     let state = &mut cx.core.families.linemode;
     match (role, verb, mask) {
         (Role::Client, Verb::Do, Some(mask)) => {
+            // RFC 1184 section 2.3: WILL FORWARDMASK "is sent in response to a DO
+            // FORWARDMASK command", and every DO carries a new mask, so each one is
+            // answered (WILL is a reply, never answered itself: no loop).
             state.forwardmask = Some(mask);
-            let answer = state.forwarding != Some(true);
             state.forwarding = Some(true);
-            if answer {
-                cx.send_subnegotiation(option, &[Verb::Will.code(), LM_FORWARDMASK]);
-            }
+            cx.send_subnegotiation(option, &[Verb::Will.code(), LM_FORWARDMASK]);
             emit(cx, Event::ForwardMask(mask));
         }
         (Role::Client, Verb::Dont, _) => {
             state.forwardmask = None;
-            // Answer only a change, like any DONT (RFC 1143): no loop.
+            // Section 2.3 defines no answer to DONT FORWARDMASK, but the example of
+            // section 5.10 answers it with WONT FORWARDMASK; answer only a change.
             let answer = state.forwarding == Some(true);
             state.forwarding = Some(false);
             if answer {
@@ -424,14 +436,20 @@ pub(crate) fn changed<S: Sink>(
     if !enabled {
         return;
     }
+    // RFC 1184 section 3: once LINEMODE is negotiated the mode is `MODE 0` until changed,
+    // so a MODE 0 is then "currently in use" and ignored (section 2.2).
+    cx.core.families.linemode.mode = Some(Mode::REMOTE);
     let config = &cx.core.config.linemode;
     let defaults = config.slc_defaults;
     match role {
         Role::Server => {
-            // telnetlib3's `send_linemode(default_linemode)` on WILL LINEMODE.
+            // telnetlib3's `send_linemode(default_linemode)` on WILL LINEMODE; not for
+            // mode 0, which is already in force and which the client would ignore.
             let mode = config.default_mode.without_ack();
-            cx.core.families.linemode.proposed = Some(mode);
-            cx.send_subnegotiation(option, &[LM_MODE, mode.bits()]);
+            if mode != Mode::REMOTE {
+                cx.core.families.linemode.proposed = Some(mode);
+                cx.send_subnegotiation(option, &[LM_MODE, mode.bits()]);
+            }
         }
         Role::Client => {
             let mut payload = vec![LM_SLC];
@@ -490,7 +508,9 @@ pub(crate) fn snoop<S: Sink>(cx: &mut Context<'_, S>, data: &[u8]) {
 }
 
 impl Session {
-    /// The LINEMODE mode in force (without MODE_ACK), once the peers agreed on one.
+    /// The LINEMODE mode in force (without MODE_ACK): `None` while LINEMODE is off, `Mode
+    /// 0` ([`Mode::REMOTE`]) from the moment it is negotiated (RFC 1184 section 3) until
+    /// the peers agree on another.
     #[must_use]
     pub fn linemode_mode(&self) -> Option<Mode> {
         self.core.families.linemode.mode

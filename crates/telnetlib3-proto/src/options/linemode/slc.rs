@@ -2,16 +2,19 @@
 //! section 5.5 and the state diagram of section 5.9).
 //!
 //! `IAC SB LINEMODE SLC <function modifier value>... IAC SE`: each triplet names a
-//! function (1 to 18 in the RFC, 19 to 30 as BSD and telnetlib3 extend it), a modifier
-//! byte (a support level in the low two bits, ACK / FLUSHIN / FLUSHOUT above) and the
-//! character. A 0xFF character is doubled on the wire like any IAC.
+//! function (1 to 30: RFC 1116 defined 1 to 18, RFC 1184 added the visual-editing
+//! functions 19 to 30, SLC_MCL to SLC_EEOL), a modifier byte (a support level in the low
+//! two bits, ACK / FLUSHIN / FLUSHOUT above) and the character. A 0xFF octet is doubled on
+//! the wire like any IAC (section 2.4: "If any of the octets in the list of octet triplets
+//! is equal to IAC, it must be sent as a double IAC").
 
 use core::fmt;
 
 use super::super::SubnegotiationError;
 use super::forwardmask::ForwardMask;
 
-/// The number of SLC functions this crate knows (BSD's and telnetlib3's `NSLC`).
+/// The number of SLC functions RFC 1184 defines (BSD's and telnetlib3's `NSLC`); RFC
+/// 1116 had 18.
 pub const NSLC: usize = 30;
 
 /// The character telnetlib3 (and POSIX `_POSIX_VDISABLE` on BSD) uses for "no character".
@@ -19,7 +22,8 @@ pub const VDISABLE: u8 = 0xFF;
 
 macro_rules! slc_functions {
     ($($(#[$doc:meta])* $name:ident = $code:literal => $text:literal,)*) => {
-        /// An SLC function (RFC 1184 section 1; 19 to 30 are BSD's and telnetlib3's).
+        /// An SLC function (RFC 1184 section 1: 1 to 18 as in RFC 1116, 19 to 30 added by
+        /// RFC 1184 for visual editing).
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u8)]
         pub enum SlcFunction {
@@ -162,9 +166,11 @@ impl SlcFlags {
     pub const NONE: Self = Self(0);
     /// SLC_ACK (128): this triplet answers one of ours; it is never answered.
     pub const ACK: Self = Self(128);
-    /// SLC_FLUSHIN (64): flush input when the function is performed.
+    /// SLC_FLUSHIN (64): whenever the function is sent, a Telnet "Synch" goes with it to
+    /// flush the input stream (RFC 1184 sections 2.4 and 5.8; advisory).
     pub const FLUSHIN: Self = Self(64);
-    /// SLC_FLUSHOUT (32): flush output when the function is performed.
+    /// SLC_FLUSHOUT (32): whenever the function is sent, output is flushed, until the
+    /// answer to an `IAC DO TIMING-MARK` sent after it (sections 2.4 and 5.8; advisory).
     pub const FLUSHOUT: Self = Self(32);
     const ALL: u8 = 128 | 64 | 32;
 
@@ -446,10 +452,17 @@ pub(crate) struct Outcome {
 /// `SLC` byte). This is BSD telnetd's `process_slc` / `change_slc`, which telnetlib3's
 /// `_slc_process` / `_slc_change` copy, following RFC 1184 sections 2.4 and 5.5:
 ///
-/// - a triplet with SLC_ACK set is never answered;
-/// - a triplet that matches our level and character needs no answer;
+/// - a triplet with SLC_ACK set is never answered (section 5.9: `x,SLC_ACK|x,x` gets "no
+///   response");
+/// - a triplet that matches our level and character needs no answer (section 5.5, rule
+///   1);
+/// - an SLC_ACK triplet at our level with another character (section 5.5, rule 2) is
+///   ignored by the server and taken by the client, so that when both ends ask to change
+///   the same function at once they "settle on the clients requested value";
 /// - `0 SLC_DEFAULT 0` resets us to our defaults and asks for the whole table, `0
-///   SLC_VALUE 0` asks for our current table (answered once per list);
+///   SLC_VALUE 0` asks for our current table (answered once per list). Section 2.4:
+///   "Only the client may send an octet triplet with the first octet equal to zero", so
+///   only a server (`client` false) honours them; a client ignores them;
 /// - NOSUPPORT is accepted and acknowledged; DEFAULT is answered with our default;
 /// - VALUE / CANTCHANGE is taken and acknowledged when our character may change (our
 ///   default level is VALUE) or we have no default of our own (DEFAULT); when both ends
@@ -461,6 +474,7 @@ pub(crate) struct Outcome {
 pub(crate) fn negotiate(
     table: &mut SlcTable,
     defaults: &SlcTable,
+    client: bool,
     triplets: impl Iterator<Item = SlcTriplet>,
     reply: &mut Vec<u8>,
 ) -> Outcome {
@@ -476,7 +490,7 @@ pub(crate) fn negotiate(
                 SlcLevel::Value => false,
                 _ => continue,
             };
-            if triplet.is_ack() || table_sent {
+            if client || triplet.is_ack() || table_sent {
                 continue;
             }
             if reset {
@@ -495,12 +509,23 @@ pub(crate) fn negotiate(
             continue;
         };
         let mine = table.get(function);
-        if his_level == mine.level && (triplet.value == mine.value || triplet.is_ack()) {
+        if his_level == mine.level && triplet.value == mine.value {
+            // Section 5.5, rule 1: "Ignore it if it is the same as the current settings."
             continue;
         }
         if triplet.is_ack() {
-            // An acknowledgement that does not match: an answer to an older request of
-            // ours (BSD's comment); wait for the next one.
+            // Section 5.5, rule 2: same level, another value, SLC_ACK set: "no reply is
+            // generated. On the server side, the command is ignored, and on the client
+            // side, a switch is made to the new value." (BSD telnetd, and telnetlib3 after
+            // it, are server code and ignore it on both sides: the RFC wins.) An ACK at
+            // another level answers an older request of ours (BSD's comment); it is
+            // never answered either.
+            if client && his_level == mine.level {
+                table.set(
+                    function,
+                    SlcEntry::new(his_level, triplet.flags(), triplet.value),
+                );
+            }
             continue;
         }
         change(table, defaults, function, triplet, reply);

@@ -56,7 +56,8 @@ fn server_golden_exchange() {
     server.receive(WILL_LINEMODE, &mut log);
     // telnetlib3's default mode: REMOTE | LIT_ECHO.
     assert_eq!(transmit(&mut server), sb(&[1, 0x10]));
-    assert_eq!(server.linemode_mode(), None);
+    // RFC 1184 section 3: MODE 0 is in force until the client acknowledges.
+    assert_eq!(server.linemode_mode(), Some(Mode::REMOTE));
 
     // The client asks for our defaults: the whole table, then the forward mask.
     server.receive(&sb(&[3, 0, 3, 0]), &mut log);
@@ -146,12 +147,13 @@ fn client_golden_exchange() {
     client.receive(&sb(&[&[3][..], BSD_TABLE].concat()), &mut log);
     assert_eq!(transmit(&mut client), b"");
 
-    // A forward mask with a 0xFF octet (doubled on the wire): WILL, once.
+    // A forward mask with a 0xFF octet (doubled on the wire): WILL, in answer to every
+    // DO FORWARDMASK (RFC 1184 section 2.3).
     let mask = [0x18, 0xFF];
     client.receive(&sb(&[253, 2, 0x18, 0xFF]), &mut log);
     assert_eq!(transmit(&mut client), b"\xff\xfa\x22\xfb\x02\xff\xf0");
     client.receive(&sb(&[253, 2, 0x18, 0xFF]), &mut log);
-    assert_eq!(transmit(&mut client), b"");
+    assert_eq!(transmit(&mut client), b"\xff\xfa\x22\xfb\x02\xff\xf0");
     let got = client.forwardmask().unwrap();
     assert_eq!(got.as_bytes(), mask);
     assert!(got.contains(3) && got.contains(4) && got.contains(8) && got.contains(15));
@@ -232,7 +234,7 @@ fn malformed_and_unexpected_input_is_rejected_without_change() {
     assert_eq!(Message::parse(&long), Err(SubnegotiationError::TooLong));
     assert_eq!(transmit(&mut client), b"");
     assert_eq!(*client.slc_table(), before);
-    assert_eq!(client.linemode_mode(), None);
+    assert_eq!(client.linemode_mode(), Some(Mode::REMOTE));
     assert_eq!(client.forwardmask(), None);
 
     // Before LINEMODE is agreed nothing is accepted.
@@ -248,9 +250,20 @@ fn malformed_and_unexpected_input_is_rejected_without_change() {
     assert_eq!(*server.slc_table(), SlcTable::bsd());
 }
 
+/// `negotiate` as a server.
 fn run(table: &mut SlcTable, defaults: &SlcTable, list: &[u8]) -> (Vec<u8>, Outcome) {
+    run_as(false, table, defaults, list)
+}
+
+fn run_as(
+    client: bool,
+    table: &mut SlcTable,
+    defaults: &SlcTable,
+    list: &[u8],
+) -> (Vec<u8>, Outcome) {
     let mut reply = Vec::new();
-    let outcome = negotiate(table, defaults, parse_triplets(list).unwrap(), &mut reply);
+    let triplets = parse_triplets(list).unwrap();
+    let outcome = negotiate(table, defaults, client, triplets, &mut reply);
     (reply, outcome)
 }
 
@@ -310,6 +323,139 @@ fn slc_rules() {
     let mut table = fixed;
     assert_eq!(run(&mut table, &fixed, &[3, 2, 4]).0, [3, 1, 3]);
     assert_eq!(table.get(F::Ip), fixed.get(F::Ip));
+}
+
+/// RFC 1184 section 5.5, rule 2: an SLC_ACK triplet at our level with another value is
+/// never answered; the server ignores it, the client switches to it.
+#[test]
+fn slc_ack_with_another_value_server_ignores_client_takes() {
+    use SlcFunction as F;
+    let defaults = SlcTable::bsd();
+    let mut table = defaults;
+    assert_eq!(run_as(false, &mut table, &defaults, &[10, 0x82, 8]).0, b"");
+    assert_eq!(table, defaults);
+    let (reply, outcome) = run_as(true, &mut table, &defaults, &[10, 0x82, 8]);
+    assert_eq!(reply, b"");
+    assert_eq!(outcome.changed, 1 << 10);
+    assert_eq!(
+        table.get(F::Ec),
+        SlcEntry::new(SlcLevel::Value, SlcFlags::NONE, 8)
+    );
+    // An ACK at another level answers an older request: no answer, no change, either side.
+    let before = table;
+    assert_eq!(run_as(true, &mut table, &defaults, &[10, 0x81, 9]).0, b"");
+    assert_eq!(table, before);
+}
+
+/// RFC 1184 section 2.4: "Only the client may send an octet triplet with the first octet
+/// equal to zero", so a client ignores `0 SLC_DEFAULT 0` and `0 SLC_VALUE 0`.
+#[test]
+fn client_ignores_whole_table_requests() {
+    let defaults = SlcTable::bsd();
+    let mut table = defaults;
+    table.set(
+        SlcFunction::Ec,
+        SlcEntry::new(SlcLevel::Value, SlcFlags::NONE, 8),
+    );
+    let before = table;
+    let (reply, outcome) = run_as(true, &mut table, &defaults, &[0, 3, 0, 0, 2, 0]);
+    assert_eq!(reply, b"");
+    assert!(!outcome.table_sent);
+    assert_eq!(table, before);
+}
+
+/// RFC 1184 section 3: once LINEMODE is negotiated the mode is 0, so a MODE 0 is "currently
+/// in use" and ignored (section 2.2), and a server configured for mode 0 sends none.
+#[test]
+fn mode_zero_is_in_force_once_negotiated() {
+    let (mut client, mut log) = client_with(Config::default());
+    let _ = transmit(&mut client);
+    assert_eq!(client.linemode_mode(), Some(Mode::REMOTE));
+    client.receive(&sb(&[1, 0]), &mut log);
+    assert_eq!(transmit(&mut client), b"");
+    assert_eq!(client.linemode_mode(), Some(Mode::REMOTE));
+
+    let mut config = Config::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
+    config.linemode.default_mode = Mode::REMOTE;
+    let mut server = Session::new(Role::Server, config);
+    server.request_remote(TelnetOption::Linemode, true).unwrap();
+    let _ = transmit(&mut server);
+    server.receive(WILL_LINEMODE, &mut log);
+    assert_eq!(transmit(&mut server), b"");
+    assert_eq!(server.linemode_mode(), Some(Mode::REMOTE));
+}
+
+/// The example connection of RFC 1184 section 5.10, byte for byte where this crate's
+/// choices match the example's (the example's own replies are not all consistent).
+#[test]
+fn rfc1184_example_connection_golden() {
+    use SlcFunction as F;
+    // Client side, with BSD's table.
+    let (mut client, mut log) = client_with(Config::default());
+    let _ = transmit(&mut client);
+    // "LINEMODE MODE EDIT" -> "LINEMODE MODE EDIT|MODE_ACK".
+    client.receive(&sb(&[1, 1]), &mut log);
+    assert_eq!(transmit(&mut client), sb(&[1, 1 | 4]));
+    // The server's SLC answer to the client's list: "SYNCH NOSUPPORT 0 IP
+    // VALUE|FLUSHIN|FLUSHOUT|ACK 3 AO NOSUPPORT 0 AYT NOSUPPORT 0 ABORT
+    // VALUE|FLUSHIN|FLUSHOUT|ACK 28 EOF VALUE|ACK 4 SUSP NOSUPPORT 0 EC VALUE|ACK 127 EL
+    // VALUE|ACK 21 EW VALUE|ACK 23 RP VALUE|ACK 18 LNEXT VALUE|ACK 22 XON VALUE|ACK 17
+    // XOFF VALUE|ACK 19".
+    client.receive(
+        &sb(&[
+            3, 1, 0, 0, 3, 0xE2, 3, 4, 0, 0, 5, 0, 0, 7, 0xE2, 28, 8, 0x82, 4, 9, 0, 0, 10, 0x82,
+            127, 11, 0x82, 21, 12, 0x82, 23, 13, 0x82, 18, 14, 0x82, 22, 15, 0x82, 17, 16, 0x82,
+            19,
+        ]),
+        &mut log,
+    );
+    // "LINEMODE SLC SYNCH NOSUPPORT|ACK 0 AO NOSUPPORT|ACK 0 AYT NOSUPPORT|ACK 0 SUSP
+    // NOSUPPORT|ACK 0".
+    assert_eq!(
+        transmit(&mut client),
+        sb(&[3, 1, 0x80, 0, 4, 0x80, 0, 5, 0x80, 0, 9, 0x80, 0])
+    );
+    assert_eq!(client.slc_table().get(F::Ao).level, SlcLevel::NoSupport);
+    // "LINEMODE MODE TRAPSIG" -> "TRAPSIG|MODE_ACK", "EDIT|TRAPSIG" -> with MODE_ACK,
+    // "MODE 0" -> "0|MODE_ACK", "EDIT|TRAPSIG" -> with MODE_ACK.
+    for mode in [2, 3, 0, 3] {
+        client.receive(&sb(&[1, mode]), &mut log);
+        assert_eq!(transmit(&mut client), sb(&[1, mode | 4]), "{mode}");
+    }
+    assert_eq!(client.linemode_mode(), Some(Mode::EDIT | Mode::TRAPSIG));
+    // "LINEMODE SLC EC VALUE 8" -> "LINEMODE SLC EC VALUE|ACK 8".
+    client.receive(&sb(&[3, 10, 2, 8]), &mut log);
+    assert_eq!(transmit(&mut client), sb(&[3, 10, 0x82, 8]));
+    // "LINEMODE DO FORWARDMASK IAC 0377 IAC 0377 IAC 0377 IAC 0377 0 0 0" -> "LINEMODE
+    // WILL FORWARDMASK"; "LINEMODE DONT FORWARDMASK" -> "LINEMODE WONT FORWARDMASK".
+    let wire = b"\xff\xfa\x22\xfd\x02\xff\xff\xff\xff\xff\xff\xff\xff\x00\x00\x00\xff\xf0";
+    client.receive(wire, &mut log);
+    assert_eq!(transmit(&mut client), sb(&[251, 2]));
+    let mask = client.forwardmask().unwrap();
+    assert!((0..32).all(|c| mask.contains(c)) && !mask.contains(b' '));
+    client.receive(&sb(&[254, 2]), &mut log);
+    assert_eq!(transmit(&mut client), sb(&[252, 2]));
+
+    // Server side: "LINEMODE SLC 0 DEFAULT 0" -> "LINEMODE SLC IP VALUE|FLUSHIN|FLUSHOUT 3
+    // ABORT VALUE|FLUSHIN|FLUSHOUT 28 EOF VALUE 4 EC VALUE 127 EL VALUE 21", from a server
+    // whose defaults are those five.
+    let fio = SlcFlags::FLUSHIN | SlcFlags::FLUSHOUT;
+    let mut five = SlcTable::empty();
+    five.set(F::Ip, SlcEntry::new(SlcLevel::Value, fio, 3));
+    five.set(F::Abort, SlcEntry::new(SlcLevel::Value, fio, 28));
+    five.set(F::Eof, SlcEntry::new(SlcLevel::Value, SlcFlags::NONE, 4));
+    five.set(F::Ec, SlcEntry::new(SlcLevel::Value, SlcFlags::NONE, 127));
+    five.set(F::El, SlcEntry::new(SlcLevel::Value, SlcFlags::NONE, 21));
+    let mut table = five;
+    let (reply, outcome) = run_as(false, &mut table, &five, &[0, 3, 0]);
+    let import = [3, 0x62, 3, 7, 0x62, 28, 8, 2, 4, 10, 2, 127, 11, 2, 21];
+    assert_eq!(reply, import);
+    assert!(outcome.table_sent);
+    // "Since these are the same as the current local settings, no response is generated."
+    let (mut client, mut log) = client_with(Config::default());
+    let _ = transmit(&mut client);
+    client.receive(&sb(&[&[3][..], &import].concat()), &mut log);
+    assert_eq!(transmit(&mut client), b"");
 }
 
 #[test]
