@@ -13,5 +13,6 @@
 
 pub mod cli;
 pub mod client;
+pub mod debug;
 pub mod server;
 pub mod shell;

@@ -38,6 +38,7 @@ pub const OPENING: [(bool, TelnetOption); 3] = [
 /// [`Error::Io`] when the connection fails.
 pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
+    peer: &str,
     connect_maxwait: Duration,
 ) -> Result<(), Error> {
     let mut session = Session::new(Role::Server, Config::with_policy(policy()));
@@ -57,7 +58,7 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     if conn.peer_closed() && conn.buffered().is_empty() {
         return Ok(());
     }
-    shell::debug_shell(&mut conn).await
+    shell::debug_shell(&mut conn, peer).await
 }
 
 #[cfg(test)]
@@ -69,7 +70,10 @@ mod tests {
     async fn a_client_that_answers_gets_the_prompt_without_waiting() {
         let (ours, mut client) = duplex(4096);
         // A maxwait this long would time the test out if negotiation were not tracked.
-        let server = tokio::spawn(serve(ours, Duration::from_secs(3600)));
+        let server =
+            tokio::spawn(
+                async move { serve(ours, "127.0.0.1 4000", Duration::from_secs(3600)).await },
+            );
         let mut buf = [0; 9];
         client.read_exact(&mut buf).await.unwrap();
         assert_eq!(buf, *b"\xff\xfd\x18\xff\xfb\x03\xff\xfb\x01");
@@ -82,7 +86,12 @@ mod tests {
         client.read_to_end(&mut got).await.unwrap();
         assert_eq!(
             got,
-            b"Ready.\r\ntel:sh> help\r\nquit, help\r\ntel:sh> quit\r\nGoodbye.\r\n"
+            [
+                &b"Ready.\r\ntel:sh> help\r\n"[..],
+                crate::debug::HELP.as_bytes(),
+                b"\r\ntel:sh> quit\r\nGoodbye.\r\n"
+            ]
+            .concat()
         );
         server.await.unwrap().unwrap();
     }

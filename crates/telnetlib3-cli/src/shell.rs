@@ -5,6 +5,8 @@
 //! over a [`Connection`].
 
 use telnetlib3::proto::{Command, Session, TelnetOption};
+
+use crate::debug::{self, Dump};
 use telnetlib3::{Connection, Error};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::debug;
@@ -116,26 +118,56 @@ impl LineEditor {
 }
 
 /// What the shell does with a line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Reply {
     /// Nothing but a new prompt (an empty line).
     Prompt,
     /// Print this text on its own line, then a new prompt.
-    Text(&'static str),
+    Text(String),
+    /// Write a character dump, then a new prompt (or hang up).
+    Dump(Dump),
     /// Say goodbye and close the connection.
     Quit,
 }
 
-/// Interpret one line: `quit`, `help`, or anything else (surrounding blanks ignored).
-#[must_use]
-pub fn command(line: &[u8]) -> Reply {
-    match String::from_utf8_lossy(line).trim() {
-        "" => Reply::Prompt,
-        "quit" => Reply::Quit,
-        "help" => Reply::Text("quit, help"),
-        _ => Reply::Text("no such command."),
-    }
+/// What the shell knows about its connection besides the session.
+#[derive(Clone, Copy, Debug)]
+pub struct Peer<'a> {
+    /// The peer's address, `ip port` as telnetlib3 shows it.
+    pub address: &'a str,
+    /// Bytes read from the peer and not yet taken by the shell.
+    pub buffered: usize,
 }
+
+/// Interpret one line (surrounding blanks ignored), with telnetlib3's commands: `quit`,
+/// `help`, `writer`, `reader`, `proto`, `version`, `slc`, `linemode`, `toggle [option|all]`,
+/// `dump [kb] [ms] [drain|nodrain] [close|noclose]`; anything else is "no such command.".
+pub fn command(line: &[u8], session: &mut Session, peer: Peer<'_>) -> Reply {
+    let line = String::from_utf8_lossy(line);
+    let line = line.trim();
+    let (word, args) = line.split_once(' ').unwrap_or((line, ""));
+    let text = match word {
+        "" => return Reply::Prompt,
+        "quit" => return Reply::Quit,
+        "dump" => return Reply::Dump(Dump::parse(args)),
+        "help" => debug::HELP.to_string(),
+        "writer" => debug::writer_repr(session),
+        "reader" => format!(
+            "<TelnetReader limit={READER_LIMIT} buflen={} eof=False>",
+            peer.buffered
+        ),
+        "proto" => format!("<Peer {}>", peer.address),
+        "version" => env!("CARGO_PKG_VERSION").to_string(),
+        "slc" => debug::slc_report(session.slc_table()),
+        "linemode" => debug::linemode_report(session),
+        "toggle" => debug::toggle(session, Some(args.trim()).filter(|a| !a.is_empty())),
+        _ => "no such command.".to_string(),
+    };
+    Reply::Text(text)
+}
+
+/// The reader limit shown by `reader` (telnetlib3's default).
+const READER_LIMIT: usize = 65536;
 
 /// Queue the prompt, with `IAC GA` unless we suppress go-ahead.
 fn queue_prompt(session: &mut Session) {
@@ -153,6 +185,7 @@ fn queue_prompt(session: &mut Session) {
 /// [`Error::Io`] when the connection fails.
 pub async fn debug_shell<S: AsyncRead + AsyncWrite + Unpin>(
     conn: &mut Connection<S>,
+    address: &str,
 ) -> Result<(), Error> {
     let session = conn.session_mut();
     session.send_data(BANNER);
@@ -179,7 +212,11 @@ pub async fn debug_shell<S: AsyncRead + AsyncWrite + Unpin>(
             let Some(line) = line else { continue };
             debug!("command {:?}", String::from_utf8_lossy(&line));
             session.send_data(b"\r\n");
-            match command(&line) {
+            let peer = Peer {
+                address,
+                buffered: input.len(),
+            };
+            match command(&line, session, peer) {
                 Reply::Quit => {
                     session.send_data(b"Goodbye.\r\n");
                     return conn.shutdown().await;
@@ -188,8 +225,27 @@ pub async fn debug_shell<S: AsyncRead + AsyncWrite + Unpin>(
                     session.send_data(text.as_bytes());
                     session.send_data(b"\r\n");
                 }
+                Reply::Dump(dump) => {
+                    session.send_data(dump.header().as_bytes());
+                    for line in dump.lines() {
+                        conn.session_mut().send_data(line.as_bytes());
+                        if dump.drain {
+                            conn.flush().await?;
+                        }
+                        if dump.delay_ms > 0 {
+                            tokio::time::sleep(std::time::Duration::from_millis(dump.delay_ms))
+                                .await;
+                        }
+                    }
+                    let session = conn.session_mut();
+                    session.send_data(format!("\r\n{} OK\r\n", dump.kb).as_bytes());
+                    if dump.close {
+                        return conn.shutdown().await;
+                    }
+                }
                 Reply::Prompt => {}
             }
+            let session = conn.session_mut();
             queue_prompt(session);
         }
         conn.flush().await?;
@@ -253,10 +309,31 @@ mod tests {
 
     #[test]
     fn commands() {
-        assert_eq!(command(b""), Reply::Prompt);
-        assert_eq!(command(b"  "), Reply::Prompt);
-        assert_eq!(command(b"quit"), Reply::Quit);
-        assert_eq!(command(b" help "), Reply::Text("quit, help"));
-        assert_eq!(command(b"\xffx"), Reply::Text("no such command."));
+        use telnetlib3::proto::{Config, Policy, Role};
+        let mut session = Session::new(Role::Server, Config::with_policy(Policy::server()));
+        let peer = Peer {
+            address: "127.0.0.1 4000",
+            buffered: 3,
+        };
+        let mut run = |line: &[u8]| command(line, &mut session, peer);
+        assert_eq!(run(b""), Reply::Prompt);
+        assert_eq!(run(b"  "), Reply::Prompt);
+        assert_eq!(run(b"quit"), Reply::Quit);
+        assert_eq!(run(b" help "), Reply::Text(debug::HELP.into()));
+        assert_eq!(run(b"\xffx"), Reply::Text("no such command.".into()));
+        assert_eq!(run(b"proto"), Reply::Text("<Peer 127.0.0.1 4000>".into()));
+        assert_eq!(
+            run(b"reader"),
+            Reply::Text("<TelnetReader limit=65536 buflen=3 eof=False>".into())
+        );
+        assert_eq!(
+            run(b"writer"),
+            Reply::Text("<TelnetWriter server mode:local +lineflow -xon_any +slc_sim>".into())
+        );
+        assert_eq!(
+            run(b"toggle nope"),
+            Reply::Text("toggle: not an option.".into())
+        );
+        assert!(matches!(run(b"dump 2"), Reply::Dump(Dump { kb: 2, .. })));
     }
 }

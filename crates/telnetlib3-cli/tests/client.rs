@@ -19,7 +19,7 @@ fn piped_help_and_quit_print_the_whole_dialogue_against_our_server() {
     let out = run(command, b"help\r\nquit\r\n");
     assert_eq!(
         show(&out.stdout),
-        show(b"Ready.\r\ntel:sh> help\r\nquit, help\r\ntel:sh> quit\r\nGoodbye.\r\n")
+        show(b"Ready.\r\ntel:sh> help\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump\r\ntel:sh> quit\r\nGoodbye.\r\n")
     );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stderr, "");

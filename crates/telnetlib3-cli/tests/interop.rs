@@ -103,7 +103,12 @@ fn python_telnetlib3_client_against_our_server() {
     let out = run(command, b"help\r\nquit\r\n");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{out:?}");
-    for expected in ["Ready.", "tel:sh> ", "quit, help", "Goodbye."] {
+    for expected in [
+        "Ready.",
+        "tel:sh> ",
+        "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump",
+        "Goodbye.",
+    ] {
         assert!(
             text.contains(expected),
             "{expected:?} missing: {}",

@@ -64,7 +64,8 @@ async fn accept_loop(listener: TcpListener, connect_maxwait: Duration) {
                     if let Err(error) = stream.set_nodelay(true) {
                         warn!("Cannot set TCP_NODELAY for {peer}: {error}");
                     }
-                    if let Err(error) = server::serve(stream, connect_maxwait).await {
+                    let address = format!("{} {}", peer.ip(), peer.port());
+                    if let Err(error) = server::serve(stream, &address, connect_maxwait).await {
                         warn!("Connection error for {peer}: {error}");
                     }
                     info!("Connection closed for {peer}");
