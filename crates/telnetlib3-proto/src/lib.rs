@@ -15,8 +15,21 @@
 //! - [`QState`]: RFC 1143 "Q method" negotiation as pure transitions.
 //! - [`Session`]: all of the above, with a [`Policy`] saying which options to accept.
 //!
-//! RFCs: 854 and 855 (the protocol and option negotiation), 856 (BINARY, for end-of-line
-//! handling), 1123 section 3.3.1 (end-of-line), 1143 (the Q method).
+//! - [`options`]: one module per option family, each parsing and building its own
+//!   subnegotiations and keeping its own state, reached through [`Session`] methods and
+//!   [`Event`] variants.
+//!
+//! RFCs: 854 and 855 (the protocol and option negotiation), 856 (BINARY), 857 (ECHO), 858
+//! (SGA), 859 (STATUS), 860 (TIMING-MARK), 885 (EOR), 727 (LOGOUT), 779 (SNDLOC), 1073
+//! (NAWS), 1079 (TSPEED), 1091 (TTYPE), 1096 (XDISPLOC), 1123 section 3.3.1 (end of line),
+//! 1143 (the Q method), 1184 (LINEMODE with SLC), 1372 (LFLOW), 1408, 1571 and 1572
+//! (ENVIRON and NEW-ENVIRON), 2066 (CHARSET). Python telnetlib3 5.0.1 is the reference for
+//! policy and defaults; where it departs from an RFC, the RFC is followed and the module
+//! says so.
+//!
+//! The session never reads a clock: timing rules such as telnetlib3's `connect_maxwait`
+//! are the caller's, which tells the session when time is up
+//! ([`Session::finish_negotiation`]).
 //!
 //! Malformed input is never an error of the API: it is reported as a [`ProtocolError`]
 //! event and the parser resynchronises, so any byte sequence from a peer has defined
