@@ -3,30 +3,21 @@
 
 use std::io::{self, Write};
 
-use telnetlib3::proto::{Config, Policy, Role, Session, TelnetOption};
+use telnetlib3::proto::{Config, Policy, Role, Session};
 use telnetlib3::Connection;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tracing::debug;
 
-/// What the client agrees to when the server asks: the server may echo, suppress
-/// go-ahead and send binary; we suppress go-ahead and send binary. Everything else,
-/// `DO ECHO` included (a client that echoes the server's output back makes no sense),
-/// is refused.
-#[must_use]
-pub fn policy() -> Policy {
-    Policy::new()
-        .allow_remote(TelnetOption::Echo)
-        .allow_remote(TelnetOption::Sga)
-        .allow_remote(TelnetOption::Binary)
-        .allow_local(TelnetOption::Sga)
-        .allow_local(TelnetOption::Binary)
-}
-
-/// A fresh client session with [`policy`].
+/// A fresh client session with telnetlib3 5.0.1's client policy
+/// ([`Policy::client`]): it reports its terminal type (`$TERM`, else `unknown`) and the
+/// default window size, and never echoes.
 #[must_use]
 pub fn session() -> Session {
-    Session::new(Role::Client, Config::with_policy(policy()))
+    let mut config = Config::with_policy(Policy::client());
+    let term = std::env::var("TERM").unwrap_or_else(|_| "unknown".to_string());
+    config.ttype.types = vec![term];
+    Session::new(Role::Client, config)
 }
 
 /// Why the pump stopped early.
@@ -109,8 +100,8 @@ mod tests {
                 .unwrap();
             let mut buf = [0; 9];
             server.read_exact(&mut buf).await.unwrap();
-            // DO ECHO, WONT ECHO, WONT TTYPE.
-            assert_eq!(buf, *b"\xff\xfd\x01\xff\xfc\x01\xff\xfc\x18");
+            // DO ECHO, WONT ECHO, WILL TTYPE.
+            assert_eq!(buf, *b"\xff\xfd\x01\xff\xfc\x01\xff\xfb\x18");
             tx.send(b"line\n".to_vec()).await.unwrap();
             drop(tx);
             let mut buf = [0; 6];
@@ -121,6 +112,8 @@ mod tests {
         pump(&mut conn, rx, &mut output).await.unwrap();
         script.await.unwrap();
         assert_eq!(output, b"hi\xff\r\nbye");
-        assert!(conn.session().remote_enabled(TelnetOption::Echo));
+        assert!(conn
+            .session()
+            .remote_enabled(telnetlib3::proto::TelnetOption::Echo));
     }
 }

@@ -2,36 +2,16 @@
 
 use std::time::Duration;
 
-use telnetlib3::proto::{Config, Policy, Role, Session, TelnetOption};
+use telnetlib3::proto::{Config, Policy, Role, ServerPlan, Session};
 use telnetlib3::{Connection, Error};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tracing::debug;
 
 use crate::shell;
 
-/// What the server agrees to when the client asks: to echo, suppress go-ahead and send
-/// binary; to let the client send its terminal type, binary, and suppress go-ahead.
-#[must_use]
-pub fn policy() -> Policy {
-    Policy::new()
-        .allow_local(TelnetOption::Echo)
-        .allow_local(TelnetOption::Sga)
-        .allow_local(TelnetOption::Binary)
-        .allow_remote(TelnetOption::Ttype)
-        .allow_remote(TelnetOption::Sga)
-        .allow_remote(TelnetOption::Binary)
-}
-
-/// The server's requests at the start of a connection, in the order they are sent
-/// (telnetlib3's relative order): `DO TTYPE`, `WILL SGA`, `WILL ECHO`.
-pub const OPENING: [(bool, TelnetOption); 3] = [
-    (false, TelnetOption::Ttype),
-    (true, TelnetOption::Sga),
-    (true, TelnetOption::Echo),
-];
-
-/// Serve one connection: send the opening requests, wait until they are answered or
-/// `connect_maxwait` passes, then run [`shell::debug_shell`].
+/// Serve one connection: run telnetlib3 5.0.1's opening negotiation
+/// ([`Session::start_server_negotiation`]) until it settles or `connect_maxwait` passes,
+/// then run [`shell::debug_shell`].
 ///
 /// # Errors
 ///
@@ -41,20 +21,16 @@ pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
     peer: &str,
     connect_maxwait: Duration,
 ) -> Result<(), Error> {
-    let mut session = Session::new(Role::Server, Config::with_policy(policy()));
-    for (local, option) in OPENING {
-        let requested = if local {
-            session.request_local(option, true)
-        } else {
-            session.request_remote(option, true)
-        };
-        if let Err(error) = requested {
-            debug!("cannot request {option}: {error}");
-        }
-    }
+    let mut session = Session::new(Role::Server, Config::with_policy(Policy::server()));
+    session.start_server_negotiation(ServerPlan::default());
     let mut conn = Connection::new(stream, session);
-    let complete = conn.negotiate(connect_maxwait).await?;
-    debug!(complete, "negotiation finished");
+    let settled = conn
+        .negotiate_until(connect_maxwait, Session::negotiation_settled)
+        .await?;
+    if !settled {
+        debug!("negotiation not settled after {connect_maxwait:?}");
+        conn.session_mut().finish_negotiation();
+    }
     if conn.peer_closed() && conn.buffered().is_empty() {
         return Ok(());
     }
@@ -74,12 +50,23 @@ mod tests {
             tokio::spawn(
                 async move { serve(ours, "127.0.0.1 4000", Duration::from_secs(3600)).await },
             );
-        let mut buf = [0; 9];
+        let mut buf = [0; 3];
         client.read_exact(&mut buf).await.unwrap();
-        assert_eq!(buf, *b"\xff\xfd\x18\xff\xfb\x03\xff\xfb\x01");
-        // WONT TTYPE, DO SGA, DO ECHO, then the commands.
+        assert_eq!(buf, *b"\xff\xfd\x18");
+        // WONT TTYPE, and agreement to SGA and ECHO: the server advances (WILL BINARY,
+        // DO NAWS, DO CHARSET, DO NEW_ENVIRON), all refused, then the commands.
         client
-            .write_all(b"\xff\xfc\x18\xff\xfd\x03\xff\xfd\x01help\r\nquit\r\n")
+            .write_all(b"\xff\xfc\x18\xff\xfd\x03\xff\xfd\x01")
+            .await
+            .unwrap();
+        let mut buf = [0; 18];
+        client.read_exact(&mut buf).await.unwrap();
+        assert_eq!(
+            buf,
+            *b"\xff\xfb\x03\xff\xfb\x01\xff\xfb\x00\xff\xfd\x1f\xff\xfd\x2a\xff\xfd\x27"
+        );
+        client
+            .write_all(b"\xff\xfe\x00\xff\xfc\x1f\xff\xfc\x2a\xff\xfc\x27help\r\nquit\r\n")
             .await
             .unwrap();
         let mut got = Vec::new();

@@ -56,10 +56,14 @@ fn answers_negotiation_sends_cr_lf_and_reads_until_the_server_closes() {
     server
         .write_all(b"\xff\xfb\x01\xff\xfb\x03\xff\xfd\x01\xff\xfd\x18\xff\xfd\x1fhello\r\n")
         .unwrap();
-    // DO ECHO, DO SGA, and WONT for everything the client does not perform.
+    // DO ECHO, DO SGA, WONT ECHO (a client never echoes), WILL TTYPE, and WILL NAWS
+    // followed at once by its size (telnetlib3's default 80 x 25).
     assert_eq!(
-        show(&read_n(&mut server, 15)),
-        show(b"\xff\xfd\x01\xff\xfd\x03\xff\xfc\x01\xff\xfc\x18\xff\xfc\x1f")
+        show(&read_n(&mut server, 24)),
+        show(
+            b"\xff\xfd\x01\xff\xfd\x03\xff\xfc\x01\xff\xfb\x18\xff\xfb\x1f\
+              \xff\xfa\x1f\x00\x50\x00\x19\xff\xf0"
+        )
     );
     // Lines ending in LF go out as CR LF; then standard input ends.
     stdin.write_all(b"one\ntwo\n").unwrap();

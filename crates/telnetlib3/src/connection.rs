@@ -195,9 +195,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
     ///
     /// [`Error::Io`] when the stream fails.
     pub async fn negotiate(&mut self, maxwait: Duration) -> Result<bool, Error> {
+        self.negotiate_until(maxwait, |session| !session.negotiation_pending())
+            .await
+    }
+
+    /// Like [`Connection::negotiate`], with the end of negotiation decided by `settled`
+    /// (for a server running the opening plan: [`Session::negotiation_settled`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] when the stream fails.
+    pub async fn negotiate_until(
+        &mut self,
+        maxwait: Duration,
+        settled: impl Fn(&Session) -> bool,
+    ) -> Result<bool, Error> {
         let deadline = tokio::time::Instant::now() + maxwait;
         self.flush().await?;
-        while self.session.negotiation_pending() {
+        while !settled(&self.session) {
             if self.eof || self.buffered().len() >= MAX_NEGOTIATION_BUFFER {
                 return Ok(false);
             }
