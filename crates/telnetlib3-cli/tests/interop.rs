@@ -116,3 +116,40 @@ fn python_telnetlib3_client_against_our_server() {
         );
     }
 }
+
+/// The seed's debug shell transcript, command by command, through the reference client.
+#[test]
+fn python_telnetlib3_client_sees_the_seed_transcript() {
+    let python = python();
+    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
+    let command = entry_point(
+        &python,
+        "client",
+        "telnetlib3-client",
+        &["127.0.0.1", &port.to_string()],
+    );
+    let out = run(
+        command,
+        b"writer\r\nslc\r\nlinemode\r\ntoggle all\r\nwriter\r\nquit\r\n",
+    );
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    for expected in [
+        "tel:sh> writer\n<TelnetWriter server mode:kludge +lineflow -xon_any +slc_sim \
+         server-will:BINARY,CHARSET,ECHO,SGA client-will:BINARY,CHARSET,NAWS,NEW_ENVIRON,TTYPE>\n",
+        "tel:sh> slc\nSpecial Line Characters:\n         SLC_AO: (^O, variable|flushout)\n",
+        "      SLC_LNEXT: (^V, variable)\nUnset by client: SLC_BRK, SLC_EOR, SLC_SYNCH\n",
+        "tel:sh> linemode\nLINEMODE not negotiated.\n",
+        "tel:sh> toggle all\nwont echo.\nwont suppress go-ahead.\nwont outbinary.\n\
+         dont inbinary.\nxon-any enabled.\nlineflow disabled.\n",
+        // Echo is off now, so the command is not shown after the prompt.
+        "<TelnetWriter server mode:local -lineflow +xon_any +slc_sim \
+         server-will:CHARSET client-will:CHARSET,NAWS,NEW_ENVIRON,TTYPE>\n",
+        "Goodbye.\n",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+}
