@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests start (none is optional: a missing one fails its test).
-packages=()
+packages=(inetutils-telnet busybox-static tmux)
 if ((${#packages[@]})) && ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

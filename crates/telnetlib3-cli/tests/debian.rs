@@ -1,0 +1,157 @@
+//! Interoperability with Debian's telnet programs, which `scripts/test.sh` installs:
+//! the `inetutils-telnet` client against our server (in a real terminal, tmux), and our
+//! client against `busybox telnetd -F` (package `busybox-static`). A missing program fails
+//! the test with the command that installs it.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, run, start_server, Proc, CLIENT};
+
+fn require(program: &str, package: &str) {
+    assert!(
+        Path::new(program).exists(),
+        "{program} is needed: run scripts/test.sh, or apt-get install {package}"
+    );
+}
+
+/// A tmux server of its own, killed when the test ends.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Self {
+        require("/usr/bin/tmux", "tmux");
+        let socket = format!("telnetlib3-test-{}-{}", std::process::id(), free_port());
+        let tmux = Self { socket };
+        let status = tmux
+            .command()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "120",
+                "-y",
+                "40",
+                command,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux did not start");
+        // Keep the screen readable after the program exits.
+        let status = tmux
+            .command()
+            .args(["set-option", "-t", "t", "remain-on-exit", "on"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tmux
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]).stdin(Stdio::null());
+        command
+    }
+
+    fn send_line(&self, text: &str) {
+        let status = self
+            .command()
+            .args(["send-keys", "-t", "t", text, "Enter"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .command()
+            .args(["capture-pane", "-t", "t", "-p", "-J"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait until the screen shows `text`; returns the screen.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never appeared:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").status();
+    }
+}
+
+#[test]
+fn inetutils_telnet_against_our_server() {
+    require("/usr/bin/telnet", "inetutils-telnet");
+    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
+    let tmux = Tmux::start(&format!("telnet 127.0.0.1 {port}"));
+    tmux.wait_for("tel:sh> ");
+    tmux.send_line("help");
+    tmux.wait_for("quit, writer, slc, linemode, toggle [option|all], reader, proto, dump");
+    tmux.send_line("writer");
+    // BSD telnet agrees to kludge mode, and reports its window, type and environment.
+    let screen = tmux.wait_for("<TelnetWriter server mode:kludge");
+    let screen = screen.replace('\n', "");
+    assert!(
+        screen.contains("server-will:BINARY,ECHO,SGA client-will:BINARY,NAWS,NEW_ENVIRON,TTYPE>"),
+        "{screen}"
+    );
+    tmux.send_line("quit");
+    let screen = tmux.wait_for("Connection closed by foreign host.");
+    assert!(screen.contains("Goodbye."), "{screen}");
+}
+
+#[test]
+fn our_client_against_busybox_telnetd() {
+    require("/usr/bin/busybox", "busybox-static");
+    let port = free_port();
+    let mut telnetd = Command::new("/usr/bin/busybox");
+    telnetd
+        .args([
+            "telnetd",
+            "-F",
+            "-p",
+            &port.to_string(),
+            "-b",
+            "127.0.0.1",
+            "-l",
+            "/bin/sh",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let _telnetd = Proc::spawn(telnetd);
+    // busybox logs nothing when ready: wait until the port answers.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "busybox telnetd did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut client = Command::new(CLIENT);
+    client.args(["127.0.0.1", &port.to_string()]);
+    // The arithmetic proves the line ran in the remote shell, not just echoed.
+    let out = run(client, b"echo hello-from-$((6*7))\nexit\n");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("hello-from-42"), "{text}");
+}
