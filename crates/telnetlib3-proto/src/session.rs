@@ -570,6 +570,12 @@ impl Session {
         self.core.request(Side::Remote, option, enable)
     }
 
+    /// How many bytes wait for [`Session::poll_transmit`] (for back-pressure).
+    #[must_use]
+    pub fn output_len(&self) -> usize {
+        self.core.output.len()
+    }
+
     /// Whether bytes wait for [`Session::poll_transmit`].
     #[must_use]
     pub fn has_output(&self) -> bool {
