@@ -51,6 +51,9 @@ pub enum Error {
     /// Reading or writing an open connection failed.
     #[error("{}", os_message(.0))]
     Io(#[from] io::Error),
+    /// The connection was closed (by the peer, or by us) before the operation completed.
+    #[error("connection closed")]
+    Closed,
 }
 
 impl Error {
@@ -62,7 +65,7 @@ impl Error {
             | Self::Connect { source, .. }
             | Self::Listen { source, .. }
             | Self::Io(source) => Some(source.kind()),
-            Self::NoAddress { .. } | Self::ConnectTimeout { .. } => None,
+            Self::NoAddress { .. } | Self::ConnectTimeout { .. } | Self::Closed => None,
         }
     }
 }

@@ -40,13 +40,21 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
+mod client;
 mod connection;
 mod error;
 mod net;
+mod server;
+mod stream;
 
+pub use client::{open_connection, open_connection_with_shell, ClientConfig};
 pub use connection::{Connection, MAX_NEGOTIATION_BUFFER, READ_BUFFER_SIZE};
 pub use error::Error;
 pub use net::{connect, display_addr, listen};
+pub use server::{create_server, Server, ServerConfig};
+pub use stream::{
+    writer_repr, EventHook, TelnetReader, TelnetWriter, DEFAULT_LIMIT, WRITE_HIGH_WATER,
+};
 
 /// The sans-IO protocol core this crate drives, re-exported.
 pub use telnetlib3_proto as proto;

@@ -1,0 +1,173 @@
+//! `open_connection`: connect to a Telnet server and answer its negotiation.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use telnetlib3_proto::options::naws::WindowSize;
+use telnetlib3_proto::options::tspeed::TerminalSpeed;
+use telnetlib3_proto::{Config, Policy, Role, Session};
+
+use crate::stream::{self, EventHook, TelnetReader, TelnetWriter, DEFAULT_LIMIT};
+use crate::{connect, Error};
+
+/// What a client reports and how long it waits, after telnetlib3's `open_connection`
+/// keywords and defaults.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// The terminal type sent with TTYPE and as TERM (telnetlib3: `"unknown"`).
+    pub term: String,
+    /// The window width sent with NAWS and as COLUMNS (80).
+    pub cols: u16,
+    /// The window height sent with NAWS and as LINES (25).
+    pub rows: u16,
+    /// The speeds sent with TSPEED (38400, 38400).
+    pub tspeed: (u32, u32),
+    /// The X display sent with XDISPLOC (empty).
+    pub xdisploc: String,
+    /// The value of LANG sent with NEW-ENVIRON (telnetlib3: `en_US.<encoding>`).
+    pub lang: String,
+    /// The variables NEW-ENVIRON may send (telnetlib3: TERM, LANG, COLUMNS, LINES,
+    /// COLORTERM); no other is ever sent.
+    pub send_environ: Vec<String>,
+    /// The least time to wait for the server's negotiation before returning (0 s).
+    pub connect_minwait: Duration,
+    /// The most time to wait for the server's negotiation before returning (3 s).
+    pub connect_maxwait: Duration,
+    /// How long connecting may take (name resolution included).
+    pub connect_timeout: Duration,
+    /// The most unread input kept.
+    pub limit: usize,
+    /// Called for every protocol event.
+    pub on_event: Option<EventHook>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            term: "unknown".to_string(),
+            cols: 80,
+            rows: 25,
+            tspeed: (38400, 38400),
+            xdisploc: String::new(),
+            lang: "en_US.utf8".to_string(),
+            send_environ: ["TERM", "LANG", "COLUMNS", "LINES", "COLORTERM"]
+                .map(String::from)
+                .to_vec(),
+            connect_minwait: Duration::ZERO,
+            connect_maxwait: Duration::from_secs(3),
+            connect_timeout: Duration::from_secs(10),
+            limit: DEFAULT_LIMIT,
+            on_event: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ClientConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientConfig")
+            .field("term", &self.term)
+            .field("cols", &self.cols)
+            .field("rows", &self.rows)
+            .field("connect_minwait", &self.connect_minwait)
+            .field("connect_maxwait", &self.connect_maxwait)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientConfig {
+    /// The protocol configuration that answers the server from these settings.
+    #[must_use]
+    pub fn protocol(&self) -> Config {
+        let mut config = Config::with_policy(Policy::client());
+        config.ttype.types = vec![self.term.clone()];
+        config.naws.size = WindowSize {
+            cols: self.cols,
+            rows: self.rows,
+        };
+        config.tspeed.speed = TerminalSpeed {
+            transmit: self.tspeed.0,
+            receive: self.tspeed.1,
+        };
+        config.xdisploc.display.clone_from(&self.xdisploc);
+        config.environ.send_environ = self
+            .send_environ
+            .iter()
+            .map(|n| n.as_bytes().to_vec())
+            .collect();
+        let colorterm = std::env::var("COLORTERM").unwrap_or_default();
+        config.environ.values = [
+            ("TERM", self.term.as_str()),
+            ("LANG", self.lang.as_str()),
+            ("COLUMNS", &self.cols.to_string()),
+            ("LINES", &self.rows.to_string()),
+            ("COLORTERM", colorterm.as_str()),
+        ]
+        .iter()
+        .map(|(name, value)| (name.as_bytes().to_vec(), value.as_bytes().to_vec()))
+        .collect();
+        config
+    }
+}
+
+/// Connect to `host:port` and return the reader and writer once the server's opening
+/// negotiation is answered, as telnetlib3's client decides: at once when TTYPE and
+/// NEW-ENVIRON (or CHARSET both ways) are agreed, else after `connect_minwait`, and at the
+/// latest after `connect_maxwait`. The connection keeps answering negotiation afterwards.
+///
+/// # Errors
+///
+/// Resolution and connection errors, as [`crate::connect`].
+pub async fn open_connection(
+    host: &str,
+    port: u16,
+    config: ClientConfig,
+) -> Result<(TelnetReader, TelnetWriter), Error> {
+    let socket = connect(host, port, config.connect_timeout).await?;
+    let _ = socket.set_nodelay(true);
+    let peer = socket
+        .peer_addr()
+        .map(|a| format!("{} {}", a.ip(), a.port()))
+        .unwrap_or_default();
+    let session = Session::new(Role::Client, Arc::new(config.protocol()));
+    let inner = stream::spawn(socket, session, config.limit, config.on_event.clone(), peer);
+    let start = tokio::time::Instant::now();
+    let minwait = start + config.connect_minwait;
+    let settled = stream::wait_for(&inner, minwait, |session, _| {
+        !session.negotiation_pending() && session.negotiation_settled()
+    })
+    .await;
+    if !settled {
+        let _ = stream::wait_for(&inner, start + config.connect_maxwait, |session, _| {
+            !session.negotiation_pending()
+        })
+        .await;
+    }
+    Ok((
+        TelnetReader::new(Arc::clone(&inner)),
+        TelnetWriter::new(inner),
+    ))
+}
+
+/// [`open_connection`], then run `shell(reader, writer)` to its end and close.
+///
+/// # Errors
+///
+/// As [`open_connection`].
+pub async fn open_connection_with_shell<F, Fut>(
+    host: &str,
+    port: u16,
+    config: ClientConfig,
+    shell: F,
+) -> Result<(), Error>
+where
+    F: FnOnce(TelnetReader, TelnetWriter) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let (reader, writer) = open_connection(host, port, config).await?;
+    let mut closer = TelnetWriter::new(writer.inner());
+    shell(reader, writer).await;
+    closer.close().await;
+    Ok(())
+}

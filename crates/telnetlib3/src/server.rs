@@ -1,0 +1,322 @@
+//! `create_server`: accept Telnet connections and run a shell on each.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use telnetlib3_proto::{Config, Policy, Role, ServerPlan, Session};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::stream::{self, EventHook, Inner, TelnetReader, TelnetWriter, DEFAULT_LIMIT};
+use crate::{listen, Error};
+
+/// How a server listens and treats each connection, after telnetlib3's `create_server`.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// The host name or address to listen on (every address it resolves to).
+    pub host: String,
+    /// The port; 0 lets the system choose (see [`Server::local_addrs`]).
+    pub port: u16,
+    /// How long the opening negotiation may take before the shell starts anyway
+    /// (telnetlib3's `connect_maxwait`, 4 s in its library).
+    pub connect_maxwait: Duration,
+    /// Close a connection idle this long, after writing `\r\nTimeout.\r\n` (telnetlib3's
+    /// `timeout`, 300 s); `None` never does.
+    pub timeout: Option<Duration>,
+    /// The most unread input kept per connection (telnetlib3's `limit`).
+    pub limit: usize,
+    /// What the opening negotiation asks for (`line_mode`, `force_binary`, CHARSET).
+    pub plan: ServerPlan,
+    /// The protocol configuration: the policy and every option's settings.
+    pub protocol: Arc<Config>,
+    /// Called for every protocol event of every connection.
+    pub on_event: Option<EventHook>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            host: "localhost".to_string(),
+            port: 23,
+            connect_maxwait: Duration::from_secs(4),
+            timeout: Some(Duration::from_secs(300)),
+            limit: DEFAULT_LIMIT,
+            plan: ServerPlan::default(),
+            protocol: Arc::new(Config::with_policy(Policy::server())),
+            on_event: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("connect_maxwait", &self.connect_maxwait)
+            .field("timeout", &self.timeout)
+            .field("limit", &self.limit)
+            .field("plan", &self.plan)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the server knows of its connections.
+#[derive(Default)]
+struct Registry {
+    connections: Mutex<HashMap<u64, (SocketAddr, Arc<Inner>)>>,
+    next_id: AtomicU64,
+    /// A connection ended.
+    changed: Notify,
+}
+
+/// A running server: its addresses and connections, and how to stop it.
+pub struct Server {
+    addrs: Vec<SocketAddr>,
+    registry: Arc<Registry>,
+    acceptors: Vec<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addrs", &self.addrs)
+            .field("connections", &self.connection_count())
+            .finish()
+    }
+}
+
+/// Listen as `config` says and run `shell(reader, writer)` on each connection once its
+/// opening negotiation settles (or `connect_maxwait` passes). The connection closes when
+/// the shell returns. A connection that fails costs only itself.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), telnetlib3::Error> {
+/// let mut config = telnetlib3::ServerConfig::default();
+/// config.port = 6023;
+/// let server = telnetlib3::create_server(config, |mut reader, mut writer| async move {
+///     let _ = writer.write(b"Would you like to play a game? ").await;
+///     if let Ok(answer) = reader.read(1).await {
+///         let _ = writer.write(&answer).await;
+///     }
+/// })
+/// .await?;
+/// server.wait_closed().await;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Listen`] (and resolution errors) when the address cannot be listened on.
+pub async fn create_server<F, Fut>(config: ServerConfig, shell: F) -> Result<Server, Error>
+where
+    F: Fn(TelnetReader, TelnetWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listeners = listen(&config.host, config.port).await?;
+    let addrs = listeners
+        .iter()
+        .filter_map(|listener| listener.local_addr().ok())
+        .collect();
+    let registry = Arc::new(Registry::default());
+    let shell = Arc::new(shell);
+    let config = Arc::new(config);
+    let acceptors = listeners
+        .into_iter()
+        .map(|listener| {
+            tokio::spawn(accept(
+                listener,
+                Arc::clone(&config),
+                Arc::clone(&registry),
+                Arc::clone(&shell),
+            ))
+        })
+        .collect();
+    Ok(Server {
+        addrs,
+        registry,
+        acceptors,
+    })
+}
+
+async fn accept<F, Fut>(
+    listener: TcpListener,
+    config: Arc<ServerConfig>,
+    registry: Arc<Registry>,
+    shell: Arc<F>,
+) where
+    F: Fn(TelnetReader, TelnetWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    loop {
+        match listener.accept().await {
+            Ok((socket, peer)) => {
+                let _ = socket.set_nodelay(true);
+                info!("Connection from <Peer {} {}>", peer.ip(), peer.port());
+                let (config, registry, shell) = (
+                    Arc::clone(&config),
+                    Arc::clone(&registry),
+                    Arc::clone(&shell),
+                );
+                tokio::spawn(async move {
+                    serve(socket, peer, &config, &registry, &*shell).await;
+                    info!("Connection closed for <Peer {} {}>", peer.ip(), peer.port());
+                });
+            }
+            Err(error) => {
+                // Out of file descriptors and the like: wait rather than spin.
+                warn!("cannot accept a connection: {error}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+async fn serve<F, Fut>(
+    socket: tokio::net::TcpStream,
+    peer: SocketAddr,
+    config: &ServerConfig,
+    registry: &Registry,
+    shell: &F,
+) where
+    F: Fn(TelnetReader, TelnetWriter) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let mut session = Session::new(Role::Server, Arc::clone(&config.protocol));
+    session.start_server_negotiation(config.plan);
+    let inner = stream::spawn(
+        socket,
+        session,
+        config.limit,
+        config.on_event.clone(),
+        format!("{} {}", peer.ip(), peer.port()),
+    );
+    let id = registry.next_id.fetch_add(1, Ordering::Relaxed);
+    registry
+        .connections
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(id, (peer, Arc::clone(&inner)));
+
+    let deadline = tokio::time::Instant::now() + config.connect_maxwait;
+    let settled =
+        stream::wait_for(&inner, deadline, |session, _| session.negotiation_settled()).await;
+    if !settled {
+        debug!(%peer, "negotiation not settled after {:?}", config.connect_maxwait);
+        stream::with_session(&inner, Session::finish_negotiation);
+    }
+    let mut writer = TelnetWriter::new(Arc::clone(&inner));
+    let reader = TelnetReader::new(Arc::clone(&inner));
+    let shell_done = shell(reader, TelnetWriter::new(Arc::clone(&inner)));
+    match config.timeout {
+        Some(idle) => {
+            tokio::select! {
+                () = shell_done => {}
+                () = idle_watch(&writer, idle) => {
+                    let _ = writer.write(b"\r\nTimeout.\r\n").await;
+                }
+            }
+        }
+        None => shell_done.await,
+    }
+    writer.close().await;
+    registry
+        .connections
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .remove(&id);
+    registry.changed.notify_waiters();
+}
+
+/// Returns once no byte has arrived from the peer for `idle`.
+async fn idle_watch(writer: &TelnetWriter, idle: Duration) {
+    let mut seen = writer.byte_counts().0;
+    loop {
+        tokio::time::sleep(idle).await;
+        let now = writer.byte_counts().0;
+        if now == seen {
+            return;
+        }
+        seen = now;
+    }
+}
+
+impl Server {
+    /// The addresses the server listens on.
+    #[must_use]
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// How many connections are open.
+    #[must_use]
+    pub fn connection_count(&self) -> usize {
+        self.registry
+            .connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// The peers of the open connections.
+    #[must_use]
+    pub fn connections(&self) -> Vec<SocketAddr> {
+        self.registry
+            .connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .map(|(peer, _)| *peer)
+            .collect()
+    }
+
+    /// Stop accepting and close every connection now.
+    pub fn close(&self) {
+        for acceptor in &self.acceptors {
+            acceptor.abort();
+        }
+        let connections = self
+            .registry
+            .connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (_, inner) in connections.values() {
+            stream::close_now(inner);
+        }
+    }
+
+    /// Stop accepting, let the shells finish until `grace` has passed, then close the
+    /// connections that remain. Returns how many had to be closed.
+    pub async fn shutdown(&self, grace: Duration) -> usize {
+        for acceptor in &self.acceptors {
+            acceptor.abort();
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let changed = self.registry.changed.notified();
+            if self.connection_count() == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                let remaining = self.connection_count();
+                self.close();
+                return remaining;
+            }
+        }
+    }
+
+    /// Wait until the server stops accepting (after [`Server::close`] or forever).
+    pub async fn wait_closed(self) {
+        for acceptor in self.acceptors {
+            let _ = acceptor.await;
+        }
+    }
+}

@@ -1,0 +1,355 @@
+//! Our server and our client against each other, and against raw sockets, on 127.0.0.1.
+//! Every wait is bounded.
+
+use std::time::Duration;
+
+use telnetlib3::proto::options::naws::WindowSize;
+use telnetlib3::proto::{Mode, ServerPlan, TelnetOption};
+use telnetlib3::{create_server, open_connection, ClientConfig, Server, ServerConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn local(config: &mut ServerConfig) {
+    config.host = "127.0.0.1".into();
+    config.port = 0;
+}
+
+fn port(server: &Server) -> u16 {
+    server.local_addrs()[0].port()
+}
+
+fn xterm() -> ClientConfig {
+    let mut config = ClientConfig::default();
+    config.term = "xterm-256color".into();
+    config.cols = 132;
+    config.rows = 43;
+    config.lang = "en_US.UTF-8".into();
+    config
+}
+
+#[tokio::test]
+async fn each_side_sees_what_the_other_negotiated() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    let server = create_server(config, |mut reader, mut writer| async move {
+        let report = writer.with_session(|s| {
+            let var = |name: &str| {
+                s.environ_var(name)
+                    .and_then(|v| v.value.clone())
+                    .map(|v| String::from_utf8_lossy(&v).into_owned())
+                    .unwrap_or_default()
+            };
+            format!(
+                "TERM={} size={:?} LANG={} charset={:?} mode={}\r\n",
+                s.terminal_type().unwrap_or("-"),
+                s.peer_window_size(),
+                var("LANG"),
+                s.charset(),
+                s.mode()
+            )
+        });
+        writer.write(report.as_bytes()).await.unwrap();
+        writer
+            .write(format!("{writer}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let line = reader.read_line().await.unwrap();
+        writer.write(&line).await.unwrap();
+    })
+    .await
+    .unwrap();
+
+    let (mut reader, mut writer) = timeout(
+        PATIENCE,
+        open_connection("127.0.0.1", port(&server), xterm()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let report = timeout(PATIENCE, reader.read_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&report),
+        "TERM=xterm-256color size=Some(WindowSize { cols: 132, rows: 43 }) LANG=en_US.UTF-8 \
+         charset=Some(\"UTF-8\") mode=kludge\r\n"
+    );
+    let repr = timeout(PATIENCE, reader.read_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&repr),
+        "<TelnetWriter server mode:kludge +lineflow -xon_any +slc_sim \
+         server-will:BINARY,CHARSET,ECHO,SGA client-will:BINARY,CHARSET,NAWS,NEW_ENVIRON,TTYPE>\r\n"
+    );
+    assert_eq!(writer.mode(), Mode::Kludge);
+    assert!(writer.with_session(
+        |s| s.local_enabled(TelnetOption::Binary) && s.remote_enabled(TelnetOption::Binary)
+    ));
+    assert_eq!(
+        writer.with_session(|s| s.charset().map(str::to_owned)),
+        Some("UTF-8".into())
+    );
+    writer.write(b"echo me\r\n").await.unwrap();
+    let echoed = timeout(PATIENCE, reader.read_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(echoed, b"echo me\r\n");
+    assert!(
+        timeout(PATIENCE, reader.read(10))
+            .await
+            .unwrap()
+            .unwrap()
+            .is_empty(),
+        "closed"
+    );
+}
+
+/// A deterministic pseudo-random megabyte with every byte value.
+fn megabyte() -> Vec<u8> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..1 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_megabyte_of_random_bytes_crosses_intact_both_ways_in_binary() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    // Our data can overtake the end of the TTYPE cycle; while the shell has not started,
+    // a full input buffer holds the cycle's answers back until connect_maxwait.
+    config.connect_maxwait = Duration::from_millis(500);
+    let server = create_server(config, |mut reader, mut writer| async move {
+        let data = reader.read_exact(1 << 20).await.unwrap();
+        writer.write(&data).await.unwrap();
+        writer.drain().await.unwrap();
+    })
+    .await
+    .unwrap();
+    let (mut reader, mut writer) = open_connection("127.0.0.1", port(&server), xterm())
+        .await
+        .unwrap();
+    // The server asks for BINARY in our direction once its own is agreed: wait for it.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !writer.with_session(|s| {
+        s.local_enabled(TelnetOption::Binary) && s.remote_enabled(TelnetOption::Binary)
+    }) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "BINARY never agreed both ways"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let data = megabyte();
+    assert!((0..=255u8).all(|b| data.contains(&b)));
+    let sent = data.clone();
+    let send = tokio::spawn(async move {
+        writer.write(&sent).await.unwrap();
+        writer.drain().await.unwrap();
+        writer
+    });
+    let back = timeout(PATIENCE, reader.read_exact(1 << 20))
+        .await
+        .unwrap()
+        .unwrap();
+    let _writer = send.await.unwrap();
+    assert!(back == data, "the megabyte came back changed");
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_holds_the_writer_back() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    config.connect_maxwait = Duration::from_millis(100);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let server = create_server(config, move |_reader, mut writer| {
+        let tx = tx.clone();
+        async move {
+            let block = vec![b'x'; 64 * 1024];
+            let mut written = 0usize;
+            // 64 MiB to a peer that reads nothing: must block long before the end.
+            let outcome = timeout(Duration::from_millis(1500), async {
+                while written < 64 << 20 {
+                    writer.write(&block).await.unwrap();
+                    written += block.len();
+                }
+            })
+            .await;
+            let queued = writer.with_session(|s| s.output_len());
+            let _ = tx.send((outcome.is_err(), written, queued)).await;
+        }
+    })
+    .await
+    .unwrap();
+    let _silent = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    let (blocked, written, queued) = timeout(PATIENCE, rx.recv()).await.unwrap().unwrap();
+    assert!(blocked, "64 MiB were accepted by a peer that reads nothing");
+    assert!(written < 16 << 20, "{written} bytes accepted");
+    assert!(
+        queued <= telnetlib3::WRITE_HIGH_WATER,
+        "{queued} bytes queued"
+    );
+}
+
+#[tokio::test]
+async fn a_client_that_never_negotiates_gets_the_shell_after_connect_maxwait() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    config.connect_maxwait = Duration::from_millis(300);
+    let server = create_server(config, |_reader, mut writer| async move {
+        writer.write(b"hello").await.unwrap();
+        writer.drain().await.unwrap();
+    })
+    .await
+    .unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut got = Vec::new();
+    timeout(PATIENCE, raw.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"\xff\xfd\x18hello", "only DO TTYPE, then the shell");
+    assert!(started.elapsed() >= Duration::from_millis(250));
+}
+
+#[tokio::test]
+async fn garbage_and_abrupt_closes_cost_only_their_connection() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    config.connect_maxwait = Duration::from_millis(200);
+    let server = create_server(config, |mut reader, mut writer| async move {
+        let line = reader.read_line().await.unwrap();
+        let _ = writer.write(&line).await;
+    })
+    .await
+    .unwrap();
+    for garbage in [
+        &b"\xff\xfa\x18\x00\xff\xff\xff"[..],
+        &[0xff; 5000],
+        b"\xff\xfb",
+    ] {
+        let mut rude = TcpStream::connect(("127.0.0.1", port(&server)))
+            .await
+            .unwrap();
+        rude.write_all(garbage).await.unwrap();
+        drop(rude);
+    }
+    let (mut reader, mut writer) = open_connection("127.0.0.1", port(&server), xterm())
+        .await
+        .unwrap();
+    writer.write(b"still here\r\n").await.unwrap();
+    let line = timeout(PATIENCE, reader.read_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, b"still here\r\n");
+}
+
+#[tokio::test]
+async fn timing_mark_round_trip() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    let server = create_server(config, |mut reader, _writer| async move {
+        let _ = reader.read(1).await;
+    })
+    .await
+    .unwrap();
+    let (_reader, mut writer) = open_connection("127.0.0.1", port(&server), xterm())
+        .await
+        .unwrap();
+    let answered = timeout(PATIENCE, writer.timing_mark())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(answered, "the server performs TIMING-MARK: WILL");
+}
+
+#[tokio::test]
+async fn shutdown_lets_shells_finish_then_closes_the_rest() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    config.connect_maxwait = Duration::from_millis(100);
+    config.plan = ServerPlan::default();
+    let server = create_server(config, |mut reader, _writer| async move {
+        // Finishes only when the connection closes.
+        while !reader.read(100).await.unwrap().is_empty() {}
+    })
+    .await
+    .unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    let mut first = [0u8; 3];
+    raw.read_exact(&mut first).await.unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while server.connection_count() == 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.connections().len(), 1);
+    let closed = timeout(PATIENCE, server.shutdown(Duration::from_millis(200)))
+        .await
+        .unwrap();
+    assert_eq!(closed, 1, "the shell did not finish by itself");
+    let mut rest = Vec::new();
+    timeout(PATIENCE, raw.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while server.connection_count() != 0 {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        TcpStream::connect(("127.0.0.1", port(&server)))
+            .await
+            .is_err(),
+        "still accepting"
+    );
+}
+
+#[tokio::test]
+async fn window_size_changes_reach_the_server() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    let server = create_server(config, |mut reader, mut writer| async move {
+        let _ = reader.read_line().await;
+        let size = writer.with_session(|s| s.peer_window_size());
+        let _ = writer.write(format!("{size:?}\r\n").as_bytes()).await;
+    })
+    .await
+    .unwrap();
+    let (mut reader, mut writer) = open_connection("127.0.0.1", port(&server), xterm())
+        .await
+        .unwrap();
+    writer.with_session(|s| {
+        s.set_window_size(WindowSize {
+            cols: 200,
+            rows: 50,
+        })
+    });
+    writer.write(b"go\r\n").await.unwrap();
+    let line = timeout(PATIENCE, reader.read_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, b"Some(WindowSize { cols: 200, rows: 50 })\r\n");
+}
