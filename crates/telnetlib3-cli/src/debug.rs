@@ -7,37 +7,13 @@ use std::fmt::Write as _;
 
 use telnetlib3::proto::options::linemode::{Mode as LinemodeMode, SlcEntry, SlcLevel, SlcTable};
 use telnetlib3::proto::options::linemode::{SlcFlags, VDISABLE};
-use telnetlib3::proto::{Role, Session, TelnetOption};
+use telnetlib3::proto::{Session, TelnetOption};
 
 /// The `help` text (telnetlib3 leaves out `version`, which it accepts all the same).
 pub const HELP: &str = "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump";
 
-/// telnetlib3's `repr(writer)`:
-/// `<TelnetWriter server mode:kludge +lineflow -xon_any +slc_sim server-will:... client-will:...>`.
-#[must_use]
-pub fn writer_repr(session: &Session) -> String {
-    let role = match session.role() {
-        Role::Server => "server",
-        Role::Client => "client",
-    };
-    let flag = |on: bool| if on { '+' } else { '-' };
-    let mut repr = format!(
-        "<TelnetWriter {role} mode:{} {}lineflow {}xon_any +slc_sim",
-        session.mode(),
-        flag(session.lineflow()),
-        flag(session.xon_any()),
-    );
-    if session.charset_rejected() {
-        repr.push_str(" failed-reply:SB CHARSET");
-    }
-    let options = session.options_summary();
-    if !options.is_empty() {
-        repr.push(' ');
-        repr.push_str(&options);
-    }
-    repr.push('>');
-    repr
-}
+/// telnetlib3's `repr(writer)`, from the library.
+pub use telnetlib3::writer_repr;
 
 /// A character as telnetlib3's `name_unicode` shows it: printable as is, `^X` for
 /// controls, `^?` for DEL, `\xNN` above.
@@ -308,7 +284,7 @@ impl Dump {
 
 #[cfg(test)]
 mod tests {
-    use telnetlib3::proto::{Config, Event, Policy, Sink};
+    use telnetlib3::proto::{Config, Event, Policy, Role, Sink};
 
     use super::*;
 
