@@ -1,0 +1,226 @@
+//! The async library against the reference, Python telnetlib3 5.0.1, both ways.
+//!
+//! The Python is `$TELNETLIB3_PYTHON`, or else `.venv/bin/python` at the workspace root
+//! (`scripts/test.sh` creates it); without it these tests fail. The Python programs are
+//! the core crate's `tests/python/*.py`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use telnetlib3::proto::TelnetOption;
+use telnetlib3::{create_server, open_connection, ClientConfig, ServerConfig};
+use tokio::time::timeout;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn python() -> PathBuf {
+    let python = std::env::var_os("TELNETLIB3_PYTHON").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
+        PathBuf::from,
+    );
+    assert!(
+        python.exists(),
+        "Python with telnetlib3 5.0.1 is needed: run scripts/test.sh or set TELNETLIB3_PYTHON \
+         (looked for {})",
+        python.display()
+    );
+    python
+}
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../telnetlib3-proto/tests/python")
+        .join(name)
+}
+
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn python_client_against_our_server() {
+    let mut config = ServerConfig::default();
+    config.host = "127.0.0.1".into();
+    config.port = 0;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let server = create_server(config, move |_reader, mut writer| {
+        let tx = tx.clone();
+        async move {
+            let seen = writer.with_session(|s| {
+                (
+                    s.terminal_type().map(str::to_owned),
+                    s.peer_window_size(),
+                    s.charset().map(str::to_owned),
+                    s.remote_enabled(TelnetOption::Binary),
+                )
+            });
+            let _ = tx.send((seen, writer.to_string())).await;
+            let _ = writer.write(b"Ready.\r\ntel:sh> ").await;
+            writer.send_go_ahead();
+            let _ = writer.drain().await;
+        }
+    })
+    .await
+    .unwrap();
+    let port = server.local_addrs()[0].port();
+    let child = Command::new(python())
+        .arg(script("client_view.py"))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Reaped(child);
+    let ((term, size, charset, binary), repr) =
+        timeout(PATIENCE, rx.recv()).await.unwrap().unwrap();
+    assert_eq!(term.as_deref(), Some("xterm-256color"));
+    assert_eq!(size.map(|s| (s.cols, s.rows)), Some((132, 43)));
+    assert_eq!(charset.as_deref(), Some("UTF-8"));
+    assert!(binary);
+    assert_eq!(
+        repr,
+        "<TelnetWriter server mode:kludge +lineflow -xon_any +slc_sim \
+         server-will:BINARY,CHARSET,ECHO,SGA client-will:BINARY,CHARSET,NAWS,NEW_ENVIRON,TTYPE>"
+    );
+    let output = tokio::task::spawn_blocking(move || {
+        let mut text = String::new();
+        child
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    });
+    let text = timeout(PATIENCE, output).await.unwrap().unwrap();
+    assert!(text.contains("text='Ready.\\r\\ntel:sh> '"), "{text}");
+    assert!(text.contains("mode=kludge"), "{text}");
+}
+
+#[tokio::test]
+async fn our_client_against_the_python_server() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(python())
+        .arg(script("server_view.py"))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _child = Reaped(child);
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+
+    let mut config = ClientConfig::default();
+    config.term = "xterm-256color".into();
+    config.cols = 100;
+    config.rows = 30;
+    config.lang = "en_US.UTF-8".into();
+    let (mut reader, writer) = timeout(PATIENCE, open_connection("127.0.0.1", port, config))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut text = Vec::new();
+    loop {
+        let chunk = timeout(PATIENCE, reader.read(4096)).await.unwrap().unwrap();
+        if chunk.is_empty() {
+            break;
+        }
+        text.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&text);
+    for fact in [
+        "TERM=xterm-256color",
+        "cols=100",
+        "rows=30",
+        "LANG=en_US.UTF-8",
+        "charset=UTF-8",
+        "mode=kludge",
+        "client-will:BINARY,CHARSET,NAWS,NEW_ENVIRON,TTYPE",
+    ] {
+        assert!(
+            text.contains(fact),
+            "the reference server did not see {fact}: {text}"
+        );
+    }
+    assert_eq!(
+        writer.with_session(|s| s.charset().map(str::to_owned)),
+        Some("UTF-8".into())
+    );
+}
+
+/// A deterministic pseudo-random megabyte with every byte value.
+fn megabyte() -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    (0..1 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_megabyte_through_the_python_echo_server_in_binary() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(python())
+        .arg(script("echo_server.py"))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _child = Reaped(child);
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+
+    let (mut reader, mut writer) = timeout(
+        PATIENCE,
+        open_connection("127.0.0.1", port, ClientConfig::default()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // The reference asks for BINARY both ways once its own is agreed: wait for it.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !writer.with_session(|s| {
+        s.local_enabled(TelnetOption::Binary) && s.remote_enabled(TelnetOption::Binary)
+    }) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "BINARY never agreed both ways"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let data = megabyte();
+    let sent = data.clone();
+    let send = tokio::spawn(async move {
+        writer.write(&sent).await.unwrap();
+        writer.drain().await.unwrap();
+        writer
+    });
+    let back = timeout(Duration::from_secs(60), reader.read_exact(1 << 20))
+        .await
+        .unwrap()
+        .unwrap();
+    let _writer = send.await.unwrap();
+    assert!(back == data, "the megabyte came back changed");
+}
