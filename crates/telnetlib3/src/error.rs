@@ -54,6 +54,9 @@ pub enum Error {
     /// The connection was closed (by the peer, or by us) before the operation completed.
     #[error("connection closed")]
     Closed,
+    /// A blocking call did not complete within the time it was given.
+    #[error("timed out")]
+    TimedOut,
 }
 
 impl Error {
@@ -65,7 +68,10 @@ impl Error {
             | Self::Connect { source, .. }
             | Self::Listen { source, .. }
             | Self::Io(source) => Some(source.kind()),
-            Self::NoAddress { .. } | Self::ConnectTimeout { .. } | Self::Closed => None,
+            Self::NoAddress { .. }
+            | Self::ConnectTimeout { .. }
+            | Self::Closed
+            | Self::TimedOut => None,
         }
     }
 }

@@ -1,0 +1,42 @@
+//! The blocking client against our async server running on a runtime of its own.
+
+use std::time::Duration;
+
+use telnetlib3::blocking::TelnetConnection;
+use telnetlib3::{create_server, ClientConfig, Error, ServerConfig};
+
+#[test]
+fn blocking_dialogue_and_timeouts() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let mut config = ServerConfig::default();
+        config.host = "127.0.0.1".into();
+        config.port = 0;
+        create_server(config, |mut reader, mut writer| async move {
+            let _ = writer.write(b"name> ").await;
+            if let Ok(line) = reader.read_line().await {
+                let _ = writer.write(b"hello ").await;
+                let _ = writer.write(&line).await;
+            }
+            // Then stay silent until the client leaves.
+            let _ = reader.read(1).await;
+        })
+        .await
+        .unwrap()
+    });
+    let port = server.local_addrs()[0].port();
+
+    let wait = Some(Duration::from_secs(10));
+    let mut conn = TelnetConnection::connect("127.0.0.1", port, ClientConfig::default()).unwrap();
+    assert_eq!(conn.read_until(b'>', wait).unwrap(), b"name>");
+    conn.write(b"world\r\n").unwrap();
+    assert_eq!(conn.read_line(wait).unwrap(), b" hello world\r\n");
+    let silent = conn.read(10, Some(Duration::from_millis(200)));
+    assert!(matches!(silent, Err(Error::TimedOut)), "{silent:?}");
+    assert!(conn
+        .writer()
+        .to_string()
+        .starts_with("<TelnetWriter client mode:"));
+    conn.close();
+    runtime.block_on(async { server.shutdown(Duration::from_secs(5)).await });
+}
