@@ -54,6 +54,9 @@ pub enum Error {
     /// The connection was closed (by the peer, or by us) before the operation completed.
     #[error("connection closed")]
     Closed,
+    /// Text could not be decoded or encoded (strict mode), or the encoding is unknown.
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
     /// A blocking call did not complete within the time it was given.
     #[error("timed out")]
     TimedOut,
@@ -71,7 +74,8 @@ impl Error {
             Self::NoAddress { .. }
             | Self::ConnectTimeout { .. }
             | Self::Closed
-            | Self::TimedOut => None,
+            | Self::TimedOut
+            | Self::Text(_) => None,
         }
     }
 }

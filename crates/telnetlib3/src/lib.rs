@@ -47,6 +47,7 @@ mod error;
 mod net;
 mod server;
 mod stream;
+pub mod text;
 
 pub use client::{open_connection, open_connection_with_shell, ClientConfig};
 pub use connection::{Connection, MAX_NEGOTIATION_BUFFER, READ_BUFFER_SIZE};
@@ -54,7 +55,8 @@ pub use error::Error;
 pub use net::{connect, display_addr, listen};
 pub use server::{create_server, Server, ServerConfig};
 pub use stream::{
-    writer_repr, EventHook, TelnetReader, TelnetWriter, DEFAULT_LIMIT, WRITE_HIGH_WATER,
+    negotiated_encoding, writer_repr, EventHook, TelnetReader, TelnetWriter, TextReader,
+    TextWriter, DEFAULT_LIMIT, WRITE_HIGH_WATER,
 };
 
 /// The sans-IO protocol core this crate drives, re-exported.

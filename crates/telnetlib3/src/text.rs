@@ -1,0 +1,573 @@
+//! Character encodings for the text flavour of the streams: every encoding `encoding_rs`
+//! knows, true ISO-8859-1 and US-ASCII, and the DOS/OEM code pages (cp437, cp850, ...)
+//! through `oem_cp`, looked up by the names Python users write (`utf8`, `latin1`,
+//! `cp437`, `shift_jis`, ...).
+//!
+//! Decoding is incremental and linear in its input: a multi-byte sequence split across
+//! reads is held by the decoder, never re-decoded from the start.
+
+use std::fmt;
+
+use encoding_rs::{CoderResult, DecoderResult, EncoderResult};
+use oem_cp::code_table as oem;
+
+/// What to do with bytes (or characters) the encoding cannot represent, as Python's
+/// `errors=` argument.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ErrorMode {
+    /// Fail with an error (what was valid before it is kept).
+    Strict,
+    /// Replace with U+FFFD when decoding, `?` when encoding.
+    #[default]
+    Replace,
+    /// Drop it.
+    Ignore,
+}
+
+impl ErrorMode {
+    /// `strict`, `replace` or `ignore`.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "strict" => Some(Self::Strict),
+            "replace" => Some(Self::Replace),
+            "ignore" => Some(Self::Ignore),
+            _ => None,
+        }
+    }
+}
+
+/// Text that could not be decoded or encoded in [`ErrorMode::Strict`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TextError {
+    /// The encoding name is unknown.
+    #[error("unknown encoding: {0}")]
+    UnknownEncoding(String),
+    /// The encoding can be read but not written (UTF-16).
+    #[error("cannot encode to {0}")]
+    CannotEncode(String),
+    /// Bytes that are not valid in the encoding.
+    #[error("invalid {encoding} input")]
+    Malformed {
+        /// The encoding's name.
+        encoding: String,
+    },
+    /// A character the encoding has no byte for.
+    #[error("{character:?} cannot be encoded in {encoding}")]
+    Unmappable {
+        /// The character.
+        character: char,
+        /// The encoding's name.
+        encoding: String,
+    },
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Standard(&'static encoding_rs::Encoding),
+    /// A single-byte table for 0x80..=0xFF (ISO-8859-1, US-ASCII, OEM code pages).
+    Table(&'static [Option<char>; 128]),
+}
+
+/// A named character encoding.
+#[derive(Clone)]
+pub struct Encoding {
+    name: String,
+    kind: Kind,
+}
+
+impl fmt::Debug for Encoding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Encoding").field(&self.name).finish()
+    }
+}
+
+impl PartialEq for Encoding {
+    fn eq(&self, other: &Self) -> bool {
+        self.canonical_name() == other.canonical_name()
+    }
+}
+
+static LATIN1: [Option<char>; 128] = {
+    let mut table = [None; 128];
+    let mut i = 0;
+    while i < 128 {
+        table[i] = char::from_u32(0x80 + i as u32);
+        i += 1;
+    }
+    table
+};
+
+static ASCII: [Option<char>; 128] = [None; 128];
+
+macro_rules! oem_tables {
+    ($($cp:literal => $kind:ident $table:ident,)*) => {
+        /// The OEM code pages known, with their 0x80..=0xFF decoding tables.
+        fn oem_table(code_page: u16) -> Option<&'static [Option<char>; 128]> {
+            use std::sync::OnceLock;
+            $(
+                if code_page == $cp {
+                    static TABLE: OnceLock<[Option<char>; 128]> = OnceLock::new();
+                    return Some(TABLE.get_or_init(|| oem_tables!(@convert $kind oem::$table)));
+                }
+            )*
+            None
+        }
+    };
+    (@convert Complete $table:expr) => { $table.map(Some) };
+    (@convert Incomplete $table:expr) => { $table };
+}
+
+oem_tables! {
+    437 => Complete DECODING_TABLE_CP437,
+    720 => Complete DECODING_TABLE_CP720,
+    737 => Complete DECODING_TABLE_CP737,
+    775 => Complete DECODING_TABLE_CP775,
+    850 => Complete DECODING_TABLE_CP850,
+    852 => Complete DECODING_TABLE_CP852,
+    855 => Complete DECODING_TABLE_CP855,
+    857 => Incomplete DECODING_TABLE_CP857,
+    858 => Complete DECODING_TABLE_CP858,
+    860 => Complete DECODING_TABLE_CP860,
+    861 => Complete DECODING_TABLE_CP861,
+    862 => Complete DECODING_TABLE_CP862,
+    863 => Complete DECODING_TABLE_CP863,
+    864 => Incomplete DECODING_TABLE_CP864,
+    865 => Complete DECODING_TABLE_CP865,
+    866 => Complete DECODING_TABLE_CP866,
+    869 => Complete DECODING_TABLE_CP869,
+    874 => Incomplete DECODING_TABLE_CP874,
+}
+
+impl Encoding {
+    /// The encoding for a name, as Python spells them: case and `-`/`_` do not matter
+    /// (`UTF-8`, `utf8`, `latin_1`, `CP437`, `ibm850`, `shift_jis`, `cp932`, ...).
+    ///
+    /// # Errors
+    ///
+    /// [`TextError::UnknownEncoding`] for a name nothing knows.
+    pub fn from_name(name: &str) -> Result<Self, TextError> {
+        let key = name.trim().to_ascii_lowercase().replace('_', "-");
+        let compact = key.replace('-', "");
+        let kind = match compact.as_str() {
+            "latin1" | "iso88591" | "l1" | "8859" | "cp819" => Kind::Table(&LATIN1),
+            "ascii" | "usascii" | "us" | "646" => Kind::Table(&ASCII),
+            // Microsoft's numbers for the East Asian sets, which WHATWG labels lack.
+            "cp932" | "ms932" | "mskanji" => Kind::Standard(encoding_rs::SHIFT_JIS),
+            "cp936" => Kind::Standard(encoding_rs::GBK),
+            "cp949" | "uhc" => Kind::Standard(encoding_rs::EUC_KR),
+            "cp950" => Kind::Standard(encoding_rs::BIG5),
+            _ => {
+                let oem = ["cp", "ibm", "oem"]
+                    .iter()
+                    .find_map(|prefix| compact.strip_prefix(prefix))
+                    .and_then(|number| number.parse().ok())
+                    .and_then(oem_table);
+                match oem {
+                    Some(table) => Kind::Table(table),
+                    None => encoding_rs::Encoding::for_label(key.as_bytes())
+                        .or_else(|| encoding_rs::Encoding::for_label(compact.as_bytes()))
+                        .map(Kind::Standard)
+                        .ok_or_else(|| TextError::UnknownEncoding(name.to_string()))?,
+                }
+            }
+        };
+        Ok(Self {
+            name: name.to_string(),
+            kind,
+        })
+    }
+
+    /// The name as given.
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A canonical name: `UTF-8`, `ISO-8859-1`, `US-ASCII`, `windows-1252`, or the name
+    /// as given for an OEM code page.
+    #[must_use]
+    pub fn canonical_name(&self) -> &str {
+        match self.kind {
+            Kind::Standard(encoding) => encoding.name(),
+            Kind::Table(table) if std::ptr::eq(table, &LATIN1) => "ISO-8859-1",
+            Kind::Table(table) if std::ptr::eq(table, &ASCII) => "US-ASCII",
+            Kind::Table(_) => &self.name,
+        }
+    }
+
+    /// A decoder that keeps its state between calls.
+    #[must_use]
+    pub fn decoder(&self, mode: ErrorMode) -> Decoder {
+        let state = match self.kind {
+            Kind::Standard(encoding) => {
+                DecoderState::Standard(encoding.new_decoder_without_bom_handling())
+            }
+            Kind::Table(table) => DecoderState::Table(table),
+        };
+        Decoder {
+            state,
+            mode,
+            name: self.canonical_name().to_string(),
+        }
+    }
+
+    /// An encoder.
+    ///
+    /// # Errors
+    ///
+    /// [`TextError::CannotEncode`] for encodings that can only be read (UTF-16).
+    pub fn encoder(&self, mode: ErrorMode) -> Result<Encoder, TextError> {
+        let state = match self.kind {
+            Kind::Standard(encoding) if encoding.output_encoding() != encoding => {
+                return Err(TextError::CannotEncode(encoding.name().to_string()));
+            }
+            Kind::Standard(encoding) => EncoderState::Standard(encoding.new_encoder()),
+            Kind::Table(table) => EncoderState::Table(table),
+        };
+        Ok(Encoder {
+            state,
+            mode,
+            name: self.canonical_name().to_string(),
+        })
+    }
+}
+
+/// The encoding a POSIX locale names (`en_US.UTF-8` -> UTF-8), as telnetlib3's
+/// `encoding_from_lang`: the part after `.` and before `@`; `C` and `POSIX` name none.
+#[must_use]
+pub fn encoding_from_lang(lang: &str) -> Option<Encoding> {
+    let (_, rest) = lang.split_once('.')?;
+    let charset = rest.split('@').next()?;
+    Encoding::from_name(charset).ok()
+}
+
+enum DecoderState {
+    Standard(encoding_rs::Decoder),
+    Table(&'static [Option<char>; 128]),
+}
+
+/// Decodes bytes to text incrementally.
+pub struct Decoder {
+    state: DecoderState,
+    mode: ErrorMode,
+    name: String,
+}
+
+impl fmt::Debug for Decoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decoder")
+            .field("encoding", &self.name)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+impl Decoder {
+    /// Decode `input`, appending to `out`. With `last`, an incomplete sequence at the end
+    /// is an error (or replaced, or dropped); otherwise it waits for the next call.
+    ///
+    /// # Errors
+    ///
+    /// [`TextError::Malformed`] in [`ErrorMode::Strict`]; everything decoded before the
+    /// bad bytes is in `out`, and the bad bytes are skipped.
+    pub fn decode(&mut self, input: &[u8], last: bool, out: &mut String) -> Result<(), TextError> {
+        match &mut self.state {
+            DecoderState::Table(table) => {
+                out.reserve(input.len());
+                let mut error = false;
+                for &byte in input {
+                    match byte {
+                        0..=0x7F => out.push(char::from(byte)),
+                        _ => match (table[usize::from(byte - 0x80)], self.mode) {
+                            (Some(c), _) => out.push(c),
+                            (None, ErrorMode::Replace) => out.push('\u{FFFD}'),
+                            (None, ErrorMode::Ignore) => {}
+                            (None, ErrorMode::Strict) => error = true,
+                        },
+                    }
+                }
+                if error {
+                    return Err(TextError::Malformed {
+                        encoding: self.name.clone(),
+                    });
+                }
+                Ok(())
+            }
+            DecoderState::Standard(decoder) => {
+                let mut rest = input;
+                let mut error = false;
+                loop {
+                    if let Some(room) = decoder.max_utf8_buffer_length(rest.len()) {
+                        out.reserve(room);
+                    }
+                    if self.mode == ErrorMode::Replace {
+                        let (result, read, _) = decoder.decode_to_string(rest, out, last);
+                        rest = &rest[read..];
+                        if result == CoderResult::InputEmpty {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    let (result, read) =
+                        decoder.decode_to_string_without_replacement(rest, out, last);
+                    rest = &rest[read..];
+                    match result {
+                        DecoderResult::InputEmpty => break,
+                        DecoderResult::OutputFull => {}
+                        DecoderResult::Malformed(..) => error |= self.mode == ErrorMode::Strict,
+                    }
+                }
+                if error {
+                    return Err(TextError::Malformed {
+                        encoding: self.name.clone(),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+enum EncoderState {
+    Standard(encoding_rs::Encoder),
+    Table(&'static [Option<char>; 128]),
+}
+
+/// Encodes text to bytes.
+pub struct Encoder {
+    state: EncoderState,
+    mode: ErrorMode,
+    name: String,
+}
+
+impl fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encoder")
+            .field("encoding", &self.name)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+impl Encoder {
+    /// Encode `text`, appending to `out`.
+    ///
+    /// # Errors
+    ///
+    /// [`TextError::Unmappable`] in [`ErrorMode::Strict`] for the first character the
+    /// encoding lacks; what came before it is in `out`.
+    pub fn encode(&mut self, text: &str, out: &mut Vec<u8>) -> Result<(), TextError> {
+        match &mut self.state {
+            EncoderState::Table(table) => {
+                out.reserve(text.len());
+                for c in text.chars() {
+                    let byte = if c.is_ascii() {
+                        Some(c as u8)
+                    } else {
+                        // 128 entries: a scan is cheaper than building a map per encoder.
+                        table
+                            .iter()
+                            .position(|&t| t == Some(c))
+                            .map(|i| 0x80 + i as u8)
+                    };
+                    push(byte, c, self.mode, &self.name, out)?;
+                }
+                Ok(())
+            }
+            EncoderState::Standard(encoder) => {
+                let mut rest = text;
+                loop {
+                    if let Some(room) =
+                        encoder.max_buffer_length_from_utf8_without_replacement(rest.len())
+                    {
+                        out.reserve(room);
+                    }
+                    let (result, read) =
+                        encoder.encode_from_utf8_to_vec_without_replacement(rest, out, false);
+                    rest = &rest[read..];
+                    match result {
+                        EncoderResult::InputEmpty => return Ok(()),
+                        EncoderResult::OutputFull => {}
+                        EncoderResult::Unmappable(c) => match self.mode {
+                            ErrorMode::Strict => {
+                                return Err(TextError::Unmappable {
+                                    character: c,
+                                    encoding: self.name.clone(),
+                                })
+                            }
+                            ErrorMode::Replace => out.push(b'?'),
+                            ErrorMode::Ignore => {}
+                        },
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One character of a single-byte encoding: its byte, or what the error mode says.
+fn push(
+    byte: Option<u8>,
+    c: char,
+    mode: ErrorMode,
+    name: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), TextError> {
+    match (byte, mode) {
+        (Some(byte), _) => out.push(byte),
+        (None, ErrorMode::Replace) => out.push(b'?'),
+        (None, ErrorMode::Ignore) => {}
+        (None, ErrorMode::Strict) => {
+            return Err(TextError::Unmappable {
+                character: c,
+                encoding: name.to_string(),
+            })
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode_all(name: &str, mode: ErrorMode, input: &[u8]) -> (String, Result<(), TextError>) {
+        let mut out = String::new();
+        let result = Encoding::from_name(name)
+            .unwrap()
+            .decoder(mode)
+            .decode(input, true, &mut out);
+        (out, result)
+    }
+
+    fn encode_all(name: &str, mode: ErrorMode, text: &str) -> (Vec<u8>, Result<(), TextError>) {
+        let mut out = Vec::new();
+        let result = Encoding::from_name(name)
+            .unwrap()
+            .encoder(mode)
+            .unwrap()
+            .encode(text, &mut out);
+        (out, result)
+    }
+
+    #[test]
+    fn names_as_python_users_write_them() {
+        for (name, canonical) in [
+            ("utf8", "UTF-8"),
+            ("UTF-8", "UTF-8"),
+            ("latin1", "ISO-8859-1"),
+            ("latin_1", "ISO-8859-1"),
+            ("iso-8859-1", "ISO-8859-1"),
+            ("ascii", "US-ASCII"),
+            ("US-ASCII", "US-ASCII"),
+            ("cp1252", "windows-1252"),
+            ("shift_jis", "Shift_JIS"),
+            ("cp932", "Shift_JIS"),
+            ("big5", "Big5"),
+            ("cp437", "cp437"),
+            ("CP437", "CP437"),
+            ("ibm850", "ibm850"),
+        ] {
+            assert_eq!(
+                Encoding::from_name(name).unwrap().canonical_name(),
+                canonical,
+                "{name}"
+            );
+        }
+        assert_eq!(
+            Encoding::from_name("klingon").unwrap_err(),
+            TextError::UnknownEncoding("klingon".into())
+        );
+        assert!(Encoding::from_name("utf-16")
+            .unwrap()
+            .encoder(ErrorMode::Strict)
+            .is_err());
+    }
+
+    #[test]
+    fn cp437_box_drawing_round_trip() {
+        let (text, result) = decode_all("cp437", ErrorMode::Strict, b"\xC9\xCD\xBB\xBA");
+        assert_eq!((text.as_str(), result), ("╔═╗║", Ok(())));
+        assert_eq!(
+            encode_all("cp437", ErrorMode::Strict, "╔═╗║"),
+            (b"\xC9\xCD\xBB\xBA".to_vec(), Ok(()))
+        );
+        let (bytes, result) = encode_all("cp437", ErrorMode::Replace, "a€b");
+        assert_eq!((bytes, result), (b"a?b".to_vec(), Ok(())));
+    }
+
+    #[test]
+    fn latin1_is_not_windows_1252() {
+        let bytes: Vec<u8> = (0x80..=0xFF).collect();
+        let (text, result) = decode_all("latin1", ErrorMode::Strict, &bytes);
+        assert!(result.is_ok());
+        assert!(text
+            .chars()
+            .zip(0x80u32..)
+            .all(|(c, code)| c as u32 == code));
+        assert_eq!(encode_all("latin1", ErrorMode::Strict, &text).0, bytes);
+    }
+
+    #[test]
+    fn error_modes_on_invalid_utf8() {
+        assert_eq!(
+            decode_all("utf8", ErrorMode::Replace, b"a\xffb").0,
+            "a\u{FFFD}b"
+        );
+        assert_eq!(decode_all("utf8", ErrorMode::Ignore, b"a\xffb").0, "ab");
+        let (text, result) = decode_all("utf8", ErrorMode::Strict, b"a\xffb");
+        assert_eq!(text, "ab", "valid text around the error is kept");
+        assert!(matches!(result, Err(TextError::Malformed { .. })));
+        let (_, result) = encode_all("ascii", ErrorMode::Strict, "é");
+        assert!(matches!(
+            result,
+            Err(TextError::Unmappable {
+                character: 'é', ..
+            })
+        ));
+    }
+
+    #[test]
+    fn split_multibyte_sequences_decode_as_whole() {
+        let text = "héllo ✓ 日本語";
+        let bytes = text.as_bytes();
+        for cut in 0..=bytes.len() {
+            let mut decoder = Encoding::from_name("utf-8")
+                .unwrap()
+                .decoder(ErrorMode::Strict);
+            let mut out = String::new();
+            decoder.decode(&bytes[..cut], false, &mut out).unwrap();
+            decoder.decode(&bytes[cut..], true, &mut out).unwrap();
+            assert_eq!(out, text, "cut at {cut}");
+        }
+        // Byte by byte is linear: 1 MiB one byte at a time.
+        let big = "✓".repeat(1 << 18);
+        let mut decoder = Encoding::from_name("utf-8")
+            .unwrap()
+            .decoder(ErrorMode::Strict);
+        let mut out = String::new();
+        for byte in big.as_bytes() {
+            decoder
+                .decode(std::slice::from_ref(byte), false, &mut out)
+                .unwrap();
+        }
+        assert_eq!(out.len(), big.len());
+    }
+
+    #[test]
+    fn lang_names_an_encoding() {
+        assert_eq!(
+            encoding_from_lang("en_US.UTF-8").unwrap().canonical_name(),
+            "UTF-8"
+        );
+        assert_eq!(
+            encoding_from_lang("de_DE.ISO-8859-1@euro")
+                .unwrap()
+                .canonical_name(),
+            "ISO-8859-1"
+        );
+        assert!(encoding_from_lang("C").is_none());
+    }
+}
