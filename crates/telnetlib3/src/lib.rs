@@ -53,7 +53,7 @@ pub use client::{open_connection, open_connection_with_shell, ClientConfig};
 pub use connection::{Connection, MAX_NEGOTIATION_BUFFER, READ_BUFFER_SIZE};
 pub use error::Error;
 pub use net::{connect, display_addr, listen};
-pub use server::{create_server, Server, ServerConfig};
+pub use server::{create_server, create_text_server, Server, ServerConfig};
 pub use stream::{
     negotiated_encoding, writer_repr, EventHook, TelnetReader, TelnetWriter, TextReader,
     TextWriter, DEFAULT_LIMIT, WRITE_HIGH_WATER,

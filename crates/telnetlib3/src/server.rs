@@ -14,7 +14,8 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::stream::{self, EventHook, Inner, TelnetReader, TelnetWriter, DEFAULT_LIMIT};
-use crate::{listen, Error};
+use crate::text::{Encoding, ErrorMode};
+use crate::{listen, negotiated_encoding, Error, TextReader, TextWriter};
 
 /// How a server listens and treats each connection, after telnetlib3's `create_server`.
 #[derive(Clone)]
@@ -38,6 +39,12 @@ pub struct ServerConfig {
     pub protocol: Arc<Config>,
     /// Called for every protocol event of every connection.
     pub on_event: Option<EventHook>,
+    /// The text encoding of [`create_text_server`] shells once BINARY is agreed (or
+    /// forced) and the client named none (telnetlib3's `encoding`, `utf8`).
+    pub encoding: Encoding,
+    /// What text shells do with bytes and characters the encoding cannot take
+    /// (telnetlib3's `encoding_errors`, `strict` for its server).
+    pub encoding_errors: ErrorMode,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +58,8 @@ impl Default for ServerConfig {
             plan: ServerPlan::default(),
             protocol: Arc::new(Config::with_policy(Policy::server())),
             on_event: None,
+            encoding: Encoding::from_name("utf8").expect("UTF-8 is always known"),
+            encoding_errors: ErrorMode::Strict,
         }
     }
 }
@@ -145,6 +154,37 @@ where
         registry,
         acceptors,
     })
+}
+
+/// [`create_server`] for shells that work in text: each shell gets a [`TextReader`] and
+/// a [`TextWriter`] in the encoding the client negotiated, as telnetlib3's server chooses
+/// it ([`negotiated_encoding`]: US-ASCII until BINARY both ways unless `force_binary`, then
+/// LANG, CHARSET, or `config.encoding`).
+///
+/// # Errors
+///
+/// As [`create_server`].
+pub async fn create_text_server<F, Fut>(config: ServerConfig, shell: F) -> Result<Server, Error>
+where
+    F: Fn(TextReader, TextWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let default = config.encoding.clone();
+    let errors = config.encoding_errors;
+    let force_binary = config.plan.force_binary;
+    let shell = Arc::new(shell);
+    create_server(config, move |reader, writer| {
+        let shell = Arc::clone(&shell);
+        let chosen = writer.with_session(|s| negotiated_encoding(s, &default, force_binary));
+        async move {
+            let reader = TextReader::new(reader, chosen.clone(), errors);
+            match TextWriter::new(writer, &chosen, errors) {
+                Ok(writer) => shell(reader, writer).await,
+                Err(error) => warn!("no text shell: {error}"),
+            }
+        }
+    })
+    .await
 }
 
 async fn accept<F, Fut>(

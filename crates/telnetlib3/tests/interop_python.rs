@@ -224,3 +224,67 @@ async fn a_megabyte_through_the_python_echo_server_in_binary() {
     let _writer = send.await.unwrap();
     assert!(back == data, "the megabyte came back changed");
 }
+
+/// A text shell and the reference client in `encoding`: the server takes the client's
+/// encoding from its LANG (`en_US.<encoding>`), and text crosses both ways.
+async fn text_round_trip_with_python(encoding: &str, expected_name: &str) {
+    let mut config = ServerConfig::default();
+    config.host = "127.0.0.1".into();
+    config.port = 0;
+    config.connect_maxwait = Duration::from_secs(2);
+    let server = telnetlib3::create_text_server(config, |mut reader, mut writer| async move {
+        let name = reader.encoding().name().to_string();
+        let _ = writer.write(&format!("{name} ╔═╗ café\r\n")).await;
+        if let Ok(line) = reader.read_line().await {
+            let _ = writer.write(&format!("you said {line}")).await;
+        }
+        let _ = writer.bytes().drain().await;
+    })
+    .await
+    .unwrap();
+    let port = server.local_addrs()[0].port();
+    let child = Command::new(python())
+        .arg(script("text_client.py"))
+        .arg(port.to_string())
+        .arg(encoding)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Reaped(child);
+    let output = tokio::task::spawn_blocking(move || {
+        let mut text = String::new();
+        child
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        let mut errors = String::new();
+        child
+            .0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut errors)
+            .unwrap();
+        text + &errors
+    });
+    let text = timeout(PATIENCE, output).await.unwrap().unwrap();
+    assert!(
+        text.contains(&format!("got='{expected_name} ╔═╗ café\\r\\n'")),
+        "{text}"
+    );
+    assert!(text.contains("reply='you said ╚═╝ ½ ü\\r\\n'"), "{text}");
+}
+
+#[tokio::test]
+async fn utf8_text_with_the_python_client() {
+    text_round_trip_with_python("utf8", "utf8").await;
+}
+
+#[tokio::test]
+async fn cp437_text_with_the_python_client() {
+    text_round_trip_with_python("cp437", "cp437").await;
+}
