@@ -8,7 +8,7 @@ use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
 use telnetlib3_proto::{Config, Policy, Role, Session};
 
-use crate::stream::{self, EventHook, TelnetReader, TelnetWriter, DEFAULT_LIMIT};
+use crate::stream::{self, EventHook, TelnetReader, TelnetWriter, TerminalDefaults, DEFAULT_LIMIT};
 use crate::{connect, Error};
 
 /// What a client reports and how long it waits, after telnetlib3's `open_connection`
@@ -131,7 +131,20 @@ pub async fn open_connection(
         .map(|a| format!("{} {}", a.ip(), a.port()))
         .unwrap_or_default();
     let session = Session::new(Role::Client, Arc::new(config.protocol()));
-    let inner = stream::spawn(socket, session, config.limit, config.on_event.clone(), peer);
+    let defaults = TerminalDefaults {
+        term: config.term.clone(),
+        cols: config.cols,
+        rows: config.rows,
+        never_send_ga: false,
+    };
+    let inner = stream::spawn(
+        socket,
+        session,
+        config.limit,
+        config.on_event.clone(),
+        peer,
+        defaults,
+    );
     let start = tokio::time::Instant::now();
     let minwait = start + config.connect_minwait;
     let settled = stream::wait_for(&inner, minwait, |session, _| {

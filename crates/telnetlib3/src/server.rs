@@ -13,7 +13,9 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::stream::{self, EventHook, Inner, TelnetReader, TelnetWriter, DEFAULT_LIMIT};
+use crate::stream::{
+    self, EventHook, Inner, TelnetReader, TelnetWriter, TerminalDefaults, DEFAULT_LIMIT,
+};
 use crate::text::{Encoding, ErrorMode};
 use crate::{listen, negotiated_encoding, Error, TextReader, TextWriter};
 
@@ -45,6 +47,8 @@ pub struct ServerConfig {
     /// What text shells do with bytes and characters the encoding cannot take
     /// (telnetlib3's `encoding_errors`, `strict` for its server).
     pub encoding_errors: ErrorMode,
+    /// The terminal assumed until the client reports its own, and `never_send_ga`.
+    pub terminal: TerminalDefaults,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +64,7 @@ impl Default for ServerConfig {
             on_event: None,
             encoding: Encoding::from_name("utf8").expect("UTF-8 is always known"),
             encoding_errors: ErrorMode::Strict,
+            terminal: TerminalDefaults::default(),
         }
     }
 }
@@ -238,6 +243,7 @@ async fn serve<F, Fut>(
         config.limit,
         config.on_event.clone(),
         format!("{} {}", peer.ip(), peer.port()),
+        config.terminal.clone(),
     );
     let id = registry.next_id.fetch_add(1, Ordering::Relaxed);
     registry

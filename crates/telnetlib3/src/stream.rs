@@ -88,6 +88,32 @@ pub(crate) struct Inner {
     limit: usize,
     hook: Option<EventHook>,
     peer: String,
+    defaults: TerminalDefaults,
+}
+
+/// What a server assumes of the terminal until the client says otherwise, and whether it
+/// ever sends go-aheads (telnetlib3's `term`, `cols`, `rows`, `never_send_ga`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerminalDefaults {
+    /// The terminal type assumed (`unknown`).
+    pub term: String,
+    /// The width assumed (80).
+    pub cols: u16,
+    /// The height assumed (25).
+    pub rows: u16,
+    /// Never send `IAC GA`, even without SGA.
+    pub never_send_ga: bool,
+}
+
+impl Default for TerminalDefaults {
+    fn default() -> Self {
+        Self {
+            term: "unknown".to_string(),
+            cols: 80,
+            rows: 25,
+            never_send_ga: false,
+        }
+    }
 }
 
 impl Inner {
@@ -132,6 +158,7 @@ pub(crate) fn spawn<S>(
     limit: usize,
     hook: Option<EventHook>,
     peer: String,
+    defaults: TerminalDefaults,
 ) -> Arc<Inner>
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
@@ -154,6 +181,7 @@ where
         limit,
         hook,
         peer,
+        defaults,
     });
     tokio::spawn(drive(Arc::clone(&inner), stream));
     inner
@@ -458,9 +486,27 @@ impl TelnetWriter {
         self.with_session(|session| session.send_command(command));
     }
 
-    /// Send `IAC GA` after a prompt, unless go-aheads are suppressed. Returns whether sent.
+    /// Send `IAC GA` after a prompt, unless go-aheads are suppressed (SGA agreed, or the
+    /// server's `never_send_ga`). Returns whether sent.
     pub fn send_go_ahead(&mut self) -> bool {
-        self.with_session(Session::send_go_ahead)
+        !self.inner.defaults.never_send_ga && self.with_session(Session::send_go_ahead)
+    }
+
+    /// The client's terminal type, or the configured default until it reports one.
+    #[must_use]
+    pub fn terminal_type(&self) -> String {
+        self.with_session(|s| s.terminal_type().map(str::to_owned))
+            .unwrap_or_else(|| self.inner.defaults.term.clone())
+    }
+
+    /// The client's window size `(cols, rows)`, or the configured default until it
+    /// reports one.
+    #[must_use]
+    pub fn window_size(&self) -> (u16, u16) {
+        self.with_session(|s| s.peer_window_size()).map_or(
+            (self.inner.defaults.cols, self.inner.defaults.rows),
+            |size| (size.cols, size.rows),
+        )
     }
 
     /// Send `IAC EOR` after a record or prompt, if EOR is agreed. Returns whether sent.

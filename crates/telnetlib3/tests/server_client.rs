@@ -353,3 +353,31 @@ async fn window_size_changes_reach_the_server() {
         .unwrap();
     assert_eq!(line, b"Some(WindowSize { cols: 200, rows: 50 })\r\n");
 }
+
+#[tokio::test]
+async fn terminal_defaults_hold_until_the_client_reports_and_ga_can_be_turned_off() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    config.connect_maxwait = Duration::from_millis(200);
+    config.terminal.term = "vt100".into();
+    config.terminal.cols = 100;
+    config.terminal.never_send_ga = true;
+    let server = create_server(config, |_reader, mut writer| async move {
+        let (cols, rows) = writer.window_size();
+        let sent = writer.send_go_ahead();
+        let line = format!("{} {cols}x{rows} ga={sent}", writer.terminal_type());
+        writer.write(line.as_bytes()).await.unwrap();
+        writer.drain().await.unwrap();
+    })
+    .await
+    .unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    timeout(PATIENCE, raw.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"\xff\xfd\x18vt100 100x25 ga=false");
+}
