@@ -71,6 +71,11 @@ impl Shared {
             if self.input.capacity() > READ_CHUNK * 4 {
                 self.input = Vec::new();
             }
+        } else if self.start >= READ_CHUNK && self.start * 2 >= self.input.len() {
+            // A reader that never empties the buffer must not let the consumed prefix
+            // grow without bound: move the rest down (amortised, at most half copied).
+            self.input.drain(..self.start);
+            self.start = 0;
         }
         taken
     }
