@@ -1,55 +1,83 @@
-//! One connection of `telnetlib3-server`: negotiate, then the debug shell.
+//! `telnetlib3-server`'s server: telnetlib3's opening negotiation, then the debug shell on
+//! every connection, through the library's [`create_server`].
 
 use std::time::Duration;
 
-use telnetlib3::proto::{Config, Policy, Role, ServerPlan, Session};
-use telnetlib3::{Connection, Error};
-use tokio::io::{AsyncRead, AsyncWrite};
+use telnetlib3::proto::ServerPlan;
+use telnetlib3::{create_server, Error, Server, ServerConfig, TerminalDefaults};
 use tracing::debug;
 
 use crate::shell;
 
-/// Serve one connection: run telnetlib3 5.0.1's opening negotiation
-/// ([`Session::start_server_negotiation`]) until it settles or `connect_maxwait` passes,
-/// then run [`shell::debug_shell`].
+/// The server's flags, as telnetlib3-server's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Options {
+    /// How long the opening negotiation may take (`--connect-maxwait`).
+    pub connect_maxwait: Duration,
+    /// Idle time before a client is disconnected (`--timeout`); `None` never.
+    pub timeout: Option<Duration>,
+    /// Keep clients in NVT line mode: no WILL SGA, no WILL ECHO (`--line-mode`).
+    pub line_mode: bool,
+    /// Treat sessions as 8-bit clean without BINARY both ways (`--force-binary`).
+    pub force_binary: bool,
+    /// Never send IAC GA after the prompt (`--never-send-ga`).
+    pub never_send_ga: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            connect_maxwait: Duration::from_millis(1500),
+            timeout: Some(Duration::from_secs(300)),
+            line_mode: false,
+            force_binary: false,
+            never_send_ga: false,
+        }
+    }
+}
+
+/// Listen on `host:port` and serve the debug shell.
 ///
 /// # Errors
 ///
-/// [`Error::Io`] when the connection fails.
-pub async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
-    peer: &str,
-    connect_maxwait: Duration,
-) -> Result<(), Error> {
-    let mut session = Session::new(Role::Server, Config::with_policy(Policy::server()));
-    session.start_server_negotiation(ServerPlan::default());
-    let mut conn = Connection::new(stream, session);
-    let settled = conn
-        .negotiate_until(connect_maxwait, Session::negotiation_settled)
-        .await?;
-    if !settled {
-        debug!("negotiation not settled after {connect_maxwait:?}");
-        conn.session_mut().finish_negotiation();
-    }
-    if conn.peer_closed() && conn.buffered().is_empty() {
-        return Ok(());
-    }
-    shell::debug_shell(&mut conn, peer).await
+/// When the address cannot be listened on.
+pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, Error> {
+    let mut config = ServerConfig::default();
+    config.host = host.to_string();
+    config.port = port;
+    config.connect_maxwait = options.connect_maxwait;
+    config.timeout = options.timeout;
+    let mut plan = ServerPlan::default();
+    plan.line_mode = options.line_mode;
+    plan.force_binary = options.force_binary;
+    config.plan = plan;
+    config.terminal = TerminalDefaults {
+        never_send_ga: options.never_send_ga,
+        ..TerminalDefaults::default()
+    };
+    create_server(config, |reader, writer| async move {
+        if let Err(error) = shell::debug_shell(reader, writer).await {
+            debug!("shell ended: {error}");
+        }
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     #[tokio::test]
     async fn a_client_that_answers_gets_the_prompt_without_waiting() {
-        let (ours, mut client) = duplex(4096);
-        // A maxwait this long would time the test out if negotiation were not tracked.
-        let server =
-            tokio::spawn(
-                async move { serve(ours, "127.0.0.1 4000", Duration::from_secs(3600)).await },
-            );
+        let options = Options {
+            // A maxwait this long would time the test out if negotiation were not tracked.
+            connect_maxwait: Duration::from_secs(3600),
+            ..Options::default()
+        };
+        let server = start("127.0.0.1", 0, &options).await.unwrap();
+        let mut client = TcpStream::connect(server.local_addrs()[0]).await.unwrap();
         let mut buf = [0; 3];
         client.read_exact(&mut buf).await.unwrap();
         assert_eq!(buf, *b"\xff\xfd\x18");
@@ -80,6 +108,5 @@ mod tests {
             ]
             .concat()
         );
-        server.await.unwrap().unwrap();
     }
 }

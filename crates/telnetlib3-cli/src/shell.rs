@@ -4,11 +4,10 @@
 //! The line editing is sans-IO ([`LineEditor`], [`command`]); [`debug_shell`] drives it
 //! over a [`Connection`].
 
-use telnetlib3::proto::{Command, Session, TelnetOption};
+use telnetlib3::proto::{Session, TelnetOption};
 
 use crate::debug::{self, Dump};
-use telnetlib3::{Connection, Error};
-use tokio::io::{AsyncRead, AsyncWrite};
+use telnetlib3::{Error, TelnetReader, TelnetWriter};
 use tracing::debug;
 
 /// The shell's prompt.
@@ -169,86 +168,79 @@ pub fn command(line: &[u8], session: &mut Session, peer: Peer<'_>) -> Reply {
 /// The reader limit shown by `reader` (telnetlib3's default).
 const READER_LIMIT: usize = 65536;
 
-/// Queue the prompt, with `IAC GA` unless we suppress go-ahead.
-fn queue_prompt(session: &mut Session) {
-    session.send_data(PROMPT);
-    if !session.local_enabled(TelnetOption::Sga) {
-        session.send_command(Command::Ga);
-    }
+/// Write the prompt, then `IAC GA` unless go-aheads are suppressed.
+async fn prompt(writer: &mut TelnetWriter) -> Result<(), Error> {
+    writer.write(PROMPT).await?;
+    writer.send_go_ahead();
+    writer.drain().await
 }
 
-/// Run the debug shell on `conn` until the user quits or the peer closes: the banner and
-/// prompt, then one reply per line. Typed characters are echoed while we perform ECHO.
+/// Run the debug shell until the user quits or the peer closes: the banner and prompt,
+/// then one reply per line. Typed characters are echoed while we perform ECHO.
 ///
 /// # Errors
 ///
-/// [`Error::Io`] when the connection fails.
-pub async fn debug_shell<S: AsyncRead + AsyncWrite + Unpin>(
-    conn: &mut Connection<S>,
-    address: &str,
-) -> Result<(), Error> {
-    let session = conn.session_mut();
-    session.send_data(BANNER);
-    queue_prompt(session);
-    conn.flush().await?;
-
+/// [`Error::Closed`] when the connection ends under it.
+pub async fn debug_shell(mut reader: TelnetReader, mut writer: TelnetWriter) -> Result<(), Error> {
+    writer.write(BANNER).await?;
+    prompt(&mut writer).await?;
     let mut editor = LineEditor::new();
-    let mut buf = vec![0; 1024];
     let mut echo = Vec::new();
     loop {
-        let n = conn.read(&mut buf).await?;
-        if n == 0 {
+        let input = reader.read(1024).await?;
+        if input.is_empty() {
             debug!("peer closed the shell");
             return Ok(());
         }
-        let mut input = &buf[..n];
-        while !input.is_empty() {
-            let echoing = conn.session().local_enabled(TelnetOption::Echo);
-            let (used, line) = editor.feed(input, echoing, &mut echo);
-            input = &input[used..];
-            let session = conn.session_mut();
-            session.send_data(&echo);
+        let mut rest = &input[..];
+        while !rest.is_empty() {
+            let echoing = writer.with_session(|s| s.local_enabled(TelnetOption::Echo));
+            let (used, line) = editor.feed(rest, echoing, &mut echo);
+            rest = &rest[used..];
+            writer.write(&echo).await?;
             echo.clear();
             let Some(line) = line else { continue };
             debug!("command {:?}", String::from_utf8_lossy(&line));
-            session.send_data(b"\r\n");
+            writer.write(b"\r\n").await?;
             let peer = Peer {
-                address,
-                buffered: input.len(),
+                address: writer.peer(),
+                buffered: rest.len() + reader.buffered(),
             };
-            match command(&line, session, peer) {
+            let reply = writer.with_session(|session| command(&line, session, peer));
+            match reply {
                 Reply::Quit => {
-                    session.send_data(b"Goodbye.\r\n");
-                    return conn.shutdown().await;
+                    writer.write(b"Goodbye.\r\n").await?;
+                    writer.close().await;
+                    return Ok(());
                 }
                 Reply::Text(text) => {
-                    session.send_data(text.as_bytes());
-                    session.send_data(b"\r\n");
+                    writer.write(text.as_bytes()).await?;
+                    writer.write(b"\r\n").await?;
                 }
                 Reply::Dump(dump) => {
-                    session.send_data(dump.header().as_bytes());
+                    writer.write(dump.header().as_bytes()).await?;
                     for line in dump.lines() {
-                        conn.session_mut().send_data(line.as_bytes());
+                        writer.write(line.as_bytes()).await?;
                         if dump.drain {
-                            conn.flush().await?;
+                            writer.drain().await?;
                         }
                         if dump.delay_ms > 0 {
                             tokio::time::sleep(std::time::Duration::from_millis(dump.delay_ms))
                                 .await;
                         }
                     }
-                    let session = conn.session_mut();
-                    session.send_data(format!("\r\n{} OK\r\n", dump.kb).as_bytes());
+                    writer
+                        .write(format!("\r\n{} OK\r\n", dump.kb).as_bytes())
+                        .await?;
                     if dump.close {
-                        return conn.shutdown().await;
+                        writer.close().await;
+                        return Ok(());
                     }
                 }
                 Reply::Prompt => {}
             }
-            let session = conn.session_mut();
-            queue_prompt(session);
+            prompt(&mut writer).await?;
         }
-        conn.flush().await?;
     }
 }
 

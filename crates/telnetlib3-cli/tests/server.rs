@@ -204,3 +204,42 @@ fn help_names_the_flags() {
         assert!(help.contains(flag), "{flag} missing from {help}");
     }
 }
+
+#[test]
+fn line_mode_asks_for_no_sga_or_echo_and_never_send_ga_drops_the_go_ahead() {
+    // BINARY is refused below, so negotiation settles only at connect-maxwait.
+    let (_server, port) =
+        start_server(&["--connect-maxwait", "1", "--line-mode", "--never-send-ga"]);
+
+    let mut client = Raw::connect(port);
+    client.expect(&OPENING);
+    client.send(&[IAC, WILL, TTYPE]);
+    // SB TTYPE SEND, then the advanced requests without WILL SGA.
+    client.expect(&[
+        IAC, 250, TTYPE, 1, IAC, 240, IAC, WILL, BINARY, IAC, DO, NAWS, IAC, DO, CHARSET,
+    ]);
+    client.send(&[IAC, 250, TTYPE, 0, b'x', IAC, 240]);
+    // The cycle goes on (SEND again) and NEW_ENVIRON is asked for, but no WILL ECHO.
+    client.expect(&[IAC, 250, TTYPE, 1, IAC, 240, IAC, DO, NEW_ENVIRON]);
+    client.send(&[IAC, 250, TTYPE, 0, b'x', IAC, 240]);
+    client.send(&[
+        IAC,
+        DONT,
+        BINARY,
+        IAC,
+        WONT,
+        NAWS,
+        IAC,
+        WONT,
+        CHARSET,
+        IAC,
+        WONT,
+        NEW_ENVIRON,
+    ]);
+    // No IAC GA after the prompt, though SGA is off.
+    client.expect(b"Ready.\r\ntel:sh> ");
+    client.expect_silence(Duration::from_millis(200));
+    client.send(b"quit\r\n");
+    client.expect(b"\r\nGoodbye.\r\n");
+    client.expect_close();
+}

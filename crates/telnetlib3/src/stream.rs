@@ -389,6 +389,12 @@ impl TelnetReader {
         }
     }
 
+    /// How many bytes wait to be read.
+    #[must_use]
+    pub fn buffered(&self) -> usize {
+        self.inner.lock().buffered()
+    }
+
     /// Whether the peer closed and every byte was read.
     #[must_use]
     pub fn at_eof(&self) -> bool {

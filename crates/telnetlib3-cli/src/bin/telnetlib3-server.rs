@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use telnetlib3_cli::{cli, server};
-use tokio::net::TcpListener;
-use tracing::{info, warn};
+use tracing::info;
 use tracing_subscriber::filter::LevelFilter;
 
 const PROGRAM: &str = "telnetlib3-server";
@@ -25,6 +24,18 @@ struct Args {
     /// timeout for pending negotiation, in seconds
     #[arg(long, default_value = "1.5", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     connect_maxwait: Duration,
+    /// idle disconnect, in seconds (0 disables)
+    #[arg(long, default_value = "300", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
+    timeout: Duration,
+    /// keep clients in line mode: no WILL SGA, no WILL ECHO
+    #[arg(long)]
+    line_mode: bool,
+    /// treat sessions as 8-bit clean without BINARY both ways
+    #[arg(long)]
+    force_binary: bool,
+    /// never send IAC GA after the prompt
+    #[arg(long)]
+    never_send_ga: bool,
     /// level name (debug, info, warning, error, ...)
     #[arg(long, default_value = "info", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
@@ -40,47 +51,26 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let listeners = telnetlib3::listen(&args.host, args.port).await?;
-    let port = listeners[0].local_addr()?.port();
+    let options = server::Options {
+        connect_maxwait: args.connect_maxwait,
+        timeout: (!args.timeout.is_zero()).then_some(args.timeout),
+        line_mode: args.line_mode,
+        force_binary: args.force_binary,
+        never_send_ga: args.never_send_ga,
+    };
+    let server = server::start(&args.host, args.port, &options).await?;
+    let port = server.local_addrs()[0].port();
     info!(
         "Server ready on {}",
         telnetlib3::display_addr(&args.host, port)
     );
-    for listener in listeners {
-        tokio::spawn(accept_loop(listener, args.connect_maxwait));
-    }
     shutdown_signal().await;
     info!("Server stop.");
+    server.close();
     Ok(())
 }
 
-/// Accept connections forever, one task each: a failing connection ends only its task.
-async fn accept_loop(listener: TcpListener, connect_maxwait: Duration) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, peer)) => {
-                tokio::spawn(async move {
-                    info!("Connection from {peer}");
-                    if let Err(error) = stream.set_nodelay(true) {
-                        warn!("Cannot set TCP_NODELAY for {peer}: {error}");
-                    }
-                    let address = format!("{} {}", peer.ip(), peer.port());
-                    if let Err(error) = server::serve(stream, &address, connect_maxwait).await {
-                        warn!("Connection error for {peer}: {error}");
-                    }
-                    info!("Connection closed for {peer}");
-                });
-            }
-            Err(error) => {
-                // Out of file descriptors and the like: wait rather than spin.
-                warn!("Cannot accept a connection: {error}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-/// Ctrl-C, or SIGTERM on Unix.
+/// Wait for Ctrl-C or SIGTERM.
 async fn shutdown_signal() {
     let interrupt = async {
         if tokio::signal::ctrl_c().await.is_err() {
