@@ -786,6 +786,16 @@ impl TextWriter {
         self.writer.write(&self.buffer).await
     }
 
+    /// [`TextWriter::write`] then CR LF.
+    ///
+    /// # Errors
+    ///
+    /// As [`TextWriter::write`].
+    pub async fn write_line(&mut self, line: &str) -> Result<(), Error> {
+        self.write(line).await?;
+        self.writer.write(b"\r\n").await
+    }
+
     /// The bytes writer underneath, for commands and protocol state.
     pub fn bytes(&mut self) -> &mut TelnetWriter {
         &mut self.writer

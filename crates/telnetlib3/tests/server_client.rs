@@ -381,3 +381,29 @@ async fn terminal_defaults_hold_until_the_client_reports_and_ga_can_be_turned_of
         .unwrap();
     assert_eq!(got, b"\xff\xfd\x18vt100 100x25 ga=false");
 }
+
+#[tokio::test]
+async fn an_idle_client_is_told_and_disconnected() {
+    let mut config = ServerConfig::default();
+    local(&mut config);
+    config.connect_maxwait = Duration::from_millis(100);
+    config.timeout = Some(Duration::from_millis(300));
+    let server = create_server(config, |mut reader, _writer| async move {
+        // A shell that waits for input forever.
+        let _ = reader.read(1).await;
+        std::future::pending::<()>().await;
+    })
+    .await
+    .unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    let started = tokio::time::Instant::now();
+    let mut got = Vec::new();
+    timeout(PATIENCE, raw.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"\xff\xfd\x18\r\nTimeout.\r\n");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
