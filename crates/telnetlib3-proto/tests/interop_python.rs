@@ -6,47 +6,20 @@
 //! `.venv/bin/python` at the workspace root (`scripts/test.sh` creates it); without it the
 //! tests fail, since a skipped proof is no proof.
 
+#[path = "support/python.rs"]
+mod python;
+
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use python::{python, script, Reaped};
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
 use telnetlib3_proto::{
     Config, Event, Mode, Policy, Role, ServerPlan, Session, Sink, TelnetOption,
 };
-
-fn python() -> PathBuf {
-    let python = std::env::var_os("TELNETLIB3_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-        PathBuf::from,
-    );
-    assert!(
-        python.exists(),
-        "Python with telnetlib3 5.0.1 is needed: run scripts/test.sh or set TELNETLIB3_PYTHON \
-         (looked for {})",
-        python.display()
-    );
-    python
-}
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/python")
-        .join(name)
-}
-
-/// A child process killed when the test ends, however it ends.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[derive(Default)]
 struct Collect {

@@ -1,9 +1,13 @@
 //! The seed README's two examples, built by `cargo test`, run against each other.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use support::python::Reaped;
 
 /// Build the two examples as programs (under `cargo test` they are only compiled, or
 /// built as test harnesses) and return the path of `name`.
@@ -25,15 +29,6 @@ fn example(name: &str) -> PathBuf {
         .join(name);
     assert!(path.exists(), "{} missing", path.display());
     path
-}
-
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

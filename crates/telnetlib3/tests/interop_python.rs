@@ -4,45 +4,17 @@
 //! (`scripts/test.sh` creates it); without it these tests fail. The Python programs are
 //! the core crate's `tests/python/*.py`.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use support::python::{python, script, Reaped};
+use support::{megabyte, wait_for_binary, PATIENCE};
 use telnetlib3::proto::TelnetOption;
 use telnetlib3::{create_server, open_connection, ClientConfig, ServerConfig};
 use tokio::time::timeout;
-
-const PATIENCE: Duration = Duration::from_secs(10);
-
-fn python() -> PathBuf {
-    let python = std::env::var_os("TELNETLIB3_PYTHON").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"),
-        PathBuf::from,
-    );
-    assert!(
-        python.exists(),
-        "Python with telnetlib3 5.0.1 is needed: run scripts/test.sh or set TELNETLIB3_PYTHON \
-         (looked for {})",
-        python.display()
-    );
-    python
-}
-
-fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../telnetlib3-proto/tests/python")
-        .join(name)
-}
-
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[tokio::test]
 async fn python_client_against_our_server() {
@@ -161,19 +133,6 @@ async fn our_client_against_the_python_server() {
     );
 }
 
-/// A deterministic pseudo-random megabyte with every byte value.
-fn megabyte() -> Vec<u8> {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    (0..1 << 20)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_megabyte_through_the_python_echo_server_in_binary() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -199,17 +158,7 @@ async fn a_megabyte_through_the_python_echo_server_in_binary() {
     .await
     .unwrap()
     .unwrap();
-    // The reference asks for BINARY both ways once its own is agreed: wait for it.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !writer.with_session(|s| {
-        s.local_enabled(TelnetOption::Binary) && s.remote_enabled(TelnetOption::Binary)
-    }) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "BINARY never agreed both ways"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_for_binary(&writer).await;
     let data = megabyte();
     let sent = data.clone();
     let send = tokio::spawn(async move {

@@ -1,16 +1,17 @@
 //! Our server and our client against each other, and against raw sockets, on 127.0.0.1.
 //! Every wait is bounded.
 
+mod support;
+
 use std::time::Duration;
 
+use support::{megabyte, wait_for_binary, PATIENCE};
 use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::{Mode, ServerPlan, TelnetOption};
 use telnetlib3::{create_server, open_connection, ClientConfig, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-
-const PATIENCE: Duration = Duration::from_secs(10);
 
 fn local(config: &mut ServerConfig) {
     config.host = "127.0.0.1".into();
@@ -111,19 +112,6 @@ async fn each_side_sees_what_the_other_negotiated() {
     );
 }
 
-/// A deterministic pseudo-random megabyte with every byte value.
-fn megabyte() -> Vec<u8> {
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
-    (0..1 << 20)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_megabyte_of_random_bytes_crosses_intact_both_ways_in_binary() {
     let mut config = ServerConfig::default();
@@ -141,19 +129,8 @@ async fn a_megabyte_of_random_bytes_crosses_intact_both_ways_in_binary() {
     let (mut reader, mut writer) = open_connection("127.0.0.1", port(&server), xterm())
         .await
         .unwrap();
-    // The server asks for BINARY in our direction once its own is agreed: wait for it.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while !writer.with_session(|s| {
-        s.local_enabled(TelnetOption::Binary) && s.remote_enabled(TelnetOption::Binary)
-    }) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "BINARY never agreed both ways"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_for_binary(&writer).await;
     let data = megabyte();
-    assert!((0..=255u8).all(|b| data.contains(&b)));
     let sent = data.clone();
     let send = tokio::spawn(async move {
         writer.write(&sent).await.unwrap();

@@ -1,0 +1,44 @@
+//! What the async crate's integration tests share.
+
+#![allow(dead_code)] // Each test binary uses a different part.
+
+use std::time::Duration;
+
+use telnetlib3::proto::TelnetOption;
+use telnetlib3::TelnetWriter;
+
+#[path = "../../../telnetlib3-proto/tests/support/python.rs"]
+pub mod python;
+
+/// How long any single wait in these tests may take.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A deterministic pseudo-random megabyte (xorshift) with every byte value.
+pub fn megabyte() -> Vec<u8> {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let data: Vec<u8> = (0..1 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect();
+    assert!((0..=255u8).all(|b| data.contains(&b)));
+    data
+}
+
+/// Wait until BINARY is agreed both ways: a server asks for our direction only once its
+/// own is agreed, after the connection is already handed over.
+pub async fn wait_for_binary(writer: &TelnetWriter) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !writer.with_session(|s| {
+        s.local_enabled(TelnetOption::Binary) && s.remote_enabled(TelnetOption::Binary)
+    }) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "BINARY never agreed both ways"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
