@@ -3,22 +3,9 @@
 
 use std::io::{self, Write};
 
-use telnetlib3::proto::{Config, Policy, Role, Session};
-use telnetlib3::Connection;
-use tokio::io::{AsyncRead, AsyncWrite};
+use telnetlib3::{TelnetReader, TelnetWriter};
 use tokio::sync::mpsc;
 use tracing::debug;
-
-/// A fresh client session with telnetlib3 5.0.1's client policy
-/// ([`Policy::client`]): it reports its terminal type (`$TERM`, else `unknown`) and the
-/// default window size, and never echoes.
-#[must_use]
-pub fn session() -> Session {
-    let mut config = Config::with_policy(Policy::client());
-    let term = std::env::var("TERM").unwrap_or_else(|_| "unknown".to_string());
-    config.ttype.types = vec![term];
-    Session::new(Role::Client, config)
-}
 
 /// Why the pump stopped early.
 #[derive(Debug, thiserror::Error)]
@@ -41,26 +28,22 @@ pub enum PumpError {
 ///
 /// [`PumpError::Connection`] when the connection fails, [`PumpError::Output`] when
 /// `output` fails otherwise.
-pub async fn pump<S, W>(
-    conn: &mut Connection<S>,
+pub async fn pump<W: Write>(
+    reader: &mut TelnetReader,
+    writer: &mut TelnetWriter,
     mut input: mpsc::Receiver<Vec<u8>>,
     output: &mut W,
-) -> Result<(), PumpError>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    W: Write,
-{
-    let mut buf = vec![0; telnetlib3::READ_BUFFER_SIZE];
+) -> Result<(), PumpError> {
     let mut input_open = true;
     loop {
         tokio::select! {
-            read = conn.read(&mut buf) => {
-                let n = read?;
-                if n == 0 {
+            read = reader.read(64 * 1024) => {
+                let data = read?;
+                if data.is_empty() {
                     debug!("server closed the connection");
                     return Ok(());
                 }
-                let written = output.write_all(&buf[..n]).and_then(|()| output.flush());
+                let written = output.write_all(&data).and_then(|()| output.flush());
                 match written {
                     Ok(()) => {}
                     Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
@@ -71,7 +54,7 @@ where
                 }
             }
             chunk = input.recv(), if input_open => match chunk {
-                Some(data) => conn.write(&data).await?,
+                Some(data) => writer.write(&data).await?,
                 None => {
                     debug!("end of input; waiting for the server to close");
                     input_open = false;
@@ -84,15 +67,18 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{duplex, AsyncReadExt, AsyncWriteExt};
+    use telnetlib3::proto::TelnetOption;
+    use telnetlib3::{open_connection, ClientConfig};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
 
     #[tokio::test]
     async fn pumps_both_ways_and_answers_negotiation() {
-        let (ours, mut server) = duplex(4096);
-        let mut conn = Connection::new(ours, session());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
         let (tx, rx) = mpsc::channel(4);
-        let mut output = Vec::new();
         let script = tokio::spawn(async move {
+            let (mut server, _) = listener.accept().await.unwrap();
             // WILL ECHO, DO ECHO, DO TTYPE.
             server
                 .write_all(b"\xff\xfb\x01\xff\xfd\x01\xff\xfd\x18hi\xff\xff\r\n")
@@ -109,11 +95,15 @@ mod tests {
             assert_eq!(buf, *b"line\r\n");
             server.write_all(b"bye").await.unwrap();
         });
-        pump(&mut conn, rx, &mut output).await.unwrap();
+        let (mut reader, mut writer) = open_connection("127.0.0.1", port, ClientConfig::default())
+            .await
+            .unwrap();
+        let mut output = Vec::new();
+        pump(&mut reader, &mut writer, rx, &mut output)
+            .await
+            .unwrap();
         script.await.unwrap();
         assert_eq!(output, b"hi\xff\r\nbye");
-        assert!(conn
-            .session()
-            .remote_enabled(telnetlib3::proto::TelnetOption::Echo));
+        assert!(writer.with_session(|s| s.remote_enabled(TelnetOption::Echo)));
     }
 }

@@ -139,3 +139,15 @@ fn a_missing_host_is_a_one_line_usage_error() {
         "telnetlib3-client: error: the following required arguments were not provided: <HOST>\n"
     );
 }
+
+#[test]
+fn an_unknown_encoding_is_a_one_line_error() {
+    let mut command = Command::new(CLIENT);
+    command.args(["127.0.0.1", "1", "--encoding", "klingon"]);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "telnetlib3-client: error: unknown encoding: klingon\n"
+    );
+}

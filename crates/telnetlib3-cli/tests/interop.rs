@@ -153,3 +153,38 @@ fn python_telnetlib3_client_sees_the_seed_transcript() {
         );
     }
 }
+
+/// The client's flags reach the reference server: its terminal type, and LANG from its
+/// encoding.
+#[test]
+fn our_client_flags_reach_the_python_server() {
+    let python = python();
+    let port = free_port();
+    let script = workspace_root().join("crates/telnetlib3-proto/tests/python/server_view.py");
+    let mut command = Command::new(&python);
+    command
+        .arg(script)
+        .arg(port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    let mut server = Proc::spawn(command);
+    let mut stdout = std::io::BufReader::new(server.child.stdout.take().unwrap());
+    let mut ready = String::new();
+    std::io::BufRead::read_line(&mut stdout, &mut ready).unwrap();
+    assert_eq!(ready.trim(), "ready");
+    let mut client = Command::new(CLIENT);
+    client.args([
+        "127.0.0.1",
+        &port.to_string(),
+        "--term",
+        "vt220",
+        "--encoding",
+        "cp437",
+    ]);
+    let out = run(client, b"");
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for fact in ["TERM=vt220", "LANG=en_US.cp437", "mode=kludge"] {
+        assert!(text.contains(fact), "{fact} missing: {text}");
+    }
+}

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use telnetlib3::Connection;
+use telnetlib3::{open_connection, ClientConfig};
 use telnetlib3_cli::{cli, client};
 use tokio::sync::mpsc;
 use tracing::{debug, info};
@@ -23,9 +23,27 @@ struct Args {
     /// port number
     #[arg(default_value_t = 23)]
     port: u16,
+    /// terminal type sent with TTYPE and as TERM (default: $TERM, else unknown)
+    #[arg(long)]
+    term: Option<String>,
+    /// terminal speed sent with TSPEED
+    #[arg(long, default_value_t = 38400)]
+    speed: u32,
+    /// encoding named in LANG (en_US.<encoding>), e.g. utf8, cp437
+    #[arg(long, default_value = "utf8")]
+    encoding: String,
+    /// variables NEW-ENVIRON may send, comma separated
+    #[arg(long, default_value = "TERM,LANG,COLUMNS,LINES,COLORTERM")]
+    send_environ: String,
     /// timeout for the TCP connection, in seconds
     #[arg(long, default_value = "10", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     connect_timeout: Duration,
+    /// least time to wait for the server's negotiation, in seconds
+    #[arg(long, default_value = "0", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
+    connect_minwait: Duration,
+    /// most time to wait for the server's negotiation, in seconds
+    #[arg(long, default_value = "3", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
+    connect_maxwait: Duration,
     /// log level (debug, info, warning, error, ...)
     #[arg(long, default_value = "warn", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
@@ -41,16 +59,37 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let stream = telnetlib3::connect(&args.host, args.port, args.connect_timeout).await?;
+    // A bad encoding name is the user's error: say so before connecting.
+    let encoding = telnetlib3::text::Encoding::from_name(&args.encoding)?;
+    let mut config = ClientConfig::default();
+    config.term = args
+        .term
+        .or_else(|| std::env::var("TERM").ok())
+        .unwrap_or_else(|| "unknown".to_string());
+    config.tspeed = (args.speed, args.speed);
+    config.lang = format!("en_US.{}", encoding.name());
+    config.send_environ = args
+        .send_environ
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(String::from)
+        .collect();
+    config.connect_timeout = args.connect_timeout;
+    config.connect_minwait = args.connect_minwait;
+    config.connect_maxwait = args.connect_maxwait;
+    let (mut reader, mut writer) = open_connection(&args.host, args.port, config).await?;
     info!(
         "Connected to {}",
         telnetlib3::display_addr(&args.host, args.port)
     );
-    if let Err(error) = stream.set_nodelay(true) {
-        debug!("cannot set TCP_NODELAY: {error}");
-    }
-    let mut conn = Connection::new(stream, client::session());
-    client::pump(&mut conn, stdin_chunks(), &mut std::io::stdout()).await?;
+    client::pump(
+        &mut reader,
+        &mut writer,
+        stdin_chunks(),
+        &mut std::io::stdout(),
+    )
+    .await?;
     Ok(())
 }
 
