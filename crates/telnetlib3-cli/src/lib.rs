@@ -3,7 +3,8 @@
 //! The binaries parse flags, set up logging and a runtime, and report errors; what they
 //! do on a connection lives here, so that it can be tested without processes:
 //!
-//! - [`server::serve`]: negotiate, then run the debug shell ([`shell`]) on one connection;
+//! - [`server::start`]: listen, negotiate, then run the debug shell ([`shell`]) on each
+//!   connection;
 //! - [`client::pump`]: copy standard input to the server and the server's data to
 //!   standard output until the server closes;
 //! - [`cli`]: flag value parsers, one-line usage errors, and logging set-up.

@@ -1,8 +1,8 @@
-//! A minimal debug shell, after telnetlib3's `telnet_server_shell`: a `tel:sh> ` prompt
-//! with `help` and `quit`.
+//! The debug shell, after telnetlib3's `telnet_server_shell`: a `tel:sh> ` prompt
+//! with its introspection commands ([`command`], formats in [`crate::debug`]).
 //!
 //! The line editing is sans-IO ([`LineEditor`], [`command`]); [`debug_shell`] drives it
-//! over a [`Connection`].
+//! over a [`TelnetReader`] and [`TelnetWriter`].
 
 use telnetlib3::proto::{Session, TelnetOption};
 

@@ -1,48 +1,46 @@
-//! Telnet on tokio, after Python's telnetlib3: the async driver of the sans-IO
+//! Telnet on tokio, after Python's telnetlib3: servers with a shell per connection,
+//! clients, and the streams they read and write, driving the sans-IO
 //! [`telnetlib3_proto`] core.
 //!
-//! A [`Connection`] owns a byte stream (a [`tokio::net::TcpStream`], or anything
-//! `AsyncRead + AsyncWrite`) and a protocol [`Session`]. Reading from the connection reads
-//! the socket into one reused buffer, feeds it to [`Session::receive`], writes the replies
-//! the session queued (option negotiation answers) and hands the application only its
-//! data. Writing escapes application data with the session's encoder (IAC doubling, NVT
-//! end-of-line) and sends it. The session never sees a clock: the driver owns the time,
-//! as in [`Connection::negotiate`], which waits for pending negotiation up to a deadline.
-//!
-//! [`connect`] and [`listen`] resolve a host name and open TCP sockets, with errors that
-//! name the address.
-//!
-//! This crate is young: server and client front-ends with shells, text streams and
-//! introspection will grow on top of [`Connection`].
+//! [`create_server`] accepts connections and, once telnetlib3's opening negotiation has
+//! settled (or `connect_maxwait` passed), runs `shell(reader, writer)` on each;
+//! [`open_connection`] connects and answers a server's negotiation from a [`ClientConfig`].
+//! Behind every connection one driver task owns the socket and the protocol session: it
+//! keeps answering negotiation, stops reading when the reader's buffer is full, and
+//! writes what the session queues. [`TelnetReader`] and [`TelnetWriter`] carry bytes;
+//! [`TextReader`] and [`TextWriter`] carry text in an encoding ([`text`]).
+//! [`blocking::TelnetConnection`] is a client for code that does not want async.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), telnetlib3::Error> {
-//! use std::time::Duration;
-//! use telnetlib3::proto::{Config, Policy, Role, Session, TelnetOption};
-//! use telnetlib3::Connection;
+//! use telnetlib3::{create_server, open_connection, ClientConfig, ServerConfig};
 //!
-//! let stream = telnetlib3::connect("localhost", 6023, Duration::from_secs(10)).await?;
-//! let policy = Policy::new()
-//!     .allow_remote(TelnetOption::Echo)
-//!     .allow_remote(TelnetOption::Sga);
-//! let mut conn = Connection::new(stream, Session::new(Role::Client, Config::with_policy(policy)));
-//! conn.write(b"help\n").await?;                  // sent as "help\r\n"
-//! let mut buf = [0; 4096];
-//! let n = conn.read(&mut buf).await?;           // negotiation is answered on the way
-//! println!("{}", String::from_utf8_lossy(&buf[..n]));
+//! let mut config = ServerConfig::default();
+//! config.port = 6023;
+//! let _server = create_server(config, |mut reader, mut writer| async move {
+//!     let _ = writer.write(b"\r\nWould you like to play a game? ").await;
+//!     if let Ok(answer) = reader.read(1).await {
+//!         if !answer.is_empty() {
+//!             let _ = writer.write(b"\r\nThey say the only way to win is to not play at all.\r\n").await;
+//!         }
+//!     }
+//! })
+//! .await?;
+//!
+//! let (mut reader, mut writer) = open_connection("localhost", 6023, ClientConfig::default()).await?;
+//! let question = reader.read_until(b'?').await?;
+//! writer.write(b"y").await?;
 //! # Ok(())
 //! # }
 //! ```
 //!
-//! [`Session`]: telnetlib3_proto::Session
-//! [`Session::receive`]: telnetlib3_proto::Session::receive
+//! The session never sees a clock: the driver and the server own the time.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod blocking;
 mod client;
-mod connection;
 mod error;
 mod net;
 mod server;
@@ -50,7 +48,6 @@ mod stream;
 pub mod text;
 
 pub use client::{open_connection, open_connection_with_shell, ClientConfig};
-pub use connection::{Connection, MAX_NEGOTIATION_BUFFER, READ_BUFFER_SIZE};
 pub use error::Error;
 pub use net::{connect, display_addr, listen};
 pub use server::{create_server, create_text_server, Server, ServerConfig};

@@ -29,7 +29,7 @@ struct Args {
     /// terminal speed sent with TSPEED
     #[arg(long, default_value_t = 38400)]
     speed: u32,
-    /// encoding named in LANG (en_US.<encoding>), e.g. utf8, cp437
+    /// encoding named in LANG (`en_US.<encoding>`), e.g. utf8, cp437
     #[arg(long, default_value = "utf8")]
     encoding: String,
     /// variables NEW-ENVIRON may send, comma separated
