@@ -9,9 +9,24 @@ use tracing::debug;
 
 use crate::shell;
 
+/// The built-in shells `--shell` names (Rust cannot load `module.fn` at run time: write a
+/// new shell with the library's `create_server`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShellKind {
+    /// telnetlib3's debug shell (`tel:sh>`).
+    #[default]
+    Debug,
+    /// Every byte received is sent back.
+    Echo,
+    /// The seed README's war game.
+    Wargame,
+}
+
 /// The server's flags, as telnetlib3-server's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
+    /// Which shell runs on each connection (`--shell`).
+    pub shell: ShellKind,
     /// How long the opening negotiation may take (`--connect-maxwait`).
     pub connect_maxwait: Duration,
     /// Idle time before a client is disconnected (`--timeout`); `None` never.
@@ -27,6 +42,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            shell: ShellKind::Debug,
             connect_maxwait: Duration::from_millis(1500),
             timeout: Some(Duration::from_secs(300)),
             line_mode: false,
@@ -55,8 +71,14 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, E
         never_send_ga: options.never_send_ga,
         ..TerminalDefaults::default()
     };
-    create_server(config, |reader, writer| async move {
-        if let Err(error) = shell::debug_shell(reader, writer).await {
+    let kind = options.shell;
+    create_server(config, move |reader, writer| async move {
+        let ended = match kind {
+            ShellKind::Debug => shell::debug_shell(reader, writer).await,
+            ShellKind::Echo => shell::echo_shell(reader, writer).await,
+            ShellKind::Wargame => shell::wargame_shell(reader, writer).await,
+        };
+        if let Err(error) = ended {
             debug!("shell ended: {error}");
         }
     })

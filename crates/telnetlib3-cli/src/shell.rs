@@ -24,13 +24,17 @@ const LF: u8 = b'\n';
 const NUL: u8 = 0;
 const BS: u8 = 0x08;
 const DEL: u8 = 0x7f;
+/// ^C: abandon the line.
+const ETX: u8 = 0x03;
+/// ^U: erase the whole line.
+const NAK: u8 = 0x15;
 
 /// Collects typed bytes into lines, with echo and backspace.
 ///
 /// A line ends with CR LF, CR NUL, a CR alone or a LF alone; the LF or NUL after a CR
 /// belongs to the same end of line, even when it comes in the next input. Backspace
 /// (0x08) and DEL (0x7f) erase the last character (a whole UTF-8 sequence), echoed as
-/// `"\b \b"`.
+/// `"\b \b"`; ^U erases the whole line; ^C abandons it (echoed `^C`, an empty line).
 ///
 /// ```
 /// use telnetlib3_cli::shell::LineEditor;
@@ -80,6 +84,20 @@ impl LineEditor {
                 CR | LF => {
                     self.after_cr = byte == CR;
                     return (at + 1, Some(std::mem::take(&mut self.line)));
+                }
+                ETX => {
+                    if echo {
+                        out.extend_from_slice(b"^C");
+                    }
+                    self.line.clear();
+                    return (at + 1, Some(Vec::new()));
+                }
+                NAK => {
+                    while self.erase() {
+                        if echo {
+                            out.extend_from_slice(b"\x08 \x08");
+                        }
+                    }
                 }
                 BS | DEL => {
                     let erased = self.erase();
@@ -244,6 +262,41 @@ pub async fn debug_shell(mut reader: TelnetReader, mut writer: TelnetWriter) -> 
     }
 }
 
+/// Send back every byte received, until the peer closes.
+///
+/// # Errors
+///
+/// [`Error::Closed`] when the connection ends while writing.
+pub async fn echo_shell(mut reader: TelnetReader, mut writer: TelnetWriter) -> Result<(), Error> {
+    loop {
+        let data = reader.read(64 * 1024).await?;
+        if data.is_empty() {
+            return Ok(());
+        }
+        writer.write(&data).await?;
+    }
+}
+
+/// The seed README's war game: one question, one answer, then hang up.
+///
+/// # Errors
+///
+/// [`Error::Closed`] when the connection ends under it.
+pub async fn wargame_shell(
+    mut reader: TelnetReader,
+    mut writer: TelnetWriter,
+) -> Result<(), Error> {
+    writer.write(b"\r\nWould you like to play a game? ").await?;
+    let answer = reader.read(1).await?;
+    if !answer.is_empty() {
+        writer
+            .write(b"\r\nThey say the only way to win is to not play at all.\r\n")
+            .await?;
+    }
+    writer.close().await;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +330,21 @@ mod tests {
         assert_eq!(line, None);
         assert_eq!(editor.pending(), b"ok");
         assert_eq!(echo, "é\x08 \x08ok".as_bytes());
+    }
+
+    #[test]
+    fn control_u_kills_the_line_and_control_c_abandons_it() {
+        let mut editor = LineEditor::new();
+        let mut echo = Vec::new();
+        let (_, line) = editor.feed(b"ab\x15c", true, &mut echo);
+        assert_eq!(line, None);
+        assert_eq!(editor.pending(), b"c");
+        assert_eq!(echo, b"ab\x08 \x08\x08 \x08c");
+        echo.clear();
+        let (used, line) = editor.feed(b"d\x03rest", true, &mut echo);
+        assert_eq!((used, line), (2, Some(Vec::new())));
+        assert_eq!(echo, b"d^C");
+        assert_eq!(editor.pending(), b"");
     }
 
     #[test]

@@ -151,3 +151,22 @@ fn an_unknown_encoding_is_a_one_line_error() {
         "telnetlib3-client: error: unknown encoding: klingon\n"
     );
 }
+
+#[test]
+fn the_built_in_shells_by_name() {
+    let (_server, port) = start_server(&["--shell", "wargame", "--connect-maxwait", "2"]);
+    let mut command = Command::new(CLIENT);
+    command.args(["127.0.0.1", &port.to_string()]);
+    let out = run(command, b"y");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        show(&out.stdout),
+        show(b"\r\nWould you like to play a game? \r\nThey say the only way to win is to not play at all.\r\n")
+    );
+
+    let mut bad = Command::new(common::SERVER);
+    bad.args(["--shell", "module.fn"]);
+    let out = run(bad, b"");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{:?}", out.stderr);
+}

@@ -243,3 +243,14 @@ fn line_mode_asks_for_no_sga_or_echo_and_never_send_ga_drops_the_go_ahead() {
     client.expect(b"\r\nGoodbye.\r\n");
     client.expect_close();
 }
+
+#[test]
+fn the_echo_shell_sends_everything_back() {
+    let (_server, port) = start_server(&["--shell", "echo", "--connect-maxwait", "30"]);
+    let mut client = Raw::connect(port);
+    client.expect(&OPENING);
+    // Refusing TTYPE and agreeing to nothing settles negotiation at once.
+    client.send(&[IAC, WONT, TTYPE]);
+    client.send(b"abc\xff\xff\r\n");
+    client.expect(b"abc\xff\xff\r\n");
+}

@@ -21,6 +21,9 @@ struct Args {
     /// bind port (0: any free port, shown in the "Server ready" log line)
     #[arg(default_value_t = 6023)]
     port: u16,
+    /// the shell run on each connection
+    #[arg(long, value_enum, default_value = "debug")]
+    shell: server::ShellKind,
     /// timeout for pending negotiation, in seconds
     #[arg(long, default_value = "1.5", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     connect_maxwait: Duration,
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let options = server::Options {
+        shell: args.shell,
         connect_maxwait: args.connect_maxwait,
         timeout: (!args.timeout.is_zero()).then_some(args.timeout),
         line_mode: args.line_mode,
