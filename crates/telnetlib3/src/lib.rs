@@ -53,7 +53,7 @@ pub use net::{connect, display_addr, listen};
 pub use server::{create_server, create_text_server, Server, ServerConfig};
 pub use stream::{
     negotiated_encoding, writer_repr, EventHook, TelnetReader, TelnetWriter, TerminalDefaults,
-    TextReader, TextWriter, DEFAULT_LIMIT, WRITE_HIGH_WATER,
+    TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, WRITE_HIGH_WATER,
 };
 
 /// The sans-IO protocol core this crate drives, re-exported.
