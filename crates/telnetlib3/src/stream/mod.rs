@@ -331,3 +331,6 @@ pub(crate) fn close_now(inner: &Inner) {
 pub(crate) fn is_closing(inner: &Inner) -> bool {
     inner.lock().closing
 }
+
+#[cfg(test)]
+mod tests;

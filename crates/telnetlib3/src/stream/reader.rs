@@ -124,7 +124,7 @@ impl TelnetReader {
             .next(|shared, more| {
                 let unread = shared.unread();
                 let n = match memchr::memchr(separator, &unread[searched..]) {
-                    Some(at) => searched + at + 1,
+                    Some(at) => (searched + at + 1).min(limit),
                     None if !more || unread.len() >= limit => unread.len().min(limit),
                     None => {
                         searched = unread.len();
