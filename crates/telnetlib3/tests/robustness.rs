@@ -183,3 +183,59 @@ async fn dropping_both_handles_closes_the_connection() {
         .expect("the server never saw the end")
         .unwrap();
 }
+
+/// Shells that finish within the grace period are not cut short; afterwards the server
+/// accepts nothing and `wait_closed` returns.
+#[tokio::test]
+async fn shutdown_waits_for_shells_that_finish_in_time() {
+    let server = create_server(local(), |_reader, mut writer| async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let _ = writer.write(b"done").await;
+    })
+    .await
+    .unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    until_connections(&server, 1).await;
+    let closed = timeout(PATIENCE, server.shutdown(PATIENCE)).await.unwrap();
+    assert_eq!(closed, 0);
+    let mut got = Vec::new();
+    timeout(PATIENCE, raw.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(got.ends_with(b"done"), "{got:?}");
+    timeout(PATIENCE, server.wait_closed()).await.unwrap();
+    assert!(TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .is_err());
+}
+
+/// `Server::close` during the opening negotiation: no shell runs.
+#[tokio::test]
+async fn close_during_negotiation_runs_no_shell() {
+    let mut config = local();
+    config.connect_maxwait = Duration::from_secs(5);
+    let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&ran);
+    let server = create_server(config, move |_reader, _writer| {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        async {}
+    })
+    .await
+    .unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    until_connections(&server, 1).await;
+    server.close();
+    let mut got = Vec::new();
+    timeout(PATIENCE, raw.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, b"\xff\xfd\x18", "only DO TTYPE");
+    timeout(PATIENCE, server.wait_closed()).await.unwrap();
+    assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use support::{wait_for_binary, PATIENCE};
 use telnetlib3::proto::options::naws::WindowSize;
-use telnetlib3::proto::{Mode, Role, TelnetOption};
+use telnetlib3::proto::{Event, Mode, Role, TelnetOption};
 use telnetlib3::{create_server, open_connection, ClientConfig, Server, ServerConfig};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
@@ -170,4 +170,41 @@ async fn the_server_can_watch_window_size_and_terminal_type() {
     }
     drop(writer);
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+#[tokio::test]
+async fn the_event_hook_sees_the_negotiation_in_order() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut config = local();
+    // The hook runs inside the driver: it only sends on a channel.
+    config.on_event = Some(std::sync::Arc::new(move |event: &Event<'_>| {
+        let _ = tx.send(format!("{event:?}"));
+    }));
+    let server = create_server(config, |mut reader, _writer| async move {
+        let _ = reader.read(1).await;
+    })
+    .await
+    .unwrap();
+    let (_reader, _writer) = open_connection("127.0.0.1", port(&server), xterm())
+        .await
+        .unwrap();
+    let mut events = Vec::new();
+    while !events
+        .iter()
+        .any(|event: &String| event.starts_with("Environ(Variables"))
+    {
+        events.push(timeout(PATIENCE, rx.recv()).await.unwrap().unwrap());
+    }
+    let position = |needle: &str| {
+        events
+            .iter()
+            .position(|event| event.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} in {events:#?}"))
+    };
+    let ttype = position("TerminalType { name: \"xterm-256color\"");
+    let naws = position("WindowSize { cols: 132, rows: 43 }");
+    let environ = position("Environ(Variables");
+    assert!(position("OptionChanged { option: Ttype") < ttype);
+    assert!(ttype < environ, "{events:#?}");
+    assert!(naws < environ, "{events:#?}");
 }
