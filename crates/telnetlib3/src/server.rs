@@ -121,6 +121,9 @@ impl Registry {
 }
 
 /// A running server: its addresses and connections, and how to stop it.
+///
+/// Dropping the handle does not stop the server (as with asyncio's): call
+/// [`Server::close`] or [`Server::shutdown`].
 pub struct Server {
     addrs: Vec<SocketAddr>,
     registry: Arc<Registry>,
@@ -137,8 +140,10 @@ impl std::fmt::Debug for Server {
 }
 
 /// Listen as `config` says and run `shell(reader, writer)` on each connection once its
-/// opening negotiation settles (or `connect_maxwait` passes). The connection closes when
-/// the shell returns. A connection that fails costs only itself.
+/// opening negotiation settles (or `connect_maxwait` passes). Each shell runs in a task
+/// of its own; the connection closes when the shell returns (or panics: the panic is
+/// logged), or after `config.timeout` without input (with `\r\nTimeout.\r\n`). A
+/// connection that fails costs only itself.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), telnetlib3::Error> {

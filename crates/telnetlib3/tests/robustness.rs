@@ -239,3 +239,32 @@ async fn close_during_negotiation_runs_no_shell() {
     timeout(PATIENCE, server.wait_closed()).await.unwrap();
     assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
 }
+
+/// IPv6: a server on `::1` and a client to it (where the host has IPv6 loopback).
+#[tokio::test]
+async fn ipv6_loopback() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here: nothing to test");
+        return;
+    }
+    let mut config = local();
+    config.host = "::1".into();
+    let server = create_server(config, |mut reader, mut writer| async move {
+        let line = reader.read_line().await.unwrap_or_default();
+        let _ = writer.write(&line).await;
+    })
+    .await
+    .unwrap();
+    assert!(server.local_addrs()[0].is_ipv6());
+    let (mut reader, mut writer) = open_connection("::1", port(&server), ClientConfig::default())
+        .await
+        .unwrap();
+    assert!(writer.peer().starts_with("::1 "), "{}", writer.peer());
+    assert_eq!(server.connections()[0].ip().to_string(), "::1");
+    writer.write(b"over six\r\n").await.unwrap();
+    let line = timeout(PATIENCE, reader.read_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, b"over six\r\n");
+}
