@@ -322,7 +322,10 @@ async fn serve<F, Fut>(
         debug!(%peer, "negotiation not settled after {:?}", config.connect_maxwait);
         stream::with_session(&inner, Session::finish_negotiation);
     }
-    if stream::is_closing(&inner) {
+    if stream::is_closing(&inner) || stream::input_ended(&inner) {
+        // Closed by the server, or by the peer before its shell could start (telnetlib3
+        // runs no shell then either).
+        debug!(%peer, "closed during the opening negotiation");
         writer.close().await;
         return;
     }

@@ -164,18 +164,25 @@ async fn a_panicking_shell_closes_only_its_connection() {
 #[tokio::test]
 async fn dropping_both_handles_closes_the_connection() {
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
-    let server = create_server(local(), move |mut reader, _writer| {
+    let server = create_server(local(), move |mut reader, mut writer| {
         let tx = tx.clone();
         async move {
+            let _ = writer.write(b"ready\r\n").await;
             while !reader.read(100).await.unwrap_or_default().is_empty() {}
             let _ = tx.send(()).await;
         }
     })
     .await
     .unwrap();
-    let (reader, writer) = open_connection("127.0.0.1", port(&server), ClientConfig::default())
+    let (mut reader, writer) = open_connection("127.0.0.1", port(&server), ClientConfig::default())
         .await
         .unwrap();
+    // The shell runs (a client gone during negotiation would get none).
+    let line = timeout(PATIENCE, reader.read_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, b"ready\r\n");
     drop(reader);
     drop(writer);
     timeout(PATIENCE, rx.recv())
@@ -267,4 +274,34 @@ async fn ipv6_loopback() {
         .unwrap()
         .unwrap();
     assert_eq!(line, b"over six\r\n");
+}
+
+/// A client that goes away during the opening negotiation gets no shell (as with
+/// telnetlib3), and the server serves the next one.
+#[tokio::test]
+async fn a_client_gone_during_negotiation_gets_no_shell() {
+    let mut config = local();
+    config.connect_maxwait = Duration::from_secs(5);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let server = create_server(config, move |_reader, writer| {
+        let _ = tx.send(writer.peer().to_string());
+        async {}
+    })
+    .await
+    .unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    let mut first = [0u8; 3];
+    raw.read_exact(&mut first).await.unwrap();
+    raw.write_all(b"\xff\xfb\x18").await.unwrap(); // WILL TTYPE, then gone
+    drop(raw);
+    until_no_connections(&server).await;
+    assert!(rx.try_recv().is_err(), "a shell ran");
+    let (_reader, writer) = open_connection("127.0.0.1", port(&server), ClientConfig::default())
+        .await
+        .unwrap();
+    let peer = timeout(PATIENCE, rx.recv()).await.unwrap().unwrap();
+    assert!(peer.starts_with("127.0.0.1 "), "{peer}");
+    drop(writer);
 }

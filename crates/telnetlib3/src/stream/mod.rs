@@ -327,6 +327,12 @@ pub(crate) fn close_now(inner: &Inner) {
     inner.wake_driver.notify_one();
 }
 
+/// Whether no more input will come on `inner` (the peer closed, or the connection
+/// failed).
+pub(crate) fn input_ended(inner: &Inner) -> bool {
+    inner.lock().eof
+}
+
 /// Whether the local side asked to close `inner`.
 pub(crate) fn is_closing(inner: &Inner) -> bool {
     inner.lock().closing
