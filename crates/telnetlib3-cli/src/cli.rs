@@ -122,6 +122,28 @@ mod tests {
     }
 }
 
+/// Telnet options named on the command line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptionList(pub Vec<telnetlib3::proto::TelnetOption>);
+
+/// A comma-separated list of Telnet option names (`NAWS,TTYPE`, case-insensitive), for
+/// the `--always-*` flags.
+///
+/// # Errors
+///
+/// A message naming the unknown option.
+pub fn parse_options(text: &str) -> Result<OptionList, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(|name| {
+            telnetlib3::proto::TelnetOption::from_name(name)
+                .ok_or_else(|| format!("unknown telnet option {name:?}"))
+        })
+        .collect::<Result<_, _>>()
+        .map(OptionList)
+}
+
 /// Which tokio runtime a tool runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Runtime {

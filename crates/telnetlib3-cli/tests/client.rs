@@ -170,3 +170,35 @@ fn the_built_in_shells_by_name() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert_eq!(out.stderr.lines().count(), 1, "{:?}", out.stderr);
 }
+
+#[test]
+fn always_flags_offer_and_refuse_options() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut command = Command::new(CLIENT);
+    command
+        .args(["127.0.0.1", &port.to_string()])
+        .args([
+            "--always-will",
+            "tspeed",
+            "--always-do",
+            "STATUS",
+            "--always-dont",
+            "echo",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut client = Proc::spawn(command);
+    let (mut server, _) = listener.accept().unwrap();
+    // The client opens with WILL TSPEED and DO STATUS, nothing else.
+    assert_eq!(
+        show(&read_n(&mut server, 6)),
+        show(b"\xff\xfb\x20\xff\xfd\x05")
+    );
+    // WILL ECHO is refused although a client normally accepts it.
+    server.write_all(b"\xff\xfb\x01").unwrap();
+    assert_eq!(show(&read_n(&mut server, 3)), show(b"\xff\xfe\x01"));
+    drop(server);
+    drop(client.child.stdin.take());
+    assert!(client.wait().success());
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
-use telnetlib3_proto::{Config, Policy, Role, Session};
+use telnetlib3_proto::{Config, Policy, Role, Session, TelnetOption};
 
 use crate::stream::{self, EventHook, TelnetReader, TelnetWriter, TerminalDefaults, DEFAULT_LIMIT};
 use crate::{connect, Error};
@@ -41,6 +41,14 @@ pub struct ClientConfig {
     pub limit: usize,
     /// Called for every protocol event.
     pub on_event: Option<EventHook>,
+    /// Which options we agree to (telnetlib3's client choices by default).
+    pub policy: Policy,
+    /// Options we offer at once with WILL (telnetlib3's `always_will`); they are added to
+    /// the policy.
+    pub always_will: Vec<TelnetOption>,
+    /// Options we ask for at once with DO (telnetlib3's `always_do`); they are added to the
+    /// policy.
+    pub always_do: Vec<TelnetOption>,
 }
 
 impl Default for ClientConfig {
@@ -60,6 +68,9 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             limit: DEFAULT_LIMIT,
             on_event: None,
+            policy: Policy::client(),
+            always_will: Vec::new(),
+            always_do: Vec::new(),
         }
     }
 }
@@ -80,7 +91,14 @@ impl ClientConfig {
     /// The protocol configuration that answers the server from these settings.
     #[must_use]
     pub fn protocol(&self) -> Config {
-        let mut config = Config::with_policy(Policy::client());
+        let mut policy = self.policy;
+        for &option in &self.always_will {
+            policy.set_local(option, true);
+        }
+        for &option in &self.always_do {
+            policy.set_remote(option, true);
+        }
+        let mut config = Config::with_policy(policy);
         config.ttype.types = vec![self.term.clone()];
         config.naws.size = WindowSize {
             cols: self.cols,
@@ -130,7 +148,14 @@ pub async fn open_connection(
         .peer_addr()
         .map(|a| format!("{} {}", a.ip(), a.port()))
         .unwrap_or_default();
-    let session = Session::new(Role::Client, Arc::new(config.protocol()));
+    let mut session = Session::new(Role::Client, Arc::new(config.protocol()));
+    // telnetlib3's client opens with its always_will / always_do lists, nothing else.
+    for &option in &config.always_will {
+        let _ = session.request_local(option, true);
+    }
+    for &option in &config.always_do {
+        let _ = session.request_remote(option, true);
+    }
     let defaults = TerminalDefaults {
         term: config.term.clone(),
         cols: config.cols,

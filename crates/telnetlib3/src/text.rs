@@ -296,27 +296,30 @@ impl Decoder {
                 Ok(())
             }
             DecoderState::Standard(decoder) => {
+                // Decode through a small stack buffer: encoding_rs's `*_to_string` calls
+                // touch the String's whole spare capacity on every call, which made many
+                // small reads quadratic.
+                let mut buf = [0u8; 4096];
                 let mut rest = input;
                 let mut error = false;
                 loop {
-                    if let Some(room) = decoder.max_utf8_buffer_length(rest.len()) {
-                        out.reserve(room);
-                    }
-                    if self.mode == ErrorMode::Replace {
-                        let (result, read, _) = decoder.decode_to_string(rest, out, last);
-                        rest = &rest[read..];
-                        if result == CoderResult::InputEmpty {
-                            return Ok(());
+                    let (done, read, written) = if self.mode == ErrorMode::Replace {
+                        let (result, read, written, _) =
+                            decoder.decode_to_utf8(rest, &mut buf, last);
+                        (result == CoderResult::InputEmpty, read, written)
+                    } else {
+                        let (result, read, written) =
+                            decoder.decode_to_utf8_without_replacement(rest, &mut buf, last);
+                        if let DecoderResult::Malformed(..) = result {
+                            error |= self.mode == ErrorMode::Strict;
                         }
-                        continue;
-                    }
-                    let (result, read) =
-                        decoder.decode_to_string_without_replacement(rest, out, last);
+                        (result == DecoderResult::InputEmpty, read, written)
+                    };
                     rest = &rest[read..];
-                    match result {
-                        DecoderResult::InputEmpty => break,
-                        DecoderResult::OutputFull => {}
-                        DecoderResult::Malformed(..) => error |= self.mode == ErrorMode::Strict,
+                    // encoding_rs writes only valid UTF-8.
+                    out.push_str(std::str::from_utf8(&buf[..written]).unwrap_or_default());
+                    if done {
+                        break;
                     }
                 }
                 if error {
@@ -377,16 +380,14 @@ impl Encoder {
                 Ok(())
             }
             EncoderState::Standard(encoder) => {
+                // Through a stack buffer, for the same reason as the decoder.
+                let mut buf = [0u8; 4096];
                 let mut rest = text;
                 loop {
-                    if let Some(room) =
-                        encoder.max_buffer_length_from_utf8_without_replacement(rest.len())
-                    {
-                        out.reserve(room);
-                    }
-                    let (result, read) =
-                        encoder.encode_from_utf8_to_vec_without_replacement(rest, out, false);
+                    let (result, read, written) =
+                        encoder.encode_from_utf8_without_replacement(rest, &mut buf, false);
                     rest = &rest[read..];
+                    out.extend_from_slice(&buf[..written]);
                     match result {
                         EncoderResult::InputEmpty => return Ok(()),
                         EncoderResult::OutputFull => {}

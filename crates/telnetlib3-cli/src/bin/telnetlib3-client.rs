@@ -44,6 +44,18 @@ struct Args {
     /// most time to wait for the server's negotiation, in seconds
     #[arg(long, default_value = "3", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     connect_maxwait: Duration,
+    /// options to offer at once with WILL, comma separated (e.g. NAWS,TTYPE)
+    #[arg(long, value_parser = cli::parse_options, default_value = "")]
+    always_will: cli::OptionList,
+    /// options to ask for at once with DO, comma separated
+    #[arg(long, value_parser = cli::parse_options, default_value = "")]
+    always_do: cli::OptionList,
+    /// options always refused with WONT, comma separated
+    #[arg(long, value_parser = cli::parse_options, default_value = "")]
+    always_wont: cli::OptionList,
+    /// options always refused with DONT, comma separated
+    #[arg(long, value_parser = cli::parse_options, default_value = "")]
+    always_dont: cli::OptionList,
     /// log level (debug, info, warning, error, ...)
     #[arg(long, default_value = "warn", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
@@ -78,6 +90,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.connect_timeout = args.connect_timeout;
     config.connect_minwait = args.connect_minwait;
     config.connect_maxwait = args.connect_maxwait;
+    config.always_will = args.always_will.0;
+    config.always_do = args.always_do.0;
+    for option in args.always_wont.0 {
+        config.policy.set_local(option, false);
+    }
+    for option in args.always_dont.0 {
+        config.policy.set_remote(option, false);
+    }
     let (mut reader, mut writer) = open_connection(&args.host, args.port, config).await?;
     info!(
         "Connected to {}",

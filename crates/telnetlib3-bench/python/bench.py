@@ -1,0 +1,118 @@
+"""Python telnetlib3 5.0.1's side of telnetlib3-bench.
+
+Usage:
+  bench.py bulk s2c|c2s BLOCKFILE TOTAL RUNS
+      telnetlib3's server and client in this one process; for each run one connection
+      moves TOTAL bytes (BLOCKFILE repeated) and the elapsed seconds are printed, one
+      line per run: `elapsed=SECONDS`.
+  bench.py greet-server
+      a server whose shell writes `hello\\r\\n` and then waits for the client to close;
+      prints `port=N` once listening.
+"""
+import asyncio
+import sys
+import time
+
+import telnetlib3
+
+END = b"#END#\r\n"
+
+
+async def bulk(direction: str, block: bytes, total: int, runs: int) -> None:
+    finished = asyncio.Queue()
+
+    async def shell(reader, writer):
+        if direction == "s2c":
+            go = await reader.read(1)
+            if not go:
+                writer.close()
+                return
+            sent = 0
+            while sent < total:
+                writer.write(block)
+                sent += len(block)
+                await writer.drain()
+        else:
+            got = 0
+            while got < total:
+                data = await reader.read(65536)
+                if not data:
+                    break
+                got += len(data)
+            writer.write(END)
+            await writer.drain()
+        await reader.read(1)
+        writer.close()
+        await finished.put(None)
+
+    server = await telnetlib3.create_server(
+        host="127.0.0.1", port=0, shell=shell, encoding=False, connect_maxwait=0.5
+    )
+    port = server.sockets[0].getsockname()[1]
+    for _ in range(runs):
+        reader, writer = await telnetlib3.open_connection(
+            "127.0.0.1", port, encoding=False, connect_maxwait=0.5
+        )
+        if direction == "s2c":
+            start = time.perf_counter()
+            writer.write(b"g")
+            got = 0
+            while got < total:
+                data = await reader.read(65536)
+                if not data:
+                    raise SystemExit(f"server closed after {got} bytes")
+                got += len(data)
+            elapsed = time.perf_counter() - start
+        else:
+
+            async def until_end():
+                seen = b""
+                while END not in seen:
+                    data = await reader.read(65536)
+                    if not data:
+                        raise SystemExit("server closed before the end mark")
+                    seen = (seen + data)[-64:]
+
+            start = time.perf_counter()
+            waiter = asyncio.ensure_future(until_end())
+            sent = 0
+            while sent < total:
+                writer.write(block)
+                sent += len(block)
+                await writer.drain()
+            await waiter
+            elapsed = time.perf_counter() - start
+        writer.close()
+        await asyncio.wait_for(finished.get(), 10)
+        print(f"elapsed={elapsed:.6f}", flush=True)
+    server.close()
+
+
+async def serve() -> None:
+    async def shell(reader, writer):
+        writer.write(b"hello\r\n")
+        await writer.drain()
+        while await reader.read(4096):
+            pass
+        writer.close()
+
+    server = await telnetlib3.create_server(
+        host="127.0.0.1", port=0, shell=shell, encoding=False, connect_maxwait=0.5
+    )
+    print(f"port={server.sockets[0].getsockname()[1]}", flush=True)
+    await server.wait_closed()
+
+
+def main() -> None:
+    mode = sys.argv[1]
+    if mode == "bulk":
+        with open(sys.argv[3], "rb") as f:
+            block = f.read()
+        asyncio.run(bulk(sys.argv[2], block, int(sys.argv[4]), int(sys.argv[5])))
+    elif mode == "greet-server":
+        asyncio.run(serve())
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+
+
+main()

@@ -1,0 +1,81 @@
+//! The bench's smoke run: `telnetlib3-bench --quick` exits 0 within a bounded time and
+//! prints a table row for every case. The figures are never looked at.
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LIMIT: Duration = Duration::from_secs(120);
+
+#[test]
+fn quick_run_prints_a_row_per_case() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_telnetlib3-bench"))
+        .arg("--quick")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the bench starts");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        stdout.read_to_string(&mut text).expect("stdout is UTF-8");
+        text
+    });
+    let mut stderr = child.stderr.take().expect("stderr");
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting on the bench") {
+            break status;
+        }
+        if started.elapsed() > LIMIT {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("telnetlib3-bench --quick took over {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let text = reader.join().expect("stdout reader");
+    let errors = errors.join().expect("stderr reader");
+    assert!(status.success(), "{status}\n{text}\n{errors}");
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
+    for (case, implementations) in [
+        (
+            "1 s2c bulk ASCII",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "2 s2c bulk 10% IAC",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"],
+        ),
+        (
+            "3 c2s bulk ASCII",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"],
+        ),
+        (
+            "4 conn rate, minimal negotiation",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"],
+        ),
+        (
+            "4b conn rate, full negotiation",
+            &["telnetlib3-rs", "Python telnetlib3"],
+        ),
+        (
+            "5 server RSS per idle connection",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"],
+        ),
+    ] {
+        for implementation in implementations {
+            assert!(
+                rows.iter()
+                    .any(|row| row.starts_with(&format!("| {case} ("))
+                        && row.contains(&format!("| {implementation}"))),
+                "no row for {case} / {implementation}:\n{text}"
+            );
+        }
+    }
+}
