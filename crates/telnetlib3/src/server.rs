@@ -140,7 +140,9 @@ impl std::fmt::Debug for Server {
 }
 
 /// Listen as `config` says and run `shell(reader, writer)` on each connection once its
-/// opening negotiation settles (or `connect_maxwait` passes). Each shell runs in a task
+/// opening negotiation settles, or `connect_maxwait` passes, or the client's data fills
+/// the reader's buffer (the client has moved on; answers behind that data cannot be read
+/// until the shell reads it). Each shell runs in a task
 /// of its own; the connection closes when the shell returns (or panics: the panic is
 /// logged), or after `config.timeout` without input (with `\r\nTimeout.\r\n`). A
 /// connection that fails costs only itself.

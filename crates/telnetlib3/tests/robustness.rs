@@ -305,3 +305,39 @@ async fn a_client_gone_during_negotiation_gets_no_shell() {
     assert!(peer.starts_with("127.0.0.1 "), "{peer}");
     drop(writer);
 }
+
+/// A client that sends data before answering the negotiation gets its shell as soon as
+/// that data fills the reader's buffer, not after `connect_maxwait`: answers behind the
+/// data could not be read before the shell reads it.
+#[tokio::test]
+async fn data_filling_the_buffer_during_negotiation_starts_the_shell() {
+    let mut config = local();
+    config.connect_maxwait = Duration::from_secs(30);
+    let server = create_server(config, |mut reader, mut writer| async move {
+        let data = reader.read_exact(1 << 20).await.unwrap();
+        assert!(data.iter().all(|&b| b == b'x'));
+        let _ = writer.write(b"got it").await;
+    })
+    .await
+    .unwrap();
+    let raw = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    let (mut rd, mut wr) = raw.into_split();
+    let started = tokio::time::Instant::now();
+    // WILL TTYPE (the server now asks SEND and more), then a megabyte, answering nothing.
+    wr.write_all(b"\xff\xfb\x18").await.unwrap();
+    wr.write_all(&vec![b'x'; 1 << 20]).await.unwrap();
+    let mut got = Vec::new();
+    timeout(PATIENCE, async {
+        while !got.ends_with(b"got it") {
+            let mut buf = [0u8; 4096];
+            let n = rd.read(&mut buf).await.unwrap();
+            assert!(n > 0, "closed: {got:?}");
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await
+    .unwrap();
+    assert!(started.elapsed() < PATIENCE);
+}

@@ -292,7 +292,9 @@ where
 }
 
 /// Wait, on the connection's state changes, until `done` holds or `deadline` passes.
-/// Returns whether `done` held; false as soon as no more input can come.
+/// Returns whether `done` held; false as soon as no more input can come, or as soon as
+/// the peer's data fills the input buffer: the driver then stops reading, so answers
+/// behind that data could not arrive before someone reads it.
 pub(crate) async fn wait_for(
     inner: &Inner,
     deadline: tokio::time::Instant,
@@ -302,7 +304,7 @@ pub(crate) async fn wait_for(
         let shared = inner.lock();
         if done(&shared.session, shared.eof) {
             Some(true)
-        } else if shared.eof || shared.closing {
+        } else if shared.eof || shared.closing || shared.buffered() >= inner.settings.limit {
             Some(false)
         } else {
             None
