@@ -8,7 +8,10 @@ use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
 use telnetlib3_proto::{Config, Policy, Role, Session, TelnetOption};
 
-use crate::stream::{self, EventHook, TelnetReader, TelnetWriter, TerminalDefaults, DEFAULT_LIMIT};
+use crate::stream::{
+    self, EventHook, Settings, TelnetReader, TelnetWriter, TerminalDefaults, DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_LIMIT,
+};
 use crate::{connect, Error};
 
 /// What a client reports and how long it waits, after telnetlib3's `open_connection`
@@ -41,6 +44,9 @@ pub struct ClientConfig {
     pub limit: usize,
     /// Called for every protocol event.
     pub on_event: Option<EventHook>,
+    /// How long closing may take ([`DEFAULT_CLOSE_TIMEOUT`], 5 s): to write out what is
+    /// queued, then, separately, for the server to close its side.
+    pub close_timeout: Duration,
     /// Which options we agree to (telnetlib3's client choices by default).
     pub policy: Policy,
     /// Options we offer at once with WILL (telnetlib3's `always_will`); they are added to
@@ -68,6 +74,7 @@ impl Default for ClientConfig {
             connect_timeout: Duration::from_secs(10),
             limit: DEFAULT_LIMIT,
             on_event: None,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
             policy: Policy::client(),
             always_will: Vec::new(),
             always_do: Vec::new(),
@@ -162,13 +169,16 @@ pub async fn open_connection(
         rows: config.rows,
         never_send_ga: false,
     };
-    let inner = stream::spawn(
+    let inner = stream::spawn_with(
         socket,
         session,
-        config.limit,
-        config.on_event.clone(),
-        peer,
-        defaults,
+        Settings {
+            limit: config.limit,
+            hook: config.on_event.clone(),
+            peer,
+            defaults,
+            close_timeout: config.close_timeout,
+        },
     );
     let start = tokio::time::Instant::now();
     let minwait = start + config.connect_minwait;

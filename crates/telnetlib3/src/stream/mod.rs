@@ -233,32 +233,6 @@ async fn wait_until<T>(notify: &Notify, mut check: impl FnMut() -> Option<T>) ->
     }
 }
 
-/// Start the driver for `stream` with the default close timeout; returns the shared
-/// part for the handles.
-pub(crate) fn spawn<S>(
-    stream: S,
-    session: Session,
-    limit: usize,
-    hook: Option<EventHook>,
-    peer: String,
-    defaults: TerminalDefaults,
-) -> Arc<Inner>
-where
-    S: AsyncRead + AsyncWrite + Send + 'static,
-{
-    spawn_with(
-        stream,
-        session,
-        Settings {
-            limit,
-            hook,
-            peer,
-            defaults,
-            close_timeout: DEFAULT_CLOSE_TIMEOUT,
-        },
-    )
-}
-
 /// Start the driver for `stream`; returns the shared part for the handles.
 pub(crate) fn spawn_with<S>(stream: S, session: Session, settings: Settings) -> Arc<Inner>
 where
