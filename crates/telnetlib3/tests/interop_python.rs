@@ -242,3 +242,42 @@ async fn utf8_text_with_the_python_client() {
 async fn cp437_text_with_the_python_client() {
     text_round_trip_with_python("cp437", "cp437").await;
 }
+
+#[tokio::test]
+async fn timing_mark_against_the_python_echo_server() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(python())
+        .arg(script("echo_server.py"))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let _child = Reaped(child);
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let (mut reader, mut writer) = timeout(
+        PATIENCE,
+        open_connection("127.0.0.1", port, ClientConfig::default()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    writer.write(b"before the mark\r\n").await.unwrap();
+    // The answer comes after the reference has processed the line before it: the echo
+    // is already on its way back.
+    let will = timeout(PATIENCE, writer.timing_mark())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(will, "telnetlib3 performs TIMING-MARK");
+    let line = timeout(PATIENCE, reader.read_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, b"before the mark\r\n");
+}
