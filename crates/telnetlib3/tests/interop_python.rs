@@ -268,8 +268,7 @@ async fn timing_mark_against_the_python_echo_server() {
     .unwrap()
     .unwrap();
     writer.write(b"before the mark\r\n").await.unwrap();
-    // The answer comes after the reference has processed the line before it: the echo
-    // is already on its way back.
+    // The reference answers once it has parsed everything sent before the mark.
     let will = timeout(PATIENCE, writer.timing_mark())
         .await
         .unwrap()
