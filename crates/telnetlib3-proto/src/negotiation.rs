@@ -83,15 +83,20 @@ impl Session {
     }
 
     /// Whether the opening negotiation has settled: nothing we asked for is outstanding
-    /// (options, NEW-ENVIRON and CHARSET requests), and, for a server, BINARY is agreed
-    /// both ways (or forced, or the client refused TTYPE and so will not go further).
+    /// (options, TTYPE, NEW-ENVIRON and CHARSET requests), and, for a server, BINARY is
+    /// agreed both ways (or forced, or the client refused TTYPE and so will not go
+    /// further).
     ///
     /// A client's rule (telnetlib3's `check_negotiation`): nothing outstanding, and we
     /// perform TTYPE and either NEW_ENVIRON or CHARSET both ways; otherwise the caller
     /// waits for `connect_minwait`.
     #[must_use]
     pub fn negotiation_settled(&self) -> bool {
-        if self.negotiation_pending() || self.environ_pending() || self.charset_pending() {
+        if self.negotiation_pending()
+            || self.ttype_pending()
+            || self.environ_pending()
+            || self.charset_pending()
+        {
             return false;
         }
         match self.role() {
@@ -214,6 +219,22 @@ mod tests {
     }
 
     #[test]
+    fn an_outstanding_ttype_send_holds_the_negotiation_back() {
+        let mut server = server();
+        let mut log = Log::default();
+        let _ = transmit(&mut server);
+        assert!(!server.ttype_pending(), "DO TTYPE is not yet agreed");
+        server.receive(b"\xff\xfb\x18", &mut log); // WILL TTYPE: SEND goes out
+        assert!(server.ttype_pending());
+        server.receive(b"\xff\xfa\x18\x00xterm\xff\xf0", &mut log); // and again
+        assert!(server.ttype_pending());
+        assert!(!server.negotiation_settled());
+        server.receive(b"\xff\xfa\x18\x00xterm\xff\xf0", &mut log); // repeated: done
+        assert!(!server.ttype_pending());
+        assert!(server.ttype_cycle_complete());
+    }
+
+    #[test]
     fn microsoft_telnet_gets_new_environ_after_the_second_type() {
         let mut server = server();
         let mut log = Log::default();
@@ -275,7 +296,10 @@ mod tests {
             assert!(rounds < 32, "negotiation did not settle");
             server.receive(&to_server, &mut server_log);
             client.receive(&to_client, &mut client_log);
+            // The shell would start mid-cycle, with a provisional terminal type.
+            assert!(!(server.ttype_pending() && server.negotiation_settled()));
         }
+        assert!(!server.ttype_pending());
         assert!(server.negotiation_settled(), "{server_log:?}");
         assert!(client.negotiation_settled());
         assert_eq!(server.terminal_type(), Some("xterm-256color"));

@@ -54,6 +54,10 @@ pub enum Error {
     /// The connection was closed (by the peer, or by us) before the operation completed.
     #[error("connection closed")]
     Closed,
+    /// The connection failed (reset by the peer, say): what was read before it stays
+    /// readable; after that, and for writes, this error.
+    #[error("connection lost: {}", os_message(.0))]
+    ConnectionLost(#[source] io::Error),
     /// Text could not be decoded or encoded (strict mode), or the encoding is unknown.
     #[error(transparent)]
     Text(#[from] crate::text::TextError),
@@ -70,7 +74,8 @@ impl Error {
             Self::Resolve { source, .. }
             | Self::Connect { source, .. }
             | Self::Listen { source, .. }
-            | Self::Io(source) => Some(source.kind()),
+            | Self::Io(source)
+            | Self::ConnectionLost(source) => Some(source.kind()),
             Self::NoAddress { .. }
             | Self::ConnectTimeout { .. }
             | Self::Closed
@@ -115,6 +120,13 @@ mod tests {
     fn other_errors_keep_their_text() {
         let error = Error::Io(io::Error::other("boom"));
         assert_eq!(error.to_string(), "boom");
+        let error = Error::ConnectionLost(io::Error::from_raw_os_error(104));
+        #[cfg(target_os = "linux")]
+        assert_eq!(
+            error.to_string(),
+            "connection lost: Connection reset by peer"
+        );
+        assert_eq!(error.io_kind(), Some(io::ErrorKind::ConnectionReset));
         let error = Error::ConnectTimeout {
             addr: "h:23".into(),
             timeout: Duration::from_millis(1500),

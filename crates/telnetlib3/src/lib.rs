@@ -6,10 +6,19 @@
 //! settled (or `connect_maxwait` passed), runs `shell(reader, writer)` on each;
 //! [`open_connection`] connects and answers a server's negotiation from a [`ClientConfig`].
 //! Behind every connection one driver task owns the socket and the protocol session: it
-//! keeps answering negotiation, stops reading when the reader's buffer is full, and
-//! writes what the session queues. [`TelnetReader`] and [`TelnetWriter`] carry bytes;
-//! [`TextReader`] and [`TextWriter`] carry text in an encoding ([`text`]).
-//! [`blocking::TelnetConnection`] is a client for code that does not want async.
+//! reads and writes at once, keeps answering negotiation, stops reading when the reader's
+//! buffer is full (back-pressure to the peer), and writes what the session queues;
+//! writers wait while [`WRITE_HIGH_WATER`] bytes are queued. [`TelnetReader`] and
+//! [`TelnetWriter`] carry bytes; [`TextReader`] and [`TextWriter`] carry text in an
+//! encoding ([`text`]). [`blocking::TelnetConnection`] is a client for code that does not
+//! want async.
+//!
+//! A connection ends when the shell returns (server), when its writer is closed, or when
+//! its reader and writer are both dropped; closing takes at most the close timeout (5 s by
+//! default) to write out what is queued. A shell that panics, or a peer that sends garbage,
+//! disconnects or stops reading, costs only its own connection. Protocol events can be
+//! observed with an [`EventHook`], and window-size and terminal-type changes with
+//! [`TelnetWriter::watch_window_size`] and [`TelnetWriter::watch_terminal_type`].
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), telnetlib3::Error> {
@@ -53,7 +62,7 @@ pub use net::{connect, display_addr, listen};
 pub use server::{create_server, create_text_server, Server, ServerConfig};
 pub use stream::{
     negotiated_encoding, writer_repr, EventHook, TelnetReader, TelnetWriter, TerminalDefaults,
-    TextReader, TextWriter, DEFAULT_LIMIT, WRITE_HIGH_WATER,
+    TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, WRITE_HIGH_WATER,
 };
 
 /// The sans-IO protocol core this crate drives, re-exported.

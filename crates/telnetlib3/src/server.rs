@@ -3,18 +3,19 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use telnetlib3_proto::{Config, Policy, Role, ServerPlan, Session};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 use tracing::{debug, info, warn};
 
 use crate::stream::{
-    self, EventHook, Inner, TelnetReader, TelnetWriter, TerminalDefaults, DEFAULT_LIMIT,
+    self, EventHook, Inner, Settings, TelnetReader, TelnetWriter, TerminalDefaults,
+    DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT,
 };
 use crate::text::{Encoding, ErrorMode};
 use crate::{listen, negotiated_encoding, Error, TextReader, TextWriter};
@@ -49,6 +50,10 @@ pub struct ServerConfig {
     pub encoding_errors: ErrorMode,
     /// The terminal assumed until the client reports its own, and `never_send_ga`.
     pub terminal: TerminalDefaults,
+    /// How long closing a connection may take ([`DEFAULT_CLOSE_TIMEOUT`], 5 s): to write
+    /// out what is queued (a peer that does not read loses the rest) and then, separately,
+    /// for the peer to close its side.
+    pub close_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +70,7 @@ impl Default for ServerConfig {
             encoding: Encoding::from_name("utf8").expect("UTF-8 is always known"),
             encoding_errors: ErrorMode::Strict,
             terminal: TerminalDefaults::default(),
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
         }
     }
 }
@@ -78,20 +84,46 @@ impl std::fmt::Debug for ServerConfig {
             .field("timeout", &self.timeout)
             .field("limit", &self.limit)
             .field("plan", &self.plan)
+            .field("close_timeout", &self.close_timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// One open connection, as the server sees it.
+struct Connection {
+    peer: SocketAddr,
+    inner: Arc<Inner>,
+    /// The shell's task, once it runs.
+    shell: Option<AbortHandle>,
 }
 
 /// What the server knows of its connections.
 #[derive(Default)]
 struct Registry {
-    connections: Mutex<HashMap<u64, (SocketAddr, Arc<Inner>)>>,
+    connections: Mutex<HashMap<u64, Connection>>,
     next_id: AtomicU64,
-    /// A connection ended.
+    /// The server was told to stop ([`Server::close`], [`Server::shutdown`]).
+    closed: AtomicBool,
+    /// A connection ended, or the server was closed.
     changed: Notify,
 }
 
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, HashMap<u64, Connection>> {
+        self.connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
 /// A running server: its addresses and connections, and how to stop it.
+///
+/// Dropping the handle does not stop the server (as with asyncio's): call
+/// [`Server::close`] or [`Server::shutdown`].
 pub struct Server {
     addrs: Vec<SocketAddr>,
     registry: Arc<Registry>,
@@ -108,8 +140,10 @@ impl std::fmt::Debug for Server {
 }
 
 /// Listen as `config` says and run `shell(reader, writer)` on each connection once its
-/// opening negotiation settles (or `connect_maxwait` passes). The connection closes when
-/// the shell returns. A connection that fails costs only itself.
+/// opening negotiation settles (or `connect_maxwait` passes). Each shell runs in a task
+/// of its own; the connection closes when the shell returns (or panics: the panic is
+/// logged), or after `config.timeout` without input (with `\r\nTimeout.\r\n`). A
+/// connection that fails costs only itself.
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), telnetlib3::Error> {
@@ -204,6 +238,9 @@ async fn accept<F, Fut>(
     loop {
         match listener.accept().await {
             Ok((socket, peer)) => {
+                if registry.is_closed() {
+                    return;
+                }
                 let _ = socket.set_nodelay(true);
                 info!("Connection from <Peer {} {}>", peer.ip(), peer.port());
                 let (config, registry, shell) = (
@@ -225,6 +262,19 @@ async fn accept<F, Fut>(
     }
 }
 
+/// Removes a connection from the registry however its task ends.
+struct Registered<'a> {
+    registry: &'a Registry,
+    id: u64,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        self.registry.lock().remove(&self.id);
+        self.registry.changed.notify_waiters();
+    }
+}
+
 async fn serve<F, Fut>(
     socket: tokio::net::TcpStream,
     peer: SocketAddr,
@@ -233,24 +283,37 @@ async fn serve<F, Fut>(
     shell: &F,
 ) where
     F: Fn(TelnetReader, TelnetWriter) -> Fut,
-    Fut: Future<Output = ()>,
+    Fut: Future<Output = ()> + Send + 'static,
 {
     let mut session = Session::new(Role::Server, Arc::clone(&config.protocol));
     session.start_server_negotiation(config.plan);
-    let inner = stream::spawn(
+    let inner = stream::spawn_with(
         socket,
         session,
-        config.limit,
-        config.on_event.clone(),
-        format!("{} {}", peer.ip(), peer.port()),
-        config.terminal.clone(),
+        Settings {
+            limit: config.limit,
+            hook: config.on_event.clone(),
+            peer: format!("{} {}", peer.ip(), peer.port()),
+            defaults: config.terminal.clone(),
+            close_timeout: config.close_timeout,
+        },
     );
+    // The server's own writer, to close the connection whatever the shell does.
+    let mut writer = TelnetWriter::new(Arc::clone(&inner));
     let id = registry.next_id.fetch_add(1, Ordering::Relaxed);
-    registry
-        .connections
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(id, (peer, Arc::clone(&inner)));
+    registry.lock().insert(
+        id,
+        Connection {
+            peer,
+            inner: Arc::clone(&inner),
+            shell: None,
+        },
+    );
+    let _registered = Registered { registry, id };
+    if registry.is_closed() {
+        // `Server::close` ran between the accept and the registration.
+        stream::close_now(&inner);
+    }
 
     let deadline = tokio::time::Instant::now() + config.connect_maxwait;
     let settled =
@@ -259,27 +322,36 @@ async fn serve<F, Fut>(
         debug!(%peer, "negotiation not settled after {:?}", config.connect_maxwait);
         stream::with_session(&inner, Session::finish_negotiation);
     }
-    let mut writer = TelnetWriter::new(Arc::clone(&inner));
+    if stream::is_closing(&inner) {
+        writer.close().await;
+        return;
+    }
+
     let reader = TelnetReader::new(Arc::clone(&inner));
-    let shell_done = shell(reader, TelnetWriter::new(Arc::clone(&inner)));
-    match config.timeout {
-        Some(idle) => {
-            tokio::select! {
-                () = shell_done => {}
-                () = idle_watch(&writer, idle) => {
-                    let _ = writer.write(b"\r\nTimeout.\r\n").await;
-                }
-            }
+    let mut task = tokio::spawn(shell(reader, TelnetWriter::new(Arc::clone(&inner))));
+    if let Some(connection) = registry.lock().get_mut(&id) {
+        connection.shell = Some(task.abort_handle());
+    }
+    let idle = async {
+        match config.timeout {
+            Some(idle) => idle_watch(&writer, idle).await,
+            None => std::future::pending().await,
         }
-        None => shell_done.await,
+    };
+    tokio::select! {
+        ended = &mut task => match ended {
+            Err(error) if error.is_panic() => warn!(%peer, "the shell panicked"),
+            _ => {}
+        },
+        () = idle => {
+            task.abort();
+            let _ = task.await;
+            debug!(%peer, "idle for {:?}", config.timeout.unwrap_or_default());
+            let _ = tokio::time::timeout(config.close_timeout, writer.write(b"\r\nTimeout.\r\n"))
+                .await;
+        }
     }
     writer.close().await;
-    registry
-        .connections
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .remove(&id);
-    registry.changed.notify_waiters();
 }
 
 /// Returns once no byte has arrived from the peer for `idle`.
@@ -302,52 +374,53 @@ impl Server {
         &self.addrs
     }
 
-    /// How many connections are open.
+    /// How many connections are open (negotiating, or running their shell, or closing).
     #[must_use]
     pub fn connection_count(&self) -> usize {
-        self.registry
-            .connections
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
+        self.registry.lock().len()
     }
 
     /// The peers of the open connections.
     #[must_use]
     pub fn connections(&self) -> Vec<SocketAddr> {
         self.registry
-            .connections
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .values()
-            .map(|(peer, _)| *peer)
+            .map(|connection| connection.peer)
             .collect()
     }
 
-    /// Stop accepting and close every connection now.
-    pub fn close(&self) {
+    /// Stop accepting.
+    fn stop_accepting(&self) {
+        self.registry.closed.store(true, Ordering::Release);
         for acceptor in &self.acceptors {
             acceptor.abort();
         }
-        let connections = self
-            .registry
-            .connections
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for (_, inner) in connections.values() {
-            stream::close_now(inner);
+        self.registry.changed.notify_waiters();
+    }
+
+    /// Stop accepting and close every connection now: shells are stopped, what they
+    /// queued is written out within the close timeout, and the sockets are closed.
+    pub fn close(&self) {
+        self.stop_accepting();
+        for connection in self.registry.lock().values() {
+            stream::close_now(&connection.inner);
+            if let Some(shell) = &connection.shell {
+                shell.abort();
+            }
         }
     }
 
-    /// Stop accepting, let the shells finish until `grace` has passed, then close the
-    /// connections that remain. Returns how many had to be closed.
+    /// Stop accepting, let the shells finish until `grace` has passed, then
+    /// [`close`](Server::close) the connections that remain. Returns how many had to be
+    /// closed.
     pub async fn shutdown(&self, grace: Duration) -> usize {
-        for acceptor in &self.acceptors {
-            acceptor.abort();
-        }
+        self.stop_accepting();
         let deadline = tokio::time::Instant::now() + grace;
         loop {
             let changed = self.registry.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             if self.connection_count() == 0 {
                 return 0;
             }
@@ -359,10 +432,17 @@ impl Server {
         }
     }
 
-    /// Wait until the server stops accepting (after [`Server::close`] or forever).
-    pub async fn wait_closed(self) {
-        for acceptor in self.acceptors {
-            let _ = acceptor.await;
+    /// Wait until the server has stopped accepting ([`Server::close`] or
+    /// [`Server::shutdown`]; until then, forever) and every connection has ended.
+    pub async fn wait_closed(&self) {
+        loop {
+            let changed = self.registry.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.registry.is_closed() && self.connection_count() == 0 {
+                return;
+            }
+            changed.await;
         }
     }
 }

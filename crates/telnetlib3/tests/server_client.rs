@@ -164,7 +164,7 @@ async fn a_peer_that_stops_reading_holds_the_writer_back() {
                 }
             })
             .await;
-            let queued = writer.with_session(|s| s.output_len());
+            let queued = writer.pending_output();
             let _ = tx.send((outcome.is_err(), written, queued)).await;
         }
     })

@@ -314,6 +314,13 @@ impl Session {
     pub fn ttype_cycle_complete(&self) -> bool {
         self.core.families.ttype.complete
     }
+
+    /// Server: whether our `SB TTYPE SEND` awaits its IS (telnetlib3's pending
+    /// `SB TTYPE`, which holds back the end of a server's negotiation).
+    #[must_use]
+    pub fn ttype_pending(&self) -> bool {
+        self.core.families.ttype.awaiting
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,336 @@
+//! The reader and writer handed to shells, and the driver task behind them.
+//!
+//! One driver task per connection ([`driver`]) owns the socket and feeds the protocol
+//! [`Session`]; the [`TelnetReader`] and [`TelnetWriter`] share the session with it
+//! through a mutex that is never held across an `.await`, and wait on [`Notify`]s the
+//! driver signals. The driver reads and writes at once (two peers writing to each other
+//! cannot deadlock), keeps answering negotiation whether or not the shell reads, stops
+//! reading the socket while the input buffer holds `limit` bytes (back-pressure to the
+//! peer), and writes out whatever the session queued. Writers wait while
+//! [`WRITE_HIGH_WATER`] bytes are queued, so memory stays bounded both ways.
+//!
+//! The text flavours ([`TextReader`], [`TextWriter`]) wrap the bytes flavours.
+
+mod driver;
+mod reader;
+mod text;
+mod writer;
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use telnetlib3_proto::options::naws::WindowSize;
+use telnetlib3_proto::{Event, Session};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{oneshot, watch, Notify};
+
+pub use reader::TelnetReader;
+pub use text::{negotiated_encoding, TextReader, TextWriter};
+pub use writer::{writer_repr, TelnetWriter};
+
+use crate::Error;
+
+/// Default cap on data read from the peer and not yet taken by the shell (telnetlib3's
+/// reader `limit`).
+pub const DEFAULT_LIMIT: usize = 65536;
+
+/// A writer waits while this much output is queued and not yet written to the socket.
+pub const WRITE_HIGH_WATER: usize = 64 * 1024;
+
+/// How long closing a connection may take by default: first to write out what is
+/// queued, then (separately) to wait for the peer to close its side.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A hook called by the driver for every protocol event, in stream order.
+///
+/// It runs inside the driver with the connection's session locked: it must return
+/// quickly and must not call back into the connection's reader or writer (that would
+/// deadlock). To act on an event, send it on a channel and act from a task.
+pub type EventHook = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
+
+/// What a server assumes of the terminal until the client says otherwise, and whether it
+/// ever sends go-aheads (telnetlib3's `term`, `cols`, `rows`, `never_send_ga`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TerminalDefaults {
+    /// The terminal type assumed (`unknown`).
+    pub term: String,
+    /// The width assumed (80).
+    pub cols: u16,
+    /// The height assumed (25).
+    pub rows: u16,
+    /// Never send `IAC GA`, even without SGA.
+    pub never_send_ga: bool,
+}
+
+impl Default for TerminalDefaults {
+    fn default() -> Self {
+        Self {
+            term: "unknown".to_string(),
+            cols: 80,
+            rows: 25,
+            never_send_ga: false,
+        }
+    }
+}
+
+/// How a connection's driver and handles behave.
+pub(crate) struct Settings {
+    /// The most unread input kept.
+    pub(crate) limit: usize,
+    /// Called for every event.
+    pub(crate) hook: Option<EventHook>,
+    /// The peer's address as telnetlib3 shows it (`ip port`).
+    pub(crate) peer: String,
+    /// What is assumed until the peer reports.
+    pub(crate) defaults: TerminalDefaults,
+    /// How long writing out at close, and then waiting for the peer's close, may take.
+    pub(crate) close_timeout: Duration,
+}
+
+/// How a connection failed: kept to build an [`io::Error`] for every caller that asks.
+#[derive(Clone, Debug)]
+struct Failure {
+    kind: io::ErrorKind,
+    message: String,
+}
+
+/// State shared by the driver and the handles.
+struct Shared {
+    session: Session,
+    /// Data from the peer not yet read; `input[start..]` is unread.
+    input: Vec<u8>,
+    start: usize,
+    /// Bytes the driver has taken from the session and not yet written.
+    in_flight: usize,
+    /// No more input will come: the peer closed its side, we closed, or the connection
+    /// failed.
+    eof: bool,
+    /// The local side asked to close: writes are refused, the driver flushes and ends.
+    closing: bool,
+    /// Our side of the connection is shut down (everything queued before was written),
+    /// or the driver ended.
+    shut_down: bool,
+    /// The driver has ended: the socket is gone.
+    finished: bool,
+    /// Why the connection failed, if it did.
+    failure: Option<Failure>,
+    /// Timing marks waiting for their answer, oldest first.
+    pings: VecDeque<oneshot::Sender<bool>>,
+    bytes_in: u64,
+    bytes_out: u64,
+}
+
+impl Shared {
+    fn buffered(&self) -> usize {
+        self.input.len() - self.start
+    }
+
+    fn unread(&self) -> &[u8] {
+        &self.input[self.start..]
+    }
+
+    /// Consume `n` unread bytes without copying them.
+    fn skip(&mut self, n: usize) {
+        self.start += n.min(self.buffered());
+        if self.start == self.input.len() {
+            self.input.clear();
+            self.start = 0;
+            // An idle connection keeps no large buffer.
+            if self.input.capacity() > driver::READ_CHUNK_MAX {
+                self.input = Vec::new();
+            }
+        } else if self.start >= driver::READ_CHUNK_MAX / 4 && self.start * 2 >= self.input.len() {
+            // A reader that never empties the buffer must not let the consumed prefix
+            // grow without bound: move the rest down (amortised, at most half copied).
+            self.input.drain(..self.start);
+            self.start = 0;
+        }
+    }
+
+    /// Take up to `max` unread bytes.
+    fn take(&mut self, max: usize) -> Vec<u8> {
+        let n = max.min(self.buffered());
+        let taken = self.input[self.start..self.start + n].to_vec();
+        self.skip(n);
+        taken
+    }
+
+    /// The error for a caller that needs more than the connection will give: the
+    /// failure if it failed, else [`Error::Closed`].
+    fn end_error(&self) -> Error {
+        match &self.failure {
+            Some(failure) => {
+                Error::ConnectionLost(io::Error::new(failure.kind, failure.message.clone()))
+            }
+            None => Error::Closed,
+        }
+    }
+}
+
+/// The part of a connection both handles and the driver hold.
+pub(crate) struct Inner {
+    shared: Mutex<Shared>,
+    /// Input arrived, EOF, negotiation progressed, or the driver ended.
+    readable: Notify,
+    /// Output was written out, our side shut down, or the driver ended.
+    writable: Notify,
+    /// The driver has something to do (output queued, input taken, close).
+    wake_driver: Notify,
+    /// How many [`TelnetReader`]s and [`TelnetWriter`]s are alive: when the last one goes
+    /// the connection closes.
+    handles: AtomicUsize,
+    /// The peer's window size, as last reported.
+    window_size: watch::Sender<Option<WindowSize>>,
+    /// The peer's terminal type, as the session chose it so far.
+    terminal_type: watch::Sender<Option<String>>,
+    settings: Settings,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        // A panic while locked (in an event hook, say) cannot leave the session
+        // half-updated in a way that matters more than losing the connection; keep
+        // serving the other handles.
+        self.shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A new handle shares the connection.
+    fn acquire(self: Arc<Self>) -> Arc<Self> {
+        self.handles.fetch_add(1, Ordering::AcqRel);
+        self
+    }
+
+    /// A handle went away; the last one closes the connection.
+    fn release(&self) {
+        if self.handles.fetch_sub(1, Ordering::AcqRel) == 1 {
+            close_now(self);
+        }
+    }
+
+    /// The peer's address, `ip port` as telnetlib3 shows it.
+    pub(crate) fn peer(&self) -> &str {
+        &self.settings.peer
+    }
+}
+
+/// Wait on `notify` until `check` gives a value. `notify` must be signalled with
+/// `notify_waiters` after every change `check` may depend on; the waiter registers before
+/// checking, so no signal is lost.
+async fn wait_until<T>(notify: &Notify, mut check: impl FnMut() -> Option<T>) -> T {
+    loop {
+        let notified = notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(value) = check() {
+            return value;
+        }
+        notified.await;
+    }
+}
+
+/// Start the driver for `stream` with the default close timeout; returns the shared
+/// part for the handles.
+pub(crate) fn spawn<S>(
+    stream: S,
+    session: Session,
+    limit: usize,
+    hook: Option<EventHook>,
+    peer: String,
+    defaults: TerminalDefaults,
+) -> Arc<Inner>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    spawn_with(
+        stream,
+        session,
+        Settings {
+            limit,
+            hook,
+            peer,
+            defaults,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+        },
+    )
+}
+
+/// Start the driver for `stream`; returns the shared part for the handles.
+pub(crate) fn spawn_with<S>(stream: S, session: Session, settings: Settings) -> Arc<Inner>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    let inner = Arc::new(Inner {
+        shared: Mutex::new(Shared {
+            session,
+            input: Vec::new(),
+            start: 0,
+            in_flight: 0,
+            eof: false,
+            closing: false,
+            shut_down: false,
+            finished: false,
+            failure: None,
+            pings: VecDeque::new(),
+            bytes_in: 0,
+            bytes_out: 0,
+        }),
+        readable: Notify::new(),
+        writable: Notify::new(),
+        wake_driver: Notify::new(),
+        handles: AtomicUsize::new(0),
+        window_size: watch::Sender::new(None),
+        terminal_type: watch::Sender::new(None),
+        settings,
+    });
+    tokio::spawn(driver::drive(Arc::clone(&inner), stream));
+    inner
+}
+
+/// Wait, on the connection's state changes, until `done` holds or `deadline` passes.
+/// Returns whether `done` held; false as soon as no more input can come.
+pub(crate) async fn wait_for(
+    inner: &Inner,
+    deadline: tokio::time::Instant,
+    done: impl Fn(&Session, bool) -> bool,
+) -> bool {
+    let settled = wait_until(&inner.readable, || {
+        let shared = inner.lock();
+        if done(&shared.session, shared.eof) {
+            Some(true)
+        } else if shared.eof || shared.closing {
+            Some(false)
+        } else {
+            None
+        }
+    });
+    tokio::time::timeout_at(deadline, settled)
+        .await
+        .unwrap_or(false)
+}
+
+/// Run `f` on the session behind `inner` and wake the driver.
+pub(crate) fn with_session<T>(inner: &Inner, f: impl FnOnce(&mut Session) -> T) -> T {
+    let result = f(&mut inner.lock().session);
+    inner.wake_driver.notify_one();
+    result
+}
+
+/// Ask the driver behind `inner` to write out what is queued and close, within the
+/// close timeout.
+pub(crate) fn close_now(inner: &Inner) {
+    inner.lock().closing = true;
+    inner.wake_driver.notify_one();
+}
+
+/// Whether the local side asked to close `inner`.
+pub(crate) fn is_closing(inner: &Inner) -> bool {
+    inner.lock().closing
+}
+
+#[cfg(test)]
+mod tests;

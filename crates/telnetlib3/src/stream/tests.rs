@@ -1,0 +1,316 @@
+//! The reader's and writer's rules over an in-memory stream, byte for byte.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use telnetlib3_proto::{Config, Policy, Role, Session};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
+use tokio::time::timeout;
+
+use super::*;
+use crate::Error;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A session that passes data through untouched (no end-of-line translation, no
+/// options), so that the reader's own rules are what is tested.
+fn plain_session() -> Session {
+    let mut config = Config::with_policy(Policy::new());
+    config.translate_eol = false;
+    Session::new(Role::Server, config)
+}
+
+fn settings(limit: usize) -> Settings {
+    Settings {
+        limit,
+        hook: None,
+        peer: "test 0".into(),
+        defaults: TerminalDefaults::default(),
+        close_timeout: Duration::from_millis(200),
+    }
+}
+
+/// A connection over an in-memory pipe: our reader and writer, and the peer's end.
+fn pair(limit: usize) -> (TelnetReader, TelnetWriter, DuplexStream) {
+    let (ours, theirs) = tokio::io::duplex(1 << 20);
+    let inner = spawn_with(ours, plain_session(), settings(limit));
+    (
+        TelnetReader::new(Arc::clone(&inner)),
+        TelnetWriter::new(inner),
+        theirs,
+    )
+}
+
+async fn line(reader: &mut TelnetReader) -> Vec<u8> {
+    timeout(PATIENCE, reader.read_line())
+        .await
+        .expect("read_line waited")
+        .unwrap()
+}
+
+/// Wait until the reader has `n` bytes buffered.
+async fn buffered(reader: &TelnetReader, n: usize) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while reader.buffered() < n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            reader.buffered()
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn read_line_ends_at_cr_lf_cr_nul_lone_cr_and_lf() {
+    let (mut reader, _writer, mut peer) = pair(DEFAULT_LIMIT);
+    peer.write_all(b"a\r\nb\r\0c\rd\ne\n\rf").await.unwrap();
+    buffered(&reader, 14).await;
+    assert_eq!(line(&mut reader).await, b"a\r\n");
+    assert_eq!(line(&mut reader).await, b"b\r", "CR NUL: NUL dropped");
+    assert_eq!(line(&mut reader).await, b"c\r", "lone CR");
+    assert_eq!(line(&mut reader).await, b"d\n");
+    assert_eq!(
+        line(&mut reader).await,
+        b"e\n",
+        "LF first: LF CR is not a pair"
+    );
+    assert_eq!(line(&mut reader).await, b"\r");
+    drop(peer);
+    assert_eq!(line(&mut reader).await, b"f", "partial line at EOF");
+    assert_eq!(line(&mut reader).await, b"");
+    assert!(reader.at_eof());
+    assert_eq!(
+        reader.to_string(),
+        "<TelnetReader limit=65536 buflen=0 eof=True>"
+    );
+}
+
+#[tokio::test]
+async fn a_line_ending_split_across_segments_makes_one_line() {
+    let (mut reader, _writer, mut peer) = pair(DEFAULT_LIMIT);
+    peer.write_all(b"one\r").await.unwrap();
+    // The CR is the last byte so far: the line ends at once, not at the next byte.
+    assert_eq!(line(&mut reader).await, b"one\r");
+    peer.write_all(b"\ntwo\r").await.unwrap();
+    assert_eq!(line(&mut reader).await, b"two\r", "the LF completed the CR");
+    peer.write_all(b"\0three\n").await.unwrap();
+    assert_eq!(line(&mut reader).await, b"three\n", "so did the NUL");
+    // Only the byte right after: a second LF is a line of its own.
+    peer.write_all(b"four\r").await.unwrap();
+    assert_eq!(line(&mut reader).await, b"four\r");
+    peer.write_all(b"\n\n").await.unwrap();
+    assert_eq!(line(&mut reader).await, b"\n");
+    // Another read in between forgets the pending CR.
+    peer.write_all(b"five\r").await.unwrap();
+    assert_eq!(line(&mut reader).await, b"five\r");
+    peer.write_all(b"\nX").await.unwrap();
+    buffered(&reader, 2).await;
+    assert_eq!(reader.read(1).await.unwrap(), b"\n");
+}
+
+#[tokio::test]
+async fn lines_longer_than_the_limit_come_in_pieces() {
+    let (mut reader, _writer, mut peer) = pair(16);
+    peer.write_all(&[b'x'; 40]).await.unwrap();
+    assert_eq!(line(&mut reader).await, [b'x'; 16]);
+    assert_eq!(line(&mut reader).await, [b'x'; 16]);
+    // 8 left and no end of line: wait for more.
+    assert!(timeout(Duration::from_millis(100), reader.read_line())
+        .await
+        .is_err());
+    peer.write_all(b"\r\nabc").await.unwrap();
+    assert_eq!(line(&mut reader).await, b"xxxxxxxx\r\n");
+    // A CR at the limit is a piece's end, not a line's: nothing is dropped after it.
+    peer.write_all(b"defghijklmnop\r\nq\n").await.unwrap();
+    buffered(&reader, 18).await;
+    assert_eq!(line(&mut reader).await, b"abcdefghijklmnop");
+    assert_eq!(line(&mut reader).await, b"\r\n");
+    assert_eq!(line(&mut reader).await, b"q\n");
+}
+
+#[tokio::test]
+async fn read_until_read_exact_and_read() {
+    let (mut reader, _writer, mut peer) = pair(8);
+    peer.write_all(b"ab?cdefghijklm?").await.unwrap();
+    assert_eq!(reader.read_until(b'?').await.unwrap(), b"ab?");
+    assert_eq!(
+        reader.read_until(b'?').await.unwrap(),
+        b"cdefghij",
+        "a limit's worth without the separator"
+    );
+    assert_eq!(reader.read_until(b'?').await.unwrap(), b"klm?");
+    peer.write_all(b"0123456789").await.unwrap();
+    assert_eq!(reader.read(0).await.unwrap(), b"");
+    assert_eq!(reader.read_exact(3).await.unwrap(), b"012");
+    assert_eq!(reader.read_exact(7).await.unwrap(), b"3456789");
+    peer.write_all(b"tail").await.unwrap();
+    drop(peer);
+    assert!(matches!(reader.read_exact(5).await, Err(Error::Closed)));
+    assert_eq!(reader.read_until(b'?').await.unwrap(), b"");
+    assert_eq!(reader.read(10).await.unwrap(), b"");
+}
+
+#[tokio::test]
+async fn the_reader_limit_stops_reading_the_socket() {
+    let (mut reader, _writer, mut peer) = pair(1000);
+    let sent = tokio::spawn(async move {
+        let block = [7u8; 4096];
+        let mut sent = 0;
+        // The pipe holds 1 MiB; beyond that, only what we read lets the peer go on.
+        while sent < 4 << 20 {
+            peer.write_all(&block).await.unwrap();
+            sent += block.len();
+        }
+        peer
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        !sent.is_finished(),
+        "4 MiB went into a reader that reads nothing"
+    );
+    assert!(
+        reader.buffered() < 1000 + driver::READ_CHUNK_MAX,
+        "{} buffered",
+        reader.buffered()
+    );
+    let mut total = 0;
+    while total < 4 << 20 {
+        let chunk = timeout(PATIENCE, reader.read(1 << 20))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(chunk.len() <= 1000 + driver::READ_CHUNK_MAX);
+        total += chunk.len();
+    }
+    assert_eq!(total, 4 << 20);
+    let _peer = sent.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_writer_escapes_and_drains() {
+    let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+    writer.write(b"a\xffb").await.unwrap();
+    writer.write_line(b"c").await.unwrap();
+    writer.drain().await.unwrap();
+    assert_eq!(writer.pending_output(), 0);
+    let mut got = [0u8; 7];
+    peer.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"a\xff\xffbc\r\n");
+    writer.close().await;
+    assert!(writer.is_closing());
+    assert!(matches!(writer.write(b"late").await, Err(Error::Closed)));
+    let mut rest = Vec::new();
+    timeout(PATIENCE, peer.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(rest.is_empty());
+}
+
+#[tokio::test]
+async fn the_writer_waits_at_the_high_water_mark() {
+    // A pipe of 1 KiB that nobody reads.
+    let (ours, _theirs) = tokio::io::duplex(1024);
+    let inner = spawn_with(ours, plain_session(), settings(DEFAULT_LIMIT));
+    let mut writer = TelnetWriter::new(inner);
+    let block = vec![0xffu8; 1000];
+    let mut written = 0;
+    let outcome = timeout(Duration::from_millis(300), async {
+        loop {
+            writer.write(&block).await.unwrap();
+            written += block.len();
+        }
+    })
+    .await;
+    assert!(outcome.is_err(), "the writer never waited");
+    assert!(written < 2 * WRITE_HIGH_WATER, "{written} accepted");
+    assert!(
+        writer.pending_output() <= WRITE_HIGH_WATER,
+        "{} pending",
+        writer.pending_output()
+    );
+    // A peer that never reads cannot hold close() beyond the close timeout.
+    timeout(PATIENCE, writer.close()).await.unwrap();
+}
+
+#[tokio::test]
+async fn dropping_the_handles_closes_the_connection() {
+    let (reader, writer, mut peer) = pair(DEFAULT_LIMIT);
+    drop(reader);
+    let mut rest = Vec::new();
+    assert!(
+        timeout(Duration::from_millis(100), peer.read_to_end(&mut rest))
+            .await
+            .is_err(),
+        "closed while the writer lives"
+    );
+    drop(writer);
+    timeout(PATIENCE, peer.read_to_end(&mut rest))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+/// A stream whose reads fail after the data it was given, and whose writes succeed.
+struct Failing(Vec<u8>);
+
+impl AsyncRead for Failing {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if self.0.is_empty() {
+            return Poll::Ready(Err(io::ErrorKind::ConnectionReset.into()));
+        }
+        let n = self.0.len().min(buf.remaining());
+        buf.put_slice(&self.0[..n]);
+        self.0.drain(..n);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for Failing {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn a_failed_connection_says_so_after_the_data() {
+    let inner = spawn_with(
+        Failing(b"last words\n".to_vec()),
+        plain_session(),
+        settings(DEFAULT_LIMIT),
+    );
+    let mut reader = TelnetReader::new(Arc::clone(&inner));
+    let mut writer = TelnetWriter::new(inner);
+    assert_eq!(line(&mut reader).await, b"last words\n");
+    let error = timeout(PATIENCE, reader.read(10))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(error, Error::ConnectionLost(_)), "{error:?}");
+    assert_eq!(error.io_kind(), Some(io::ErrorKind::ConnectionReset));
+    assert!(reader.at_eof());
+    let error = writer.write(b"x").await.unwrap_err();
+    assert!(matches!(error, Error::ConnectionLost(_)), "{error:?}");
+    assert!(matches!(
+        writer.timing_mark().await,
+        Err(Error::ConnectionLost(_))
+    ));
+}

@@ -1,0 +1,165 @@
+//! The text flavours of the reader and writer: [`TextReader`] and [`TextWriter`] wrap
+//! [`TelnetReader`] and [`TelnetWriter`] with an [`Encoding`].
+
+use std::fmt;
+
+use telnetlib3_proto::Session;
+
+use super::{TelnetReader, TelnetWriter};
+use crate::text::{Decoder, Encoder, Encoding, ErrorMode};
+use crate::Error;
+
+/// The text flavour of [`TelnetReader`]: decodes with an [`Encoding`] as data arrives.
+pub struct TextReader {
+    reader: TelnetReader,
+    decoder: Decoder,
+    encoding: Encoding,
+    pending: String,
+}
+
+impl TextReader {
+    /// Decode `reader`'s data with `encoding`, handling bad bytes as `mode` says.
+    #[must_use]
+    pub fn new(reader: TelnetReader, encoding: Encoding, mode: ErrorMode) -> Self {
+        Self {
+            decoder: encoding.decoder(mode),
+            encoding,
+            reader,
+            pending: String::new(),
+        }
+    }
+
+    /// Text decoded from up to `max` bytes; waits for at least one character. Empty
+    /// means end of file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Text`] for invalid input in strict mode (the valid text around it is kept
+    /// for the next read).
+    pub async fn read(&mut self, max: usize) -> Result<String, Error> {
+        while self.pending.is_empty() {
+            let bytes = self.reader.read(max).await?;
+            let last = bytes.is_empty();
+            self.decoder.decode(&bytes, last, &mut self.pending)?;
+            if last {
+                break;
+            }
+        }
+        Ok(std::mem::take(&mut self.pending))
+    }
+
+    /// A line, ended as [`TelnetReader::read_line`] ends it, decoded.
+    ///
+    /// # Errors
+    ///
+    /// As [`TextReader::read`].
+    pub async fn read_line(&mut self) -> Result<String, Error> {
+        let mut line = std::mem::take(&mut self.pending);
+        let bytes = self.reader.read_line().await?;
+        self.decoder.decode(&bytes, bytes.is_empty(), &mut line)?;
+        Ok(line)
+    }
+
+    /// The encoding in use.
+    #[must_use]
+    pub fn encoding(&self) -> &Encoding {
+        &self.encoding
+    }
+}
+
+impl fmt::Display for TextReader {
+    /// telnetlib3's `<TelnetReaderUnicode encoding='utf8' limit=65536 buflen=0 eof=False>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = self.reader.inner().lock();
+        write!(
+            f,
+            "<TelnetReaderUnicode encoding='{}' limit={} buflen={} eof={}>",
+            self.encoding.name(),
+            self.reader.limit(),
+            shared.buffered(),
+            if shared.eof { "True" } else { "False" }
+        )
+    }
+}
+
+impl fmt::Debug for TextReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// The text flavour of [`TelnetWriter`]: encodes with an [`Encoding`].
+#[derive(Debug)]
+pub struct TextWriter {
+    writer: TelnetWriter,
+    encoder: Encoder,
+    buffer: Vec<u8>,
+}
+
+impl TextWriter {
+    /// Encode text for `writer` with `encoding`, handling unmappable characters as
+    /// `mode` says.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Text`] when the encoding cannot be written (UTF-16).
+    pub fn new(writer: TelnetWriter, encoding: &Encoding, mode: ErrorMode) -> Result<Self, Error> {
+        Ok(Self {
+            encoder: encoding.encoder(mode)?,
+            writer,
+            buffer: Vec::new(),
+        })
+    }
+
+    /// Encode and queue `text`, with the back-pressure of [`TelnetWriter::write`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Text`] for an unmappable character in strict mode (nothing of `text` is
+    /// sent then), or [`Error::Closed`].
+    pub async fn write(&mut self, text: &str) -> Result<(), Error> {
+        self.buffer.clear();
+        self.encoder.encode(text, &mut self.buffer)?;
+        self.writer.write(&self.buffer).await
+    }
+
+    /// [`TextWriter::write`] then CR LF.
+    ///
+    /// # Errors
+    ///
+    /// As [`TextWriter::write`].
+    pub async fn write_line(&mut self, line: &str) -> Result<(), Error> {
+        self.write(line).await?;
+        self.writer.write(b"\r\n").await
+    }
+
+    /// The bytes writer underneath, for commands and protocol state.
+    pub fn bytes(&mut self) -> &mut TelnetWriter {
+        &mut self.writer
+    }
+}
+
+/// The encoding a server should use, as telnetlib3's server chooses: US-ASCII until
+/// BINARY is agreed both ways (unless `force_binary`); then LANG from NEW-ENVIRON (not
+/// `C`), else the CHARSET agreed, else `default`.
+#[must_use]
+pub fn negotiated_encoding(session: &Session, default: &Encoding, force_binary: bool) -> Encoding {
+    use telnetlib3_proto::TelnetOption;
+    let binary =
+        session.local_enabled(TelnetOption::Binary) && session.remote_enabled(TelnetOption::Binary);
+    if !binary && !force_binary {
+        return Encoding::from_name("US-ASCII").unwrap_or_else(|_| default.clone());
+    }
+    let lang = session
+        .environ_var("LANG")
+        .and_then(|variable| variable.value.clone())
+        .and_then(|value| String::from_utf8(value).ok());
+    lang.as_deref()
+        .and_then(crate::text::encoding_from_lang)
+        .or_else(|| {
+            session
+                .charset()
+                .and_then(|name| Encoding::from_name(name).ok())
+        })
+        .unwrap_or_else(|| default.clone())
+}

@@ -1,0 +1,376 @@
+//! [`TelnetWriter`]: data and commands to the peer, and the connection's protocol state.
+
+use std::fmt;
+use std::sync::Arc;
+
+use telnetlib3_proto::options::environ::Variable;
+use telnetlib3_proto::options::linemode::SlcTable;
+use telnetlib3_proto::options::naws::WindowSize;
+use telnetlib3_proto::options::tspeed::TerminalSpeed;
+use telnetlib3_proto::{Command, Mode, Role, Session, TelnetOption};
+use tokio::sync::{oneshot, watch};
+
+use super::{close_now, wait_until, Inner, WRITE_HIGH_WATER};
+use crate::Error;
+
+/// The most data queued by one step of [`TelnetWriter::write`]; escaping can at most double
+/// it (IAC IAC, CR NUL, CR LF).
+const WRITE_STEP: usize = WRITE_HIGH_WATER / 4;
+
+/// Writes to a Telnet connection and reads its protocol state.
+///
+/// Data is escaped by the protocol session (IAC doubled; outside BINARY, CR and LF as the
+/// NVT wants them) and written out by the connection's driver task. Writing waits while
+/// [`WRITE_HIGH_WATER`] bytes are queued and not yet accepted by the socket: a slow peer
+/// slows the writer down instead of growing memory.
+///
+/// Its `Display` is telnetlib3's `repr(writer)`:
+/// `<TelnetWriter server mode:kludge +lineflow -xon_any +slc_sim server-will:BINARY,ECHO,SGA
+/// client-will:BINARY,NAWS,NEW_ENVIRON,TTYPE>`.
+///
+/// Dropping the reader and the writer of a connection closes it.
+pub struct TelnetWriter {
+    inner: Arc<Inner>,
+}
+
+impl TelnetWriter {
+    pub(crate) fn new(inner: Arc<Inner>) -> Self {
+        Self {
+            inner: inner.acquire(),
+        }
+    }
+
+    /// Queue `data` (escaped for the wire by the session), waiting while the output
+    /// queued and not yet written would exceed [`WRITE_HIGH_WATER`]. If the call is
+    /// cancelled, a prefix of `data` may have been queued.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] once the connection is closing or closed,
+    /// [`Error::ConnectionLost`] once it failed.
+    pub async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let mut rest = data;
+        while !rest.is_empty() {
+            let step = rest.len().min(WRITE_STEP);
+            let queued = wait_until(&inner.writable, || {
+                let mut shared = inner.lock();
+                if shared.finished {
+                    return Some(Err(shared.end_error()));
+                }
+                if shared.closing {
+                    return Some(Err(Error::Closed));
+                }
+                let pending = shared.session.output_len() + shared.in_flight;
+                if pending + 2 * step <= WRITE_HIGH_WATER {
+                    shared.session.send_data(&rest[..step]);
+                    return Some(Ok(()));
+                }
+                drop(shared);
+                // The driver may not know about output queued by other means.
+                inner.wake_driver.notify_one();
+                None
+            })
+            .await;
+            inner.wake_driver.notify_one();
+            queued?;
+            rest = &rest[step..];
+        }
+        Ok(())
+    }
+
+    /// [`TelnetWriter::write`] then CR LF.
+    ///
+    /// # Errors
+    ///
+    /// As for [`TelnetWriter::write`].
+    pub async fn write_line(&mut self, line: &[u8]) -> Result<(), Error> {
+        self.write(line).await?;
+        self.write(b"\r\n").await
+    }
+
+    /// Wait until everything queued has been written to the socket. Waits as long as the
+    /// peer does not read; wrap it in a timeout if that matters.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] or [`Error::ConnectionLost`] if the connection ended with output
+    /// still queued.
+    pub async fn drain(&mut self) -> Result<(), Error> {
+        let inner = &*self.inner;
+        inner.wake_driver.notify_one();
+        wait_until(&inner.writable, || {
+            let shared = inner.lock();
+            if shared.session.output_len() == 0 && shared.in_flight == 0 {
+                Some(Ok(()))
+            } else if shared.finished {
+                Some(Err(shared.end_error()))
+            } else {
+                None
+            }
+        })
+        .await
+    }
+
+    /// Close the connection: writes are refused from now on, what is queued is written
+    /// out, and our side is shut down (the peer sees end of file; our reader too). Returns
+    /// once that is done or the connection's close timeout has passed (a peer that does
+    /// not read cannot hold it longer). The driver then waits, bounded by the same
+    /// timeout, for the peer to close its side.
+    pub async fn close(&mut self) {
+        close_now(&self.inner);
+        let inner = &*self.inner;
+        wait_until(&inner.writable, || inner.lock().shut_down.then_some(())).await;
+    }
+
+    /// Whether the connection is closing or has ended.
+    #[must_use]
+    pub fn is_closing(&self) -> bool {
+        let shared = self.inner.lock();
+        shared.finished || shared.closing
+    }
+
+    /// Output queued and not yet accepted by the socket, escaped, in bytes. Writers keep
+    /// it at most [`WRITE_HIGH_WATER`] (the session's own replies may add a little).
+    #[must_use]
+    pub fn pending_output(&self) -> usize {
+        let shared = self.inner.lock();
+        shared.session.output_len() + shared.in_flight
+    }
+
+    /// Send a two-byte command (`IAC NOP`, `IAC AYT`, ...).
+    pub fn send_command(&mut self, command: Command) {
+        self.with_session(|session| session.send_command(command));
+    }
+
+    /// Send `IAC GA` after a prompt, unless go-aheads are suppressed (SGA agreed, or the
+    /// server's `never_send_ga`). Returns whether sent.
+    pub fn send_go_ahead(&mut self) -> bool {
+        !self.inner.settings.defaults.never_send_ga && self.with_session(Session::send_go_ahead)
+    }
+
+    /// Send `IAC EOR` after a record or prompt, if EOR is agreed. Returns whether sent.
+    pub fn send_end_of_record(&mut self) -> bool {
+        self.with_session(Session::send_end_of_record)
+    }
+
+    /// Send `DO TIMING-MARK` and wait for the answer: when it returns, the peer has
+    /// processed everything sent before. Returns whether it answered WILL (a peer that
+    /// does not perform TIMING-MARK answers WONT, which serves as well). Waits as long as
+    /// the peer does not answer; wrap it in a timeout if that matters.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] or [`Error::ConnectionLost`] if the connection ends before the
+    /// answer.
+    pub async fn timing_mark(&mut self) -> Result<bool, Error> {
+        let (tx, rx) = oneshot::channel();
+        {
+            let mut shared = self.inner.lock();
+            if shared.finished || shared.closing {
+                return Err(shared.end_error());
+            }
+            shared.pings.push_back(tx);
+            shared.session.send_timing_mark();
+        }
+        self.inner.wake_driver.notify_one();
+        match rx.await {
+            Ok(will) => Ok(will),
+            Err(_) => Err(self.inner.lock().end_error()),
+        }
+    }
+
+    /// Run `f` on the protocol session (state, options, requests); output it queues is
+    /// sent. Do not hold on to the session's borrows, and do not wait inside `f`: the
+    /// connection is locked meanwhile.
+    pub fn with_session<T>(&self, f: impl FnOnce(&mut Session) -> T) -> T {
+        super::with_session(&self.inner, f)
+    }
+
+    /// Read the protocol session without changing it.
+    fn session<T>(&self, f: impl FnOnce(&Session) -> T) -> T {
+        f(&self.inner.lock().session)
+    }
+
+    /// Whether we are the server or the client.
+    #[must_use]
+    pub fn role(&self) -> Role {
+        self.session(Session::role)
+    }
+
+    /// The input mode (`local`, `remote`, `kludge`).
+    #[must_use]
+    pub fn mode(&self) -> Mode {
+        self.session(Session::mode)
+    }
+
+    /// The options in force, as telnetlib3 lists them: `server-will:BINARY,ECHO,SGA
+    /// client-will:BINARY,NAWS,NEW_ENVIRON,TTYPE`.
+    #[must_use]
+    pub fn options_summary(&self) -> String {
+        self.session(Session::options_summary)
+    }
+
+    /// Whether we perform `option` (we sent or answered WILL).
+    #[must_use]
+    pub fn local_enabled(&self, option: TelnetOption) -> bool {
+        self.session(|s| s.local_enabled(option))
+    }
+
+    /// Whether the peer performs `option` (it sent or answered WILL).
+    #[must_use]
+    pub fn remote_enabled(&self, option: TelnetOption) -> bool {
+        self.session(|s| s.remote_enabled(option))
+    }
+
+    /// The client's terminal type, or the configured default until it reports one.
+    #[must_use]
+    pub fn terminal_type(&self) -> String {
+        self.session(|s| s.terminal_type().map(str::to_owned))
+            .unwrap_or_else(|| self.inner.settings.defaults.term.clone())
+    }
+
+    /// The client's window size `(cols, rows)`, or the configured default until it
+    /// reports one.
+    #[must_use]
+    pub fn window_size(&self) -> (u16, u16) {
+        let defaults = &self.inner.settings.defaults;
+        self.session(Session::peer_window_size)
+            .map_or((defaults.cols, defaults.rows), |size| {
+                (size.cols, size.rows)
+            })
+    }
+
+    /// Changes of the window size the peer reports with NAWS (`None` until it does): the
+    /// receiver's `changed().await` returns at each new size.
+    #[must_use]
+    pub fn watch_window_size(&self) -> watch::Receiver<Option<WindowSize>> {
+        self.inner.window_size.subscribe()
+    }
+
+    /// Changes of the terminal type the peer reports with TTYPE, as the session chooses
+    /// it ([`Session::terminal_type`]; `None` until it reports one).
+    #[must_use]
+    pub fn watch_terminal_type(&self) -> watch::Receiver<Option<String>> {
+        self.inner.terminal_type.subscribe()
+    }
+
+    /// The character set agreed with CHARSET, if any.
+    #[must_use]
+    pub fn charset(&self) -> Option<String> {
+        self.session(|s| s.charset().map(str::to_owned))
+    }
+
+    /// The environment variables the peer sent (NEW-ENVIRON or ENVIRON), in arrival
+    /// order.
+    #[must_use]
+    pub fn environ(&self) -> Vec<Variable> {
+        self.session(|s| s.environ().to_vec())
+    }
+
+    /// The value the peer sent for environment variable `name` (compared without regard
+    /// to ASCII case), as text (invalid UTF-8 replaced); `None` if it sent none or sent it
+    /// undefined.
+    #[must_use]
+    pub fn environ_value(&self, name: &str) -> Option<String> {
+        self.session(|s| {
+            s.environ_var(name)
+                .and_then(|variable| variable.value.as_deref())
+                .map(|value| String::from_utf8_lossy(value).into_owned())
+        })
+    }
+
+    /// The terminal speeds the peer reported with TSPEED.
+    #[must_use]
+    pub fn terminal_speed(&self) -> Option<TerminalSpeed> {
+        self.session(Session::peer_terminal_speed)
+    }
+
+    /// The X display location the peer reported with XDISPLOC.
+    #[must_use]
+    pub fn x_display(&self) -> Option<String> {
+        self.session(|s| s.peer_x_display().map(str::to_owned))
+    }
+
+    /// Our SLC table (LINEMODE special characters).
+    #[must_use]
+    pub fn slc_table(&self) -> SlcTable {
+        self.session(|s| *s.slc_table())
+    }
+
+    /// The peer's address, `ip port` as telnetlib3 shows it.
+    #[must_use]
+    pub fn peer(&self) -> &str {
+        self.inner.peer()
+    }
+
+    /// Bytes received from and sent to the socket so far.
+    #[must_use]
+    pub fn byte_counts(&self) -> (u64, u64) {
+        let shared = self.inner.lock();
+        (shared.bytes_in, shared.bytes_out)
+    }
+
+    pub(crate) fn inner(&self) -> Arc<Inner> {
+        Arc::clone(&self.inner)
+    }
+}
+
+impl Drop for TelnetWriter {
+    fn drop(&mut self) {
+        self.inner.release();
+    }
+}
+
+impl fmt::Display for TelnetWriter {
+    /// telnetlib3's writer repr: `<TelnetWriter server mode:kludge +lineflow -xon_any
+    /// +slc_sim server-will:... client-will:...>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let repr = self.session(writer_repr);
+        f.write_str(&repr)
+    }
+}
+
+impl fmt::Debug for TelnetWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// telnetlib3's `repr(writer)` for a session: role, mode, the flow-control and SLC
+/// flags (`+slc_sim` always: telnetlib3's `slc_simulated` is never turned off), a
+/// rejected CHARSET request, and the options in force.
+///
+/// ```
+/// use telnetlib3::proto::{Config, Policy, Role, Session};
+///
+/// let session = Session::new(Role::Server, Config::with_policy(Policy::server()));
+/// assert_eq!(
+///     telnetlib3::writer_repr(&session),
+///     "<TelnetWriter server mode:local +lineflow -xon_any +slc_sim>"
+/// );
+/// ```
+#[must_use]
+pub fn writer_repr(session: &Session) -> String {
+    let role = match session.role() {
+        Role::Server => "server",
+        Role::Client => "client",
+    };
+    let flag = |on: bool| if on { '+' } else { '-' };
+    let mut repr = format!(
+        "<TelnetWriter {role} mode:{} {}lineflow {}xon_any +slc_sim",
+        session.mode(),
+        flag(session.lineflow()),
+        flag(session.xon_any()),
+    );
+    if session.charset_rejected() {
+        repr.push_str(" failed-reply:SB CHARSET");
+    }
+    let options = session.options_summary();
+    if !options.is_empty() {
+        repr.push(' ');
+        repr.push_str(&options);
+    }
+    repr.push('>');
+    repr
+}
