@@ -5,39 +5,15 @@
 //! speak with the reference, and a skipped proof is no proof.
 
 mod common;
+#[path = "../../telnetlib3-proto/tests/support/python.rs"]
+#[allow(dead_code)] // The tools use only `python()`.
+mod reference;
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use common::{free_port, run, show, start_server, workspace_root, Proc, CLIENT};
-
-/// The Python interpreter with telnetlib3 5.0.1, or a failing test that says how to get it.
-fn python() -> PathBuf {
-    let (python, origin) = match std::env::var_os("TELNETLIB3_PYTHON") {
-        Some(path) => (PathBuf::from(path), "TELNETLIB3_PYTHON"),
-        None => (workspace_root().join(".venv/bin/python"), "the default"),
-    };
-    assert!(
-        python.exists(),
-        "Python telnetlib3 5.0.1 is needed for the interop tests, but {} ({origin}) does not \
-         exist. Run scripts/test.sh, or: python3 -m venv .venv && \
-         .venv/bin/pip install telnetlib3==5.0.1 (or set TELNETLIB3_PYTHON to a python that \
-         has it)",
-        python.display()
-    );
-    let version = Command::new(&python)
-        .args(["-c", "import telnetlib3; print(telnetlib3.__version__)"])
-        .output()
-        .unwrap_or_else(|error| panic!("cannot run {}: {error}", python.display()));
-    assert_eq!(
-        String::from_utf8_lossy(&version.stdout).trim(),
-        "5.0.1",
-        "{} must have telnetlib3 5.0.1 installed (stderr: {})",
-        python.display(),
-        String::from_utf8_lossy(&version.stderr)
-    );
-    python
-}
+use reference::python;
 
 /// `python -c` running one of telnetlib3's console entry points with `args`.
 fn entry_point(python: &PathBuf, module: &str, program: &str, args: &[&str]) -> Command {
