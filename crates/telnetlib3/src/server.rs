@@ -163,6 +163,37 @@ impl std::fmt::Debug for Server {
 /// # }
 /// ```
 ///
+/// A shell chosen at run time can be boxed:
+///
+/// ```no_run
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use telnetlib3::{TelnetReader, TelnetWriter};
+///
+/// type Shell = Box<
+///     dyn Fn(TelnetReader, TelnetWriter) -> Pin<Box<dyn Future<Output = ()> + Send>>
+///         + Send
+///         + Sync,
+/// >;
+///
+/// fn echo() -> Shell {
+///     Box::new(|mut reader, mut writer| {
+///         Box::pin(async move {
+///             while let Ok(line) = reader.read_line().await {
+///                 if line.is_empty() || writer.write(&line).await.is_err() {
+///                     break;
+///                 }
+///             }
+///         })
+///     })
+/// }
+///
+/// # async fn demo() -> Result<(), telnetlib3::Error> {
+/// let server = telnetlib3::create_server(telnetlib3::ServerConfig::default(), echo()).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
 /// # Errors
 ///
 /// [`Error::Listen`] (and resolution errors) when the address cannot be listened on.
