@@ -12,7 +12,7 @@ mod reference;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{free_port, run, show, start_server, workspace_root, Proc, CLIENT};
+use common::{free_port, run, show, start_server, Proc, CLIENT};
 use reference::python;
 
 /// `python -c` running one of telnetlib3's console entry points with `args`.
@@ -134,20 +134,7 @@ fn python_telnetlib3_client_sees_the_seed_transcript() {
 /// encoding.
 #[test]
 fn our_client_flags_reach_the_python_server() {
-    let python = python();
-    let port = free_port();
-    let script = workspace_root().join("crates/telnetlib3-proto/tests/python/server_view.py");
-    let mut command = Command::new(&python);
-    command
-        .arg(script)
-        .arg(port.to_string())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped());
-    let mut server = Proc::spawn(command);
-    let mut stdout = std::io::BufReader::new(server.child.stdout.take().unwrap());
-    let mut ready = String::new();
-    std::io::BufRead::read_line(&mut stdout, &mut ready).unwrap();
-    assert_eq!(ready.trim(), "ready");
+    let (_python_server, port) = reference::start_server("server_view.py");
     let mut client = Command::new(CLIENT);
     client.args([
         "127.0.0.1",

@@ -14,7 +14,7 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use python::{python, script, Reaped};
+use python::{python, script, start_server, Reaped};
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
 use telnetlib3_proto::{
@@ -154,20 +154,7 @@ fn our_server_session_with_the_python_client() {
 
 #[test]
 fn our_client_session_with_the_python_server() {
-    let probe = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = probe.local_addr().unwrap().port();
-    drop(probe);
-    let mut child = Command::new(python())
-        .arg(script("server_view.py"))
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _child = Reaped(child);
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let (_python_server, port) = start_server("server_view.py");
 
     let mut config = Config::with_policy(Policy::client());
     config.ttype.types = vec!["xterm-256color".into()];

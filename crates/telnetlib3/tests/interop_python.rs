@@ -6,11 +6,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::python::{python, script, Reaped};
+use support::python::{python, script, start_server, Reaped};
 use support::{megabyte, wait_for_binary, PATIENCE};
 use telnetlib3::proto::TelnetOption;
 use telnetlib3::{create_server, open_connection, ClientConfig, ServerConfig};
@@ -79,21 +79,7 @@ async fn python_client_against_our_server() {
 
 #[tokio::test]
 async fn our_client_against_the_python_server() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(python())
-        .arg(script("server_view.py"))
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let _child = Reaped(child);
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let (_python_server, port) = start_server("server_view.py");
 
     let mut config = ClientConfig::default();
     config.term = "xterm-256color".into();
@@ -135,21 +121,7 @@ async fn our_client_against_the_python_server() {
 
 #[tokio::test]
 async fn a_megabyte_through_the_python_echo_server_in_binary() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(python())
-        .arg(script("echo_server.py"))
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let _child = Reaped(child);
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let (_python_server, port) = start_server("echo_server.py");
 
     let (mut reader, mut writer) = timeout(
         PATIENCE,
@@ -245,21 +217,7 @@ async fn cp437_text_with_the_python_client() {
 
 #[tokio::test]
 async fn timing_mark_against_the_python_echo_server() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(python())
-        .arg(script("echo_server.py"))
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let _child = Reaped(child);
-    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    let (_python_server, port) = start_server("echo_server.py");
     let (mut reader, mut writer) = timeout(
         PATIENCE,
         open_connection("127.0.0.1", port, ClientConfig::default()),

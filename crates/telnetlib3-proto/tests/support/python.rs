@@ -6,8 +6,10 @@
 //! (`scripts/test.sh` creates it); without it the tests fail, since a skipped proof is no
 //! proof. The Python programs live beside this file, in `../python/`.
 
+use std::io::Read;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 
@@ -45,6 +47,34 @@ pub fn script(name: &str) -> PathBuf {
     Path::new(WORKSPACE)
         .join("crates/telnetlib3-proto/tests/python")
         .join(name)
+}
+
+/// Start one of the Python servers (`server_view.py`, `echo_server.py`) on a free port of
+/// 127.0.0.1 and wait for its `ready` line. Its standard output stays open while it runs.
+pub fn start_server(name: &str) -> (Reaped, u16) {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|probe| probe.local_addr())
+        .unwrap()
+        .port();
+    let mut child = Command::new(python())
+        .arg(script(name))
+        .arg(port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // Byte by byte: nothing after the line may be taken from the pipe.
+    let mut line = Vec::new();
+    let mut byte = [0u8];
+    while stdout.read(&mut byte).unwrap_or(0) == 1 && byte[0] != b'\n' {
+        line.push(byte[0]);
+    }
+    child.stdout = Some(stdout);
+    let child = Reaped(child);
+    assert_eq!(line, b"ready", "{name} did not start");
+    (child, port)
 }
 
 /// A child process killed when the test ends, however it ends.
