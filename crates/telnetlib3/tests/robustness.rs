@@ -5,22 +5,17 @@ mod support;
 
 use std::time::Duration;
 
-use support::{wait_for_binary, PATIENCE};
+use support::{port, wait_for_binary, PATIENCE};
 use telnetlib3::{create_server, open_connection, ClientConfig, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
+/// A local server that waits at most 200 ms for negotiation.
 fn local() -> ServerConfig {
-    let mut config = ServerConfig::default();
-    config.host = "127.0.0.1".into();
-    config.port = 0;
+    let mut config = support::local();
     config.connect_maxwait = Duration::from_millis(200);
     config
-}
-
-fn port(server: &Server) -> u16 {
-    server.local_addrs()[0].port()
 }
 
 async fn until_no_connections(server: &Server) {

@@ -5,36 +5,17 @@ mod support;
 
 use std::time::Duration;
 
-use support::{megabyte, wait_for_binary, PATIENCE};
+use support::{local, megabyte, port, wait_for_binary, xterm, PATIENCE};
 use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::{Mode, ServerPlan, TelnetOption};
-use telnetlib3::{create_server, open_connection, ClientConfig, Server, ServerConfig};
+use telnetlib3::{create_server, open_connection};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
-fn local(config: &mut ServerConfig) {
-    config.host = "127.0.0.1".into();
-    config.port = 0;
-}
-
-fn port(server: &Server) -> u16 {
-    server.local_addrs()[0].port()
-}
-
-fn xterm() -> ClientConfig {
-    let mut config = ClientConfig::default();
-    config.term = "xterm-256color".into();
-    config.cols = 132;
-    config.rows = 43;
-    config.lang = "en_US.UTF-8".into();
-    config
-}
-
 #[tokio::test]
 async fn each_side_sees_what_the_other_negotiated() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let config = local();
     let server = create_server(config, |mut reader, mut writer| async move {
         let report = writer.with_session(|s| {
             let var = |name: &str| {
@@ -114,8 +95,7 @@ async fn each_side_sees_what_the_other_negotiated() {
 
 #[tokio::test]
 async fn a_megabyte_of_random_bytes_crosses_intact_both_ways_in_binary() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let mut config = local();
     // Our data can overtake the end of the TTYPE cycle; while the shell has not started,
     // a full input buffer holds the cycle's answers back until connect_maxwait.
     config.connect_maxwait = Duration::from_millis(500);
@@ -147,8 +127,7 @@ async fn a_megabyte_of_random_bytes_crosses_intact_both_ways_in_binary() {
 
 #[tokio::test]
 async fn a_peer_that_stops_reading_holds_the_writer_back() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let mut config = local();
     config.connect_maxwait = Duration::from_millis(100);
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
     let server = create_server(config, move |_reader, mut writer| {
@@ -184,8 +163,7 @@ async fn a_peer_that_stops_reading_holds_the_writer_back() {
 
 #[tokio::test]
 async fn a_client_that_never_negotiates_gets_the_shell_after_connect_maxwait() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let mut config = local();
     config.connect_maxwait = Duration::from_millis(300);
     let server = create_server(config, |_reader, mut writer| async move {
         writer.write(b"hello").await.unwrap();
@@ -208,8 +186,7 @@ async fn a_client_that_never_negotiates_gets_the_shell_after_connect_maxwait() {
 
 #[tokio::test]
 async fn garbage_and_abrupt_closes_cost_only_their_connection() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let mut config = local();
     config.connect_maxwait = Duration::from_millis(200);
     let server = create_server(config, |mut reader, mut writer| async move {
         let line = reader.read_line().await.unwrap();
@@ -241,8 +218,7 @@ async fn garbage_and_abrupt_closes_cost_only_their_connection() {
 
 #[tokio::test]
 async fn timing_mark_round_trip() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let config = local();
     let server = create_server(config, |mut reader, _writer| async move {
         let _ = reader.read(1).await;
     })
@@ -260,8 +236,7 @@ async fn timing_mark_round_trip() {
 
 #[tokio::test]
 async fn shutdown_lets_shells_finish_then_closes_the_rest() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let mut config = local();
     config.connect_maxwait = Duration::from_millis(100);
     config.plan = ServerPlan::default();
     let server = create_server(config, |mut reader, _writer| async move {
@@ -305,8 +280,7 @@ async fn shutdown_lets_shells_finish_then_closes_the_rest() {
 
 #[tokio::test]
 async fn window_size_changes_reach_the_server() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let config = local();
     let server = create_server(config, |mut reader, mut writer| async move {
         let _ = reader.read_line().await;
         let size = writer.with_session(|s| s.peer_window_size());
@@ -333,8 +307,7 @@ async fn window_size_changes_reach_the_server() {
 
 #[tokio::test]
 async fn terminal_defaults_hold_until_the_client_reports_and_ga_can_be_turned_off() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let mut config = local();
     config.connect_maxwait = Duration::from_millis(200);
     config.terminal.term = "vt100".into();
     config.terminal.cols = 100;
@@ -361,8 +334,7 @@ async fn terminal_defaults_hold_until_the_client_reports_and_ga_can_be_turned_of
 
 #[tokio::test]
 async fn an_idle_client_is_told_and_disconnected() {
-    let mut config = ServerConfig::default();
-    local(&mut config);
+    let mut config = local();
     config.connect_maxwait = Duration::from_millis(100);
     config.timeout = Some(Duration::from_millis(300));
     let server = create_server(config, |mut reader, _writer| async move {

@@ -5,32 +5,12 @@ mod support;
 
 use std::time::Duration;
 
-use support::{wait_for_binary, PATIENCE};
+use support::{local, port, wait_for_binary, xterm, PATIENCE};
 use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::{Event, Mode, Role, TelnetOption};
-use telnetlib3::{create_server, open_connection, ClientConfig, Server, ServerConfig};
+use telnetlib3::{create_server, open_connection};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
-
-fn local() -> ServerConfig {
-    let mut config = ServerConfig::default();
-    config.host = "127.0.0.1".into();
-    config.port = 0;
-    config
-}
-
-fn port(server: &Server) -> u16 {
-    server.local_addrs()[0].port()
-}
-
-fn xterm() -> ClientConfig {
-    let mut config = ClientConfig::default();
-    config.term = "xterm-256color".into();
-    config.cols = 132;
-    config.rows = 43;
-    config.lang = "en_US.UTF-8".into();
-    config
-}
 
 async fn next(rx: &mut mpsc::Receiver<String>) -> String {
     timeout(PATIENCE, rx.recv()).await.unwrap().unwrap()

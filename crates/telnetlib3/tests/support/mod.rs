@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use telnetlib3::proto::TelnetOption;
-use telnetlib3::TelnetWriter;
+use telnetlib3::{ClientConfig, Server, ServerConfig, TelnetWriter};
 
 #[path = "../../../telnetlib3-proto/tests/support/python.rs"]
 pub mod python;
@@ -41,4 +41,27 @@ pub async fn wait_for_binary(writer: &TelnetWriter) {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+/// The default server configuration on 127.0.0.1 and a port the system picks.
+pub fn local() -> ServerConfig {
+    let mut config = ServerConfig::default();
+    config.host = "127.0.0.1".into();
+    config.port = 0;
+    config
+}
+
+/// The port a [`local`] server listens on.
+pub fn port(server: &Server) -> u16 {
+    server.local_addrs()[0].port()
+}
+
+/// A client that reports an xterm-256color of 132 x 43 with a UTF-8 LANG.
+pub fn xterm() -> ClientConfig {
+    let mut config = ClientConfig::default();
+    config.term = "xterm-256color".into();
+    config.cols = 132;
+    config.rows = 43;
+    config.lang = "en_US.UTF-8".into();
+    config
 }
