@@ -3,8 +3,8 @@
 //! The binaries parse flags, set up logging and a runtime, and report errors; what they
 //! do on a connection lives here, so that it can be tested without processes:
 //!
-//! - [`server::start`]: listen, negotiate, then run the debug shell ([`shell`]) on each
-//!   connection;
+//! - [`server::start`]: listen, negotiate, then run the debug shell ([`shell`]) or, with
+//!   `--pty-exec`, a program on a pseudo-terminal (`pty`, Unix only) on each connection;
 //! - [`client::pump`]: copy standard input to the server and the server's data to
 //!   standard output until the server closes;
 //! - [`cli`]: flag value parsers, one-line usage errors, and logging set-up.
@@ -15,5 +15,7 @@
 pub mod cli;
 pub mod client;
 pub mod debug;
+#[cfg(unix)]
+pub mod pty;
 pub mod server;
 pub mod shell;

@@ -1,6 +1,8 @@
 //! `telnetlib3-server`'s server: telnetlib3's opening negotiation, then the debug shell on
-//! every connection, through the library's [`create_server`].
+//! every connection, through the library's [`create_server`], or with `--pty-exec` a
+//! program on a pseudo-terminal (Unix), at most `--pty-fork-limit` at once.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use telnetlib3::proto::ServerPlan;
@@ -37,6 +39,29 @@ pub struct Options {
     pub force_binary: bool,
     /// Never send IAC GA after the prompt (`--never-send-ga`).
     pub never_send_ga: bool,
+    /// Run this program on a pseudo-terminal for each connection instead of the shell
+    /// (`--pty-exec`; Unix only). A path, or a name looked up in PATH.
+    pub pty_exec: Option<String>,
+    /// The program's arguments (after `--`).
+    pub pty_args: Vec<String>,
+    /// At most this many connections run their shell or program at once; the others get
+    /// telnetlib3's busy message and are closed (`--pty-fork-limit`; 0: no limit).
+    pub pty_fork_limit: usize,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The address could not be listened on.
+    #[error(transparent)]
+    Listen(#[from] Error),
+    /// `--pty-exec`'s program cannot be run.
+    #[cfg(unix)]
+    #[error(transparent)]
+    Program(#[from] crate::pty::PtyError),
+    /// `--pty-exec` or `--pty-fork-limit` on a platform without pseudo-terminals.
+    #[error("--pty-exec and --pty-fork-limit need a Unix system")]
+    Unsupported,
 }
 
 impl Default for Options {
@@ -48,16 +73,21 @@ impl Default for Options {
             line_mode: false,
             force_binary: false,
             never_send_ga: false,
+            pty_exec: None,
+            pty_args: Vec::new(),
+            pty_fork_limit: 0,
         }
     }
 }
 
-/// Listen on `host:port` and serve the debug shell.
+/// Listen on `host:port` and serve the shell, or `--pty-exec`'s program, on every
+/// connection.
 ///
 /// # Errors
 ///
-/// When the address cannot be listened on.
-pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, Error> {
+/// When the address cannot be listened on, or the program cannot be run (checked once
+/// here, so that a typo does not give a server that fails every connection).
+pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, StartError> {
     let mut config = ServerConfig::default();
     config.host = host.to_string();
     config.port = port;
@@ -72,17 +102,65 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, E
         ..TerminalDefaults::default()
     };
     let kind = options.shell;
-    create_server(config, move |reader, writer| async move {
-        let ended = match kind {
-            ShellKind::Debug => shell::debug_shell(reader, writer).await,
-            ShellKind::Echo => shell::echo_shell(reader, writer).await,
-            ShellKind::Wargame => shell::wargame_shell(reader, writer).await,
-        };
-        if let Err(error) = ended {
-            debug!("shell ended: {error}");
+    let program = pty_program(options)?;
+    // telnetlib3's ConnectionCounter: a permit per running shell, released when it ends.
+    let limit = (options.pty_fork_limit > 0)
+        .then(|| Arc::new(tokio::sync::Semaphore::new(options.pty_fork_limit)));
+    let server = create_server(config, move |reader, writer| {
+        let program = program.clone();
+        let limit = limit.clone();
+        async move {
+            let _permit = match limit.map(tokio::sync::Semaphore::try_acquire_owned) {
+                Some(Err(_)) => {
+                    #[cfg(unix)]
+                    crate::pty::busy_shell(reader, writer).await;
+                    return;
+                }
+                Some(Ok(permit)) => Some(permit),
+                None => None,
+            };
+            #[cfg(unix)]
+            if let Some(program) = program {
+                // The error was logged and told to the client.
+                let _ = crate::pty::run(reader, writer, &program).await;
+                return;
+            }
+            let ended = match kind {
+                ShellKind::Debug => shell::debug_shell(reader, writer).await,
+                ShellKind::Echo => shell::echo_shell(reader, writer).await,
+                ShellKind::Wargame => shell::wargame_shell(reader, writer).await,
+            };
+            if let Err(error) = ended {
+                debug!("shell ended: {error}");
+            }
         }
     })
-    .await
+    .await?;
+    Ok(server)
+}
+
+/// `--pty-exec`'s program, checked.
+#[cfg(unix)]
+fn pty_program(options: &Options) -> Result<Option<crate::pty::PtyProgram>, StartError> {
+    let Some(program) = &options.pty_exec else {
+        return Ok(None);
+    };
+    crate::pty::check_program(program)?;
+    Ok(Some(crate::pty::PtyProgram {
+        program: program.clone(),
+        args: options.pty_args.clone(),
+        // As telnetlib3: raw unless --line-mode.
+        raw_mode: !options.line_mode,
+    }))
+}
+
+/// `--pty-exec` cannot work here.
+#[cfg(not(unix))]
+fn pty_program(options: &Options) -> Result<Option<()>, StartError> {
+    if options.pty_exec.is_some() || options.pty_fork_limit > 0 {
+        return Err(StartError::Unsupported);
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

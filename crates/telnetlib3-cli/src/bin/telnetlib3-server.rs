@@ -1,5 +1,6 @@
-//! `telnetlib3-server [host] [port]`: a Telnet server running the debug shell on every
-//! connection, after Python telnetlib3's command of the same name.
+//! `telnetlib3-server [host] [port]`: a Telnet server running the debug shell (or, with
+//! `--pty-exec PROGRAM [-- ARGS]`, a program on a pseudo-terminal) on every connection,
+//! after Python telnetlib3's command of the same name.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -39,6 +40,15 @@ struct Args {
     /// never send IAC GA after the prompt
     #[arg(long)]
     never_send_ga: bool,
+    /// execute PROGRAM in a PTY for each connection (use -- to pass args)
+    #[arg(long, value_name = "PROGRAM")]
+    pty_exec: Option<String>,
+    /// limit concurrent PTY connections (0 disables)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pty_fork_limit: usize,
+    /// arguments for --pty-exec's PROGRAM
+    #[arg(last = true, value_name = "ARGS")]
+    pty_args: Vec<String>,
     /// level name (debug, info, warning, error, ...)
     #[arg(long, default_value = "info", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
@@ -54,6 +64,9 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if args.pty_exec.is_none() && !args.pty_args.is_empty() {
+        anyhow::bail!("arguments after -- are for --pty-exec's program: give --pty-exec PROGRAM");
+    }
     let options = server::Options {
         shell: args.shell,
         connect_maxwait: args.connect_maxwait,
@@ -61,6 +74,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         line_mode: args.line_mode,
         force_binary: args.force_binary,
         never_send_ga: args.never_send_ga,
+        pty_exec: args.pty_exec,
+        pty_args: args.pty_args,
+        pty_fork_limit: args.pty_fork_limit,
     };
     let server = server::start(&args.host, args.port, &options).await?;
     let port = server.local_addrs()[0].port();

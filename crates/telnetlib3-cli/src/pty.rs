@@ -1,0 +1,743 @@
+//! `--pty-exec`: each connection runs a program on a pseudo-terminal of its own, after
+//! telnetlib3's `server_pty_shell.py`, and `--pty-fork-limit`'s busy shell, after its
+//! `guard_shells.py`.
+//!
+//! The program is a session leader with the pty as its controlling terminal. The
+//! client's data goes to the pty master (Enter as CR, DEL as `^H`), the pty's output goes
+//! to the client through the [`TelnetWriter`] (IAC doubling and NVT end-of-line there).
+//! The pty starts at the client's NAWS size and follows every new NAWS report
+//! (`TIOCSWINSZ`, which signals `SIGWINCH` to the foreground process group).
+//!
+//! The child's environment is built, not inherited ([`environment`]): a few variables of
+//! the server (PATH, HOME, USER, SHELL, LOGNAME), TERM from TTYPE, LINES and COLUMNS from
+//! NAWS, LANG from NEW-ENVIRON or CHARSET, and only the allow-listed, validated client
+//! variables of [`CLIENT_VARIABLES`]. No client value ever becomes an argument.
+//!
+//! The connection ends when the program exits (after its output is sent) or when the
+//! client hangs up (the program's process group gets SIGHUP, then SIGKILL after
+//! [`HANGUP_GRACE`]); either way the child is reaped.
+//!
+//! Process spawning uses `pty-process` (pty pair, `setsid` + `TIOCSCTTY` in its own
+//! `pre_exec`, async master on tokio) and `rustix` for termios and signals, so this crate
+//! needs no `unsafe` of its own.
+
+use std::ffi::OsString;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
+use std::time::Duration;
+
+use pty_process::{OwnedReadPty, OwnedWritePty, Size};
+use rustix::process::{kill_process_group, Pid, Signal};
+use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex};
+use telnetlib3::proto::options::environ::Variable;
+use telnetlib3::proto::TelnetOption;
+use telnetlib3::{TelnetReader, TelnetWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Child;
+use tracing::{debug, info, warn};
+
+/// The name in the one-line message a client gets when its program cannot start.
+const PROGRAM_NAME: &str = "telnetlib3-server";
+
+/// How long a hung-up program has to exit after SIGHUP before it is killed.
+pub const HANGUP_GRACE: Duration = Duration::from_secs(2);
+
+/// After the program exited, its output is still forwarded until the pty reports end of
+/// file or is quiet this long (a background process may hold the pty open).
+const DRAIN_IDLE: Duration = Duration::from_millis(200);
+
+/// Without SGA, telnetlib3 sends `IAC GA` once the program's output pauses this long
+/// (cooked mode only: a prompt is waiting for a line).
+const GA_IDLE: Duration = Duration::from_millis(100);
+
+/// The most bytes moved per read, each way.
+const CHUNK: usize = 16 * 1024;
+
+/// The longest value accepted for a client variable.
+pub const MAX_VALUE_LEN: usize = 256;
+
+/// Client NEW-ENVIRON variables passed to the program (besides `LC_*`), each with a
+/// validated value: terminal and locale preferences only. Everything that steers what
+/// runs or where (PATH, LD_*, IFS, SHELL, HOME, USER, BASH_ENV, ENV, ...) is left out.
+pub const CLIENT_VARIABLES: &[&str] = &["LANG", "COLORTERM", "TZ", "DISPLAY"];
+
+/// Why a program could not be run on a pty.
+#[derive(Debug, thiserror::Error)]
+pub enum PtyError {
+    /// The program does not exist, is not executable, or its exec failed.
+    #[error("cannot run {program}: {reason}")]
+    CannotRun {
+        /// The program as given.
+        program: String,
+        /// The system's reason, e.g. `No such file or directory`.
+        reason: String,
+    },
+    /// The pseudo-terminal could not be opened or set up.
+    #[error("cannot set up a pseudo-terminal: {0}")]
+    Pty(String),
+}
+
+/// The program `--pty-exec` runs on each connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PtyProgram {
+    /// The program, a path or a name looked up in PATH.
+    pub program: String,
+    /// Its arguments (after `--`).
+    pub args: Vec<String>,
+    /// telnetlib3's `raw_mode` (the default, that is without `--line-mode`): the pty has
+    /// neither ECHO nor ICANON and the server keeps WILL ECHO, for programs that handle
+    /// the terminal themselves (shells with line editing, curses). Otherwise cooked: the
+    /// pty edits lines (ICANON), and the client, in NVT line mode, echoes.
+    pub raw_mode: bool,
+}
+
+/// The one-line description of an OS error, without Rust's ` (os error N)`.
+fn describe(error: &io::Error) -> String {
+    let text = error.to_string();
+    match (error.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(at)) => text[..at].to_string(),
+        _ => text,
+    }
+}
+
+/// Check at start-up that `program` can be executed: a path must name an executable
+/// file; a bare name must be found in PATH (as the exec will look it up). Returns the
+/// file found.
+///
+/// # Errors
+///
+/// [`PtyError::CannotRun`] with the reason (`No such file or directory`, `Permission
+/// denied`, `Is a directory`).
+pub fn check_program(program: &str) -> Result<PathBuf, PtyError> {
+    let cannot = |reason: String| PtyError::CannotRun {
+        program: program.to_string(),
+        reason,
+    };
+    if program.is_empty() {
+        return Err(cannot("empty program name".to_string()));
+    }
+    if program.contains('/') {
+        return check_file(Path::new(program))
+            .map(|()| PathBuf::from(program))
+            .map_err(|error| cannot(describe(&error)));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
+    let mut first_error = None;
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(program);
+        match check_file(&candidate) {
+            Ok(()) => return Ok(candidate),
+            Err(error) if error.kind() != io::ErrorKind::NotFound => {
+                first_error.get_or_insert(error);
+            }
+            Err(_) => {}
+        }
+    }
+    Err(cannot(first_error.map_or_else(
+        || "not found in PATH".to_string(),
+        |error| describe(&error),
+    )))
+}
+
+/// Whether `path` is a file this process may execute.
+fn check_file(path: &Path) -> io::Result<()> {
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_dir() {
+        return Err(io::Error::from_raw_os_error(
+            rustix::io::Errno::ISDIR.raw_os_error(),
+        ));
+    }
+    rustix::fs::access(path, rustix::fs::Access::EXEC_OK).map_err(io::Error::from)
+}
+
+/// The PATH a child gets when the server has none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// Whether `name` may come from the client: on the allow-list or `LC_*`, and a proper
+/// name (`[A-Za-z_][A-Za-z0-9_]*`).
+fn allowed_name(name: &str) -> bool {
+    let proper = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    proper
+        && (CLIENT_VARIABLES.contains(&name)
+            || name.strip_prefix("LC_").is_some_and(|rest| {
+                !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_uppercase())
+            }))
+}
+
+/// A client value, if acceptable: UTF-8, at most [`MAX_VALUE_LEN`] bytes, no control
+/// characters (C0, DEL, C1).
+fn valid_value(value: &[u8]) -> Option<&str> {
+    if value.len() > MAX_VALUE_LEN {
+        return None;
+    }
+    let text = std::str::from_utf8(value).ok()?;
+    (!text.chars().any(char::is_control)).then_some(text)
+}
+
+/// A terminal type or charset name fit for the environment: short, and only letters,
+/// digits and `._+-`.
+fn valid_token(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
+}
+
+/// What the connection negotiated, as [`environment`] needs it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The terminal type from TTYPE, if the client reported one.
+    pub term: Option<String>,
+    /// The window size `(cols, rows)` from NAWS, or the default.
+    pub size: (u16, u16),
+    /// The character set agreed with CHARSET, if any.
+    pub charset: Option<String>,
+    /// The client's NEW-ENVIRON (or ENVIRON) variables, in arrival order.
+    pub environ: Vec<Variable>,
+}
+
+impl Negotiated {
+    /// What `writer`'s connection negotiated so far.
+    #[must_use]
+    pub fn from_writer(writer: &TelnetWriter) -> Self {
+        let term = writer.with_session(|s| s.terminal_type().map(str::to_owned));
+        Self {
+            term,
+            size: window_size(writer),
+            charset: writer.charset(),
+            environ: writer.environ(),
+        }
+    }
+}
+
+/// The window size `(cols, rows)` to give the pty: the client's, with 80x25 for a zero
+/// dimension (a pty of size 0 confuses programs).
+fn window_size(writer: &TelnetWriter) -> (u16, u16) {
+    let (cols, rows) = writer.window_size();
+    (
+        if cols == 0 { 80 } else { cols },
+        if rows == 0 { 25 } else { rows },
+    )
+}
+
+/// The child's environment, from `server` (a lookup in the server's environment) and
+/// what the client negotiated.
+///
+/// - PATH (or `/usr/local/bin:/usr/bin:/bin`), HOME, USER, SHELL, LOGNAME of the server;
+/// - TERM: TTYPE's terminal type in lower case (`vt100`, `vt52` and `vtnt` become `ansi`,
+///   as telnetlib3 does: their terminfo entries have padding delays that show as garbage),
+///   else the client's valid TERM variable, else `unknown`;
+/// - LINES and COLUMNS from NAWS;
+/// - LANG from the client's LANG variable, else `en_US.CHARSET` from CHARSET;
+/// - the client's other variables on [`CLIENT_VARIABLES`] or named `LC_*`, with valid
+///   values; the first of each name wins.
+pub fn environment(
+    server: impl Fn(&str) -> Option<OsString>,
+    negotiated: &Negotiated,
+) -> Vec<(OsString, OsString)> {
+    let mut env: Vec<(OsString, OsString)> = Vec::new();
+    let set = |env: &mut Vec<(OsString, OsString)>, name: &str, value: OsString| {
+        if !env.iter().any(|(n, _)| n == name) {
+            env.push((name.into(), value));
+        }
+    };
+    set(
+        &mut env,
+        "PATH",
+        server("PATH").unwrap_or_else(|| DEFAULT_PATH.into()),
+    );
+    for name in ["HOME", "USER", "SHELL", "LOGNAME"] {
+        if let Some(value) = server(name) {
+            set(&mut env, name, value);
+        }
+    }
+    let client = |wanted: &str| {
+        negotiated
+            .environ
+            .iter()
+            .find(|variable| variable.name == wanted.as_bytes())
+            .and_then(|variable| variable.value.as_deref())
+            .and_then(valid_value)
+    };
+    let term = negotiated
+        .term
+        .as_deref()
+        .or_else(|| client("TERM"))
+        .map(str::to_ascii_lowercase)
+        .filter(|term| valid_token(term))
+        .map_or_else(
+            || "unknown".to_string(),
+            |term| match term.as_str() {
+                "vt100" | "vt52" | "vtnt" => "ansi".to_string(),
+                _ => term,
+            },
+        );
+    set(&mut env, "TERM", term.into());
+    let (cols, rows) = negotiated.size;
+    set(&mut env, "LINES", rows.to_string().into());
+    set(&mut env, "COLUMNS", cols.to_string().into());
+    let lang = client("LANG")
+        .filter(|lang| valid_token(lang) || lang.contains('@'))
+        .map(str::to_string)
+        .or_else(|| {
+            negotiated
+                .charset
+                .as_deref()
+                .filter(|charset| valid_token(charset))
+                .map(|charset| format!("en_US.{charset}"))
+        });
+    if let Some(lang) = lang {
+        set(&mut env, "LANG", lang.into());
+    }
+    for variable in &negotiated.environ {
+        let Ok(name) = std::str::from_utf8(&variable.name) else {
+            continue;
+        };
+        if name == "LANG" || !allowed_name(name) {
+            continue;
+        }
+        let Some(value) = variable.value.as_deref().and_then(valid_value) else {
+            continue;
+        };
+        // A TZ naming a file outside the zoneinfo tree is refused.
+        if name == "TZ" && (value.contains("..") || value.starts_with([':', '/'])) {
+            continue;
+        }
+        set(&mut env, name, value.into());
+    }
+    env
+}
+
+/// Turns the client's keystrokes into what a terminal sends: Enter (CR LF or CR NUL from
+/// a Telnet client) as a lone CR, which the pty's ICRNL makes a newline (passing the LF
+/// too would give every line twice), and DEL as `^H`, the pty's erase character (as
+/// telnetlib3 does: clients send either).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InputFilter {
+    after_cr: bool,
+}
+
+impl InputFilter {
+    /// Append the filtered `data` to `out`; a CR at the end of one chunk and its LF or
+    /// NUL at the start of the next are handled as one.
+    pub fn filter(&mut self, data: &[u8], out: &mut Vec<u8>) {
+        for &byte in data {
+            if self.after_cr && matches!(byte, b'\n' | 0) {
+                self.after_cr = false;
+                continue;
+            }
+            self.after_cr = byte == b'\r';
+            out.push(if byte == 0x7f { 0x08 } else { byte });
+        }
+    }
+}
+
+/// Set the pty's modes before the program starts, as telnetlib3 does: no ECHO (raw mode:
+/// the program echoes; cooked: the client does), no ICANON in raw mode, and `^H` as the
+/// erase character (many Telnet clients send it for backspace).
+fn set_modes(pts: &pty_process::Pts, raw_mode: bool) -> rustix::io::Result<()> {
+    let mut modes = termios::tcgetattr(pts)?;
+    modes.local_modes.remove(LocalModes::ECHO);
+    if raw_mode {
+        modes.local_modes.remove(LocalModes::ICANON);
+    }
+    modes.special_codes[SpecialCodeIndex::VERASE] = 0x08;
+    termios::tcsetattr(pts, OptionalActions::Now, &modes)
+}
+
+/// How the bridge between the client and the pty ended.
+enum End {
+    /// The pty gave end of file (or failed), or the program exited and its output was
+    /// forwarded.
+    Output,
+    /// The client hung up or the connection failed.
+    Client,
+}
+
+/// Run `program` on a new pty for this connection until it exits or the client hangs
+/// up, then close the connection. Returns the program's exit status.
+///
+/// # Errors
+///
+/// [`PtyError::CannotRun`] when the program cannot be started (the client is told in one
+/// line first), [`PtyError::Pty`] when no pty could be set up.
+pub async fn run(
+    mut reader: TelnetReader,
+    mut writer: TelnetWriter,
+    program: &PtyProgram,
+) -> Result<Option<ExitStatus>, PtyError> {
+    if !program.raw_mode && writer.local_enabled(TelnetOption::Echo) {
+        // Cooked mode: the client echoes (telnetlib3 sends WONT ECHO), the pty does not.
+        let _ = writer.with_session(|s| s.request_local(TelnetOption::Echo, false));
+    }
+    let negotiated = Negotiated::from_writer(&writer);
+    let env = environment(|name| std::env::var_os(name), &negotiated);
+    let (cols, rows) = negotiated.size;
+    let spawned = spawn(program, env, cols, rows);
+    let (pty, mut child) = match spawned {
+        Ok(spawned) => spawned,
+        Err(error) => {
+            warn!("{}: {error}", writer.peer());
+            let line = format!("{PROGRAM_NAME}: {error}\r\n");
+            let _ = writer.write(line.as_bytes()).await;
+            writer.close().await;
+            return Err(error);
+        }
+    };
+    let id = child.id();
+    let pid = id
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(Pid::from_raw);
+    info!(
+        "{}: running {} (pid {})",
+        writer.peer(),
+        program.program,
+        id.unwrap_or_default()
+    );
+    let (mut pty_out, mut pty_in) = pty.into_split();
+    let end = bridge(
+        &mut reader,
+        &mut writer,
+        &mut pty_out,
+        &mut pty_in,
+        &mut child,
+        program.raw_mode,
+    )
+    .await;
+    // Closing the master hangs up the pty: the session gets SIGHUP from the kernel too.
+    drop(pty_out);
+    drop(pty_in);
+    let status = finish(&mut child, pid, matches!(end, End::Client)).await;
+    match status {
+        Some(status) => info!("{}: {} ended, {status}", writer.peer(), program.program),
+        None => info!("{}: {} ended", writer.peer(), program.program),
+    }
+    writer.close().await;
+    Ok(status)
+}
+
+/// Open a pty of `cols` x `rows` and start `program` on it with `env`.
+fn spawn(
+    program: &PtyProgram,
+    env: Vec<(OsString, OsString)>,
+    cols: u16,
+    rows: u16,
+) -> Result<(pty_process::Pty, Child), PtyError> {
+    let pty_error = |error: pty_process::Error| PtyError::Pty(error.to_string());
+    let (pty, pts) = pty_process::open().map_err(pty_error)?;
+    pty.resize(Size::new(rows, cols)).map_err(pty_error)?;
+    set_modes(&pts, program.raw_mode).map_err(|errno| PtyError::Pty(errno.to_string()))?;
+    let child = pty_process::Command::new(&program.program)
+        .args(&program.args)
+        .env_clear()
+        .envs(env)
+        // If the connection's task is dropped (runtime shut down), the child still dies.
+        .kill_on_drop(true)
+        .spawn(pts)
+        .map_err(|error| PtyError::CannotRun {
+            program: program.program.clone(),
+            reason: match error {
+                pty_process::Error::Io(error) => describe(&error),
+                other => other.to_string(),
+            },
+        })?;
+    Ok((pty, child))
+}
+
+/// Move data both ways until the output ends or the client goes.
+async fn bridge(
+    reader: &mut TelnetReader,
+    writer: &mut TelnetWriter,
+    pty_out: &mut OwnedReadPty,
+    pty_in: &mut OwnedWritePty,
+    child: &mut Child,
+    raw_mode: bool,
+) -> End {
+    let (exited_tx, exited_rx) = tokio::sync::watch::channel(false);
+    let mut sizes = writer.watch_window_size();
+    // `output` borrows the writer; the size watch was taken before.
+    let output = pump_output(pty_out, writer, exited_rx, raw_mode);
+    let input = pump_input(reader, pty_in, &mut sizes);
+    tokio::pin!(output, input);
+    let mut exited = false;
+    loop {
+        tokio::select! {
+            end = &mut output => return end,
+            () = &mut input => return End::Client,
+            status = child.wait(), if !exited => {
+                exited = true;
+                debug!("program exited: {status:?}");
+                let _ = exited_tx.send(true);
+            }
+        }
+    }
+}
+
+/// The client's data to the pty, and its window size changes to the pty's size, until
+/// the client hangs up (or the pty refuses input).
+async fn pump_input(
+    reader: &mut TelnetReader,
+    pty_in: &mut OwnedWritePty,
+    sizes: &mut tokio::sync::watch::Receiver<Option<telnetlib3::proto::options::naws::WindowSize>>,
+) {
+    let mut filter = InputFilter::default();
+    let mut data = Vec::with_capacity(CHUNK);
+    let mut watching = true;
+    loop {
+        tokio::select! {
+            read = reader.read(CHUNK) => {
+                let Ok(read) = read else { return };
+                if read.is_empty() {
+                    return;
+                }
+                data.clear();
+                filter.filter(&read, &mut data);
+                if let Err(error) = pty_in.write_all(&data).await {
+                    debug!("pty write: {error}");
+                    return;
+                }
+            }
+            changed = sizes.changed(), if watching => {
+                if changed.is_err() {
+                    watching = false;
+                    continue;
+                }
+                let size = *sizes.borrow_and_update();
+                if let Some(size) = size {
+                    let rows = if size.rows == 0 { 25 } else { size.rows };
+                    let cols = if size.cols == 0 { 80 } else { size.cols };
+                    debug!("window size {cols}x{rows}");
+                    if let Err(error) = pty_in.resize(Size::new(rows, cols)) {
+                        debug!("pty resize: {error}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The pty's output to the client until the pty ends (every process holding it has
+/// closed it: Linux reports EIO), or, once `exited` says the program ended, until it is
+/// quiet for [`DRAIN_IDLE`]. Only the pty read is ever cancelled, which loses nothing.
+async fn pump_output(
+    pty_out: &mut OwnedReadPty,
+    writer: &mut TelnetWriter,
+    mut exited: tokio::sync::watch::Receiver<bool>,
+    raw_mode: bool,
+) -> End {
+    let mut buf = vec![0; CHUNK];
+    let mut ga_due = false;
+    loop {
+        let done = *exited.borrow();
+        tokio::select! {
+            read = pty_out.read(&mut buf) => {
+                let n = match read {
+                    Ok(0) => return End::Output,
+                    Ok(n) => n,
+                    Err(error) => {
+                        if error.raw_os_error() != Some(rustix::io::Errno::IO.raw_os_error()) {
+                            debug!("pty read: {error}");
+                        }
+                        return End::Output;
+                    }
+                };
+                if writer.write(&buf[..n]).await.is_err() {
+                    return End::Client;
+                }
+                ga_due = !raw_mode;
+            }
+            () = tokio::time::sleep(GA_IDLE), if ga_due => {
+                ga_due = false;
+                writer.send_go_ahead();
+            }
+            changed = exited.changed(), if !done => {
+                if changed.is_err() {
+                    // The bridge is gone; nothing more to do.
+                    return End::Output;
+                }
+            }
+            () = tokio::time::sleep(DRAIN_IDLE), if done => return End::Output,
+        }
+    }
+}
+
+/// Reap the child. If it still runs: right away when the client hung up, else after a
+/// short grace (its output ended, so it is on its way out), send SIGHUP to its process
+/// group, then SIGKILL after [`HANGUP_GRACE`].
+async fn finish(child: &mut Child, pid: Option<Pid>, hung_up: bool) -> Option<ExitStatus> {
+    if let Ok(Some(status)) = child.try_wait() {
+        return Some(status);
+    }
+    if !hung_up {
+        if let Ok(status) = tokio::time::timeout(DRAIN_IDLE, child.wait()).await {
+            return status.ok();
+        }
+    }
+    // Not reaped yet (try_wait said so), so the pid, and the group it leads, are still
+    // this child's.
+    if let Some(pid) = pid {
+        let _ = kill_process_group(pid, Signal::HUP);
+    }
+    if let Ok(status) = tokio::time::timeout(HANGUP_GRACE, child.wait()).await {
+        return status.ok();
+    }
+    debug!("program ignored SIGHUP; killing it");
+    let _ = child.start_kill();
+    if let Some(pid) = pid {
+        let _ = kill_process_group(pid, Signal::KILL);
+    }
+    child.wait().await.ok()
+}
+
+/// telnetlib3's `busy_shell` for a connection over `--pty-fork-limit`: "Machine is busy,
+/// do not touch! ", a line read (30 s at most), "You hear a distant explosion... ",
+/// another line, then the connection closes. The lines are only logged.
+pub async fn busy_shell(mut reader: TelnetReader, mut writer: TelnetWriter) {
+    info!(
+        "busy_shell: connection from {} (limit reached)",
+        writer.peer()
+    );
+    const LINE_WAIT: Duration = Duration::from_secs(30);
+    let _ = writer.write(b"Machine is busy, do not touch! ").await;
+    if let Ok(Ok(line)) = tokio::time::timeout(LINE_WAIT, reader.read_line()).await {
+        info!(
+            "busy_shell: input1={:?}",
+            String::from_utf8_lossy(&line).trim_end()
+        );
+    }
+    let _ = writer.write(b"\r\nYou hear a distant explosion... ").await;
+    if let Ok(Ok(line)) = tokio::time::timeout(LINE_WAIT, reader.read_line()).await {
+        info!(
+            "busy_shell: input2={:?}",
+            String::from_utf8_lossy(&line).trim_end()
+        );
+    }
+    let _ = writer.write(b"\r\n").await;
+    writer.close().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use telnetlib3::proto::options::environ::Kind;
+
+    fn var(name: &str, value: &[u8]) -> Variable {
+        Variable {
+            kind: Kind::Var,
+            name: name.as_bytes().to_vec(),
+            value: Some(value.to_vec()),
+        }
+    }
+
+    fn server(name: &str) -> Option<OsString> {
+        match name {
+            "PATH" => Some("/bin".into()),
+            "HOME" => Some("/home/srv".into()),
+            "LD_PRELOAD" => Some("/evil.so".into()),
+            _ => None,
+        }
+    }
+
+    fn render(env: &[(OsString, OsString)]) -> Vec<String> {
+        env.iter()
+            .map(|(n, v)| format!("{}={}", n.to_string_lossy(), v.to_string_lossy()))
+            .collect()
+    }
+
+    #[test]
+    fn only_allowed_and_valid_client_variables_arrive() {
+        let negotiated = Negotiated {
+            term: Some("XTERM-256color".into()),
+            size: (100, 30),
+            charset: Some("UTF-8".into()),
+            environ: vec![
+                var("LD_PRELOAD", b"/tmp/x"),
+                var("USER", b"-f root"),
+                var("PATH", b"/tmp"),
+                var("HOME", b"/tmp"),
+                var("IFS", b"x"),
+                var("BASH_ENV", b"/tmp/x"),
+                var("LANG", b"de_DE.UTF-8"),
+                var("COLORTERM", b"truecolor"),
+                var("LC_TIME", b"C"),
+                var("LC_time", b"C"),
+                var("DISPLAY", b"a\x1b]0;x\x07"),
+                var("TZ", b"../../etc/shadow"),
+                var("TERM", b"vt100"),
+                var("COLORTERM", b"second"),
+                var("LC_ALL", &[b'x'; MAX_VALUE_LEN + 1]),
+            ],
+        };
+        assert_eq!(
+            render(&environment(server, &negotiated)),
+            [
+                "PATH=/bin",
+                "HOME=/home/srv",
+                "TERM=xterm-256color",
+                "LINES=30",
+                "COLUMNS=100",
+                "LANG=de_DE.UTF-8",
+                "COLORTERM=truecolor",
+                "LC_TIME=C",
+            ]
+        );
+    }
+
+    #[test]
+    fn term_falls_back_and_vt100_becomes_ansi() {
+        let mut negotiated = Negotiated {
+            size: (80, 25),
+            ..Negotiated::default()
+        };
+        let term = |n: &Negotiated| {
+            render(&environment(|_| None, n))
+                .into_iter()
+                .find(|line| line.starts_with("TERM="))
+                .unwrap()
+        };
+        assert_eq!(term(&negotiated), "TERM=unknown");
+        negotiated.environ = vec![var("TERM", b"VT100")];
+        assert_eq!(term(&negotiated), "TERM=ansi");
+        negotiated.term = Some("bad term\x1b".into());
+        assert_eq!(term(&negotiated), "TERM=unknown");
+        negotiated.charset = Some("latin1".into());
+        assert!(render(&environment(|_| None, &negotiated)).contains(&"LANG=en_US.latin1".into()));
+        assert!(render(&environment(|_| None, &negotiated))
+            .contains(&"PATH=/usr/local/bin:/usr/bin:/bin".into()));
+    }
+
+    #[test]
+    fn enter_becomes_one_cr_and_del_becomes_backspace() {
+        let mut filter = InputFilter::default();
+        let mut out = Vec::new();
+        filter.filter(b"echo hi\r\nls\r\0x\x7f\r", &mut out);
+        filter.filter(b"\n\n", &mut out);
+        assert_eq!(out, b"echo hi\rls\rx\x08\r\n");
+    }
+
+    #[test]
+    fn start_up_check_names_the_reason() {
+        assert!(check_program("sh").is_ok());
+        assert!(check_program("/bin/sh").is_ok());
+        assert_eq!(
+            check_program("/nonexistent").unwrap_err().to_string(),
+            "cannot run /nonexistent: No such file or directory"
+        );
+        assert_eq!(
+            check_program("/").unwrap_err().to_string(),
+            "cannot run /: Is a directory"
+        );
+        assert_eq!(
+            check_program("no-such-program-here")
+                .unwrap_err()
+                .to_string(),
+            "cannot run no-such-program-here: not found in PATH"
+        );
+    }
+}
