@@ -254,6 +254,44 @@ impl Raw {
         assert!(open, "the server closed the connection");
     }
 
+    /// The next `n` bytes, whatever they are; panics if the peer closes first or after
+    /// [`PATIENCE`].
+    pub fn read_exact(&mut self, n: usize) -> Vec<u8> {
+        let deadline = Instant::now() + PATIENCE;
+        while self.buf.len() < n {
+            assert!(Instant::now() < deadline, "no {n} bytes after {PATIENCE:?}");
+            assert!(
+                self.read_some(Duration::from_millis(200)),
+                "closed before {n} bytes; got {}",
+                show(&self.buf)
+            );
+        }
+        self.buf.drain(..n).collect()
+    }
+
+    /// Bytes up to and including the first `needle`; panics if the peer closes first or
+    /// after [`PATIENCE`].
+    pub fn read_until(&mut self, needle: &[u8]) -> Vec<u8> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(at) = self.buf.windows(needle.len()).position(|w| w == needle) {
+                return self.buf.drain(..at + needle.len()).collect();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {} after {PATIENCE:?}; got {}",
+                show(needle),
+                show(&self.buf)
+            );
+            assert!(
+                self.read_some(Duration::from_millis(200)),
+                "closed before {}; got {}",
+                show(needle),
+                show(&self.buf)
+            );
+        }
+    }
+
     /// The server closes the connection with nothing more sent.
     pub fn expect_close(&mut self) {
         let deadline = Instant::now() + PATIENCE;
@@ -261,6 +299,106 @@ impl Raw {
             assert!(Instant::now() < deadline, "the server did not close");
         }
         assert!(self.buf.is_empty(), "unexpected bytes: {}", show(&self.buf));
+    }
+}
+
+/// Fail with the install command when `program` is missing.
+pub fn require(program: &str, package: &str) {
+    assert!(
+        Path::new(program).exists(),
+        "{program} is needed: run scripts/test.sh, or apt-get install {package}"
+    );
+}
+
+/// A tmux server of its own, killed when the test ends.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// `command` in a 120x40 window.
+    pub fn start(command: &str) -> Self {
+        Self::start_sized(command, 120, 40)
+    }
+
+    /// `command` in a `cols` x `rows` window.
+    pub fn start_sized(command: &str, cols: u16, rows: u16) -> Self {
+        require("/usr/bin/tmux", "tmux");
+        let socket = format!("telnetlib3-test-{}-{}", std::process::id(), free_port());
+        let tmux = Self { socket };
+        let status = tmux
+            .command()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+                command,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux did not start");
+        // Keep the screen readable after the program exits.
+        let status = tmux
+            .command()
+            .args(["set-option", "-t", "t", "remain-on-exit", "on"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tmux
+    }
+
+    /// tmux on this server's socket.
+    pub fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]).stdin(Stdio::null());
+        command
+    }
+
+    /// Type `text` and Enter.
+    pub fn send_line(&self, text: &str) {
+        let status = self
+            .command()
+            .args(["send-keys", "-t", "t", text, "Enter"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The visible screen, wrapped lines joined.
+    pub fn screen(&self) -> String {
+        let out = self
+            .command()
+            .args(["capture-pane", "-t", "t", "-p", "-J"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Wait until the screen shows `text`; returns the screen.
+    pub fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never appeared:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").status();
     }
 }
 

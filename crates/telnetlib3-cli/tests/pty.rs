@@ -1,0 +1,397 @@
+//! `telnetlib3-server --pty-exec`: programs on a pseudo-terminal per connection, seen
+//! from Debian's telnet client in tmux and from a raw TCP client byte by byte.
+#![cfg(unix)]
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, require, run, show, Proc, Raw, Tmux, PATIENCE, SERVER};
+
+const IAC: u8 = 255;
+const DONT: u8 = 254;
+const DO: u8 = 253;
+const WONT: u8 = 252;
+const WILL: u8 = 251;
+const SB: u8 = 250;
+const SE: u8 = 240;
+const BINARY: u8 = 0;
+const ECHO: u8 = 1;
+const SGA: u8 = 3;
+const TTYPE: u8 = 24;
+const NAWS: u8 = 31;
+const NEW_ENVIRON: u8 = 39;
+const CHARSET: u8 = 42;
+const IS: u8 = 0;
+const SEND: u8 = 1;
+const VAR: u8 = 0;
+const VALUE: u8 = 1;
+
+/// The server with `extra` flags, in a known environment: PATH, HOME, USER and a
+/// variable of its own that must not reach the programs.
+fn start(extra: &[&str]) -> (Proc, u16) {
+    let mut command = Command::new(SERVER);
+    command
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", "/tmp")
+        .env("USER", "tester")
+        .env("SERVER_SECRET", "do-not-pass")
+        .args(["127.0.0.1", "0"])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let mut server = Proc::spawn(command);
+    let line = server
+        .wait_for_line("Server ready on ")
+        .unwrap_or_else(|| panic!("server ended early: {:?}", server.stderr_seen));
+    (server, common::ready_port(&line))
+}
+
+/// Connect and answer telnetlib3's opening as `tests/server.rs` does: no TTYPE, SGA and
+/// ECHO agreed (kludge mode, so the pty is raw), BINARY, NAWS and CHARSET refused, and
+/// NEW-ENVIRON refused, or agreed and answered with `environ` (an IS body).
+fn connect(port: u16, environ: Option<&[u8]>) -> Raw {
+    let mut client = Raw::connect(port);
+    client.expect(&[IAC, DO, TTYPE]);
+    client.send(&[IAC, WONT, TTYPE, IAC, DO, SGA, IAC, DO, ECHO]);
+    client.expect(&[
+        IAC,
+        WILL,
+        SGA,
+        IAC,
+        WILL,
+        ECHO,
+        IAC,
+        WILL,
+        BINARY,
+        IAC,
+        DO,
+        NAWS,
+        IAC,
+        DO,
+        CHARSET,
+        IAC,
+        DO,
+        NEW_ENVIRON,
+    ]);
+    client.send(&[IAC, DONT, BINARY, IAC, WONT, NAWS, IAC, WONT, CHARSET]);
+    match environ {
+        None => client.send(&[IAC, WONT, NEW_ENVIRON]),
+        Some(body) => {
+            client.send(&[IAC, WILL, NEW_ENVIRON]);
+            let request = client.read_until(&[IAC, SE]);
+            assert!(
+                request.starts_with(&[IAC, SB, NEW_ENVIRON, SEND]),
+                "{}",
+                show(&request)
+            );
+            let mut reply = vec![IAC, SB, NEW_ENVIRON, IS];
+            reply.extend_from_slice(body);
+            reply.extend_from_slice(&[IAC, SE]);
+            client.send(&reply);
+        }
+    }
+    client
+}
+
+/// A NEW-ENVIRON `VAR name VALUE value`.
+fn var(name: &str, value: &[u8]) -> Vec<u8> {
+    [&[VAR][..], name.as_bytes(), &[VALUE], value].concat()
+}
+
+/// A file of ours in the temporary directory, removed when dropped.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn executable(name: &str, text: &str) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!(
+            "telnetlib3-pty-{}-{}-{name}",
+            std::process::id(),
+            free_port()
+        ));
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The pids of `pid`'s children (zombies included: they are children until reaped).
+fn children(pid: u32) -> Vec<u32> {
+    let mut found = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return found;
+    };
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            found.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+    }
+    found
+}
+
+/// A process's command line, arguments joined by spaces.
+fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|raw| {
+            raw.split(|&b| b == 0)
+                .filter(|part| !part.is_empty())
+                .map(|part| String::from_utf8_lossy(part).into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+/// Wait (at most [`PATIENCE`]) until `done` holds.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not after {PATIENCE:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn inetutils_telnet_runs_sh_with_its_size_and_terminal_type() {
+    require("/usr/bin/telnet", "inetutils-telnet");
+    let (_server, port) = start(&["--pty-exec", "/bin/sh"]);
+    let tmux = Tmux::start_sized(&format!("telnet 127.0.0.1 {port}"), 100, 30);
+    let pane_size = || {
+        let out = tmux
+            .command()
+            .args([
+                "display-message",
+                "-p",
+                "-t",
+                "t",
+                "#{pane_height} #{pane_width}",
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    tmux.wait_for("Escape character is");
+    // The telnet client reports the pane's size by NAWS; `stty size` is rows, columns.
+    // (Raw mode, as telnetlib3's: dash does not echo the command line, only its output.)
+    tmux.send_line("echo S=$(stty size)=");
+    tmux.wait_for(&format!("S={}=", pane_size()));
+    let term = tmux
+        .command()
+        .args(["show-options", "-gv", "default-terminal"])
+        .output()
+        .unwrap();
+    let term = String::from_utf8(term.stdout)
+        .unwrap()
+        .trim()
+        .to_lowercase();
+    tmux.send_line("echo T=$TERM=");
+    tmux.wait_for(&format!("T={term}="));
+    // A new size reaches the running program's pty.
+    let status = tmux
+        .command()
+        .args(["resize-window", "-t", "t", "-x", "90", "-y", "20"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let resized = pane_size();
+    assert!(resized.ends_with(" 90"), "{resized}");
+    wait_until("the new size reaches stty", || {
+        tmux.send_line("echo R=$(stty size)=");
+        std::thread::sleep(Duration::from_millis(200));
+        tmux.screen().contains(&format!("R={resized}="))
+    });
+    tmux.send_line("exit");
+    tmux.wait_for("Connection closed by foreign host.");
+}
+
+#[test]
+fn only_allowed_valid_client_variables_reach_the_program() {
+    let (_server, port) = start(&["--pty-exec", "/usr/bin/env"]);
+    let environ = [
+        var("LD_PRELOAD", b"/tmp/x"),
+        var("USER", b"-f root"),
+        var("PATH", b"/tmp"),
+        var("SHELL", b"/tmp/x"),
+        var("BASH_ENV", b"/tmp/x"),
+        var("LANG", b"de_DE.UTF-8"),
+        var("COLORTERM", b"truecolor"),
+        var("LC_MESSAGES", b"x\x1b]0;pwned\x07"),
+        var("LC_TIME", b"C.UTF-8"),
+    ]
+    .concat();
+    let mut client = connect(port, Some(&environ));
+    // `env` prints the environment it was given (sorted: std builds it so); the pty ends
+    // lines with CR LF. No TTYPE: TERM is unknown; no NAWS: 80x25.
+    client.expect(
+        b"COLORTERM=truecolor\r\n\
+          COLUMNS=80\r\n\
+          HOME=/tmp\r\n\
+          LANG=de_DE.UTF-8\r\n\
+          LC_TIME=C.UTF-8\r\n\
+          LINES=25\r\n\
+          PATH=/usr/bin:/bin\r\n\
+          TERM=unknown\r\n\
+          USER=tester\r\n",
+    );
+    // The program's exit closes the connection.
+    client.expect_close();
+}
+
+#[test]
+fn enter_reaches_the_program_once_and_its_output_is_all_sent_before_close() {
+    let (_server, port) = start(&[
+        "--pty-exec",
+        "/bin/sh",
+        "--",
+        "-c",
+        r#"read a; echo "got:$a"; read b; echo "got:$b"; read c; echo "got:$c""#,
+    ]);
+    let mut client = connect(port, None);
+    // Enter as CR LF, as CR NUL (split across writes), and as a lone CR: one line each.
+    client.send(b"one\r\n");
+    client.expect(b"got:one\r\n");
+    client.send(b"two\r");
+    std::thread::sleep(Duration::from_millis(50));
+    client.send(b"\0three\r");
+    client.expect(b"got:two\r\ngot:three\r\n");
+    client.expect_close();
+}
+
+#[test]
+fn fork_limit_turns_the_second_client_away_until_the_first_leaves() {
+    let (_server, port) = start(&["--pty-exec", "/bin/cat", "--pty-fork-limit", "1"]);
+    let mut first = connect(port, None);
+    first.send(b"hello\r");
+    // Raw mode: no pty echo; cat's output, with the pty's ICRNL and ONLCR.
+    first.expect(b"hello\r\n");
+
+    let mut second = connect(port, None);
+    second.expect(b"Machine is busy, do not touch! ");
+    second.send(b"let me in\r\n");
+    second.expect(b"\r\nYou hear a distant explosion... ");
+    second.send(b"please\r\n");
+    second.expect(b"\r\n");
+    second.expect_close();
+
+    // The first one still runs; when it hangs up, the count is released (once its cat
+    // has been reaped, hence the retries).
+    first.send(b"still\r");
+    first.expect(b"still\r\n");
+    drop(first);
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let mut third = connect(port, None);
+        third.send(b"again\r");
+        // Both answers start with 7 bytes: "again\r\n" or "Machine".
+        let got = third.read_exact(7);
+        if got == b"Machine" {
+            assert!(Instant::now() < deadline, "the limit was never released");
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        }
+        assert_eq!(show(&got), show(b"again\r\n"));
+        break;
+    }
+}
+
+#[test]
+fn a_missing_or_unexecutable_program_refuses_to_start() {
+    for (program, reason) in [
+        ("/nonexistent", "No such file or directory"),
+        ("/etc/passwd", "Permission denied"),
+        ("no-such-program-anywhere", "not found in PATH"),
+    ] {
+        let mut command = Command::new(SERVER);
+        command.args(["127.0.0.1", &free_port().to_string(), "--pty-exec", program]);
+        let out = run(command, b"");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert_eq!(
+            out.stderr,
+            format!("telnetlib3-server: error: cannot run {program}: {reason}\n")
+        );
+    }
+    let mut command = Command::new(SERVER);
+    command.args(["127.0.0.1", &free_port().to_string(), "--", "-i"]);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        out.stderr.starts_with("telnetlib3-server: error: "),
+        "{out:?}"
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+}
+
+#[test]
+fn a_program_whose_exec_fails_is_reported_and_the_server_lives_on() {
+    // Executable, so the start-up check passes, but its interpreter does not exist.
+    let script = TempFile::executable("bad-interpreter", "#!/nonexistent/interpreter\n");
+    let (mut server, port) = start(&["--pty-exec", script.path()]);
+    for _ in 0..2 {
+        let mut client = connect(port, None);
+        client.expect(
+            format!(
+                "telnetlib3-server: cannot run {}: No such file or directory\r\n",
+                script.path()
+            )
+            .as_bytes(),
+        );
+        client.expect_close();
+    }
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server died"
+    );
+    server.wait_for_line("cannot run");
+}
+
+#[test]
+fn a_hung_up_program_is_ended_and_reaped() {
+    let (server, port) = start(&["--pty-exec", "/bin/sleep", "--", "1000"]);
+    let pid = server.child.id();
+    let client = connect(port, None);
+    wait_until("sleep 1000 runs", || {
+        children(pid)
+            .iter()
+            .any(|&child| cmdline(child) == "/bin/sleep 1000")
+    });
+    drop(client);
+    wait_until("the server has no children left", || {
+        children(pid).is_empty()
+    });
+}
+
+#[test]
+fn a_program_that_ignores_the_hang_up_is_killed_and_reaped() {
+    let (server, port) = start(&[
+        "--pty-exec",
+        "/bin/sh",
+        "--",
+        "-c",
+        "trap '' HUP; echo ready; sleep 1000",
+    ]);
+    let pid = server.child.id();
+    let mut client = connect(port, None);
+    client.expect(b"ready\r\n");
+    drop(client);
+    // SIGHUP is ignored: SIGKILL follows after the grace.
+    wait_until("the server has no children left", || {
+        children(pid).is_empty()
+    });
+}
