@@ -583,6 +583,8 @@ async fn finish(child: &mut Child, pid: Option<Pid>, hung_up: bool) -> Option<Ex
     // this child's.
     if let Some(pid) = pid {
         let _ = kill_process_group(pid, Signal::HUP);
+        // A stopped job acts on SIGHUP only once continued.
+        let _ = kill_process_group(pid, Signal::CONT);
     }
     if let Ok(status) = tokio::time::timeout(HANGUP_GRACE, child.wait()).await {
         return status.ok();

@@ -119,6 +119,8 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
                 Some(Ok(permit)) => Some(permit),
                 None => None,
             };
+            #[cfg(not(unix))]
+            let _ = program;
             #[cfg(unix)]
             if let Some(program) = program {
                 // The error was logged and told to the client.

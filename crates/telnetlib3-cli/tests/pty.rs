@@ -395,3 +395,27 @@ fn a_program_that_ignores_the_hang_up_is_killed_and_reaped() {
         children(pid).is_empty()
     });
 }
+
+#[test]
+fn line_mode_gives_a_cooked_pty_that_edits_lines() {
+    let (_server, port) = start(&[
+        "--line-mode",
+        "--never-send-ga",
+        "--connect-maxwait",
+        "0.2",
+        "--pty-exec",
+        "/bin/sh",
+        "--",
+        "-c",
+        r#"read a; echo "got:$a""#,
+    ]);
+    // A client that answers no negotiation: the program starts after the maxwait.
+    let mut client = Raw::connect(port);
+    // The pty's line discipline erases with ^H, and DEL is sent as ^H: both edit the line
+    // before the program reads it (in raw mode it would get the bytes as typed). It does
+    // not echo: in line mode the client does.
+    client.send(b"onx\x7fw\x08e\r\n");
+    client.read_until(b"got:");
+    client.expect(b"one\r\n");
+    client.expect_close();
+}
