@@ -22,7 +22,7 @@ struct Args {
     /// bind port (0: any free port, shown in the "Server ready" log line)
     #[arg(default_value_t = 6023)]
     port: u16,
-    /// the shell run on each connection
+    /// the shell run on each connection (--pty-exec replaces it)
     #[arg(long, value_enum, default_value = "debug")]
     shell: server::ShellKind,
     /// timeout for pending negotiation, in seconds
@@ -31,7 +31,8 @@ struct Args {
     /// idle disconnect, in seconds (0 disables)
     #[arg(long, default_value = "300", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     timeout: Duration,
-    /// keep clients in line mode: no WILL SGA, no WILL ECHO
+    /// keep clients in line mode: no WILL SGA, no WILL ECHO; with --pty-exec, a cooked
+    /// pty (the pty edits lines, the client echoes)
     #[arg(long)]
     line_mode: bool,
     /// treat sessions as 8-bit clean without BINARY both ways
@@ -43,7 +44,8 @@ struct Args {
     /// execute PROGRAM in a PTY for each connection (use -- to pass args)
     #[arg(long, value_name = "PROGRAM")]
     pty_exec: Option<String>,
-    /// limit concurrent PTY connections (0 disables)
+    /// limit concurrent PTY connections (0 disables); the others get telnetlib3's busy
+    /// message
     #[arg(long, value_name = "N", default_value_t = 0)]
     pty_fork_limit: usize,
     /// arguments for --pty-exec's PROGRAM
