@@ -380,7 +380,7 @@ pub async fn run(
     let env = environment(|name| std::env::var_os(name), &negotiated);
     let (cols, rows) = negotiated.size;
     let spawned = spawn(program, env, cols, rows);
-    let (pty, mut child) = match spawned {
+    let (pty, mut running) = match spawned {
         Ok(spawned) => spawned,
         Err(error) => {
             warn!("{}: {error}", writer.peer());
@@ -390,15 +390,11 @@ pub async fn run(
             return Err(error);
         }
     };
-    let id = child.id();
-    let pid = id
-        .and_then(|id| i32::try_from(id).ok())
-        .and_then(Pid::from_raw);
     info!(
         "{}: running {} (pid {})",
         writer.peer(),
         program.program,
-        id.unwrap_or_default()
+        running.child.id().unwrap_or_default()
     );
     let (mut pty_out, mut pty_in) = pty.into_split();
     let end = bridge(
@@ -406,14 +402,14 @@ pub async fn run(
         &mut writer,
         &mut pty_out,
         &mut pty_in,
-        &mut child,
+        &mut running.child,
         program.raw_mode,
     )
     .await;
     // Closing the master hangs up the pty: the session gets SIGHUP from the kernel too.
     drop(pty_out);
     drop(pty_in);
-    let status = finish(&mut child, pid, matches!(end, End::Client)).await;
+    let status = running.finish(matches!(end, End::Client)).await;
     match status {
         Some(status) => info!("{}: {} ended, {status}", writer.peer(), program.program),
         None => info!("{}: {} ended", writer.peer(), program.program),
@@ -428,7 +424,7 @@ fn spawn(
     env: Vec<(OsString, OsString)>,
     cols: u16,
     rows: u16,
-) -> Result<(pty_process::Pty, Child), PtyError> {
+) -> Result<(pty_process::Pty, Running), PtyError> {
     let pty_error = |error: pty_process::Error| PtyError::Pty(error.to_string());
     let (pty, pts) = pty_process::open().map_err(pty_error)?;
     pty.resize(Size::new(rows, cols)).map_err(pty_error)?;
@@ -437,7 +433,7 @@ fn spawn(
         .args(&program.args)
         .env_clear()
         .envs(env)
-        // If the connection's task is dropped (runtime shut down), the child still dies.
+        // If the connection's task is dropped, the child still dies (see `Running`).
         .kill_on_drop(true)
         .spawn(pts)
         .map_err(|error| PtyError::CannotRun {
@@ -447,10 +443,21 @@ fn spawn(
                 other => other.to_string(),
             },
         })?;
-    Ok((pty, child))
+    let pid = child
+        .id()
+        .and_then(|id| i32::try_from(id).ok())
+        .and_then(Pid::from_raw);
+    Ok((pty, Running { child, pid }))
 }
 
-/// Move data both ways until the output ends or the client goes.
+/// Move data both ways until the output ends or the client goes, in one loop whose
+/// every wait is cancel-safe (pty and client reads, a single pty write, the child's exit,
+/// timers): only writes to the client run to completion inside it.
+///
+/// Client input is read only when the pty has taken the last of it, so a program that
+/// does not read its input stops the client (back-pressure) instead of growing memory.
+/// (A hang-up behind such unread input is seen only once the program reads it, or when
+/// the server's idle `--timeout` or shutdown aborts this task: see [`Running`].)
 async fn bridge(
     reader: &mut TelnetReader,
     writer: &mut TelnetWriter,
@@ -459,53 +466,58 @@ async fn bridge(
     child: &mut Child,
     raw_mode: bool,
 ) -> End {
-    let (exited_tx, exited_rx) = tokio::sync::watch::channel(false);
     let mut sizes = writer.watch_window_size();
-    // `output` borrows the writer; the size watch was taken before.
-    let output = pump_output(pty_out, writer, exited_rx, raw_mode);
-    let input = pump_input(reader, pty_in, &mut sizes);
-    tokio::pin!(output, input);
-    let mut exited = false;
-    loop {
-        tokio::select! {
-            end = &mut output => return end,
-            () = &mut input => return End::Client,
-            status = child.wait(), if !exited => {
-                exited = true;
-                debug!("program exited: {status:?}");
-                let _ = exited_tx.send(true);
-            }
-        }
-    }
-}
-
-/// The client's data to the pty, and its window size changes to the pty's size, until
-/// the client hangs up (or the pty refuses input).
-async fn pump_input(
-    reader: &mut TelnetReader,
-    pty_in: &mut OwnedWritePty,
-    sizes: &mut tokio::sync::watch::Receiver<Option<telnetlib3::proto::options::naws::WindowSize>>,
-) {
+    let mut watching_sizes = true;
     let mut filter = InputFilter::default();
-    let mut data = Vec::with_capacity(CHUNK);
-    let mut watching = true;
+    // Filtered client input; `to_pty[taken..]` is not yet accepted by the pty.
+    let mut to_pty = Vec::with_capacity(CHUNK);
+    let mut taken = 0;
+    let mut output = vec![0; CHUNK];
+    let mut exited = false;
+    let mut ga_due = false;
     loop {
+        let input_pending = taken < to_pty.len();
         tokio::select! {
-            read = reader.read(CHUNK) => {
-                let Ok(read) = read else { return };
-                if read.is_empty() {
-                    return;
+            read = pty_out.read(&mut output) => {
+                let n = match read {
+                    Ok(0) => return End::Output,
+                    Ok(n) => n,
+                    Err(error) => {
+                        // EIO: every process holding the pty has closed it.
+                        if error.raw_os_error() != Some(rustix::io::Errno::IO.raw_os_error()) {
+                            debug!("pty read: {error}");
+                        }
+                        return End::Output;
+                    }
+                };
+                if writer.write(&output[..n]).await.is_err() {
+                    return End::Client;
                 }
-                data.clear();
-                filter.filter(&read, &mut data);
-                if let Err(error) = pty_in.write_all(&data).await {
-                    debug!("pty write: {error}");
-                    return;
+                ga_due = !raw_mode;
+            }
+            // After the program exited, what the client types has no one to go to.
+            read = reader.read(CHUNK), if !input_pending && !exited => {
+                match read {
+                    Ok(data) if !data.is_empty() => {
+                        to_pty.clear();
+                        taken = 0;
+                        filter.filter(&data, &mut to_pty);
+                    }
+                    _ => return End::Client,
                 }
             }
-            changed = sizes.changed(), if watching => {
+            written = pty_in.write(&to_pty[taken..]), if input_pending => {
+                match written {
+                    Ok(n) => taken += n,
+                    Err(error) => {
+                        debug!("pty write: {error}");
+                        return End::Output;
+                    }
+                }
+            }
+            changed = sizes.changed(), if watching_sizes => {
                 if changed.is_err() {
-                    watching = false;
+                    watching_sizes = false;
                     continue;
                 }
                 let size = *sizes.borrow_and_update();
@@ -518,83 +530,67 @@ async fn pump_input(
                     }
                 }
             }
-        }
-    }
-}
-
-/// The pty's output to the client until the pty ends (every process holding it has
-/// closed it: Linux reports EIO), or, once `exited` says the program ended, until it is
-/// quiet for [`DRAIN_IDLE`]. Only the pty read is ever cancelled, which loses nothing.
-async fn pump_output(
-    pty_out: &mut OwnedReadPty,
-    writer: &mut TelnetWriter,
-    mut exited: tokio::sync::watch::Receiver<bool>,
-    raw_mode: bool,
-) -> End {
-    let mut buf = vec![0; CHUNK];
-    let mut ga_due = false;
-    loop {
-        let done = *exited.borrow();
-        tokio::select! {
-            read = pty_out.read(&mut buf) => {
-                let n = match read {
-                    Ok(0) => return End::Output,
-                    Ok(n) => n,
-                    Err(error) => {
-                        if error.raw_os_error() != Some(rustix::io::Errno::IO.raw_os_error()) {
-                            debug!("pty read: {error}");
-                        }
-                        return End::Output;
-                    }
-                };
-                if writer.write(&buf[..n]).await.is_err() {
-                    return End::Client;
-                }
-                ga_due = !raw_mode;
+            status = child.wait(), if !exited => {
+                exited = true;
+                debug!("program exited: {status:?}");
             }
+            // Once the program exited, its output is forwarded until the pty ends or
+            // falls quiet (a background process may hold it open).
+            () = tokio::time::sleep(DRAIN_IDLE), if exited => return End::Output,
             () = tokio::time::sleep(GA_IDLE), if ga_due => {
                 ga_due = false;
                 writer.send_go_ahead();
             }
-            changed = exited.changed(), if !done => {
-                if changed.is_err() {
-                    // The bridge is gone; nothing more to do.
-                    return End::Output;
-                }
-            }
-            () = tokio::time::sleep(DRAIN_IDLE), if done => return End::Output,
         }
     }
 }
 
-/// Reap the child. If it still runs: right away when the client hung up, else after a
-/// short grace (its output ended, so it is on its way out), send SIGHUP to its process
-/// group, then SIGKILL after [`HANGUP_GRACE`].
-async fn finish(child: &mut Child, pid: Option<Pid>, hung_up: bool) -> Option<ExitStatus> {
-    if let Ok(Some(status)) = child.try_wait() {
-        return Some(status);
-    }
-    if !hung_up {
-        if let Ok(status) = tokio::time::timeout(DRAIN_IDLE, child.wait()).await {
-            return status.ok();
+/// The running program: its process, which leads its own session and process group.
+///
+/// If the connection's task is dropped first (the server aborts it at the idle
+/// `--timeout` and at shutdown), the pty master closes, which hangs up the terminal (the
+/// kernel sends SIGHUP to its foreground process group), and `kill_on_drop` sends SIGKILL
+/// to the leader, which tokio then reaps.
+struct Running {
+    child: Child,
+    /// The child's pid, which is also its process group's id.
+    pid: Option<Pid>,
+}
+
+impl Running {
+    /// SIGHUP (and SIGCONT: a stopped job acts on SIGHUP only once continued) to the
+    /// program's process group, if the program is not reaped yet: until then its pid,
+    /// and the group it leads, cannot belong to anyone else.
+    fn hang_up(&mut self) {
+        if let (Some(pid), Ok(None)) = (self.pid, self.child.try_wait()) {
+            let _ = kill_process_group(pid, Signal::HUP);
+            let _ = kill_process_group(pid, Signal::CONT);
         }
     }
-    // Not reaped yet (try_wait said so), so the pid, and the group it leads, are still
-    // this child's.
-    if let Some(pid) = pid {
-        let _ = kill_process_group(pid, Signal::HUP);
-        // A stopped job acts on SIGHUP only once continued.
-        let _ = kill_process_group(pid, Signal::CONT);
+
+    /// Reap the program. If it still runs: right away when the client hung up, else
+    /// after a short grace (its output ended, so it is on its way out), hang it up, then
+    /// SIGKILL its group after [`HANGUP_GRACE`].
+    async fn finish(&mut self, hung_up: bool) -> Option<ExitStatus> {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return Some(status);
+        }
+        if !hung_up {
+            if let Ok(status) = tokio::time::timeout(DRAIN_IDLE, self.child.wait()).await {
+                return status.ok();
+            }
+        }
+        self.hang_up();
+        if let Ok(status) = tokio::time::timeout(HANGUP_GRACE, self.child.wait()).await {
+            return status.ok();
+        }
+        debug!("program ignored SIGHUP; killing it");
+        if let (Some(pid), Ok(None)) = (self.pid, self.child.try_wait()) {
+            let _ = kill_process_group(pid, Signal::KILL);
+        }
+        let _ = self.child.start_kill();
+        self.child.wait().await.ok()
     }
-    if let Ok(status) = tokio::time::timeout(HANGUP_GRACE, child.wait()).await {
-        return status.ok();
-    }
-    debug!("program ignored SIGHUP; killing it");
-    let _ = child.start_kill();
-    if let Some(pid) = pid {
-        let _ = kill_process_group(pid, Signal::KILL);
-    }
-    child.wait().await.ok()
 }
 
 /// telnetlib3's `busy_shell` for a connection over `--pty-fork-limit`: "Machine is busy,

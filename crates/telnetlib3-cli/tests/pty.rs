@@ -419,3 +419,37 @@ fn line_mode_gives_a_cooked_pty_that_edits_lines() {
     client.expect(b"one\r\n");
     client.expect_close();
 }
+
+#[test]
+fn the_idle_timeout_ends_the_program_and_its_process_group() {
+    // Two sleeps in the program's process group, named so that no other test has them.
+    let marker = format!("7{}", std::process::id());
+    let script = format!("sleep {marker} & sleep {marker}; :");
+    let (server, port) = start(&[
+        "--timeout",
+        "1",
+        "--pty-exec",
+        "/bin/sh",
+        "--",
+        "-c",
+        &script,
+    ]);
+    let pid = server.child.id();
+    let sleeps = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&p| cmdline(p) == format!("sleep {marker}"))
+            .count()
+    };
+    let mut client = connect(port, None);
+    wait_until("both sleeps run", || sleeps() == 2);
+    // The server aborts the idle connection's shell: the program's group is hung up.
+    client.expect(b"\r\nTimeout.\r\n");
+    client.expect_close();
+    wait_until("the server has no children left", || {
+        children(pid).is_empty()
+    });
+    wait_until("no sleep is left", || sleeps() == 0);
+}
