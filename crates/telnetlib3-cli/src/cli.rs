@@ -1,6 +1,5 @@
 //! Flag parsing and logging set-up shared by the binaries.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -77,16 +76,21 @@ fn one_line(rendered: &str) -> String {
     text.strip_prefix("error: ").unwrap_or(&text).to_owned()
 }
 
-/// Send `tracing` output at `level` and above to standard error, one line per event,
-/// coloured only on a terminal.
-pub fn init_logging(level: LevelFilter) {
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .without_time()
-        .init();
+/// Set up logging from the tools' flags; on failure print the one-line error
+/// `PROGRAM: error: ...` and give the exit status to end with.
+///
+/// # Errors
+///
+/// [`ExitCode::FAILURE`] when the log file cannot be opened.
+pub fn init_logging(
+    program: &str,
+    level: LevelFilter,
+    args: &crate::logging::LogArgs,
+) -> Result<(), ExitCode> {
+    crate::logging::init(level, args).map_err(|error| {
+        eprintln!("{program}: error: {error}");
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]

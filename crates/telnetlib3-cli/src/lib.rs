@@ -7,7 +7,8 @@
 //!   connection;
 //! - [`client::pump`]: copy standard input to the server and the server's data to
 //!   standard output until the server closes;
-//! - [`cli`]: flag value parsers, one-line usage errors, and logging set-up.
+//! - [`cli`]: flag value parsers, one-line usage errors;
+//! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -15,5 +16,6 @@
 pub mod cli;
 pub mod client;
 pub mod debug;
+pub mod logging;
 pub mod server;
 pub mod shell;

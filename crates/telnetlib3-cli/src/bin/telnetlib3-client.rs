@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use telnetlib3::{open_connection, ClientConfig};
-use telnetlib3_cli::{cli, client};
+use telnetlib3_cli::{cli, client, logging};
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 use tracing_subscriber::filter::LevelFilter;
@@ -59,6 +59,8 @@ struct Args {
     /// log level (debug, info, warning, error, ...)
     #[arg(long, default_value = "warn", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
+    #[command(flatten)]
+    log: logging::LogArgs,
 }
 
 fn main() -> ExitCode {
@@ -66,7 +68,9 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    cli::init_logging(args.loglevel);
+    if let Err(status) = cli::init_logging(PROGRAM, args.loglevel, &args.log) {
+        return status;
+    }
     cli::run_main(PROGRAM, cli::Runtime::CurrentThread, run(args))
 }
 

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use telnetlib3_cli::{cli, server};
+use telnetlib3_cli::{cli, logging, server};
 use tracing::info;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -42,6 +42,8 @@ struct Args {
     /// level name (debug, info, warning, error, ...)
     #[arg(long, default_value = "info", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
+    #[command(flatten)]
+    log: logging::LogArgs,
 }
 
 fn main() -> ExitCode {
@@ -49,7 +51,9 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    cli::init_logging(args.loglevel);
+    if let Err(status) = cli::init_logging(PROGRAM, args.loglevel, &args.log) {
+        return status;
+    }
     cli::run_main(PROGRAM, cli::Runtime::MultiThread, run(args))
 }
 

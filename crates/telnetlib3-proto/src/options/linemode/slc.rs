@@ -421,7 +421,7 @@ impl SlcTriplet {
 pub fn parse_triplets(
     list: &[u8],
 ) -> Result<impl Iterator<Item = SlcTriplet> + '_, SubnegotiationError> {
-    if list.len() % 3 != 0 {
+    if !list.len().is_multiple_of(3) {
         return Err(SubnegotiationError::Truncated);
     }
     Ok(list.chunks_exact(3).map(|t| match *t {
