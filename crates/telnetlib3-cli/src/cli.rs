@@ -148,6 +148,25 @@ pub fn parse_options(text: &str) -> Result<OptionList, String> {
         .map(OptionList)
 }
 
+/// An encoding named on the command line, or none (`false`, for bytes only).
+#[derive(Clone, Debug)]
+pub struct EncodingChoice(pub Option<telnetlib3::text::Encoding>);
+
+/// An encoding name as Python spells it (`utf8`, `cp437`, `latin_1`, ...), or
+/// `false`/`False` for none, as telnetlib3-server's `--encoding`.
+///
+/// # Errors
+///
+/// A message naming the unknown encoding.
+pub fn parse_encoding_or_false(text: &str) -> Result<EncodingChoice, String> {
+    if text == "false" || text == "False" {
+        return Ok(EncodingChoice(None));
+    }
+    telnetlib3::text::Encoding::from_name(text)
+        .map(|encoding| EncodingChoice(Some(encoding)))
+        .map_err(|error| error.to_string())
+}
+
 /// Which tokio runtime a tool runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Runtime {

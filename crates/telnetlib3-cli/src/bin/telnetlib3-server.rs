@@ -33,6 +33,9 @@ struct Args {
     /// keep clients in line mode: no WILL SGA, no WILL ECHO
     #[arg(long)]
     line_mode: bool,
+    /// encoding name, or 'false'/'False' to disable unicode
+    #[arg(long, default_value = "utf8", value_parser = cli::parse_encoding_or_false)]
+    encoding: cli::EncodingChoice,
     /// treat sessions as 8-bit clean without BINARY both ways
     #[arg(long)]
     force_binary: bool,
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
 async fn run(args: Args) -> anyhow::Result<()> {
     let options = server::Options {
         shell: args.shell,
+        encoding: args.encoding.0,
         connect_maxwait: args.connect_maxwait,
         timeout: (!args.timeout.is_zero()).then_some(args.timeout),
         line_mode: args.line_mode,
