@@ -414,11 +414,17 @@ impl Signals {
     }
 }
 
-/// Send our window size with NAWS (if agreed; it is remembered for later otherwise).
+/// Send our window size with NAWS if it changed (if NAWS is not agreed, it is remembered
+/// for later).
 fn send_window_size(writer: &TelnetWriter) {
     let (cols, rows) = terminal::window_size();
-    debug!("window size {cols}x{rows}");
-    writer.with_session(|session| session.set_window_size(WindowSize { cols, rows }));
+    let size = WindowSize { cols, rows };
+    writer.with_session(|session| {
+        if session.config().naws.size != size {
+            debug!("window size {cols}x{rows}");
+            session.set_window_size(size);
+        }
+    });
 }
 
 /// The interactive session on `terminal` (standard input): the banner, then keyboard to
@@ -445,7 +451,8 @@ pub async fn interactive(
     let mut input = stdin_chunks();
     let mut input_open = true;
     deliver(&mut stdout, format!("{BANNER}\r\n").as_bytes())?;
-    // The size may have changed since the configuration was made.
+    // The size may have changed since it was measured for the configuration (before
+    // SIGWINCH was watched).
     send_window_size(writer);
     let mut mode = writer.with_session(|s| decide_mode(s, forced));
     terminal.set(mode.terminal).map_err(PumpError::Terminal)?;
