@@ -593,27 +593,43 @@ pub async fn shell_exec(
     let mut server_open = true;
     let mut lines = CrLfToLf::default();
     let mut buf = vec![0; 16 * 1024];
+    // The server's data not yet taken by the program. The server is read only when it is
+    // empty (so at most one read is held), and writing it is a branch of its own: a
+    // program busy writing its output while we wait for it to read would deadlock.
+    let mut pending: Vec<u8> = Vec::new();
     loop {
+        if !server_open && pending.is_empty() && child_in.take().is_some() {
+            debug!("server closed; the program's input ends");
+        }
         tokio::select! {
-            read = reader.read(READ_SIZE), if server_open => {
+            read = reader.read(READ_SIZE), if server_open && pending.is_empty() => {
                 let data = read?;
                 if data.is_empty() {
-                    debug!("server closed; ending the program's input");
                     server_open = false;
-                    if let Some(mut stdin) = child_in.take() {
-                        let _ = stdin.write_all(lines.finish()).await;
-                    }
-                    continue;
+                    pending.extend_from_slice(lines.finish());
+                } else {
+                    let data = filter.process(&data, server_binary(writer))?;
+                    pending = lines.process(&data);
                 }
-                let data = filter.process(&data, server_binary(writer))?;
-                let data = lines.process(&data);
-                if let Some(stdin) = &mut child_in {
-                    if let Err(error) = stdin.write_all(&data).await {
-                        debug!("the program's input is closed: {error}");
-                        child_in = None;
-                    }
+                if child_in.is_none() {
+                    pending.clear();
                 }
             }
+            written = async {
+                match child_in.as_mut() {
+                    Some(stdin) => stdin.write(&pending).await,
+                    None => Ok(0),
+                }
+            }, if !pending.is_empty() => match written {
+                Ok(n) if n > 0 => {
+                    pending.drain(..n);
+                }
+                result => {
+                    debug!("the program's input is closed: {result:?}");
+                    child_in = None;
+                    pending.clear();
+                }
+            },
             read = child_out.read(&mut buf) => {
                 let n = read.map_err(failed)?;
                 if n == 0 {

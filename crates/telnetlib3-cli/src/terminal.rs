@@ -111,6 +111,9 @@ fn settings_for(saved: &Termios, mode: TerminalMode) -> Termios {
             // BSD telnet's trick: ^] as an extra end-of-line character makes the read
             // return as soon as it is typed, so the escape works without Enter.
             settings.special_codes[SpecialCodeIndex::VEOL] = ESCAPE;
+            // No end-of-file character: ^D is data for the server, and standard input
+            // never ends while the terminal is there (nothing could be typed after it).
+            settings.special_codes[SpecialCodeIndex::VEOF] = 0;
         }
         TerminalMode::Raw => {
             // telnetlib3's _make_raw, except that output processing (OPOST, ONLCR) is left

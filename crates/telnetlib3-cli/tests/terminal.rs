@@ -549,6 +549,40 @@ fn shell_exec_runs_a_program_as_the_shell() {
     assert_eq!(out.status.code(), Some(3), "{out:?}");
 }
 
+#[test]
+fn shell_exec_does_not_deadlock_when_both_sides_write_at_once() {
+    const SIZE: usize = 1 << 20;
+    let (port, server) = scripted(|stream| {
+        // The server writes a megabyte while the program writes one before it reads
+        // anything: pipes hold far less, so the client must move both ways at once.
+        let mut writing = stream.try_clone().unwrap();
+        let writer = thread::spawn(move || {
+            writing.write_all(&vec![b'b'; SIZE]).unwrap();
+        });
+        let mut got = vec![0; SIZE];
+        let mut reading = &stream;
+        reading.read_exact(&mut got).unwrap();
+        assert!(got.iter().all(|&b| b == b'a'));
+        writer.join().unwrap();
+        stream.shutdown(std::net::Shutdown::Both).unwrap();
+    });
+    let out = run(
+        client(
+            port,
+            &[
+                "--shell-exec",
+                "/bin/sh",
+                "--",
+                "-c",
+                &format!("head -c {SIZE} /dev/zero | tr '\\0' a; cat > /dev/null"),
+            ],
+        ),
+        b"",
+    );
+    server.join().unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
 /// `stderr` is exactly one `telnetlib3-client: error: ...` line.
 fn assert_one_line_error(stderr: &str) {
     assert!(
