@@ -427,6 +427,22 @@ fn send_window_size(writer: &TelnetWriter) {
     });
 }
 
+/// Put the terminal in the mode the negotiation now asks for, if it changed.
+fn follow(
+    writer: &TelnetWriter,
+    terminal: &mut Terminal,
+    forced: Option<Forced>,
+    mode: &mut InputMode,
+) -> Result<(), PumpError> {
+    let wanted = writer.with_session(|s| decide_mode(s, forced));
+    if wanted != *mode {
+        debug!("terminal mode {mode:?} -> {wanted:?}");
+        *mode = wanted;
+        terminal.set(mode.terminal).map_err(PumpError::Terminal)?;
+    }
+    Ok(())
+}
+
 /// The interactive session on `terminal` (standard input): the banner, then keyboard to
 /// server and server to standard output until one of the [`Ending`]s, whose message is
 /// printed. `changes` is notified on every option change (from the connection's event
@@ -471,6 +487,8 @@ pub async fn interactive(
             }
             chunk = input.recv(), if input_open => match chunk {
                 Some(data) => {
+                    // An option change ready at the same moment applies to this input.
+                    follow(writer, terminal, forced, &mut mode)?;
                     let (data, escape) = match data.iter().position(|&b| b == ESCAPE) {
                         Some(at) => (&data[..at], true),
                         None => (&data[..], false),
@@ -504,12 +522,7 @@ pub async fn interactive(
         if let Some(ending) = ending {
             break ending;
         }
-        let wanted = writer.with_session(|s| decide_mode(s, forced));
-        if wanted != mode {
-            debug!("terminal mode {:?} -> {:?}", mode, wanted);
-            mode = wanted;
-            terminal.set(mode.terminal).map_err(PumpError::Terminal)?;
-        }
+        follow(writer, terminal, forced, &mut mode)?;
     };
     debug!("interactive session ends: {ending:?}");
     if ending != Ending::ServerClosed {
@@ -695,6 +708,46 @@ mod tests {
         script.await.unwrap();
         assert_eq!(output, b"hi\xff\r\nbye");
         assert!(writer.with_session(|s| s.remote_enabled(TelnetOption::Echo)));
+    }
+
+    /// A client session after the server sent `wire`.
+    fn client_after(wire: &[u8]) -> Session {
+        use telnetlib3::proto::{Config, Event, Policy, Role, Sink};
+        struct Ignore;
+        impl Sink for Ignore {
+            fn data(&mut self, _: &[u8]) {}
+            fn event(&mut self, _: Event<'_>) {}
+        }
+        let mut session = Session::new(Role::Client, Config::with_policy(Policy::client()));
+        session.receive(wire, &mut Ignore);
+        session
+    }
+
+    #[test]
+    fn modes_follow_telnetlib3s_determine_mode() {
+        let cooked = |echo| InputMode {
+            terminal: TerminalMode::Cooked { echo },
+            local_echo: false,
+        };
+        let raw = |local_echo| InputMode {
+            terminal: TerminalMode::Raw,
+            local_echo,
+        };
+        let nothing = client_after(b"");
+        let echo = client_after(b"\xff\xfb\x01");
+        let sga = client_after(b"\xff\xfb\x03");
+        let kludge = client_after(b"\xff\xfb\x01\xff\xfb\x03");
+        assert_eq!(decide_mode(&nothing, None), cooked(true));
+        assert_eq!(decide_mode(&echo, None), cooked(false));
+        assert_eq!(decide_mode(&sga, None), raw(true));
+        assert_eq!(decide_mode(&kludge, None), raw(false));
+        assert_eq!(decide_mode(&kludge, Some(Forced::Line)), cooked(true));
+        assert_eq!(decide_mode(&nothing, Some(Forced::Raw)), raw(false));
+        // LINEMODE without EDIT: the server edits; with EDIT: the terminal does.
+        let remote = client_after(b"\xff\xfd\x22\xff\xfa\x22\x01\x00\xff\xf0");
+        assert_eq!(decide_mode(&remote, None), raw(false));
+        let edit = client_after(b"\xff\xfd\x22\xff\xfa\x22\x01\x01\xff\xf0");
+        assert_eq!(decide_mode(&edit, None), cooked(true));
     }
 
     #[test]

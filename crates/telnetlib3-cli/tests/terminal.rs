@@ -299,16 +299,29 @@ fn line_mode_edits_and_echoes_locally_sends_cr_lf_and_follows_the_server_to_raw(
     let screen = tmux.wait_for("login: hello world");
     assert_eq!(screen.matches("hello world").count(), 1, "{screen}");
 
-    // Now the server echoes and suppresses go-ahead: the terminal follows at once,
-    // characters go out as typed.
-    server.send(b"\xff\xfb\x01\xff\xfb\x03");
+    // The server suppresses go-ahead but does not echo: character at a time, echoed by
+    // the client itself.
+    server.send(b"\xff\xfb\x03");
     assert_eq!(
-        show(&server.expect_tail(b"\xff\xfd\x01\xff\xfd\x03")),
-        show(b"\xff\xfd\x01\xff\xfd\x03")
+        show(&server.expect_tail(b"\xff\xfd\x03")),
+        show(b"\xff\xfd\x03")
     );
     wait_for_stty(&tmux, &["-icanon", "-echo"]);
+    tmux.send_keys(&["z"]);
+    assert_eq!(show(&server.expect_tail(b"z")), show(b"z"));
+    tmux.wait_for("login: hello world\nz");
+    // Now the server echoes too (kludge mode): characters go out as typed and are not
+    // echoed locally.
+    server.send(b"\xff\xfb\x01");
+    assert_eq!(
+        show(&server.expect_tail(b"\xff\xfd\x01")),
+        show(b"\xff\xfd\x01")
+    );
     tmux.send_keys(&["x"]);
     assert_eq!(show(&server.expect_tail(b"x")), show(b"x"));
+    server.send(b"!");
+    let screen = tmux.wait_for("login: hello world\nz!");
+    assert!(!screen.contains('x'), "{screen}");
     // Enter in raw mode is CR, sent as CR NUL outside BINARY (the CR at once, its NUL
     // with what follows).
     tmux.send_keys(&["Enter"]);
