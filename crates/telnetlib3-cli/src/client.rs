@@ -489,20 +489,21 @@ pub async fn interactive(
                 Some(data) => {
                     // An option change ready at the same moment applies to this input.
                     follow(writer, terminal, forced, &mut mode)?;
-                    let (data, escape) = match data.iter().position(|&b| b == ESCAPE) {
-                        Some(at) => (&data[..at], true),
-                        None => (&data[..], false),
-                    };
-                    if mode.local_echo && !deliver(&mut stdout, &echo_bytes(data))? {
+                    // As telnetlib3: the read holding the escape is not sent (in line
+                    // mode it is an unfinished line).
+                    if data.contains(&ESCAPE) {
+                        break Ending::Escape;
+                    }
+                    if mode.local_echo && !deliver(&mut stdout, &echo_bytes(&data))? {
                         break Ending::OutputClosed;
                     }
                     let data = match mode.terminal {
-                        TerminalMode::Cooked { .. } => line_to_crlf(data),
-                        TerminalMode::Raw => Cow::Borrowed(data),
+                        TerminalMode::Cooked { .. } => line_to_crlf(&data),
+                        TerminalMode::Raw => Cow::Borrowed(&data[..]),
                     };
                     let data = encode.process(&data, client_binary(writer));
                     writer.write(&data).await?;
-                    escape.then_some(Ending::Escape)
+                    None
                 }
                 None => {
                     debug!("end of standard input");

@@ -13,6 +13,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -176,6 +177,7 @@ fn interactive_against_our_server_kludge_mode_then_escape_restores_the_terminal(
 struct Scripted {
     stream: TcpStream,
     received: Arc<Mutex<Vec<u8>>>,
+    closed: Arc<AtomicBool>,
 }
 
 impl Scripted {
@@ -184,6 +186,8 @@ impl Scripted {
         let received = Arc::new(Mutex::new(Vec::new()));
         let mut reading = stream.try_clone().unwrap();
         let sink = Arc::clone(&received);
+        let closed = Arc::new(AtomicBool::new(false));
+        let eof = Arc::clone(&closed);
         thread::spawn(move || {
             let mut buf = [0; 4096];
             while let Ok(n) = reading.read(&mut buf) {
@@ -192,8 +196,13 @@ impl Scripted {
                 }
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
+            eof.store(true, Ordering::SeqCst);
         });
-        Self { stream, received }
+        Self {
+            stream,
+            received,
+            closed,
+        }
     }
 
     fn send(&mut self, bytes: &[u8]) {
@@ -220,6 +229,16 @@ impl Scripted {
             );
             thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Wait until the client closes the connection; returns what came before.
+    fn wait_closed(&self) -> Vec<u8> {
+        let deadline = Instant::now() + PATIENCE;
+        while !self.closed.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the client did not close");
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.received.lock().unwrap().clone()
     }
 
     /// Wait until the received bytes end with `tail`; then forget them.
@@ -335,7 +354,7 @@ fn line_mode_edits_and_echoes_locally_sends_cr_lf_and_follows_the_server_to_raw(
 }
 
 #[test]
-fn forced_line_mode_keeps_the_line_editor_against_a_kludge_server() {
+fn forced_line_mode_keeps_the_line_editor_and_the_escape_drops_the_unfinished_line() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (tmux, scratch) = client_in_tmux(&[
@@ -352,8 +371,10 @@ fn forced_line_mode_keeps_the_line_editor_against_a_kludge_server() {
     wait_for_stty(&tmux, &["icanon", "echo"]);
     tmux.send_keys(&["ls", "Enter"]);
     assert_eq!(show(&server.expect_tail(b"\r\n")), show(b"ls\r\n"));
-    server.close();
-    tmux.wait_for("Connection closed by foreign host.");
+    // An unfinished line is dropped when the escape key quits.
+    tmux.send_keys(&["rm -rf", "C-]"]);
+    tmux.wait_for("Connection closed.");
+    assert_eq!(show(&server.wait_closed()), "");
     assert_eq!(scratch.wait_for("status"), "0\n");
     assert_restored(&scratch);
 }
@@ -459,21 +480,36 @@ fn cp437_with_force_binary_prints_utf8() {
     assert_eq!(show(&out.stdout), show(b"\xc9\xcd\xbb"));
 
     // With BINARY agreed both ways, no flag is needed, and input is encoded too.
-    let (port, server) = scripted(|mut stream| {
+    let (agreed, is_agreed) = std::sync::mpsc::channel();
+    let (port, server) = scripted(move |mut stream| {
         // WILL BINARY, DO BINARY; the client agrees to both.
         stream.write_all(b"\xff\xfb\x00\xff\xfd\x00").unwrap();
         let mut buf = [0; 6];
         stream.read_exact(&mut buf).unwrap();
         assert_eq!(show(&buf), show(b"\xff\xfd\x00\xff\xfb\x00"));
+        agreed.send(()).unwrap();
         stream.write_all(b"\xc9\xcd\xbb").unwrap();
         let mut buf = [0; 2];
         stream.read_exact(&mut buf).unwrap();
         assert_eq!(show(&buf), show(b"\xcd\n"));
     });
-    let out = run(client(port, &["--encoding", "cp437"]), "═\n".as_bytes());
+    let mut command = client(port, &["--encoding", "cp437"]);
+    command.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut proc = Proc::spawn(command);
+    let mut stdin = proc.child.stdin.take().unwrap();
+    let mut stdout = proc.child.stdout.take().unwrap();
+    let printed = thread::spawn(move || {
+        let mut all = Vec::new();
+        stdout.read_to_end(&mut all).unwrap();
+        all
+    });
+    // Typed only once BINARY is agreed (before, it would go out as it is).
+    is_agreed.recv_timeout(PATIENCE).unwrap();
+    stdin.write_all("═\n".as_bytes()).unwrap();
+    drop(stdin);
     server.join().unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert_eq!(show(&out.stdout), show("╔═╗".as_bytes()));
+    assert!(proc.wait().success());
+    assert_eq!(show(&printed.join().unwrap()), show("╔═╗".as_bytes()));
 }
 
 #[test]
