@@ -5,8 +5,10 @@
 //!
 //! - [`server::start`]: listen, negotiate, then run the debug shell ([`shell`]) on each
 //!   connection;
-//! - [`client::pump`]: copy standard input to the server and the server's data to
-//!   standard output until the server closes;
+//! - [`client`]: copy standard input to the server and the server's data to standard
+//!   output until the server closes ([`client::pump`]), or, on a terminal, the
+//!   interactive client ([`client::interactive`], with [`terminal`] for the modes), or an
+//!   external program as the client's shell ([`client::shell_exec`]);
 //! - [`cli`]: flag value parsers, one-line usage errors;
 //! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings.
 
@@ -19,3 +21,4 @@ pub mod debug;
 pub mod logging;
 pub mod server;
 pub mod shell;
+pub mod terminal;

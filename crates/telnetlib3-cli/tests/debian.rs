@@ -5,101 +5,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, run, start_server, Proc, CLIENT};
-
-fn require(program: &str, package: &str) {
-    assert!(
-        Path::new(program).exists(),
-        "{program} is needed: run scripts/test.sh, or apt-get install {package}"
-    );
-}
-
-/// A tmux server of its own, killed when the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(command: &str) -> Self {
-        require("/usr/bin/tmux", "tmux");
-        let socket = format!("telnetlib3-test-{}-{}", std::process::id(), free_port());
-        let tmux = Self { socket };
-        let status = tmux
-            .command()
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                "t",
-                "-x",
-                "120",
-                "-y",
-                "40",
-                command,
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "tmux did not start");
-        // Keep the screen readable after the program exits.
-        let status = tmux
-            .command()
-            .args(["set-option", "-t", "t", "remain-on-exit", "on"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        tmux
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new("tmux");
-        command.args(["-L", &self.socket]).stdin(Stdio::null());
-        command
-    }
-
-    fn send_line(&self, text: &str) {
-        let status = self
-            .command()
-            .args(["send-keys", "-t", "t", text, "Enter"])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    fn screen(&self) -> String {
-        let out = self
-            .command()
-            .args(["capture-pane", "-t", "t", "-p", "-J"])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Wait until the screen shows `text`; returns the screen.
-    fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let screen = self.screen();
-            if screen.contains(text) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{text:?} never appeared:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.command().arg("kill-server").status();
-    }
-}
+use common::{free_port, require, run, start_server, Proc, Tmux, CLIENT};
 
 #[test]
 fn inetutils_telnet_against_our_server() {

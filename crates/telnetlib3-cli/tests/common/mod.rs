@@ -272,3 +272,143 @@ pub fn workspace_root() -> PathBuf {
         .unwrap()
         .to_path_buf()
 }
+
+pub fn require(program: &str, package: &str) {
+    assert!(
+        Path::new(program).exists(),
+        "{program} is needed: run scripts/test.sh, or apt-get install {package}"
+    );
+}
+
+/// A tmux server of its own, killed when the test ends.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn start(command: &str) -> Self {
+        require("/usr/bin/tmux", "tmux");
+        let socket = format!("telnetlib3-test-{}-{}", std::process::id(), free_port());
+        let tmux = Self { socket };
+        let status = tmux
+            .command()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-x",
+                "120",
+                "-y",
+                "40",
+                command,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux did not start");
+        // Keep the screen readable after the program exits.
+        let status = tmux
+            .command()
+            .args(["set-option", "-t", "t", "remain-on-exit", "on"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        tmux
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new("tmux");
+        // No user configuration: the same terminal everywhere.
+        command
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .stdin(Stdio::null());
+        command
+    }
+
+    pub fn send_line(&self, text: &str) {
+        let status = self
+            .command()
+            .args(["send-keys", "-t", "t", text, "Enter"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    pub fn screen(&self) -> String {
+        let out = self
+            .command()
+            .args(["capture-pane", "-t", "t", "-p", "-J"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Press `keys` as tmux names them (`C-]`, `Enter`, ...), or type literal text.
+    pub fn send_keys(&self, keys: &[&str]) {
+        let status = self
+            .command()
+            .args(["send-keys", "-t", "t"])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Resize the window (the program in it gets SIGWINCH).
+    pub fn resize(&self, cols: u16, rows: u16) {
+        let status = self
+            .command()
+            .args([
+                "resize-window",
+                "-t",
+                "t",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The pane's size as (columns, rows).
+    pub fn pane_size(&self) -> (u16, u16) {
+        let out = self
+            .command()
+            .args([
+                "display-message",
+                "-p",
+                "-t",
+                "t",
+                "#{pane_width} #{pane_height}",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut numbers = text.split_whitespace().map(|n| n.parse().unwrap());
+        (numbers.next().unwrap(), numbers.next().unwrap())
+    }
+
+    /// Wait until the screen shows `text`; returns the screen.
+    pub fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{text:?} never appeared:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command().arg("kill-server").status();
+    }
+}
