@@ -1,6 +1,5 @@
 //! Flag parsing and logging set-up shared by the binaries.
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -77,16 +76,21 @@ fn one_line(rendered: &str) -> String {
     text.strip_prefix("error: ").unwrap_or(&text).to_owned()
 }
 
-/// Send `tracing` output at `level` and above to standard error, one line per event,
-/// coloured only on a terminal.
-pub fn init_logging(level: LevelFilter) {
-    tracing_subscriber::fmt()
-        .with_max_level(level)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .without_time()
-        .init();
+/// Set up logging from the tools' flags; on failure print the one-line error
+/// `PROGRAM: error: ...` and give the exit status to end with.
+///
+/// # Errors
+///
+/// [`ExitCode::FAILURE`] when the log file cannot be opened.
+pub fn init_logging(
+    program: &str,
+    level: LevelFilter,
+    args: &crate::logging::LogArgs,
+) -> Result<(), ExitCode> {
+    crate::logging::init(level, args).map_err(|error| {
+        eprintln!("{program}: error: {error}");
+        ExitCode::FAILURE
+    })
 }
 
 #[cfg(test)]
@@ -142,6 +146,25 @@ pub fn parse_options(text: &str) -> Result<OptionList, String> {
         })
         .collect::<Result<_, _>>()
         .map(OptionList)
+}
+
+/// An encoding named on the command line, or none (`false`, for bytes only).
+#[derive(Clone, Debug)]
+pub struct EncodingChoice(pub Option<telnetlib3::text::Encoding>);
+
+/// An encoding name as Python spells it (`utf8`, `cp437`, `latin_1`, ...), or
+/// `false`/`False` for none, as telnetlib3-server's `--encoding`.
+///
+/// # Errors
+///
+/// A message naming the unknown encoding.
+pub fn parse_encoding_or_false(text: &str) -> Result<EncodingChoice, String> {
+    if text == "false" || text == "False" {
+        return Ok(EncodingChoice(None));
+    }
+    telnetlib3::text::Encoding::from_name(text)
+        .map(|encoding| EncodingChoice(Some(encoding)))
+        .map_err(|error| error.to_string())
 }
 
 /// Which tokio runtime a tool runs on.

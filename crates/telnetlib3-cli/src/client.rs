@@ -1,13 +1,37 @@
-//! The non-interactive pump of `telnetlib3-client`: standard input to the server, the
-//! server's data to standard output.
+//! What `telnetlib3-client` does on a connection:
+//!
+//! - [`pump`]: standard input is not a terminal. Standard input goes to the server, the
+//!   server's data to standard output, until the server closes (for scripts).
+//! - [`interactive`]: standard input is a terminal. The terminal is put in the mode the
+//!   server's negotiation asks for (telnetlib3's `determine_mode`), switching as it
+//!   changes; Ctrl-] quits; the window size follows SIGWINCH.
+//! - [`shell_exec`]: an external program is the client's shell: the server's data is its
+//!   standard input, its standard output goes to the server.
+//!
+//! All three can decode the server's 8-bit output from an encoding (cp437, ...) to UTF-8
+//! and record it in a typescript ([`Output`]).
 
-use std::io::{self, Write};
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 
+use telnetlib3::proto::options::naws::WindowSize;
+use telnetlib3::proto::{Mode, Session, TelnetOption};
+use telnetlib3::text::{Decoder, Encoder, Encoding, ErrorMode, TextError};
 use telnetlib3::{TelnetReader, TelnetWriter};
-use tokio::sync::mpsc;
-use tracing::debug;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::{mpsc, Notify};
+use tracing::{debug, warn};
 
-/// Why the pump stopped early.
+use crate::terminal::{self, Terminal, TerminalMode, ESCAPE};
+
+/// The most data taken from the connection at once.
+const READ_SIZE: usize = 64 * 1024;
+
+/// Why a session stopped early.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PumpError {
@@ -17,44 +41,209 @@ pub enum PumpError {
     /// The output could not be written.
     #[error("cannot write output: {0}")]
     Output(io::Error),
+    /// The typescript could not be written.
+    #[error("cannot write the typescript: {0}")]
+    Typescript(io::Error),
+    /// The server's output is not valid in the encoding (with `--encoding-errors strict`).
+    #[error("cannot decode the server's output: {0}")]
+    Decode(TextError),
+    /// The terminal refused a mode, or a signal could not be watched.
+    #[error("terminal: {0}")]
+    Terminal(io::Error),
+    /// The shell program could not be started or fed.
+    #[error("cannot run {program}: {error}")]
+    ShellExec {
+        /// The program.
+        program: String,
+        /// What failed.
+        error: io::Error,
+    },
+}
+
+/// The encoding of the server's text, when the user named one.
+#[derive(Clone, Debug)]
+pub struct Codec {
+    /// The server's encoding.
+    pub encoding: Encoding,
+    /// What to do with bytes or characters the encoding lacks.
+    pub errors: ErrorMode,
+    /// Transcode even when BINARY is not agreed (telnetlib3's `force_binary`).
+    pub force_binary: bool,
+}
+
+/// The server's data on its way out: decoded from the server's encoding to UTF-8 when
+/// the session is 8-bit (BINARY from the server, or forced), and recorded in the
+/// typescript exactly as delivered.
+#[derive(Debug, Default)]
+pub struct Output {
+    decoder: Option<(Decoder, bool)>,
+    typescript: Option<File>,
+    text: String,
+}
+
+impl Output {
+    /// Data passed on as it comes, not recorded.
+    #[must_use]
+    pub fn plain() -> Self {
+        Self::default()
+    }
+
+    /// Decode with `codec` (if any) and record to `typescript` (if any).
+    #[must_use]
+    pub fn new(codec: Option<&Codec>, typescript: Option<File>) -> Self {
+        Self {
+            decoder: codec.map(|c| (c.encoding.decoder(c.errors), c.force_binary)),
+            typescript,
+            text: String::new(),
+        }
+    }
+
+    /// The bytes to deliver for `data` from the server; `binary` says whether the server
+    /// sends in BINARY.
+    ///
+    /// # Errors
+    ///
+    /// [`PumpError::Decode`] (strict mode only), [`PumpError::Typescript`].
+    pub fn process<'a>(
+        &mut self,
+        data: &'a [u8],
+        binary: bool,
+    ) -> Result<Cow<'a, [u8]>, PumpError> {
+        let out = match &mut self.decoder {
+            Some((decoder, force)) if *force || binary => {
+                self.text.clear();
+                decoder
+                    .decode(data, false, &mut self.text)
+                    .map_err(PumpError::Decode)?;
+                Cow::Owned(self.text.as_bytes().to_vec())
+            }
+            _ => Cow::Borrowed(data),
+        };
+        if let Some(file) = &mut self.typescript {
+            file.write_all(&out)
+                .and_then(|()| file.flush())
+                .map_err(PumpError::Typescript)?;
+        }
+        Ok(out)
+    }
+}
+
+/// Keyboard (or program) input on its way to the server: UTF-8 encoded into the server's
+/// encoding when we send in BINARY (or it is forced).
+#[derive(Debug, Default)]
+pub struct Input {
+    coder: Option<(Decoder, Encoder, bool)>,
+    text: String,
+}
+
+impl Input {
+    /// Input passed on as it comes.
+    #[must_use]
+    pub fn plain() -> Self {
+        Self::default()
+    }
+
+    /// Encode with `codec`, if any.
+    ///
+    /// # Errors
+    ///
+    /// The encoding cannot be written (UTF-16).
+    pub fn new(codec: Option<&Codec>) -> Result<Self, TextError> {
+        let coder = match codec {
+            Some(codec) => {
+                let utf8 = Encoding::from_name("utf-8")?.decoder(ErrorMode::Replace);
+                Some((
+                    utf8,
+                    codec.encoding.encoder(codec.errors)?,
+                    codec.force_binary,
+                ))
+            }
+            None => None,
+        };
+        Ok(Self {
+            coder,
+            text: String::new(),
+        })
+    }
+
+    /// The bytes to send for `data`; `binary` says whether we send in BINARY. A character
+    /// the encoding lacks in strict mode is dropped with a warning: a typing slip should
+    /// not end the session.
+    pub fn process<'a>(&mut self, data: &'a [u8], binary: bool) -> Cow<'a, [u8]> {
+        match &mut self.coder {
+            Some((utf8, encoder, force)) if *force || binary => {
+                self.text.clear();
+                let _ = utf8.decode(data, false, &mut self.text);
+                let mut out = Vec::with_capacity(self.text.len());
+                if let Err(error) = encoder.encode(&self.text, &mut out) {
+                    warn!("input not sent in full: {error}");
+                }
+                Cow::Owned(out)
+            }
+            _ => Cow::Borrowed(data),
+        }
+    }
+}
+
+/// Whether the server sends in BINARY (its output is 8-bit).
+fn server_binary(writer: &TelnetWriter) -> bool {
+    writer.remote_enabled(TelnetOption::Binary)
+}
+
+/// Whether we send in BINARY.
+fn client_binary(writer: &TelnetWriter) -> bool {
+    writer.local_enabled(TelnetOption::Binary)
+}
+
+/// Write and flush; `Ok(false)` when the output is closed (a broken pipe).
+fn deliver<W: Write>(output: &mut W, data: &[u8]) -> Result<bool, PumpError> {
+    match output.write_all(data).and_then(|()| output.flush()) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
+            debug!("output closed");
+            Ok(false)
+        }
+        Err(error) => Err(PumpError::Output(error)),
+    }
 }
 
 /// Send every chunk received on `input` to the server as data (the NVT rules turn `\n`
-/// into CR LF), and write the server's data to `output` as it arrives, flushing each time.
-/// Returns when the server closes the connection; when `input` ends first, keeps reading
-/// until then. A closed `output` (a broken pipe) also ends the pump, quietly.
+/// into CR LF), and write the server's data to `output` as it arrives (through `filter`),
+/// flushing each time. Returns when the server closes the connection; when `input` ends
+/// first, keeps reading until then. A closed `output` (a broken pipe) also ends the pump,
+/// quietly.
 ///
 /// # Errors
 ///
 /// [`PumpError::Connection`] when the connection fails, [`PumpError::Output`] when
-/// `output` fails otherwise.
+/// `output` fails otherwise, and the errors of [`Output::process`].
 pub async fn pump<W: Write>(
     reader: &mut TelnetReader,
     writer: &mut TelnetWriter,
     mut input: mpsc::Receiver<Vec<u8>>,
     output: &mut W,
+    filter: &mut Output,
+    encode: &mut Input,
 ) -> Result<(), PumpError> {
     let mut input_open = true;
     loop {
         tokio::select! {
-            read = reader.read(64 * 1024) => {
+            read = reader.read(READ_SIZE) => {
                 let data = read?;
                 if data.is_empty() {
                     debug!("server closed the connection");
                     return Ok(());
                 }
-                let written = output.write_all(&data).and_then(|()| output.flush());
-                match written {
-                    Ok(()) => {}
-                    Err(error) if error.kind() == io::ErrorKind::BrokenPipe => {
-                        debug!("output closed");
-                        return Ok(());
-                    }
-                    Err(error) => return Err(PumpError::Output(error)),
+                let data = filter.process(&data, server_binary(writer))?;
+                if !deliver(output, &data)? {
+                    return Ok(());
                 }
             }
             chunk = input.recv(), if input_open => match chunk {
-                Some(data) => writer.write(&data).await?,
+                Some(data) => {
+                    let data = encode.process(&data, client_binary(writer));
+                    writer.write(&data).await?;
+                }
                 None => {
                     debug!("end of input; waiting for the server to close");
                     input_open = false;
@@ -64,10 +253,418 @@ pub async fn pump<W: Write>(
     }
 }
 
+/// Standard input, read on its own thread (a blocking read cannot be cancelled, and the
+/// thread must not hold the process open), in chunks as they come.
+#[must_use]
+pub fn stdin_chunks() -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel(4);
+    std::thread::spawn(move || {
+        let mut stdin = io::stdin().lock();
+        let mut buf = vec![0; 4096];
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
+                        break;
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    debug!("cannot read standard input: {error}");
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// A terminal mode the user asked for instead of following the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Forced {
+    /// `--line-mode`: the terminal edits lines and echoes.
+    Line,
+    /// `--raw-mode`: character at a time, no local echo.
+    Raw,
+}
+
+/// How keyboard input is handled at a moment of the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputMode {
+    /// The terminal's mode.
+    pub terminal: TerminalMode,
+    /// Echo typed characters ourselves (character at a time without server echo).
+    pub local_echo: bool,
+}
+
+/// telnetlib3's `determine_mode`, from the server's negotiation (unless `forced`):
+///
+/// | server negotiated | terminal | echo |
+/// |---|---|---|
+/// | nothing | cooked (line editing) | terminal |
+/// | LINEMODE with EDIT | cooked | terminal |
+/// | LINEMODE without EDIT | raw | server |
+/// | WILL SGA only | raw | ours |
+/// | WILL ECHO only | cooked | server |
+/// | WILL ECHO and SGA (kludge) | raw | server |
+#[must_use]
+pub fn decide_mode(session: &Session, forced: Option<Forced>) -> InputMode {
+    let mode = |terminal, local_echo| InputMode {
+        terminal,
+        local_echo,
+    };
+    match forced {
+        Some(Forced::Line) => return mode(TerminalMode::Cooked { echo: true }, false),
+        Some(Forced::Raw) => return mode(TerminalMode::Raw, false),
+        None => {}
+    }
+    if session.local_enabled(TelnetOption::Linemode) {
+        return if session.mode() == Mode::Local {
+            mode(TerminalMode::Cooked { echo: true }, false)
+        } else {
+            mode(TerminalMode::Raw, false)
+        };
+    }
+    let will_echo = session.remote_enabled(TelnetOption::Echo);
+    let sga = session.remote_enabled(TelnetOption::Sga) || session.local_enabled(TelnetOption::Sga);
+    match (will_echo, sga) {
+        (true, true) => mode(TerminalMode::Raw, false),
+        (true, false) => mode(TerminalMode::Cooked { echo: false }, false),
+        (false, true) => mode(TerminalMode::Raw, true),
+        (false, false) => mode(TerminalMode::Cooked { echo: true }, false),
+    }
+}
+
+/// What ended an interactive session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// The server closed the connection.
+    ServerClosed,
+    /// The user typed the escape key, Ctrl-].
+    Escape,
+    /// Standard output was closed.
+    OutputClosed,
+    /// A signal (SIGINT, SIGTERM or SIGHUP), by number.
+    Signal(i32),
+}
+
+impl Ending {
+    /// The line telnetlib3 prints when the session ends this way, if any.
+    #[must_use]
+    pub fn message(self) -> Option<&'static str> {
+        match self {
+            Self::ServerClosed => Some("Connection closed by foreign host."),
+            Self::Escape => Some("Connection closed."),
+            Self::OutputClosed | Self::Signal(_) => None,
+        }
+    }
+}
+
+/// The banner telnetlib3 prints when an interactive session starts.
+pub const BANNER: &str = "Escape character is '^]'.";
+
+/// The local echo of typed bytes, as telnetlib3's `_send_stdin`: DEL and BS rub out, CR
+/// starts a line, other control characters are not shown.
+fn echo_bytes(input: &[u8]) -> Vec<u8> {
+    let mut echo = Vec::with_capacity(input.len());
+    for &byte in input {
+        match byte {
+            0x7f | 0x08 => echo.extend_from_slice(b"\x08 \x08"),
+            b'\r' => echo.extend_from_slice(b"\r\n"),
+            0x20.. => echo.push(byte),
+            _ => {}
+        }
+    }
+    echo
+}
+
+/// LF to CR LF for a line from the terminal's line editor; a CR LF already there is
+/// kept (in BINARY the writer sends LF as it is, and the line must still end in CR LF).
+fn line_to_crlf(line: &[u8]) -> Cow<'_, [u8]> {
+    if !line.contains(&b'\n') {
+        return Cow::Borrowed(line);
+    }
+    let mut out = Vec::with_capacity(line.len() + 2);
+    for (i, &byte) in line.iter().enumerate() {
+        if byte == b'\n' && (i == 0 || line[i - 1] != b'\r') {
+            out.push(b'\r');
+        }
+        out.push(byte);
+    }
+    Cow::Owned(out)
+}
+
+/// Signals that end an interactive session (the terminal is restored on the way out).
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+    window: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> io::Result<Self> {
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+            hangup: signal(SignalKind::hangup())?,
+            window: signal(SignalKind::window_change())?,
+        })
+    }
+}
+
+/// Send our window size with NAWS if it changed (if NAWS is not agreed, it is remembered
+/// for later).
+fn send_window_size(writer: &TelnetWriter) {
+    let (cols, rows) = terminal::window_size();
+    let size = WindowSize { cols, rows };
+    writer.with_session(|session| {
+        if session.config().naws.size != size {
+            debug!("window size {cols}x{rows}");
+            session.set_window_size(size);
+        }
+    });
+}
+
+/// Put the terminal in the mode the negotiation now asks for, if it changed.
+fn follow(
+    writer: &TelnetWriter,
+    terminal: &mut Terminal,
+    forced: Option<Forced>,
+    mode: &mut InputMode,
+) -> Result<(), PumpError> {
+    let wanted = writer.with_session(|s| decide_mode(s, forced));
+    if wanted != *mode {
+        debug!("terminal mode {mode:?} -> {wanted:?}");
+        *mode = wanted;
+        terminal.set(mode.terminal).map_err(PumpError::Terminal)?;
+    }
+    Ok(())
+}
+
+/// The interactive session on `terminal` (standard input): the banner, then keyboard to
+/// server and server to standard output until one of the [`Ending`]s, whose message is
+/// printed. `changes` is notified on every option change (from the connection's event
+/// hook), so that the terminal mode follows the server at once. The terminal is restored
+/// before returning, and by `terminal`'s `Drop` on any other way out.
+///
+/// # Errors
+///
+/// As [`pump`], and [`PumpError::Terminal`].
+#[allow(clippy::too_many_arguments)]
+pub async fn interactive(
+    reader: &mut TelnetReader,
+    writer: &mut TelnetWriter,
+    terminal: &mut Terminal,
+    forced: Option<Forced>,
+    changes: Arc<Notify>,
+    filter: &mut Output,
+    encode: &mut Input,
+) -> Result<Ending, PumpError> {
+    let mut signals = Signals::new().map_err(PumpError::Terminal)?;
+    let mut stdout = io::stdout();
+    let mut input = stdin_chunks();
+    let mut input_open = true;
+    deliver(&mut stdout, format!("{BANNER}\r\n").as_bytes())?;
+    // The size may have changed since it was measured for the configuration (before
+    // SIGWINCH was watched).
+    send_window_size(writer);
+    let mut mode = writer.with_session(|s| decide_mode(s, forced));
+    terminal.set(mode.terminal).map_err(PumpError::Terminal)?;
+    let ending = loop {
+        let ending = tokio::select! {
+            read = reader.read(READ_SIZE) => {
+                let data = read?;
+                if data.is_empty() {
+                    break Ending::ServerClosed;
+                }
+                let data = filter.process(&data, server_binary(writer))?;
+                if !deliver(&mut stdout, &data)? {
+                    break Ending::OutputClosed;
+                }
+                None
+            }
+            chunk = input.recv(), if input_open => match chunk {
+                Some(data) => {
+                    // An option change ready at the same moment applies to this input.
+                    follow(writer, terminal, forced, &mut mode)?;
+                    // As telnetlib3: the read holding the escape is not sent (in line
+                    // mode it is an unfinished line).
+                    if data.contains(&ESCAPE) {
+                        break Ending::Escape;
+                    }
+                    if mode.local_echo && !deliver(&mut stdout, &echo_bytes(&data))? {
+                        break Ending::OutputClosed;
+                    }
+                    let data = match mode.terminal {
+                        TerminalMode::Cooked { .. } => line_to_crlf(&data),
+                        TerminalMode::Raw => Cow::Borrowed(&data[..]),
+                    };
+                    let data = encode.process(&data, client_binary(writer));
+                    writer.write(&data).await?;
+                    None
+                }
+                None => {
+                    debug!("end of standard input");
+                    input_open = false;
+                    None
+                }
+            },
+            () = changes.notified() => None,
+            _ = signals.window.recv() => {
+                send_window_size(writer);
+                None
+            }
+            _ = signals.interrupt.recv() => Some(Ending::Signal(2)),
+            _ = signals.terminate.recv() => Some(Ending::Signal(15)),
+            _ = signals.hangup.recv() => Some(Ending::Signal(1)),
+        };
+        if let Some(ending) = ending {
+            break ending;
+        }
+        follow(writer, terminal, forced, &mut mode)?;
+    };
+    debug!("interactive session ends: {ending:?}");
+    if ending != Ending::ServerClosed {
+        writer.close().await;
+    }
+    if let Some(message) = ending.message() {
+        // \x1b[m resets colours the server may have left set, as telnetlib3 does.
+        let _ = deliver(&mut stdout, format!("\x1b[m\r\n{message}\r\n").as_bytes());
+    }
+    terminal.restore();
+    Ok(ending)
+}
+
+/// CR LF to LF, across chunk boundaries, for a program reading the server's lines.
+#[derive(Debug, Default)]
+struct CrLfToLf {
+    pending_cr: bool,
+}
+
+impl CrLfToLf {
+    fn process(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len() + 1);
+        for &byte in data {
+            if self.pending_cr {
+                self.pending_cr = false;
+                if byte != b'\n' {
+                    out.push(b'\r');
+                }
+            }
+            if byte == b'\r' {
+                self.pending_cr = true;
+            } else {
+                out.push(byte);
+            }
+        }
+        out
+    }
+
+    fn finish(&mut self) -> &'static [u8] {
+        if std::mem::take(&mut self.pending_cr) {
+            b"\r"
+        } else {
+            b""
+        }
+    }
+}
+
+/// Run `program` with `args` as the client's shell: the server's data is its standard
+/// input (CR LF as LF, decoded as [`Output`] says), its standard output goes to the server
+/// (LF as CR LF by the NVT rules, encoded as [`Input`] says); its standard error is ours.
+/// When the server closes, the program's input ends; when the program's output ends, the
+/// connection is closed. Returns the program's exit status.
+///
+/// # Errors
+///
+/// [`PumpError::ShellExec`] when the program cannot be started, and as [`pump`].
+pub async fn shell_exec(
+    reader: &mut TelnetReader,
+    writer: &mut TelnetWriter,
+    program: &str,
+    args: &[String],
+    filter: &mut Output,
+    encode: &mut Input,
+) -> Result<ExitStatus, PumpError> {
+    let failed = |error| PumpError::ShellExec {
+        program: program.to_string(),
+        error,
+    };
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(failed)?;
+    let mut child_in = child.stdin.take();
+    let mut child_out = child
+        .stdout
+        .take()
+        .ok_or_else(|| failed(io::Error::other("no stdout")))?;
+    let mut server_open = true;
+    let mut lines = CrLfToLf::default();
+    let mut buf = vec![0; 16 * 1024];
+    // The server's data not yet taken by the program. The server is read only when it is
+    // empty (so at most one read is held), and writing it is a branch of its own: a
+    // program busy writing its output while we wait for it to read would deadlock.
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        if !server_open && pending.is_empty() && child_in.take().is_some() {
+            debug!("server closed; the program's input ends");
+        }
+        tokio::select! {
+            read = reader.read(READ_SIZE), if server_open && pending.is_empty() => {
+                let data = read?;
+                if data.is_empty() {
+                    server_open = false;
+                    pending.extend_from_slice(lines.finish());
+                } else {
+                    let data = filter.process(&data, server_binary(writer))?;
+                    pending = lines.process(&data);
+                }
+                if child_in.is_none() {
+                    pending.clear();
+                }
+            }
+            written = async {
+                match child_in.as_mut() {
+                    Some(stdin) => stdin.write(&pending).await,
+                    None => Ok(0),
+                }
+            }, if !pending.is_empty() => match written {
+                Ok(n) if n > 0 => {
+                    pending.drain(..n);
+                }
+                result => {
+                    debug!("the program's input is closed: {result:?}");
+                    child_in = None;
+                    pending.clear();
+                }
+            },
+            read = child_out.read(&mut buf) => {
+                let n = read.map_err(failed)?;
+                if n == 0 {
+                    debug!("the program's output ended; closing");
+                    break;
+                }
+                let data = encode.process(&buf[..n], client_binary(writer));
+                if let Err(error) = writer.write(&data).await {
+                    debug!("cannot send the program's output: {error}");
+                }
+            }
+        }
+    }
+    drop(child_in);
+    writer.close().await;
+    child.wait().await.map_err(failed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telnetlib3::proto::TelnetOption;
     use telnetlib3::{open_connection, ClientConfig};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
@@ -99,11 +696,95 @@ mod tests {
             .await
             .unwrap();
         let mut output = Vec::new();
-        pump(&mut reader, &mut writer, rx, &mut output)
-            .await
-            .unwrap();
+        pump(
+            &mut reader,
+            &mut writer,
+            rx,
+            &mut output,
+            &mut Output::plain(),
+            &mut Input::plain(),
+        )
+        .await
+        .unwrap();
         script.await.unwrap();
         assert_eq!(output, b"hi\xff\r\nbye");
         assert!(writer.with_session(|s| s.remote_enabled(TelnetOption::Echo)));
+    }
+
+    /// A client session after the server sent `wire`.
+    fn client_after(wire: &[u8]) -> Session {
+        use telnetlib3::proto::{Config, Event, Policy, Role, Sink};
+        struct Ignore;
+        impl Sink for Ignore {
+            fn data(&mut self, _: &[u8]) {}
+            fn event(&mut self, _: Event<'_>) {}
+        }
+        let mut session = Session::new(Role::Client, Config::with_policy(Policy::client()));
+        session.receive(wire, &mut Ignore);
+        session
+    }
+
+    #[test]
+    fn modes_follow_telnetlib3s_determine_mode() {
+        let cooked = |echo| InputMode {
+            terminal: TerminalMode::Cooked { echo },
+            local_echo: false,
+        };
+        let raw = |local_echo| InputMode {
+            terminal: TerminalMode::Raw,
+            local_echo,
+        };
+        let nothing = client_after(b"");
+        let echo = client_after(b"\xff\xfb\x01");
+        let sga = client_after(b"\xff\xfb\x03");
+        let kludge = client_after(b"\xff\xfb\x01\xff\xfb\x03");
+        assert_eq!(decide_mode(&nothing, None), cooked(true));
+        assert_eq!(decide_mode(&echo, None), cooked(false));
+        assert_eq!(decide_mode(&sga, None), raw(true));
+        assert_eq!(decide_mode(&kludge, None), raw(false));
+        assert_eq!(decide_mode(&kludge, Some(Forced::Line)), cooked(true));
+        assert_eq!(decide_mode(&nothing, Some(Forced::Raw)), raw(false));
+        // LINEMODE without EDIT: the server edits; with EDIT: the terminal does.
+        let remote = client_after(b"\xff\xfd\x22\xff\xfa\x22\x01\x00\xff\xf0");
+        assert_eq!(decide_mode(&remote, None), raw(false));
+        let edit = client_after(b"\xff\xfd\x22\xff\xfa\x22\x01\x01\xff\xf0");
+        assert_eq!(decide_mode(&edit, None), cooked(true));
+    }
+
+    #[test]
+    fn cr_lf_becomes_lf_across_chunks() {
+        let mut lines = CrLfToLf::default();
+        assert_eq!(lines.process(b"a\r\nb\r"), b"a\nb");
+        assert_eq!(lines.process(b"\nc\rd\r"), b"\nc\rd");
+        assert_eq!(lines.finish(), b"\r");
+    }
+
+    #[test]
+    fn lines_end_in_cr_lf_and_echo_rubs_out() {
+        assert_eq!(line_to_crlf(b"ls\n").as_ref(), b"ls\r\n");
+        assert_eq!(line_to_crlf(b"ls\r\n").as_ref(), b"ls\r\n");
+        assert_eq!(line_to_crlf(b"ls").as_ref(), b"ls");
+        assert_eq!(echo_bytes(b"a\x7f\rb\x01"), b"a\x08 \x08\r\nb");
+    }
+
+    #[test]
+    fn cp437_output_decodes_only_when_8_bit() {
+        let codec = Codec {
+            encoding: Encoding::from_name("cp437").unwrap(),
+            errors: ErrorMode::Replace,
+            force_binary: false,
+        };
+        let mut output = Output::new(Some(&codec), None);
+        assert_eq!(output.process(b"\xc9", false).unwrap().as_ref(), b"\xc9");
+        assert_eq!(
+            output.process(b"\xc9\xcd\xbb", true).unwrap().as_ref(),
+            "╔═╗".as_bytes()
+        );
+        let mut input = Input::new(Some(&codec)).unwrap();
+        assert_eq!(input.process("═".as_bytes(), true).as_ref(), b"\xcd");
+        assert_eq!(
+            input.process("═".as_bytes(), false).as_ref(),
+            "═".as_bytes()
+        );
     }
 }

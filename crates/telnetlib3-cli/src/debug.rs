@@ -267,13 +267,13 @@ impl Dump {
                 return None;
             }
             // telnetlib3 writes both characters of a pair before checking the limit.
-            if written >= limit && index % 2 == 0 {
+            if written >= limit && index.is_multiple_of(2) {
                 done = true;
                 let mut last = String::new();
                 let _ = write!(last, "\x1b[1Gwrote {written} bytes");
                 return Some(last);
             }
-            let glyph = if index % 2 == 0 { "/" } else { "\\" };
+            let glyph = if index.is_multiple_of(2) { "/" } else { "\\" };
             index += 1;
             let line = format!("{}\x1b[1G", glyph.repeat(80));
             written += line.len();

@@ -5,9 +5,12 @@
 //!
 //! - [`server::start`]: listen, negotiate, then run the debug shell ([`shell`]) or, with
 //!   `--pty-exec`, a program on a pseudo-terminal (`pty`, Unix only) on each connection;
-//! - [`client::pump`]: copy standard input to the server and the server's data to
-//!   standard output until the server closes;
-//! - [`cli`]: flag value parsers, one-line usage errors, and logging set-up.
+//! - [`client`]: copy standard input to the server and the server's data to standard
+//!   output until the server closes ([`client::pump`]), or, on a terminal, the
+//!   interactive client ([`client::interactive`], with [`terminal`] for the modes), or an
+//!   external program as the client's shell ([`client::shell_exec`]);
+//! - [`cli`]: flag value parsers, one-line usage errors;
+//! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -15,7 +18,9 @@
 pub mod cli;
 pub mod client;
 pub mod debug;
+pub mod logging;
 #[cfg(unix)]
 pub mod pty;
 pub mod server;
 pub mod shell;
+pub mod terminal;

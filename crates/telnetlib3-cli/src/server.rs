@@ -9,7 +9,8 @@ use telnetlib3::proto::ServerPlan;
 use telnetlib3::{create_server, Error, Server, ServerConfig, TerminalDefaults};
 use tracing::debug;
 
-use crate::shell;
+use crate::shell::{self, ShellText};
+use telnetlib3::text::Encoding;
 
 /// The built-in shells `--shell` names (Rust cannot load `module.fn` at run time: write a
 /// new shell with the library's `create_server`).
@@ -25,10 +26,13 @@ pub enum ShellKind {
 }
 
 /// The server's flags, as telnetlib3-server's.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Which shell runs on each connection (`--shell`).
     pub shell: ShellKind,
+    /// The encoding assumed for text once BINARY is agreed, or `None` for bytes only
+    /// (`--encoding`, `false` for none); without one the server does not ask for CHARSET.
+    pub encoding: Option<Encoding>,
     /// How long the opening negotiation may take (`--connect-maxwait`).
     pub connect_maxwait: Duration,
     /// Idle time before a client is disconnected (`--timeout`); `None` never.
@@ -68,6 +72,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             shell: ShellKind::Debug,
+            encoding: ShellText::default().encoding,
             connect_maxwait: Duration::from_millis(1500),
             timeout: Some(Duration::from_secs(300)),
             line_mode: false,
@@ -96,7 +101,16 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     let mut plan = ServerPlan::default();
     plan.line_mode = options.line_mode;
     plan.force_binary = options.force_binary;
+    // telnetlib3 offers CHARSET only when it has an encoding to speak.
+    plan.charset = options.encoding.is_some();
     config.plan = plan;
+    if let Some(encoding) = &options.encoding {
+        config.encoding = encoding.clone();
+    }
+    let text = ShellText {
+        encoding: options.encoding.clone(),
+        force_binary: options.force_binary,
+    };
     config.terminal = TerminalDefaults {
         never_send_ga: options.never_send_ga,
         ..TerminalDefaults::default()
@@ -107,6 +121,7 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     let limit = (options.pty_fork_limit > 0)
         .then(|| Arc::new(tokio::sync::Semaphore::new(options.pty_fork_limit)));
     let server = create_server(config, move |reader, writer| {
+        let text = text.clone();
         let program = program.clone();
         let limit = limit.clone();
         async move {
@@ -128,7 +143,7 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
                 return;
             }
             let ended = match kind {
-                ShellKind::Debug => shell::debug_shell(reader, writer).await,
+                ShellKind::Debug => shell::debug_shell_with(reader, writer, &text).await,
                 ShellKind::Echo => shell::echo_shell(reader, writer).await,
                 ShellKind::Wargame => shell::wargame_shell(reader, writer).await,
             };

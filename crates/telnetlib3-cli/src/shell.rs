@@ -7,7 +7,8 @@
 use telnetlib3::proto::{Session, TelnetOption};
 
 use crate::debug::{self, Dump};
-use telnetlib3::{Error, TelnetReader, TelnetWriter};
+use telnetlib3::text::Encoding;
+use telnetlib3::{negotiated_encoding, Error, TelnetReader, TelnetWriter};
 use tracing::debug;
 
 /// The shell's prompt.
@@ -49,6 +50,7 @@ const NAK: u8 = 0x15;
 pub struct LineEditor {
     line: Vec<u8>,
     after_cr: bool,
+    single_byte: bool,
 }
 
 impl LineEditor {
@@ -58,7 +60,15 @@ impl LineEditor {
         Self {
             line: Vec::new(),
             after_cr: false,
+            single_byte: false,
         }
+    }
+
+    /// Whether each byte is a character (a single-byte encoding such as US-ASCII or
+    /// cp437, or no encoding at all), so that backspace erases one byte; otherwise
+    /// (the default) the line is UTF-8 and backspace erases a whole sequence.
+    pub fn set_single_byte(&mut self, single_byte: bool) {
+        self.single_byte = single_byte;
     }
 
     /// The line typed so far.
@@ -124,7 +134,7 @@ impl LineEditor {
             return false;
         };
         // Continuation bytes of a UTF-8 sequence go with their lead byte.
-        while byte & 0xc0 == 0x80 {
+        while !self.single_byte && byte & 0xc0 == 0x80 {
             match self.line.pop() {
                 Some(previous) => byte = previous,
                 None => break,
@@ -154,6 +164,9 @@ pub struct Peer<'a> {
     pub address: &'a str,
     /// Bytes read from the peer and not yet taken by the shell.
     pub buffered: usize,
+    /// The name of the encoding the session's text is in, or `None` for a bytes shell
+    /// (`--encoding false`).
+    pub encoding: Option<&'a str>,
 }
 
 /// Interpret one line (surrounding blanks ignored), with telnetlib3's commands: `quit`,
@@ -169,10 +182,17 @@ pub fn command(line: &[u8], session: &mut Session, peer: Peer<'_>) -> Reply {
         "dump" => return Reply::Dump(Dump::parse(args)),
         "help" => debug::HELP.to_string(),
         "writer" => debug::writer_repr(session),
-        "reader" => format!(
-            "<TelnetReader limit={READER_LIMIT} buflen={} eof=False>",
-            peer.buffered
-        ),
+        "reader" => match peer.encoding {
+            Some(encoding) => format!(
+                "<TelnetReaderUnicode encoding='{encoding}' limit={READER_LIMIT} buflen={} \
+                 eof=False>",
+                peer.buffered
+            ),
+            None => format!(
+                "<TelnetReader limit={READER_LIMIT} buflen={} eof=False>",
+                peer.buffered
+            ),
+        },
         "proto" => format!("<Peer {}>", peer.address),
         "version" => env!("CARGO_PKG_VERSION").to_string(),
         "slc" => debug::slc_report(session.slc_table()),
@@ -193,13 +213,58 @@ async fn prompt(writer: &mut TelnetWriter) -> Result<(), Error> {
     writer.drain().await
 }
 
+/// The text settings of the debug shell (telnetlib3-server's `--encoding` and
+/// `--force-binary`).
+#[derive(Clone, Debug)]
+pub struct ShellText {
+    /// The encoding assumed once BINARY is agreed and the client named none, or `None`
+    /// for a bytes shell (`--encoding false`).
+    pub encoding: Option<Encoding>,
+    /// Whether the session is 8-bit without BINARY both ways.
+    pub force_binary: bool,
+}
+
+impl Default for ShellText {
+    /// telnetlib3-server's defaults: UTF-8, BINARY not forced.
+    fn default() -> Self {
+        Self {
+            encoding: Encoding::from_name("utf8").ok(),
+            force_binary: false,
+        }
+    }
+}
+
+impl ShellText {
+    /// The encoding in effect now, as telnetlib3's server chooses it (it may change as
+    /// options change: US-ASCII until BINARY both ways).
+    fn current(&self, session: &Session) -> Option<Encoding> {
+        let default = self.encoding.as_ref()?;
+        Some(negotiated_encoding(session, default, self.force_binary))
+    }
+}
+
 /// Run the debug shell until the user quits or the peer closes: the banner and prompt,
-/// then one reply per line. Typed characters are echoed while we perform ECHO.
+/// then one reply per line. Typed characters are echoed while we perform ECHO. Text is
+/// in telnetlib3-server's default encoding ([`ShellText::default`]).
 ///
 /// # Errors
 ///
 /// [`Error::Closed`] when the connection ends under it.
-pub async fn debug_shell(mut reader: TelnetReader, mut writer: TelnetWriter) -> Result<(), Error> {
+pub async fn debug_shell(reader: TelnetReader, writer: TelnetWriter) -> Result<(), Error> {
+    debug_shell_with(reader, writer, &ShellText::default()).await
+}
+
+/// [`debug_shell`] with the given text settings: the encoding shown by `reader`, and
+/// whether backspace erases a byte or a UTF-8 sequence.
+///
+/// # Errors
+///
+/// [`Error::Closed`] when the connection ends under it.
+pub async fn debug_shell_with(
+    mut reader: TelnetReader,
+    mut writer: TelnetWriter,
+    text: &ShellText,
+) -> Result<(), Error> {
     writer.write(BANNER).await?;
     prompt(&mut writer).await?;
     let mut editor = LineEditor::new();
@@ -212,7 +277,13 @@ pub async fn debug_shell(mut reader: TelnetReader, mut writer: TelnetWriter) -> 
         }
         let mut rest = &input[..];
         while !rest.is_empty() {
-            let echoing = writer.with_session(|s| s.local_enabled(TelnetOption::Echo));
+            let (echoing, encoding) =
+                writer.with_session(|s| (s.local_enabled(TelnetOption::Echo), text.current(s)));
+            editor.set_single_byte(
+                encoding
+                    .as_ref()
+                    .is_none_or(|e| e.canonical_name() != "UTF-8"),
+            );
             let (used, line) = editor.feed(rest, echoing, &mut echo);
             rest = &rest[used..];
             writer.write(&echo).await?;
@@ -223,6 +294,7 @@ pub async fn debug_shell(mut reader: TelnetReader, mut writer: TelnetWriter) -> 
             let peer = Peer {
                 address: writer.peer(),
                 buffered: rest.len() + reader.buffered(),
+                encoding: encoding.as_ref().map(Encoding::name),
             };
             let reply = writer.with_session(|session| command(&line, session, peer));
             match reply {
@@ -374,6 +446,7 @@ mod tests {
         let peer = Peer {
             address: "127.0.0.1 4000",
             buffered: 3,
+            encoding: None,
         };
         let mut run = |line: &[u8]| command(line, &mut session, peer);
         assert_eq!(run(b""), Reply::Prompt);
@@ -395,5 +468,26 @@ mod tests {
             Reply::Text("toggle: not an option.".into())
         );
         assert!(matches!(run(b"dump 2"), Reply::Dump(Dump { kb: 2, .. })));
+        let peer = Peer {
+            encoding: Some("US-ASCII"),
+            ..peer
+        };
+        assert_eq!(
+            command(b"reader", &mut session, peer),
+            Reply::Text(
+                "<TelnetReaderUnicode encoding='US-ASCII' limit=65536 buflen=3 eof=False>".into()
+            )
+        );
+    }
+
+    #[test]
+    fn in_a_single_byte_encoding_backspace_erases_one_byte() {
+        let mut editor = LineEditor::new();
+        editor.set_single_byte(true);
+        let mut echo = Vec::new();
+        // cp437's box corner and shade are two characters, not one UTF-8 sequence.
+        editor.feed(b"a\xc9\xb0\x7f", true, &mut echo);
+        assert_eq!(editor.pending(), b"a\xc9");
+        assert_eq!(echo, b"a\xc9\xb0\x08 \x08");
     }
 }

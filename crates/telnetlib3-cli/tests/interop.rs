@@ -106,13 +106,18 @@ fn python_telnetlib3_client_sees_the_seed_transcript() {
     );
     let out = run(
         command,
-        b"writer\r\nslc\r\nlinemode\r\ntoggle all\r\nwriter\r\nquit\r\n",
+        b"writer\r\nreader\r\nslc\r\nlinemode\r\ntoggle all\r\nwriter\r\nreader\r\nquit\r\n",
     );
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    // The client's LANG is `en_US.utf8`, or `en_US.utf-8` when it has agreed to CHARSET
+    // before it answers NEW-ENVIRON (it renames its encoding then).
+    let text = text.replace("encoding='utf-8'", "encoding='utf8'");
     for expected in [
         "tel:sh> writer\n<TelnetWriter server mode:kludge +lineflow -xon_any +slc_sim \
          server-will:BINARY,CHARSET,ECHO,SGA client-will:BINARY,CHARSET,NAWS,NEW_ENVIRON,TTYPE>\n",
+        // The encoding from the client's LANG, the rest of the input buffered.
+        "tel:sh> reader\n<TelnetReaderUnicode encoding='utf8' limit=65536 buflen=",
         "tel:sh> slc\nSpecial Line Characters:\n         SLC_AO: (^O, variable|flushout)\n",
         "      SLC_LNEXT: (^V, variable)\nUnset by client: SLC_BRK, SLC_EOR, SLC_SYNCH\n",
         "tel:sh> linemode\nLINEMODE not negotiated.\n",
@@ -121,6 +126,8 @@ fn python_telnetlib3_client_sees_the_seed_transcript() {
         // Echo is off now, so the command is not shown after the prompt.
         "<TelnetWriter server mode:local -lineflow +xon_any +slc_sim \
          server-will:CHARSET client-will:CHARSET,NAWS,NEW_ENVIRON,TTYPE>\n",
+        // Without BINARY, text is US-ASCII, as the seed README shows.
+        "tel:sh> \n<TelnetReaderUnicode encoding='US-ASCII' limit=65536 buflen=",
         "Goodbye.\n",
     ] {
         assert!(

@@ -172,26 +172,18 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 fn inetutils_telnet_runs_sh_with_its_size_and_terminal_type() {
     require("/usr/bin/telnet", "inetutils-telnet");
     let (_server, port) = start(&["--pty-exec", "/bin/sh"]);
-    let tmux = Tmux::start_sized(&format!("telnet 127.0.0.1 {port}"), 100, 30);
-    let pane_size = || {
-        let out = tmux
-            .command()
-            .args([
-                "display-message",
-                "-p",
-                "-t",
-                "t",
-                "#{pane_height} #{pane_width}",
-            ])
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_string()
-    };
+    let tmux = Tmux::start(&format!("telnet 127.0.0.1 {port}"));
+    tmux.resize(100, 30);
     tmux.wait_for("Escape character is");
     // The telnet client reports the pane's size by NAWS; `stty size` is rows, columns.
     // (Raw mode, as telnetlib3's: dash does not echo the command line, only its output.)
-    tmux.send_line("echo S=$(stty size)=");
-    tmux.wait_for(&format!("S={}=", pane_size()));
+    let (cols, rows) = tmux.pane_size();
+    assert_eq!(cols, 100);
+    wait_until("the size reaches stty", || {
+        tmux.send_line("echo S=$(stty size)=");
+        std::thread::sleep(Duration::from_millis(200));
+        tmux.screen().contains(&format!("S={rows} {cols}="))
+    });
     let term = tmux
         .command()
         .args(["show-options", "-gv", "default-terminal"])
@@ -204,18 +196,13 @@ fn inetutils_telnet_runs_sh_with_its_size_and_terminal_type() {
     tmux.send_line("echo T=$TERM=");
     tmux.wait_for(&format!("T={term}="));
     // A new size reaches the running program's pty.
-    let status = tmux
-        .command()
-        .args(["resize-window", "-t", "t", "-x", "90", "-y", "20"])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let resized = pane_size();
-    assert!(resized.ends_with(" 90"), "{resized}");
+    tmux.resize(90, 20);
+    let (cols, rows) = tmux.pane_size();
+    assert_eq!(cols, 90);
     wait_until("the new size reaches stty", || {
         tmux.send_line("echo R=$(stty size)=");
         std::thread::sleep(Duration::from_millis(200));
-        tmux.screen().contains(&format!("R={resized}="))
+        tmux.screen().contains(&format!("R={rows} {cols}="))
     });
     tmux.send_line("exit");
     tmux.wait_for("Connection closed by foreign host.");

@@ -254,3 +254,48 @@ fn the_echo_shell_sends_everything_back() {
     client.send(b"abc\xff\xff\r\n");
     client.expect(b"abc\xff\xff\r\n");
 }
+
+#[test]
+fn encoding_false_asks_no_charset_and_gives_a_bytes_shell() {
+    let (_server, port) = start_server(&["--connect-maxwait", "30", "--encoding", "false"]);
+    let mut client = Raw::connect(port);
+    client.expect(&OPENING);
+    client.send(&AGREE_SGA_ECHO);
+    // The advanced requests without DO CHARSET.
+    client.expect(&[&ADVANCED[..12], &ADVANCED[15..]].concat());
+    client.send(&[IAC, DONT, BINARY, IAC, WONT, NAWS, IAC, WONT, NEW_ENVIRON]);
+    client.expect(b"Ready.\r\ntel:sh> ");
+    client.send(b"reader\r\n");
+    // buflen: the LF of the line's CR LF, not yet taken (telnetlib3 shows the same).
+    client.expect(b"reader\r\n<TelnetReader limit=65536 buflen=1 eof=False>\r\ntel:sh> ");
+}
+
+#[test]
+fn a_forced_binary_session_reads_in_the_given_encoding_and_erases_bytes() {
+    let (_server, port) = start_server(&[
+        "--connect-maxwait",
+        "30",
+        "--encoding",
+        "cp437",
+        "--force-binary",
+    ]);
+    let mut client = connect_agreeing(port);
+    client.expect(b"Ready.\r\ntel:sh> ");
+    // cp437's box corner and light shade: two characters, one backspace erases one.
+    client.send(b"\xc9\xb0\x7f\x15reader\r\n");
+    client.expect(b"\xc9\xb0\x08 \x08\x08 \x08reader\r\n");
+    client.expect(b"<TelnetReaderUnicode encoding='cp437' limit=65536 buflen=1 eof=False>\r\n");
+}
+
+#[test]
+fn an_unknown_encoding_is_a_one_line_usage_error() {
+    let mut command = Command::new(common::SERVER);
+    command.args(["--encoding", "klingon"]);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "telnetlib3-server: error: invalid value 'klingon' for '--encoding <ENCODING>': \
+         unknown encoding: klingon\n"
+    );
+}

@@ -250,6 +250,13 @@ mod tests {
             transmit(&mut server),
             b"\xff\xfa\x18\x01\xff\xf0\xff\xfd\x27"
         );
+        // Asked for USER, telnet.exe crashes (telnetlib3 issue #24): the SEND leaves it out.
+        server.receive(b"\xff\xfb\x27", &mut log);
+        assert_eq!(
+            transmit(&mut server),
+            b"\xff\xfa\x27\x01\x00LOGNAME\x00DISPLAY\x00LANG\x00TERM\x00TERM_PROGRAM\
+              \x00COLUMNS\x00LINES\x00COLORTERM\x00EDITOR\x00IPADDRESS\x00\x03\xff\xf0"
+        );
     }
 
     #[test]

@@ -101,6 +101,71 @@ static LATIN1: [Option<char>; 128] = {
 
 static ASCII: [Option<char>; 128] = [None; 128];
 
+/// Python's names that WHATWG labels lack, as a label `from_name` knows (the key is
+/// lower case, with `-` for `_`).
+fn python_alias(key: &str) -> String {
+    let compact = key.replace('-', "");
+    let label = match compact.as_str() {
+        "u8" | "utf" | "cp65001" | "utf8ucs2" | "utf8ucs4" => "utf-8",
+        "latin5" | "l5" => "iso-8859-9",
+        "latin6" | "l6" => "iso-8859-10",
+        "latin7" | "l7" => "iso-8859-13",
+        "latin8" | "l8" => "iso-8859-14",
+        "latin9" | "l9" => "iso-8859-15",
+        "latin10" | "l10" => "iso-8859-16",
+        "thai" => "iso-8859-11",
+        "macroman" | "macintosh" => "macintosh",
+        "maccyrillic" => "x-mac-cyrillic",
+        "big5hkscs" | "hkscs" => "big5",
+        "iso2022jp" | "csiso2022jp" => "iso-2022-jp",
+        "kscs56011987" => "euc-kr",
+        _ => {
+            // iso8859_16, 8859-5 and the like.
+            let number = compact
+                .strip_prefix("iso8859")
+                .or_else(|| compact.strip_prefix("8859"))
+                .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            return match number {
+                Some(number) => format!("iso-8859-{number}"),
+                None => key.to_string(),
+            };
+        }
+    };
+    label.to_string()
+}
+
+/// An ISO 8859 table from the Windows code page that extends it: 0xA0..=0xFF as the
+/// Windows page has them (undefined where it has none), 0x80..=0x9F the C1 controls
+/// when `c1` (ISO 8859) or undefined (TIS-620), and 0xA0 undefined without `c1`.
+fn iso_8859_table(
+    windows: &'static encoding_rs::Encoding,
+    c1: bool,
+) -> &'static [Option<char>; 128] {
+    use std::sync::OnceLock;
+    static ISO_8859_9: OnceLock<[Option<char>; 128]> = OnceLock::new();
+    static ISO_8859_11: OnceLock<[Option<char>; 128]> = OnceLock::new();
+    static TIS_620: OnceLock<[Option<char>; 128]> = OnceLock::new();
+    let cell = match (windows == encoding_rs::WINDOWS_1254, c1) {
+        (true, _) => &ISO_8859_9,
+        (false, true) => &ISO_8859_11,
+        (false, false) => &TIS_620,
+    };
+    cell.get_or_init(|| {
+        std::array::from_fn(|index| {
+            let byte = 0x80 + index as u8;
+            match byte {
+                0x80..=0x9f => c1.then(|| char::from(byte)),
+                0xa0 if !c1 => None,
+                _ => {
+                    let single = [byte];
+                    let (text, malformed) = windows.decode_without_bom_handling(&single);
+                    (!malformed).then(|| text.chars().next()).flatten()
+                }
+            }
+        })
+    })
+}
+
 macro_rules! oem_tables {
     ($($cp:literal => $kind:ident $table:ident,)*) => {
         /// The OEM code pages known, with their 0x80..=0xFF decoding tables.
@@ -148,11 +213,17 @@ impl Encoding {
     ///
     /// [`TextError::UnknownEncoding`] for a name nothing knows.
     pub fn from_name(name: &str) -> Result<Self, TextError> {
-        let key = name.trim().to_ascii_lowercase().replace('_', "-");
+        let lower = name.trim().to_ascii_lowercase();
+        let key = python_alias(&lower.replace(['_', ' '], "-"));
         let compact = key.replace('-', "");
         let kind = match compact.as_str() {
             "latin1" | "iso88591" | "l1" | "8859" | "cp819" => Kind::Table(&LATIN1),
             "ascii" | "usascii" | "us" | "646" => Kind::Table(&ASCII),
+            // WHATWG reads these as their Windows supersets, which put printable
+            // characters where ISO 8859 has the C1 controls: Python does not.
+            "iso88599" => Kind::Table(iso_8859_table(encoding_rs::WINDOWS_1254, true)),
+            "iso885911" => Kind::Table(iso_8859_table(encoding_rs::WINDOWS_874, true)),
+            "tis620" => Kind::Table(iso_8859_table(encoding_rs::WINDOWS_874, false)),
             // Microsoft's numbers for the East Asian sets, which WHATWG labels lack.
             "cp932" | "ms932" | "mskanji" => Kind::Standard(encoding_rs::SHIFT_JIS),
             "cp936" => Kind::Standard(encoding_rs::GBK),
@@ -168,6 +239,7 @@ impl Encoding {
                     Some(table) => Kind::Table(table),
                     None => encoding_rs::Encoding::for_label(key.as_bytes())
                         .or_else(|| encoding_rs::Encoding::for_label(compact.as_bytes()))
+                        .or_else(|| encoding_rs::Encoding::for_label(lower.as_bytes()))
                         .map(Kind::Standard)
                         .ok_or_else(|| TextError::UnknownEncoding(name.to_string()))?,
                 }
@@ -434,6 +506,35 @@ fn push(
 mod tests {
     use super::*;
 
+    #[test]
+    fn iso_8859_9_and_11_keep_the_c1_controls_that_their_windows_pages_replace() {
+        // Python: b"\x80\xd0".decode("iso8859_9") == "\x80\u011e"; windows-1254 has EUR at 0x80.
+        for name in ["iso-8859-9", "latin5", "iso8859_9"] {
+            assert_eq!(
+                decode_all(name, ErrorMode::Strict, b"\x80\xd0"),
+                ("\u{80}\u{11e}".to_string(), Ok(())),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            decode_all("iso8859_11", ErrorMode::Strict, b"\x85\xa0\xa1"),
+            ("\u{85}\u{a0}\u{e01}".to_string(), Ok(()))
+        );
+        // TIS-620 has neither the C1 controls nor 0xA0; 0xDB is undefined in all three.
+        assert_eq!(
+            decode_all("tis-620", ErrorMode::Replace, b"\x85\xa0\xa1\xdb"),
+            ("\u{fffd}\u{fffd}\u{e01}\u{fffd}".to_string(), Ok(()))
+        );
+        let mut out = Vec::new();
+        Encoding::from_name("latin5")
+            .unwrap()
+            .encoder(ErrorMode::Strict)
+            .unwrap()
+            .encode("\u{11e}\u{80}", &mut out)
+            .unwrap();
+        assert_eq!(out, b"\xd0\x80");
+    }
+
     fn decode_all(name: &str, mode: ErrorMode, input: &[u8]) -> (String, Result<(), TextError>) {
         let mut out = String::new();
         let result = Encoding::from_name(name)
@@ -470,6 +571,16 @@ mod tests {
             ("cp437", "cp437"),
             ("CP437", "CP437"),
             ("ibm850", "ibm850"),
+            // Python's aliases that are not WHATWG labels.
+            ("u8", "UTF-8"),
+            ("cp65001", "UTF-8"),
+            ("latin9", "ISO-8859-15"),
+            ("iso8859_16", "ISO-8859-16"),
+            ("latin10", "ISO-8859-16"),
+            ("mac_roman", "macintosh"),
+            ("big5hkscs", "Big5"),
+            ("iso2022_jp", "ISO-2022-JP"),
+            ("ks_c_5601-1987", "EUC-KR"),
         ] {
             assert_eq!(
                 Encoding::from_name(name).unwrap().canonical_name(),

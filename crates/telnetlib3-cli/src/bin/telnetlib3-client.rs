@@ -1,20 +1,51 @@
-//! `telnetlib3-client host [port]`: for now a non-interactive pump. Standard input goes to
-//! the server, the server's data to standard output, until the server closes.
+//! `telnetlib3-client host [port]`: on a terminal, an interactive Telnet client; with
+//! standard input from a pipe or file, a pump (standard input to the server, the server's
+//! data to standard output, until the server closes); with `--shell-exec`, a program as
+//! the client's shell.
 
-use std::io::Read;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
+use anyhow::Context;
+use clap::{Parser, ValueEnum};
+use telnetlib3::proto::Event;
+use telnetlib3::text::{Encoding, ErrorMode};
 use telnetlib3::{open_connection, ClientConfig};
-use telnetlib3_cli::{cli, client};
-use tokio::sync::mpsc;
-use tracing::{debug, info};
+use telnetlib3_cli::client::{self, Codec, Forced, Input, Output};
+use telnetlib3_cli::{cli, logging, terminal};
+use tokio::sync::Notify;
+use tracing::info;
 use tracing_subscriber::filter::LevelFilter;
 
 const PROGRAM: &str = "telnetlib3-client";
 
+/// The exit status when the session ended otherwise than by an error (a signal, or the
+/// `--shell-exec` program's own status); `cli::run_main` only knows success and failure.
+static STATUS: AtomicU8 = AtomicU8::new(0);
+
+/// `--encoding-errors` values, as Python's `errors=`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Errors {
+    Replace,
+    Ignore,
+    Strict,
+}
+
+/// `--typescript-mode` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum TypescriptMode {
+    Append,
+    Rewrite,
+}
+
 /// Telnet protocol client
+///
+/// On a terminal, the terminal follows the server: raw (character at a time, no local
+/// echo) when the server echoes and suppresses go-ahead, else line editing with local
+/// echo; Ctrl-] quits. With standard input from a pipe or file, standard input is sent and
+/// the server's output printed until the server closes.
 #[derive(Debug, Parser)]
 #[command(name = PROGRAM, version)]
 struct Args {
@@ -29,9 +60,40 @@ struct Args {
     /// terminal speed sent with TSPEED
     #[arg(long, default_value_t = 38400)]
     speed: u32,
-    /// encoding named in LANG (`en_US.<encoding>`), e.g. utf8, cp437
-    #[arg(long, default_value = "utf8")]
-    encoding: String,
+    /// the server's encoding (utf8, cp437, latin1, ...): named in LANG (`en_US.<encoding>`;
+    /// utf8 when not given) and, when given, used to decode the server's 8-bit output to
+    /// UTF-8 and to encode the keyboard's UTF-8 input
+    #[arg(long)]
+    encoding: Option<String>,
+    /// handler for encoding errors
+    #[arg(long, value_enum, default_value_t = Errors::Replace)]
+    encoding_errors: Errors,
+    /// use --encoding even when BINARY is not negotiated (telnetlib3's CLI has this always
+    /// on; here it is a choice, so that 7-bit sessions stay byte-exact)
+    #[arg(long)]
+    force_binary: bool,
+    /// force line-buffered input with local echo (the terminal's line editor)
+    #[arg(long, conflicts_with = "raw_mode")]
+    line_mode: bool,
+    /// force raw terminal mode (no line buffering, no local echo); default: follow the
+    /// server's negotiation
+    #[arg(long)]
+    raw_mode: bool,
+    /// record the server's output to FILE (like script(1))
+    #[arg(long, value_name = "FILE")]
+    typescript: Option<std::path::PathBuf>,
+    /// typescript write mode
+    #[arg(long, value_enum, default_value_t = TypescriptMode::Append)]
+    typescript_mode: TypescriptMode,
+    /// run PROGRAM as the client's shell: the server's output is its standard input (CR LF
+    /// as LF), its standard output goes to the server (LF as CR LF); arguments for it
+    /// follow `--`. telnetlib3 names a Python function with `--shell module.fn`; any
+    /// program (a bot in any language) takes that place here
+    #[arg(long, value_name = "PROGRAM")]
+    shell_exec: Option<String>,
+    /// arguments for the --shell-exec program
+    #[arg(last = true, value_name = "ARGS", requires = "shell_exec")]
+    shell_args: Vec<String>,
     /// variables NEW-ENVIRON may send, comma separated
     #[arg(long, default_value = "TERM,LANG,COLUMNS,LINES,COLORTERM")]
     send_environ: String,
@@ -59,6 +121,8 @@ struct Args {
     /// log level (debug, info, warning, error, ...)
     #[arg(long, default_value = "warn", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
+    #[command(flatten)]
+    log: logging::LogArgs,
 }
 
 fn main() -> ExitCode {
@@ -66,14 +130,67 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    cli::init_logging(args.loglevel);
-    cli::run_main(PROGRAM, cli::Runtime::CurrentThread, run(args))
+    if let Err(status) = cli::init_logging(PROGRAM, args.loglevel, &args.log) {
+        return status;
+    }
+    let status = cli::run_main(PROGRAM, cli::Runtime::CurrentThread, run(args));
+    match STATUS.load(Ordering::Relaxed) {
+        0 => status,
+        code => ExitCode::from(code),
+    }
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    // A bad encoding name is the user's error: say so before connecting.
-    let encoding = telnetlib3::text::Encoding::from_name(&args.encoding)?;
+    // Bad encoding names and typescript files are the user's errors: say so before
+    // connecting.
+    let encoding = Encoding::from_name(args.encoding.as_deref().unwrap_or("utf8"))?;
+    let codec = args.encoding.is_some().then(|| Codec {
+        encoding: encoding.clone(),
+        errors: match args.encoding_errors {
+            Errors::Replace => ErrorMode::Replace,
+            Errors::Ignore => ErrorMode::Ignore,
+            Errors::Strict => ErrorMode::Strict,
+        },
+        force_binary: args.force_binary,
+    });
+    let mut input = Input::new(codec.as_ref())?;
+    let typescript = match &args.typescript {
+        Some(path) => Some(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .append(args.typescript_mode == TypescriptMode::Append)
+                .truncate(args.typescript_mode == TypescriptMode::Rewrite)
+                .open(path)
+                .with_context(|| format!("cannot open typescript {}", path.display()))?,
+        ),
+        None => None,
+    };
+    let mut output = Output::new(codec.as_ref(), typescript);
+    let terminal = match args.shell_exec {
+        Some(_) => None,
+        None => terminal::Terminal::from_stdin().context("cannot read the terminal's settings")?,
+    };
+    let forced = if args.line_mode {
+        Some(Forced::Line)
+    } else if args.raw_mode {
+        Some(Forced::Raw)
+    } else {
+        None
+    };
+
     let mut config = ClientConfig::default();
+    if terminal.is_some() {
+        (config.cols, config.rows) = terminal::window_size();
+    }
+    // Option changes wake the interactive loop, so the terminal mode follows at once.
+    let changes = Arc::new(Notify::new());
+    let notify = Arc::clone(&changes);
+    config.on_event = Some(Arc::new(move |event: &Event<'_>| {
+        if matches!(event, Event::OptionChanged { .. }) {
+            notify.notify_one();
+        }
+    }));
     config.term = args
         .term
         .or_else(|| std::env::var("TERM").ok())
@@ -103,38 +220,51 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "Connected to {}",
         telnetlib3::display_addr(&args.host, args.port)
     );
-    client::pump(
-        &mut reader,
-        &mut writer,
-        stdin_chunks(),
-        &mut std::io::stdout(),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Standard input, read on its own thread (a blocking read cannot be cancelled, and the
-/// thread must not hold the process open), in chunks as they come.
-fn stdin_chunks() -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel(4);
-    std::thread::spawn(move || {
-        let mut stdin = std::io::stdin().lock();
-        let mut buf = vec![0; 4096];
-        loop {
-            match stdin.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if tx.blocking_send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => {
-                    debug!("cannot read standard input: {error}");
-                    break;
-                }
+    if let Some(program) = &args.shell_exec {
+        let status = client::shell_exec(
+            &mut reader,
+            &mut writer,
+            program,
+            &args.shell_args,
+            &mut output,
+            &mut input,
+        )
+        .await?;
+        if !status.success() {
+            // A program killed by a signal counts as failed.
+            let code = status.code().map_or(1, |code| code.clamp(1, 255));
+            STATUS.store(u8::try_from(code).unwrap_or(1), Ordering::Relaxed);
+        }
+        return Ok(());
+    }
+    match terminal {
+        Some(mut terminal) => {
+            let ending = client::interactive(
+                &mut reader,
+                &mut writer,
+                &mut terminal,
+                forced,
+                changes,
+                &mut output,
+                &mut input,
+            )
+            .await?;
+            if let client::Ending::Signal(number) = ending {
+                let code = 128 + u8::try_from(number).unwrap_or(0);
+                STATUS.store(code, Ordering::Relaxed);
             }
         }
-    });
-    rx
+        None => {
+            client::pump(
+                &mut reader,
+                &mut writer,
+                client::stdin_chunks(),
+                &mut std::io::stdout(),
+                &mut output,
+                &mut input,
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }

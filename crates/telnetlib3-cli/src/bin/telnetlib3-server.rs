@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use telnetlib3_cli::{cli, server};
+use telnetlib3_cli::{cli, logging, server};
 use tracing::info;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -35,6 +35,9 @@ struct Args {
     /// pty (the pty edits lines, the client echoes)
     #[arg(long)]
     line_mode: bool,
+    /// encoding name, or 'false'/'False' to disable unicode
+    #[arg(long, default_value = "utf8", value_parser = cli::parse_encoding_or_false)]
+    encoding: cli::EncodingChoice,
     /// treat sessions as 8-bit clean without BINARY both ways
     #[arg(long)]
     force_binary: bool,
@@ -54,6 +57,8 @@ struct Args {
     /// level name (debug, info, warning, error, ...)
     #[arg(long, default_value = "info", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
+    #[command(flatten)]
+    log: logging::LogArgs,
 }
 
 fn main() -> ExitCode {
@@ -61,7 +66,9 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(status) => return status,
     };
-    cli::init_logging(args.loglevel);
+    if let Err(status) = cli::init_logging(PROGRAM, args.loglevel, &args.log) {
+        return status;
+    }
     cli::run_main(PROGRAM, cli::Runtime::MultiThread, run(args))
 }
 
@@ -71,6 +78,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let options = server::Options {
         shell: args.shell,
+        encoding: args.encoding.0,
         connect_maxwait: args.connect_maxwait,
         timeout: (!args.timeout.is_zero()).then_some(args.timeout),
         line_mode: args.line_mode,

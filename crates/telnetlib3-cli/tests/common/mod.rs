@@ -302,7 +302,15 @@ impl Raw {
     }
 }
 
-/// Fail with the install command when `program` is missing.
+/// The workspace root (two levels above this crate).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .unwrap()
+        .to_path_buf()
+}
+
 pub fn require(program: &str, package: &str) {
     assert!(
         Path::new(program).exists(),
@@ -316,13 +324,7 @@ pub struct Tmux {
 }
 
 impl Tmux {
-    /// `command` in a 120x40 window.
     pub fn start(command: &str) -> Self {
-        Self::start_sized(command, 120, 40)
-    }
-
-    /// `command` in a `cols` x `rows` window.
-    pub fn start_sized(command: &str, cols: u16, rows: u16) -> Self {
         require("/usr/bin/tmux", "tmux");
         let socket = format!("telnetlib3-test-{}-{}", std::process::id(), free_port());
         let tmux = Self { socket };
@@ -334,9 +336,9 @@ impl Tmux {
                 "-s",
                 "t",
                 "-x",
-                &cols.to_string(),
+                "120",
                 "-y",
-                &rows.to_string(),
+                "40",
                 command,
             ])
             .status()
@@ -352,14 +354,15 @@ impl Tmux {
         tmux
     }
 
-    /// tmux on this server's socket.
     pub fn command(&self) -> Command {
         let mut command = Command::new("tmux");
-        command.args(["-L", &self.socket]).stdin(Stdio::null());
+        // No user configuration: the same terminal everywhere.
+        command
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .stdin(Stdio::null());
         command
     }
 
-    /// Type `text` and Enter.
     pub fn send_line(&self, text: &str) {
         let status = self
             .command()
@@ -369,7 +372,6 @@ impl Tmux {
         assert!(status.success());
     }
 
-    /// The visible screen, wrapped lines joined.
     pub fn screen(&self) -> String {
         let out = self
             .command()
@@ -379,9 +381,56 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Press `keys` as tmux names them (`C-]`, `Enter`, ...), or type literal text.
+    pub fn send_keys(&self, keys: &[&str]) {
+        let status = self
+            .command()
+            .args(["send-keys", "-t", "t"])
+            .args(keys)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Resize the window (the program in it gets SIGWINCH).
+    pub fn resize(&self, cols: u16, rows: u16) {
+        let status = self
+            .command()
+            .args([
+                "resize-window",
+                "-t",
+                "t",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// The pane's size as (columns, rows).
+    pub fn pane_size(&self) -> (u16, u16) {
+        let out = self
+            .command()
+            .args([
+                "display-message",
+                "-p",
+                "-t",
+                "t",
+                "#{pane_width} #{pane_height}",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut numbers = text.split_whitespace().map(|n| n.parse().unwrap());
+        (numbers.next().unwrap(), numbers.next().unwrap())
+    }
+
     /// Wait until the screen shows `text`; returns the screen.
     pub fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + PATIENCE;
         loop {
             let screen = self.screen();
             if screen.contains(text) {
@@ -400,13 +449,4 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.command().arg("kill-server").status();
     }
-}
-
-/// The workspace root (two levels above this crate).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .nth(2)
-        .unwrap()
-        .to_path_buf()
 }

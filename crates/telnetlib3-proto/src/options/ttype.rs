@@ -122,6 +122,13 @@ pub(crate) struct State {
     sent: Option<usize>,
 }
 
+impl State {
+    /// Server: whether the types so far are Microsoft telnet's (`ANSI`, then `VT100`).
+    pub(crate) fn is_microsoft_telnet(&self) -> bool {
+        matches!(self.types.as_slice(), [first, second, ..] if first == "ANSI" && second == "VT100")
+    }
+}
+
 /// What the application learns from TTYPE.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

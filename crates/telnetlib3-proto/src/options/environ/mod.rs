@@ -405,7 +405,19 @@ fn batches(requests: &[Request]) -> VecDeque<Vec<Request>> {
 
 /// Queue the configured SEND, batched, and send its first part.
 fn start_request(core: &mut Core, option: TelnetOption) {
-    let batches = batches(&core.config.environ.server_request);
+    let requests = &core.config.environ.server_request;
+    // Microsoft telnet (terminal types ANSI then VT100) crashes when asked for USER
+    // (telnetlib3 issue #24): leave USER out of what it is asked.
+    let batches = if core.families.ttype.is_microsoft_telnet() {
+        let without_user: Vec<Request> = requests
+            .iter()
+            .filter(|request| request.is_all() || request.name != b"USER")
+            .cloned()
+            .collect();
+        batches(&without_user)
+    } else {
+        batches(requests)
+    };
     core.families.environ.channel_mut(option).batches = batches;
     send_next_batch(core, option);
 }

@@ -38,6 +38,26 @@ use crate::option::TelnetOption;
 use crate::session::{Core, Event as SessionEvent, Role, Session, Side, Sink};
 use snoop::Scanner;
 
+/// `Name(A | B)` for a set of flags, or `Name(EMPTY)` with the name of no flag set.
+fn debug_flags<F: bitflags::Flags>(
+    f: &mut core::fmt::Formatter<'_>,
+    type_name: &str,
+    flags: &F,
+    empty: &str,
+) -> core::fmt::Result {
+    write!(f, "{type_name}(")?;
+    if flags.is_empty() {
+        f.write_str(empty)?;
+    }
+    for (index, (name, _)) in flags.iter_names().enumerate() {
+        if index > 0 {
+            f.write_str(" | ")?;
+        }
+        f.write_str(name)?;
+    }
+    f.write_str(")")
+}
+
 /// The `MODE` suboption byte.
 pub const LM_MODE: u8 = 1;
 /// The `FORWARDMASK` suboption byte (after DO, DONT, WILL or WONT).

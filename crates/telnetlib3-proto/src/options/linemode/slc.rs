@@ -157,80 +157,36 @@ impl SlcLevel {
     }
 }
 
-/// The flag bits of an SLC modifier (RFC 1184 section 2.4).
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub struct SlcFlags(u8);
+bitflags::bitflags! {
+    /// The flag bits of an SLC modifier (RFC 1184 section 2.4).
+    #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+    pub struct SlcFlags: u8 {
+        /// SLC_ACK (128): this triplet answers one of ours; it is never answered.
+        const ACK = 128;
+        /// SLC_FLUSHIN (64): whenever the function is sent, a Telnet "Synch" goes with
+        /// it to flush the input stream (RFC 1184 sections 2.4 and 5.8; advisory).
+        const FLUSHIN = 64;
+        /// SLC_FLUSHOUT (32): whenever the function is sent, output is flushed, until
+        /// the answer to an `IAC DO TIMING-MARK` sent after it (sections 2.4 and 5.8;
+        /// advisory).
+        const FLUSHOUT = 32;
+    }
+}
 
 impl SlcFlags {
     /// No flag.
-    pub const NONE: Self = Self(0);
-    /// SLC_ACK (128): this triplet answers one of ours; it is never answered.
-    pub const ACK: Self = Self(128);
-    /// SLC_FLUSHIN (64): whenever the function is sent, a Telnet "Synch" goes with it to
-    /// flush the input stream (RFC 1184 sections 2.4 and 5.8; advisory).
-    pub const FLUSHIN: Self = Self(64);
-    /// SLC_FLUSHOUT (32): whenever the function is sent, output is flushed, until the
-    /// answer to an `IAC DO TIMING-MARK` sent after it (sections 2.4 and 5.8; advisory).
-    pub const FLUSHOUT: Self = Self(32);
-    const ALL: u8 = 128 | 64 | 32;
+    pub const NONE: Self = Self::empty();
 
     /// The flags in a modifier byte (the level bits and bits 4 and 8 are dropped).
     #[must_use]
     pub const fn from_modifier(modifier: u8) -> Self {
-        Self(modifier & Self::ALL)
-    }
-
-    /// The flag bits.
-    #[must_use]
-    pub const fn bits(self) -> u8 {
-        self.0
-    }
-
-    /// Whether every flag of `other` is set.
-    #[must_use]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// `self` with the flags of `other` set.
-    #[must_use]
-    pub const fn union(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
-    /// `self` with the flags of `other` cleared.
-    #[must_use]
-    pub const fn difference(self, other: Self) -> Self {
-        Self(self.0 & !other.0)
-    }
-}
-
-impl core::ops::BitOr for SlcFlags {
-    type Output = Self;
-    fn bitor(self, rhs: Self) -> Self {
-        self.union(rhs)
+        Self::from_bits_truncate(modifier)
     }
 }
 
 impl fmt::Debug for SlcFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = [
-            (Self::ACK, "ACK"),
-            (Self::FLUSHIN, "FLUSHIN"),
-            (Self::FLUSHOUT, "FLUSHOUT"),
-        ];
-        f.write_str("SlcFlags(")?;
-        let mut first = true;
-        for (flag, name) in names {
-            if self.contains(flag) {
-                if !first {
-                    f.write_str(" | ")?;
-                }
-                f.write_str(name)?;
-                first = false;
-            }
-        }
-        f.write_str(")")
+        super::debug_flags(f, "SlcFlags", self, "")
     }
 }
 
@@ -254,7 +210,7 @@ impl SlcEntry {
     pub const fn new(level: SlcLevel, flags: SlcFlags, value: u8) -> Self {
         Self {
             level,
-            flags: SlcFlags(flags.0 & !SlcFlags::ACK.0),
+            flags: flags.difference(SlcFlags::ACK),
             value,
         }
     }
@@ -297,7 +253,7 @@ impl SlcTable {
     pub const fn bsd() -> Self {
         use SlcFunction as F;
         const V: SlcLevel = SlcLevel::Value;
-        const FIO: SlcFlags = SlcFlags(SlcFlags::FLUSHIN.0 | SlcFlags::FLUSHOUT.0);
+        const FIO: SlcFlags = SlcFlags::FLUSHIN.union(SlcFlags::FLUSHOUT);
         let unset = SlcEntry::new(SlcLevel::Default, SlcFlags::NONE, 0);
         let mut table = Self::empty();
         table.entries[F::Eof as usize] = SlcEntry::new(V, SlcFlags::NONE, 0x04);
@@ -408,7 +364,7 @@ impl SlcTriplet {
     /// Whether SLC_ACK is set: such a triplet is never answered.
     #[must_use]
     pub const fn is_ack(self) -> bool {
-        self.modifier & SlcFlags::ACK.0 != 0
+        self.modifier & SlcFlags::ACK.bits() != 0
     }
 }
 
@@ -421,7 +377,7 @@ impl SlcTriplet {
 pub fn parse_triplets(
     list: &[u8],
 ) -> Result<impl Iterator<Item = SlcTriplet> + '_, SubnegotiationError> {
-    if list.len() % 3 != 0 {
+    if !list.len().is_multiple_of(3) {
         return Err(SubnegotiationError::Truncated);
     }
     Ok(list.chunks_exact(3).map(|t| match *t {
@@ -433,7 +389,7 @@ pub fn parse_triplets(
         // chunks_exact(3) yields three bytes; this arm keeps the code panic-free.
         _ => SlcTriplet {
             function: 0,
-            modifier: SlcFlags::ACK.0,
+            modifier: SlcFlags::ACK.bits(),
             value: 0,
         },
     }))

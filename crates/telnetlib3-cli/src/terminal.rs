@@ -1,0 +1,177 @@
+//! The local terminal of the interactive client: its modes, its window size, and putting
+//! it back as it was on every way out.
+//!
+//! termios goes through `rustix` (a safe API over the system calls, maintained, already in
+//! the dependency tree); `crossterm` only knows one raw mode, and the client also needs
+//! the cooked mode with echo off that telnetlib3 uses when the server echoes lines.
+
+use std::io;
+use std::sync::Mutex;
+
+use rustix::termios::{
+    self, ControlModes, InputModes, LocalModes, OptionalActions, SpecialCodeIndex, Termios,
+};
+
+/// The escape key, Ctrl-] as in BSD telnet and telnetlib3.
+pub const ESCAPE: u8 = 0x1d;
+
+/// How the local terminal is set for the connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TerminalMode {
+    /// The terminal's own line editing (ICANON), with or without its echo: lines go out
+    /// whole when Enter is pressed.
+    Cooked {
+        /// Whether the terminal echoes what is typed (off when the server echoes).
+        echo: bool,
+    },
+    /// Character at a time: no line editing, no echo, no signals from ^C or ^Z (they are
+    /// bytes for the server), no CR to NL translation.
+    Raw,
+}
+
+/// The terminal settings found at start, for the panic hook: it may run on any thread,
+/// after the [`Terminal`] that owns them is out of reach.
+static SAVED: Mutex<Option<Termios>> = Mutex::new(None);
+
+/// Standard input's terminal, put back as it was found when dropped (the normal ends, an
+/// error, a signal handled by the caller, and a panic that unwinds) and by a panic hook
+/// (a panic on another thread, or one that does not unwind).
+#[derive(Debug)]
+pub struct Terminal {
+    saved: Termios,
+    current: Option<TerminalMode>,
+}
+
+impl Terminal {
+    /// Standard input's terminal, or `None` when standard input is not a terminal.
+    ///
+    /// # Errors
+    ///
+    /// The terminal's settings could not be read.
+    pub fn from_stdin() -> io::Result<Option<Self>> {
+        let stdin = io::stdin();
+        if !termios::isatty(&stdin) {
+            return Ok(None);
+        }
+        let saved = termios::tcgetattr(&stdin)?;
+        if let Ok(mut slot) = SAVED.lock() {
+            *slot = Some(saved.clone());
+        }
+        install_panic_hook();
+        Ok(Some(Self {
+            saved,
+            current: None,
+        }))
+    }
+
+    /// The mode last set, if any.
+    #[must_use]
+    pub fn mode(&self) -> Option<TerminalMode> {
+        self.current
+    }
+
+    /// Set `mode`, derived from the settings found at start (so the user's erase and kill
+    /// characters, speeds and output processing are kept). Nothing happens when it is
+    /// already set.
+    ///
+    /// # Errors
+    ///
+    /// The terminal refused the settings.
+    pub fn set(&mut self, mode: TerminalMode) -> io::Result<()> {
+        if self.current == Some(mode) {
+            return Ok(());
+        }
+        let settings = settings_for(&self.saved, mode);
+        termios::tcsetattr(io::stdin(), OptionalActions::Drain, &settings)?;
+        self.current = Some(mode);
+        Ok(())
+    }
+
+    /// Put the settings found at start back.
+    pub fn restore(&mut self) {
+        if self.current.take().is_some() {
+            let _ = termios::tcsetattr(io::stdin(), OptionalActions::Drain, &self.saved);
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
+
+/// The termios settings for `mode`, from the user's own `saved` ones.
+fn settings_for(saved: &Termios, mode: TerminalMode) -> Termios {
+    let mut settings = saved.clone();
+    match mode {
+        TerminalMode::Cooked { echo } => {
+            settings.local_modes |= LocalModes::ICANON | LocalModes::ISIG;
+            settings.local_modes.set(LocalModes::ECHO, echo);
+            // BSD telnet's trick: ^] as an extra end-of-line character makes the read
+            // return as soon as it is typed, so the escape works without Enter.
+            settings.special_codes[SpecialCodeIndex::VEOL] = ESCAPE;
+            // No end-of-file character: ^D is data for the server, and standard input
+            // never ends while the terminal is there (nothing could be typed after it).
+            settings.special_codes[SpecialCodeIndex::VEOF] = 0;
+        }
+        TerminalMode::Raw => {
+            // telnetlib3's _make_raw, except that output processing (OPOST, ONLCR) is left
+            // as the user had it: servers send CR LF, and a bare LF still starts a line.
+            settings.input_modes &= !(InputModes::BRKINT
+                | InputModes::ICRNL
+                | InputModes::INPCK
+                | InputModes::ISTRIP
+                | InputModes::IXON);
+            settings.control_modes &= !(ControlModes::CSIZE | ControlModes::PARENB);
+            settings.control_modes |= ControlModes::CS8;
+            settings.local_modes &=
+                !(LocalModes::ICANON | LocalModes::IEXTEN | LocalModes::ISIG | LocalModes::ECHO);
+            settings.special_codes[SpecialCodeIndex::VMIN] = 1;
+            settings.special_codes[SpecialCodeIndex::VTIME] = 0;
+        }
+    }
+    settings
+}
+
+/// Restore the terminal before the default panic message, so that the message is
+/// readable and the shell usable afterwards.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if let Ok(saved) = SAVED.lock() {
+                if let Some(saved) = saved.as_ref() {
+                    let _ = termios::tcsetattr(io::stdin(), OptionalActions::Now, saved);
+                }
+            }
+            previous(info);
+        }));
+    });
+}
+
+/// The window size as (columns, rows): the terminal's (TIOCGWINSZ on standard input,
+/// then standard output), else `COLUMNS` and `LINES` from the environment, else 80 x 25,
+/// telnetlib3's default.
+#[must_use]
+pub fn window_size() -> (u16, u16) {
+    let from_terminal = termios::tcgetwinsize(io::stdin())
+        .ok()
+        .filter(|size| size.ws_col > 0 && size.ws_row > 0)
+        .or_else(|| {
+            termios::tcgetwinsize(io::stdout())
+                .ok()
+                .filter(|size| size.ws_col > 0 && size.ws_row > 0)
+        });
+    if let Some(size) = from_terminal {
+        return (size.ws_col, size.ws_row);
+    }
+    let env = |name: &str| {
+        std::env::var(name)
+            .ok()
+            .and_then(|value| value.trim().parse::<u16>().ok())
+            .filter(|&value| value > 0)
+    };
+    (env("COLUMNS").unwrap_or(80), env("LINES").unwrap_or(25))
+}
