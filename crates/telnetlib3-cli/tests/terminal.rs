@@ -174,6 +174,57 @@ fn interactive_against_our_server_kludge_mode_then_escape_restores_the_terminal(
     assert_restored(&scratch);
 }
 
+/// The seed README's debug shell session, command by command, typed into our client in a
+/// real terminal: the outputs, and the client following the server from kludge mode (raw)
+/// to local line editing when `toggle all` withdraws ECHO and SGA.
+#[test]
+fn the_seed_transcript_typed_into_our_client() {
+    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
+    let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port.to_string()]);
+    tmux.wait_for("tel:sh> ");
+    wait_for_stty(&tmux, &["-icanon", "-echo"]);
+    let mut expect = |command: &str, output: &str| {
+        tmux.send_line(command);
+        let screen = tmux.wait_for(output);
+        assert!(screen.contains(&format!("tel:sh> {command}\n")), "{screen}");
+    };
+    expect(
+        "writer",
+        "<TelnetWriter server mode:kludge +lineflow -xon_any +slc_sim server-will:BINARY,",
+    );
+    expect(
+        "reader",
+        "<TelnetReaderUnicode encoding='utf8' limit=65536 buflen=",
+    );
+    expect(
+        "toggle all",
+        "wont echo.\nwont suppress go-ahead.\nwont outbinary.\ndont inbinary.\n\
+         xon-any enabled.\nlineflow disabled.\n",
+    );
+    // Neither ECHO nor SGA now: the terminal edits lines and echoes them.
+    wait_for_stty(&tmux, &["icanon", "echo"]);
+    expect(
+        "writer",
+        "<TelnetWriter server mode:local -lineflow +xon_any +slc_sim server-will:CHARSET ",
+    );
+    expect(
+        "reader",
+        "<TelnetReaderUnicode encoding='US-ASCII' limit=65536 buflen=",
+    );
+    expect(
+        "help",
+        "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump\n",
+    );
+    expect("slc", "Not supported by server: SLC_EBOL,");
+    expect("linemode", "LINEMODE not negotiated.\n");
+    expect("version", &format!("{}\n", env!("CARGO_PKG_VERSION")));
+    tmux.send_line("quit");
+    let screen = tmux.wait_for("Connection closed by foreign host.");
+    assert!(screen.contains("Goodbye."), "{screen}");
+    assert_eq!(scratch.wait_for("status"), "0\n");
+    assert_restored(&scratch);
+}
+
 /// A scripted server: accepts one connection, and records what the client sends on a
 /// thread.
 struct Scripted {
