@@ -183,7 +183,7 @@ fn the_seed_transcript_typed_into_our_client() {
     let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port.to_string()]);
     tmux.wait_for("tel:sh> ");
     wait_for_stty(&tmux, &["-icanon", "-echo"]);
-    let mut expect = |command: &str, output: &str| {
+    let expect = |command: &str, output: &str| {
         tmux.send_line(command);
         let screen = tmux.wait_for(output);
         assert!(screen.contains(&format!("tel:sh> {command}\n")), "{screen}");
