@@ -225,6 +225,11 @@ fn parse_field(text: &str) -> Result<(Field, &str), String> {
         false
     };
     let (width, after) = digits(rest)?;
+    // Rust's formatting panics on a wider field: refuse it here rather than at the first
+    // log line.
+    if width > usize::from(u16::MAX) {
+        return Err(format!("width {width} is too large (at most {})", u16::MAX));
+    }
     rest = after;
     let precision = if let Some(after) = rest.strip_prefix('.') {
         let (precision, after) = digits(after)?;

@@ -160,3 +160,18 @@ fn a_log_file_that_cannot_be_opened_is_a_one_line_error_before_anything_else() {
         )
     );
 }
+
+#[test]
+fn a_width_too_large_to_format_is_a_usage_error_not_a_panic_at_the_first_log_line() {
+    // Rust's formatting panics on widths above 65535: before, the server died at its
+    // "Server ready" line.
+    let mut command = Command::new(SERVER);
+    command.args(["127.0.0.1", "0", "--logfmt", "%(message)70000s"]);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "telnetlib3-server: error: invalid value '%(message)70000s' for '--logfmt <LOGFMT>': \
+         bad --logfmt: width 70000 is too large (at most 65535)\n"
+    );
+}
