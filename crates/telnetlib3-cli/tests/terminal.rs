@@ -726,3 +726,26 @@ fn bad_flags_are_one_line_errors() {
     assert_one_line_error(&out.stderr);
     assert!(out.stderr.contains("/nonexistent/program"), "{out:?}");
 }
+
+#[test]
+fn a_typescript_that_cannot_be_opened_says_why() {
+    let scratch = Scratch::new();
+    let missing = scratch.path("missing-dir").join("typescript");
+    for (path, reason) in [
+        (scratch.0.clone(), "Is a directory"),
+        (missing, "No such file or directory"),
+    ] {
+        let mut command = Command::new(CLIENT);
+        command.args(["127.0.0.1", "1", "--typescript"]).arg(&path);
+        let out = run(command, b"");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        assert_one_line_error(&out.stderr);
+        assert!(
+            out.stderr.starts_with(&format!(
+                "telnetlib3-client: error: cannot open typescript {}: {reason}",
+                path.display()
+            )),
+            "{out:?}"
+        );
+    }
+}

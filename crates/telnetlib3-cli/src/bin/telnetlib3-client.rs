@@ -8,7 +8,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use telnetlib3::proto::Event;
 use telnetlib3::text::{Encoding, ErrorMode};
@@ -162,14 +161,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 .append(args.typescript_mode == TypescriptMode::Append)
                 .truncate(args.typescript_mode == TypescriptMode::Rewrite)
                 .open(path)
-                .with_context(|| format!("cannot open typescript {}", path.display()))?,
+                // The reason goes in the message: `run_main` prints only the outer context.
+                .map_err(|error| {
+                    anyhow::anyhow!("cannot open typescript {}: {error}", path.display())
+                })?,
         ),
         None => None,
     };
     let mut output = Output::new(codec.as_ref(), typescript);
     let terminal = match args.shell_exec {
         Some(_) => None,
-        None => terminal::Terminal::from_stdin().context("cannot read the terminal's settings")?,
+        None => terminal::Terminal::from_stdin()
+            .map_err(|error| anyhow::anyhow!("cannot read the terminal's settings: {error}"))?,
     };
     let forced = if args.line_mode {
         Some(Forced::Line)
