@@ -345,7 +345,7 @@ pub enum Ending {
     Escape,
     /// Standard output was closed.
     OutputClosed,
-    /// A signal (SIGINT, SIGTERM or SIGHUP), by number.
+    /// A signal (SIGINT, SIGQUIT, SIGTERM or SIGHUP), by number.
     Signal(i32),
 }
 
@@ -398,6 +398,8 @@ fn line_to_crlf(line: &[u8]) -> Cow<'_, [u8]> {
 /// Signals that end an interactive session (the terminal is restored on the way out).
 struct Signals {
     interrupt: tokio::signal::unix::Signal,
+    /// ^\ in line mode (ISIG): its default action would leave the terminal as set.
+    quit: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
     hangup: tokio::signal::unix::Signal,
     window: tokio::signal::unix::Signal,
@@ -407,6 +409,7 @@ impl Signals {
     fn new() -> io::Result<Self> {
         Ok(Self {
             interrupt: signal(SignalKind::interrupt())?,
+            quit: signal(SignalKind::quit())?,
             terminate: signal(SignalKind::terminate())?,
             hangup: signal(SignalKind::hangup())?,
             window: signal(SignalKind::window_change())?,
@@ -517,6 +520,7 @@ pub async fn interactive(
                 None
             }
             _ = signals.interrupt.recv() => Some(Ending::Signal(2)),
+            _ = signals.quit.recv() => Some(Ending::Signal(3)),
             _ = signals.terminate.recv() => Some(Ending::Signal(15)),
             _ = signals.hangup.recv() => Some(Ending::Signal(1)),
         };

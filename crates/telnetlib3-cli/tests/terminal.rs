@@ -71,8 +71,8 @@ fn quote(text: &str) -> String {
 
 /// The client in a fresh tmux (120 x 40) with `args`, inside a script that saves the
 /// terminal settings before (`before`) and after (`after`, `after-a` for `stty -a`), its
-/// pid (`pid`) and its exit status (`status`). The script survives a ^C (sent to the
-/// whole foreground group) to report it.
+/// pid (`pid`) and its exit status (`status`). The script survives a ^C or ^\ (sent to
+/// the whole foreground group) to report it.
 fn client_in_tmux(args: &[&str]) -> (Tmux, Scratch) {
     let scratch = Scratch::new();
     let words: Vec<String> = std::iter::once(CLIENT)
@@ -81,7 +81,7 @@ fn client_in_tmux(args: &[&str]) -> (Tmux, Scratch) {
         .collect();
     let script = format!(
         "cd {dir}\n\
-         trap : INT\n\
+         trap : INT QUIT\n\
          stty -g > before.tmp && mv before.tmp before\n\
          sh -c 'echo $$ > pid; exec \"$@\"' sh {words}\n\
          echo $? > status\n\
@@ -456,6 +456,19 @@ fn ctrl_c_in_line_mode_is_sigint_restores_the_terminal_and_exits_130() {
     wait_for_stty(&tmux, &["icanon", "isig"]);
     tmux.send_keys(&["C-c"]);
     assert_eq!(scratch.wait_for("status"), "130\n");
+    assert_restored(&scratch);
+}
+
+#[test]
+fn ctrl_backslash_in_line_mode_is_sigquit_restores_the_terminal_and_exits_131() {
+    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
+    let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port.to_string(), "--line-mode"]);
+    tmux.wait_for("tel:sh> ");
+    wait_for_stty(&tmux, &["icanon", "isig"]);
+    // ISIG makes ^\ a SIGQUIT, whose default action would end the client with the
+    // terminal as it set it (no end-of-file character, ^] as end of line).
+    tmux.send_keys(&["C-\\"]);
+    assert_eq!(scratch.wait_for("status"), "131\n");
     assert_restored(&scratch);
 }
 
