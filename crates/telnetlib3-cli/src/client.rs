@@ -401,6 +401,8 @@ struct Signals {
     /// ^\ in line mode (ISIG): its default action would leave the terminal as set.
     quit: tokio::signal::unix::Signal,
     terminate: tokio::signal::unix::Signal,
+    /// ^Z in line mode (ISIG).
+    suspend: tokio::signal::unix::Signal,
     hangup: tokio::signal::unix::Signal,
     window: tokio::signal::unix::Signal,
 }
@@ -411,6 +413,7 @@ impl Signals {
             interrupt: signal(SignalKind::interrupt())?,
             quit: signal(SignalKind::quit())?,
             terminate: signal(SignalKind::terminate())?,
+            suspend: signal(SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()))?,
             hangup: signal(SignalKind::hangup())?,
             window: signal(SignalKind::window_change())?,
         })
@@ -428,6 +431,16 @@ fn send_window_size(writer: &TelnetWriter) {
             session.set_window_size(size);
         }
     });
+}
+
+/// SIGTSTP's job, done so that the terminal is not left in our mode: put the user's
+/// settings back, stop, and once continued (`fg`) set our mode again (the shell may have
+/// set its own meanwhile).
+fn suspend(terminal: &mut Terminal, mode: InputMode) -> Result<(), PumpError> {
+    terminal.restore();
+    // SIGSTOP to ourselves is delivered before `kill` returns: this returns once continued.
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP);
+    terminal.set(mode.terminal).map_err(PumpError::Terminal)
 }
 
 /// Put the terminal in the mode the negotiation now asks for, if it changed.
@@ -517,6 +530,10 @@ pub async fn interactive(
             () = changes.notified() => None,
             _ = signals.window.recv() => {
                 send_window_size(writer);
+                None
+            }
+            _ = signals.suspend.recv() => {
+                suspend(terminal, mode)?;
                 None
             }
             _ = signals.interrupt.recv() => Some(Ending::Signal(2)),

@@ -472,6 +472,63 @@ fn ctrl_backslash_in_line_mode_is_sigquit_restores_the_terminal_and_exits_131() 
     assert_restored(&scratch);
 }
 
+/// `stty -g` of the pane's terminal.
+fn pane_stty_g(tmux: &Tmux) -> String {
+    let out = tmux
+        .command()
+        .args(["display-message", "-p", "-t", "t", "#{pane_tty}"])
+        .output()
+        .unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let out = Command::new("stty")
+        .args(["-F", &tty, "-g"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "stty -F {tty}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn ctrl_z_in_line_mode_gives_the_terminal_back_and_takes_it_again_when_continued() {
+    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
+    let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port.to_string(), "--line-mode"]);
+    tmux.wait_for("tel:sh> ");
+    wait_for_stty(&tmux, &["icanon", "isig"]);
+    let before = scratch.wait_for("before");
+    let ours = pane_stty_g(&tmux);
+    assert_ne!(ours, before, "the client did not set its mode");
+    // ^Z stops the client (SIGTSTP) with the user's settings back in place...
+    tmux.send_keys(&["C-z"]);
+    let deadline = Instant::now() + PATIENCE;
+    while pane_stty_g(&tmux) != before {
+        assert!(
+            Instant::now() < deadline,
+            "the stopped client left its settings: {}",
+            pane_stty_g(&tmux)
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    // ... and, continued (as `fg` does), sets its own again and goes on.
+    let pid = scratch.wait_for("pid");
+    let status = Command::new("kill")
+        .args(["-CONT", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + PATIENCE;
+    while pane_stty_g(&tmux) != ours {
+        assert!(
+            Instant::now() < deadline,
+            "the continued client did not take the terminal again"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    tmux.send_line("quit");
+    tmux.wait_for("Connection closed by foreign host.");
+    assert_eq!(scratch.wait_for("status"), "0\n");
+    assert_restored(&scratch);
+}
+
 /// The Python server on a free port, once it says it is ready (a port taken between
 /// choosing and binding is retried).
 fn start_python_server() -> (Proc, u16) {
