@@ -25,6 +25,7 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pty_process::{OwnedReadPty, OwnedWritePty, Size};
@@ -35,6 +36,7 @@ use telnetlib3::proto::TelnetOption;
 use telnetlib3::{TelnetReader, TelnetWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Child;
+use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
 /// The name in the one-line message a client gets when its program cannot start.
@@ -394,7 +396,7 @@ pub async fn run(
         "{}: running {} (pid {})",
         writer.peer(),
         program.program,
-        running.child.id().unwrap_or_default()
+        running.id()
     );
     let (mut pty_out, mut pty_in) = pty.into_split();
     let end = bridge(
@@ -402,7 +404,7 @@ pub async fn run(
         &mut writer,
         &mut pty_out,
         &mut pty_in,
-        &mut running.child,
+        &mut running,
         program.raw_mode,
     )
     .await;
@@ -433,7 +435,7 @@ fn spawn(
         .args(&program.args)
         .env_clear()
         .envs(env)
-        // If the connection's task is dropped, the child still dies (see `Running`).
+        // The last resort if everything else is dropped (see `Running`).
         .kill_on_drop(true)
         .spawn(pts)
         .map_err(|error| PtyError::CannotRun {
@@ -447,7 +449,12 @@ fn spawn(
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .and_then(Pid::from_raw);
-    Ok((pty, Running { child, pid }))
+    let running = Running {
+        child: Some(child),
+        pid,
+        reaper: false,
+    };
+    Ok((pty, running))
 }
 
 /// Move data both ways until the output ends or the client goes, in one loop whose
@@ -463,7 +470,7 @@ async fn bridge(
     writer: &mut TelnetWriter,
     pty_out: &mut OwnedReadPty,
     pty_in: &mut OwnedWritePty,
-    child: &mut Child,
+    child: &mut Running,
     raw_mode: bool,
 ) -> End {
     let mut sizes = writer.watch_window_size();
@@ -548,23 +555,95 @@ async fn bridge(
 /// The running program: its process, which leads its own session and process group.
 ///
 /// If the connection's task is dropped first (the server aborts it at the idle
-/// `--timeout` and at shutdown), the pty master closes, which hangs up the terminal (the
-/// kernel sends SIGHUP to its foreground process group), and `kill_on_drop` sends SIGKILL
-/// to the leader, which tokio then reaps.
+/// `--timeout` and at shutdown), `Drop` hangs the program's group up and hands the
+/// process to a task of its own that SIGKILLs the group after [`HANGUP_GRACE`] and reaps
+/// it, as a client hang-up would ([`wait_reaped`] waits for those tasks). Should that
+/// task be dropped too (the runtime is going away), the group gets SIGKILL at once, and
+/// `kill_on_drop` kills the leader, which tokio then reaps.
 struct Running {
-    child: Child,
+    /// `None` once `Drop` handed the process to a reaper task.
+    child: Option<Child>,
     /// The child's pid, which is also its process group's id.
     pid: Option<Pid>,
+    /// Whether this is a reaper task's: dropped, it allows no more grace.
+    reaper: bool,
+}
+
+/// Reaper tasks still running (see [`Running`]), and a wake-up when one ends.
+static REAPERS: AtomicUsize = AtomicUsize::new(0);
+static REAPER_DONE: Notify = Notify::const_new();
+
+/// Counts a reaper task while it lives.
+struct ReaperCount;
+
+impl ReaperCount {
+    fn new() -> Self {
+        REAPERS.fetch_add(1, Ordering::AcqRel);
+        Self
+    }
+}
+
+impl Drop for ReaperCount {
+    fn drop(&mut self) {
+        REAPERS.fetch_sub(1, Ordering::AcqRel);
+        REAPER_DONE.notify_waiters();
+    }
+}
+
+/// Wait until the programs of connections that were aborted (idle `--timeout`,
+/// [`Server::close`](telnetlib3::Server::close)) have been hung up, killed if need be,
+/// and reaped: at most about [`HANGUP_GRACE`] after the abort. Call it before the runtime
+/// goes, which would cut the grace short.
+pub async fn wait_reaped() {
+    loop {
+        let done = REAPER_DONE.notified();
+        tokio::pin!(done);
+        done.as_mut().enable();
+        if REAPERS.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        done.await;
+    }
 }
 
 impl Running {
+    /// The program's pid, for the log.
+    fn id(&self) -> u32 {
+        self.child.as_ref().and_then(Child::id).unwrap_or_default()
+    }
+
+    /// Whether the program still runs (not yet reaped).
+    fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
+    /// The program's exit, reaping it (never, once handed over).
+    async fn wait(&mut self) -> io::Result<ExitStatus> {
+        match self.child.as_mut() {
+            Some(child) => child.wait().await,
+            None => std::future::pending().await,
+        }
+    }
+
     /// SIGHUP (and SIGCONT: a stopped job acts on SIGHUP only once continued) to the
     /// program's process group, if the program is not reaped yet: until then its pid,
     /// and the group it leads, cannot belong to anyone else.
     fn hang_up(&mut self) {
-        if let (Some(pid), Ok(None)) = (self.pid, self.child.try_wait()) {
+        if let Some(pid) = self.pid.filter(|_| self.running()) {
             let _ = kill_process_group(pid, Signal::HUP);
             let _ = kill_process_group(pid, Signal::CONT);
+        }
+    }
+
+    /// SIGKILL to the program's group (while it is not reaped) and its leader.
+    fn kill(&mut self) {
+        if let Some(pid) = self.pid.filter(|_| self.running()) {
+            let _ = kill_process_group(pid, Signal::KILL);
+        }
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
         }
     }
 
@@ -572,24 +651,57 @@ impl Running {
     /// after a short grace (its output ended, so it is on its way out), hang it up, then
     /// SIGKILL its group after [`HANGUP_GRACE`].
     async fn finish(&mut self, hung_up: bool) -> Option<ExitStatus> {
-        if let Ok(Some(status)) = self.child.try_wait() {
+        if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
             return Some(status);
         }
         if !hung_up {
-            if let Ok(status) = tokio::time::timeout(DRAIN_IDLE, self.child.wait()).await {
+            if let Ok(status) = tokio::time::timeout(DRAIN_IDLE, self.wait()).await {
                 return status.ok();
             }
         }
         self.hang_up();
-        if let Ok(status) = tokio::time::timeout(HANGUP_GRACE, self.child.wait()).await {
+        self.reap_hung_up().await
+    }
+
+    /// Once hung up: [`HANGUP_GRACE`] to exit, then SIGKILL to the group; reaps.
+    async fn reap_hung_up(&mut self) -> Option<ExitStatus> {
+        if let Ok(status) = tokio::time::timeout(HANGUP_GRACE, self.wait()).await {
             return status.ok();
         }
         debug!("program ignored SIGHUP; killing it");
-        if let (Some(pid), Ok(None)) = (self.pid, self.child.try_wait()) {
-            let _ = kill_process_group(pid, Signal::KILL);
+        self.kill();
+        self.wait().await.ok()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.running() {
+            return;
         }
-        let _ = self.child.start_kill();
-        self.child.wait().await.ok()
+        if self.reaper {
+            // The reaper task itself is dropped: the runtime is going away.
+            self.kill();
+            return;
+        }
+        self.hang_up();
+        let reaper = Self {
+            child: self.child.take(),
+            pid: self.pid,
+            reaper: true,
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let count = ReaperCount::new();
+                runtime.spawn(async move {
+                    let _count = count;
+                    let mut reaper = reaper;
+                    reaper.reap_hung_up().await;
+                });
+            }
+            // No runtime to wait on: `reaper` is dropped here, and kills.
+            Err(_) => drop(reaper),
+        }
     }
 }
 

@@ -440,3 +440,71 @@ fn the_idle_timeout_ends_the_program_and_its_process_group() {
     });
     wait_until("no sleep is left", || sleeps() == 0);
 }
+
+/// The pids of processes whose command line is `sleep <marker>`.
+fn sleeps_named(marker: &str) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|&p| cmdline(p) == format!("sleep {marker}"))
+        .collect()
+}
+
+/// Kills the listed processes when dropped, so that a failing test leaves none behind.
+struct KillOnDrop(Vec<u32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for pid in &self.0 {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+#[test]
+fn the_idle_timeout_also_ends_group_members_that_ignore_the_hang_up() {
+    // The idle timeout aborts the connection's task: its program must get the hang-up
+    // and then SIGKILL to its whole process group, as a client hang-up gives it, not
+    // SIGKILL to the leader alone (which leaves the rest of the group running).
+    let marker = format!("8{}", std::process::id());
+    let script = format!("trap '' HUP; sleep {marker} & sleep {marker}; :");
+    let (server, port) = start(&[
+        "--timeout",
+        "1",
+        "--pty-exec",
+        "/bin/sh",
+        "--",
+        "-c",
+        &script,
+    ]);
+    let pid = server.child.id();
+    let mut client = connect(port, None);
+    wait_until("both sleeps run", || sleeps_named(&marker).len() == 2);
+    let _cleanup = KillOnDrop(sleeps_named(&marker));
+    client.expect(b"\r\nTimeout.\r\n");
+    client.expect_close();
+    wait_until("no sleep is left", || sleeps_named(&marker).is_empty());
+    wait_until("the server has no children left", || {
+        children(pid).is_empty()
+    });
+}
+
+#[test]
+fn server_shutdown_ends_the_programs_process_groups() {
+    let marker = format!("9{}", std::process::id());
+    let script = format!("trap '' HUP; sleep {marker} & sleep {marker}; :");
+    let (mut server, port) = start(&["--pty-exec", "/bin/sh", "--", "-c", &script]);
+    let _client = connect(port, None);
+    wait_until("both sleeps run", || sleeps_named(&marker).len() == 2);
+    let _cleanup = KillOnDrop(sleeps_named(&marker));
+    let status = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert!(server.wait().success());
+    wait_until("no sleep is left", || sleeps_named(&marker).is_empty());
+}

@@ -97,6 +97,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
     shutdown_signal().await;
     info!("Server stop.");
     server.close();
+    // The closed connections' programs get their hang-up grace, then SIGKILL, on tasks
+    // that the runtime's end would cut short: wait for them (boundedly).
+    #[cfg(unix)]
+    {
+        let reaped = async {
+            server.wait_closed().await;
+            telnetlib3_cli::pty::wait_reaped().await;
+        };
+        let _ = tokio::time::timeout(2 * telnetlib3_cli::pty::HANGUP_GRACE, reaped).await;
+    }
     Ok(())
 }
 
