@@ -8,7 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, require, run, start_server, Proc, Tmux, CLIENT};
+use common::{free_port, require, run, start_server, Proc, Tmux, CLIENT, PATIENCE};
 
 #[test]
 fn inetutils_telnet_against_our_server() {
@@ -49,10 +49,21 @@ fn our_client_against_busybox_telnetd() {
         ])
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    let _telnetd = Proc::spawn(telnetd);
-    // busybox logs nothing when ready: wait until the port answers.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    let mut telnetd = Proc::spawn(telnetd);
+    // busybox logs nothing when ready: wait until the port answers (a loaded machine may
+    // take a while), and not by a connection to itself (TCP's simultaneous open, when
+    // the free port is also picked as the source port).
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) if stream.local_addr().ok() != stream.peer_addr().ok() => break,
+            _ => {}
+        }
+        assert!(
+            telnetd.child.try_wait().unwrap().is_none(),
+            "busybox telnetd ended: {:?}",
+            telnetd.stderr_seen
+        );
         assert!(Instant::now() < deadline, "busybox telnetd did not listen");
         std::thread::sleep(Duration::from_millis(20));
     }
