@@ -191,6 +191,13 @@ fn valid_token(text: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
 }
 
+/// A locale name fit for LANG or `LC_*`: a token, with an optional `@modifier` token.
+/// Never a path: glibc loads a locale named by an absolute path from that directory.
+fn valid_locale(text: &str) -> bool {
+    let (name, modifier) = text.split_once('@').unwrap_or((text, "x"));
+    valid_token(name) && valid_token(modifier)
+}
+
 /// What the connection negotiated, as [`environment`] needs it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Negotiated {
@@ -238,7 +245,7 @@ fn window_size(writer: &TelnetWriter) -> (u16, u16) {
 /// - LINES and COLUMNS from NAWS;
 /// - LANG from the client's LANG variable, else `en_US.CHARSET` from CHARSET;
 /// - the client's other variables on [`CLIENT_VARIABLES`] or named `LC_*`, with valid
-///   values; the first of each name wins.
+///   values (locale names for LANG and `LC_*`, never paths); the first of each name wins.
 pub fn environment(
     server: impl Fn(&str) -> Option<OsString>,
     negotiated: &Negotiated,
@@ -285,7 +292,7 @@ pub fn environment(
     set(&mut env, "LINES", rows.to_string().into());
     set(&mut env, "COLUMNS", cols.to_string().into());
     let lang = client("LANG")
-        .filter(|lang| valid_token(lang) || lang.contains('@'))
+        .filter(|lang| valid_locale(lang))
         .map(str::to_string)
         .or_else(|| {
             negotiated
@@ -309,6 +316,9 @@ pub fn environment(
         };
         // A TZ naming a file outside the zoneinfo tree is refused.
         if name == "TZ" && (value.contains("..") || value.starts_with([':', '/'])) {
+            continue;
+        }
+        if name.starts_with("LC_") && !valid_locale(value) {
             continue;
         }
         set(&mut env, name, value.into());
@@ -797,6 +807,40 @@ mod tests {
                 "LC_TIME=C",
             ]
         );
+    }
+
+    #[test]
+    fn locale_variables_must_be_locale_names_not_paths() {
+        // glibc loads a locale named by an absolute path from that directory: a client
+        // must not point the program at files of its choosing.
+        let negotiated = Negotiated {
+            size: (80, 25),
+            charset: Some("UTF-8".into()),
+            environ: vec![
+                var("LANG", b"/tmp/evil@x"),
+                var("LC_ALL", b"/tmp/evil"),
+                var("LC_CTYPE", b"de_DE.UTF-8@euro"),
+                var("LC_TIME", b"x@y z"),
+            ],
+            ..Negotiated::default()
+        };
+        let env = render(&environment(|_| None, &negotiated));
+        assert!(env.contains(&"LANG=en_US.UTF-8".into()), "{env:?}");
+        assert!(env.contains(&"LC_CTYPE=de_DE.UTF-8@euro".into()), "{env:?}");
+        assert!(
+            !env.iter().any(|line| line.starts_with("LC_ALL=")),
+            "{env:?}"
+        );
+        assert!(
+            !env.iter().any(|line| line.starts_with("LC_TIME=")),
+            "{env:?}"
+        );
+        let negotiated = Negotiated {
+            environ: vec![var("LANG", b"sr_RS.UTF-8@latin")],
+            ..negotiated
+        };
+        let env = render(&environment(|_| None, &negotiated));
+        assert!(env.contains(&"LANG=sr_RS.UTF-8@latin".into()), "{env:?}");
     }
 
     #[test]
