@@ -724,19 +724,21 @@ pub async fn busy_shell(mut reader: TelnetReader, mut writer: TelnetWriter) {
         writer.peer()
     );
     const LINE_WAIT: Duration = Duration::from_secs(30);
+    // At most this much of a line is logged (telnetlib3's `_MAX_INPUT`): a client over
+    // the limit must not cost more log than that.
+    const LOGGED: usize = 2048;
+    let shown = |line: &[u8]| {
+        String::from_utf8_lossy(&line[..line.len().min(LOGGED)])
+            .trim_end()
+            .to_string()
+    };
     let _ = writer.write(b"Machine is busy, do not touch! ").await;
     if let Ok(Ok(line)) = tokio::time::timeout(LINE_WAIT, reader.read_line()).await {
-        info!(
-            "busy_shell: input1={:?}",
-            String::from_utf8_lossy(&line).trim_end()
-        );
+        info!("busy_shell: input1={:?}", shown(&line));
     }
     let _ = writer.write(b"\r\nYou hear a distant explosion... ").await;
     if let Ok(Ok(line)) = tokio::time::timeout(LINE_WAIT, reader.read_line()).await {
-        info!(
-            "busy_shell: input2={:?}",
-            String::from_utf8_lossy(&line).trim_end()
-        );
+        info!("busy_shell: input2={:?}", shown(&line));
     }
     let _ = writer.write(b"\r\n").await;
     writer.close().await;

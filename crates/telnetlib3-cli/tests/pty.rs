@@ -508,3 +508,22 @@ fn server_shutdown_ends_the_programs_process_groups() {
     assert!(server.wait().success());
     wait_until("no sleep is left", || sleeps_named(&marker).is_empty());
 }
+
+#[test]
+fn the_busy_shell_logs_at_most_2048_bytes_of_a_line() {
+    let (mut server, port) = start(&["--pty-exec", "/bin/cat", "--pty-fork-limit", "1"]);
+    let mut first = connect(port, None);
+    first.send(b"hi\r");
+    first.expect(b"hi\r\n");
+    let mut second = connect(port, None);
+    second.expect(b"Machine is busy, do not touch! ");
+    // Over-limit connections cost no more than telnetlib3's 2048 characters of log each.
+    second.send(&[&[b'x'; 5000][..], b"\r\n"].concat());
+    second.expect(b"\r\nYou hear a distant explosion... ");
+    let line = server.wait_for_line("busy_shell: input1=").unwrap();
+    assert!(
+        line.ends_with(&format!("busy_shell: input1={:?}", "x".repeat(2048))),
+        "{} bytes: {line}",
+        line.len()
+    );
+}
