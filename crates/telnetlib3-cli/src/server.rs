@@ -118,8 +118,13 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     let kind = options.shell;
     let program = pty_program(options)?;
     // telnetlib3's ConnectionCounter: a permit per running shell, released when it ends.
-    let limit = (options.pty_fork_limit > 0)
-        .then(|| Arc::new(tokio::sync::Semaphore::new(options.pty_fork_limit)));
+    // (More than tokio's maximum, which would panic, is as good as no limit.)
+    let limit = (options.pty_fork_limit > 0).then(|| {
+        let permits = options
+            .pty_fork_limit
+            .min(tokio::sync::Semaphore::MAX_PERMITS);
+        Arc::new(tokio::sync::Semaphore::new(permits))
+    });
     let server = create_server(config, move |reader, writer| {
         let text = text.clone();
         let program = program.clone();

@@ -527,3 +527,17 @@ fn the_busy_shell_logs_at_most_2048_bytes_of_a_line() {
         line.len()
     );
 }
+
+#[test]
+fn a_huge_fork_limit_is_no_limit_not_a_panic() {
+    // Above tokio's semaphore maximum (2^61 - 1), which panicked at start.
+    let (_server, port) = start(&[
+        "--pty-exec",
+        "/bin/cat",
+        "--pty-fork-limit",
+        &(1u64 << 62).to_string(),
+    ]);
+    let mut client = connect(port, None);
+    client.send(b"hi\r");
+    client.expect(b"hi\r\n");
+}
