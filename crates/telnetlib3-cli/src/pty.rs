@@ -437,6 +437,14 @@ fn spawn(
     cols: u16,
     rows: u16,
 ) -> Result<(pty_process::Pty, Running), PtyError> {
+    // pty-process opens the master without O_CLOEXEC and sets FD_CLOEXEC right after:
+    // a fork on another thread in between would give that program this connection's
+    // master. Opening and spawning one connection at a time closes the gap (this is the
+    // server's only fork).
+    static FORK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _forking = FORK
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let pty_error = |error: pty_process::Error| PtyError::Pty(error.to_string());
     let (pty, pts) = pty_process::open().map_err(pty_error)?;
     pty.resize(Size::new(rows, cols)).map_err(pty_error)?;
