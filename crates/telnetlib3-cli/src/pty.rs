@@ -32,6 +32,7 @@ use pty_process::{OwnedReadPty, OwnedWritePty, Size};
 use rustix::process::{kill_process_group, Pid, Signal};
 use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex};
 use telnetlib3::proto::options::environ::Variable;
+use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::TelnetOption;
 use telnetlib3::{TelnetReader, TelnetWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -388,6 +389,9 @@ pub async fn run(
         // Cooked mode: the client echoes (telnetlib3 sends WONT ECHO), the pty does not.
         let _ = writer.with_session(|s| s.request_local(TelnetOption::Echo, false));
     }
+    // Watch before reading the size the program starts with, so that a NAWS arriving in
+    // between is not lost (at worst the pty is resized to the size it already has).
+    let sizes = writer.watch_window_size();
     let negotiated = Negotiated::from_writer(&writer);
     let env = environment(|name| std::env::var_os(name), &negotiated);
     let (cols, rows) = negotiated.size;
@@ -412,6 +416,7 @@ pub async fn run(
     let end = bridge(
         &mut reader,
         &mut writer,
+        sizes,
         &mut pty_out,
         &mut pty_in,
         &mut running,
@@ -486,12 +491,12 @@ fn spawn(
 async fn bridge(
     reader: &mut TelnetReader,
     writer: &mut TelnetWriter,
+    mut sizes: tokio::sync::watch::Receiver<Option<WindowSize>>,
     pty_out: &mut OwnedReadPty,
     pty_in: &mut OwnedWritePty,
     child: &mut Running,
     raw_mode: bool,
 ) -> End {
-    let mut sizes = writer.watch_window_size();
     let mut watching_sizes = true;
     let mut filter = InputFilter::default();
     // Filtered client input; `to_pty[taken..]` is not yet accepted by the pty.
