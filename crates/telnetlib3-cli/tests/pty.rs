@@ -8,26 +8,8 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::telnet::*;
 use common::{free_port, require, run, show, Proc, Raw, Tmux, PATIENCE, SERVER};
-
-const IAC: u8 = 255;
-const DONT: u8 = 254;
-const DO: u8 = 253;
-const WONT: u8 = 252;
-const WILL: u8 = 251;
-const SB: u8 = 250;
-const SE: u8 = 240;
-const BINARY: u8 = 0;
-const ECHO: u8 = 1;
-const SGA: u8 = 3;
-const TTYPE: u8 = 24;
-const NAWS: u8 = 31;
-const NEW_ENVIRON: u8 = 39;
-const CHARSET: u8 = 42;
-const IS: u8 = 0;
-const SEND: u8 = 1;
-const VAR: u8 = 0;
-const VALUE: u8 = 1;
 
 /// The server with `extra` flags, in a known environment: PATH, HOME, USER and a
 /// variable of its own that must not reach the programs.
@@ -55,28 +37,9 @@ fn start(extra: &[&str]) -> (Proc, u16) {
 /// NEW-ENVIRON refused, or agreed and answered with `environ` (an IS body).
 fn connect(port: u16, environ: Option<&[u8]>) -> Raw {
     let mut client = Raw::connect(port);
-    client.expect(&[IAC, DO, TTYPE]);
-    client.send(&[IAC, WONT, TTYPE, IAC, DO, SGA, IAC, DO, ECHO]);
-    client.expect(&[
-        IAC,
-        WILL,
-        SGA,
-        IAC,
-        WILL,
-        ECHO,
-        IAC,
-        WILL,
-        BINARY,
-        IAC,
-        DO,
-        NAWS,
-        IAC,
-        DO,
-        CHARSET,
-        IAC,
-        DO,
-        NEW_ENVIRON,
-    ]);
+    client.expect(&OPENING);
+    client.send(&AGREE_SGA_ECHO);
+    client.expect(&ADVANCED);
     client.send(&[IAC, DONT, BINARY, IAC, WONT, NAWS, IAC, WONT, CHARSET]);
     match environ {
         None => client.send(&[IAC, WONT, NEW_ENVIRON]),

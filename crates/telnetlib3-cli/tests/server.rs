@@ -5,66 +5,8 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
+use common::telnet::*;
 use common::{run, start_server, Raw};
-
-const IAC: u8 = 255;
-const DONT: u8 = 254;
-const DO: u8 = 253;
-const WONT: u8 = 252;
-const WILL: u8 = 251;
-const GA: u8 = 249;
-const BINARY: u8 = 0;
-const ECHO: u8 = 1;
-const SGA: u8 = 3;
-const TTYPE: u8 = 24;
-const NAWS: u8 = 31;
-const NEW_ENVIRON: u8 = 39;
-const CHARSET: u8 = 42;
-
-/// telnetlib3's first request, alone until the client answers something.
-const OPENING: [u8; 3] = [IAC, DO, TTYPE];
-
-/// A client that refuses TTYPE but agrees to SGA and ECHO...
-const AGREE_SGA_ECHO: [u8; 9] = [IAC, WONT, TTYPE, IAC, DO, SGA, IAC, DO, ECHO];
-
-/// ... gets them, and then the rest of telnetlib3's opening (its "advanced" negotiation,
-/// and NEW_ENVIRON since TTYPE was refused) ...
-const ADVANCED: [u8; 18] = [
-    IAC,
-    WILL,
-    SGA,
-    IAC,
-    WILL,
-    ECHO,
-    IAC,
-    WILL,
-    BINARY,
-    IAC,
-    DO,
-    NAWS,
-    IAC,
-    DO,
-    CHARSET,
-    IAC,
-    DO,
-    NEW_ENVIRON,
-];
-
-/// ... which it refuses.
-const REFUSE_ADVANCED: [u8; 12] = [
-    IAC,
-    DONT,
-    BINARY,
-    IAC,
-    WONT,
-    NAWS,
-    IAC,
-    WONT,
-    CHARSET,
-    IAC,
-    WONT,
-    NEW_ENVIRON,
-];
 
 /// Connect and go through the opening as [`AGREE_SGA_ECHO`] says: ECHO and SGA on.
 fn connect_agreeing(port: u16) -> Raw {

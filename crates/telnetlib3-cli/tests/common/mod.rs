@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
+pub mod telnet;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
