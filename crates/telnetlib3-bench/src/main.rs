@@ -532,10 +532,12 @@ async fn bulk_python(
         .await
         .map_err(|_| anyhow!("Python took longer than {:?}", sizes.python_timeout))??;
     if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
         bail!(
             "Python failed ({}): {}",
             output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
+            last.unwrap_or("").trim()
         );
     }
     let samples: Vec<f64> = String::from_utf8_lossy(&output.stdout)
@@ -1181,7 +1183,8 @@ impl Runner<'_> {
             imp,
             goal: goal.filter(|_| imp == Impl::Ours),
             outcome: outcome.map_err(|e| {
-                let text = format!("{e:#}");
+                // One table cell: one line.
+                let text = format!("{e:#}").replace('\n', " / ");
                 if text.starts_with("skipped") {
                     text
                 } else {

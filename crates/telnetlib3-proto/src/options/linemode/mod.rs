@@ -180,11 +180,6 @@ impl State {
         self.table.get_or_insert(*defaults)
     }
 
-    fn scanner(&mut self, defaults: &SlcTable) -> Scanner {
-        let table = self.table(defaults);
-        *self.scanner.get_or_insert_with(|| Scanner::new(&table))
-    }
-
     fn table_changed(&mut self) {
         self.scanner = self.table.as_ref().map(Scanner::new);
     }
@@ -497,11 +492,12 @@ pub(crate) fn snoop<S: Sink>(cx: &mut Context<'_, S>, data: &[u8]) {
     }
     let core = &mut *cx.core;
     let defaults = &core.config.linemode.slc_defaults;
-    let scanner = core.families.linemode.scanner(defaults);
-    let table = core.families.linemode.table.as_ref().unwrap_or(defaults);
+    let linemode = &mut core.families.linemode;
+    let table = linemode.table.unwrap_or(*defaults);
+    let scanner = &*linemode.scanner.get_or_insert_with(|| Scanner::new(&table));
     let sink = &mut *cx.sink;
     scanner.scan(data, |byte| {
-        if let Some(function) = table.function_for(byte) {
+        if let Some(function) = scanner.function_of(byte, &table) {
             sink.event(SessionEvent::Linemode(Event::SlcFunction(function)));
         }
     });

@@ -1,30 +1,36 @@
 //! Finding SLC characters in the data stream without a per-byte table lookup.
 //!
-//! Every default SLC character is a control character (below 0x20, or DEL). Plain text
-//! is read eight bytes at a time: one word test (SWAR) tells whether any of the eight is
-//! a control character, and only then are they looked up in a 256-bit set. A character a
-//! user configures outside that range (printable or 8-bit) is found with `memchr` (up to
-//! three such characters), or, past three, by a lookup of every byte.
+//! Every default SLC character is a control character (below 0x20, or DEL). Data is read
+//! in blocks of [`BLOCK`] bytes: one branch-free pass per block (which the compiler turns
+//! into SIMD compares) tells whether it holds a control character that could be active,
+//! CR and LF excepted unless they are active themselves (text has them on every line);
+//! only such blocks are looked at byte by byte. A character a user configures outside
+//! that range (printable or 8-bit) is found with `memchr` (up to three such characters),
+//! or, past three, by a lookup of every byte.
 
 use memchr::{Memchr, Memchr2, Memchr3};
 
-use super::slc::SlcTable;
+use super::slc::{SlcFunction, SlcTable};
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// Bytes tested at once by the block filter.
+const BLOCK: usize = 32;
 
-/// Whether any byte of `word` is below 0x20 or is 0x7F. Exact as a whole-word test: the
-/// borrow of the subtraction can only spoil bytes above one that already matched.
+/// A value no control character has: an exclusion slot that excludes nothing.
+const NO_EXCLUSION: u8 = 0x80;
+
 #[inline]
-const fn has_control(word: u64) -> bool {
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    let del = word ^ (ONES * 0x7F);
-    let is_del = del.wrapping_sub(ONES) & !del & HIGHS;
-    (below_space | is_del) != 0
-}
-
 const fn is_control(byte: u8) -> bool {
     byte < 0x20 || byte == 0x7F
+}
+
+/// Where a control character's function is kept in [`Scanner::control_functions`].
+#[inline]
+const fn control_index(byte: u8) -> usize {
+    if byte == 0x7F {
+        32
+    } else {
+        byte as usize
+    }
 }
 
 /// A set of bytes, one bit each.
@@ -43,12 +49,21 @@ impl ByteSet {
 }
 
 /// The active SLC characters of a table, arranged for scanning.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Scanner {
     /// Every active character.
     all: ByteSet,
-    /// Whether any active character is a control character (the SWAR pass is needed).
+    /// Whether any active character is a control character (the block pass is needed).
     any_control: bool,
+    /// Control characters the block filter skips (CR and LF, when they are inactive).
+    excluded: [u8; 2],
+    /// The active control characters below 0x20, one bit each, and whether DEL is
+    /// active: a block that passes the filter is tested with these, without branches.
+    control_mask: u32,
+    del_active: bool,
+    /// The function code of each active control character (0..=31, then DEL), 0 for none:
+    /// a hit costs one load instead of a search of the table.
+    control_functions: [u8; 33],
     /// Active characters that are not control characters, found with memchr.
     others: [u8; 3],
     n_others: u8,
@@ -59,14 +74,37 @@ pub(crate) struct Scanner {
 impl Scanner {
     /// The scanner for `table`'s active characters.
     pub(crate) fn new(table: &SlcTable) -> Self {
-        let mut scanner = Self::default();
-        for (_, entry) in table.iter() {
+        let mut scanner = Self {
+            all: ByteSet::default(),
+            any_control: false,
+            excluded: [b'\r', b'\n'],
+            control_mask: 0,
+            del_active: false,
+            control_functions: [0; 33],
+            others: [0; 3],
+            n_others: 0,
+            many_others: false,
+        };
+        // In code order, so that a character shared by several functions maps to the
+        // lowest-numbered one, as `SlcTable::function_for` finds it.
+        for (function, entry) in table.iter() {
             if !entry.is_active() || scanner.all.contains(entry.value) {
                 continue;
             }
             scanner.all.insert(entry.value);
             if is_control(entry.value) {
                 scanner.any_control = true;
+                scanner.control_functions[control_index(entry.value)] = function.code();
+                if entry.value == 0x7F {
+                    scanner.del_active = true;
+                } else {
+                    scanner.control_mask |= 1 << entry.value;
+                }
+                for slot in &mut scanner.excluded {
+                    if *slot == entry.value {
+                        *slot = NO_EXCLUSION;
+                    }
+                }
             } else if let Some(slot) = scanner.others.get_mut(usize::from(scanner.n_others)) {
                 *slot = entry.value;
                 scanner.n_others += 1;
@@ -80,6 +118,27 @@ impl Scanner {
     /// Whether there is nothing to find.
     pub(crate) const fn is_empty(&self) -> bool {
         !self.any_control && self.n_others == 0
+    }
+
+    /// The function of an active character found by [`Scanner::scan`] (`table` is the
+    /// one the scanner was built from).
+    #[inline]
+    pub(crate) fn function_of(&self, byte: u8, table: &SlcTable) -> Option<SlcFunction> {
+        if is_control(byte) {
+            SlcFunction::from_code(self.control_functions[control_index(byte)])
+        } else {
+            table.function_for(byte)
+        }
+    }
+
+    /// Whether `block` holds a control character the filter does not skip. Written
+    /// without branches or early exits so that it compiles to vector compares.
+    #[inline]
+    fn may_hit(&self, block: &[u8]) -> bool {
+        let [a, b] = self.excluded;
+        block.iter().fold(false, |found, &byte| {
+            found | (((byte < 0x20) & (byte != a) & (byte != b)) | (byte == 0x7F))
+        })
     }
 
     /// Call `hit` with every active character of `data`, in stream order.
@@ -104,28 +163,24 @@ impl Scanner {
             }
         };
         if self.any_control {
-            let words = data.chunks_exact(8);
-            let tail = words.remainder();
-            let tail_start = data.len() - tail.len();
-            for (index, chunk) in words.enumerate() {
-                let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
-                    continue;
-                };
-                if !has_control(u64::from_le_bytes(bytes)) {
+            for (index, block) in data.chunks(BLOCK).enumerate() {
+                if !self.may_hit(block) {
                     continue;
                 }
-                for (offset, &byte) in bytes.iter().enumerate() {
-                    // Other active characters in this word come from memchr.
-                    if is_control(byte) && self.all.contains(byte) {
-                        emit_upto(index * 8 + offset, &mut hit);
-                        hit(byte);
-                    }
+                // Which bytes of the block are active control characters, computed
+                // without a branch per byte (random data would mispredict them), then
+                // visited in order. Other active characters come from memchr.
+                let mut hits = 0u32;
+                for (offset, &byte) in block.iter().enumerate() {
+                    let low = (byte < 0x20) & ((self.control_mask >> (byte & 31)) & 1 == 1);
+                    let del = (byte == 0x7F) & self.del_active;
+                    hits |= u32::from(low | del) << offset;
                 }
-            }
-            for (offset, &byte) in tail.iter().enumerate() {
-                if is_control(byte) && self.all.contains(byte) {
-                    emit_upto(tail_start + offset, &mut hit);
-                    hit(byte);
+                while hits != 0 {
+                    let offset = hits.trailing_zeros() as usize;
+                    hits &= hits - 1;
+                    emit_upto(index * BLOCK + offset, &mut hit);
+                    hit(block[offset]);
                 }
             }
         }
@@ -177,17 +232,16 @@ mod tests {
     }
 
     #[test]
-    fn word_test_is_exact() {
-        for byte in 0..=255u8 {
-            for position in 0..8 {
-                let mut bytes = [b'a'; 8];
-                bytes[position] = byte;
-                let word = u64::from_le_bytes(bytes);
-                assert_eq!(
-                    has_control(word),
-                    is_control(byte),
-                    "{byte:#x} at {position}"
-                );
+    fn block_filter_is_exact_outside_its_exclusions() {
+        for (values, excluded) in [(&[3u8][..], &b"\r\n"[..]), (&[b'\r', 3], b"\n")] {
+            let scanner = Scanner::new(&table_with(values));
+            for byte in 0..=255u8 {
+                for position in 0..BLOCK {
+                    let mut block = [b'a'; BLOCK];
+                    block[position] = byte;
+                    let expected = is_control(byte) && !excluded.contains(&byte);
+                    assert_eq!(scanner.may_hit(&block), expected, "{byte:#x} at {position}");
+                }
             }
         }
     }
@@ -208,7 +262,7 @@ mod tests {
         fn scan_matches_naive(
             values in proptest::collection::vec(any::<u8>(), 0..8),
             data in proptest::collection::vec(
-                prop_oneof![any::<u8>(), Just(b'x'), Just(3u8), Just(b'q')], 0..200),
+                prop_oneof![any::<u8>(), Just(b'x'), Just(3u8), Just(b'q'), Just(b'\r'), Just(b'\n')], 0..200),
         ) {
             let table = table_with(&values);
             let scanner = Scanner::new(&table);
@@ -217,7 +271,10 @@ mod tests {
                 .copied()
                 .filter(|&b| table.function_for(b).is_some())
                 .collect();
-            prop_assert_eq!(hits(&scanner, &data), naive);
+            prop_assert_eq!(&hits(&scanner, &data), &naive);
+            let functions: Vec<_> = naive.iter().map(|&b| scanner.function_of(b, &table)).collect();
+            let expected: Vec<_> = naive.iter().map(|&b| table.function_for(b)).collect();
+            prop_assert_eq!(functions, expected);
         }
     }
 
