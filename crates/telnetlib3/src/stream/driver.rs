@@ -12,23 +12,62 @@
 //! close into a reset that could destroy output in flight. The socket is dropped at the
 //! end in every case.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use telnetlib3_proto::options::timing_mark;
 use telnetlib3_proto::{Event, Sink};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, trace};
 
 use super::{EventHook, Failure, Inner, Shared};
 
-/// The read buffer starts this small (an idle connection costs little) ...
-const READ_CHUNK_MIN: usize = 2 * 1024;
-/// ... and doubles, while reads fill it, up to this.
+/// The most read from the socket at once.
 pub(super) const READ_CHUNK_MAX: usize = 64 * 1024;
+
+thread_local! {
+    /// The buffer socket reads land in: one per thread, not one per connection, since
+    /// what is read is parsed into the connection's input buffer at once (an idle
+    /// connection then holds no read buffer at all).
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Poll one read of `rd` into the thread's buffer and hand what came (nothing: EOF) to
+/// the session. Ready with the number of bytes read.
+fn poll_receive<R: AsyncRead + Unpin>(
+    inner: &Inner,
+    rd: &mut R,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    let mut poll_with = |buf: &mut Vec<u8>| {
+        if buf.len() < READ_CHUNK_MAX {
+            buf.resize(READ_CHUNK_MAX, 0);
+        }
+        let mut read_buf = ReadBuf::new(buf);
+        match Pin::new(&mut *rd).poll_read(cx, &mut read_buf) {
+            Poll::Ready(Ok(())) => {
+                let data = read_buf.filled();
+                received(inner, data);
+                Poll::Ready(Ok(data.len()))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending => Poll::Pending,
+        }
+    };
+    READ_BUFFER.with(|shared| match shared.try_borrow_mut() {
+        Ok(mut buf) => poll_with(&mut buf),
+        // Only if an event hook drove another connection on this thread from inside
+        // ours: that one reads into a buffer of its own.
+        Err(_) => poll_with(&mut Vec::new()),
+    })
+}
 
 /// Receives what the session finds in the input, on behalf of the driver.
 struct Collect<'a> {
@@ -80,7 +119,6 @@ pub(super) async fn drive<S: AsyncRead + AsyncWrite>(inner: Arc<Inner>, stream: 
 
 async fn run<S: AsyncRead + AsyncWrite>(inner: &Inner, stream: S) -> io::Result<()> {
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let mut buf = vec![0u8; READ_CHUNK_MIN];
     let mut out = Vec::new();
     let mut pos = 0;
     let mut close_deadline: Option<Instant> = None;
@@ -93,16 +131,15 @@ async fn run<S: AsyncRead + AsyncWrite>(inner: &Inner, stream: S) -> io::Result<
                 let _ = shared.session.poll_transmit(&mut out);
             }
             shared.in_flight = out.len() - pos;
-            (
-                !shared.eof && shared.buffered() < inner.settings.limit,
-                shared.closing,
-            )
+            let full = shared.buffered() >= inner.settings.limit;
+            shared.read_paused = full;
+            (!shared.eof && !full, shared.closing)
         };
         if closing {
             let deadline = *close_deadline
                 .get_or_insert_with(|| Instant::now() + inner.settings.close_timeout);
             if pos == out.len() {
-                return shut_down(inner, &mut rd, &mut wr, &mut buf).await;
+                return shut_down(inner, &mut rd, &mut wr).await;
             }
             if Instant::now() >= deadline {
                 debug!(peer = %inner.settings.peer, "closing: {} bytes not written", out.len() - pos);
@@ -122,12 +159,8 @@ async fn run<S: AsyncRead + AsyncWrite>(inner: &Inner, stream: S) -> io::Result<
                 drop(shared);
                 inner.writable.notify_waiters();
             }
-            read = rd.read(&mut buf), if can_read => {
-                let n = read?;
-                received(inner, &buf[..n]);
-                if n == buf.len() && n < READ_CHUNK_MAX {
-                    buf.resize(n * 2, 0);
-                }
+            read = poll_fn(|cx| poll_receive(inner, &mut rd, cx)), if can_read => {
+                read?;
             }
             () = inner.wake_driver.notified() => {}
             () = tokio::time::sleep_until(close_deadline.unwrap_or_else(Instant::now)),
@@ -143,6 +176,8 @@ fn received(inner: &Inner, data: &[u8]) {
         shared.eof = true;
     } else {
         shared.bytes_in += data.len() as u64;
+        // At most one allocation for what this read adds (data shrinks when parsed).
+        shared.input.reserve(data.len());
         let Shared {
             session,
             input,
@@ -176,7 +211,7 @@ fn received(inner: &Inner, data: &[u8]) {
 
 /// Everything queued is written: send our FIN, tell the handles, and give the peer the
 /// close timeout to close its side (reading and discarding meanwhile).
-async fn shut_down<R, W>(inner: &Inner, rd: &mut R, wr: &mut W, buf: &mut [u8]) -> io::Result<()>
+async fn shut_down<R, W>(inner: &Inner, rd: &mut R, wr: &mut W) -> io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -195,7 +230,9 @@ where
         result?;
     }
     let _ = tokio::time::timeout(timeout, async {
-        while rd.read(buf).await.is_ok_and(|n| n > 0) {}
+        // Discarded: a small buffer, for this connection's last moments only.
+        let mut buf = vec![0u8; 4096];
+        while rd.read(&mut buf).await.is_ok_and(|n| n > 0) {}
     })
     .await;
     Ok(())

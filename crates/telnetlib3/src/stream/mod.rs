@@ -37,6 +37,9 @@ use crate::Error;
 /// reader `limit`).
 pub const DEFAULT_LIMIT: usize = 65536;
 
+/// An emptied input buffer larger than this is released.
+const RETAINED_INPUT_CAPACITY: usize = 4096;
+
 /// A writer waits while this much output is queued and not yet written to the socket.
 pub const WRITE_HIGH_WATER: usize = 64 * 1024;
 
@@ -105,6 +108,9 @@ struct Shared {
     start: usize,
     /// Bytes the driver has taken from the session and not yet written.
     in_flight: usize,
+    /// The driver stopped reading the socket because the input buffer is full: a reader
+    /// that takes input must wake it (and need not otherwise).
+    read_paused: bool,
     /// No more input will come: the peer closed its side, we closed, or the connection
     /// failed.
     eof: bool,
@@ -138,8 +144,9 @@ impl Shared {
         if self.start == self.input.len() {
             self.input.clear();
             self.start = 0;
-            // An idle connection keeps no large buffer.
-            if self.input.capacity() > driver::READ_CHUNK_MAX {
+            // An idle connection keeps no large buffer (the driver reserves what the
+            // next data needs).
+            if self.input.capacity() > RETAINED_INPUT_CAPACITY {
                 self.input = Vec::new();
             }
         } else if self.start >= driver::READ_CHUNK_MAX / 4 && self.start * 2 >= self.input.len() {
@@ -152,6 +159,11 @@ impl Shared {
 
     /// Take up to `max` unread bytes.
     fn take(&mut self, max: usize) -> Vec<u8> {
+        if self.start == 0 && max >= self.input.len() {
+            // All of it: hand over the buffer itself, no copy (the driver reserves a new
+            // one, of the size it needs, with the next data).
+            return std::mem::take(&mut self.input);
+        }
         let n = max.min(self.buffered());
         let taken = self.input[self.start..self.start + n].to_vec();
         self.skip(n);
@@ -244,6 +256,7 @@ where
             input: Vec::new(),
             start: 0,
             in_flight: 0,
+            read_paused: false,
             eof: false,
             closing: false,
             shut_down: false,
