@@ -398,7 +398,7 @@ pub struct Session {
 /// connection should not carry the rest (a short search beats 512 bytes per session).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct OptionTable {
-    /// Option codes with their state, in first-use order.
+    /// Option codes with their state, in code order.
     entries: Vec<(u8, OptionState)>,
 }
 
@@ -414,12 +414,15 @@ impl OptionTable {
 
     pub(crate) fn get_mut(&mut self, option: TelnetOption) -> &mut OptionState {
         let code = option.code();
-        let at = match self.entries.iter().position(|(known, _)| *known == code) {
-            Some(at) => at,
-            None => {
+        let at = match self
+            .entries
+            .binary_search_by_key(&code, |&(known, _)| known)
+        {
+            Ok(at) => at,
+            Err(at) => {
                 // At most 256 entries, however hostile the peer.
-                self.entries.push((code, OptionState::default()));
-                self.entries.len() - 1
+                self.entries.insert(at, (code, OptionState::default()));
+                at
             }
         };
         &mut self.entries[at].1
@@ -510,12 +513,16 @@ impl Session {
 
     /// Every option enabled on `side`, in code order.
     pub fn enabled_options(&self, side: Side) -> impl Iterator<Item = TelnetOption> + '_ {
-        (0..=255u8)
-            .map(TelnetOption::from)
-            .filter(move |&option| match side {
-                Side::Local => self.local_enabled(option),
-                Side::Remote => self.remote_enabled(option),
+        // The table is in code order and holds every option not NO/NO.
+        self.core
+            .options
+            .entries
+            .iter()
+            .filter(move |(_, state)| match side {
+                Side::Local => state.us.is_enabled(),
+                Side::Remote => state.him.is_enabled(),
             })
+            .map(|&(code, _)| TelnetOption::from(code))
     }
 
     /// The options in force, in telnetlib3's writer format: `server-will:A,B client-will:C`

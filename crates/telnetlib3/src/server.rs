@@ -320,7 +320,13 @@ async fn serve<F, Fut>(
 {
     let mut session = Session::new(Role::Server, Arc::clone(&config.protocol));
     session.start_server_negotiation(config.plan);
-    let inner = stream::spawn_with(
+    // The opening request goes out now rather than when the driver task first runs: the
+    // client answers sooner (what the socket does not take, the driver writes).
+    let mut opening = Vec::new();
+    let _ = session.poll_transmit(&mut opening);
+    let sent = socket.try_write(&opening).unwrap_or(0);
+    opening.drain(..sent);
+    let inner = stream::spawn_after(
         socket,
         session,
         Settings {
@@ -330,6 +336,8 @@ async fn serve<F, Fut>(
             defaults: config.terminal.clone(),
             close_timeout: config.close_timeout,
         },
+        opening,
+        sent,
     );
     // The server's own writer, to close the connection whatever the shell does.
     let mut writer = TelnetWriter::new(Arc::clone(&inner));

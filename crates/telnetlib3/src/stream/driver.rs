@@ -22,7 +22,7 @@ use std::task::{Context, Poll};
 
 use telnetlib3_proto::options::timing_mark;
 use telnetlib3_proto::{Event, Sink};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, trace};
@@ -40,9 +40,9 @@ thread_local! {
 }
 
 /// Poll one read of `rd` into the thread's buffer and hand what came (nothing: EOF) to
-/// the session. Ready with the number of bytes read.
+/// the session, or with no `inner`, drop it. Ready with the number of bytes read.
 fn poll_receive<R: AsyncRead + Unpin>(
-    inner: &Inner,
+    inner: Option<&Inner>,
     rd: &mut R,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<usize>> {
@@ -54,7 +54,9 @@ fn poll_receive<R: AsyncRead + Unpin>(
         match Pin::new(&mut *rd).poll_read(cx, &mut read_buf) {
             Poll::Ready(Ok(())) => {
                 let data = read_buf.filled();
-                received(inner, data);
+                if let Some(inner) = inner {
+                    received(inner, data);
+                }
                 Poll::Ready(Ok(data.len()))
             }
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
@@ -96,8 +98,12 @@ impl Sink for Collect<'_> {
 }
 
 /// Drive the connection until it ends, then tell every handle.
-pub(super) async fn drive<S: AsyncRead + AsyncWrite>(inner: Arc<Inner>, stream: S) {
-    let result = run(&inner, stream).await;
+pub(super) async fn drive<S: AsyncRead + AsyncWrite>(
+    inner: Arc<Inner>,
+    stream: S,
+    unsent: Vec<u8>,
+) {
+    let result = run(&inner, stream, unsent).await;
     let mut shared = inner.lock();
     if let Err(error) = result {
         debug!(peer = %inner.settings.peer, "connection failed: {error}");
@@ -117,9 +123,13 @@ pub(super) async fn drive<S: AsyncRead + AsyncWrite>(inner: Arc<Inner>, stream: 
     inner.writable.notify_waiters();
 }
 
-async fn run<S: AsyncRead + AsyncWrite>(inner: &Inner, stream: S) -> io::Result<()> {
+async fn run<S: AsyncRead + AsyncWrite>(
+    inner: &Inner,
+    stream: S,
+    unsent: Vec<u8>,
+) -> io::Result<()> {
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let mut out = Vec::new();
+    let mut out = unsent;
     let mut pos = 0;
     let mut close_deadline: Option<Instant> = None;
     loop {
@@ -159,7 +169,7 @@ async fn run<S: AsyncRead + AsyncWrite>(inner: &Inner, stream: S) -> io::Result<
                 drop(shared);
                 inner.writable.notify_waiters();
             }
-            read = poll_fn(|cx| poll_receive(inner, &mut rd, cx)), if can_read => {
+            read = poll_fn(|cx| poll_receive(Some(inner), &mut rd, cx)), if can_read => {
                 read?;
             }
             () = inner.wake_driver.notified() => {}
@@ -230,9 +240,10 @@ where
         result?;
     }
     let _ = tokio::time::timeout(timeout, async {
-        // Discarded: a small buffer, for this connection's last moments only.
-        let mut buf = vec![0u8; 4096];
-        while rd.read(&mut buf).await.is_ok_and(|n| n > 0) {}
+        while poll_fn(|cx| poll_receive(None, rd, cx))
+            .await
+            .is_ok_and(|n| n > 0)
+        {}
     })
     .await;
     Ok(())

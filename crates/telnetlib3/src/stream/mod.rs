@@ -250,12 +250,27 @@ pub(crate) fn spawn_with<S>(stream: S, session: Session, settings: Settings) -> 
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
+    spawn_after(stream, session, settings, Vec::new(), 0)
+}
+
+/// [`spawn_with`] for a stream that already carried `sent` bytes of the session's output,
+/// with `unsent` still to write first.
+pub(crate) fn spawn_after<S>(
+    stream: S,
+    session: Session,
+    settings: Settings,
+    unsent: Vec<u8>,
+    sent: usize,
+) -> Arc<Inner>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let inner = Arc::new(Inner {
         shared: Mutex::new(Shared {
             session,
             input: Vec::new(),
             start: 0,
-            in_flight: 0,
+            in_flight: unsent.len(),
             read_paused: false,
             eof: false,
             closing: false,
@@ -264,7 +279,7 @@ where
             failure: None,
             pings: VecDeque::new(),
             bytes_in: 0,
-            bytes_out: 0,
+            bytes_out: sent as u64,
         }),
         readable: Notify::new(),
         writable: Notify::new(),
@@ -274,7 +289,7 @@ where
         terminal_type: watch::Sender::new(None),
         settings,
     });
-    tokio::spawn(driver::drive(Arc::clone(&inner), stream));
+    tokio::spawn(driver::drive(Arc::clone(&inner), stream, unsent));
     inner
 }
 
