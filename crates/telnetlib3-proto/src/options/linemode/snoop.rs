@@ -15,6 +15,13 @@ use super::slc::{SlcFunction, SlcTable};
 /// Bytes tested at once by the block filter.
 const BLOCK: usize = 32;
 
+/// The most runs of consecutive active control characters tested as ranges (the BSD
+/// table makes six).
+const RANGES: usize = 8;
+
+/// Multiplying eight 0/1 bytes by this gathers them as bits 56..=63, in order.
+const PACK_FLAGS: u64 = 0x0102_0408_1020_4080;
+
 /// A value no control character has: an exclusion slot that excludes nothing.
 const NO_EXCLUSION: u8 = 0x80;
 
@@ -58,9 +65,14 @@ pub(crate) struct Scanner {
     /// Control characters the block filter skips (CR and LF, when they are inactive).
     excluded: [u8; 2],
     /// The active control characters below 0x20, one bit each, and whether DEL is
-    /// active: a block that passes the filter is tested with these, without branches.
+    /// active: a block that passes the filter is tested with these, without branches,
+    /// when `ranges` cannot be used.
     control_mask: u32,
     del_active: bool,
+    /// The active control characters as runs `(first, last - first)`, unused slots
+    /// repeating the first run; `None` when they make more than [`RANGES`] runs. A byte
+    /// is tested against every run with compares the compiler vectorises.
+    ranges: Option<[(u8, u8); RANGES]>,
     /// The function code of each active control character (0..=31, then DEL), 0 for none:
     /// a hit costs one load instead of a search of the table.
     control_functions: [u8; 33],
@@ -80,6 +92,7 @@ impl Scanner {
             excluded: [b'\r', b'\n'],
             control_mask: 0,
             del_active: false,
+            ranges: None,
             control_functions: [0; 33],
             others: [0; 3],
             n_others: 0,
@@ -112,7 +125,59 @@ impl Scanner {
                 scanner.many_others = true;
             }
         }
+        scanner.ranges = scanner.control_ranges();
         scanner
+    }
+
+    /// The active control characters as at most [`RANGES`] runs.
+    fn control_ranges(&self) -> Option<[(u8, u8); RANGES]> {
+        let mut runs: Vec<(u8, u8)> = Vec::new();
+        for byte in (0..0x20).chain([0x7F]) {
+            if !self.all.contains(byte) {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((first, span)) if *first + *span + 1 == byte => *span += 1,
+                _ => runs.push((byte, 0)),
+            }
+        }
+        let first = *runs.first()?;
+        if runs.len() > RANGES {
+            return None;
+        }
+        let mut ranges = [first; RANGES];
+        ranges[..runs.len()].copy_from_slice(&runs);
+        Some(ranges)
+    }
+
+    /// Which bytes of `block` (at most 32) are active control characters, one bit each.
+    #[inline]
+    fn control_hits(&self, block: &[u8]) -> u32 {
+        let mut hits = 0u32;
+        if let Some(ranges) = &self.ranges {
+            // A 0/1 flag per byte, with compares the compiler vectorises ...
+            let mut flags = [0u8; BLOCK];
+            for (flag, &byte) in flags.iter_mut().zip(block) {
+                *flag = u8::from(ranges.iter().fold(false, |found, &(first, span)| {
+                    found | (byte.wrapping_sub(first) <= span)
+                }));
+            }
+            // ... then eight flags at a time packed into eight bits by one multiply (each
+            // flag byte lands on its own bit of the top byte, with no carries).
+            for (index, word) in flags.chunks_exact(8).enumerate() {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(word);
+                let packed = u64::from_le_bytes(bytes).wrapping_mul(PACK_FLAGS) >> 56;
+                hits |= (packed as u32) << (index * 8);
+            }
+        } else {
+            for (offset, &byte) in block.iter().enumerate() {
+                let low = (byte < 0x20) & ((self.control_mask >> (byte & 31)) & 1 == 1);
+                let del = (byte == 0x7F) & self.del_active;
+                hits |= u32::from(low | del) << offset;
+            }
+        }
+        hits
     }
 
     /// Whether there is nothing to find.
@@ -170,12 +235,7 @@ impl Scanner {
                 // Which bytes of the block are active control characters, computed
                 // without a branch per byte (random data would mispredict them), then
                 // visited in order. Other active characters come from memchr.
-                let mut hits = 0u32;
-                for (offset, &byte) in block.iter().enumerate() {
-                    let low = (byte < 0x20) & ((self.control_mask >> (byte & 31)) & 1 == 1);
-                    let del = (byte == 0x7F) & self.del_active;
-                    hits |= u32::from(low | del) << offset;
-                }
+                let mut hits = self.control_hits(block);
                 while hits != 0 {
                     let offset = hits.trailing_zeros() as usize;
                     hits &= hits - 1;
@@ -260,7 +320,7 @@ mod tests {
     proptest! {
         #[test]
         fn scan_matches_naive(
-            values in proptest::collection::vec(any::<u8>(), 0..8),
+            values in proptest::collection::vec(prop_oneof![any::<u8>(), 0u8..0x20], 0..14),
             data in proptest::collection::vec(
                 prop_oneof![any::<u8>(), Just(b'x'), Just(3u8), Just(b'q'), Just(b'\r'), Just(b'\n')], 0..200),
         ) {
@@ -276,6 +336,32 @@ mod tests {
             let expected: Vec<_> = naive.iter().map(|&b| table.function_for(b)).collect();
             prop_assert_eq!(functions, expected);
         }
+    }
+
+    #[test]
+    fn many_runs_of_control_characters_use_the_bit_mask() {
+        let values = [1u8, 3, 5, 7, 9, 11, 13, 15, 17, 19, 0x7F];
+        let scanner = Scanner::new(&table_with(&values));
+        assert!(scanner.ranges.is_none());
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let naive: Vec<u8> = data
+            .iter()
+            .copied()
+            .filter(|b| values.contains(b))
+            .collect();
+        assert_eq!(hits(&scanner, &data), naive);
+        let bsd = Scanner::new(&SlcTable::bsd());
+        assert_eq!(
+            bsd.ranges.map(|r| r[..6].to_vec()),
+            Some(vec![
+                (3, 1),
+                (0x0F, 0),
+                (0x11, 6),
+                (0x1A, 0),
+                (0x1C, 0),
+                (0x7F, 0)
+            ])
+        );
     }
 
     #[test]
