@@ -120,9 +120,18 @@ impl Encoder {
 
 /// Append `data` to `out` with every IAC doubled, and nothing else changed (BINARY).
 pub fn escape_iac(data: &[u8], out: &mut Vec<u8>) {
+    // Dense IAC (random or binary data): a word-at-a-time scan; sparse: one memchr
+    // iterator over the whole input, whose SIMD set-up is paid once, not per IAC.
+    if crate::parser::iac_dense(data) {
+        escape_at(data, crate::parser::IacPositions::new(data), out);
+    } else {
+        escape_at(data, memchr_iter(IAC, data), out);
+    }
+}
+
+fn escape_at(data: &[u8], positions: impl Iterator<Item = usize>, out: &mut Vec<u8>) {
     let mut start = 0;
-    // One iterator over the whole input: its SIMD set-up is paid once, not per IAC.
-    for at in memchr_iter(IAC, data) {
+    for at in positions {
         out.extend_from_slice(&data[start..=at]);
         out.push(IAC);
         start = at + 1;

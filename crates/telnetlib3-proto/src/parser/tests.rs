@@ -368,3 +368,29 @@ fn escapes_do_not_cut_data_into_one_call_each() {
     assert_eq!(calls.data.last().map(Vec::len), Some(4098));
     assert_eq!(parser.joined.capacity(), 0);
 }
+
+proptest! {
+    /// The word-at-a-time IAC finder finds exactly what memchr finds.
+    #[test]
+    fn iac_positions_match_memchr(
+        data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(0xFFu8), Just(0xFEu8), Just(0x7Fu8)], 0..300),
+    ) {
+        let words: Vec<usize> = IacPositions::new(&data).collect();
+        let simd: Vec<usize> = memchr_iter(IAC, &data).collect();
+        prop_assert_eq!(words, simd);
+    }
+
+    /// Dense and sparse escaping give the same bytes (every IAC doubled, nothing else).
+    #[test]
+    fn dense_escaping_doubles_every_iac(
+        data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(0xFFu8)], 0..600),
+    ) {
+        let mut out = Vec::new();
+        crate::encoder::escape_iac(&data, &mut out);
+        let naive: Vec<u8> = data
+            .iter()
+            .flat_map(|&b| if b == IAC { vec![IAC, IAC] } else { vec![b] })
+            .collect();
+        prop_assert_eq!(out, naive);
+    }
+}
