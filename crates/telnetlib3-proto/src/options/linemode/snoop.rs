@@ -201,9 +201,15 @@ impl Scanner {
     #[inline]
     fn may_hit(&self, block: &[u8]) -> bool {
         let [a, b] = self.excluded;
-        block.iter().fold(false, |found, &byte| {
-            found | (((byte < 0x20) & (byte != a) & (byte != b)) | (byte == 0x7F))
-        })
+        let test = |found: u8, &byte: &u8| {
+            // `byte & 0xE0 == 0` is `byte < 0x20` in two vector instructions.
+            found | u8::from(((byte & 0xE0 == 0) & (byte != a) & (byte != b)) | (byte == 0x7F))
+        };
+        // A whole block has a length known to the compiler: unrolled, all in vectors.
+        match <&[u8; BLOCK]>::try_from(block) {
+            Ok(whole) => whole.iter().fold(0, test) != 0,
+            Err(_) => block.iter().fold(0, test) != 0,
+        }
     }
 
     /// Call `hit` with every active character of `data`, in stream order.
