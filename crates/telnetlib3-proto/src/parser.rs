@@ -462,7 +462,7 @@ impl<'a> Runs<'a> {
             return;
         }
         if self.joining {
-            self.joined.extend_from_slice(&self.input[piece]);
+            crate::encoder::extend_short(self.joined, self.input, piece.start, piece.end);
         } else if let Some(first) = self.first.take() {
             self.joined.clear();
             self.joined.reserve(self.input.len() - first.start);
