@@ -200,20 +200,26 @@ fn received(inner: &Inner, data: &[u8]) {
             hook: inner.settings.hook.as_ref(),
         };
         session.receive(data, &mut sink);
-        let size = session.peer_window_size();
-        inner.window_size.send_if_modified(|known| {
-            let changed = *known != size;
-            *known = size;
-            changed
-        });
-        let term = session.terminal_type();
-        inner.terminal_type.send_if_modified(|known| {
-            let changed = known.as_deref() != term;
-            if changed {
-                *known = term.map(str::to_owned);
-            }
-            changed
-        });
+        // Only once someone watches (the channels are made on the first subscription,
+        // under this same lock, from the session's values then).
+        if let Some(window_size) = inner.window_size.get() {
+            let size = session.peer_window_size();
+            window_size.send_if_modified(|known| {
+                let changed = *known != size;
+                *known = size;
+                changed
+            });
+        }
+        if let Some(terminal_type) = inner.terminal_type.get() {
+            let term = session.terminal_type();
+            terminal_type.send_if_modified(|known| {
+                let changed = known.as_deref() != term;
+                if changed {
+                    *known = term.map(str::to_owned);
+                }
+                changed
+            });
+        }
     }
     drop(shared);
     inner.readable.notify_waiters();

@@ -19,7 +19,7 @@ mod writer;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use telnetlib3_proto::options::naws::WindowSize;
@@ -195,9 +195,11 @@ pub(crate) struct Inner {
     /// the connection closes.
     handles: AtomicUsize,
     /// The peer's window size, as last reported.
-    window_size: watch::Sender<Option<WindowSize>>,
+    /// Made on the first subscription: a watch channel costs several hundred bytes, and
+    /// most connections never have a watcher.
+    window_size: OnceLock<watch::Sender<Option<WindowSize>>>,
     /// The peer's terminal type, as the session chose it so far.
-    terminal_type: watch::Sender<Option<String>>,
+    terminal_type: OnceLock<watch::Sender<Option<String>>>,
     settings: Settings,
 }
 
@@ -285,8 +287,8 @@ where
         writable: Notify::new(),
         wake_driver: Notify::new(),
         handles: AtomicUsize::new(0),
-        window_size: watch::Sender::new(None),
-        terminal_type: watch::Sender::new(None),
+        window_size: OnceLock::new(),
+        terminal_type: OnceLock::new(),
         settings,
     });
     tokio::spawn(driver::drive(Arc::clone(&inner), stream, unsent));
