@@ -65,7 +65,7 @@ enum ChildCommand {
     /// Internal: one bulk transfer of ours, in this process only (for profilers).
     #[command(hide = true)]
     Profile {
-        /// `s2c`, `s2c-iac`, `c2s`, `c2s-iac`, `c2s-line`, `text`.
+        /// `s2c`, `s2c-iac`, `c2s`, `c2s-iac`, `c2s-line`, `c2s-iac-line`, `text`.
         case: String,
         /// MiB moved.
         #[arg(long, default_value_t = 256)]
@@ -967,13 +967,13 @@ async fn profile(case: &str, mib: usize) -> Result<()> {
                 _ => iac_block(),
             },
         ),
-        "c2s" | "c2s-iac" | "c2s-line" => (
+        "c2s" | "c2s-iac" | "c2s-line" | "c2s-iac-line" => (
             Bulk {
                 direction: Direction::ClientToServer,
-                line_mode: case == "c2s-line",
+                line_mode: case.ends_with("-line"),
                 text: false,
             },
-            if case == "c2s-iac" {
+            if case.starts_with("c2s-iac") {
                 iac_block()
             } else {
                 ascii_block()
