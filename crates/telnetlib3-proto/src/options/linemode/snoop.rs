@@ -12,8 +12,8 @@ use memchr::{Memchr, Memchr2, Memchr3};
 
 use super::slc::{SlcFunction, SlcTable};
 
-/// Bytes tested at once by the block filter.
-const BLOCK: usize = 32;
+/// Bytes tested at once by the block filter (one bit each in a `u64` of hits).
+const BLOCK: usize = 64;
 
 /// The most runs of consecutive active control characters tested as ranges (the BSD
 /// table makes six).
@@ -150,10 +150,10 @@ impl Scanner {
         Some(ranges)
     }
 
-    /// Which bytes of `block` (at most 32) are active control characters, one bit each.
+    /// Which bytes of `block` (at most [`BLOCK`]) are active control characters, one bit each.
     #[inline]
-    fn control_hits(&self, block: &[u8]) -> u32 {
-        let mut hits = 0u32;
+    fn control_hits(&self, block: &[u8]) -> u64 {
+        let mut hits = 0u64;
         if let Some(ranges) = &self.ranges {
             // A 0/1 flag per byte, with compares the compiler vectorises ...
             let mut flags = [0u8; BLOCK];
@@ -168,13 +168,13 @@ impl Scanner {
                 let mut bytes = [0u8; 8];
                 bytes.copy_from_slice(word);
                 let packed = u64::from_le_bytes(bytes).wrapping_mul(PACK_FLAGS) >> 56;
-                hits |= (packed as u32) << (index * 8);
+                hits |= packed << (index * 8);
             }
         } else {
             for (offset, &byte) in block.iter().enumerate() {
                 let low = (byte < 0x20) & ((self.control_mask >> (byte & 31)) & 1 == 1);
                 let del = (byte == 0x7F) & self.del_active;
-                hits |= u32::from(low | del) << offset;
+                hits |= u64::from(low | del) << offset;
             }
         }
         hits
