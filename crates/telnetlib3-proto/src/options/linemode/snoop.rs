@@ -234,14 +234,18 @@ impl Scanner {
             }
         };
         if self.any_control {
+            // After a block with hits, the next is likely to have some too (binary data):
+            // the filter is skipped until a block has none.
+            let mut dense = false;
             for (index, block) in data.chunks(BLOCK).enumerate() {
-                if !self.may_hit(block) {
+                if !dense && !self.may_hit(block) {
                     continue;
                 }
                 // Which bytes of the block are active control characters, computed
                 // without a branch per byte (random data would mispredict them), then
                 // visited in order. Other active characters come from memchr.
                 let mut hits = self.control_hits(block);
+                dense = hits != 0;
                 while hits != 0 {
                     let offset = hits.trailing_zeros() as usize;
                     hits &= hits - 1;
