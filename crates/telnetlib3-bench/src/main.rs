@@ -1487,19 +1487,6 @@ async fn main() -> Result<()> {
             }
         }
         for imp in all {
-            if imp == Impl::Python {
-                run.push(
-                    many_rss,
-                    "KiB/conn",
-                    imp,
-                    None,
-                    Err(anyhow!(
-                        "skipped: impractical (Python opens about 400 per second with full \
-                         negotiation)"
-                    )),
-                );
-                continue;
-            }
             eprintln!("running {many_rss} / {}", imp.name());
             let runs = sizes.runs.min(3);
             match idle_case(imp, python.as_ref(), sizes.idle_many, runs).await {
@@ -1522,7 +1509,7 @@ async fn main() -> Result<()> {
                 Err(error) => run.push(many_rss, "KiB/conn", imp, None, Err(error)),
             }
         }
-        for imp in [Impl::Pump, Impl::Ours] {
+        for imp in all {
             let row = ratio_row(&run.rows, open_ratio, imp, (open_many, open_small), None);
             let goal = (imp == Impl::Ours).then_some(Goal::AtMost(12.0));
             run.rows.push(Row { goal, ..row });
@@ -1553,7 +1540,7 @@ async fn main() -> Result<()> {
         "Cases 5, 10: VmRSS of a child server process before and after opening the \
          connections (our client with full negotiation; raw sockets for the pump), divided \
          by their number; 10 holds the client ends in this process and the server ends in \
-         the child (each under its 20 000-descriptor limit), at most 3 runs."
+         the child (each under its 20 000-descriptor limit), at most 3 runs, Python's too."
     );
     let failed = rows
         .iter()

@@ -131,11 +131,11 @@ fn quick_run_prints_a_row_per_case() {
         ),
         (
             "10 server RSS per idle connection, 10000 held",
-            &["tokio pump", "telnetlib3-rs"][..],
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
         ),
         (
             "10b time to open 10000 / time to open 1000",
-            &["tokio pump", "telnetlib3-rs"][..],
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
         ),
     ] {
         for implementation in implementations {
