@@ -1,10 +1,13 @@
 """Python telnetlib3 5.0.1's side of telnetlib3-bench.
 
 Usage:
-  bench.py bulk s2c|c2s BLOCKFILE TOTAL RUNS
+  bench.py bulk s2c|c2s BLOCKFILE TOTAL RUNS [--line-mode] [--text]
       telnetlib3's server and client in this one process; for each run one connection
       moves TOTAL bytes (BLOCKFILE repeated) and the elapsed seconds are printed, one
-      line per run: `elapsed=SECONDS`.
+      line per run: `elapsed=SECONDS`. --line-mode: the server's line_mode (no WILL
+      ECHO / WILL SGA, so no kludge mode); --text: the client reads UTF-8 text
+      (encoding="utf8", force_binary) instead of bytes (s2c only; BLOCKFILE must be
+      whole UTF-8 characters).
   bench.py greet-server
       a server whose shell writes `hello\\r\\n` and then waits for the client to close;
       prints `port=N` once listening.
@@ -18,14 +21,15 @@ import telnetlib3
 END = b"#END#\r\n"
 
 
-async def bulk(direction: str, block: bytes, total: int, runs: int) -> None:
+async def bulk(
+    direction: str, block: bytes, total: int, runs: int, line_mode: bool, text: bool
+) -> None:
     finished = asyncio.Queue()
 
-    async def shell(reader, writer):
+    async def transfer(reader, writer):
         if direction == "s2c":
             go = await reader.read(1)
             if not go:
-                writer.close()
                 return
             sent = 0
             while sent < total:
@@ -42,18 +46,49 @@ async def bulk(direction: str, block: bytes, total: int, runs: int) -> None:
             writer.write(END)
             await writer.drain()
         await reader.read(1)
-        writer.close()
-        await finished.put(None)
+
+    async def shell(reader, writer):
+        # The client may close with our output unread (a reset): the run is timed
+        # already, and the next run must not wait for this one.
+        try:
+            await transfer(reader, writer)
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+            finished.put_nowait(None)
 
     server = await telnetlib3.create_server(
-        host="127.0.0.1", port=0, shell=shell, encoding=False, connect_maxwait=0.5
+        host="127.0.0.1",
+        port=0,
+        shell=shell,
+        encoding=False,
+        connect_maxwait=0.5,
+        line_mode=line_mode,
     )
     port = server.sockets[0].getsockname()[1]
+    # Text: count characters, since the reader hands out str.
+    chars_total = len(block.decode("utf-8")) * (total // len(block)) if text else 0
     for _ in range(runs):
-        reader, writer = await telnetlib3.open_connection(
-            "127.0.0.1", port, encoding=False, connect_maxwait=0.5
-        )
-        if direction == "s2c":
+        if text:
+            reader, writer = await telnetlib3.open_connection(
+                "127.0.0.1", port, encoding="utf8", force_binary=True, connect_maxwait=0.5
+            )
+        else:
+            reader, writer = await telnetlib3.open_connection(
+                "127.0.0.1", port, encoding=False, connect_maxwait=0.5
+            )
+        if text:
+            start = time.perf_counter()
+            writer.write("g")
+            got = 0
+            while got < chars_total:
+                data = await reader.read(65536)
+                if not data:
+                    raise SystemExit(f"server closed after {got} characters")
+                got += len(data)
+            elapsed = time.perf_counter() - start
+        elif direction == "s2c":
             start = time.perf_counter()
             writer.write(b"g")
             got = 0
@@ -108,7 +143,17 @@ def main() -> None:
     if mode == "bulk":
         with open(sys.argv[3], "rb") as f:
             block = f.read()
-        asyncio.run(bulk(sys.argv[2], block, int(sys.argv[4]), int(sys.argv[5])))
+        flags = sys.argv[6:]
+        asyncio.run(
+            bulk(
+                sys.argv[2],
+                block,
+                int(sys.argv[4]),
+                int(sys.argv[5]),
+                "--line-mode" in flags,
+                "--text" in flags,
+            )
+        )
     elif mode == "greet-server":
         asyncio.run(serve())
     else:

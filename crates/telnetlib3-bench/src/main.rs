@@ -1,6 +1,6 @@
 //! `telnetlib3-bench`: the same work on 127.0.0.1 with this library at both ends, a plain
 //! tokio socket pump with no Telnet logic (the anchor), and Python telnetlib3 5.0.1,
-//! printed as a table of medians, min-max and ratios to the pump.
+//! printed as a table of medians, min-max, ratios to the pump, and the goals of issue 7.
 //!
 //! `--quick` runs every case once with small sizes: a smoke run that checks it works.
 
@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
 use telnetlib3::proto::TelnetOption;
+use telnetlib3::text::{Encoding, ErrorMode};
 use telnetlib3::{
-    create_server, open_connection, ClientConfig, Server, ServerConfig, TelnetWriter,
+    create_server, open_connection, ClientConfig, Server, ServerConfig, TelnetWriter, TextReader,
 };
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
@@ -45,18 +46,30 @@ struct Args {
     /// workspace's .venv/bin/python, then /tmp/tl3venv/bin/python).
     #[arg(long)]
     python: Option<PathBuf>,
+    /// Run only the cases whose name contains one of these (comma-separated; default: all).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     #[command(subcommand)]
     child: Option<ChildCommand>,
 }
 
 #[derive(Subcommand, Debug)]
 enum ChildCommand {
-    /// Internal: a server whose connections greet and stay idle, for the RSS case.
+    /// Internal: a server whose connections greet and stay open until the client closes.
     #[command(hide = true)]
     IdleServer {
         /// A plain tokio server instead of the library's.
         #[arg(long)]
         pump: bool,
+    },
+    /// Internal: one bulk transfer of ours, in this process only (for profilers).
+    #[command(hide = true)]
+    Profile {
+        /// `s2c`, `s2c-iac`, `c2s`, `c2s-iac`, `c2s-line`, `c2s-iac-line`, `text`.
+        case: String,
+        /// MiB moved.
+        #[arg(long, default_value_t = 256)]
+        mib: usize,
     },
 }
 
@@ -68,7 +81,10 @@ struct Sizes {
     python_bulk: usize,
     connections: usize,
     python_connections: usize,
+    latency: usize,
+    python_latency: usize,
     idle: usize,
+    idle_many: usize,
     python_timeout: Duration,
 }
 
@@ -81,7 +97,10 @@ impl Sizes {
                 python_bulk: 256 << 10,
                 connections: 100,
                 python_connections: 100,
+                latency: 20,
+                python_latency: 20,
                 idle: 50,
+                idle_many: 200,
                 python_timeout: Duration::from_secs(30),
             }
         } else {
@@ -91,7 +110,10 @@ impl Sizes {
                 python_bulk: 4 << 20,
                 connections: 5000,
                 python_connections: 1000,
+                latency: 1000,
+                python_latency: 300,
                 idle: 1000,
+                idle_many: 10_000,
                 python_timeout: Duration::from_secs(300),
             }
         }
@@ -121,12 +143,63 @@ enum Direction {
     ClientToServer,
 }
 
+/// What a bulk case moves and how the ends are set up.
+#[derive(Debug, Clone, Copy)]
+struct Bulk {
+    direction: Direction,
+    /// The server keeps the client in NVT line mode (no WILL ECHO / WILL SGA), so no SLC
+    /// recognition runs on its input; otherwise it is in kludge mode and does.
+    line_mode: bool,
+    /// The client reads with the UTF-8 text API instead of the bytes API (s2c only).
+    text: bool,
+}
+
+/// A bulk case: its name, set-up, data, implementations and goal.
+type BulkCase<'a> = (
+    &'static str,
+    Bulk,
+    &'a Arc<Vec<u8>>,
+    &'a [Impl],
+    Option<Goal>,
+);
+
+/// What issue 7 asks of our figure in a case.
+#[derive(Debug, Clone, Copy)]
+enum Goal {
+    /// At least this fraction of the pump's median.
+    OfPump(f64),
+    /// At least this.
+    AtLeast(f64),
+    /// At most this.
+    AtMost(f64),
+}
+
+impl Goal {
+    fn describe(self) -> String {
+        match self {
+            Self::OfPump(f) => format!(">= {f:.2}x pump"),
+            Self::AtLeast(v) => format!(">= {}", figure(v)),
+            Self::AtMost(v) => format!("<= {}", figure(v)),
+        }
+    }
+
+    fn met(self, median: f64, pump: Option<f64>) -> Option<bool> {
+        match self {
+            Self::OfPump(f) => pump.map(|p| median >= f * p),
+            Self::AtLeast(v) => Some(median >= v),
+            Self::AtMost(v) => Some(median <= v),
+        }
+    }
+}
+
 /// One line of the table.
 #[derive(Debug)]
 struct Row {
     case: &'static str,
     unit: &'static str,
     imp: Impl,
+    /// Set on the line whose figure the goal is about (ours, or a ratio of ours).
+    goal: Option<Goal>,
     outcome: Result<Vec<f64>, String>,
 }
 
@@ -161,6 +234,18 @@ fn iac_block() -> Vec<u8> {
         .collect()
 }
 
+/// 64 KiB of UTF-8 text, whole characters only (Latin, Greek, CJK and an emoji among
+/// ASCII: 1 to 4 bytes a character), lines ended with CR LF, padded with ASCII.
+fn utf8_block() -> Vec<u8> {
+    let line = "Grüße, Καλημέρα, 日本語のテキスト, naïve café 🙂 plain ASCII words here\r\n";
+    let mut block = Vec::with_capacity(BLOCK);
+    while block.len() + line.len() <= BLOCK {
+        block.extend_from_slice(line.as_bytes());
+    }
+    block.resize(BLOCK, b'.');
+    block
+}
+
 fn median_min_max(samples: &[f64]) -> (f64, f64, f64) {
     let mut sorted = samples.to_vec();
     sorted.sort_by(f64::total_cmp);
@@ -171,6 +256,13 @@ fn median_min_max(samples: &[f64]) -> (f64, f64, f64) {
         (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
     };
     (median, sorted[0], sorted[n - 1])
+}
+
+/// The `q` quantile (0..=1) of `values`, nearest rank.
+fn quantile(values: &mut [f64], q: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let rank = ((values.len() as f64 * q).ceil() as usize).clamp(1, values.len());
+    values[rank - 1]
 }
 
 fn local_server_config() -> ServerConfig {
@@ -200,19 +292,16 @@ fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
 
 // ---------------------------------------------------------------- bulk transfer
 
-async fn bulk_ours(
-    direction: Direction,
-    block: Arc<Vec<u8>>,
-    total: usize,
-    runs: usize,
-) -> Result<Vec<f64>> {
+/// The server of our bulk cases: sends `total` bytes after a go byte (s2c), or reads
+/// `total` and answers the end mark (c2s).
+async fn bulk_server_ours(setup: Bulk, block: Arc<Vec<u8>>, total: usize) -> Result<Server> {
     let mut config = local_server_config();
     config.connect_maxwait = Duration::from_millis(500);
-    let shell_block = Arc::clone(&block);
+    config.plan.line_mode = setup.line_mode;
     let server = create_server(config, move |mut reader, mut writer| {
-        let block = Arc::clone(&shell_block);
+        let block = Arc::clone(&block);
         async move {
-            if direction == Direction::ServerToClient {
+            if setup.direction == Direction::ServerToClient {
                 if !matches!(reader.read(1).await, Ok(go) if !go.is_empty()) {
                     return;
                 }
@@ -240,17 +329,35 @@ async fn bulk_ours(
         }
     })
     .await?;
-    let port = port_of(&server);
-    let mut samples = Vec::new();
-    for _ in 0..runs {
-        let mut client = ClientConfig::default();
-        client.connect_maxwait = Duration::from_secs(1);
-        let (mut reader, mut writer) = open_connection(HOST, port, client).await?;
-        wait_for_binary(&writer).await;
-        let elapsed = if direction == Direction::ServerToClient {
-            let start = Instant::now();
-            writer.write(b"g").await?;
-            let mut got = 0;
+    Ok(server)
+}
+
+/// One transfer of `total` bytes against our server on `port`; its duration.
+async fn bulk_once_ours(
+    port: u16,
+    setup: Bulk,
+    block: &Arc<Vec<u8>>,
+    total: usize,
+) -> Result<Duration> {
+    let mut client = ClientConfig::default();
+    client.connect_maxwait = Duration::from_secs(1);
+    let (mut reader, mut writer) = open_connection(HOST, port, client).await?;
+    wait_for_binary(&writer).await;
+    let elapsed = if setup.direction == Direction::ServerToClient {
+        let start = Instant::now();
+        writer.write(b"g").await?;
+        let mut got = 0;
+        if setup.text {
+            let utf8 = Encoding::from_name("utf8")?;
+            let mut text = TextReader::new(reader, utf8, ErrorMode::Strict);
+            while got < total {
+                let data = text.read(BLOCK).await?;
+                if data.is_empty() {
+                    bail!("our server closed after {got} of {total} bytes");
+                }
+                got += data.len();
+            }
+        } else {
             while got < total {
                 let data = reader.read(BLOCK).await?;
                 if data.is_empty() {
@@ -258,40 +365,54 @@ async fn bulk_ours(
                 }
                 got += data.len();
             }
-            start.elapsed()
-        } else {
-            let start = Instant::now();
-            let until_end = tokio::spawn(async move {
-                let mut tail = Vec::new();
-                loop {
-                    let data = reader.read(BLOCK).await?;
-                    if data.is_empty() {
-                        bail!("our server closed before the end mark");
-                    }
-                    tail.extend_from_slice(&data);
-                    if tail.windows(END.len()).any(|w| w == END) {
-                        return Ok(());
-                    }
-                    let keep = tail.len().saturating_sub(END.len());
-                    tail.drain(..keep);
+        }
+        start.elapsed()
+    } else {
+        let start = Instant::now();
+        let until_end = tokio::spawn(async move {
+            let mut tail = Vec::new();
+            loop {
+                let data = reader.read(BLOCK).await?;
+                if data.is_empty() {
+                    bail!("our server closed before the end mark");
                 }
-            });
-            let mut sent = 0;
-            while sent < total {
-                writer.write(&block).await?;
-                sent += block.len();
+                tail.extend_from_slice(&data);
+                if tail.windows(END.len()).any(|w| w == END) {
+                    return Ok(());
+                }
+                let keep = tail.len().saturating_sub(END.len());
+                tail.drain(..keep);
             }
-            writer.drain().await?;
-            until_end.await??;
-            start.elapsed()
-        };
-        writer.close().await;
+        });
+        let mut sent = 0;
+        while sent < total {
+            writer.write(block).await?;
+            sent += block.len();
+        }
+        writer.drain().await?;
+        until_end.await??;
+        start.elapsed()
+    };
+    writer.close().await;
+    Ok(elapsed)
+}
+
+async fn bulk_ours(
+    setup: Bulk,
+    block: Arc<Vec<u8>>,
+    total: usize,
+    runs: usize,
+) -> Result<Vec<f64>> {
+    let server = bulk_server_ours(setup, Arc::clone(&block), total).await?;
+    let port = port_of(&server);
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let elapsed = bulk_once_ours(port, setup, &block, total).await?;
         samples.push(mb_per_s(total, elapsed));
     }
     server.close();
     Ok(samples)
 }
-
 async fn bulk_pump(
     direction: Direction,
     block: Arc<Vec<u8>>,
@@ -380,34 +501,43 @@ async fn bulk_pump(
 
 async fn bulk_python(
     python: &Python,
-    direction: Direction,
+    setup: Bulk,
     block: &[u8],
     total: usize,
     sizes: Sizes,
 ) -> Result<Vec<f64>> {
-    let block_file = python.dir.join(format!("block-{}.bin", block[9]));
+    let block_file = python
+        .dir
+        .join(format!("block-{}-{}.bin", block[9], block[1]));
     std::fs::write(&block_file, block)?;
     let mut command = Command::new(&python.exe);
     command
         .arg(&python.script)
         .arg("bulk")
-        .arg(match direction {
+        .arg(match setup.direction {
             Direction::ServerToClient => "s2c",
             Direction::ClientToServer => "c2s",
         })
         .arg(&block_file)
         .arg(total.to_string())
-        .arg(sizes.runs.to_string())
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+        .arg(sizes.runs.to_string());
+    if setup.line_mode {
+        command.arg("--line-mode");
+    }
+    if setup.text {
+        command.arg("--text");
+    }
+    command.stdin(Stdio::null()).kill_on_drop(true);
     let output = timeout(sizes.python_timeout, command.output())
         .await
         .map_err(|_| anyhow!("Python took longer than {:?}", sizes.python_timeout))??;
     if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
         bail!(
             "Python failed ({}): {}",
             output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
+            last.unwrap_or("").trim()
         );
     }
     let samples: Vec<f64> = String::from_utf8_lossy(&output.stdout)
@@ -421,7 +551,7 @@ async fn bulk_python(
     Ok(samples)
 }
 
-// ---------------------------------------------------------------- connection rate
+// ---------------------------------------------------------------- connections
 
 const IAC: u8 = 255;
 const SB: u8 = 250;
@@ -495,21 +625,44 @@ async fn greet_ours(port: u16) -> Result<()> {
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Client {
+    /// A raw socket that refuses every option (minimal negotiation).
     Refusing,
+    /// Our client (full negotiation).
     Ours,
 }
 
-/// `total` connections, `IN_FLIGHT` at a time; connections per second.
-async fn connection_rate(port: u16, client: Client, total: usize) -> Result<f64> {
+/// What a batch of connections to a child server measured.
+#[derive(Debug)]
+struct Batch {
+    /// Connections per second.
+    rate: f64,
+    /// Connect-to-greeting time of each connection, in ms.
+    latencies_ms: Vec<f64>,
+    /// The server process's CPU time per connection, in us.
+    cpu_us: f64,
+}
+
+/// `total` connections to `server`, `in_flight` at a time, each timed from the start of
+/// its connect to the end of the greeting line.
+async fn connection_batch(
+    server: &ChildServer,
+    client: Client,
+    total: usize,
+    in_flight: usize,
+) -> Result<Batch> {
+    let port = server.port;
+    let cpu_before = server.cpu_ns()?;
     let next = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
-    let workers: Vec<_> = (0..IN_FLIGHT)
+    let workers: Vec<_> = (0..in_flight)
         .map(|_| {
             let next = Arc::clone(&next);
             tokio::spawn(async move {
+                let mut latencies = Vec::new();
                 while next.fetch_add(1, Ordering::Relaxed) < total {
+                    let began = Instant::now();
                     let attempt = async {
                         match client {
                             Client::Refusing => greet_refusing(port).await,
@@ -519,26 +672,100 @@ async fn connection_rate(port: u16, client: Client, total: usize) -> Result<f64>
                     timeout(Duration::from_secs(10), attempt)
                         .await
                         .map_err(|_| anyhow!("a connection took over 10 s"))??;
+                    latencies.push(began.elapsed().as_secs_f64() * 1e3);
                 }
-                anyhow::Ok(())
+                anyhow::Ok(latencies)
             })
         })
         .collect();
+    let mut latencies_ms = Vec::with_capacity(total);
     for worker in workers {
-        worker.await??;
+        latencies_ms.extend(worker.await??);
     }
-    Ok(total as f64 / start.elapsed().as_secs_f64())
+    let rate = total as f64 / start.elapsed().as_secs_f64();
+    // The server's last closes finish after our side returned: let them be counted.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let cpu_us = (server.cpu_ns()? - cpu_before) as f64 / 1e3 / total as f64;
+    Ok(Batch {
+        rate,
+        latencies_ms,
+        cpu_us,
+    })
 }
 
-async fn greeting_server_ours() -> Result<Server> {
-    let mut config = local_server_config();
-    config.connect_maxwait = Duration::from_millis(500);
-    Ok(create_server(config, |mut reader, mut writer| async move {
-        let _ = writer.write(GREETING).await;
-        let _ = writer.drain().await;
-        while matches!(reader.read(4096).await, Ok(data) if !data.is_empty()) {}
-    })
-    .await?)
+/// The child greeting server of `imp`.
+async fn greeting_child(imp: Impl, python: Option<&Python>) -> Result<ChildServer> {
+    let command = match imp {
+        Impl::Python => python
+            .context("skipped: no Python")?
+            .command("greet-server"),
+        Impl::Ours | Impl::Pump => {
+            let mut command = Command::new(std::env::current_exe()?);
+            command.arg("idle-server");
+            if imp == Impl::Pump {
+                command.arg("--pump");
+            }
+            command
+        }
+    };
+    ChildServer::start(command).await
+}
+
+/// Per run: the rate, the p99 latency and the server CPU per connection of a batch with
+/// `IN_FLIGHT` connections in flight.
+#[derive(Debug, Default)]
+struct Loaded {
+    rate: Vec<f64>,
+    p99_ms: Vec<f64>,
+    cpu_us: Vec<f64>,
+}
+
+async fn loaded_case(
+    imp: Impl,
+    client: Client,
+    python: Option<&Python>,
+    sizes: Sizes,
+) -> Result<Loaded> {
+    let server = greeting_child(imp, python).await?;
+    let total = if imp == Impl::Python {
+        sizes.python_connections
+    } else {
+        sizes.connections
+    };
+    // One batch to warm up (first allocations, thread start-up), not counted.
+    connection_batch(&server, client, total.min(200), IN_FLIGHT).await?;
+    let mut loaded = Loaded::default();
+    for _ in 0..sizes.runs {
+        let mut batch = connection_batch(&server, client, total, IN_FLIGHT).await?;
+        loaded.rate.push(batch.rate);
+        loaded.p99_ms.push(quantile(&mut batch.latencies_ms, 0.99));
+        loaded.cpu_us.push(batch.cpu_us);
+    }
+    server.stop().await;
+    Ok(loaded)
+}
+
+/// Per run: the median connect-to-greeting latency with one connection at a time.
+async fn latency_case(
+    imp: Impl,
+    client: Client,
+    python: Option<&Python>,
+    sizes: Sizes,
+) -> Result<Vec<f64>> {
+    let server = greeting_child(imp, python).await?;
+    let total = if imp == Impl::Python {
+        sizes.python_latency
+    } else {
+        sizes.latency
+    };
+    connection_batch(&server, client, total.min(50), 1).await?;
+    let mut samples = Vec::new();
+    for _ in 0..sizes.runs {
+        let mut batch = connection_batch(&server, client, total, 1).await?;
+        samples.push(quantile(&mut batch.latencies_ms, 0.5));
+    }
+    server.stop().await;
+    Ok(samples)
 }
 
 async fn greeting_server_pump() -> Result<(u16, tokio::task::JoinHandle<()>)> {
@@ -587,9 +814,12 @@ impl ChildServer {
         Ok(Self { child, port })
     }
 
+    fn pid(&self) -> Result<u32> {
+        self.child.id().context("the child server has exited")
+    }
+
     fn rss_kib(&self) -> Result<f64> {
-        let pid = self.child.id().context("the child server has exited")?;
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?))?;
         status
             .lines()
             .find_map(|line| line.strip_prefix("VmRSS:"))
@@ -599,75 +829,54 @@ impl ChildServer {
             .map_err(Into::into)
     }
 
+    /// CPU time of all the process's threads so far, in ns (each thread's
+    /// `/proc/PID/task/TID/schedstat`: nanosecond resolution, unlike `stat`'s ticks).
+    fn cpu_ns(&self) -> Result<u64> {
+        let mut total = 0;
+        for task in std::fs::read_dir(format!("/proc/{}/task", self.pid()?))? {
+            let Ok(stat) = std::fs::read_to_string(task?.path().join("schedstat")) else {
+                continue; // The thread ended meanwhile.
+            };
+            total += stat
+                .split_whitespace()
+                .next()
+                .and_then(|ns| ns.parse::<u64>().ok())
+                .context("unreadable schedstat")?;
+        }
+        Ok(total)
+    }
+
     async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
 }
 
-async fn rate_case(
-    imp: Impl,
-    client: Client,
-    python: Option<&Python>,
-    sizes: Sizes,
-) -> Result<Vec<f64>> {
-    let mut samples = Vec::new();
-    match imp {
-        Impl::Ours => {
-            let server = greeting_server_ours().await?;
-            for _ in 0..sizes.runs {
-                samples.push(connection_rate(port_of(&server), client, sizes.connections).await?);
-            }
-            server.close();
-        }
-        Impl::Pump => {
-            let (port, acceptor) = greeting_server_pump().await?;
-            for _ in 0..sizes.runs {
-                samples.push(connection_rate(port, client, sizes.connections).await?);
-            }
-            acceptor.abort();
-        }
-        Impl::Python => {
-            let python = python.context("no Python")?;
-            let server = ChildServer::start(python.command("greet-server")).await?;
-            for _ in 0..sizes.runs {
-                samples.push(connection_rate(server.port, client, sizes.python_connections).await?);
-            }
-            server.stop().await;
-        }
-    }
-    Ok(samples)
+// ---------------------------------------------------------------- idle connections
+
+/// Per run: server RSS per idle connection (KiB) and the seconds taken to open them.
+#[derive(Debug, Default)]
+struct Idle {
+    rss_kib: Vec<f64>,
+    open_s: Vec<f64>,
 }
 
-// ---------------------------------------------------------------- idle RSS
-
-/// Server RSS per idle connection: a child server, `sizes.idle` connections that greet and
-/// stay open (our client, full negotiation; raw sockets for the pump), KiB per connection.
-async fn idle_rss(imp: Impl, python: Option<&Python>, sizes: Sizes) -> Result<Vec<f64>> {
-    let mut samples = Vec::new();
-    for _ in 0..sizes.runs {
-        let command = match imp {
-            Impl::Python => python.context("no Python")?.command("greet-server"),
-            Impl::Ours | Impl::Pump => {
-                let mut command = Command::new(std::env::current_exe()?);
-                command.arg("idle-server");
-                if imp == Impl::Pump {
-                    command.arg("--pump");
-                }
-                command
-            }
-        };
-        let server = ChildServer::start(command).await?;
+/// A child server, `count` connections that greet and stay open (our client with full
+/// negotiation; raw sockets for the pump), `IN_FLIGHT` opening at a time.
+async fn idle_case(imp: Impl, python: Option<&Python>, count: usize, runs: usize) -> Result<Idle> {
+    let mut idle = Idle::default();
+    for _ in 0..runs {
+        let server = greeting_child(imp, python).await?;
         let port = server.port;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let before = server.rss_kib()?;
         let next = Arc::new(AtomicUsize::new(0));
-        let total = sizes.idle;
+        let start = Instant::now();
         let workers: Vec<_> = (0..IN_FLIGHT)
             .map(|_| {
                 let next = Arc::clone(&next);
                 tokio::spawn(async move {
                     let mut held = Vec::new();
-                    while next.fetch_add(1, Ordering::Relaxed) < total {
+                    while next.fetch_add(1, Ordering::Relaxed) < count {
                         let open = async {
                             if imp == Impl::Pump {
                                 let mut socket = TcpStream::connect((HOST, port)).await?;
@@ -692,9 +901,9 @@ async fn idle_rss(imp: Impl, python: Option<&Python>, sizes: Sizes) -> Result<Ve
                             }
                         };
                         held.push(
-                            timeout(Duration::from_secs(10), open)
+                            timeout(Duration::from_secs(20), open)
                                 .await
-                                .map_err(|_| anyhow!("a connection took over 10 s"))??,
+                                .map_err(|_| anyhow!("a connection took over 20 s"))??,
                         );
                     }
                     anyhow::Ok(held)
@@ -705,14 +914,15 @@ async fn idle_rss(imp: Impl, python: Option<&Python>, sizes: Sizes) -> Result<Ve
         for worker in workers {
             held.extend(worker.await??);
         }
+        idle.open_s.push(start.elapsed().as_secs_f64());
         // Let late negotiation settle and the server's buffers shrink to their idle size.
         tokio::time::sleep(Duration::from_millis(500)).await;
         let after = server.rss_kib()?;
-        samples.push((after - before) / total as f64);
+        idle.rss_kib.push((after - before) / count as f64);
         drop(held);
         server.stop().await;
     }
-    Ok(samples)
+    Ok(idle)
 }
 
 /// An open connection held idle.
@@ -739,6 +949,44 @@ async fn idle_server(pump: bool) -> Result<()> {
         println!("port={}", port_of(&server));
         std::future::pending::<()>().await;
     }
+    Ok(())
+}
+
+/// One bulk case of ours, for `perf record` and `valgrind --tool=callgrind`.
+async fn profile(case: &str, mib: usize) -> Result<()> {
+    let (setup, block) = match case {
+        "s2c" | "s2c-iac" | "text" => (
+            Bulk {
+                direction: Direction::ServerToClient,
+                line_mode: false,
+                text: case == "text",
+            },
+            match case {
+                "s2c" => ascii_block(),
+                "text" => utf8_block(),
+                _ => iac_block(),
+            },
+        ),
+        "c2s" | "c2s-iac" | "c2s-line" | "c2s-iac-line" => (
+            Bulk {
+                direction: Direction::ClientToServer,
+                line_mode: case.ends_with("-line"),
+                text: false,
+            },
+            if case.starts_with("c2s-iac") {
+                iac_block()
+            } else {
+                ascii_block()
+            },
+        ),
+        other => bail!("no such profile case: {other}"),
+    };
+    let block = Arc::new(block);
+    let total = mib << 20;
+    let server = bulk_server_ours(setup, Arc::clone(&block), total).await?;
+    let elapsed = bulk_once_ours(port_of(&server), setup, &block, total).await?;
+    server.close();
+    println!("{case}: {:.0} MB/s", mb_per_s(total, elapsed));
     Ok(())
 }
 
@@ -802,29 +1050,70 @@ impl Drop for Python {
 
 // ---------------------------------------------------------------- table
 
+fn median_of(rows: &[Row], case: &str, imp: Impl) -> Option<f64> {
+    rows.iter()
+        .find(|r| r.case == case && r.imp == imp)
+        .and_then(|r| r.outcome.as_ref().ok())
+        .map(|s| median_min_max(s).0)
+}
+
+/// A row whose figure is `numerator / denominator` of two other rows' medians.
+fn ratio_row(
+    rows: &[Row],
+    case: &'static str,
+    imp: Impl,
+    (numerator, denominator): (&str, &str),
+    goal: Option<Goal>,
+) -> Row {
+    let outcome = match (
+        median_of(rows, numerator, imp),
+        median_of(rows, denominator, imp),
+    ) {
+        (Some(a), Some(b)) if b > 0.0 => Ok(vec![a / b]),
+        _ => Err(format!("skipped: needs {numerator} and {denominator}")),
+    };
+    Row {
+        case,
+        unit: "ratio",
+        imp,
+        goal,
+        outcome,
+    }
+}
+
 fn print_table(rows: &[Row]) {
-    println!("| case | implementation | median | min - max | vs pump |");
-    println!("|---|---|---:|---:|---:|");
+    println!("| case | implementation | median | min - max | vs pump | goal | met |");
+    println!("|---|---|---:|---:|---:|---|---|");
     for row in rows {
         let label = format!("{} ({})", row.case, row.unit);
+        let goal = row.goal.map_or_else(String::new, Goal::describe);
         match &row.outcome {
             Ok(samples) => {
                 let (median, min, max) = median_min_max(samples);
-                let pump = rows
-                    .iter()
-                    .find(|r| r.case == row.case && r.imp == Impl::Pump)
-                    .and_then(|r| r.outcome.as_ref().ok())
-                    .map(|s| median_min_max(s).0);
-                let ratio = pump.map_or_else(|| "-".to_string(), |p| ratio(median / p));
+                let pump = median_of(rows, row.case, Impl::Pump);
+                let vs_pump = pump
+                    .filter(|_| row.imp != Impl::Pump)
+                    .map_or_else(|| "-".to_string(), |p| ratio(median / p));
+                let spread = if samples.len() > 1 {
+                    format!("{} - {}", figure(min), figure(max))
+                } else {
+                    "-".to_string()
+                };
+                let met = match row.goal.and_then(|g| g.met(median, pump)) {
+                    Some(true) => "met",
+                    Some(false) => "MISSED",
+                    None => "",
+                };
                 println!(
-                    "| {label} | {} | {} | {} - {} | {ratio} |",
+                    "| {label} | {} | {} | {spread} | {vs_pump} | {goal} | {met} |",
                     row.imp.name(),
                     figure(median),
-                    figure(min),
-                    figure(max)
                 );
             }
-            Err(error) => println!("| {label} | {} | {error} | - | - |", row.imp.name()),
+            Err(error) => println!(
+                "| {label} | {} | {error} | - | - | {goal} | |",
+                row.imp.name()
+            ),
         }
     }
 }
@@ -840,18 +1129,79 @@ fn ratio(value: f64) -> String {
 fn figure(value: f64) -> String {
     if value >= 100.0 {
         format!("{value:.0}")
-    } else {
+    } else if value >= 1.0 {
         format!("{value:.1}")
+    } else {
+        format!("{value:.3}")
     }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cores} cores, {cpu}, Linux {}", kernel.trim())
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------- main
 
+/// Runs the cases `args.only` selects and collects their rows.
+struct Runner<'a> {
+    only: &'a [String],
+    rows: Vec<Row>,
+}
+
+impl Runner<'_> {
+    fn wanted(&self, case: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| case.contains(o.as_str()))
+    }
+
+    fn push(
+        &mut self,
+        case: &'static str,
+        unit: &'static str,
+        imp: Impl,
+        goal: Option<Goal>,
+        outcome: Result<Vec<f64>>,
+    ) {
+        self.rows.push(Row {
+            case,
+            unit,
+            imp,
+            goal: goal.filter(|_| imp == Impl::Ours),
+            outcome: outcome.map_err(|e| {
+                // One table cell: one line.
+                let text = format!("{e:#}").replace('\n', " / ");
+                if text.starts_with("skipped") {
+                    text
+                } else {
+                    format!("error: {text}")
+                }
+            }),
+        });
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    if let Some(ChildCommand::IdleServer { pump }) = args.child {
-        return idle_server(pump).await;
+    match &args.child {
+        Some(ChildCommand::IdleServer { pump }) => return idle_server(*pump).await,
+        Some(ChildCommand::Profile { case, mib }) => return profile(case, *mib).await,
+        None => {}
     }
     let sizes = Sizes::new(args.quick, args.runs);
     let python = match Python::find(args.python.clone()) {
@@ -869,15 +1219,21 @@ async fn main() -> Result<()> {
     };
     println!(
         "telnetlib3-bench{}: {} run(s) per case; bulk {} MiB (Python {} KiB); \
-         {} connections per rate run (Python {}), {IN_FLIGHT} in flight; {} idle connections",
+         {} connections per loaded run (Python {}), {IN_FLIGHT} in flight; {} (Python {}) \
+         one at a time; {} and {} idle connections",
         if args.quick { " --quick" } else { "" },
         sizes.runs,
         sizes.bulk >> 20,
         sizes.python_bulk >> 10,
         sizes.connections,
         sizes.python_connections,
+        sizes.latency,
+        sizes.python_latency,
         sizes.idle,
+        sizes.idle_many,
     );
+    println!("Machine: {}", machine());
+    println!("Load average at the start: {}", load_average());
     match &python {
         Some(p) => println!("Python: {} (telnetlib3 {})", p.exe.display(), p.version),
         None => println!("Python: none"),
@@ -886,77 +1242,305 @@ async fn main() -> Result<()> {
 
     let ascii = Arc::new(ascii_block());
     let iac = Arc::new(iac_block());
-    let mut rows = Vec::new();
-    let bulk_cases = [
-        ("1 s2c bulk ASCII", Direction::ServerToClient, &ascii),
-        ("2 s2c bulk 10% IAC", Direction::ServerToClient, &iac),
-        ("3 c2s bulk ASCII", Direction::ClientToServer, &ascii),
+    let utf8 = Arc::new(utf8_block());
+    let mut run = Runner {
+        only: &args.only,
+        rows: Vec::new(),
+    };
+    let s2c = Bulk {
+        direction: Direction::ServerToClient,
+        line_mode: false,
+        text: false,
+    };
+    let c2s = Bulk {
+        direction: Direction::ClientToServer,
+        ..s2c
+    };
+    let line = Bulk {
+        line_mode: true,
+        ..c2s
+    };
+    let text = Bulk { text: true, ..s2c };
+    let all = [Impl::Pump, Impl::Ours, Impl::Python];
+    let no_pump = [Impl::Ours, Impl::Python];
+    let bulk_cases: [BulkCase<'_>; 8] = [
+        (
+            "1 s2c bulk ASCII",
+            s2c,
+            &ascii,
+            &all,
+            Some(Goal::OfPump(0.7)),
+        ),
+        (
+            "2 s2c bulk 10% IAC",
+            s2c,
+            &iac,
+            &all,
+            Some(Goal::AtLeast(420.0)),
+        ),
+        (
+            "3 c2s bulk ASCII (kludge mode, SLC on)",
+            c2s,
+            &ascii,
+            &all,
+            Some(Goal::AtLeast(1000.0)),
+        ),
+        (
+            "3b c2s bulk 10% IAC (kludge mode, SLC on)",
+            c2s,
+            &iac,
+            &all,
+            Some(Goal::AtLeast(400.0)),
+        ),
+        (
+            "3c c2s bulk ASCII (line mode)",
+            line,
+            &ascii,
+            &no_pump,
+            None,
+        ),
+        (
+            "3d c2s bulk 10% IAC (line mode)",
+            line,
+            &iac,
+            &no_pump,
+            None,
+        ),
+        (
+            "6 s2c UTF-8 text API read(64 KiB)",
+            text,
+            &utf8,
+            &no_pump,
+            None,
+        ),
+        (
+            "6a s2c same UTF-8 data, bytes API read(64 KiB)",
+            s2c,
+            &utf8,
+            &all,
+            None,
+        ),
     ];
-    for (case, direction, block) in bulk_cases {
-        for imp in [Impl::Pump, Impl::Ours, Impl::Python] {
+    for (case, setup, block, imps, goal) in bulk_cases {
+        if !run.wanted(case) {
+            continue;
+        }
+        for &imp in imps {
             eprintln!("running {case} / {}", imp.name());
             let outcome = match imp {
-                Impl::Pump => bulk_pump(direction, Arc::clone(block), sizes.bulk, sizes.runs).await,
-                Impl::Ours => bulk_ours(direction, Arc::clone(block), sizes.bulk, sizes.runs).await,
+                Impl::Pump => {
+                    bulk_pump(setup.direction, Arc::clone(block), sizes.bulk, sizes.runs).await
+                }
+                Impl::Ours => bulk_ours(setup, Arc::clone(block), sizes.bulk, sizes.runs).await,
                 Impl::Python => match &python {
-                    Some(p) => bulk_python(p, direction, block, sizes.python_bulk, sizes).await,
+                    Some(p) => bulk_python(p, setup, block, sizes.python_bulk, sizes).await,
                     None => Err(anyhow!("skipped: no Python")),
                 },
             };
-            rows.push(Row {
-                case,
-                unit: "MB/s",
-                imp,
-                outcome: outcome.map_err(|e| format!("error: {e:#}")),
-            });
+            run.push(case, "MB/s", imp, goal, outcome);
         }
     }
-    let rate_cases = [
-        ("4 conn rate, minimal negotiation", Client::Refusing),
-        ("4b conn rate, full negotiation", Client::Ours),
-    ];
-    for (case, client) in rate_cases {
-        for imp in [Impl::Pump, Impl::Ours, Impl::Python] {
-            if matches!(client, Client::Ours) && imp == Impl::Pump {
-                continue; // Our client waits out connect_maxwait against a server that never negotiates.
+    for (case, pair, goal) in [
+        (
+            "3e kludge+SLC / line mode, c2s ASCII",
+            (
+                "3 c2s bulk ASCII (kludge mode, SLC on)",
+                "3c c2s bulk ASCII (line mode)",
+            ),
+            0.8,
+        ),
+        (
+            "3f kludge+SLC / line mode, c2s 10% IAC",
+            (
+                "3b c2s bulk 10% IAC (kludge mode, SLC on)",
+                "3d c2s bulk 10% IAC (line mode)",
+            ),
+            0.8,
+        ),
+        (
+            "6b text API / bytes API",
+            (
+                "6 s2c UTF-8 text API read(64 KiB)",
+                "6a s2c same UTF-8 data, bytes API read(64 KiB)",
+            ),
+            0.5,
+        ),
+    ] {
+        for imp in no_pump {
+            if median_of(&run.rows, pair.0, imp).is_some() {
+                let row = ratio_row(&run.rows, case, imp, pair, Some(Goal::AtLeast(goal)));
+                let goal = row.goal.filter(|_| imp == Impl::Ours);
+                run.rows.push(Row { goal, ..row });
             }
-            eprintln!("running {case} / {}", imp.name());
-            let outcome = rate_case(imp, client, python.as_ref(), sizes).await;
-            rows.push(Row {
-                case,
-                unit: "conn/s",
-                imp,
-                outcome: outcome.map_err(|e| format!("error: {e:#}")),
-            });
         }
-    }
-    for imp in [Impl::Pump, Impl::Ours, Impl::Python] {
-        let case = "5 server RSS per idle connection";
-        eprintln!("running {case} / {}", imp.name());
-        let outcome = idle_rss(imp, python.as_ref(), sizes).await;
-        rows.push(Row {
-            case,
-            unit: "KiB/conn",
-            imp,
-            outcome: outcome.map_err(|e| format!("error: {e:#}")),
-        });
     }
 
+    let loaded_cases = [
+        (
+            Client::Refusing,
+            &all[..],
+            [
+                ("4 conn rate, minimal negotiation", 10_000.0),
+                ("7 p99 connect-to-greeting, 50 in flight, minimal", 13.0),
+                ("8 server CPU per connection, minimal", 64.0),
+            ],
+        ),
+        (
+            Client::Ours,
+            &no_pump[..],
+            [
+                ("4b conn rate, full negotiation", 5_000.0),
+                ("7b p99 connect-to-greeting, 50 in flight, full", 19.0),
+                ("8b server CPU per connection, full", 150.0),
+            ],
+        ),
+    ];
+    for (client, imps, [(rate, rate_goal), (p99, p99_goal), (cpu, cpu_goal)]) in loaded_cases {
+        if !(run.wanted(rate) || run.wanted(p99) || run.wanted(cpu)) {
+            continue;
+        }
+        for &imp in imps {
+            eprintln!("running {rate} / {}", imp.name());
+            match loaded_case(imp, client, python.as_ref(), sizes).await {
+                Ok(loaded) => {
+                    run.push(
+                        rate,
+                        "conn/s",
+                        imp,
+                        Some(Goal::AtLeast(rate_goal)),
+                        Ok(loaded.rate),
+                    );
+                    run.push(
+                        p99,
+                        "ms",
+                        imp,
+                        Some(Goal::AtMost(p99_goal)),
+                        Ok(loaded.p99_ms),
+                    );
+                    run.push(
+                        cpu,
+                        "us/conn",
+                        imp,
+                        Some(Goal::AtMost(cpu_goal)),
+                        Ok(loaded.cpu_us),
+                    );
+                }
+                Err(error) => {
+                    let text = format!("{error:#}");
+                    for case in [rate, p99, cpu] {
+                        run.push(case, "-", imp, None, Err(anyhow!("{text}")));
+                    }
+                }
+            }
+        }
+    }
+    for (case, client, imps, goal) in [
+        (
+            "9 connect-to-shell p50, 1 in flight, minimal",
+            Client::Refusing,
+            &all[..],
+            0.15,
+        ),
+        (
+            "9b connect-to-shell p50, 1 in flight, full",
+            Client::Ours,
+            &no_pump[..],
+            0.5,
+        ),
+    ] {
+        if !run.wanted(case) {
+            continue;
+        }
+        for &imp in imps {
+            eprintln!("running {case} / {}", imp.name());
+            let outcome = latency_case(imp, client, python.as_ref(), sizes).await;
+            run.push(case, "ms", imp, Some(Goal::AtMost(goal)), outcome);
+        }
+    }
+
+    let idle_rss = "5 server RSS per idle connection, 1000 held";
+    let many_rss = "10 server RSS per idle connection, 10000 held";
+    let open_ratio = "10b time to open 10000 / time to open 1000";
+    let open_small = "(time to open the smaller set)";
+    let open_many = "(time to open the larger set)";
+    if run.wanted(idle_rss) || run.wanted(many_rss) || run.wanted(open_ratio) {
+        for imp in all {
+            eprintln!("running {idle_rss} / {}", imp.name());
+            match idle_case(imp, python.as_ref(), sizes.idle, sizes.runs).await {
+                Ok(idle) => {
+                    run.push(
+                        idle_rss,
+                        "KiB/conn",
+                        imp,
+                        Some(Goal::AtMost(8.0)),
+                        Ok(idle.rss_kib),
+                    );
+                    run.rows.push(Row {
+                        case: open_small,
+                        unit: "s",
+                        imp,
+                        goal: None,
+                        outcome: Ok(idle.open_s),
+                    });
+                }
+                Err(error) => run.push(idle_rss, "KiB/conn", imp, None, Err(error)),
+            }
+        }
+        for imp in all {
+            eprintln!("running {many_rss} / {}", imp.name());
+            let runs = sizes.runs.min(3);
+            match idle_case(imp, python.as_ref(), sizes.idle_many, runs).await {
+                Ok(idle) => {
+                    run.push(
+                        many_rss,
+                        "KiB/conn",
+                        imp,
+                        Some(Goal::AtMost(8.0)),
+                        Ok(idle.rss_kib),
+                    );
+                    run.rows.push(Row {
+                        case: open_many,
+                        unit: "s",
+                        imp,
+                        goal: None,
+                        outcome: Ok(idle.open_s),
+                    });
+                }
+                Err(error) => run.push(many_rss, "KiB/conn", imp, None, Err(error)),
+            }
+        }
+        for imp in all {
+            let row = ratio_row(&run.rows, open_ratio, imp, (open_many, open_small), None);
+            let goal = (imp == Impl::Ours).then_some(Goal::AtMost(12.0));
+            run.rows.push(Row { goal, ..row });
+        }
+    }
+    let rows = run.rows;
+
     print_table(&rows);
+    println!();
+    println!("Load average at the end: {}", load_average());
     println!();
     println!(
         "Bulk: one connection per run, timed on the client from the go byte (s2c) or the \
          first write (c2s) to the last byte (s2c) or the server's end mark (c2s); ours and \
-         the pump in this process, Python's server and client in one Python process."
+         the pump in this process, Python's server and client in one Python process. \
+         Kludge mode (the servers' default: WILL ECHO, WILL SGA) makes the server look for \
+         SLC characters in its input; line mode (line_mode) does not."
     );
     println!(
-        "Case 4: a raw tokio client that refuses every option at once (WONT/DONT), reads the \
-         greeting line and closes, against each server; our server in this process, Python's \
-         in a child. Case 4b: our client (full negotiation) against each server."
+        "Cases 4, 7, 8: batches of connections with 50 in flight against a child server \
+         process; 'minimal' is a raw tokio client that refuses every option (WONT/DONT), \
+         reads the greeting line and closes; 'full' is our client. Latency is from the \
+         start of connect to the end of the greeting line; server CPU is the child's \
+         user+system time (all threads, /proc/PID/task/*/schedstat) over the batch divided \
+         by its connections. Case 9: the same one connection at a time, median."
     );
     println!(
-        "Case 5: VmRSS of a child server process before and after opening the connections \
-         (our client with full negotiation; raw sockets for the pump), divided by their number."
+        "Cases 5, 10: VmRSS of a child server process before and after opening the \
+         connections (our client with full negotiation; raw sockets for the pump), divided \
+         by their number; 10 holds the client ends in this process and the server ends in \
+         the child (each under its 20 000-descriptor limit), at most 3 runs, Python's too."
     );
     let failed = rows
         .iter()

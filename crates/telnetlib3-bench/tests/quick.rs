@@ -43,6 +43,11 @@ fn quick_run_prints_a_row_per_case() {
     let errors = errors.join().expect("stderr reader");
     assert!(status.success(), "{status}\n{text}\n{errors}");
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("| ")).collect();
+    // No case failed (a failure also makes the exit status non-zero, checked above).
+    assert!(
+        !rows.iter().any(|row| row.contains("| error: ")),
+        "a case failed:\n{text}"
+    );
     for (case, implementations) in [
         (
             "1 s2c bulk ASCII",
@@ -50,23 +55,87 @@ fn quick_run_prints_a_row_per_case() {
         ),
         (
             "2 s2c bulk 10% IAC",
-            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"],
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
         ),
         (
-            "3 c2s bulk ASCII",
-            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"],
+            "3 c2s bulk ASCII (kludge mode, SLC on)",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "3b c2s bulk 10% IAC (kludge mode, SLC on)",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "3c c2s bulk ASCII (line mode)",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "3d c2s bulk 10% IAC (line mode)",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "3e kludge+SLC / line mode, c2s ASCII",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "3f kludge+SLC / line mode, c2s 10% IAC",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "6 s2c UTF-8 text API read(64 KiB)",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "6a s2c same UTF-8 data, bytes API read(64 KiB)",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "6b text API / bytes API",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
         ),
         (
             "4 conn rate, minimal negotiation",
-            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"],
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
         ),
         (
             "4b conn rate, full negotiation",
-            &["telnetlib3-rs", "Python telnetlib3"],
+            &["telnetlib3-rs", "Python telnetlib3"][..],
         ),
         (
-            "5 server RSS per idle connection",
-            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"],
+            "7 p99 connect-to-greeting, 50 in flight, minimal",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "7b p99 connect-to-greeting, 50 in flight, full",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "8 server CPU per connection, minimal",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "8b server CPU per connection, full",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "9 connect-to-shell p50, 1 in flight, minimal",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "9b connect-to-shell p50, 1 in flight, full",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "5 server RSS per idle connection, 1000 held",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "10 server RSS per idle connection, 10000 held",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "10b time to open 10000 / time to open 1000",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
         ),
     ] {
         for implementation in implementations {

@@ -120,14 +120,43 @@ impl Encoder {
 
 /// Append `data` to `out` with every IAC doubled, and nothing else changed (BINARY).
 pub fn escape_iac(data: &[u8], out: &mut Vec<u8>) {
+    // Dense IAC (random or binary data): a word-at-a-time scan; sparse: one memchr
+    // iterator over the whole input, whose SIMD set-up is paid once, not per IAC.
+    if crate::parser::iac_dense(data) {
+        // Room for every doubled IAC: the general reserve assumes few.
+        out.reserve(data.len() + data.len() / 8);
+        escape_at(data, crate::parser::IacPositions::new(data), out);
+    } else {
+        escape_at(data, memchr_iter(IAC, data), out);
+    }
+}
+
+fn escape_at(data: &[u8], positions: impl Iterator<Item = usize>, out: &mut Vec<u8>) {
     let mut start = 0;
-    // One iterator over the whole input: its SIMD set-up is paid once, not per IAC.
-    for at in memchr_iter(IAC, data) {
-        out.extend_from_slice(&data[start..=at]);
+    for at in positions {
+        extend_short(out, data, start, at + 1);
         out.push(IAC);
         start = at + 1;
     }
     out.extend_from_slice(&data[start..]);
+}
+
+/// Append `data[start..end]` to `out`. A short run (dense escapes make runs of a few
+/// bytes) is copied as a fixed 16 bytes and the excess dropped: two vector moves instead
+/// of a call to `memcpy`, whose set-up would cost more than the copy.
+#[inline]
+pub(crate) fn extend_short(out: &mut Vec<u8>, data: &[u8], start: usize, end: usize) {
+    const SHORT: usize = 16;
+    match data.get(start..start + SHORT) {
+        Some(window) if end - start <= SHORT => {
+            let keep = out.len() + (end - start);
+            let mut fixed = [0u8; SHORT];
+            fixed.copy_from_slice(window);
+            out.extend_from_slice(&fixed);
+            out.truncate(keep);
+        }
+        _ => out.extend_from_slice(&data[start..end]),
+    }
 }
 
 /// Append `IAC <command>`.

@@ -7,8 +7,13 @@
 //! Plain data is located with `memchr` and handed to [`Handler::data`] as slices borrowed
 //! from the input: there is no per-byte loop over data that holds no IAC (and, under the
 //! NVT rules, no NUL). Only the bytes of commands go through the byte-wise state machine.
+//! Data cut by escapes (IAC IAC, CR NUL) is joined in a small buffer and handed over as
+//! one run per stretch between commands, so that dense escapes do not cost a handler
+//! call each.
 
-use memchr::{memchr, memchr2};
+use std::ops::Range;
+
+use memchr::{memchr, memchr2_iter, memchr_iter};
 
 use crate::command::{Command, Verb, IAC, SB, SE};
 use crate::option::TelnetOption;
@@ -22,6 +27,10 @@ pub const DEFAULT_MAX_SUBNEGOTIATION: usize = 8 * 1024;
 /// A subnegotiation buffer grown beyond this is released after use, so that one large
 /// subnegotiation does not pin memory for the life of an idle connection.
 const RETAINED_SUBNEGOTIATION_CAPACITY: usize = 256;
+
+/// The buffer that joins data cut by escapes is released after use beyond this, so that
+/// an idle connection keeps no copy of its last burst.
+const RETAINED_JOINED_CAPACITY: usize = 256;
 
 const CR: u8 = b'\r';
 const NUL: u8 = 0;
@@ -132,6 +141,8 @@ enum State {
 pub struct Parser {
     state: State,
     subnegotiation: Vec<u8>,
+    /// Data pieces of one stretch between commands, joined (see [`Runs`]).
+    joined: Vec<u8>,
     /// Set once the open subnegotiation overflowed: its bytes are dropped up to IAC SE.
     overflowed: bool,
     max_subnegotiation: usize,
@@ -156,6 +167,7 @@ impl Parser {
         Self {
             state: State::Data { after_cr: false },
             subnegotiation: Vec::new(),
+            joined: Vec::new(),
             overflowed: false,
             max_subnegotiation: limit,
         }
@@ -211,28 +223,42 @@ impl Parser {
         }
     }
 
-    /// The fast path: hand out data runs up to the next IAC that starts a command.
+    /// The fast path: hand out the data up to the next IAC that starts a command.
     /// Returns the number of bytes consumed.
     #[inline]
     fn advance_data<H: Handler>(&mut self, handler: &mut H, input: &[u8], after_cr: bool) -> usize {
-        let nvt = handler.nvt_input();
+        // Outside NVT rules only IAC is special; under them NUL is too (for CR NUL). One
+        // iterator over the input: its SIMD set-up is paid once, not per escape.
+        if handler.nvt_input() {
+            self.data_runs(
+                handler,
+                input,
+                after_cr,
+                true,
+                memchr2_iter(IAC, NUL, input),
+            )
+        } else if iac_dense(input) {
+            self.data_runs(handler, input, false, false, IacPositions::new(input))
+        } else {
+            self.data_runs(handler, input, false, false, memchr_iter(IAC, input))
+        }
+    }
+
+    fn data_runs<H: Handler>(
+        &mut self,
+        handler: &mut H,
+        input: &[u8],
+        after_cr: bool,
+        nvt: bool,
+        hits: impl Iterator<Item = usize>,
+    ) -> usize {
+        let mut runs = Runs::new(input, &mut self.joined);
         let mut run_start = 0;
-        let mut pos = 0;
-        loop {
-            // Outside NVT rules only IAC is special; under them NUL is too (for CR NUL).
-            let found = if nvt {
-                memchr2(IAC, NUL, &input[pos..])
-            } else {
-                memchr(IAC, &input[pos..])
-            };
-            let Some(offset) = found else {
-                emit(handler, &input[run_start..]);
-                self.state = State::Data {
-                    after_cr: nvt && input.last() == Some(&CR),
-                };
-                return input.len();
-            };
-            let at = pos + offset;
+        for at in hits {
+            if at < run_start {
+                // The second IAC of an IAC IAC already taken.
+                continue;
+            }
             if input[at] == NUL {
                 let follows_cr = if at == 0 {
                     after_cr
@@ -241,27 +267,28 @@ impl Parser {
                 };
                 if follows_cr {
                     // RFC 854: CR NUL is a carriage return alone; drop the NUL.
-                    emit(handler, &input[run_start..at]);
+                    runs.push(run_start..at);
                     run_start = at + 1;
                 }
-                pos = at + 1;
                 continue;
             }
-            match input.get(at + 1) {
-                // IAC IAC is one data byte 0xFF: keep the first, skip the second, and
-                // stay in the fast path so a run with escaped bytes is not chopped up.
-                Some(&IAC) => {
-                    emit(handler, &input[run_start..=at]);
-                    run_start = at + 2;
-                    pos = at + 2;
-                }
-                _ => {
-                    emit(handler, &input[run_start..at]);
-                    self.state = State::Iac;
-                    return at + 1;
-                }
+            if input.get(at + 1) == Some(&IAC) {
+                // IAC IAC is one data byte 0xFF: keep the first, skip the second.
+                runs.push(run_start..at + 1);
+                run_start = at + 2;
+            } else {
+                runs.push(run_start..at);
+                runs.finish(handler);
+                self.state = State::Iac;
+                return at + 1;
             }
         }
+        runs.push(run_start..input.len());
+        runs.finish(handler);
+        self.state = State::Data {
+            after_cr: nvt && input.last() == Some(&CR),
+        };
+        input.len()
     }
 
     fn after_iac<H: Handler>(&mut self, handler: &mut H, byte: u8) {
@@ -351,10 +378,113 @@ impl Parser {
     }
 }
 
-#[inline]
-fn emit<H: Handler>(handler: &mut H, run: &[u8]) {
-    if !run.is_empty() {
-        handler.data(run);
+/// Whether IAC is common enough in `data` (one byte in 32 or more) that finding each with
+/// a word-at-a-time scan beats a memchr call per IAC (whose set-up then dominates).
+/// Counting is one fast SIMD pass.
+pub(crate) fn iac_dense(data: &[u8]) -> bool {
+    data.len() >= 64 && memchr_iter(IAC, data).count() >= data.len() / 32
+}
+
+/// The positions of the IAC (0xFF) bytes of a slice, in order, found eight bytes at a
+/// time: an exact test of a word for 0xFF bytes, then one step per IAC found.
+pub(crate) struct IacPositions<'a> {
+    data: &'a [u8],
+    /// Where the next word starts.
+    next: usize,
+    /// Where the current word started, and its IAC bytes as set high bits.
+    base: usize,
+    found: u64,
+}
+
+impl<'a> IacPositions<'a> {
+    pub(crate) const fn new(data: &'a [u8]) -> Self {
+        Self {
+            data,
+            next: 0,
+            base: 0,
+            found: 0,
+        }
+    }
+}
+
+impl Iterator for IacPositions<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+        while self.found == 0 {
+            let rest = self.data.get(self.next..).filter(|r| !r.is_empty())?;
+            let bytes = match rest.get(..8) {
+                // A whole word: one load (a fixed-size copy, not a memcpy call).
+                Some(word) => <[u8; 8]>::try_from(word).unwrap_or_default(),
+                None => {
+                    let mut bytes = [0u8; 8];
+                    bytes[..rest.len()].copy_from_slice(rest);
+                    bytes
+                }
+            };
+            // A byte is 0xFF exactly when its complement is zero: the classic exact
+            // zero-byte test (no false hits from borrows) on the complement.
+            let zeroes = !u64::from_le_bytes(bytes);
+            self.found = !(((zeroes & LOW7) + LOW7) | zeroes | LOW7);
+            self.base = self.next;
+            self.next += 8;
+        }
+        let at = self.base + (self.found.trailing_zeros() / 8) as usize;
+        self.found &= self.found - 1;
+        Some(at)
+    }
+}
+
+/// The data pieces of one stretch of input between commands: the first is kept as a range
+/// of the input (no copy when it is the only one), the rest are joined to it in `joined`.
+struct Runs<'a> {
+    input: &'a [u8],
+    joined: &'a mut Vec<u8>,
+    first: Option<Range<usize>>,
+    joining: bool,
+}
+
+impl<'a> Runs<'a> {
+    fn new(input: &'a [u8], joined: &'a mut Vec<u8>) -> Self {
+        Self {
+            input,
+            joined,
+            first: None,
+            joining: false,
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, piece: Range<usize>) {
+        if piece.is_empty() {
+            return;
+        }
+        if self.joining {
+            crate::encoder::extend_short(self.joined, self.input, piece.start, piece.end);
+        } else if let Some(first) = self.first.take() {
+            self.joined.clear();
+            self.joined.reserve(self.input.len() - first.start);
+            self.joined.extend_from_slice(&self.input[first]);
+            self.joined.extend_from_slice(&self.input[piece]);
+            self.joining = true;
+        } else {
+            self.first = Some(piece);
+        }
+    }
+
+    /// Hand the stretch to `handler` as one run.
+    fn finish<H: Handler>(self, handler: &mut H) {
+        if self.joining {
+            handler.data(self.joined);
+            self.joined.clear();
+            if self.joined.capacity() > RETAINED_JOINED_CAPACITY {
+                *self.joined = Vec::new();
+            }
+        } else if let Some(first) = self.first {
+            handler.data(&self.input[first]);
+        }
     }
 }
 

@@ -393,13 +393,53 @@ pub struct Session {
     pub(crate) plan: PlanState,
 }
 
+/// Every option's negotiation state. Only options that left the initial state (NO both
+/// ways) have an entry: a session negotiates a dozen or so of the 256, and an idle
+/// connection should not carry the rest (a short search beats 512 bytes per session).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OptionTable {
+    /// Option codes with their state, in code order.
+    entries: Vec<(u8, OptionState)>,
+}
+
+impl OptionTable {
+    #[inline]
+    pub(crate) fn get(&self, option: TelnetOption) -> OptionState {
+        let code = option.code();
+        self.entries
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map_or_else(OptionState::default, |&(_, state)| state)
+    }
+
+    pub(crate) fn get_mut(&mut self, option: TelnetOption) -> &mut OptionState {
+        let code = option.code();
+        let at = match self
+            .entries
+            .binary_search_by_key(&code, |&(known, _)| known)
+        {
+            Ok(at) => at,
+            Err(at) => {
+                // At most 256 entries, however hostile the peer.
+                self.entries.insert(at, (code, OptionState::default()));
+                at
+            }
+        };
+        &mut self.entries[at].1
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &OptionState> {
+        self.entries.iter().map(|(_, state)| state)
+    }
+}
+
 /// Everything but the parser, so that the parser can call back into it.
 #[derive(Clone, Debug)]
 pub(crate) struct Core {
     pub(crate) role: Role,
     /// Shared between the sessions of a server; copied on write by the few setters.
     pub(crate) config: Arc<Config>,
-    pub(crate) options: [OptionState; 256],
+    pub(crate) options: OptionTable,
     pub(crate) encoder: Encoder,
     pub(crate) output: Vec<u8>,
     pub(crate) families: Families,
@@ -418,7 +458,7 @@ impl Session {
             core: Core {
                 role,
                 config,
-                options: [OptionState::default(); 256],
+                options: OptionTable::default(),
                 encoder: Encoder::new(),
                 output: Vec::new(),
                 families: Families::default(),
@@ -446,19 +486,19 @@ impl Session {
 
     /// Both sides of an option's negotiation state.
     #[must_use]
-    pub const fn option_state(&self, option: TelnetOption) -> OptionState {
-        self.core.options[option.code() as usize]
+    pub fn option_state(&self, option: TelnetOption) -> OptionState {
+        self.core.options.get(option)
     }
 
     /// Whether we perform `option`.
     #[must_use]
-    pub const fn local_enabled(&self, option: TelnetOption) -> bool {
+    pub fn local_enabled(&self, option: TelnetOption) -> bool {
         self.option_state(option).us.is_enabled()
     }
 
     /// Whether the peer performs `option`.
     #[must_use]
-    pub const fn remote_enabled(&self, option: TelnetOption) -> bool {
+    pub fn remote_enabled(&self, option: TelnetOption) -> bool {
         self.option_state(option).him.is_enabled()
     }
 
@@ -473,12 +513,16 @@ impl Session {
 
     /// Every option enabled on `side`, in code order.
     pub fn enabled_options(&self, side: Side) -> impl Iterator<Item = TelnetOption> + '_ {
-        (0..=255u8)
-            .map(TelnetOption::from)
-            .filter(move |&option| match side {
-                Side::Local => self.local_enabled(option),
-                Side::Remote => self.remote_enabled(option),
+        // The table is in code order and holds every option not NO/NO.
+        self.core
+            .options
+            .entries
+            .iter()
+            .filter(move |(_, state)| match side {
+                Side::Local => state.us.is_enabled(),
+                Side::Remote => state.him.is_enabled(),
             })
+            .map(|&(code, _)| TelnetOption::from(code))
     }
 
     /// The options in force, in telnetlib3's writer format: `server-will:A,B client-will:C`
@@ -598,10 +642,7 @@ impl Session {
 
 impl Core {
     fn nvt_output(&self) -> bool {
-        self.config.translate_eol
-            && !self.options[TelnetOption::Binary.code() as usize]
-                .us
-                .is_enabled()
+        self.config.translate_eol && !self.options.get(TelnetOption::Binary).us.is_enabled()
     }
 
     /// A CR left pending by data must get its NUL before any command goes out.
@@ -615,7 +656,7 @@ impl Core {
     }
 
     pub(crate) fn enabled(&self, option: TelnetOption, side: Side) -> bool {
-        let state = self.options[option.code() as usize];
+        let state = self.options.get(option);
         match side {
             Side::Local => state.us.is_enabled(),
             Side::Remote => state.him.is_enabled(),
@@ -623,7 +664,7 @@ impl Core {
     }
 
     pub(crate) fn state_mut(&mut self, side: Side, option: TelnetOption) -> &mut QState {
-        let state = &mut self.options[option.code() as usize];
+        let state = self.options.get_mut(option);
         match side {
             Side::Local => &mut state.us,
             Side::Remote => &mut state.him,
@@ -655,7 +696,7 @@ impl Core {
             return;
         }
         let policy = self.config.policy;
-        let state = self.options[option.code() as usize];
+        let state = self.options.get(option);
         let (side, transition) = match verb {
             Verb::Will => (
                 Side::Remote,
@@ -732,9 +773,7 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
 
     fn nvt_input(&self) -> bool {
         self.core.config.translate_eol
-            && !self.core.options[TelnetOption::Binary.code() as usize]
-                .him
-                .is_enabled()
+            && !self.core.options.get(TelnetOption::Binary).him.is_enabled()
     }
 }
 

@@ -318,19 +318,7 @@ async fn serve<F, Fut>(
     F: Fn(TelnetReader, TelnetWriter) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let mut session = Session::new(Role::Server, Arc::clone(&config.protocol));
-    session.start_server_negotiation(config.plan);
-    let inner = stream::spawn_with(
-        socket,
-        session,
-        Settings {
-            limit: config.limit,
-            hook: config.on_event.clone(),
-            peer: format!("{} {}", peer.ip(), peer.port()),
-            defaults: config.terminal.clone(),
-            close_timeout: config.close_timeout,
-        },
-    );
+    let inner = start(socket, peer, config);
     // The server's own writer, to close the connection whatever the shell does.
     let mut writer = TelnetWriter::new(Arc::clone(&inner));
     let id = registry.next_id.fetch_add(1, Ordering::Relaxed);
@@ -388,6 +376,34 @@ async fn serve<F, Fut>(
         }
     }
     writer.close().await;
+}
+
+/// Start the connection's session and driver. A function of its own, not inline in
+/// `serve`: a value moved out in an async fn keeps its slot in the future until the end of
+/// its scope, and the session (over a kilobyte) would then sit in every connection's task
+/// for its whole life.
+fn start(socket: tokio::net::TcpStream, peer: SocketAddr, config: &ServerConfig) -> Arc<Inner> {
+    let mut session = Session::new(Role::Server, Arc::clone(&config.protocol));
+    session.start_server_negotiation(config.plan);
+    // The opening request goes out now rather than when the driver task first runs: the
+    // client answers sooner (what the socket does not take, the driver writes).
+    let mut opening = Vec::new();
+    let _ = session.poll_transmit(&mut opening);
+    let sent = socket.try_write(&opening).unwrap_or(0);
+    opening.drain(..sent);
+    stream::spawn_after(
+        socket,
+        session,
+        Settings {
+            limit: config.limit,
+            hook: config.on_event.clone(),
+            peer: format!("{} {}", peer.ip(), peer.port()),
+            defaults: config.terminal.clone(),
+            close_timeout: config.close_timeout,
+        },
+        opening,
+        sent,
+    )
 }
 
 /// Returns once no byte has arrived from the peer for `idle`.

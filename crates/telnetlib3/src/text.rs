@@ -273,6 +273,10 @@ impl Encoding {
     #[must_use]
     pub fn decoder(&self, mode: ErrorMode) -> Decoder {
         let state = match self.kind {
+            Kind::Standard(encoding) if encoding == encoding_rs::UTF_8 => DecoderState::Utf8 {
+                partial: [0; 4],
+                len: 0,
+            },
             Kind::Standard(encoding) => {
                 DecoderState::Standard(encoding.new_decoder_without_bom_handling())
             }
@@ -316,6 +320,13 @@ pub fn encoding_from_lang(lang: &str) -> Option<Encoding> {
 }
 
 enum DecoderState {
+    /// UTF-8, validated with SIMD (simdutf8) straight into the output: one pass and
+    /// one copy (through encoding_rs it took a copy and a second validation). Holds the
+    /// bytes of a character cut at the end of the previous input.
+    Utf8 {
+        partial: [u8; 4],
+        len: u8,
+    },
     Standard(encoding_rs::Decoder),
     Table(&'static [Option<char>; 128]),
 }
@@ -346,6 +357,15 @@ impl Decoder {
     /// bad bytes is in `out`, and the bad bytes are skipped.
     pub fn decode(&mut self, input: &[u8], last: bool, out: &mut String) -> Result<(), TextError> {
         match &mut self.state {
+            DecoderState::Utf8 { partial, len } => {
+                let error = decode_utf8(partial, len, input, last, self.mode, out);
+                if error {
+                    return Err(TextError::Malformed {
+                        encoding: self.name.clone(),
+                    });
+                }
+                Ok(())
+            }
             DecoderState::Table(table) => {
                 out.reserve(input.len());
                 let mut error = false;
@@ -403,6 +423,106 @@ impl Decoder {
             }
         }
     }
+}
+
+/// Decode UTF-8 `input` after the `partial` character left by the previous call, as
+/// encoding_rs would (a malformed sequence is replaced by one U+FFFD per maximal
+/// subpart, as WHATWG says). Returns whether malformed input was found in strict mode.
+fn decode_utf8(
+    partial: &mut [u8; 4],
+    len: &mut u8,
+    mut input: &[u8],
+    last: bool,
+    mode: ErrorMode,
+    out: &mut String,
+) -> bool {
+    let mut error = false;
+    // First complete the character cut at the end of the previous input, a byte at a time
+    // (at most three).
+    while *len > 0 {
+        let have = usize::from(*len);
+        let Some((&byte, rest)) = input.split_first() else {
+            if last {
+                *len = 0;
+                decode_complete(&partial[..have], mode, &mut error, out);
+            }
+            return error;
+        };
+        partial[have] = byte;
+        match simdutf8::compat::from_utf8(&partial[..=have]) {
+            Ok(text) => {
+                out.push_str(text);
+                *len = 0;
+                input = rest;
+            }
+            Err(e) if e.error_len().is_none() => {
+                *len += 1;
+                input = rest;
+            }
+            Err(_) => {
+                // The kept bytes cannot be completed: replaced as a finished input would
+                // be, and `byte` is looked at afresh below.
+                *len = 0;
+                let kept = *partial;
+                decode_complete(&kept[..have], mode, &mut error, out);
+            }
+        }
+    }
+    // A character cut by the end of the input waits for the next call; split it off first
+    // so that the usual case validates the rest once, in one call.
+    let cut = if last { 0 } else { incomplete_tail(input) };
+    let (body, tail) = input.split_at(input.len() - cut);
+    decode_complete(body, mode, &mut error, out);
+    partial[..tail.len()].copy_from_slice(tail);
+    *len = tail.len() as u8;
+    error
+}
+
+/// Decode `body` as a whole (a truncated sequence at its end is malformed too).
+fn decode_complete(mut body: &[u8], mode: ErrorMode, error: &mut bool, out: &mut String) {
+    loop {
+        match simdutf8::compat::from_utf8(body) {
+            Ok(text) => {
+                out.push_str(text);
+                return;
+            }
+            Err(e) => {
+                let (valid, rest) = body.split_at(e.valid_up_to());
+                // Valid by the error's own account; this second look is over the prefix
+                // of a malformed input only.
+                out.push_str(simdutf8::compat::from_utf8(valid).unwrap_or_default());
+                match mode {
+                    ErrorMode::Strict => *error = true,
+                    ErrorMode::Replace => out.push('\u{FFFD}'),
+                    ErrorMode::Ignore => {}
+                }
+                match e.error_len() {
+                    Some(n) => body = &rest[n..],
+                    None => return,
+                }
+            }
+        }
+    }
+}
+
+/// How many bytes at the end of `input` begin a UTF-8 character that is not complete
+/// (0 to 3): a lead byte among the last three bytes with fewer continuation bytes after
+/// it than it announces.
+fn incomplete_tail(input: &[u8]) -> usize {
+    for back in 1..=3.min(input.len()) {
+        let byte = input[input.len() - back];
+        if byte & 0xC0 == 0x80 {
+            continue; // A continuation byte: the lead is further back.
+        }
+        let needed = match byte {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => return 0,
+        };
+        return if back < needed { back } else { 0 };
+    }
+    0
 }
 
 enum EncoderState {
@@ -552,6 +672,59 @@ mod tests {
             .unwrap()
             .encode(text, &mut out);
         (out, result)
+    }
+
+    /// The UTF-8 fast path against encoding_rs itself, over pseudo-random inputs rich in
+    /// lead, continuation and invalid bytes, cut into pieces at pseudo-random points.
+    #[test]
+    fn utf8_fast_path_decodes_as_encoding_rs_in_any_split() {
+        let alphabet = [
+            b'a', 0x7F, 0x80, 0xBF, 0xC0, 0xC2, 0xDF, 0xE0, 0xE1, 0xED, 0xEF, 0xF0, 0xF4, 0xF5,
+            0xFF, 0x90, 0xA0, 0x9F,
+        ];
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let utf8 = Encoding::from_name("utf8").unwrap();
+        for _ in 0..5000 {
+            let n = (next() % 24) as usize;
+            let mut input: Vec<u8> = (0..n)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            if next() % 3 == 0 {
+                input.extend_from_slice("é€😀".as_bytes());
+            }
+            let mut expected = String::with_capacity(input.len() * 3 + 16);
+            let (_, _, had_errors) = encoding_rs::UTF_8
+                .new_decoder_without_bom_handling()
+                .decode_to_string(&input, &mut expected, true);
+            for mode in [ErrorMode::Replace, ErrorMode::Strict, ErrorMode::Ignore] {
+                let mut decoder = utf8.decoder(mode);
+                let mut out = String::new();
+                let mut failed = false;
+                let mut rest = &input[..];
+                while !rest.is_empty() {
+                    let take = ((next() % 5) as usize).min(rest.len()).max(1);
+                    failed |= decoder.decode(&rest[..take], false, &mut out).is_err();
+                    rest = &rest[take..];
+                }
+                failed |= decoder.decode(b"", true, &mut out).is_err();
+                let want = match mode {
+                    ErrorMode::Replace => expected.clone(),
+                    _ => expected.replace('\u{FFFD}', ""),
+                };
+                assert_eq!(out, want, "{mode:?} {input:02x?}");
+                assert_eq!(
+                    failed,
+                    mode == ErrorMode::Strict && had_errors,
+                    "{input:02x?}"
+                );
+            }
+        }
     }
 
     #[test]

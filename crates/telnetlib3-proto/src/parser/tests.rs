@@ -320,3 +320,77 @@ proptest! {
         prop_assert_eq!(seen, vec![Seen::Data(stream)]);
     }
 }
+
+/// Records each data call as it comes, unmerged.
+#[derive(Default)]
+struct Calls {
+    data: Vec<Vec<u8>>,
+    nvt: bool,
+}
+
+impl Handler for Calls {
+    fn data(&mut self, data: &[u8]) {
+        self.data.push(data.to_vec());
+    }
+    fn command(&mut self, _command: Command) {
+        self.data.push(b"<cmd>".to_vec());
+    }
+    fn nvt_input(&self) -> bool {
+        self.nvt
+    }
+}
+
+#[test]
+fn escapes_do_not_cut_data_into_one_call_each() {
+    let mut calls = Calls::default();
+    let mut parser = Parser::new();
+    parser.advance(&mut calls, b"a\xff\xffb\xff\xffc\xff\xf1d\xff\xff");
+    assert_eq!(
+        calls.data,
+        [&b"a\xffb\xffc"[..], b"<cmd>", b"d\xff"],
+        "one call per stretch between commands"
+    );
+
+    let mut calls = Calls {
+        nvt: true,
+        ..Calls::default()
+    };
+    let mut parser = Parser::new();
+    parser.advance(&mut calls, b"x\r\0y\r\0\xff\xffz\r");
+    parser.advance(&mut calls, b"\0w");
+    assert_eq!(calls.data, [&b"x\ry\r\xffz\r"[..], b"w"]);
+    assert!(parser.joined.capacity() <= RETAINED_JOINED_CAPACITY);
+
+    // A large joined stretch is not kept once handed over.
+    let mut big = vec![b'a'; 4096];
+    big.extend_from_slice(b"\xff\xffb");
+    parser.advance(&mut calls, &big);
+    assert_eq!(calls.data.last().map(Vec::len), Some(4098));
+    assert_eq!(parser.joined.capacity(), 0);
+}
+
+proptest! {
+    /// The word-at-a-time IAC finder finds exactly what memchr finds.
+    #[test]
+    fn iac_positions_match_memchr(
+        data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(0xFFu8), Just(0xFEu8), Just(0x7Fu8)], 0..300),
+    ) {
+        let words: Vec<usize> = IacPositions::new(&data).collect();
+        let simd: Vec<usize> = memchr_iter(IAC, &data).collect();
+        prop_assert_eq!(words, simd);
+    }
+
+    /// Dense and sparse escaping give the same bytes (every IAC doubled, nothing else).
+    #[test]
+    fn dense_escaping_doubles_every_iac(
+        data in proptest::collection::vec(prop_oneof![any::<u8>(), Just(0xFFu8)], 0..600),
+    ) {
+        let mut out = Vec::new();
+        crate::encoder::escape_iac(&data, &mut out);
+        let naive: Vec<u8> = data
+            .iter()
+            .flat_map(|&b| if b == IAC { vec![IAC, IAC] } else { vec![b] })
+            .collect();
+        prop_assert_eq!(out, naive);
+    }
+}

@@ -12,23 +12,64 @@
 //! close into a reset that could destroy output in flight. The socket is dropped at the
 //! end in every case.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use telnetlib3_proto::options::timing_mark;
 use telnetlib3_proto::{Event, Sink};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, trace};
 
 use super::{EventHook, Failure, Inner, Shared};
 
-/// The read buffer starts this small (an idle connection costs little) ...
-const READ_CHUNK_MIN: usize = 2 * 1024;
-/// ... and doubles, while reads fill it, up to this.
+/// The most read from the socket at once.
 pub(super) const READ_CHUNK_MAX: usize = 64 * 1024;
+
+thread_local! {
+    /// The buffer socket reads land in: one per thread, not one per connection, since
+    /// what is read is parsed into the connection's input buffer at once (an idle
+    /// connection then holds no read buffer at all).
+    static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Poll one read of `rd` into the thread's buffer and hand what came (nothing: EOF) to
+/// the session, or with no `inner`, drop it. Ready with the number of bytes read.
+fn poll_receive<R: AsyncRead + Unpin>(
+    inner: Option<&Inner>,
+    rd: &mut R,
+    cx: &mut Context<'_>,
+) -> Poll<io::Result<usize>> {
+    let mut poll_with = |buf: &mut Vec<u8>| {
+        if buf.len() < READ_CHUNK_MAX {
+            buf.resize(READ_CHUNK_MAX, 0);
+        }
+        let mut read_buf = ReadBuf::new(buf);
+        match Pin::new(&mut *rd).poll_read(cx, &mut read_buf) {
+            Poll::Ready(Ok(())) => {
+                let data = read_buf.filled();
+                if let Some(inner) = inner {
+                    received(inner, data);
+                }
+                Poll::Ready(Ok(data.len()))
+            }
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending => Poll::Pending,
+        }
+    };
+    READ_BUFFER.with(|shared| match shared.try_borrow_mut() {
+        Ok(mut buf) => poll_with(&mut buf),
+        // Only if an event hook drove another connection on this thread from inside
+        // ours: that one reads into a buffer of its own.
+        Err(_) => poll_with(&mut Vec::new()),
+    })
+}
 
 /// Receives what the session finds in the input, on behalf of the driver.
 struct Collect<'a> {
@@ -57,8 +98,12 @@ impl Sink for Collect<'_> {
 }
 
 /// Drive the connection until it ends, then tell every handle.
-pub(super) async fn drive<S: AsyncRead + AsyncWrite>(inner: Arc<Inner>, stream: S) {
-    let result = run(&inner, stream).await;
+pub(super) async fn drive<S: AsyncRead + AsyncWrite>(
+    inner: Arc<Inner>,
+    stream: S,
+    unsent: Vec<u8>,
+) {
+    let result = run(&inner, stream, unsent).await;
     let mut shared = inner.lock();
     if let Err(error) = result {
         debug!(peer = %inner.settings.peer, "connection failed: {error}");
@@ -78,10 +123,13 @@ pub(super) async fn drive<S: AsyncRead + AsyncWrite>(inner: Arc<Inner>, stream: 
     inner.writable.notify_waiters();
 }
 
-async fn run<S: AsyncRead + AsyncWrite>(inner: &Inner, stream: S) -> io::Result<()> {
+async fn run<S: AsyncRead + AsyncWrite>(
+    inner: &Inner,
+    stream: S,
+    unsent: Vec<u8>,
+) -> io::Result<()> {
     let (mut rd, mut wr) = tokio::io::split(stream);
-    let mut buf = vec![0u8; READ_CHUNK_MIN];
-    let mut out = Vec::new();
+    let mut out = unsent;
     let mut pos = 0;
     let mut close_deadline: Option<Instant> = None;
     loop {
@@ -93,16 +141,15 @@ async fn run<S: AsyncRead + AsyncWrite>(inner: &Inner, stream: S) -> io::Result<
                 let _ = shared.session.poll_transmit(&mut out);
             }
             shared.in_flight = out.len() - pos;
-            (
-                !shared.eof && shared.buffered() < inner.settings.limit,
-                shared.closing,
-            )
+            let full = shared.buffered() >= inner.settings.limit;
+            shared.read_paused = full;
+            (!shared.eof && !full, shared.closing)
         };
         if closing {
             let deadline = *close_deadline
                 .get_or_insert_with(|| Instant::now() + inner.settings.close_timeout);
             if pos == out.len() {
-                return shut_down(inner, &mut rd, &mut wr, &mut buf).await;
+                return shut_down(inner, &mut rd, &mut wr).await;
             }
             if Instant::now() >= deadline {
                 debug!(peer = %inner.settings.peer, "closing: {} bytes not written", out.len() - pos);
@@ -122,12 +169,8 @@ async fn run<S: AsyncRead + AsyncWrite>(inner: &Inner, stream: S) -> io::Result<
                 drop(shared);
                 inner.writable.notify_waiters();
             }
-            read = rd.read(&mut buf), if can_read => {
-                let n = read?;
-                received(inner, &buf[..n]);
-                if n == buf.len() && n < READ_CHUNK_MAX {
-                    buf.resize(n * 2, 0);
-                }
+            read = poll_fn(|cx| poll_receive(Some(inner), &mut rd, cx)), if can_read => {
+                read?;
             }
             () = inner.wake_driver.notified() => {}
             () = tokio::time::sleep_until(close_deadline.unwrap_or_else(Instant::now)),
@@ -143,6 +186,8 @@ fn received(inner: &Inner, data: &[u8]) {
         shared.eof = true;
     } else {
         shared.bytes_in += data.len() as u64;
+        // At most one allocation for what this read adds (data shrinks when parsed).
+        shared.input.reserve(data.len());
         let Shared {
             session,
             input,
@@ -155,20 +200,26 @@ fn received(inner: &Inner, data: &[u8]) {
             hook: inner.settings.hook.as_ref(),
         };
         session.receive(data, &mut sink);
-        let size = session.peer_window_size();
-        inner.window_size.send_if_modified(|known| {
-            let changed = *known != size;
-            *known = size;
-            changed
-        });
-        let term = session.terminal_type();
-        inner.terminal_type.send_if_modified(|known| {
-            let changed = known.as_deref() != term;
-            if changed {
-                *known = term.map(str::to_owned);
-            }
-            changed
-        });
+        // Only once someone watches (the channels are made on the first subscription,
+        // under this same lock, from the session's values then).
+        if let Some(window_size) = inner.window_size.get() {
+            let size = session.peer_window_size();
+            window_size.send_if_modified(|known| {
+                let changed = *known != size;
+                *known = size;
+                changed
+            });
+        }
+        if let Some(terminal_type) = inner.terminal_type.get() {
+            let term = session.terminal_type();
+            terminal_type.send_if_modified(|known| {
+                let changed = known.as_deref() != term;
+                if changed {
+                    *known = term.map(str::to_owned);
+                }
+                changed
+            });
+        }
     }
     drop(shared);
     inner.readable.notify_waiters();
@@ -176,7 +227,7 @@ fn received(inner: &Inner, data: &[u8]) {
 
 /// Everything queued is written: send our FIN, tell the handles, and give the peer the
 /// close timeout to close its side (reading and discarding meanwhile).
-async fn shut_down<R, W>(inner: &Inner, rd: &mut R, wr: &mut W, buf: &mut [u8]) -> io::Result<()>
+async fn shut_down<R, W>(inner: &Inner, rd: &mut R, wr: &mut W) -> io::Result<()>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -195,7 +246,10 @@ where
         result?;
     }
     let _ = tokio::time::timeout(timeout, async {
-        while rd.read(buf).await.is_ok_and(|n| n > 0) {}
+        while poll_fn(|cx| poll_receive(None, rd, cx))
+            .await
+            .is_ok_and(|n| n > 0)
+        {}
     })
     .await;
     Ok(())

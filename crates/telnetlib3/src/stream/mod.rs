@@ -19,7 +19,7 @@ mod writer;
 use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use telnetlib3_proto::options::naws::WindowSize;
@@ -36,6 +36,9 @@ use crate::Error;
 /// Default cap on data read from the peer and not yet taken by the shell (telnetlib3's
 /// reader `limit`).
 pub const DEFAULT_LIMIT: usize = 65536;
+
+/// An emptied input buffer larger than this is released.
+const RETAINED_INPUT_CAPACITY: usize = 4096;
 
 /// A writer waits while this much output is queued and not yet written to the socket.
 pub const WRITE_HIGH_WATER: usize = 64 * 1024;
@@ -105,6 +108,9 @@ struct Shared {
     start: usize,
     /// Bytes the driver has taken from the session and not yet written.
     in_flight: usize,
+    /// The driver stopped reading the socket because the input buffer is full: a reader
+    /// that takes input must wake it (and need not otherwise).
+    read_paused: bool,
     /// No more input will come: the peer closed its side, we closed, or the connection
     /// failed.
     eof: bool,
@@ -138,8 +144,9 @@ impl Shared {
         if self.start == self.input.len() {
             self.input.clear();
             self.start = 0;
-            // An idle connection keeps no large buffer.
-            if self.input.capacity() > driver::READ_CHUNK_MAX {
+            // An idle connection keeps no large buffer (the driver reserves what the
+            // next data needs).
+            if self.input.capacity() > RETAINED_INPUT_CAPACITY {
                 self.input = Vec::new();
             }
         } else if self.start >= driver::READ_CHUNK_MAX / 4 && self.start * 2 >= self.input.len() {
@@ -152,6 +159,11 @@ impl Shared {
 
     /// Take up to `max` unread bytes.
     fn take(&mut self, max: usize) -> Vec<u8> {
+        if self.start == 0 && max >= self.input.len() {
+            // All of it: hand over the buffer itself, no copy (the driver reserves a new
+            // one, of the size it needs, with the next data).
+            return std::mem::take(&mut self.input);
+        }
         let n = max.min(self.buffered());
         let taken = self.input[self.start..self.start + n].to_vec();
         self.skip(n);
@@ -183,9 +195,11 @@ pub(crate) struct Inner {
     /// the connection closes.
     handles: AtomicUsize,
     /// The peer's window size, as last reported.
-    window_size: watch::Sender<Option<WindowSize>>,
+    /// Made on the first subscription: a watch channel costs several hundred bytes, and
+    /// most connections never have a watcher.
+    window_size: OnceLock<watch::Sender<Option<WindowSize>>>,
     /// The peer's terminal type, as the session chose it so far.
-    terminal_type: watch::Sender<Option<String>>,
+    terminal_type: OnceLock<watch::Sender<Option<String>>>,
     settings: Settings,
 }
 
@@ -238,12 +252,28 @@ pub(crate) fn spawn_with<S>(stream: S, session: Session, settings: Settings) -> 
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
+    spawn_after(stream, session, settings, Vec::new(), 0)
+}
+
+/// [`spawn_with`] for a stream that already carried `sent` bytes of the session's output,
+/// with `unsent` still to write first.
+pub(crate) fn spawn_after<S>(
+    stream: S,
+    session: Session,
+    settings: Settings,
+    unsent: Vec<u8>,
+    sent: usize,
+) -> Arc<Inner>
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
     let inner = Arc::new(Inner {
         shared: Mutex::new(Shared {
             session,
             input: Vec::new(),
             start: 0,
-            in_flight: 0,
+            in_flight: unsent.len(),
+            read_paused: false,
             eof: false,
             closing: false,
             shut_down: false,
@@ -251,17 +281,17 @@ where
             failure: None,
             pings: VecDeque::new(),
             bytes_in: 0,
-            bytes_out: 0,
+            bytes_out: sent as u64,
         }),
         readable: Notify::new(),
         writable: Notify::new(),
         wake_driver: Notify::new(),
         handles: AtomicUsize::new(0),
-        window_size: watch::Sender::new(None),
-        terminal_type: watch::Sender::new(None),
+        window_size: OnceLock::new(),
+        terminal_type: OnceLock::new(),
         settings,
     });
-    tokio::spawn(driver::drive(Arc::clone(&inner), stream));
+    tokio::spawn(driver::drive(Arc::clone(&inner), stream, unsent));
     inner
 }
 

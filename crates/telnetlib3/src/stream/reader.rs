@@ -46,17 +46,24 @@ impl TelnetReader {
 
     /// Wait until `look` finds something in the unread data (given with whether more can
     /// come), or until nothing is left and no more can come (then `Ok(None)`, or the
-    /// connection's failure). The driver is woken after every consumption.
+    /// connection's failure). The driver is woken when it stopped reading for a full
+    /// buffer and this consumption makes room.
     async fn next<T>(
         &mut self,
         mut look: impl FnMut(&mut Shared, bool) -> Found<T>,
     ) -> Result<Option<T>, Error> {
         let inner = &*self.inner;
+        let limit = inner.settings.limit;
         let result = wait_until(&inner.readable, || {
             let mut shared = inner.lock();
             let more = !shared.eof;
             if shared.buffered() > 0 {
-                if let Found::Ready(value) = look(&mut shared, more) {
+                let found = look(&mut shared, more);
+                if shared.read_paused && shared.buffered() < limit {
+                    shared.read_paused = false;
+                    inner.wake_driver.notify_one();
+                }
+                if let Found::Ready(value) = found {
                     return Some(Ok(Some(value)));
                 }
             }
@@ -69,7 +76,6 @@ impl TelnetReader {
             None
         })
         .await;
-        inner.wake_driver.notify_one();
         result
     }
 

@@ -245,14 +245,26 @@ impl TelnetWriter {
     /// receiver's `changed().await` returns at each new size.
     #[must_use]
     pub fn watch_window_size(&self) -> watch::Receiver<Option<WindowSize>> {
-        self.inner.window_size.subscribe()
+        // Made under the connection's lock, so that no report falls between the value
+        // read here and the driver's first send.
+        let shared = self.inner.lock();
+        let sender = self
+            .inner
+            .window_size
+            .get_or_init(|| watch::Sender::new(shared.session.peer_window_size()));
+        sender.subscribe()
     }
 
     /// Changes of the terminal type the peer reports with TTYPE, as the session chooses
     /// it ([`Session::terminal_type`]; `None` until it reports one).
     #[must_use]
     pub fn watch_terminal_type(&self) -> watch::Receiver<Option<String>> {
-        self.inner.terminal_type.subscribe()
+        let shared = self.inner.lock();
+        let sender = self
+            .inner
+            .terminal_type
+            .get_or_init(|| watch::Sender::new(shared.session.terminal_type().map(str::to_owned)));
+        sender.subscribe()
     }
 
     /// The character set agreed with CHARSET, if any.

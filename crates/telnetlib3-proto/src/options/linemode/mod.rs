@@ -172,10 +172,11 @@ pub(crate) struct State {
     /// Server: the mode we sent and whose acknowledgement we await.
     proposed: Option<Mode>,
     /// The SLC table; `None` while it is still `Config::slc_defaults` (the state is
-    /// built before the configuration is at hand).
-    table: Option<SlcTable>,
+    /// built before the configuration is at hand). Boxed, like the scanner: most
+    /// sessions never have either, and an idle connection should not carry them.
+    table: Option<Box<SlcTable>>,
     /// The table's characters arranged for the data scan; `None` like `table`.
-    scanner: Option<Scanner>,
+    scanner: Option<Box<Scanner>>,
     /// Client: the mask the server sent; server: the mask we sent.
     forwardmask: Option<ForwardMask>,
     /// Client: whether we answered WILL FORWARDMASK; server: what the client answered.
@@ -189,24 +190,24 @@ impl State {
     /// mode calls for it is checked by [`snoop`] itself, per block of data, because ECHO
     /// and SGA changes are not routed to this family.
     pub(crate) fn snooping(&self) -> bool {
-        self.scanner.is_none_or(|scanner| !scanner.is_empty())
+        self.scanner
+            .as_deref()
+            .is_none_or(|scanner| !scanner.is_empty())
     }
 
     fn table(&self, defaults: &SlcTable) -> SlcTable {
-        self.table.unwrap_or(*defaults)
+        self.table.as_deref().copied().unwrap_or(*defaults)
     }
 
     fn table_mut(&mut self, defaults: &SlcTable) -> &mut SlcTable {
-        self.table.get_or_insert(*defaults)
-    }
-
-    fn scanner(&mut self, defaults: &SlcTable) -> Scanner {
-        let table = self.table(defaults);
-        *self.scanner.get_or_insert_with(|| Scanner::new(&table))
+        self.table.get_or_insert_with(|| Box::new(*defaults))
     }
 
     fn table_changed(&mut self) {
-        self.scanner = self.table.as_ref().map(Scanner::new);
+        self.scanner = self
+            .table
+            .as_deref()
+            .map(|table| Box::new(Scanner::new(table)));
     }
 
     fn reset_negotiation(&mut self) {
@@ -517,11 +518,14 @@ pub(crate) fn snoop<S: Sink>(cx: &mut Context<'_, S>, data: &[u8]) {
     }
     let core = &mut *cx.core;
     let defaults = &core.config.linemode.slc_defaults;
-    let scanner = core.families.linemode.scanner(defaults);
-    let table = core.families.linemode.table.as_ref().unwrap_or(defaults);
+    let linemode = &mut core.families.linemode;
+    let table = linemode.table.as_deref().copied().unwrap_or(*defaults);
+    let scanner = &**linemode
+        .scanner
+        .get_or_insert_with(|| Box::new(Scanner::new(&table)));
     let sink = &mut *cx.sink;
     scanner.scan(data, |byte| {
-        if let Some(function) = table.function_for(byte) {
+        if let Some(function) = scanner.function_of(byte, &table) {
             sink.event(SessionEvent::Linemode(Event::SlcFunction(function)));
         }
     });
@@ -543,7 +547,7 @@ impl Session {
         let linemode = &self.core.families.linemode;
         linemode
             .table
-            .as_ref()
+            .as_deref()
             .unwrap_or(&self.core.config.linemode.slc_defaults)
     }
 

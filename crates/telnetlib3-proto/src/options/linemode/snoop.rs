@@ -1,30 +1,43 @@
 //! Finding SLC characters in the data stream without a per-byte table lookup.
 //!
-//! Every default SLC character is a control character (below 0x20, or DEL). Plain text
-//! is read eight bytes at a time: one word test (SWAR) tells whether any of the eight is
-//! a control character, and only then are they looked up in a 256-bit set. A character a
-//! user configures outside that range (printable or 8-bit) is found with `memchr` (up to
-//! three such characters), or, past three, by a lookup of every byte.
+//! Every default SLC character is a control character (below 0x20, or DEL). Data is read
+//! in blocks of [`BLOCK`] bytes: one branch-free pass per block (which the compiler turns
+//! into SIMD compares) tells whether it holds a control character that could be active,
+//! CR and LF excepted unless they are active themselves (text has them on every line);
+//! only such blocks are looked at byte by byte. A character a user configures outside
+//! that range (printable or 8-bit) is found with `memchr` (up to three such characters),
+//! or, past three, by a lookup of every byte.
 
 use memchr::{Memchr, Memchr2, Memchr3};
 
-use super::slc::SlcTable;
+use super::slc::{SlcFunction, SlcTable};
 
-const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
+/// Bytes tested at once by the block filter (one bit each in a `u64` of hits).
+const BLOCK: usize = 64;
 
-/// Whether any byte of `word` is below 0x20 or is 0x7F. Exact as a whole-word test: the
-/// borrow of the subtraction can only spoil bytes above one that already matched.
+/// The most runs of consecutive active control characters tested as ranges (the BSD
+/// table makes six).
+const RANGES: usize = 8;
+
+/// Multiplying eight 0/1 bytes by this gathers them as bits 56..=63, in order.
+const PACK_FLAGS: u64 = 0x0102_0408_1020_4080;
+
+/// A value no control character has: an exclusion slot that excludes nothing.
+const NO_EXCLUSION: u8 = 0x80;
+
 #[inline]
-const fn has_control(word: u64) -> bool {
-    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-    let del = word ^ (ONES * 0x7F);
-    let is_del = del.wrapping_sub(ONES) & !del & HIGHS;
-    (below_space | is_del) != 0
-}
-
 const fn is_control(byte: u8) -> bool {
     byte < 0x20 || byte == 0x7F
+}
+
+/// Where a control character's function is kept in [`Scanner::control_functions`].
+#[inline]
+const fn control_index(byte: u8) -> usize {
+    if byte == 0x7F {
+        32
+    } else {
+        byte as usize
+    }
 }
 
 /// A set of bytes, one bit each.
@@ -43,12 +56,26 @@ impl ByteSet {
 }
 
 /// The active SLC characters of a table, arranged for scanning.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Scanner {
     /// Every active character.
     all: ByteSet,
-    /// Whether any active character is a control character (the SWAR pass is needed).
+    /// Whether any active character is a control character (the block pass is needed).
     any_control: bool,
+    /// Control characters the block filter skips (CR and LF, when they are inactive).
+    excluded: [u8; 2],
+    /// The active control characters below 0x20, one bit each, and whether DEL is
+    /// active: a block that passes the filter is tested with these, without branches,
+    /// when `ranges` cannot be used.
+    control_mask: u32,
+    del_active: bool,
+    /// The active control characters as runs `(first, last - first)`, unused slots
+    /// repeating the first run; `None` when they make more than [`RANGES`] runs. A byte
+    /// is tested against every run with compares the compiler vectorises.
+    ranges: Option<[(u8, u8); RANGES]>,
+    /// The function code of each active control character (0..=31, then DEL), 0 for none:
+    /// a hit costs one load instead of a search of the table.
+    control_functions: [u8; 33],
     /// Active characters that are not control characters, found with memchr.
     others: [u8; 3],
     n_others: u8,
@@ -59,14 +86,38 @@ pub(crate) struct Scanner {
 impl Scanner {
     /// The scanner for `table`'s active characters.
     pub(crate) fn new(table: &SlcTable) -> Self {
-        let mut scanner = Self::default();
-        for (_, entry) in table.iter() {
+        let mut scanner = Self {
+            all: ByteSet::default(),
+            any_control: false,
+            excluded: [b'\r', b'\n'],
+            control_mask: 0,
+            del_active: false,
+            ranges: None,
+            control_functions: [0; 33],
+            others: [0; 3],
+            n_others: 0,
+            many_others: false,
+        };
+        // In code order, so that a character shared by several functions maps to the
+        // lowest-numbered one, as `SlcTable::function_for` finds it.
+        for (function, entry) in table.iter() {
             if !entry.is_active() || scanner.all.contains(entry.value) {
                 continue;
             }
             scanner.all.insert(entry.value);
             if is_control(entry.value) {
                 scanner.any_control = true;
+                scanner.control_functions[control_index(entry.value)] = function.code();
+                if entry.value == 0x7F {
+                    scanner.del_active = true;
+                } else {
+                    scanner.control_mask |= 1 << entry.value;
+                }
+                for slot in &mut scanner.excluded {
+                    if *slot == entry.value {
+                        *slot = NO_EXCLUSION;
+                    }
+                }
             } else if let Some(slot) = scanner.others.get_mut(usize::from(scanner.n_others)) {
                 *slot = entry.value;
                 scanner.n_others += 1;
@@ -74,12 +125,91 @@ impl Scanner {
                 scanner.many_others = true;
             }
         }
+        scanner.ranges = scanner.control_ranges();
         scanner
+    }
+
+    /// The active control characters as at most [`RANGES`] runs.
+    fn control_ranges(&self) -> Option<[(u8, u8); RANGES]> {
+        let mut runs: Vec<(u8, u8)> = Vec::new();
+        for byte in (0..0x20).chain([0x7F]) {
+            if !self.all.contains(byte) {
+                continue;
+            }
+            match runs.last_mut() {
+                Some((first, span)) if *first + *span + 1 == byte => *span += 1,
+                _ => runs.push((byte, 0)),
+            }
+        }
+        let first = *runs.first()?;
+        if runs.len() > RANGES {
+            return None;
+        }
+        let mut ranges = [first; RANGES];
+        ranges[..runs.len()].copy_from_slice(&runs);
+        Some(ranges)
+    }
+
+    /// Which bytes of `block` (at most [`BLOCK`]) are active control characters, one bit each.
+    #[inline]
+    fn control_hits(&self, block: &[u8]) -> u64 {
+        let mut hits = 0u64;
+        if let Some(ranges) = &self.ranges {
+            // A 0/1 flag per byte, with compares the compiler vectorises ...
+            let mut flags = [0u8; BLOCK];
+            for (flag, &byte) in flags.iter_mut().zip(block) {
+                *flag = u8::from(ranges.iter().fold(false, |found, &(first, span)| {
+                    found | (byte.wrapping_sub(first) <= span)
+                }));
+            }
+            // ... then eight flags at a time packed into eight bits by one multiply (each
+            // flag byte lands on its own bit of the top byte, with no carries).
+            for (index, word) in flags.chunks_exact(8).enumerate() {
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(word);
+                let packed = u64::from_le_bytes(bytes).wrapping_mul(PACK_FLAGS) >> 56;
+                hits |= packed << (index * 8);
+            }
+        } else {
+            for (offset, &byte) in block.iter().enumerate() {
+                let low = (byte < 0x20) & ((self.control_mask >> (byte & 31)) & 1 == 1);
+                let del = (byte == 0x7F) & self.del_active;
+                hits |= u64::from(low | del) << offset;
+            }
+        }
+        hits
     }
 
     /// Whether there is nothing to find.
     pub(crate) const fn is_empty(&self) -> bool {
         !self.any_control && self.n_others == 0
+    }
+
+    /// The function of an active character found by [`Scanner::scan`] (`table` is the
+    /// one the scanner was built from).
+    #[inline]
+    pub(crate) fn function_of(&self, byte: u8, table: &SlcTable) -> Option<SlcFunction> {
+        if is_control(byte) {
+            SlcFunction::from_code(self.control_functions[control_index(byte)])
+        } else {
+            table.function_for(byte)
+        }
+    }
+
+    /// Whether `block` holds a control character the filter does not skip. Written
+    /// without branches or early exits so that it compiles to vector compares.
+    #[inline]
+    fn may_hit(&self, block: &[u8]) -> bool {
+        let [a, b] = self.excluded;
+        let test = |found: u8, &byte: &u8| {
+            // `byte & 0xE0 == 0` is `byte < 0x20` in two vector instructions.
+            found | u8::from(((byte & 0xE0 == 0) & (byte != a) & (byte != b)) | (byte == 0x7F))
+        };
+        // A whole block has a length known to the compiler: unrolled, all in vectors.
+        match <&[u8; BLOCK]>::try_from(block) {
+            Ok(whole) => whole.iter().fold(0, test) != 0,
+            Err(_) => block.iter().fold(0, test) != 0,
+        }
     }
 
     /// Call `hit` with every active character of `data`, in stream order.
@@ -104,28 +234,23 @@ impl Scanner {
             }
         };
         if self.any_control {
-            let words = data.chunks_exact(8);
-            let tail = words.remainder();
-            let tail_start = data.len() - tail.len();
-            for (index, chunk) in words.enumerate() {
-                let Ok(bytes) = <[u8; 8]>::try_from(chunk) else {
-                    continue;
-                };
-                if !has_control(u64::from_le_bytes(bytes)) {
+            // After a block with hits, the next is likely to have some too (binary data):
+            // the filter is skipped until a block has none.
+            let mut dense = false;
+            for (index, block) in data.chunks(BLOCK).enumerate() {
+                if !dense && !self.may_hit(block) {
                     continue;
                 }
-                for (offset, &byte) in bytes.iter().enumerate() {
-                    // Other active characters in this word come from memchr.
-                    if is_control(byte) && self.all.contains(byte) {
-                        emit_upto(index * 8 + offset, &mut hit);
-                        hit(byte);
-                    }
-                }
-            }
-            for (offset, &byte) in tail.iter().enumerate() {
-                if is_control(byte) && self.all.contains(byte) {
-                    emit_upto(tail_start + offset, &mut hit);
-                    hit(byte);
+                // Which bytes of the block are active control characters, computed
+                // without a branch per byte (random data would mispredict them), then
+                // visited in order. Other active characters come from memchr.
+                let mut hits = self.control_hits(block);
+                dense = hits != 0;
+                while hits != 0 {
+                    let offset = hits.trailing_zeros() as usize;
+                    hits &= hits - 1;
+                    emit_upto(index * BLOCK + offset, &mut hit);
+                    hit(block[offset]);
                 }
             }
         }
@@ -177,17 +302,16 @@ mod tests {
     }
 
     #[test]
-    fn word_test_is_exact() {
-        for byte in 0..=255u8 {
-            for position in 0..8 {
-                let mut bytes = [b'a'; 8];
-                bytes[position] = byte;
-                let word = u64::from_le_bytes(bytes);
-                assert_eq!(
-                    has_control(word),
-                    is_control(byte),
-                    "{byte:#x} at {position}"
-                );
+    fn block_filter_is_exact_outside_its_exclusions() {
+        for (values, excluded) in [(&[3u8][..], &b"\r\n"[..]), (&[b'\r', 3], b"\n")] {
+            let scanner = Scanner::new(&table_with(values));
+            for byte in 0..=255u8 {
+                for position in 0..BLOCK {
+                    let mut block = [b'a'; BLOCK];
+                    block[position] = byte;
+                    let expected = is_control(byte) && !excluded.contains(&byte);
+                    assert_eq!(scanner.may_hit(&block), expected, "{byte:#x} at {position}");
+                }
             }
         }
     }
@@ -206,9 +330,9 @@ mod tests {
     proptest! {
         #[test]
         fn scan_matches_naive(
-            values in proptest::collection::vec(any::<u8>(), 0..8),
+            values in proptest::collection::vec(prop_oneof![any::<u8>(), 0u8..0x20], 0..14),
             data in proptest::collection::vec(
-                prop_oneof![any::<u8>(), Just(b'x'), Just(3u8), Just(b'q')], 0..200),
+                prop_oneof![any::<u8>(), Just(b'x'), Just(3u8), Just(b'q'), Just(b'\r'), Just(b'\n')], 0..200),
         ) {
             let table = table_with(&values);
             let scanner = Scanner::new(&table);
@@ -217,8 +341,37 @@ mod tests {
                 .copied()
                 .filter(|&b| table.function_for(b).is_some())
                 .collect();
-            prop_assert_eq!(hits(&scanner, &data), naive);
+            prop_assert_eq!(&hits(&scanner, &data), &naive);
+            let functions: Vec<_> = naive.iter().map(|&b| scanner.function_of(b, &table)).collect();
+            let expected: Vec<_> = naive.iter().map(|&b| table.function_for(b)).collect();
+            prop_assert_eq!(functions, expected);
         }
+    }
+
+    #[test]
+    fn many_runs_of_control_characters_use_the_bit_mask() {
+        let values = [1u8, 3, 5, 7, 9, 11, 13, 15, 17, 19, 0x7F];
+        let scanner = Scanner::new(&table_with(&values));
+        assert!(scanner.ranges.is_none());
+        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let naive: Vec<u8> = data
+            .iter()
+            .copied()
+            .filter(|b| values.contains(b))
+            .collect();
+        assert_eq!(hits(&scanner, &data), naive);
+        let bsd = Scanner::new(&SlcTable::bsd());
+        assert_eq!(
+            bsd.ranges.map(|r| r[..6].to_vec()),
+            Some(vec![
+                (3, 1),
+                (0x0F, 0),
+                (0x11, 6),
+                (0x1A, 0),
+                (0x1C, 0),
+                (0x7F, 0)
+            ])
+        );
     }
 
     #[test]
