@@ -146,6 +146,21 @@ fn wait_for_stty(tmux: &Tmux, flags: &[&str]) {
     }
 }
 
+/// Our server, and our client (with `extra` flags) in tmux at its first prompt, the
+/// pane's terminal set with `modes` (stty flags).
+fn at_our_prompt(extra: &[&str], modes: &[&str]) -> (Proc, Tmux, Scratch) {
+    let (server, port) = start_server(&["--connect-maxwait", "2"]);
+    let port = port.to_string();
+    let args: Vec<&str> = ["127.0.0.1", port.as_str()]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    let (tmux, scratch) = client_in_tmux(&args);
+    tmux.wait_for("tel:sh> ");
+    wait_for_stty(&tmux, modes);
+    (server, tmux, scratch)
+}
+
 #[test]
 fn interactive_against_our_server_kludge_mode_then_escape_restores_the_terminal() {
     let (_server, port) = start_server(&["--connect-maxwait", "2"]);
@@ -179,10 +194,7 @@ fn interactive_against_our_server_kludge_mode_then_escape_restores_the_terminal(
 /// to local line editing when `toggle all` withdraws ECHO and SGA.
 #[test]
 fn the_seed_transcript_typed_into_our_client() {
-    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
-    let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port.to_string()]);
-    tmux.wait_for("tel:sh> ");
-    wait_for_stty(&tmux, &["-icanon", "-echo"]);
+    let (_server, tmux, scratch) = at_our_prompt(&[], &["-icanon", "-echo"]);
     let expect = |command: &str, output: &str| {
         tmux.send_line(command);
         let screen = tmux.wait_for(output);
@@ -434,10 +446,7 @@ fn forced_line_mode_keeps_the_line_editor_and_the_escape_drops_the_unfinished_li
 
 #[test]
 fn sigterm_restores_the_terminal_and_exits_143() {
-    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
-    let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port.to_string()]);
-    tmux.wait_for("tel:sh> ");
-    wait_for_stty(&tmux, &["-icanon", "-echo"]);
+    let (_server, _tmux, scratch) = at_our_prompt(&[], &["-icanon", "-echo"]);
     let pid = scratch.wait_for("pid");
     let status = Command::new("kill")
         .args(["-TERM", pid.trim()])
@@ -450,10 +459,7 @@ fn sigterm_restores_the_terminal_and_exits_143() {
 
 #[test]
 fn ctrl_c_in_line_mode_is_sigint_restores_the_terminal_and_exits_130() {
-    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
-    let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port.to_string(), "--line-mode"]);
-    tmux.wait_for("tel:sh> ");
-    wait_for_stty(&tmux, &["icanon", "isig"]);
+    let (_server, tmux, scratch) = at_our_prompt(&["--line-mode"], &["icanon", "isig"]);
     tmux.send_keys(&["C-c"]);
     assert_eq!(scratch.wait_for("status"), "130\n");
     assert_restored(&scratch);
@@ -461,10 +467,7 @@ fn ctrl_c_in_line_mode_is_sigint_restores_the_terminal_and_exits_130() {
 
 #[test]
 fn ctrl_backslash_in_line_mode_is_sigquit_restores_the_terminal_and_exits_131() {
-    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
-    let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port.to_string(), "--line-mode"]);
-    tmux.wait_for("tel:sh> ");
-    wait_for_stty(&tmux, &["icanon", "isig"]);
+    let (_server, tmux, scratch) = at_our_prompt(&["--line-mode"], &["icanon", "isig"]);
     // ISIG makes ^\ a SIGQUIT, whose default action would end the client with the
     // terminal as it set it (no end-of-file character, ^] as end of line).
     tmux.send_keys(&["C-\\"]);
@@ -490,10 +493,7 @@ fn pane_stty_g(tmux: &Tmux) -> String {
 
 #[test]
 fn ctrl_z_in_line_mode_gives_the_terminal_back_and_takes_it_again_when_continued() {
-    let (_server, port) = start_server(&["--connect-maxwait", "2"]);
-    let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port.to_string(), "--line-mode"]);
-    tmux.wait_for("tel:sh> ");
-    wait_for_stty(&tmux, &["icanon", "isig"]);
+    let (_server, tmux, scratch) = at_our_prompt(&["--line-mode"], &["icanon", "isig"]);
     let before = scratch.wait_for("before");
     let ours = pane_stty_g(&tmux);
     assert_ne!(ours, before, "the client did not set its mode");
