@@ -119,12 +119,38 @@ impl Output {
             }
             _ => Cow::Borrowed(data),
         };
-        if let Some(file) = &mut self.typescript {
-            file.write_all(&out)
+        self.record(&out)?;
+        Ok(out)
+    }
+
+    /// The bytes to deliver when the server has closed: what the decoder still holds (a
+    /// character cut off by the close, as the error mode says: U+FFFD when replacing).
+    ///
+    /// # Errors
+    ///
+    /// [`PumpError::Decode`] (strict mode only), [`PumpError::Typescript`].
+    pub fn finish(&mut self, binary: bool) -> Result<Vec<u8>, PumpError> {
+        let out = match &mut self.decoder {
+            Some((decoder, force)) if *force || binary => {
+                self.text.clear();
+                decoder
+                    .decode(&[], true, &mut self.text)
+                    .map_err(PumpError::Decode)?;
+                self.text.as_bytes().to_vec()
+            }
+            _ => Vec::new(),
+        };
+        self.record(&out)?;
+        Ok(out)
+    }
+
+    fn record(&mut self, out: &[u8]) -> Result<(), PumpError> {
+        if let (Some(file), false) = (&mut self.typescript, out.is_empty()) {
+            file.write_all(out)
                 .and_then(|()| file.flush())
                 .map_err(PumpError::Typescript)?;
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -232,6 +258,7 @@ pub async fn pump<W: Write>(
                 let data = read?;
                 if data.is_empty() {
                     debug!("server closed the connection");
+                    deliver(output, &filter.finish(server_binary(writer))?)?;
                     return Ok(());
                 }
                 let data = filter.process(&data, server_binary(writer))?;
@@ -493,6 +520,7 @@ pub async fn interactive(
             read = reader.read(READ_SIZE) => {
                 let data = read?;
                 if data.is_empty() {
+                    deliver(&mut stdout, &filter.finish(server_binary(writer))?)?;
                     break Ending::ServerClosed;
                 }
                 let data = filter.process(&data, server_binary(writer))?;
@@ -641,6 +669,7 @@ pub async fn shell_exec(
                 let data = read?;
                 if data.is_empty() {
                     server_open = false;
+                    pending = lines.process(&filter.finish(server_binary(writer))?);
                     pending.extend_from_slice(lines.finish());
                 } else {
                     let data = filter.process(&data, server_binary(writer))?;
@@ -786,6 +815,21 @@ mod tests {
         assert_eq!(line_to_crlf(b"ls\r\n").as_ref(), b"ls\r\n");
         assert_eq!(line_to_crlf(b"ls").as_ref(), b"ls");
         assert_eq!(echo_bytes(b"a\x7f\rb\x01"), b"a\x08 \x08\r\nb");
+    }
+
+    #[test]
+    fn a_character_cut_off_by_the_close_is_not_lost_silently() {
+        let codec = Codec {
+            encoding: Encoding::from_name("utf8").unwrap(),
+            errors: ErrorMode::Replace,
+            force_binary: true,
+        };
+        let mut output = Output::new(Some(&codec), None);
+        // The first two bytes of the euro sign, then the server closes.
+        assert_eq!(output.process(b"a\xe2\x82", false).unwrap().as_ref(), b"a");
+        assert_eq!(output.finish(false).unwrap(), "\u{fffd}".as_bytes());
+        assert_eq!(output.finish(false).unwrap(), b"");
+        assert_eq!(Output::plain().finish(true).unwrap(), b"");
     }
 
     #[test]
