@@ -289,6 +289,8 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         let metadata = event.metadata();
+        let file = metadata.file().unwrap_or("?");
+        let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
         let mut value = String::new();
         for piece in &self.pieces {
             let field = match piece {
@@ -299,8 +301,6 @@ where
                 Piece::Field(field) => field,
             };
             value.clear();
-            let file = metadata.file().unwrap_or("?");
-            let base = file.rsplit(['/', '\\']).next().unwrap_or(file);
             match field.attribute {
                 Attribute::Message => ctx.format_fields(Writer::new(&mut value), event)?,
                 Attribute::LevelName => value.push_str(level_name(*metadata.level()).0),

@@ -385,14 +385,7 @@ fn the_idle_timeout_ends_the_program_and_its_process_group() {
         &script,
     ]);
     let pid = server.child.id();
-    let sleeps = || {
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .flatten()
-            .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|&p| cmdline(p) == format!("sleep {marker}"))
-            .count()
-    };
+    let sleeps = || sleeps_named(&marker).len();
     let mut client = connect(port, None);
     wait_until("both sleeps run", || sleeps() == 2);
     // The server aborts the idle connection's shell: the program's group is hung up.

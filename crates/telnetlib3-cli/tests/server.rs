@@ -79,7 +79,7 @@ fn a_broken_connection_does_not_take_the_server_down() {
     // Garbage and an abrupt close, twice, one of them mid-negotiation.
     for _ in 0..2 {
         let mut rude = Raw::connect(port);
-        rude.send(&[IAC, 250, TTYPE, 0, IAC, IAC, IAC]);
+        rude.send(&[IAC, SB, TTYPE, 0, IAC, IAC, IAC]);
         rude.send(&[0xff; 1000]);
     }
     let mut client = connect_agreeing(port);
@@ -158,26 +158,13 @@ fn line_mode_asks_for_no_sga_or_echo_and_never_send_ga_drops_the_go_ahead() {
     client.send(&[IAC, WILL, TTYPE]);
     // SB TTYPE SEND, then the advanced requests without WILL SGA.
     client.expect(&[
-        IAC, 250, TTYPE, 1, IAC, 240, IAC, WILL, BINARY, IAC, DO, NAWS, IAC, DO, CHARSET,
+        IAC, SB, TTYPE, 1, IAC, SE, IAC, WILL, BINARY, IAC, DO, NAWS, IAC, DO, CHARSET,
     ]);
-    client.send(&[IAC, 250, TTYPE, 0, b'x', IAC, 240]);
+    client.send(&[IAC, SB, TTYPE, 0, b'x', IAC, SE]);
     // The cycle goes on (SEND again) and NEW_ENVIRON is asked for, but no WILL ECHO.
-    client.expect(&[IAC, 250, TTYPE, 1, IAC, 240, IAC, DO, NEW_ENVIRON]);
-    client.send(&[IAC, 250, TTYPE, 0, b'x', IAC, 240]);
-    client.send(&[
-        IAC,
-        DONT,
-        BINARY,
-        IAC,
-        WONT,
-        NAWS,
-        IAC,
-        WONT,
-        CHARSET,
-        IAC,
-        WONT,
-        NEW_ENVIRON,
-    ]);
+    client.expect(&[IAC, SB, TTYPE, 1, IAC, SE, IAC, DO, NEW_ENVIRON]);
+    client.send(&[IAC, SB, TTYPE, 0, b'x', IAC, SE]);
+    client.send(&REFUSE_ADVANCED);
     // No IAC GA after the prompt, though SGA is off.
     client.expect(b"Ready.\r\ntel:sh> ");
     client.expect_silence(Duration::from_millis(200));

@@ -111,8 +111,8 @@ fn assert_restored(scratch: &Scratch) {
     }
 }
 
-/// `stty -a` of the pane's terminal, while the client runs in it.
-fn pane_stty(tmux: &Tmux) -> Vec<String> {
+/// What `stty -F <the pane's terminal> <flag>` prints, while the client runs in it.
+fn pane_stty_with(tmux: &Tmux, flag: &str) -> String {
     let out = tmux
         .command()
         .args(["display-message", "-p", "-t", "t", "#{pane_tty}"])
@@ -120,11 +120,16 @@ fn pane_stty(tmux: &Tmux) -> Vec<String> {
         .unwrap();
     let tty = String::from_utf8_lossy(&out.stdout).trim().to_string();
     let out = Command::new("stty")
-        .args(["-F", &tty, "-a"])
+        .args(["-F", &tty, flag])
         .output()
         .unwrap();
-    assert!(out.status.success(), "stty -F {tty}: {out:?}");
-    String::from_utf8_lossy(&out.stdout)
+    assert!(out.status.success(), "stty -F {tty} {flag}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `stty -a` of the pane's terminal, word by word.
+fn pane_stty(tmux: &Tmux) -> Vec<String> {
+    pane_stty_with(tmux, "-a")
         .split_whitespace()
         .map(String::from)
         .collect()
@@ -477,18 +482,7 @@ fn ctrl_backslash_in_line_mode_is_sigquit_restores_the_terminal_and_exits_131() 
 
 /// `stty -g` of the pane's terminal.
 fn pane_stty_g(tmux: &Tmux) -> String {
-    let out = tmux
-        .command()
-        .args(["display-message", "-p", "-t", "t", "#{pane_tty}"])
-        .output()
-        .unwrap();
-    let tty = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    let out = Command::new("stty")
-        .args(["-F", &tty, "-g"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "stty -F {tty}: {out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    pane_stty_with(tmux, "-g")
 }
 
 #[test]
