@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::python::{python, script, start_server, Reaped};
-use support::{megabyte, wait_for_binary, PATIENCE};
+use support::{megabyte, next_line, wait_for_binary, PATIENCE};
 use telnetlib3::proto::TelnetOption;
 use telnetlib3::{create_server, open_connection, ClientConfig, ServerConfig};
 use tokio::time::timeout;
@@ -232,9 +232,6 @@ async fn timing_mark_against_the_python_echo_server() {
         .unwrap()
         .unwrap();
     assert!(will, "telnetlib3 performs TIMING-MARK");
-    let line = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let line = next_line(&mut reader).await;
     assert_eq!(line, b"before the mark\r\n");
 }

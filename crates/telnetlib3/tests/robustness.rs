@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{port, wait_for_binary, PATIENCE};
+use support::{next_line, port, wait_for_binary, PATIENCE};
 use telnetlib3::{create_server, open_connection, ClientConfig, Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -148,10 +148,7 @@ async fn a_panicking_shell_closes_only_its_connection() {
             .await
             .unwrap();
     writer.write(b"fine\r\n").await.unwrap();
-    let line = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let line = next_line(&mut reader).await;
     assert_eq!(line, b"fine\r\n");
 }
 
@@ -173,10 +170,7 @@ async fn dropping_both_handles_closes_the_connection() {
         .await
         .unwrap();
     // The shell runs (a client gone during negotiation would get none).
-    let line = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let line = next_line(&mut reader).await;
     assert_eq!(line, b"ready\r\n");
     drop(reader);
     drop(writer);
@@ -264,10 +258,7 @@ async fn ipv6_loopback() {
     assert!(writer.peer().starts_with("::1 "), "{}", writer.peer());
     assert_eq!(server.connections()[0].ip().to_string(), "::1");
     writer.write(b"over six\r\n").await.unwrap();
-    let line = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let line = next_line(&mut reader).await;
     assert_eq!(line, b"over six\r\n");
 }
 

@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{local, megabyte, port, wait_for_binary, xterm, PATIENCE};
+use support::{local, megabyte, next_line, port, wait_for_binary, xterm, PATIENCE};
 use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::{Mode, ServerPlan, TelnetOption};
 use telnetlib3::{create_server, open_connection};
@@ -51,19 +51,13 @@ async fn each_side_sees_what_the_other_negotiated() {
     .await
     .unwrap()
     .unwrap();
-    let report = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let report = next_line(&mut reader).await;
     assert_eq!(
         String::from_utf8_lossy(&report),
         "TERM=xterm-256color size=Some(WindowSize { cols: 132, rows: 43 }) LANG=en_US.UTF-8 \
          charset=Some(\"UTF-8\") mode=kludge\r\n"
     );
-    let repr = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let repr = next_line(&mut reader).await;
     assert_eq!(
         String::from_utf8_lossy(&repr),
         "<TelnetWriter server mode:kludge +lineflow -xon_any +slc_sim \
@@ -78,10 +72,7 @@ async fn each_side_sees_what_the_other_negotiated() {
         Some("UTF-8".into())
     );
     writer.write(b"echo me\r\n").await.unwrap();
-    let echoed = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let echoed = next_line(&mut reader).await;
     assert_eq!(echoed, b"echo me\r\n");
     assert!(
         timeout(PATIENCE, reader.read(10))
@@ -209,10 +200,7 @@ async fn garbage_and_abrupt_closes_cost_only_their_connection() {
         .await
         .unwrap();
     writer.write(b"still here\r\n").await.unwrap();
-    let line = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let line = next_line(&mut reader).await;
     assert_eq!(line, b"still here\r\n");
 }
 
@@ -298,10 +286,7 @@ async fn window_size_changes_reach_the_server() {
         })
     });
     writer.write(b"go\r\n").await.unwrap();
-    let line = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let line = next_line(&mut reader).await;
     assert_eq!(line, b"Some(WindowSize { cols: 200, rows: 50 })\r\n");
 }
 

@@ -2,6 +2,8 @@
 //! negotiated (LANG from NEW-ENVIRON, after BINARY both ways), and the bytes on the wire
 //! are that encoding's.
 
+mod support;
+
 use std::time::Duration;
 
 use telnetlib3::text::{Encoding, ErrorMode};
@@ -11,7 +13,7 @@ use telnetlib3::{
 };
 use tokio::time::timeout;
 
-const PATIENCE: Duration = Duration::from_secs(10);
+use support::{next_line, PATIENCE};
 
 async fn round_trip(lang: &str, encoding: &str, wire: &[u8], client_text: &str) {
     let mut config = ServerConfig::default();
@@ -38,10 +40,7 @@ async fn round_trip(lang: &str, encoding: &str, wire: &[u8], client_text: &str) 
         .await
         .unwrap()
         .unwrap();
-    let raw = timeout(PATIENCE, reader.read_line())
-        .await
-        .unwrap()
-        .unwrap();
+    let raw = next_line(&mut reader).await;
     let mut expected = format!("{encoding}|").into_bytes();
     expected.extend_from_slice(wire);
     assert_eq!(raw, expected, "{}", String::from_utf8_lossy(&raw));

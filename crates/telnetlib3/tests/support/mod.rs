@@ -5,13 +5,21 @@
 use std::time::Duration;
 
 use telnetlib3::proto::TelnetOption;
-use telnetlib3::{ClientConfig, Server, ServerConfig, TelnetWriter};
+use telnetlib3::{ClientConfig, Server, ServerConfig, TelnetReader, TelnetWriter};
 
 #[path = "../../../telnetlib3-proto/tests/support/python.rs"]
 pub mod python;
 
 /// How long any single wait in these tests may take.
 pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The next line from `reader`, within [`PATIENCE`].
+pub async fn next_line(reader: &mut TelnetReader) -> Vec<u8> {
+    tokio::time::timeout(PATIENCE, reader.read_line())
+        .await
+        .expect("no line within PATIENCE")
+        .unwrap()
+}
 
 /// A deterministic pseudo-random megabyte (xorshift) with every byte value.
 pub fn megabyte() -> Vec<u8> {
