@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::telnet::*;
@@ -20,16 +20,8 @@ fn start(extra: &[&str]) -> (Proc, u16) {
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", "/tmp")
         .env("USER", "tester")
-        .env("SERVER_SECRET", "do-not-pass")
-        .args(["127.0.0.1", "0"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    let mut server = Proc::spawn(command);
-    let line = server
-        .wait_for_line("Server ready on ")
-        .unwrap_or_else(|| panic!("server ended early: {:?}", server.stderr_seen));
-    (server, common::ready_port(&line))
+        .env("SERVER_SECRET", "do-not-pass");
+    common::start_server_from(command, extra)
 }
 
 /// Connect and answer telnetlib3's opening as `tests/server.rs` does: no TTYPE, SGA and

@@ -117,7 +117,12 @@ pub fn ready_port(line: &str) -> u16 {
 /// Our server on 127.0.0.1 and a port the system picks, with `extra` flags; returns once
 /// it listens.
 pub fn start_server(extra: &[&str]) -> (Proc, u16) {
-    let mut command = Command::new(SERVER);
+    start_server_from(Command::new(SERVER), extra)
+}
+
+/// [`start_server`] from a `command` for our server already set up (its environment,
+/// say).
+pub fn start_server_from(mut command: Command, extra: &[&str]) -> (Proc, u16) {
     command
         .args(["127.0.0.1", "0"])
         .args(extra)
