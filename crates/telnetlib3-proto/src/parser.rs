@@ -63,6 +63,14 @@ pub trait Handler {
     fn nvt_input(&self) -> bool {
         false
     }
+
+    /// Whether [`Parser::advance`] should stop after the command just handled and
+    /// return, leaving the rest of its input to a later call. Asked only at command
+    /// boundaries (never inside data, a command or a subnegotiation), so a caller can
+    /// stop taking input once the replies it queued reach a bound.
+    fn paused(&self) -> bool {
+        false
+    }
 }
 
 /// Malformed Telnet input, reported through [`Handler::protocol_error`].
@@ -78,6 +86,9 @@ pub enum ProtocolError {
         option: TelnetOption,
         /// The cap in force.
         limit: usize,
+        /// The payload's first byte: for most options the subnegotiation's command
+        /// (CHARSET `REQUEST`, TTYPE `IS`, ...), so that it can still be answered.
+        first_byte: Option<u8>,
     },
     /// `IAC <command>` other than IAC IAC or IAC SE arrived inside a subnegotiation.
     ///
@@ -145,6 +156,9 @@ pub struct Parser {
     joined: Vec<u8>,
     /// Set once the open subnegotiation overflowed: its bytes are dropped up to IAC SE.
     overflowed: bool,
+    /// A command (or subnegotiation) was just completed: [`Handler::paused`] is asked
+    /// before the next byte.
+    at_command_end: bool,
     max_subnegotiation: usize,
 }
 
@@ -169,6 +183,7 @@ impl Parser {
             subnegotiation: Vec::new(),
             joined: Vec::new(),
             overflowed: false,
+            at_command_end: false,
             max_subnegotiation: limit,
         }
     }
@@ -185,12 +200,17 @@ impl Parser {
         matches!(self.state, State::Data { .. })
     }
 
-    /// Parse `input`, calling `handler` for everything found, in order.
-    ///
-    /// Consumes all of `input`; an incomplete command is kept for the next call.
-    pub fn advance<H: Handler>(&mut self, handler: &mut H, input: &[u8]) {
+    /// Parse `input`, calling `handler` for everything found, in order. Returns how
+    /// many bytes were consumed: all of `input` (an incomplete command is kept for the
+    /// next call), unless [`Handler::paused`] said to stop after a command; the caller
+    /// then passes the rest again later.
+    pub fn advance<H: Handler>(&mut self, handler: &mut H, input: &[u8]) -> usize {
         let mut rest = input;
         while let Some((&byte, tail)) = rest.split_first() {
+            if self.at_command_end && handler.paused() {
+                break;
+            }
+            self.at_command_end = false;
             match self.state {
                 State::Data { after_cr } => {
                     let used = self.advance_data(handler, rest, after_cr);
@@ -202,11 +222,13 @@ impl Parser {
                 }
                 State::Iac => {
                     self.after_iac(handler, byte);
+                    self.at_command_end = self.is_idle();
                     rest = tail;
                 }
                 State::Negotiation(verb) => {
                     handler.negotiation(verb, TelnetOption::from(byte));
                     self.state = State::Data { after_cr: false };
+                    self.at_command_end = true;
                     rest = tail;
                 }
                 State::SubnegotiationOption => {
@@ -217,10 +239,12 @@ impl Parser {
                 }
                 State::SubnegotiationIac(option) => {
                     self.after_subnegotiation_iac(handler, option, byte);
+                    self.at_command_end = self.is_idle();
                     rest = tail;
                 }
             }
         }
+        input.len() - rest.len()
     }
 
     /// The fast path: hand out the data up to the next IAC that starts a command.
@@ -328,10 +352,12 @@ impl Parser {
         }
         if self.subnegotiation.len() + bytes.len() > self.max_subnegotiation {
             self.overflowed = true;
+            let first_byte = self.subnegotiation.first().or(bytes.first()).copied();
             self.release_subnegotiation();
             handler.protocol_error(ProtocolError::SubnegotiationTooLong {
                 option,
                 limit: self.max_subnegotiation,
+                first_byte,
             });
             return;
         }

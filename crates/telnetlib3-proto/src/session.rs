@@ -443,6 +443,8 @@ pub(crate) struct Core {
     pub(crate) encoder: Encoder,
     pub(crate) output: Vec<u8>,
     pub(crate) families: Families,
+    /// A Synch is under way (RFC 854): data is discarded up to the next `IAC DM`.
+    pub(crate) synch: bool,
 }
 
 impl Session {
@@ -462,6 +464,7 @@ impl Session {
                 encoder: Encoder::new(),
                 output: Vec::new(),
                 families: Families::default(),
+                synch: false,
             },
             plan: PlanState::default(),
         }
@@ -557,12 +560,64 @@ impl Session {
     /// Process bytes from the peer: data and events go to `sink` in stream order, and
     /// replies are queued for [`Session::poll_transmit`].
     pub fn receive<S: Sink>(&mut self, input: &[u8], sink: &mut S) {
+        self.receive_until_output(input, sink, usize::MAX);
+    }
+
+    /// [`Session::receive`] that stops taking input once the output queued for
+    /// [`Session::poll_transmit`] has reached `output_limit` bytes, so that a peer that
+    /// floods requests and never reads cannot grow the queue without bound. Returns how
+    /// many bytes of `input` were consumed; pass the rest again once the output has
+    /// drained. Input is only ever cut between commands, and no reply is dropped: the
+    /// queue can exceed `output_limit` by at most the replies to one command, which are
+    /// at most [`MAX_REPLY_LEN`] bytes.
+    ///
+    /// ```
+    /// use telnetlib3_proto::{Config, Event, Policy, Role, Session, Sink};
+    /// # struct Null; impl Sink for Null { fn data(&mut self, _: &[u8]) {} fn event(&mut self, _: Event<'_>) {} }
+    /// let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+    /// let flood = b"\xff\xfd\xc8".repeat(1000); // DO 200: each refused with WONT 200
+    /// let used = server.receive_until_output(&flood, &mut Null, 30);
+    /// assert_eq!(used, 30);                     // ten requests taken ...
+    /// assert_eq!(server.output_len(), 30);      // ... ten answers queued
+    /// ```
+    pub fn receive_until_output<S: Sink>(
+        &mut self,
+        input: &[u8],
+        sink: &mut S,
+        output_limit: usize,
+    ) -> usize {
         let mut dispatch = Dispatch {
             core: &mut self.core,
             sink,
+            output_limit,
         };
-        self.parser.advance(&mut dispatch, input);
+        let used = self.parser.advance(&mut dispatch, input);
         self.advance_plan();
+        used
+    }
+
+    /// The transport says the peer sent urgent data that we have not read yet: a Synch
+    /// (RFC 854, "The Synch Signal": the peer sends `IAC DM` with the DM as TCP urgent
+    /// data). Until that `IAC DM` arrives, data from the peer is discarded and commands
+    /// are still processed, as RFC 854 asks; [`Event::Command`] reports the DM.
+    ///
+    /// ```
+    /// use telnetlib3_proto::{Command, Config, Event, Role, Session, Sink};
+    /// #[derive(Default)]
+    /// struct Log(Vec<u8>, Vec<String>);
+    /// impl Sink for Log {
+    ///     fn data(&mut self, data: &[u8]) { self.0.extend_from_slice(data) }
+    ///     fn event(&mut self, event: Event<'_>) { self.1.push(format!("{event:?}")) }
+    /// }
+    /// let mut server = Session::new(Role::Server, Config::default());
+    /// let mut log = Log::default();
+    /// server.handle_urgent_data();
+    /// server.receive(b"type-ahead\xff\xf4 more\xff\xf2after", &mut log); // ... IP ... DM
+    /// assert_eq!(log.0, b"after");
+    /// assert_eq!(log.1, ["Command(Ip)", "Command(Dm)"]);
+    /// ```
+    pub fn handle_urgent_data(&mut self) {
+        self.core.synch = true;
     }
 
     /// Queue application data, escaped for the wire (IAC doubled; NVT end-of-line
@@ -737,10 +792,16 @@ impl Core {
 struct Dispatch<'a, S> {
     core: &'a mut Core,
     sink: &'a mut S,
+    /// Input stops being taken once this much output is queued.
+    output_limit: usize,
 }
 
 impl<S: Sink> Handler for Dispatch<'_, S> {
     fn data(&mut self, data: &[u8]) {
+        self.core.families.timing_mark.peer_spoke();
+        if self.core.synch {
+            return;
+        }
         self.sink.data(data);
         if self.core.families.linemode.snooping() {
             let mut cx = Context {
@@ -752,14 +813,23 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
     }
 
     fn command(&mut self, command: Command) {
+        self.core.families.timing_mark.peer_spoke();
+        if command == Command::Dm {
+            // RFC 854: the DM marks the end of the Synch's discarding.
+            self.core.synch = false;
+        }
         self.sink.event(Event::Command(command));
     }
 
     fn negotiation(&mut self, verb: Verb, option: TelnetOption) {
+        if (verb, option) != (Verb::Do, TelnetOption::Tm) {
+            self.core.families.timing_mark.peer_spoke();
+        }
         self.core.receive_negotiation(verb, option, self.sink);
     }
 
     fn subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
+        self.core.families.timing_mark.peer_spoke();
         let mut cx = Context {
             core: self.core,
             sink: self.sink,
@@ -769,6 +839,20 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
 
     fn protocol_error(&mut self, error: ProtocolError) {
         self.sink.event(Event::ProtocolError(error));
+        if let ProtocolError::SubnegotiationTooLong {
+            option, first_byte, ..
+        } = error
+        {
+            let mut cx = Context {
+                core: self.core,
+                sink: self.sink,
+            };
+            options::overflowed(&mut cx, option, first_byte);
+        }
+    }
+
+    fn paused(&self) -> bool {
+        self.core.output.len() >= self.output_limit
     }
 
     fn nvt_input(&self) -> bool {

@@ -10,7 +10,7 @@ use telnetlib3_proto::{Config, Policy, Role, Session, TelnetOption};
 
 use crate::stream::{
     self, EventHook, Settings, TelnetReader, TelnetWriter, TerminalDefaults, DEFAULT_CLOSE_TIMEOUT,
-    DEFAULT_LIMIT,
+    DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT,
 };
 use crate::{connect, Error};
 
@@ -47,6 +47,10 @@ pub struct ClientConfig {
     /// How long closing may take ([`DEFAULT_CLOSE_TIMEOUT`], 5 s): to write out what is
     /// queued, then, separately, for the server to close its side.
     pub close_timeout: Duration,
+    /// How long the unwritten output may stay at [`OUTPUT_PAUSE`](crate::OUTPUT_PAUSE) or
+    /// more before we disconnect ([`DEFAULT_OUTPUT_STALL_TIMEOUT`], 30 s): a server that
+    /// asks for replies and does not read them.
+    pub output_stall_timeout: Duration,
     /// Which options we agree to (telnetlib3's client choices by default).
     pub policy: Policy,
     /// Options we offer at once with WILL (telnetlib3's `always_will`); they are added to
@@ -75,6 +79,7 @@ impl Default for ClientConfig {
             limit: DEFAULT_LIMIT,
             on_event: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            output_stall_timeout: DEFAULT_OUTPUT_STALL_TIMEOUT,
             policy: Policy::client(),
             always_will: Vec::new(),
             always_do: Vec::new(),
@@ -178,6 +183,7 @@ pub async fn open_connection(
             peer,
             defaults,
             close_timeout: config.close_timeout,
+            output_stall_timeout: config.output_stall_timeout,
         },
     );
     let start = tokio::time::Instant::now();

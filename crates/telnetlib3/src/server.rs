@@ -14,8 +14,8 @@ use tokio::task::{AbortHandle, JoinHandle};
 use tracing::{debug, info, warn};
 
 use crate::stream::{
-    self, EventHook, Inner, Settings, TelnetReader, TelnetWriter, TerminalDefaults,
-    DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT,
+    self, ConnectionStats, EventHook, Inner, Settings, TelnetReader, TelnetWriter,
+    TerminalDefaults, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT,
 };
 use crate::text::{Encoding, ErrorMode};
 use crate::{listen, negotiated_encoding, Error, TextReader, TextWriter};
@@ -54,6 +54,11 @@ pub struct ServerConfig {
     /// out what is queued (a peer that does not read loses the rest) and then, separately,
     /// for the peer to close its side.
     pub close_timeout: Duration,
+    /// How long a connection's unwritten output may stay at
+    /// [`OUTPUT_PAUSE`](crate::OUTPUT_PAUSE) or more before the client is disconnected
+    /// ([`DEFAULT_OUTPUT_STALL_TIMEOUT`], 30 s): a client that asks for replies and does
+    /// not read them.
+    pub output_stall_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -71,6 +76,7 @@ impl Default for ServerConfig {
             encoding_errors: ErrorMode::Strict,
             terminal: TerminalDefaults::default(),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            output_stall_timeout: DEFAULT_OUTPUT_STALL_TIMEOUT,
         }
     }
 }
@@ -85,6 +91,7 @@ impl std::fmt::Debug for ServerConfig {
             .field("limit", &self.limit)
             .field("plan", &self.plan)
             .field("close_timeout", &self.close_timeout)
+            .field("output_stall_timeout", &self.output_stall_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -400,6 +407,7 @@ fn start(socket: tokio::net::TcpStream, peer: SocketAddr, config: &ServerConfig)
             peer: format!("{} {}", peer.ip(), peer.port()),
             defaults: config.terminal.clone(),
             close_timeout: config.close_timeout,
+            output_stall_timeout: config.output_stall_timeout,
         },
         opening,
         sent,
@@ -439,6 +447,16 @@ impl Server {
             .lock()
             .values()
             .map(|connection| connection.peer)
+            .collect()
+    }
+
+    /// Each open connection's peer and what it holds and has moved.
+    #[must_use]
+    pub fn connection_stats(&self) -> Vec<(SocketAddr, ConnectionStats)> {
+        self.registry
+            .lock()
+            .values()
+            .map(|connection| (connection.peer, stream::stats(&connection.inner)))
             .collect()
     }
 

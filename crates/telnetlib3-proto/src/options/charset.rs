@@ -720,6 +720,20 @@ pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, pa
     }
 }
 
+/// A CHARSET subnegotiation longer than the cap: a REQUEST among them is answered with
+/// REJECTED (RFC 2066 section 2: the receiver of a REQUEST answers ACCEPTED or REJECTED),
+/// so that the peer does not wait for an answer that would never come.
+pub(crate) fn overflowed<S: Sink>(
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    first_byte: Option<u8>,
+) {
+    if first_byte == Some(Command::Request.code()) && cx.enabled(option, Side::Remote) {
+        cx.send_subnegotiation(option, &Message::Rejected.to_payload());
+        cx.emit(SessionEvent::Charset(Event::Declined));
+    }
+}
+
 fn receive_request<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, request: Request<'_>) {
     // RFC 2066 section 2: REQUEST "can only be sent by a side that has received a DO CHARSET
     // message and sent a WILL CHARSET message", so the peer must perform CHARSET.

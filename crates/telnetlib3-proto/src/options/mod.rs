@@ -231,6 +231,18 @@ pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, pa
     }
 }
 
+/// A subnegotiation of `option` was too long and is being discarded; `first_byte` is its
+/// payload's first byte. A request that expects an answer still gets one.
+pub(crate) fn overflowed<S: Sink>(
+    cx: &mut Context<'_, S>,
+    option: TelnetOption,
+    first_byte: Option<u8>,
+) {
+    if option == TelnetOption::Charset {
+        charset::overflowed(cx, option, first_byte);
+    }
+}
+
 /// An option turned on or off on one side: let its family react (send a SEND, an IS, ...).
 pub(crate) fn changed<S: Sink>(
     cx: &mut Context<'_, S>,

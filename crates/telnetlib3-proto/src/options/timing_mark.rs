@@ -5,6 +5,15 @@
 //! machinery: every DO is answered, in stream order, and the option never becomes
 //! "enabled". We use it as a ping: [`Session::send_timing_mark`] sends DO and the answer
 //! comes back as [`Event::Answered`].
+//!
+//! Loops. A naive peer that answers every WILL with DO takes our WILL TM (an answer)
+//! for an offer and "accepts" it with DO TM, which we would answer again, forever (at
+//! loopback speed, 200 KB/s each way). Both RFCs mean to end such loops: RFC 1143's
+//! rule is never to answer an answer, and RFC 860 asks for a mark "at the appropriate
+//! place" in the data, which a run of DO TM with nothing between them does not move. So
+//! after [`LOOP_LIMIT`] DO TM in a row with nothing else from the peer between them (no
+//! data, no other command), further ones are not answered until the peer sends
+//! something else. A WILL/WONT TM we did not ask for is never answered either.
 
 use super::Context;
 use crate::command::Verb;
@@ -15,6 +24,9 @@ use crate::session::{Event as SessionEvent, Session, Sink};
 /// At most this many pings are counted as outstanding; more are sent but not tracked.
 const MAX_OUTSTANDING: u32 = 1024;
 
+/// How many DO TM in a row, with nothing else from the peer between them, are answered.
+pub const LOOP_LIMIT: u32 = 8;
+
 /// TIMING-MARK has nothing to configure: the policy's local TM decides WILL or WONT.
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
@@ -24,6 +36,16 @@ pub struct Config {}
 pub(crate) struct State {
     /// DO TM sent and not yet answered.
     outstanding: u32,
+    /// DO TM answered since the peer last sent anything else.
+    answered_in_a_row: u32,
+}
+
+impl State {
+    /// The peer sent something other than DO TM: the loop guard starts again.
+    #[inline]
+    pub(crate) fn peer_spoke(&mut self) {
+        self.answered_in_a_row = 0;
+    }
 }
 
 /// What the application learns from TIMING-MARK.
@@ -42,12 +64,20 @@ pub enum Event {
     },
     /// A WILL/WONT TM arrived that answers nothing of ours; ignored.
     Unsolicited,
+    /// A DO TM was not answered: the peer sent [`LOOP_LIMIT`] of them in a row with
+    /// nothing else between them, as a peer that answers our WILL TM with DO TM does.
+    LoopBroken,
 }
 
 pub(crate) fn negotiation<S: Sink>(cx: &mut Context<'_, S>, verb: Verb) {
     let option = TelnetOption::Tm;
     match verb {
         Verb::Do => {
+            let state = &mut cx.core.families.timing_mark;
+            if state.answered_in_a_row >= LOOP_LIMIT {
+                return cx.emit(SessionEvent::TimingMark(Event::LoopBroken));
+            }
+            state.answered_in_a_row += 1;
             let agreed = cx.core.config.policy.accepts_local(option);
             let reply = if agreed { Verb::Will } else { Verb::Wont };
             cx.core.before_frame();
@@ -104,6 +134,32 @@ mod tests {
         assert_eq!(transmit(&mut session), b"\xff\xfb\x06\xff\xfb\x06");
         assert!(!session.local_enabled(TelnetOption::Tm));
         assert_eq!(log.data, b"ab");
+    }
+
+    #[test]
+    fn a_run_of_do_tm_with_nothing_between_is_answered_loop_limit_times() {
+        let mut session = Session::new(
+            Role::Server,
+            Config::with_policy(Policy::new().allow_local(TelnetOption::Tm)),
+        );
+        let mut log = Log::default();
+        // A naive peer echoing each of our WILL TM back as DO TM, twenty times.
+        for _ in 0..20 {
+            session.receive(b"\xff\xfd\x06", &mut log);
+        }
+        assert_eq!(transmit(&mut session), b"\xff\xfb\x06".repeat(8));
+        assert_eq!(
+            log.events
+                .iter()
+                .filter(|e| *e == "TimingMark(LoopBroken)")
+                .count(),
+            12
+        );
+        // Anything else from the peer (data, a command) and DO TM is answered again.
+        for input in [&b"x\xff\xfd\x06"[..], b"\xff\xf1\xff\xfd\x06"] {
+            session.receive(input, &mut log);
+            assert_eq!(transmit(&mut session), b"\xff\xfb\x06", "{input:?}");
+        }
     }
 
     #[test]

@@ -198,7 +198,8 @@ fn overlong_subnegotiation_is_discarded_up_to_se() {
         [
             Seen::Error(ProtocolError::SubnegotiationTooLong {
                 option: TelnetOption::Ttype,
-                limit: 4
+                limit: 4,
+                first_byte: Some(0),
             }),
             data(b"ok"),
         ]

@@ -1,10 +1,20 @@
 //! The task that owns a connection's socket.
 //!
 //! Each turn of its loop: take what the session queued (under the lock), then wait for
-//! whichever comes first of the socket accepting output, input arriving (only while the
-//! reader's buffer is below its limit), or a handle asking for something. Reading and
-//! writing are both cancel-safe, so neither ever waits for the other: a peer that does not
-//! read cannot stop us from reading it, and negotiation keeps being answered.
+//! whichever comes first of the socket accepting output, input arriving, or a handle
+//! asking for something. Reading and writing are both cancel-safe, so neither ever waits
+//! for the other: a peer that does not read cannot stop us from reading it, and
+//! negotiation keeps being answered.
+//!
+//! Both directions are bounded (the whole budget is in the crate docs):
+//! - input: a read takes at most what the reader's buffer has room for, so the unread
+//!   data never exceeds the reader's `limit`;
+//! - output: everything not yet on the socket, whoever queued it, counts. While it is at
+//!   [`OUTPUT_PAUSE`] or more, the session takes no more input (it stops between two
+//!   commands; the rest of a read waits in a backlog) and the socket is not read, so a
+//!   peer that floods requests without reading the answers is slowed to the pace at which
+//!   it reads. No reply is dropped. A peer that keeps the output there for longer than
+//!   the output stall timeout is disconnected.
 //!
 //! Closing: once a handle asks, writes are refused, what was queued is written out
 //! within the close timeout, our side is shut down (the peer sees EOF), and then the peer
@@ -25,12 +35,16 @@ use telnetlib3_proto::{Event, Sink};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
-use tracing::{debug, trace};
+use tracing::{debug, trace, warn};
 
-use super::{EventHook, Failure, Inner, Shared};
+use super::{EventHook, Failure, Inner, Shared, OUTPUT_PAUSE};
 
 /// The most read from the socket at once.
 pub(super) const READ_CHUNK_MAX: usize = 64 * 1024;
+
+/// A buffer of output written out is kept for the next output up to this capacity; a
+/// larger one is released, so that a burst does not pin two output buffers.
+const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 
 thread_local! {
     /// The buffer socket reads land in: one per thread, not one per connection, since
@@ -39,23 +53,27 @@ thread_local! {
     static READ_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Poll one read of `rd` into the thread's buffer and hand what came (nothing: EOF) to
-/// the session, or with no `inner`, drop it. Ready with the number of bytes read.
+/// Poll one read of at most `max` bytes of `rd` into the thread's buffer and hand what
+/// came (nothing: EOF) to the session, or with no `inner`, drop it. What the session does
+/// not take (its output is full) is kept in `backlog`. Ready with the number of bytes read.
 fn poll_receive<R: AsyncRead + Unpin>(
     inner: Option<&Inner>,
     rd: &mut R,
+    backlog: &mut Vec<u8>,
+    max: usize,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<usize>> {
     let mut poll_with = |buf: &mut Vec<u8>| {
         if buf.len() < READ_CHUNK_MAX {
             buf.resize(READ_CHUNK_MAX, 0);
         }
-        let mut read_buf = ReadBuf::new(buf);
+        let mut read_buf = ReadBuf::new(&mut buf[..max.min(READ_CHUNK_MAX)]);
         match Pin::new(&mut *rd).poll_read(cx, &mut read_buf) {
             Poll::Ready(Ok(())) => {
                 let data = read_buf.filled();
                 if let Some(inner) = inner {
-                    received(inner, data);
+                    let used = received(inner, data);
+                    backlog.extend_from_slice(&data[used..]);
                 }
                 Poll::Ready(Ok(data.len()))
             }
@@ -131,20 +149,55 @@ async fn run<S: AsyncRead + AsyncWrite>(
     let (mut rd, mut wr) = tokio::io::split(stream);
     let mut out = unsent;
     let mut pos = 0;
+    // Input read but not yet taken by the session, which stopped because its output
+    // was full. Empty (and unallocated) unless a peer does not read.
+    let mut backlog: Vec<u8> = Vec::new();
     let mut close_deadline: Option<Instant> = None;
+    // Since when the output has been at OUTPUT_PAUSE or more without a pause.
+    let mut stalled_since: Option<Instant> = None;
+    let stall_timeout = inner.settings.output_stall_timeout;
     loop {
-        let (can_read, closing) = {
+        let (room, closing, queued) = {
             let mut shared = inner.lock();
             if pos == out.len() {
+                if out.capacity() > RETAINED_OUTPUT_CAPACITY {
+                    out = Vec::new();
+                }
                 out.clear();
                 pos = 0;
                 let _ = shared.session.poll_transmit(&mut out);
             }
             shared.in_flight = out.len() - pos;
-            let full = shared.buffered() >= inner.settings.limit;
-            shared.read_paused = full;
-            (!shared.eof && !full, shared.closing)
+            if !backlog.is_empty() && shared.queued_output() < OUTPUT_PAUSE {
+                let used = take_input(inner, &mut shared, &backlog);
+                backlog.drain(..used);
+                if backlog.is_empty() {
+                    backlog = Vec::new();
+                }
+            }
+            let queued = shared.queued_output();
+            shared.peak_output = shared.peak_output.max(queued);
+            let room = inner.settings.limit.saturating_sub(shared.buffered());
+            shared.read_paused = room == 0;
+            let can_read = !shared.eof && backlog.is_empty() && queued < OUTPUT_PAUSE;
+            (if can_read { room } else { 0 }, shared.closing, queued)
         };
+        if queued >= OUTPUT_PAUSE && !closing {
+            let since = *stalled_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= stall_timeout {
+                warn!(
+                    peer = %inner.settings.peer,
+                    "disconnecting: {queued} bytes of output unread for {:.1} s",
+                    stall_timeout.as_secs_f64()
+                );
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the peer did not read its output",
+                ));
+            }
+        } else {
+            stalled_since = None;
+        }
         if closing {
             let deadline = *close_deadline
                 .get_or_insert_with(|| Instant::now() + inner.settings.close_timeout);
@@ -156,6 +209,7 @@ async fn run<S: AsyncRead + AsyncWrite>(
                 return Ok(());
             }
         }
+        let stall_deadline = stalled_since.map(|since| since + stall_timeout);
         tokio::select! {
             written = wr.write(&out[pos..]), if pos < out.len() => {
                 let n = written?;
@@ -169,60 +223,91 @@ async fn run<S: AsyncRead + AsyncWrite>(
                 drop(shared);
                 inner.writable.notify_waiters();
             }
-            read = poll_fn(|cx| poll_receive(Some(inner), &mut rd, cx)), if can_read => {
+            read = poll_fn(|cx| poll_receive(Some(inner), &mut rd, &mut backlog, room, cx)),
+                if room > 0 => {
                 read?;
             }
             () = inner.wake_driver.notified() => {}
             () = tokio::time::sleep_until(close_deadline.unwrap_or_else(Instant::now)),
                 if close_deadline.is_some() => {}
+            () = tokio::time::sleep_until(stall_deadline.unwrap_or_else(Instant::now)),
+                if stall_deadline.is_some() => {}
         }
     }
 }
 
 /// Hand `data` from the socket (empty: EOF) to the session, and tell the waiters.
-fn received(inner: &Inner, data: &[u8]) {
+/// Returns how much of `data` the session took: less than all of it when its output
+/// reached [`OUTPUT_PAUSE`].
+fn received(inner: &Inner, data: &[u8]) -> usize {
     let mut shared = inner.lock();
-    if data.is_empty() {
+    let used = if data.is_empty() {
         shared.eof = true;
+        0
     } else {
         shared.bytes_in += data.len() as u64;
-        // At most one allocation for what this read adds (data shrinks when parsed).
-        shared.input.reserve(data.len());
-        let Shared {
-            session,
-            input,
-            pings,
-            ..
-        } = &mut *shared;
-        let mut sink = Collect {
-            input,
-            pings,
-            hook: inner.settings.hook.as_ref(),
-        };
-        session.receive(data, &mut sink);
-        // Only once someone watches (the channels are made on the first subscription,
-        // under this same lock, from the session's values then).
-        if let Some(window_size) = inner.window_size.get() {
-            let size = session.peer_window_size();
-            window_size.send_if_modified(|known| {
-                let changed = *known != size;
-                *known = size;
-                changed
-            });
-        }
-        if let Some(terminal_type) = inner.terminal_type.get() {
-            let term = session.terminal_type();
-            terminal_type.send_if_modified(|known| {
-                let changed = known.as_deref() != term;
-                if changed {
-                    *known = term.map(str::to_owned);
-                }
-                changed
-            });
-        }
-    }
+        take_input(inner, &mut shared, data)
+    };
     drop(shared);
     inner.readable.notify_waiters();
+    used
+}
+
+/// Let the session take `data` from the peer until its output reaches [`OUTPUT_PAUSE`];
+/// returns how much it took.
+fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
+    // At most one allocation for what this adds (data shrinks when parsed), and never
+    // beyond the limit: a read takes no more than the buffer has room for.
+    let limit = inner.settings.limit;
+    reserve_within(&mut shared.input, data.len(), limit);
+    let output_limit = OUTPUT_PAUSE.saturating_sub(shared.in_flight);
+    let Shared {
+        session,
+        input,
+        pings,
+        ..
+    } = shared;
+    let mut sink = Collect {
+        input,
+        pings,
+        hook: inner.settings.hook.as_ref(),
+    };
+    let used = session.receive_until_output(data, &mut sink, output_limit);
+    // Only once someone watches (the channels are made on the first subscription,
+    // under this same lock, from the session's values then).
+    if let Some(window_size) = inner.window_size.get() {
+        let size = session.peer_window_size();
+        window_size.send_if_modified(|known| {
+            let changed = *known != size;
+            *known = size;
+            changed
+        });
+    }
+    if let Some(terminal_type) = inner.terminal_type.get() {
+        let term = session.terminal_type();
+        terminal_type.send_if_modified(|known| {
+            let changed = known.as_deref() != term;
+            if changed {
+                *known = term.map(str::to_owned);
+            }
+            changed
+        });
+    }
+    if used > 0 {
+        inner.readable.notify_waiters();
+    }
+    used
+}
+
+/// Make room in `buffer` for `additional` more bytes, growing it as a `Vec` does
+/// (doubling) but to no more than `cap` when the result fits in `cap`.
+fn reserve_within(buffer: &mut Vec<u8>, additional: usize, cap: usize) {
+    let needed = buffer.len() + additional;
+    if needed <= buffer.capacity() {
+        return;
+    }
+    let target = needed.max(buffer.capacity() * 2).min(cap.max(needed));
+    buffer.reserve_exact(target - buffer.len());
 }
 
 /// Everything queued is written: send our FIN, tell the handles, and give the peer the
@@ -246,7 +331,8 @@ where
         result?;
     }
     let _ = tokio::time::timeout(timeout, async {
-        while poll_fn(|cx| poll_receive(None, rd, cx))
+        let mut discarded = Vec::new();
+        while poll_fn(|cx| poll_receive(None, rd, &mut discarded, READ_CHUNK_MAX, cx))
             .await
             .is_ok_and(|n| n > 0)
         {}

@@ -43,6 +43,21 @@ const RETAINED_INPUT_CAPACITY: usize = 4096;
 /// A writer waits while this much output is queued and not yet written to the socket.
 pub const WRITE_HIGH_WATER: usize = 64 * 1024;
 
+/// Room for the session's own replies (negotiation answers, STATUS, SLC, timing marks)
+/// on top of what writers may queue, before input stops being taken.
+pub const REPLY_ALLOWANCE: usize = 16 * 1024;
+
+/// While this much output is queued and not yet on the socket (whoever queued it), the
+/// connection takes no more input from the peer: a peer that sends requests and does not
+/// read the answers is slowed to the pace at which it reads. Writers alone stay below it
+/// ([`WRITE_HIGH_WATER`]), so two peers that both write without reading still cannot
+/// deadlock.
+pub const OUTPUT_PAUSE: usize = WRITE_HIGH_WATER + REPLY_ALLOWANCE;
+
+/// How long a connection's output may stay at [`OUTPUT_PAUSE`] or more (the peer reads
+/// nothing, or far less than it asks for) before the connection is dropped, by default.
+pub const DEFAULT_OUTPUT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long closing a connection may take by default: first to write out what is
 /// queued, then (separately) to wait for the peer to close its side.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -91,6 +106,25 @@ pub(crate) struct Settings {
     pub(crate) defaults: TerminalDefaults,
     /// How long writing out at close, and then waiting for the peer's close, may take.
     pub(crate) close_timeout: Duration,
+    /// How long the output may stay at [`OUTPUT_PAUSE`] or more.
+    pub(crate) output_stall_timeout: Duration,
+}
+
+/// What a connection holds and has moved, for monitoring and for tests of the memory
+/// bounds ([`TelnetWriter::stats`], [`crate::Server::connection_stats`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionStats {
+    /// Bytes received from the peer.
+    pub bytes_in: u64,
+    /// Bytes written to the peer.
+    pub bytes_out: u64,
+    /// Data received and not yet read by the shell (at most the reader's limit).
+    pub buffered_input: usize,
+    /// Output queued and not yet on the socket, escaped.
+    pub pending_output: usize,
+    /// The most output that was ever queued at once.
+    pub peak_output: usize,
 }
 
 /// How a connection failed: kept to build an [`io::Error`] for every caller that asks.
@@ -127,11 +161,18 @@ struct Shared {
     pings: VecDeque<oneshot::Sender<bool>>,
     bytes_in: u64,
     bytes_out: u64,
+    /// The most output ever queued at once, as the driver saw it after each step.
+    peak_output: usize,
 }
 
 impl Shared {
     fn buffered(&self) -> usize {
         self.input.len() - self.start
+    }
+
+    /// Output not yet on the socket: what the driver holds and what the session queued.
+    fn queued_output(&self) -> usize {
+        self.session.output_len() + self.in_flight
     }
 
     fn unread(&self) -> &[u8] {
@@ -247,6 +288,19 @@ async fn wait_until<T>(notify: &Notify, mut check: impl FnMut() -> Option<T>) ->
     }
 }
 
+/// What `inner` holds and has moved.
+pub(crate) fn stats(inner: &Inner) -> ConnectionStats {
+    let shared = inner.lock();
+    let pending_output = shared.queued_output();
+    ConnectionStats {
+        bytes_in: shared.bytes_in,
+        bytes_out: shared.bytes_out,
+        buffered_input: shared.buffered(),
+        pending_output,
+        peak_output: shared.peak_output.max(pending_output),
+    }
+}
+
 /// Start the driver for `stream`; returns the shared part for the handles.
 pub(crate) fn spawn_with<S>(stream: S, session: Session, settings: Settings) -> Arc<Inner>
 where
@@ -282,6 +336,7 @@ where
             pings: VecDeque::new(),
             bytes_in: 0,
             bytes_out: sent as u64,
+            peak_output: unsent.len(),
         }),
         readable: Notify::new(),
         writable: Notify::new(),

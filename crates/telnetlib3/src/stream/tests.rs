@@ -30,6 +30,7 @@ fn settings(limit: usize) -> Settings {
         peer: "test 0".into(),
         defaults: TerminalDefaults::default(),
         close_timeout: Duration::from_millis(200),
+        output_stall_timeout: Duration::from_secs(30),
     }
 }
 
@@ -126,7 +127,10 @@ async fn lines_longer_than_the_limit_come_in_pieces() {
     assert_eq!(line(&mut reader).await, b"xxxxxxxx\r\n");
     // A CR at the limit is a piece's end, not a line's: nothing is dropped after it.
     peer.write_all(b"defghijklmnop\r\nq\n").await.unwrap();
-    buffered(&reader, 18).await;
+    // The buffer fills to the limit and no further: the rest waits in the pipe.
+    buffered(&reader, 16).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(reader.buffered(), 16);
     assert_eq!(line(&mut reader).await, b"abcdefghijklmnop");
     assert_eq!(line(&mut reader).await, b"\r\n");
     assert_eq!(line(&mut reader).await, b"q\n");

@@ -61,7 +61,7 @@ impl TelnetWriter {
                 if shared.closing {
                     return Some(Err(Error::Closed));
                 }
-                let pending = shared.session.output_len() + shared.in_flight;
+                let pending = shared.queued_output();
                 if pending + 2 * step <= WRITE_HIGH_WATER {
                     shared.session.send_data(&rest[..step]);
                     return Some(Ok(()));
@@ -101,7 +101,7 @@ impl TelnetWriter {
         inner.wake_driver.notify_one();
         wait_until(&inner.writable, || {
             let shared = inner.lock();
-            if shared.session.output_len() == 0 && shared.in_flight == 0 {
+            if shared.queued_output() == 0 {
                 Some(Ok(()))
             } else if shared.finished {
                 Some(Err(shared.end_error()))
@@ -131,11 +131,19 @@ impl TelnetWriter {
     }
 
     /// Output queued and not yet accepted by the socket, escaped, in bytes. Writers keep
-    /// it at most [`WRITE_HIGH_WATER`] (the session's own replies may add a little).
+    /// it at most [`WRITE_HIGH_WATER`]; the session's own replies can add up to
+    /// [`REPLY_ALLOWANCE`](crate::REPLY_ALLOWANCE) and the replies to one more command
+    /// (see the crate's memory budget).
     #[must_use]
     pub fn pending_output(&self) -> usize {
-        let shared = self.inner.lock();
-        shared.session.output_len() + shared.in_flight
+        self.inner.lock().queued_output()
+    }
+
+    /// What the connection holds and has moved: bytes each way, buffered input, queued
+    /// and peak output.
+    #[must_use]
+    pub fn stats(&self) -> super::ConnectionStats {
+        super::stats(&self.inner)
     }
 
     /// Send a two-byte command (`IAC NOP`, `IAC AYT`, ...).

@@ -391,6 +391,34 @@ fn client_rejects_when_nothing_is_acceptable() {
 }
 
 #[test]
+fn a_request_longer_than_the_cap_is_rejected_not_ignored() {
+    let mut client = enabled_client(SessionConfig::with_policy(charset_policy()));
+    let mut log = Log::default();
+    let mut names = b"\x01".to_vec();
+    while names.len() <= crate::DEFAULT_MAX_SUBNEGOTIATION {
+        names.extend_from_slice(b";UTF-8");
+    }
+    // Split across reads as it would arrive: REJECTED goes out once, when the cap is
+    // passed, and nothing more at its IAC SE.
+    let wire = sb(&names);
+    let (head, tail) = wire.split_at(wire.len() / 2);
+    client.receive(head, &mut log);
+    client.receive(tail, &mut log);
+    assert_eq!(transmit(&mut client), b"\xff\xfa\x2a\x03\xff\xf0");
+    assert_eq!(client.charset(), None);
+    assert!(
+        log.events.iter().any(|e| e == "Charset(Declined)"),
+        "{:?}",
+        log.events
+    );
+    // Any other oversized CHARSET message (here ACCEPTED) is only reported.
+    let mut accepted = b"\x02".to_vec();
+    accepted.resize(crate::DEFAULT_MAX_SUBNEGOTIATION + 1, b'x');
+    client.receive(&sb(&accepted), &mut log);
+    assert_eq!(transmit(&mut client), b"");
+}
+
+#[test]
 fn client_answers_ttable_request_from_the_list() {
     let mut client = enabled_client(SessionConfig::with_policy(charset_policy()));
     let mut log = Log::default();
