@@ -165,7 +165,6 @@ async fn run<S: AsyncRead + AsyncWrite>(
                 }
                 out.clear();
                 pos = 0;
-                let _ = shared.session.poll_transmit(&mut out);
             }
             shared.in_flight = out.len() - pos;
             if !backlog.is_empty() && shared.queued_output() < OUTPUT_PAUSE {
@@ -174,6 +173,10 @@ async fn run<S: AsyncRead + AsyncWrite>(
                 if backlog.is_empty() {
                     backlog = Vec::new();
                 }
+            }
+            if out.is_empty() {
+                let _ = shared.session.poll_transmit(&mut out);
+                shared.in_flight = out.len();
             }
             let queued = shared.queued_output();
             shared.peak_output = shared.peak_output.max(queued);

@@ -1,0 +1,277 @@
+//! Hostile peers: a client (or a server) that floods requests which each get a reply, and
+//! never reads the replies. The connection's unwritten output must stay under its bound
+//! (measured through the API, [`ConnectionStats::peak_output`]), reading must pause, no
+//! reply may be lost once the peer does read, and a peer that never reads is dropped
+//! after the output stall timeout.
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use support::PATIENCE;
+use telnetlib3::proto::DEFAULT_MAX_SUBNEGOTIATION;
+use telnetlib3::{
+    create_server, open_connection, ClientConfig, ConnectionStats, Server, ServerConfig,
+    OUTPUT_PAUSE,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::time::{sleep, timeout, Instant};
+
+/// The most output a connection may hold: the pause point plus the replies to the one
+/// command that crossed it (see the crate's memory budget).
+const BOUND: usize = OUTPUT_PAUSE + 2 * DEFAULT_MAX_SUBNEGOTIATION + 1024;
+
+/// The peer's receive buffer: small, as an attacker would set it.
+const RECV_BUFFER: u32 = 4096;
+
+const IAC: u8 = 255;
+const NOP: u8 = 241;
+const SB: u8 = 250;
+const SE: u8 = 240;
+const WILL: u8 = 251;
+const WONT: u8 = 252;
+const DO: u8 = 253;
+const DONT: u8 = 254;
+const ECHO: u8 = 1;
+const TM: u8 = 6;
+const NAWS: u8 = 31;
+const LINEMODE: u8 = 34;
+const SLC: u8 = 3;
+const SLC_DEFAULT: u8 = 3;
+const UNKNOWN: u8 = 200;
+
+/// A server whose shell writes nothing and waits for the end of the input (the floods
+/// carry no data).
+async fn idle_server(output_stall_timeout: Duration) -> Server {
+    let mut config: ServerConfig = support::local();
+    config.connect_maxwait = Duration::from_millis(200);
+    config.output_stall_timeout = output_stall_timeout;
+    create_server(config, |mut reader, _writer| async move {
+        let _ = reader.read(1).await;
+    })
+    .await
+    .unwrap()
+}
+
+/// A connection to `addr` with a small receive buffer.
+async fn small_window_connect(addr: SocketAddr) -> TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(RECV_BUFFER).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// Write `request` over and over without reading, until the victim's output has been
+/// full (`full()`) for another megabyte of requests, or the victim stops taking them (its
+/// reading paused and the kernels' buffers are full), or five seconds pass. Returns how
+/// many requests were started and the rest of the one cut by the stop (to be written
+/// once the victim reads again).
+async fn flood(
+    stream: &mut TcpStream,
+    request: &[u8],
+    full: impl Fn() -> bool,
+) -> (usize, Vec<u8>) {
+    let block = request.repeat(64 * 1024 / request.len());
+    let start = Instant::now();
+    let mut written = 0usize;
+    let mut stop_at = usize::MAX;
+    while start.elapsed() < PATIENCE && written < stop_at {
+        let at = written % block.len();
+        match timeout(Duration::from_millis(300), stream.write(&block[at..])).await {
+            Ok(Ok(n)) => written += n,
+            Ok(Err(error)) => panic!("flood write failed: {error}"),
+            // The victim takes no more: done once it is full (else it is slow: go on).
+            Err(_) if full() => break,
+            Err(_) => {}
+        }
+        if stop_at == usize::MAX && full() {
+            stop_at = written + (1 << 20);
+        }
+        if written >= stop_at {
+            break;
+        }
+    }
+    assert!(
+        stop_at != usize::MAX || full(),
+        "the victim's output never filled in {written} bytes: nothing was tested"
+    );
+    let cut = written % request.len();
+    let tail = if cut == 0 {
+        Vec::new()
+    } else {
+        request[cut..].to_vec()
+    };
+    (written.div_ceil(request.len()), tail)
+}
+
+/// Read from `stream` (finishing the cut request `tail` first, concurrently) until
+/// `reply` has been seen `expected` times; returns how many times it was seen.
+async fn count_replies(stream: TcpStream, tail: Vec<u8>, reply: &[u8], expected: usize) -> usize {
+    // An honest reader now: a window of 4 KiB would make this part crawl (delayed ACKs).
+    socket2::SockRef::from(&stream)
+        .set_recv_buffer_size(1 << 20)
+        .unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    let writer = tokio::spawn(async move {
+        wr.write_all(&tail).await.unwrap();
+        wr
+    });
+    // Counted as it comes: a reply cut between two reads is found in `carry`, the end
+    // of the previous read (shorter than a reply, so nothing is counted twice).
+    let mut carry = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    let deadline = Instant::now() + PATIENCE;
+    let mut count = 0;
+    while count < expected && Instant::now() < deadline {
+        match timeout(Duration::from_millis(500), rd.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break,
+            Ok(Ok(n)) => {
+                carry.extend_from_slice(&buf[..n]);
+                count += memchr::memmem::find_iter(&carry, reply).count();
+                let keep = (reply.len() - 1).min(carry.len());
+                carry.drain(..carry.len() - keep);
+            }
+            Err(_) => {}
+        }
+    }
+    let _ = writer.await;
+    count
+}
+
+/// The most output the server's one connection has held (0 once it is gone).
+fn peak(server: &Server) -> usize {
+    server
+        .connection_stats()
+        .first()
+        .map_or(0, |(_, stats)| stats.peak_output)
+}
+
+/// The one connection's stats, once its input has stopped growing: reading has paused.
+async fn paused_stats(server: &Server) -> ConnectionStats {
+    let deadline = Instant::now() + PATIENCE;
+    let mut last = None;
+    loop {
+        sleep(Duration::from_millis(150)).await;
+        let stats = server.connection_stats()[0].1;
+        if last.is_some_and(|last: ConnectionStats| last.bytes_in == stats.bytes_in) {
+            return stats;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server never stopped reading"
+        );
+        last = Some(stats);
+    }
+}
+
+/// Flood the server with `request` (after `prelude`) without reading: its output stays
+/// under the bound and its reading pauses; then read, and every request is answered.
+async fn server_survives(prelude: &[u8], request: &[u8], reply: &[u8]) {
+    let server = idle_server(PATIENCE * 3).await;
+    let addr = server.local_addrs()[0];
+    let mut stream = small_window_connect(addr).await;
+    stream.write_all(prelude).await.unwrap();
+    let (sent, tail) = flood(&mut stream, request, || peak(&server) >= OUTPUT_PAUSE).await;
+    let stats = paused_stats(&server).await;
+    assert!(
+        stats.peak_output <= BOUND,
+        "peak output {} > bound {BOUND} ({stats:?})",
+        stats.peak_output
+    );
+    // The bound was reached, so the pause was tested (the kernel's send buffer, which
+    // grows to megabytes, may have taken the output since).
+    assert!(stats.peak_output >= OUTPUT_PAUSE, "{stats:?}");
+    assert!(
+        sent * reply.len() > 2 * BOUND,
+        "the flood was too small to test anything: {sent} requests"
+    );
+    assert_eq!(
+        server.connection_count(),
+        1,
+        "a slow reader keeps its session"
+    );
+    let answered = count_replies(stream, tail, reply, sent).await;
+    assert_eq!(answered, sent, "every request answered once the peer reads");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_do_tm_flood() {
+    // A command between them: each DO TM is then a fresh request (the loop guard does not
+    // apply) and is answered.
+    server_survives(b"", &[IAC, NOP, IAC, DO, TM], &[IAC, WILL, TM]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_unknown_option_floods() {
+    server_survives(b"", &[IAC, DO, UNKNOWN], &[IAC, WONT, UNKNOWN]).await;
+    server_survives(b"", &[IAC, WILL, UNKNOWN], &[IAC, DONT, UNKNOWN]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_toggle_floods() {
+    server_survives(b"", &[IAC, DO, ECHO, IAC, DONT, ECHO], &[IAC, WONT, ECHO]).await;
+    server_survives(b"", &[IAC, WILL, NAWS, IAC, WONT, NAWS], &[IAC, DONT, NAWS]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_slc_flood() {
+    server_survives(
+        &[IAC, WILL, LINEMODE],
+        &[IAC, SB, LINEMODE, SLC, 0, SLC_DEFAULT, 0, IAC, SE],
+        &[IAC, SB, LINEMODE, SLC],
+    )
+    .await;
+}
+
+/// A client that never reads what it asked for is dropped after the stall timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_drops_a_client_that_never_reads() {
+    let server = idle_server(Duration::from_millis(500)).await;
+    let mut stream = small_window_connect(server.local_addrs()[0]).await;
+    let block = [IAC, DO, UNKNOWN].repeat(64 * 1024 / 3);
+    let deadline = Instant::now() + PATIENCE;
+    // Until the kernels' buffers are full too, the server's output drains into them.
+    while server.connection_count() != 0 {
+        assert!(Instant::now() < deadline, "the stalled client was kept");
+        match timeout(Duration::from_millis(50), stream.write_all(&block)).await {
+            Ok(Ok(())) | Err(_) => {}
+            // Reset by the server that dropped us.
+            Ok(Err(_)) => sleep(Duration::from_millis(20)).await,
+        }
+    }
+    assert!(server.connection_stats().is_empty());
+}
+
+/// A hostile server floods our client, which must stay bounded the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_do_tm_flood() {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(RECV_BUFFER).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener: TcpListener = socket.listen(4).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = tokio::spawn(async move { listener.accept().await.unwrap().0 });
+    let mut config = ClientConfig::default();
+    config.connect_maxwait = Duration::from_millis(200);
+    let (_reader, writer) = open_connection("127.0.0.1", addr.port(), config)
+        .await
+        .unwrap();
+    let mut stream = accepted.await.unwrap();
+    let request = [IAC, NOP, IAC, DO, TM];
+    let (sent, tail) = flood(&mut stream, &request, || {
+        writer.stats().peak_output >= OUTPUT_PAUSE
+    })
+    .await;
+    let stats = writer.stats();
+    assert!(
+        stats.peak_output <= BOUND,
+        "peak output {} > bound {BOUND} ({stats:?})",
+        stats.peak_output
+    );
+    let answered = count_replies(stream, tail, &[IAC, WILL, TM], sent).await;
+    assert_eq!(
+        answered, sent,
+        "every request answered once the server reads"
+    );
+}
