@@ -341,7 +341,9 @@ pub async fn debug_shell_with(
 /// [`Error::Closed`] when the connection ends while writing.
 pub async fn echo_shell(mut reader: TelnetReader, mut writer: TelnetWriter) -> Result<(), Error> {
     loop {
-        let data = reader.read(64 * 1024).await?;
+        // One writer step at a time: a bigger read only makes the shell hold more while
+        // the writer waits for a slow peer.
+        let data = reader.read(16 * 1024).await?;
         if data.is_empty() {
             return Ok(());
         }

@@ -44,6 +44,32 @@
 //! ```
 //!
 //! The session never sees a clock: the driver and the server own the time.
+//!
+//! # The memory budget of a connection
+//!
+//! No peer can make a connection hold more than the following, however it behaves
+//! (defaults in brackets; `tests/hostile.rs` floods a server and a client with requests
+//! from a peer that never reads, and asserts the output bound through
+//! [`ConnectionStats::peak_output`]):
+//!
+//! | what | bound | by |
+//! |---|---|---|
+//! | unread input (data not yet taken by the shell) | `limit` (64 KiB) | a read takes at most what the reader's buffer has room for; capacity capped at `limit` too |
+//! | input read but not yet parsed | the same `limit`, shared with the line above | exists only while the output is full ([`OUTPUT_PAUSE`]) |
+//! | unwritten output (the shell's writes and the session's replies) | [`OUTPUT_PAUSE`] (80 KiB) + the replies to one command (at most 2 × the subnegotiation cap + 1 KiB: 17 KiB) = 97 KiB | writers wait at [`WRITE_HIGH_WATER`] (64 KiB); at [`OUTPUT_PAUSE`] the session takes no more input, between two commands, and the socket is not read |
+//! | subnegotiation being received | [`proto::DEFAULT_MAX_SUBNEGOTIATION`] (8 KiB) | longer ones are discarded (a CHARSET REQUEST is answered REJECTED) |
+//! | text decoder | a partial character (at most 4 bytes) | decoding goes through a stack buffer |
+//! | per-option state | terminal types: 8 names of at most 40 bytes; NEW-ENVIRON: 64 variables and 8 KiB; CHARSET offer: 64 names of 64 bytes; XDISPLOC, SNDLOC: 256 bytes; FORWARDMASK: 32 bytes; SLC table: 30 entries, made when first needed | `proto::options` constants and configuration |
+//!
+//! Buffers grown by a burst are released once emptied (input beyond 4 KiB, output beyond
+//! 16 KiB, subnegotiation beyond 256 bytes); the buffer socket reads land in is one per
+//! worker thread, not one per connection. A peer that keeps the output at
+//! [`OUTPUT_PAUSE`] or more for [`DEFAULT_OUTPUT_STALL_TIMEOUT`] (30 s, configurable) is
+//! disconnected, with a warning in the log. What a shell queues outside
+//! [`TelnetWriter::write`] (commands, subnegotiations through
+//! [`TelnetWriter::with_session`]) is the shell's own responsibility, as is the data it
+//! holds: a shell that reads 16 KiB at a time and writes it back costs about 144 KiB with
+//! a client that never reads (64 KiB input, 64 KiB output, its 16 KiB).
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]

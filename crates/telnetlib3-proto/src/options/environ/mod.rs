@@ -58,6 +58,11 @@ pub struct Config {
     /// Server: the most distinct variables kept from the peer; further names are dropped
     /// and reported with [`Event::Overflow`]. Default 64.
     pub max_variables: usize,
+    /// Server: the most bytes of names and values kept from the peer, all variables
+    /// together; a variable that would pass it is dropped and reported with
+    /// [`Event::Overflow`]. Default 8 KiB: without it, 64 variables of a subnegotiation
+    /// each could pin half a megabyte per connection.
+    pub max_bytes: usize,
 }
 
 impl Default for Config {
@@ -88,6 +93,7 @@ impl Default for Config {
                 .collect(),
             values: Vec::new(),
             max_variables: 64,
+            max_bytes: 8 * 1024,
         }
     }
 }
@@ -203,9 +209,13 @@ impl State {
         self.channel(option).layout.unwrap_or_default()
     }
 
-    /// Store variables, replacing same-kind same-name ones; returns how many new names
-    /// did not fit.
-    fn store(&mut self, variables: &[Variable], cap: usize) -> usize {
+    /// Store variables, replacing same-kind same-name ones; returns how many did not fit
+    /// (`cap` variables, `byte_cap` bytes of names and values in all).
+    fn store(&mut self, variables: &[Variable], cap: usize, byte_cap: usize) -> usize {
+        fn size(variable: &Variable) -> usize {
+            variable.name.len() + variable.value.as_ref().map_or(0, Vec::len)
+        }
+        let mut stored: usize = self.received.iter().map(size).sum();
         let mut dropped = 0;
         for variable in variables {
             let known = self
@@ -213,9 +223,16 @@ impl State {
                 .iter()
                 .position(|known| known.kind == variable.kind && known.name == variable.name);
             if let Some(known) = known.and_then(|index| self.received.get_mut(index)) {
-                known.value.clone_from(&variable.value);
-            } else if self.received.len() < cap {
+                let grown = stored - size(known) + size(variable);
+                if grown <= byte_cap {
+                    known.value.clone_from(&variable.value);
+                    stored = grown;
+                } else {
+                    dropped += 1;
+                }
+            } else if self.received.len() < cap && stored + size(variable) <= byte_cap {
                 self.received.push(variable.clone());
+                stored += size(variable);
             } else {
                 dropped += 1;
             }
@@ -245,8 +262,8 @@ pub enum Event<'a> {
         /// What was asked for; empty means the default environment.
         requests: &'a [Request],
     },
-    /// The store of received variables was full ([`Config::max_variables`]): these many
-    /// new names were dropped.
+    /// The store of received variables was full ([`Config::max_variables`] or
+    /// [`Config::max_bytes`]): these many variables were not stored.
     Overflow {
         /// NEW-ENVIRON or ENVIRON.
         option: TelnetOption,
@@ -336,8 +353,9 @@ fn receive_variables<S: Sink>(
         note_layout(cx, option, layout);
     }
     cx.core.families.environ.channel_mut(option).awaiting = false;
-    let cap = cx.core.config.environ.max_variables;
-    let dropped = cx.core.families.environ.store(&variables, cap);
+    let config = &cx.core.config.environ;
+    let (cap, byte_cap) = (config.max_variables, config.max_bytes);
+    let dropped = cx.core.families.environ.store(&variables, cap, byte_cap);
     cx.emit(SessionEvent::Environ(Event::Variables {
         option,
         command,

@@ -211,6 +211,27 @@ fn server_drops_telnetlib3_empty_entry() {
 }
 
 #[test]
+fn server_store_is_bounded_in_bytes() {
+    let mut config = SessionConfig::default();
+    config.environ.max_bytes = 8;
+    let mut server = server_with(NEW, config);
+    let mut log = Log::default();
+    // A=aaa (4 bytes) fits, B=bbbbb (6) would make 10: dropped; replacing A's value
+    // with 8 bytes would make 9: dropped, A keeps its value.
+    server.receive(&sb(NEW, b"\x00\x00A\x01aaa\x00B\x01bbbbb"), &mut log);
+    server.receive(&sb(NEW, b"\x02\x00A\x01aaaaaaaa"), &mut log);
+    assert_eq!(server.environ(), [Variable::defined(Kind::Var, "A", "aaa")]);
+    let overflows: Vec<_> = log.events.iter().filter(|e| e.contains("Overflow")).collect();
+    assert_eq!(
+        overflows,
+        [
+            "Environ(Overflow { option: NewEnviron, dropped: 1 })",
+            "Environ(Overflow { option: NewEnviron, dropped: 1 })"
+        ]
+    );
+}
+
+#[test]
 fn server_store_is_bounded() {
     let mut config = SessionConfig::default();
     config.environ.max_variables = 2;
