@@ -9,6 +9,15 @@ use tracing::debug;
 
 use crate::Error;
 
+/// Keep TCP urgent data in the stream (SO_OOBINLINE). A Synch (RFC 854) is `IAC DM`
+/// with the DM sent as urgent data (BSD telnet's `send synch`); without this the kernel
+/// takes the DM out of the stream and the byte after it would be read as a command.
+pub(crate) fn keep_urgent_inline(stream: &TcpStream) {
+    if let Err(error) = socket2::SockRef::from(stream).set_out_of_band_inline(true) {
+        debug!("cannot keep urgent data inline: {error}");
+    }
+}
+
 /// `host:port`, with brackets around an IPv6 literal (`[::1]:23`).
 #[must_use]
 pub fn display_addr(host: &str, port: u16) -> String {
@@ -20,6 +29,11 @@ pub fn display_addr(host: &str, port: u16) -> String {
 }
 
 async fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, Error> {
+    // An IPv6 literal may come bracketed, as in a URL (`[::1]`).
+    let host = host
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .unwrap_or(host);
     let addrs: Vec<SocketAddr> = lookup_host((host, port))
         .await
         .map_err(|source| Error::Resolve {
@@ -50,7 +64,10 @@ pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStre
         for target in resolve(host, port).await? {
             debug!("connecting to {target}");
             match TcpStream::connect(target).await {
-                Ok(stream) => return Ok(stream),
+                Ok(stream) => {
+                    keep_urgent_inline(&stream);
+                    return Ok(stream);
+                }
                 Err(error) => {
                     debug!("cannot connect to {target}: {error}");
                     last = Some(error);

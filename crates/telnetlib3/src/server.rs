@@ -282,6 +282,7 @@ async fn accept<F, Fut>(
                     return;
                 }
                 let _ = socket.set_nodelay(true);
+                crate::net::keep_urgent_inline(&socket);
                 info!("Connection from <Peer {} {}>", peer.ip(), peer.port());
                 let (config, registry, shell) = (
                     Arc::clone(&config),

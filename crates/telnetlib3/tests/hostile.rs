@@ -275,3 +275,61 @@ async fn client_do_tm_flood() {
         "every request answered once the server reads"
     );
 }
+
+/// BSD telnet's `send synch`: IAC in the stream, DM as TCP urgent data. The DM stays in
+/// the stream (SO_OOBINLINE), so the byte after it is data, not a command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_synch_sent_as_urgent_data_does_not_eat_the_next_byte() {
+    let mut config: ServerConfig = support::local();
+    config.connect_maxwait = Duration::from_millis(200);
+    let (lines, mut got) = tokio::sync::mpsc::unbounded_channel();
+    let server = create_server(config, move |mut reader, _writer| {
+        let lines = lines.clone();
+        async move {
+            let line = reader.read_line().await.unwrap_or_default();
+            let _ = lines.send(line);
+        }
+    })
+    .await
+    .unwrap();
+    let stream = TcpStream::connect(server.local_addrs()[0]).await.unwrap();
+    let std_stream = stream.into_std().unwrap();
+    std_stream.set_nonblocking(false).unwrap();
+    let raw = socket2::SockRef::from(&std_stream);
+    sleep(Duration::from_millis(300)).await; // the shell is running
+    raw.send(b"ab\xff").unwrap();
+    raw.send_out_of_band(&[242]).unwrap(); // DM, urgent
+    sleep(Duration::from_millis(50)).await;
+    raw.send(b"cd\r\n").unwrap();
+    let line = timeout(PATIENCE, got.recv()).await.unwrap().unwrap();
+    assert_eq!(line, b"abcd\r\n");
+}
+
+/// `[::1]`, as a user copies it from a URL, is an address for connecting and listening.
+#[tokio::test]
+async fn a_bracketed_ipv6_literal_is_a_host() {
+    let Ok(probe) = std::net::TcpListener::bind("[::1]:0") else {
+        return; // No IPv6 loopback on this machine: nothing to test.
+    };
+    drop(probe);
+    let mut config: ServerConfig = support::local();
+    config.host = "[::1]".into();
+    config.connect_maxwait = Duration::from_millis(100);
+    let server = create_server(config, |_reader, mut writer| async move {
+        let _ = writer.write(b"hello\r\n").await;
+    })
+    .await
+    .unwrap();
+    let port = server.local_addrs()[0].port();
+    assert!(server.local_addrs()[0].is_ipv6());
+    let mut client = ClientConfig::default();
+    client.connect_maxwait = Duration::from_millis(100);
+    let (mut reader, _writer) = open_connection("[::1]", port, client).await.unwrap();
+    assert_eq!(
+        timeout(PATIENCE, reader.read_line())
+            .await
+            .unwrap()
+            .unwrap(),
+        b"hello\r\n"
+    );
+}

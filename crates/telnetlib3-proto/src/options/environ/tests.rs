@@ -221,7 +221,11 @@ fn server_store_is_bounded_in_bytes() {
     server.receive(&sb(NEW, b"\x00\x00A\x01aaa\x00B\x01bbbbb"), &mut log);
     server.receive(&sb(NEW, b"\x02\x00A\x01aaaaaaaa"), &mut log);
     assert_eq!(server.environ(), [Variable::defined(Kind::Var, "A", "aaa")]);
-    let overflows: Vec<_> = log.events.iter().filter(|e| e.contains("Overflow")).collect();
+    let overflows: Vec<_> = log
+        .events
+        .iter()
+        .filter(|e| e.contains("Overflow"))
+        .collect();
     assert_eq!(
         overflows,
         [
