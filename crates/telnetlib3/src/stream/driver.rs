@@ -43,7 +43,8 @@ use super::{EventHook, Failure, Inner, Shared, OUTPUT_PAUSE};
 pub(super) const READ_CHUNK_MAX: usize = 64 * 1024;
 
 /// A buffer of output written out is kept for the next output up to this capacity; a
-/// larger one is released, so that a burst does not pin two output buffers.
+/// larger one is released when no more output waits, so that a burst does not leave an
+/// idle connection holding two output buffers.
 const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 
 thread_local! {
@@ -160,7 +161,9 @@ async fn run<S: AsyncRead + AsyncWrite>(
         let (room, closing, queued) = {
             let mut shared = inner.lock();
             if pos == out.len() {
-                if out.capacity() > RETAINED_OUTPUT_CAPACITY {
+                // Kept while output flows (a new buffer per turn would cost bulk output
+                // its throughput), released once the connection goes quiet.
+                if out.capacity() > RETAINED_OUTPUT_CAPACITY && shared.session.output_len() == 0 {
                     out = Vec::new();
                 }
                 out.clear();
