@@ -568,8 +568,9 @@ impl Session {
     /// floods requests and never reads cannot grow the queue without bound. Returns how
     /// many bytes of `input` were consumed; pass the rest again once the output has
     /// drained. Input is only ever cut between commands, and no reply is dropped: the
-    /// queue can exceed `output_limit` by at most the replies to one command, which are
-    /// at most [`MAX_REPLY_LEN`] bytes.
+    /// queue can exceed `output_limit` by at most the replies to one command: for the
+    /// peer's requests at most twice the subnegotiation cap plus 1 KiB (the `unread` fuzz
+    /// target asserts it), plus what our own configuration puts in a reply.
     ///
     /// ```
     /// use telnetlib3_proto::{Config, Event, Policy, Role, Session, Sink};
@@ -685,6 +686,7 @@ impl Session {
     #[must_use = "the bytes must be written to the peer"]
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
         let queued = self.core.output.len();
+        self.core.families.timing_mark.transmitted();
         if out.is_empty() {
             // Hand over the buffer itself: no copy on the common path.
             std::mem::swap(out, &mut self.core.output);

@@ -11,9 +11,11 @@
 //! loopback speed, 200 KB/s each way). Both RFCs mean to end such loops: RFC 1143's
 //! rule is never to answer an answer, and RFC 860 asks for a mark "at the appropriate
 //! place" in the data, which a run of DO TM with nothing between them does not move. So
-//! after [`LOOP_LIMIT`] DO TM in a row with nothing else from the peer between them (no
-//! data, no other command), further ones are not answered until the peer sends
-//! something else. A WILL/WONT TM we did not ask for is never answered either.
+//! after [`LOOP_LIMIT`] DO TM in a row that each came after our previous answer had gone
+//! out, with nothing else from the peer between them (no data, no other command), further
+//! ones are not answered until the peer sends something else. Pings sent together (a
+//! batch that arrives before our answers go out) count once, so they are all answered.
+//! A WILL/WONT TM we did not ask for is never answered either.
 
 use super::Context;
 use crate::command::Verb;
@@ -36,8 +38,11 @@ pub struct Config {}
 pub(crate) struct State {
     /// DO TM sent and not yet answered.
     outstanding: u32,
-    /// DO TM answered since the peer last sent anything else.
+    /// DO TM answered since the peer last sent anything else, counting only those that
+    /// came after our previous answer had gone out.
     answered_in_a_row: u32,
+    /// An answer is queued and has not gone out yet.
+    answer_queued: bool,
 }
 
 impl State {
@@ -45,6 +50,12 @@ impl State {
     #[inline]
     pub(crate) fn peer_spoke(&mut self) {
         self.answered_in_a_row = 0;
+    }
+
+    /// Our queued output went out (a DO TM after this may be a reaction to it).
+    #[inline]
+    pub(crate) fn transmitted(&mut self) {
+        self.answer_queued = false;
     }
 }
 
@@ -77,7 +88,10 @@ pub(crate) fn negotiation<S: Sink>(cx: &mut Context<'_, S>, verb: Verb) {
             if state.answered_in_a_row >= LOOP_LIMIT {
                 return cx.emit(SessionEvent::TimingMark(Event::LoopBroken));
             }
-            state.answered_in_a_row += 1;
+            if !state.answer_queued {
+                state.answered_in_a_row += 1;
+                state.answer_queued = true;
+            }
             let agreed = cx.core.config.policy.accepts_local(option);
             let reply = if agreed { Verb::Will } else { Verb::Wont };
             cx.core.before_frame();
@@ -144,10 +158,12 @@ mod tests {
         );
         let mut log = Log::default();
         // A naive peer echoing each of our WILL TM back as DO TM, twenty times.
+        let mut answers = Vec::new();
         for _ in 0..20 {
             session.receive(b"\xff\xfd\x06", &mut log);
+            answers.extend(transmit(&mut session));
         }
-        assert_eq!(transmit(&mut session), b"\xff\xfb\x06".repeat(8));
+        assert_eq!(answers, b"\xff\xfb\x06".repeat(8));
         assert_eq!(
             log.events
                 .iter()
@@ -160,6 +176,22 @@ mod tests {
             session.receive(input, &mut log);
             assert_eq!(transmit(&mut session), b"\xff\xfb\x06", "{input:?}");
         }
+    }
+
+    #[test]
+    fn a_batch_of_pings_is_answered_whole() {
+        let mut session = Session::new(
+            Role::Server,
+            Config::with_policy(Policy::new().allow_local(TelnetOption::Tm)),
+        );
+        let mut log = Log::default();
+        session.receive(&b"\xff\xfd\x06".repeat(20), &mut log);
+        assert_eq!(transmit(&mut session), b"\xff\xfb\x06".repeat(20));
+        // Split across reads, before our answers go out: the same.
+        for _ in 0..20 {
+            session.receive(b"\xff\xfd\x06", &mut log);
+        }
+        assert_eq!(transmit(&mut session), b"\xff\xfb\x06".repeat(20));
     }
 
     #[test]
