@@ -9,8 +9,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
 use telnetlib3_proto::{
-    Config, Event, Policy, Role, ServerPlan, Session, Sink, TelnetOption,
+    Event, Policy, Role, Session, Sink, TelnetOption,
 };
 
 struct Count(usize);
@@ -44,15 +47,7 @@ fn policy(role: Role, bits: &[u8]) -> Policy {
 }
 
 fn session(role: Role, bits: &[u8]) -> Session {
-    let mut config = Config::with_policy(policy(role, bits));
-    config.ttype.types = vec!["xterm-256color".into(), "xterm".into()];
-    config.environ.values = vec![(b"TERM".to_vec(), b"xterm".to_vec())];
-    config.sndloc.location = "lab".into();
-    let mut session = Session::new(role, config);
-    if role == Role::Server {
-        session.start_server_negotiation(ServerPlan::default());
-    }
-    session
+    common::fuzz_session(role, policy(role, bits))
 }
 
 fn transmit(session: &mut Session) -> Vec<u8> {

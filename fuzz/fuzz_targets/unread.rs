@@ -32,9 +32,12 @@
 use std::fmt::{self, Write as _};
 
 use libfuzzer_sys::fuzz_target;
+
+#[path = "common.rs"]
+mod common;
 use telnetlib3_proto::options::linemode;
 use telnetlib3_proto::{
-    Config, Event, Policy, Role, ServerPlan, Session, Sink, TelnetOption,
+    Event, Policy, Role, Session, Sink, TelnetOption,
     DEFAULT_MAX_SUBNEGOTIATION,
 };
 
@@ -116,15 +119,7 @@ fn victim(role: Role) -> Session {
         Role::Server => Policy::server(),
         Role::Client => Policy::client(),
     };
-    let mut config = Config::with_policy(policy);
-    config.ttype.types = vec!["xterm-256color".into(), "xterm".into()];
-    config.environ.values = vec![(b"TERM".to_vec(), b"xterm".to_vec())];
-    config.sndloc.location = "lab".into();
-    let mut session = Session::new(role, config);
-    if role == Role::Server {
-        session.start_server_negotiation(ServerPlan::default());
-    }
-    session
+    common::fuzz_session(role, policy)
 }
 
 fn drain(session: &mut Session, out: &mut Vec<u8>) {

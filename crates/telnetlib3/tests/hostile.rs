@@ -10,7 +10,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use support::PATIENCE;
-use telnetlib3::proto::DEFAULT_MAX_SUBNEGOTIATION;
+use telnetlib3::proto::options::linemode::{SlcLevel, LM_SLC};
+use telnetlib3::proto::{
+    write_command, write_negotiation, write_subnegotiation, Command, TelnetOption, Verb,
+    DEFAULT_MAX_SUBNEGOTIATION, IAC,
+};
 use telnetlib3::{
     create_server, open_connection, ClientConfig, ConnectionStats, Server, ServerConfig,
     OUTPUT_PAUSE,
@@ -26,21 +30,28 @@ const BOUND: usize = OUTPUT_PAUSE + 2 * DEFAULT_MAX_SUBNEGOTIATION + 1024;
 /// The peer's receive buffer: small, as an attacker would set it.
 const RECV_BUFFER: u32 = 4096;
 
-const IAC: u8 = 255;
-const NOP: u8 = 241;
-const SB: u8 = 250;
-const SE: u8 = 240;
-const WILL: u8 = 251;
-const WONT: u8 = 252;
-const DO: u8 = 253;
-const DONT: u8 = 254;
-const ECHO: u8 = 1;
-const TM: u8 = 6;
-const NAWS: u8 = 31;
-const LINEMODE: u8 = 34;
-const SLC: u8 = 3;
-const SLC_DEFAULT: u8 = 3;
-const UNKNOWN: u8 = 200;
+/// The wire bytes of `commands` and `negotiations`, in that order, through the
+/// protocol crate's encoder.
+fn wire(commands: &[Command], negotiations: &[(Verb, TelnetOption)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for &command in commands {
+        write_command(&mut out, command);
+    }
+    for &(verb, option) in negotiations {
+        write_negotiation(&mut out, verb, option);
+    }
+    out
+}
+
+/// `IAC SB LINEMODE <payload> IAC SE`.
+fn linemode_sb(payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_subnegotiation(&mut out, TelnetOption::Linemode, payload);
+    out
+}
+
+/// Option 200: no one's, refused by every policy.
+const UNKNOWN: TelnetOption = TelnetOption::Unknown(200);
 
 /// A server whose shell writes nothing and waits for the end of the input (the floods
 /// carry no data).
@@ -199,27 +210,52 @@ async fn server_survives(prelude: &[u8], request: &[u8], reply: &[u8]) {
 async fn server_do_tm_flood() {
     // A command between them: each DO TM is then a fresh request (the loop guard does not
     // apply) and is answered.
-    server_survives(b"", &[IAC, NOP, IAC, DO, TM], &[IAC, WILL, TM]).await;
+    server_survives(
+        &[],
+        &wire(&[Command::Nop], &[(Verb::Do, TelnetOption::Tm)]),
+        &wire(&[], &[(Verb::Will, TelnetOption::Tm)]),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_unknown_option_floods() {
-    server_survives(b"", &[IAC, DO, UNKNOWN], &[IAC, WONT, UNKNOWN]).await;
-    server_survives(b"", &[IAC, WILL, UNKNOWN], &[IAC, DONT, UNKNOWN]).await;
+    for (request, reply) in [(Verb::Do, Verb::Wont), (Verb::Will, Verb::Dont)] {
+        server_survives(
+            &[],
+            &wire(&[], &[(request, UNKNOWN)]),
+            &wire(&[], &[(reply, UNKNOWN)]),
+        )
+        .await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_toggle_floods() {
-    server_survives(b"", &[IAC, DO, ECHO, IAC, DONT, ECHO], &[IAC, WONT, ECHO]).await;
-    server_survives(b"", &[IAC, WILL, NAWS, IAC, WONT, NAWS], &[IAC, DONT, NAWS]).await;
+    let echo = TelnetOption::Echo;
+    server_survives(
+        &[],
+        &wire(&[], &[(Verb::Do, echo), (Verb::Dont, echo)]),
+        &wire(&[], &[(Verb::Wont, echo)]),
+    )
+    .await;
+    let naws = TelnetOption::Naws;
+    server_survives(
+        &[],
+        &wire(&[], &[(Verb::Will, naws), (Verb::Wont, naws)]),
+        &wire(&[], &[(Verb::Dont, naws)]),
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_slc_flood() {
     server_survives(
-        &[IAC, WILL, LINEMODE],
-        &[IAC, SB, LINEMODE, SLC, 0, SLC_DEFAULT, 0, IAC, SE],
-        &[IAC, SB, LINEMODE, SLC],
+        &wire(&[], &[(Verb::Will, TelnetOption::Linemode)]),
+        // `0 SLC_DEFAULT 0`: "tell me your whole table", answered with it each time.
+        &linemode_sb(&[LM_SLC, 0, SlcLevel::Default.bits(), 0]),
+        // Each answer starts `IAC SB LINEMODE SLC`.
+        &linemode_sb(&[LM_SLC])[..4],
     )
     .await;
 }
@@ -229,7 +265,7 @@ async fn server_slc_flood() {
 async fn server_drops_a_client_that_never_reads() {
     let server = idle_server(Duration::from_millis(500)).await;
     let mut stream = small_window_connect(server.local_addrs()[0]).await;
-    let block = [IAC, DO, UNKNOWN].repeat(64 * 1024 / 3);
+    let block = wire(&[], &[(Verb::Do, UNKNOWN)]).repeat(64 * 1024 / 3);
     let deadline = Instant::now() + PATIENCE;
     // Until the kernels' buffers are full too, the server's output drains into them.
     while server.connection_count() != 0 {
@@ -258,7 +294,7 @@ async fn client_do_tm_flood() {
         .await
         .unwrap();
     let mut stream = accepted.await.unwrap();
-    let request = [IAC, NOP, IAC, DO, TM];
+    let request = wire(&[Command::Nop], &[(Verb::Do, TelnetOption::Tm)]);
     let (sent, tail) = flood(&mut stream, &request, || {
         writer.stats().peak_output >= OUTPUT_PAUSE
     })
@@ -269,7 +305,8 @@ async fn client_do_tm_flood() {
         "peak output {} > bound {BOUND} ({stats:?})",
         stats.peak_output
     );
-    let answered = count_replies(stream, tail, &[IAC, WILL, TM], sent).await;
+    let tm_will = wire(&[], &[(Verb::Will, TelnetOption::Tm)]);
+    let answered = count_replies(stream, tail, &tm_will, sent).await;
     assert_eq!(
         answered, sent,
         "every request answered once the server reads"
@@ -297,8 +334,8 @@ async fn a_synch_sent_as_urgent_data_does_not_eat_the_next_byte() {
     std_stream.set_nonblocking(false).unwrap();
     let raw = socket2::SockRef::from(&std_stream);
     sleep(Duration::from_millis(300)).await; // the shell is running
-    raw.send(b"ab\xff").unwrap();
-    raw.send_out_of_band(&[242]).unwrap(); // DM, urgent
+    raw.send(&[b'a', b'b', IAC]).unwrap();
+    raw.send_out_of_band(&[Command::Dm.code()]).unwrap();
     sleep(Duration::from_millis(50)).await;
     raw.send(b"cd\r\n").unwrap();
     let line = timeout(PATIENCE, got.recv()).await.unwrap().unwrap();

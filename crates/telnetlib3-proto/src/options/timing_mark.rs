@@ -26,7 +26,8 @@ use crate::session::{Event as SessionEvent, Session, Sink};
 /// At most this many pings are counted as outstanding; more are sent but not tracked.
 const MAX_OUTSTANDING: u32 = 1024;
 
-/// How many DO TM in a row, with nothing else from the peer between them, are answered.
+/// How many DO TM in a row are answered when each comes after our previous answer went
+/// out, with nothing else from the peer between them.
 pub const LOOP_LIMIT: u32 = 8;
 
 /// TIMING-MARK has nothing to configure: the policy's local TM decides WILL or WONT.

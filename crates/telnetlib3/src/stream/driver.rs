@@ -154,7 +154,7 @@ async fn run<S: AsyncRead + AsyncWrite>(
     // was full. Empty (and unallocated) unless a peer does not read.
     let mut backlog: Vec<u8> = Vec::new();
     let mut close_deadline: Option<Instant> = None;
-    // Since when the output has been at OUTPUT_PAUSE or more without a pause.
+    // Since when the output has been at OUTPUT_PAUSE or more, without a break.
     let mut stalled_since: Option<Instant> = None;
     let stall_timeout = inner.settings.output_stall_timeout;
     loop {
@@ -172,6 +172,9 @@ async fn run<S: AsyncRead + AsyncWrite>(
             shared.in_flight = out.len() - pos;
             if !backlog.is_empty() && shared.queued_output() < OUTPUT_PAUSE {
                 let used = take_input(inner, &mut shared, &backlog);
+                if used > 0 {
+                    inner.readable.notify_waiters();
+                }
                 backlog.drain(..used);
                 if backlog.is_empty() {
                     backlog = Vec::new();
@@ -260,7 +263,7 @@ fn received(inner: &Inner, data: &[u8]) -> usize {
 }
 
 /// Let the session take `data` from the peer until its output reaches [`OUTPUT_PAUSE`];
-/// returns how much it took.
+/// returns how much it took. The caller tells the readers.
 fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
     // At most one allocation for what this adds (data shrinks when parsed), and never
     // beyond the limit: a read takes no more than the buffer has room for.
@@ -298,9 +301,6 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
             }
             changed
         });
-    }
-    if used > 0 {
-        inner.readable.notify_waiters();
     }
     used
 }
