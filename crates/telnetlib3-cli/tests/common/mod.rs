@@ -114,7 +114,7 @@ pub fn ready_port(line: &str) -> u16 {
         .unwrap_or_else(|| panic!("no port in {line:?}"))
 }
 
-/// Our server on 127.0.0.1 and a port the system picks, with `extra` flags; returns once
+/// Our server on 127.0.0.1 and a free port below 32768, with `extra` flags; returns once
 /// it listens.
 pub fn start_server(extra: &[&str]) -> (Proc, u16) {
     start_server_from(Command::new(SERVER), extra)
@@ -122,27 +122,61 @@ pub fn start_server(extra: &[&str]) -> (Proc, u16) {
 
 /// [`start_server`] from a `command` for our server already set up (its environment,
 /// say).
-pub fn start_server_from(mut command: Command, extra: &[&str]) -> (Proc, u16) {
-    command
-        .args(["127.0.0.1", "0"])
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    let mut server = Proc::spawn(command);
-    let line = server
-        .wait_for_line("Server ready on ")
-        .unwrap_or_else(|| panic!("server ended early: {:?}", server.stderr_seen));
-    let port = ready_port(&line);
-    (server, port)
+pub fn start_server_from(command: Command, extra: &[&str]) -> (Proc, u16) {
+    // The port may be taken between the probe and the server's bind: try another.
+    let mut tries = 0;
+    loop {
+        let port = free_port();
+        let mut attempt = Command::new(command.get_program());
+        attempt.args(command.get_args());
+        for (key, value) in command.get_envs() {
+            match value {
+                Some(value) => attempt.env(key, value),
+                None => attempt.env_remove(key),
+            };
+        }
+        if let Some(dir) = command.get_current_dir() {
+            attempt.current_dir(dir);
+        }
+        attempt
+            .args(["127.0.0.1", &port.to_string()])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null());
+        let mut server = Proc::spawn(attempt);
+        match server.wait_for_line("Server ready on ") {
+            Some(line) => return (server, ready_port(&line)),
+            None if tries < 3 && server.stderr_seen.iter().any(|l| l.contains("in use")) => {
+                tries += 1;
+            }
+            None => panic!("server ended early: {:?}", server.stderr_seen),
+        }
+    }
 }
 
-/// A port that nothing listened on a moment ago.
+/// A listener on 127.0.0.1 and a free port below 32768: the ephemeral range above it is
+/// busy with the machine's own outgoing connections, so peers the tests start stay out
+/// of it.
+pub fn listen_local() -> TcpListener {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    // Start somewhere that differs between test processes, then walk.
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let seed = (std::process::id() as u16).wrapping_mul(7919);
+    for _ in 0..SPAN {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = FIRST + seed.wrapping_add(step.wrapping_mul(13)) % SPAN;
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            return listener;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + SPAN);
+}
+
+/// A port below 32768 that nothing listened on a moment ago.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    listen_local().local_addr().unwrap().port()
 }
 
 /// What a finished process wrote.
