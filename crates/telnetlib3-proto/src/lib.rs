@@ -51,7 +51,7 @@ mod session;
 pub use command::{Command, Verb, IAC};
 pub use encoder::{escape_iac, write_command, write_negotiation, write_subnegotiation, Encoder};
 pub use mode::Mode;
-pub use negotiation::ServerPlan;
+pub use negotiation::{ServerPlan, MUD_CLIENTS};
 pub use option::TelnetOption;
 pub use options::SubnegotiationError;
 pub use parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};

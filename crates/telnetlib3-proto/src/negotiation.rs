@@ -8,20 +8,54 @@
 //!    client that speaks no Telnet is not flooded with negotiation).
 //! 2. Once any option is enabled either way: `WILL SGA` (unless line mode), `WILL BINARY`,
 //!    `DO NAWS`, `DO CHARSET` (if a charset is offered), and `DO LINEMODE` when asked.
-//! 3. On the first terminal type: `WILL ECHO` (unless line mode), and `DO NEW_ENVIRON`
-//!    unless the first type is `ANSI` (then after the second: Microsoft telnet answers
-//!    ANSI then VT100 and is not sent NEW_ENVIRON before it can be recognised). If the
-//!    client refuses TTYPE, both are sent at once; when the wait runs out, likewise.
+//! 3. On the first terminal type: `WILL ECHO` (unless line mode, or the type names a MUD
+//!    client: those take `WILL ECHO` as password mode and hide what the user types), and
+//!    `DO NEW_ENVIRON` unless the first type is `ANSI` (then after the second: Microsoft
+//!    telnet answers ANSI then VT100 and is not sent NEW_ENVIRON before it can be
+//!    recognised). If the client refuses TTYPE, both are sent at once; when the wait runs
+//!    out, likewise.
 //! 4. Once we send BINARY but do not receive it: `DO BINARY`.
 //!
 //! The session never reads a clock: the caller starts the sequence, feeds input, and calls
 //! [`Session::finish_negotiation`] when its `connect_maxwait` runs out.
 
+use std::sync::Arc;
+
 use crate::option::TelnetOption;
 use crate::session::{Role, Session, Side};
 
+/// The terminal types of MUD clients, in lower case, after telnetlib3 5.0.1's
+/// `MUD_TERMINALS`: clients that take `WILL ECHO` as password mode (they stop showing what
+/// the user types) and so are not sent it. The default of [`ServerPlan::mud_clients`].
+pub const MUD_CLIENTS: &[&str] = &[
+    "mudlet",
+    "cmud",
+    "zmud",
+    "mushclient",
+    "atlantis",
+    "tintin++",
+    "tt++",
+    "blowtorch",
+    "mudrammer",
+    "kildclient",
+    "portal",
+    "beip",
+    "savitar",
+];
+
+/// Options only MUD clients perform: a client that agreed to one of them is a MUD client
+/// whatever its terminal type (telnetlib3's `_is_maybe_mud`).
+const MUD_OPTIONS: [TelnetOption; 6] = [
+    TelnetOption::Gmcp,
+    TelnetOption::Msdp,
+    TelnetOption::Mxp,
+    TelnetOption::Msp,
+    TelnetOption::Atcp,
+    TelnetOption::Aardwolf,
+];
+
 /// What the server's opening negotiation asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerPlan {
     /// Keep the client in NVT line mode: no `WILL SGA`, no `WILL ECHO` (telnetlib3's
@@ -32,8 +66,13 @@ pub struct ServerPlan {
     /// Ask for CHARSET (telnetlib3 does when it has an encoding).
     pub charset: bool,
     /// Treat the session as 8-bit clean without BINARY both ways (telnetlib3's
-    /// `force_binary`): the negotiation does not wait for BINARY.
+    /// `force_binary`). The plan itself does not read it (a refused BINARY settles the
+    /// negotiation like an agreed one); the text layer does.
     pub force_binary: bool,
+    /// Terminal types (compared ignoring ASCII case) of MUD clients, which are not sent
+    /// `WILL ECHO`; [`MUD_CLIENTS`] by default. Empty: every client is offered ECHO.
+    /// Shared, since every connection of a server starts from the same plan.
+    pub mud_clients: Arc<[String]>,
 }
 
 impl Default for ServerPlan {
@@ -43,12 +82,13 @@ impl Default for ServerPlan {
             linemode: false,
             charset: true,
             force_binary: false,
+            mud_clients: MUD_CLIENTS.iter().map(|&name| name.to_owned()).collect(),
         }
     }
 }
 
 /// Progress of the server's opening negotiation.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PlanState {
     plan: Option<ServerPlan>,
     advanced: bool,
@@ -82,17 +122,21 @@ impl Session {
         self.advance_plan();
     }
 
-    /// Whether the opening negotiation has settled: nothing we asked for is outstanding
-    /// (options, TTYPE, NEW-ENVIRON and CHARSET requests), and, for a server, BINARY is
-    /// agreed both ways (or forced, or the client refused TTYPE and so will not go
-    /// further).
+    /// Whether the opening negotiation has settled: every request we made has been
+    /// answered (agreed or refused: RFC 1143 treats a refusal as a complete answer), and no
+    /// TTYPE, NEW-ENVIRON or CHARSET subnegotiation awaits its answer.
+    ///
+    /// A server's `WILL CHARSET` is the one request left out: a client that said
+    /// `WILL CHARSET` has been sent our REQUEST already (see the CHARSET module), and its
+    /// answer to the REQUEST, not to the WILL, settles the character set. TinTin++ never
+    /// answers that WILL, and must not wait out `connect_maxwait` for its prompt.
     ///
     /// A client's rule (telnetlib3's `check_negotiation`): nothing outstanding, and we
     /// perform TTYPE and either NEW_ENVIRON or CHARSET both ways; otherwise the caller
     /// waits for `connect_minwait`.
     #[must_use]
     pub fn negotiation_settled(&self) -> bool {
-        if self.negotiation_pending()
+        if self.requests_outstanding()
             || self.ttype_pending()
             || self.environ_pending()
             || self.charset_pending()
@@ -100,12 +144,10 @@ impl Session {
             return false;
         }
         match self.role() {
-            Role::Server => {
-                let binary = self.local_enabled(TelnetOption::Binary)
-                    && self.remote_enabled(TelnetOption::Binary);
-                let forced = self.plan.plan.is_some_and(|plan| plan.force_binary);
-                binary || forced || self.ttype_refused()
-            }
+            // The plan sends each request in the same step as the answer that calls for it
+            // (DO BINARY once WILL BINARY is agreed, WILL ECHO with the first terminal
+            // type), so nothing outstanding means nothing more is coming.
+            Role::Server => true,
             Role::Client => {
                 self.local_enabled(TelnetOption::Ttype)
                     && (self.local_enabled(TelnetOption::NewEnviron)
@@ -115,32 +157,62 @@ impl Session {
         }
     }
 
+    /// Whether an option request of ours awaits its answer, leaving out a server's
+    /// `WILL CHARSET` to a client that performs CHARSET (see
+    /// [`Session::negotiation_settled`]).
+    fn requests_outstanding(&self) -> bool {
+        let pending = self
+            .core
+            .options
+            .iter()
+            .filter(|state| state.us.is_pending() || state.him.is_pending())
+            .count();
+        let charset = self.option_state(TelnetOption::Charset);
+        let unanswered_will_charset = self.role() == Role::Server
+            && charset.us.is_pending()
+            && !charset.him.is_pending()
+            && charset.him.is_enabled();
+        pending > usize::from(unanswered_will_charset)
+    }
+
     fn ttype_refused(&self) -> bool {
         let state = self.option_state(TelnetOption::Ttype).him;
         !state.is_enabled() && !state.is_pending()
     }
 
+    /// Whether the client looks like a MUD client: its first terminal types name one of
+    /// [`ServerPlan::mud_clients`], or it performs an option only MUD clients know.
+    fn is_mud_client(&self) -> bool {
+        let Some(plan) = &self.plan.plan else {
+            return false;
+        };
+        let known = |name: &str| plan.mud_clients.iter().any(|mud| mud.eq_ignore_ascii_case(name));
+        self.terminal_types().iter().take(3).any(|name| known(name))
+            || MUD_OPTIONS.iter().any(|&option| self.remote_enabled(option))
+    }
+
     /// Take the next steps of the plan that the state now allows. Called after input is
     /// processed and when the wait runs out.
     pub(crate) fn advance_plan(&mut self) {
-        let Some(plan) = self.plan.plan else {
+        let Some(plan) = &self.plan.plan else {
             return;
         };
+        let (line_mode, linemode, charset) = (plan.line_mode, plan.linemode, plan.charset);
         // Step 2: the client speaks Telnet.
         if !self.plan.advanced
             && (self.enabled_options(Side::Local).next().is_some()
                 || self.enabled_options(Side::Remote).next().is_some())
         {
             self.plan.advanced = true;
-            if !plan.line_mode {
+            if !line_mode {
                 let _ = self.request_local(TelnetOption::Sga, true);
             }
             let _ = self.request_local(TelnetOption::Binary, true);
             let _ = self.request_remote(TelnetOption::Naws, true);
-            if plan.charset {
+            if charset {
                 let _ = self.request_remote(TelnetOption::Charset, true);
             }
-            if plan.linemode {
+            if linemode {
                 let _ = self.request_remote(TelnetOption::Linemode, true);
             }
         }
@@ -153,7 +225,8 @@ impl Session {
         let waited_out = self.plan.finished || self.ttype_refused();
         if !self.plan.echo_sent && (count > 0 || waited_out) {
             self.plan.echo_sent = true;
-            if !plan.line_mode && !plan.linemode {
+            // telnetlib3 5.0.1 skips WILL ECHO for MUD clients too (`_negotiate_echo`).
+            if !line_mode && !linemode && !self.is_mud_client() {
                 let _ = self.request_local(TelnetOption::Echo, true);
             }
         }
@@ -327,6 +400,167 @@ mod tests {
         assert_eq!(
             server.options_summary(),
             "server-will:BINARY,CHARSET,ECHO,SGA client-will:BINARY,CHARSET,NAWS,NEW_ENVIRON,TTYPE"
+        );
+    }
+}
+
+#[cfg(test)]
+mod real_clients {
+    //! The opening against byte-for-byte replays of real clients.
+
+    use super::*;
+    use crate::options::tests::{transmit, Log};
+    use crate::{Config, Policy};
+
+    const DO_TTYPE: &[u8] = b"\xff\xfd\x18";
+    const TTYPE_SEND: &[u8] = b"\xff\xfa\x18\x01\xff\xf0";
+    const WILL_ECHO: &[u8] = b"\xff\xfb\x01";
+    const WILL_CHARSET: &[u8] = b"\xff\xfb\x2a";
+    const DO_NEW_ENVIRON: &[u8] = b"\xff\xfd\x27";
+
+    fn server(plan: ServerPlan) -> Session {
+        let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+        server.start_server_negotiation(plan);
+        server
+    }
+
+    fn charset_request() -> Vec<u8> {
+        let mut payload = vec![0x2a];
+        let config = crate::options::charset::Config::default();
+        crate::options::charset::write_request(&mut payload, None, b' ', &config.offer).unwrap();
+        let mut out = b"\xff\xfa".to_vec();
+        out.extend_from_slice(&payload);
+        out.extend_from_slice(b"\xff\xf0");
+        out
+    }
+
+    /// TinTin++ 2.02.20, as captured against our server: it answers DONT BINARY, says
+    /// WILL CHARSET but never answers our WILL CHARSET, and accepts our REQUEST.
+    #[test]
+    fn tintin_settles_without_the_wait_and_is_not_sent_will_echo() {
+        let mut server = server(ServerPlan::default());
+        let mut log = Log::default();
+        assert_eq!(transmit(&mut server), DO_TTYPE);
+        server.receive(b"\xff\xfb\x18", &mut log);
+        let _ = transmit(&mut server); // TTYPE SEND, WILL SGA, WILL BINARY, DO NAWS, DO CHARSET
+        server.receive(b"\xff\xfa\x18\x00TINTIN++\xff\xf0", &mut log);
+        // A MUD client: the cycle goes on and NEW_ENVIRON is asked for, but no WILL ECHO.
+        assert_eq!(transmit(&mut server), [TTYPE_SEND, DO_NEW_ENVIRON].concat());
+        // DO SGA, DONT BINARY, WILL NAWS, NAWS 120x40, WILL CHARSET.
+        server.receive(
+            b"\xff\xfd\x03\xff\xfe\x00\xff\xfb\x1f\xff\xfa\x1f\x00\x78\x00\x28\xff\xf0\xff\xfb\x2a",
+            &mut log,
+        );
+        // Our WILL CHARSET, and the REQUEST right behind it.
+        assert_eq!(
+            transmit(&mut server),
+            [WILL_CHARSET, &charset_request()].concat()
+        );
+        assert!(server.charset_pending());
+        server.receive(b"\xff\xfa\x18\x00tmux-256color\xff\xf0", &mut log);
+        assert_eq!(transmit(&mut server), TTYPE_SEND);
+        server.receive(b"\xff\xfb\x27", &mut log); // WILL NEW_ENVIRON
+        let _ = transmit(&mut server); // SB NEW_ENVIRON SEND
+        server.receive(b"\xff\xfa\x18\x00MTTS 271\xff\xf0", &mut log);
+        let _ = transmit(&mut server);
+        server.receive(
+            b"\xff\xfa\x27\x00\x00CHARSET\x01UTF-8\x00\x00CLIENT_NAME\x01TinTin++\xff\xf0",
+            &mut log,
+        );
+        server.receive(b"\xff\xfa\x18\x00MTTS 271\xff\xf0", &mut log);
+        assert!(!server.negotiation_settled(), "the REQUEST is unanswered");
+        server.receive(b"\xff\xfa\x2a\x02UTF-8\xff\xf0", &mut log); // ACCEPTED UTF-8
+        assert_eq!(server.charset(), Some("UTF-8"));
+        // BINARY refused, our WILL CHARSET never answered: settled all the same.
+        assert!(server.option_state(TelnetOption::Charset).us.is_pending());
+        assert!(!server.remote_enabled(TelnetOption::Binary));
+        assert!(server.negotiation_settled(), "{log:?}");
+        assert!(!server.local_enabled(TelnetOption::Echo));
+        assert_eq!(transmit(&mut server), b"");
+    }
+
+    #[test]
+    fn an_empty_mud_list_offers_echo_to_every_client() {
+        let mut plan = ServerPlan::default();
+        plan.mud_clients = Arc::from([]);
+        let mut server = server(plan);
+        let mut log = Log::default();
+        let _ = transmit(&mut server);
+        server.receive(b"\xff\xfb\x18", &mut log);
+        let _ = transmit(&mut server);
+        server.receive(b"\xff\xfa\x18\x00TINTIN++\xff\xf0", &mut log);
+        assert_eq!(
+            transmit(&mut server),
+            [TTYPE_SEND, WILL_ECHO, DO_NEW_ENVIRON].concat()
+        );
+    }
+
+    #[test]
+    fn mud_clients_are_recognised_by_type_in_any_case_and_by_mud_options() {
+        for name in ["Mudlet", "MUSHCLIENT", "cmud", "zMUD"] {
+            let mut server = server(ServerPlan::default());
+            let mut log = Log::default();
+            let _ = transmit(&mut server);
+            server.receive(b"\xff\xfb\x18", &mut log);
+            let _ = transmit(&mut server);
+            let mut is = b"\xff\xfa\x18\x00".to_vec();
+            is.extend_from_slice(name.as_bytes());
+            is.extend_from_slice(b"\xff\xf0");
+            server.receive(&is, &mut log);
+            let out = transmit(&mut server);
+            assert!(!out.windows(3).any(|w| w == WILL_ECHO), "{name}: {out:?}");
+        }
+        // A client that performs GMCP is a MUD client whatever it calls itself (the
+        // policy must let it: a MUD server allows GMCP).
+        let mut config = Config::with_policy(Policy::server().allow_remote(TelnetOption::Gmcp));
+        config.ttype.types.clear();
+        let mut server = Session::new(Role::Server, config);
+        server.start_server_negotiation(ServerPlan::default());
+        let mut log = Log::default();
+        let _ = transmit(&mut server);
+        server.receive(b"\xff\xfb\xc9\xff\xfb\x18", &mut log); // WILL GMCP, WILL TTYPE
+        let _ = transmit(&mut server);
+        server.receive(b"\xff\xfa\x18\x00xterm\xff\xf0", &mut log);
+        let out = transmit(&mut server);
+        assert!(!out.windows(3).any(|w| w == WILL_ECHO), "{out:?}");
+    }
+
+    /// A client that refuses BINARY and nothing else outstanding: settled at once.
+    #[test]
+    fn a_refused_binary_is_a_complete_answer() {
+        let mut server = server(ServerPlan::default());
+        let mut log = Log::default();
+        let _ = transmit(&mut server);
+        server.receive(b"\xff\xfc\x18\xff\xfd\x03", &mut log); // WONT TTYPE, DO SGA
+        let out = transmit(&mut server);
+        assert!(out.ends_with(&[WILL_ECHO, DO_NEW_ENVIRON].concat()), "{out:?}");
+        // DONT BINARY, WONT NAWS, WONT CHARSET, DO ECHO.
+        server.receive(
+            b"\xff\xfe\x00\xff\xfc\x1f\xff\xfc\x2a\xff\xfd\x01",
+            &mut log,
+        );
+        assert!(!server.negotiation_settled(), "NEW_ENVIRON is unanswered");
+        server.receive(b"\xff\xfc\x27", &mut log); // WONT NEW_ENVIRON
+        assert!(server.negotiation_settled(), "{log:?}");
+        assert!(!server.local_enabled(TelnetOption::Binary));
+    }
+
+    /// A client that says WILL CHARSET and then refuses our WILL: the REQUEST sent after
+    /// our WILL will get no answer, and nothing waits for it.
+    #[test]
+    fn a_refused_will_charset_cancels_the_early_request() {
+        let mut server = server(ServerPlan::default());
+        let mut log = Log::default();
+        let _ = transmit(&mut server);
+        server.receive(b"\xff\xfc\x18\xff\xfb\x2a", &mut log); // WONT TTYPE, WILL CHARSET
+        let out = transmit(&mut server);
+        assert!(out.windows(3).any(|w| w == WILL_CHARSET), "{out:?}");
+        assert!(server.charset_pending());
+        server.receive(b"\xff\xfe\x2a", &mut log); // DONT CHARSET
+        assert!(!server.charset_pending());
+        assert_eq!(
+            server.request_charset(),
+            Err(crate::options::charset::CharsetError::NotEnabled)
         );
     }
 }

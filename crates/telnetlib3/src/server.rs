@@ -392,7 +392,7 @@ async fn serve<F, Fut>(
 /// for its whole life.
 fn start(socket: tokio::net::TcpStream, peer: SocketAddr, config: &ServerConfig) -> Arc<Inner> {
     let mut session = Session::new(Role::Server, Arc::clone(&config.protocol));
-    session.start_server_negotiation(config.plan);
+    session.start_server_negotiation(config.plan.clone());
     // The opening request goes out now rather than when the driver task first runs: the
     // client answers sooner (what the socket does not take, the driver writes).
     let mut opening = Vec::new();

@@ -9,8 +9,8 @@
 //! `TTABLE-REJECTED`.
 //!
 //! Roles, as telnetlib3 5.0.1 plays them: the server sends `DO CHARSET`, answers the client's
-//! `WILL CHARSET` with its own `WILL CHARSET`, and once CHARSET is enabled both ways sends its
-//! REQUEST, once per connection (the application may ask again with
+//! `WILL CHARSET` with its own `WILL CHARSET` and sends its REQUEST right after it (without
+//! waiting for the client's `DO`: see [`changed`]), once per connection (the application may ask again with
 //! [`Session::request_charset`]). Either side answers a REQUEST from its [`Config::accept`]
 //! list.
 
@@ -19,6 +19,7 @@ use core::fmt;
 use super::{Context, SubnegotiationError};
 use crate::command::IAC;
 use crate::option::TelnetOption;
+use crate::qmethod::QState;
 use crate::session::{Core, Event as SessionEvent, Role, Session, Side, Sink};
 
 /// The longest character set name this end stores, offers or selects, in bytes.
@@ -740,9 +741,7 @@ fn receive_request<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, reque
     if !cx.enabled(option, Side::Remote) {
         return cx.reject(option, SubnegotiationError::NotAllowed);
     }
-    let role = cx.role();
-    let state = &mut cx.core.families.charset;
-    if state.outstanding.is_some() && role == Role::Server {
+    if awaiting_answer(cx.core) && cx.role() == Role::Server {
         // RFC 2066's collision rule (section 2, REQUEST, and section 5): "When both sides
         // simultaneously make such a request (send CHARSET REQUEST messages), the server
         // MUST reject the client's request by sending a CHARSET REJECTED message. The
@@ -756,6 +755,7 @@ fn receive_request<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, reque
     }
     // A client answers the server's REQUEST even when its own crossed it; its own stays
     // outstanding, since the server MUST answer it with REJECTED.
+    let state = &mut cx.core.families.charset;
     state.peer_offer = request
         .charsets()
         .filter(|name| name.len() <= MAX_NAME_LEN)
@@ -807,22 +807,47 @@ pub(crate) fn changed<S: Sink>(
         // that it may send REQUEST. An error means it is already enabled or asked for.
         let _ = cx.request(option, Side::Local, true);
     }
-    let both = cx.enabled(option, Side::Local) && cx.enabled(option, Side::Remote);
-    let state = &mut cx.core.families.charset;
-    if both && !state.auto_requested {
-        state.auto_requested = true;
+    // RFC 2066 section 2 lets only "a side that has received a DO CHARSET message and sent
+    // a WILL CHARSET message" send a REQUEST. We read it generously, as telnetlib3 5.0.1
+    // does: a client that said WILL CHARSET has agreed to the subnegotiation, so our
+    // REQUEST follows our own WILL at once instead of waiting for a DO that some clients
+    // never send (TinTin++ answers the REQUEST, but not the WILL).
+    let due = we_offer(cx.core)
+        && cx.core.enabled(option, Side::Remote)
+        && !cx.core.families.charset.auto_requested;
+    if due {
+        cx.core.families.charset.auto_requested = true;
         // Fails only on an empty or invalid offer, or a REQUEST already outstanding (the
         // application's): then there is nothing to do.
-        let _ = send_request(cx.core);
+        let _ = send_request(cx.core, Offer::Automatic);
     }
 }
 
+/// Whether we perform CHARSET or have asked to (our WILL awaits its answer).
+fn we_offer(core: &Core) -> bool {
+    let us = core.options.get(TelnetOption::Charset).us;
+    us.is_enabled() || matches!(us, QState::WantYes(_))
+}
+
+/// Who sends a REQUEST: the server's opening, or the application.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    /// The server's own, once per connection, possibly before our WILL is answered.
+    Automatic,
+    /// The application's ([`Session::request_charset`]): only when we perform CHARSET.
+    Requested,
+}
+
 /// Queue our REQUEST with the configured offer.
-fn send_request(core: &mut Core) -> Result<(), CharsetError> {
-    if !core.enabled(TelnetOption::Charset, Side::Local) {
+fn send_request(core: &mut Core, offer: Offer) -> Result<(), CharsetError> {
+    let allowed = match offer {
+        Offer::Automatic => we_offer(core),
+        Offer::Requested => core.enabled(TelnetOption::Charset, Side::Local),
+    };
+    if !allowed {
         return Err(CharsetError::NotEnabled);
     }
-    if core.families.charset.outstanding.is_some() {
+    if awaiting_answer(core) {
         return Err(CharsetError::Pending);
     }
     let config = &core.config.charset;
@@ -836,6 +861,14 @@ fn send_request(core: &mut Core) -> Result<(), CharsetError> {
     Ok(())
 }
 
+/// Whether our REQUEST awaits its answer. A REQUEST sent after our WILL but before its
+/// answer gets none when the WILL is refused (`DONT CHARSET`: "The sender REFUSES to use
+/// CHARSET option subnegotiation"); a refusal of a pending request is no change of state,
+/// so it is read here rather than cleared by [`changed`].
+fn awaiting_answer(core: &Core) -> bool {
+    core.families.charset.outstanding.is_some() && we_offer(core)
+}
+
 impl Session {
     /// The character set agreed with CHARSET, either way, if any.
     #[must_use]
@@ -847,7 +880,7 @@ impl Session {
     /// `pending_option[SB + CHARSET]`).
     #[must_use]
     pub fn charset_pending(&self) -> bool {
-        self.core.families.charset.outstanding.is_some()
+        awaiting_answer(&self.core)
     }
 
     /// Whether the peer rejected our last CHARSET REQUEST (telnetlib3 shows
@@ -871,7 +904,7 @@ impl Session {
     /// When we do not perform CHARSET, a REQUEST is already outstanding, or the configured
     /// offer is empty or invalid; nothing is sent then.
     pub fn request_charset(&mut self) -> Result<(), CharsetError> {
-        send_request(&mut self.core)
+        send_request(&mut self.core, Offer::Requested)
     }
 }
 

@@ -36,20 +36,25 @@ fn enabled_client(config: SessionConfig) -> Session {
     client
 }
 
-/// A server that sent DO CHARSET, got WILL, reciprocated with WILL and got DO: its REQUEST
-/// is on the wire (returned).
+/// A server that sent DO CHARSET, got WILL, reciprocated with WILL and its REQUEST, then
+/// got DO: the REQUEST is returned.
 fn enabled_server(config: SessionConfig) -> (Session, Vec<u8>) {
     let mut server = Session::new(Role::Server, config);
     let mut log = Log::default();
     server.request_remote(TelnetOption::Charset, true).unwrap();
     assert_eq!(transmit(&mut server), DO_CHARSET);
     server.receive(WILL_CHARSET, &mut log);
-    // It reciprocates at once, and sends nothing else until the client's DO.
-    assert_eq!(transmit(&mut server), WILL_CHARSET);
-    assert!(!server.charset_pending());
-    server.receive(DO_CHARSET, &mut log);
+    // It reciprocates, and its REQUEST follows at once (the client's WILL agrees to the
+    // subnegotiation: telnetlib3's reading of RFC 2066).
     let wire = transmit(&mut server);
-    (server, wire)
+    let request = wire
+        .strip_prefix(WILL_CHARSET)
+        .unwrap_or_else(|| panic!("no WILL CHARSET first: {wire:?}"))
+        .to_vec();
+    assert!(server.charset_pending() || request.is_empty());
+    server.receive(DO_CHARSET, &mut log);
+    assert_eq!(transmit(&mut server), b"", "the DO adds nothing");
+    (server, request)
 }
 
 #[test]
