@@ -67,6 +67,54 @@ impl Encoder {
         }
     }
 
+    /// Remove the application data from `wire[from..]`, keeping every command,
+    /// negotiation and subnegotiation whole; returns the new length. `wire` holds bytes
+    /// for the peer starting at a frame boundary (what [`crate::Session::poll_transmit`]
+    /// hands over) and `wire[..from]` was already sent: a frame that began there keeps its
+    /// rest, so the peer never sees half of one.
+    ///
+    /// This is the discarding of Abort Output (RFC 854): the peer asked not to see the
+    /// output, but its requests must still be answered.
+    ///
+    /// ```
+    /// use telnetlib3_proto::Encoder;
+    ///
+    /// let mut wire = b"ab\xff\xfb\x03cd\xff\xffe\xff\xfa\x18\x01\xff\xf0f".to_vec();
+    /// let len = Encoder::discard_data(&mut wire, 1);
+    /// assert_eq!(wire, b"a\xff\xfb\x03\xff\xfa\x18\x01\xff\xf0");
+    /// assert_eq!(len, wire.len());
+    /// ```
+    pub fn discard_data(wire: &mut Vec<u8>, from: usize) -> usize {
+        let from = from.min(wire.len());
+        let mut kept = from;
+        let mut at = 0;
+        while at < wire.len() {
+            let (end, frame) = if wire[at] == IAC {
+                let end = match wire.get(at + 1) {
+                    None => wire.len(),
+                    Some(&SB) => subnegotiation_end(wire, at + 3),
+                    Some(&verb) if crate::command::Verb::from_code(verb).is_some() => at + 3,
+                    Some(_) => at + 2,
+                };
+                // An escaped IAC is data, but once its first byte went out the second
+                // must follow, or the peer would take the next byte for a command.
+                let escaped = wire.get(at + 1) == Some(&IAC);
+                (end.min(wire.len()), !escaped || at < from)
+            } else {
+                let run = memchr::memchr(IAC, &wire[at..]).unwrap_or(wire.len() - at);
+                (at + run, false)
+            };
+            if frame && end > from {
+                let start = at.max(from);
+                wire.copy_within(start..end, kept);
+                kept += end - start;
+            }
+            at = end;
+        }
+        wire.truncate(kept);
+        kept
+    }
+
     fn encode_nvt(&mut self, data: &[u8], out: &mut Vec<u8>) {
         let mut start = 0;
         if std::mem::take(&mut self.pending_cr) {
@@ -159,6 +207,24 @@ pub(crate) fn extend_short(out: &mut Vec<u8>, data: &[u8], start: usize, end: us
     }
 }
 
+/// Where the subnegotiation whose payload starts at `at` ends: just after its `IAC SE`
+/// (or at the end of `wire`).
+fn subnegotiation_end(wire: &[u8], mut at: usize) -> usize {
+    while at < wire.len() {
+        match memchr::memchr(IAC, &wire[at..]) {
+            None => return wire.len(),
+            Some(found) => {
+                let iac = at + found;
+                if wire.get(iac + 1) == Some(&SE) {
+                    return iac + 2;
+                }
+                at = iac + 2;
+            }
+        }
+    }
+    wire.len()
+}
+
 /// Append `IAC <command>`.
 pub fn write_command(out: &mut Vec<u8>, command: Command) {
     out.extend_from_slice(&[IAC, command.code()]);
@@ -229,6 +295,27 @@ mod tests {
             out,
             b"\xff\xf6\xff\xfb\x03\xff\xfa\x1f\x00\xff\xff\x00\x18\xff\xf0"
         );
+    }
+
+    #[test]
+    fn discard_data_keeps_frames_and_what_was_sent() {
+        let mut wire =
+            b"ab\xff\xfb\x03cd\xff\xffe\xff\xfa\x18\x01\xff\xff\xff\xf0f\xff\xf6".to_vec();
+        Encoder::discard_data(&mut wire, 0);
+        assert_eq!(
+            wire,
+            b"\xff\xfb\x03\xff\xfa\x18\x01\xff\xff\xff\xf0\xff\xf6"
+        );
+        // Sent up to the middle of a negotiation: its rest stays.
+        let mut wire = b"a\xff\xfd\x18bc".to_vec();
+        Encoder::discard_data(&mut wire, 3);
+        assert_eq!(wire, b"a\xff\xfd\x18");
+        // Sent up to the middle of an escaped IAC: its second byte stays.
+        let mut wire = b"a\xff\xffbc".to_vec();
+        Encoder::discard_data(&mut wire, 2);
+        assert_eq!(wire, b"a\xff\xff");
+        let mut wire = b"abc".to_vec();
+        assert_eq!(Encoder::discard_data(&mut wire, 9), 3);
     }
 
     #[derive(Default)]

@@ -1,5 +1,6 @@
 //! The Telnet session: parser, encoder and option negotiation tied together.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::command::{Command, Verb};
@@ -234,9 +235,17 @@ pub struct Config {
     pub ttype: options::ttype::Config,
     /// XDISPLOC (RFC 1096): the display a client reports.
     pub xdisploc: options::xdisploc::Config,
+    /// What we answer to the peer's `IAC AYT` ("Are You There", RFC 854: "some visible
+    /// (e.g., printable) evidence that the system is still up and running"), sent as data;
+    /// `None`: no answer. [`Config::DEFAULT_AYT_ANSWER`] by default, BSD and inetutils telnetd's.
+    /// A client does not normally answer (BSD telnet does not): set `None` there.
+    pub ayt_answer: Option<Cow<'static, [u8]>>,
 }
 
 impl Config {
+    /// What BSD and inetutils telnetd answer to `IAC AYT`.
+    pub const DEFAULT_AYT_ANSWER: &'static [u8] = b"\r\n[Yes]\r\n";
+
     /// The default configuration with `policy`.
     #[must_use]
     pub fn with_policy(policy: Policy) -> Self {
@@ -262,6 +271,7 @@ impl Default for Config {
             tspeed: Default::default(),
             ttype: Default::default(),
             xdisploc: Default::default(),
+            ayt_answer: Some(Cow::Borrowed(Self::DEFAULT_AYT_ANSWER)),
         }
     }
 }
@@ -445,6 +455,11 @@ pub(crate) struct Core {
     pub(crate) families: Families,
     /// A Synch is under way (RFC 854): data is discarded up to the next `IAC DM`.
     pub(crate) synch: bool,
+    /// The offset in `output` of the DM of a Synch we send, to go as TCP urgent data.
+    pub(crate) urgent: Option<usize>,
+    /// How much of `output` the debug log has shown (frames we send are logged as they
+    /// are queued).
+    pub(crate) logged: usize,
 }
 
 impl Session {
@@ -465,6 +480,8 @@ impl Session {
                 output: Vec::new(),
                 families: Families::default(),
                 synch: false,
+                urgent: None,
+                logged: 0,
             },
             plan: PlanState::default(),
         }
@@ -594,6 +611,7 @@ impl Session {
         };
         let used = self.parser.advance(&mut dispatch, input);
         self.advance_plan();
+        self.core.log_sent();
         used
     }
 
@@ -632,6 +650,15 @@ impl Session {
     pub fn send_command(&mut self, command: Command) {
         self.core.before_frame();
         write_command(&mut self.core.output, command);
+    }
+
+    /// Where, among the bytes the next [`Session::poll_transmit`] hands over, the DM of a
+    /// Synch we queued is: the transport should send that byte as TCP urgent data (RFC
+    /// 854, "The TELNET 'Synch' Signal"), after the bytes before it. `None` when no Synch
+    /// waits. A session queues a Synch when it answers the peer's `IAC AO`.
+    #[must_use]
+    pub fn urgent_offset(&self) -> Option<usize> {
+        self.core.urgent
     }
 
     /// Queue `IAC SB <option> <payload> IAC SE`, escaping IAC in the payload.
@@ -685,6 +712,9 @@ impl Session {
     /// Move every queued byte to the end of `out`. Returns how many were moved.
     #[must_use = "the bytes must be written to the peer"]
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
+        self.core.log_sent();
+        self.core.logged = 0;
+        self.core.urgent = None;
         let queued = self.core.output.len();
         self.core.families.timing_mark.transmitted();
         if out.is_empty() {
@@ -700,6 +730,38 @@ impl Session {
 impl Core {
     fn nvt_output(&self) -> bool {
         self.config.translate_eol && !self.options.get(TelnetOption::Binary).us.is_enabled()
+    }
+
+    /// Log the frames queued since the last call (at debug level; nothing is formatted
+    /// when that level is off).
+    fn log_sent(&mut self) {
+        if self.logged < self.output.len() && wire_log::enabled() {
+            wire_log::sent(&self.output[self.logged..]);
+        }
+        self.logged = self.output.len();
+    }
+
+    /// The peer sent `IAC AYT`: queue our answer, as data (RFC 854).
+    fn answer_ayt(&mut self) {
+        if let Some(answer) = self.config.ayt_answer.clone() {
+            let nvt = self.nvt_output();
+            self.encoder.encode(&answer, nvt, &mut self.output);
+        }
+    }
+
+    /// The peer sent `IAC AO` (RFC 854, "Abort Output"): discard the data queued for it
+    /// and not yet handed over (negotiation and other commands stay: the peer's requests
+    /// must still be answered, as BSD telnetd's `netclear` keeps them), then queue a
+    /// Synch, `IAC DM` with the DM to be sent urgent, so that the peer's own discarding
+    /// of what is already in flight stops at the right place.
+    fn abort_output(&mut self) {
+        self.log_sent();
+        let kept = Encoder::discard_data(&mut self.output, 0);
+        // A CR whose NUL was pending went with the data.
+        self.encoder = Encoder::new();
+        self.logged = self.logged.min(kept);
+        write_command(&mut self.output, Command::Dm);
+        self.urgent = Some(self.output.len() - 1);
     }
 
     /// A CR left pending by data must get its NUL before any command goes out.
@@ -816,27 +878,44 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
 
     fn command(&mut self, command: Command) {
         self.core.families.timing_mark.peer_spoke();
-        if command == Command::Dm {
+        if wire_log::enabled() {
+            wire_log::command("recv", command);
+        }
+        match command {
             // RFC 854: the DM marks the end of the Synch's discarding.
-            self.core.synch = false;
+            Command::Dm => self.core.synch = false,
+            Command::Ayt => self.core.answer_ayt(),
+            // RFC 854 defines AO for the receiving "system", the server: a client's
+            // output is what its user typed, not ours to drop.
+            Command::Ao if self.core.role == Role::Server => self.core.abort_output(),
+            _ => {}
         }
         self.sink.event(Event::Command(command));
+        self.core.log_sent();
     }
 
     fn negotiation(&mut self, verb: Verb, option: TelnetOption) {
         if (verb, option) != (Verb::Do, TelnetOption::Tm) {
             self.core.families.timing_mark.peer_spoke();
         }
+        if wire_log::enabled() {
+            wire_log::negotiation("recv", verb, option);
+        }
         self.core.receive_negotiation(verb, option, self.sink);
+        self.core.log_sent();
     }
 
     fn subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
         self.core.families.timing_mark.peer_spoke();
+        if wire_log::enabled() {
+            wire_log::subnegotiation("recv", option, payload);
+        }
         let mut cx = Context {
             core: self.core,
             sink: self.sink,
         };
         options::receive(&mut cx, option, payload);
+        self.core.log_sent();
     }
 
     fn protocol_error(&mut self, error: ProtocolError) {
@@ -865,3 +944,4 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
 
 #[cfg(test)]
 mod tests;
+mod wire_log;

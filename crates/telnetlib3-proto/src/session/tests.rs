@@ -233,12 +233,12 @@ fn translation_can_be_turned_off() {
 fn commands_and_subnegotiations_reach_the_sink_in_order() {
     let mut s = session(Policy::new());
     let mut log = Log::default();
-    s.receive(b"x\xff\xf6\xff\xfa\xc9\x00\x50\x00\x18\xff\xf0y", &mut log);
+    s.receive(b"x\xff\xf1\xff\xfa\xc9\x00\x50\x00\x18\xff\xf0y", &mut log);
     assert_eq!(log.data, b"xy");
     assert_eq!(
         log.events,
         [
-            "Command(Ayt)",
+            "Command(Nop)",
             "Subnegotiation { option: Gmcp, payload: [0, 80, 0, 24] }"
         ]
     );
@@ -336,4 +336,64 @@ fn pair_negotiates_and_settles() {
     pair.drive();
     assert!(!pair.client.remote_enabled(TelnetOption::Sga));
     assert!(!pair.client.negotiation_pending());
+}
+
+#[test]
+fn ayt_is_answered_with_yes_as_bsd_telnetd_does() {
+    let mut server = session(Policy::server());
+    let mut log = Log::default();
+    server.receive(b"\xff\xf6", &mut log);
+    assert_eq!(transmit(&mut server), b"\r\n[Yes]\r\n");
+    assert_eq!(log.events, ["Command(Ayt)"]);
+    // After a lone CR the shell wrote, the CR gets its NUL first (RFC 854 end of line).
+    server.send_data(b"prompt\r");
+    server.receive(b"\xff\xf6", &mut log);
+    assert_eq!(transmit(&mut server), b"prompt\r\0\r\n[Yes]\r\n");
+}
+
+#[test]
+fn ayt_answer_is_configurable_and_can_be_off() {
+    let mut config = Config::with_policy(Policy::server());
+    config.ayt_answer = None;
+    let mut quiet = Session::new(Role::Server, config.clone());
+    quiet.receive(b"\xff\xf6", &mut Log::default());
+    assert!(!quiet.has_output());
+    config.ayt_answer = Some(b"\xffhere\n".to_vec().into());
+    let mut custom = Session::new(Role::Server, config);
+    custom.receive(b"\xff\xf6", &mut Log::default());
+    // Sent as data: IAC doubled, NVT end of line.
+    assert_eq!(transmit(&mut custom), b"\xff\xffhere\r\n");
+}
+
+#[test]
+fn ao_discards_queued_data_keeps_replies_and_sends_a_synch() {
+    let mut server = session(Policy::server());
+    let mut log = Log::default();
+    server.send_data(b"a long listing\r");
+    server.receive(b"\xff\xfd\x03", &mut log); // DO SGA: WILL SGA queued
+    server.send_data(b"more\n");
+    assert_eq!(server.urgent_offset(), None);
+    server.receive(b"\xff\xf5\xff\xfd\x01", &mut log); // AO, then DO ECHO
+    assert_eq!(
+        log.events.last().unwrap(),
+        "OptionChanged { option: Echo, side: Local, enabled: true }"
+    );
+    assert!(log.events.contains(&"Command(Ao)".to_string()));
+    // The data is gone, the answers stay in order, then IAC DM, then the later answer.
+    assert_eq!(server.urgent_offset(), Some(4));
+    assert_eq!(transmit(&mut server), b"\xff\xfb\x03\xff\xf2\xff\xfb\x01");
+    assert_eq!(server.urgent_offset(), None);
+    // The CR pending at the discard does not leave a stray NUL.
+    server.send_data(b"next");
+    assert_eq!(transmit(&mut server), b"next");
+}
+
+#[test]
+fn ao_to_a_client_is_only_reported() {
+    let mut client = Session::new(Role::Client, Config::with_policy(Policy::client()));
+    let mut log = Log::default();
+    client.send_data(b"typed");
+    client.receive(b"\xff\xf5", &mut log);
+    assert_eq!(log.events, ["Command(Ao)"]);
+    assert_eq!(transmit(&mut client), b"typed");
 }
