@@ -99,6 +99,19 @@ impl Session {
         self.send_command(Command::Eor);
         true
     }
+
+    /// Queue `data` as [`Session::send_data`] does, and take it as complete: under the NVT
+    /// rules a CR that ends it goes out at once with its NUL (CR NUL, RFC 854), instead
+    /// of its NUL waiting for the next data to show whether LF follows.
+    ///
+    /// For input whose end means something, such as what a keyboard gave: Enter typed
+    /// alone is a whole CR, and a peer that drops the byte after a CR only within one
+    /// read (busybox telnetd) must get both together, as BSD telnet sends them. In BINARY
+    /// (RFC 856) the CR goes as it is.
+    pub fn send_data_complete(&mut self, data: &[u8]) {
+        self.send_data(data);
+        self.core.before_frame();
+    }
 }
 
 #[cfg(test)]
@@ -142,5 +155,31 @@ mod tests {
         assert!(!server.send_go_ahead());
         assert!(server.send_end_of_record());
         assert_eq!(transmit(&mut server), b"\xff\xef");
+    }
+
+    #[test]
+    fn complete_data_ends_a_cr_with_its_nul_at_once() {
+        let mut client = Session::new(Role::Client, Config::with_policy(Policy::client()));
+        // A stream's CR waits for what follows: LF makes CR LF, anything else CR NUL.
+        client.send_data(b"echo one\r");
+        assert_eq!(transmit(&mut client), b"echo one\r");
+        client.send_data_complete(b"\n");
+        assert_eq!(transmit(&mut client), b"\n");
+        // Complete input: the CR's NUL goes with it, in the same output.
+        client.send_data_complete(b"echo one\r");
+        assert_eq!(transmit(&mut client), b"echo one\r\0");
+        client.send_data_complete(b"\r");
+        assert_eq!(transmit(&mut client), b"\r\0");
+        client.send_data_complete(b"ls\n");
+        assert_eq!(transmit(&mut client), b"ls\r\n");
+        // Nothing more: the pending CR of earlier data is finished.
+        client.send_data(b"a\r");
+        client.send_data_complete(b"");
+        assert_eq!(transmit(&mut client), b"a\r\0");
+        // BINARY (RFC 856): no end-of-line rule, the CR goes alone.
+        client.receive(b"\xff\xfd\x00", &mut Log::default());
+        assert_eq!(transmit(&mut client), b"\xff\xfb\x00");
+        client.send_data_complete(b"echo one\r");
+        assert_eq!(transmit(&mut client), b"echo one\r");
     }
 }
