@@ -49,9 +49,29 @@ impl TelnetWriter {
     /// [`Error::Closed`] once the connection is closing or closed,
     /// [`Error::ConnectionLost`] once it failed.
     pub async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.queue(data, false).await
+    }
+
+    /// [`TelnetWriter::write`] for input that is complete as given, such as what a
+    /// keyboard gave: a CR that ends it goes out with its NUL at once (CR NUL, RFC 854)
+    /// instead of waiting for the next write to show whether LF follows
+    /// ([`Session::send_data_complete`]).
+    ///
+    /// # Errors
+    ///
+    /// As for [`TelnetWriter::write`].
+    pub async fn write_complete(&mut self, data: &[u8]) -> Result<(), Error> {
+        self.queue(data, true).await
+    }
+
+    async fn queue(&mut self, data: &[u8], complete: bool) -> Result<(), Error> {
+        // An empty complete write still finishes a CR left by an earlier write.
+        if data.is_empty() && !complete {
+            return Ok(());
+        }
         let inner = &*self.inner;
         let mut rest = data;
-        while !rest.is_empty() {
+        loop {
             let step = rest.len().min(WRITE_STEP);
             let queued = wait_until(&inner.writable, || {
                 let mut shared = inner.lock();
@@ -63,7 +83,11 @@ impl TelnetWriter {
                 }
                 let pending = shared.queued_output();
                 if pending + 2 * step <= WRITE_HIGH_WATER {
-                    shared.session.send_data(&rest[..step]);
+                    if complete && step == rest.len() {
+                        shared.session.send_data_complete(&rest[..step]);
+                    } else {
+                        shared.session.send_data(&rest[..step]);
+                    }
                     return Some(Ok(()));
                 }
                 drop(shared);
@@ -75,8 +99,10 @@ impl TelnetWriter {
             inner.wake_driver.notify_one();
             queued?;
             rest = &rest[step..];
+            if rest.is_empty() {
+                return Ok(());
+            }
         }
-        Ok(())
     }
 
     /// [`TelnetWriter::write`] then CR LF.
@@ -393,4 +419,63 @@ pub fn writer_repr(session: &Session) -> String {
     }
     repr.push('>');
     repr
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use telnetlib3_proto::{Config, Policy};
+    use tokio::io::{AsyncReadExt, DuplexStream};
+    use tokio::time::timeout;
+
+    use super::*;
+    use crate::stream::{spawn_with, Settings, TerminalDefaults};
+    use crate::DEFAULT_LIMIT;
+
+    /// A client's writer with the NVT rules on, over an in-memory pipe.
+    fn nvt_client() -> (TelnetWriter, DuplexStream) {
+        let (ours, theirs) = tokio::io::duplex(1 << 16);
+        let session = Session::new(Role::Client, Config::with_policy(Policy::client()));
+        let settings = Settings {
+            limit: DEFAULT_LIMIT,
+            hook: None,
+            peer: "test 0".into(),
+            defaults: TerminalDefaults::default(),
+            close_timeout: Duration::from_millis(200),
+            output_stall_timeout: Duration::from_secs(30),
+        };
+        (
+            TelnetWriter::new(spawn_with(ours, session, settings)),
+            theirs,
+        )
+    }
+
+    /// What the peer gets for the writes so far, once they are on the wire.
+    async fn sent(writer: &mut TelnetWriter, peer: &mut DuplexStream) -> Vec<u8> {
+        writer.drain().await.unwrap();
+        let mut buf = vec![0; 256];
+        let n = timeout(Duration::from_secs(10), peer.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    #[tokio::test]
+    async fn a_complete_write_sends_cr_nul_together() {
+        let (mut writer, mut peer) = nvt_client();
+        // A plain write's CR waits to see whether LF follows.
+        writer.write(b"echo one\r").await.unwrap();
+        assert_eq!(sent(&mut writer, &mut peer).await, b"echo one\r");
+        writer.write_complete(b"\n").await.unwrap();
+        assert_eq!(sent(&mut writer, &mut peer).await, b"\n");
+        // Keyboard input is complete: Enter's CR goes with its NUL (RFC 854).
+        writer.write_complete(b"echo two\r").await.unwrap();
+        assert_eq!(sent(&mut writer, &mut peer).await, b"echo two\r\0");
+        writer.write(b"x\r").await.unwrap();
+        writer.write_complete(b"").await.unwrap();
+        assert_eq!(sent(&mut writer, &mut peer).await, b"x\r\0");
+    }
 }
