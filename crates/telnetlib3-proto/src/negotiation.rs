@@ -198,6 +198,11 @@ impl Session {
             return;
         };
         let (line_mode, linemode, charset) = (plan.line_mode, plan.linemode, plan.charset);
+        // Agreed to log the client out (RFC 727): the connection is closing, so there is
+        // nothing more to ask for.
+        if self.local_enabled(TelnetOption::Logout) {
+            return;
+        }
         // Step 2: the client speaks Telnet.
         if !self.plan.advanced
             && (self.enabled_options(Side::Local).next().is_some()
@@ -543,6 +548,18 @@ mod real_clients {
         server.receive(b"\xff\xfc\x27", &mut log); // WONT NEW_ENVIRON
         assert!(server.negotiation_settled(), "{log:?}");
         assert!(!server.local_enabled(TelnetOption::Binary));
+    }
+
+    /// A DO LOGOUT is answered, and nothing more is asked of a client being logged out.
+    #[test]
+    fn a_logout_stops_the_plan() {
+        let mut server = server(ServerPlan::default());
+        let mut log = Log::default();
+        assert_eq!(transmit(&mut server), DO_TTYPE);
+        server.receive(b"\xff\xfd\x12", &mut log); // DO LOGOUT
+        assert_eq!(transmit(&mut server), b"\xff\xfb\x12");
+        server.finish_negotiation();
+        assert_eq!(transmit(&mut server), b"");
     }
 
     /// A client that says WILL CHARSET and then refuses our WILL: the REQUEST sent after

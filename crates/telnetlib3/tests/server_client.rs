@@ -341,3 +341,43 @@ async fn an_idle_client_is_told_and_disconnected() {
     assert_eq!(got, b"\xff\xfd\x18\r\nTimeout.\r\n");
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
+
+/// RFC 727: a client's DO LOGOUT is answered WILL LOGOUT, after what the shell wrote,
+/// and the server closes the connection; the shell's reader sees the end.
+#[tokio::test]
+async fn an_agreed_logout_closes_the_connection() {
+    let (ended_tx, ended_rx) = tokio::sync::oneshot::channel();
+    let ended_tx = std::sync::Mutex::new(Some(ended_tx));
+    let server = create_server(local(), move |mut reader, mut writer| {
+        let ended_tx = ended_tx.lock().unwrap().take();
+        async move {
+            writer.write(b"hello\r\n").await.unwrap();
+            let rest = reader.read(100).await.unwrap();
+            if let Some(ended_tx) = ended_tx {
+                let _ = ended_tx.send(rest);
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let mut raw = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    raw.write_all(b"\xff\xfc\x18").await.unwrap(); // WONT TTYPE: settled, the shell runs
+    let mut seen = Vec::new();
+    while !seen.ends_with(b"hello\r\n") {
+        let mut buf = [0; 256];
+        let n = timeout(PATIENCE, raw.read(&mut buf)).await.unwrap().unwrap();
+        assert!(n > 0, "closed early: {seen:?}");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    raw.write_all(b"\xff\xfd\x12").await.unwrap(); // DO LOGOUT
+    let mut rest = Vec::new();
+    timeout(PATIENCE, raw.read_to_end(&mut rest))
+        .await
+        .expect("the server did not close")
+        .unwrap();
+    assert_eq!(rest, b"\xff\xfb\x12");
+    let shell_saw = timeout(PATIENCE, ended_rx).await.unwrap().unwrap();
+    assert!(shell_saw.is_empty(), "{shell_saw:?}");
+}

@@ -30,7 +30,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use telnetlib3_proto::options::timing_mark;
+use telnetlib3_proto::options::{logout, timing_mark};
 use telnetlib3_proto::{Event, Sink};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::oneshot;
@@ -95,6 +95,8 @@ struct Collect<'a> {
     input: &'a mut Vec<u8>,
     pings: &'a mut VecDeque<oneshot::Sender<bool>>,
     hook: Option<&'a EventHook>,
+    /// We agreed to the peer's DO LOGOUT: the connection closes (RFC 727).
+    logout: bool,
 }
 
 impl Sink for Collect<'_> {
@@ -109,6 +111,9 @@ impl Sink for Collect<'_> {
             if let Some(ping) = self.pings.pop_front() {
                 let _ = ping.send(will);
             }
+        }
+        if let Event::Logout(logout::Event::LogoutRequested) = event {
+            self.logout = true;
         }
         if let Some(hook) = self.hook {
             hook(&event);
@@ -280,8 +285,15 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         input,
         pings,
         hook: inner.settings.hook.as_ref(),
+        logout: false,
     };
     let used = session.receive_until_output(data, &mut sink, output_limit);
+    if sink.logout {
+        // RFC 727: a server that answers DO LOGOUT with WILL LOGOUT "should then close
+        // the connection". What is queued (our WILL among it) is written out first.
+        debug!(peer = %inner.settings.peer, "logout agreed: closing");
+        shared.closing = true;
+    }
     // Only once someone watches (the channels are made on the first subscription,
     // under this same lock, from the session's values then).
     if let Some(window_size) = inner.window_size.get() {
