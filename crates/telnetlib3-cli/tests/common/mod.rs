@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
+pub mod proxy;
 pub mod telnet;
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -76,6 +77,14 @@ impl Proc {
                 ),
             }
         }
+    }
+
+    /// Every stderr line so far, without waiting.
+    pub fn stderr_so_far(&mut self) -> &[String] {
+        while let Ok(line) = self.stderr.try_recv() {
+            self.stderr_seen.push(line);
+        }
+        &self.stderr_seen
     }
 
     /// The exit status, waiting at most [`PATIENCE`].

@@ -1,0 +1,58 @@
+//! TinTin++ (package `tintin++`, which `scripts/test.sh` installs), a MUD client, against
+//! our server: in a real terminal (tmux), through a recording proxy for the bytes on the
+//! wire. A missing program fails the test with the command that installs it.
+//!
+//! TinTin++ 2.02.20 answers `DONT BINARY`, says `WILL CHARSET` but never answers our
+//! `WILL CHARSET`, accepts our REQUEST, and takes `WILL ECHO` as password mode.
+
+mod common;
+
+use common::proxy::Proxy;
+use common::{require, show, start_server, Tmux};
+
+const TINTIN: &str = "/usr/games/tt++";
+
+const WILL_ECHO: &[u8] = b"\xff\xfb\x01";
+const WILL_CHARSET_REQUEST: &[u8] = b"\xff\xfb\x2a\xff\xfa\x2a\x01 UTF-8 ";
+const ACCEPTED_UTF8: &[u8] = b"\xff\xfa\x2a\x02UTF-8\xff\xf0";
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Connected through the proxy, TinTin++ gets the prompt as soon as it has answered
+/// (not after connect-maxwait), agrees to UTF-8, and what the user types stays visible.
+#[test]
+fn tintin_gets_the_prompt_at_once_with_charset_and_no_echo() {
+    require(TINTIN, "tintin++");
+    // A wait long enough that running it out could not go unnoticed.
+    let (mut server, port) = start_server(&["--connect-maxwait", "30", "--loglevel", "debug"]);
+    let proxy = Proxy::start(port);
+    let tmux = Tmux::start(&format!(
+        "{TINTIN} -G -e '#session s 127.0.0.1 {}'",
+        proxy.port()
+    ));
+    tmux.wait_for("tel:sh> ");
+    // The shell started because negotiation settled, not because the wait ran out.
+    let log = server.stderr_so_far().join("\n");
+    assert!(!log.contains("negotiation not settled"), "{log}");
+
+    let to_client = proxy.to_client();
+    assert!(!contains(&to_client, WILL_ECHO), "{}", show(&to_client));
+    // Our REQUEST right behind our WILL CHARSET, and TinTin++ accepts it.
+    assert!(
+        contains(&to_client, WILL_CHARSET_REQUEST),
+        "{}",
+        show(&to_client)
+    );
+    let to_server = proxy.wait_to_server(ACCEPTED_UTF8);
+    assert!(contains(&to_server, b"\xff\xfe\x00"), "DONT BINARY: {}", show(&to_server));
+
+    // TinTin++ shows what the user types (a WILL ECHO would hide it), and the shell answers.
+    tmux.send_line("writer");
+    let screen = tmux.wait_for("<TelnetWriter server mode:");
+    assert!(screen.contains("tel:sh> writer"), "{screen}");
+    let screen = screen.replace('\n', "");
+    assert!(screen.contains("client-will:CHARSET,NAWS,NEW_ENVIRON,TTYPE"), "{screen}");
+    assert!(!screen.contains("server-will:BINARY,CHARSET,ECHO"), "{screen}");
+}
