@@ -279,9 +279,9 @@ async fn server_drops_a_client_that_never_reads() {
     assert!(server.connection_stats().is_empty());
 }
 
-/// A hostile server floods our client, which must stay bounded the same way.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn client_do_tm_flood() {
+/// A hostile server floods our client with `request` without reading: the client's
+/// output stays under the bound, and once the server reads every request is answered.
+async fn client_survives(request: &[u8], reply: &[u8]) {
     let socket = TcpSocket::new_v4().unwrap();
     socket.set_recv_buffer_size(RECV_BUFFER).unwrap();
     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
@@ -294,8 +294,7 @@ async fn client_do_tm_flood() {
         .await
         .unwrap();
     let mut stream = accepted.await.unwrap();
-    let request = wire(&[Command::Nop], &[(Verb::Do, TelnetOption::Tm)]);
-    let (sent, tail) = flood(&mut stream, &request, || {
+    let (sent, tail) = flood(&mut stream, request, || {
         writer.stats().peak_output >= OUTPUT_PAUSE
     })
     .await;
@@ -305,12 +304,49 @@ async fn client_do_tm_flood() {
         "peak output {} > bound {BOUND} ({stats:?})",
         stats.peak_output
     );
-    let tm_will = wire(&[], &[(Verb::Will, TelnetOption::Tm)]);
-    let answered = count_replies(stream, tail, &tm_will, sent).await;
+    let answered = count_replies(stream, tail, reply, sent).await;
     assert_eq!(
         answered, sent,
         "every request answered once the server reads"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_do_tm_flood() {
+    client_survives(
+        &wire(&[Command::Nop], &[(Verb::Do, TelnetOption::Tm)]),
+        &wire(&[], &[(Verb::Will, TelnetOption::Tm)]),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_unknown_option_floods() {
+    for (request, reply) in [(Verb::Do, Verb::Wont), (Verb::Will, Verb::Dont)] {
+        client_survives(
+            &wire(&[], &[(request, UNKNOWN)]),
+            &wire(&[], &[(reply, UNKNOWN)]),
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_toggle_floods() {
+    // The client lets the server echo: each WILL ECHO, WONT ECHO pair costs DO, DONT.
+    let echo = TelnetOption::Echo;
+    client_survives(
+        &wire(&[], &[(Verb::Will, echo), (Verb::Wont, echo)]),
+        &wire(&[], &[(Verb::Dont, echo)]),
+    )
+    .await;
+    // The client performs BINARY: each DO BINARY, DONT BINARY pair costs WILL, WONT.
+    let binary = TelnetOption::Binary;
+    client_survives(
+        &wire(&[], &[(Verb::Do, binary), (Verb::Dont, binary)]),
+        &wire(&[], &[(Verb::Wont, binary)]),
+    )
+    .await;
 }
 
 /// BSD telnet's `send synch`: IAC in the stream, DM as TCP urgent data. The DM stays in
