@@ -59,6 +59,11 @@ pub struct ClientConfig {
     /// Options we ask for at once with DO (telnetlib3's `always_do`); they are added to the
     /// policy.
     pub always_do: Vec<TelnetOption>,
+    /// What we answer to the server's `IAC AYT` (RFC 854), sent as data. `None` by
+    /// default: BSD telnet, the reference client, answers no AYT (a user asks a server
+    /// whether it is there, not the other way round), and unsolicited text could reach a
+    /// server's shell as typed input.
+    pub ayt_answer: Option<Vec<u8>>,
 }
 
 impl Default for ClientConfig {
@@ -83,6 +88,7 @@ impl Default for ClientConfig {
             policy: Policy::client(),
             always_will: Vec::new(),
             always_do: Vec::new(),
+            ayt_answer: None,
         }
     }
 }
@@ -111,6 +117,7 @@ impl ClientConfig {
             policy.set_remote(option, true);
         }
         let mut config = Config::with_policy(policy);
+        config.ayt_answer = self.ayt_answer.clone().map(Into::into);
         config.ttype.types = vec![self.term.clone()];
         config.naws.size = WindowSize {
             cols: self.cols,

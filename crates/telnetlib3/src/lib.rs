@@ -87,8 +87,8 @@ pub use error::Error;
 pub use net::{connect, display_addr, listen};
 pub use server::{create_server, create_text_server, Server, ServerConfig};
 pub use stream::{
-    negotiated_encoding, writer_repr, ConnectionStats, EventHook, TelnetReader, TelnetWriter,
-    TerminalDefaults, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT,
+    negotiated_encoding, writer_repr, ConnectionStats, EventHook, PeerCommands, TelnetReader,
+    TelnetWriter, TerminalDefaults, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT,
     DEFAULT_OUTPUT_STALL_TIMEOUT, OUTPUT_PAUSE, REPLY_ALLOWANCE, WRITE_HIGH_WATER,
 };
 

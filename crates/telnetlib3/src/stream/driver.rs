@@ -31,13 +31,130 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use telnetlib3_proto::options::{logout, timing_mark};
-use telnetlib3_proto::{Event, Sink};
+use telnetlib3_proto::{Command, Encoder, Event, Sink};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
-use tracing::{debug, trace, warn};
+use tracing::{debug, trace, warn, Level};
 
-use super::{EventHook, Failure, Inner, Shared, OUTPUT_PAUSE};
+use super::{EventHook, Failure, Inner, Shared, COMMAND_QUEUE, OUTPUT_PAUSE};
+
+/// A stream a connection runs over: how it splits into the halves the driver reads and
+/// writes at once, and whether it can send TCP urgent data.
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + 'static {
+    /// The reading half.
+    type Read: AsyncRead + Unpin + Send;
+    /// The writing half.
+    type Write: UrgentWrite + Send;
+    /// Split into the two halves.
+    fn into_halves(self) -> (Self::Read, Self::Write);
+}
+
+/// A writing half that may send one byte as TCP urgent data.
+pub(crate) trait UrgentWrite: AsyncWrite + Unpin {
+    /// Send `byte` as urgent data (TCP `MSG_OOB`), in stream order after what was written
+    /// before. Ready with `false` when the transport has no urgent data: the caller then
+    /// writes the byte as any other.
+    fn poll_write_urgent(&mut self, _cx: &mut Context<'_>, _byte: u8) -> Poll<io::Result<bool>> {
+        Poll::Ready(Ok(false))
+    }
+}
+
+impl Transport for tokio::net::TcpStream {
+    type Read = tokio::net::tcp::OwnedReadHalf;
+    type Write = tokio::net::tcp::OwnedWriteHalf;
+
+    fn into_halves(self) -> (Self::Read, Self::Write) {
+        self.into_split()
+    }
+}
+
+impl UrgentWrite for tokio::net::tcp::OwnedWriteHalf {
+    fn poll_write_urgent(&mut self, cx: &mut Context<'_>, byte: u8) -> Poll<io::Result<bool>> {
+        // tokio has no send with MSG_OOB: socket2 sends it on the socket itself, with
+        // tokio's readiness around it so that a full send buffer waits, not fails.
+        let tcp: &tokio::net::TcpStream = self.as_ref();
+        loop {
+            if let Err(error) = std::task::ready!(tcp.poll_write_ready(cx)) {
+                return Poll::Ready(Err(error));
+            }
+            let sent = tcp.try_io(tokio::io::Interest::WRITABLE, || {
+                socket2::SockRef::from(tcp).send_out_of_band(&[byte])
+            });
+            match sent {
+                Ok(_) => return Poll::Ready(Ok(true)),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Err(error) => return Poll::Ready(Err(error)),
+            }
+        }
+    }
+}
+
+impl Transport for tokio::io::DuplexStream {
+    type Read = tokio::io::ReadHalf<Self>;
+    type Write = tokio::io::WriteHalf<Self>;
+
+    fn into_halves(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> UrgentWrite for tokio::io::WriteHalf<T> {}
+
+/// Write some of `bytes`, the first one as urgent data if `urgent` (and the transport
+/// can); returns how many went out.
+async fn send_some<W: UrgentWrite>(wr: &mut W, bytes: &[u8], urgent: bool) -> io::Result<usize> {
+    if urgent && poll_fn(|cx| wr.poll_write_urgent(cx, bytes[0])).await? {
+        return Ok(1);
+    }
+    wr.write(bytes).await
+}
+
+/// `bytes` as `hexdump -C` shows them (telnetlib3's TRACE format), each line after
+/// `prefix`.
+fn hexdump(bytes: &[u8], prefix: &str) -> String {
+    use std::fmt::Write as _;
+    let mut text = String::with_capacity((bytes.len() / 16 + 1) * (prefix.len() + 80));
+    for (row, chunk) in bytes.chunks(16).enumerate() {
+        if row > 0 {
+            text.push('\n');
+        }
+        let _ = write!(text, "{prefix}{:08x} ", row * 16);
+        for column in 0..16 {
+            if column == 8 {
+                text.push(' ');
+            }
+            match chunk.get(column) {
+                Some(byte) => {
+                    let _ = write!(text, " {byte:02x}");
+                }
+                None => text.push_str("   "),
+            }
+        }
+        text.push_str("  |");
+        text.extend(chunk.iter().map(|&b| {
+            if (0x20..0x7f).contains(&b) {
+                b as char
+            } else {
+                '.'
+            }
+        }));
+        text.push('|');
+    }
+    text
+}
+
+/// Log `bytes` at trace level, telnetlib3's way: `recv 3 bytes` then the hexdump. Nothing
+/// is formatted unless trace is on.
+fn trace_bytes(direction: &str, prefix: &str, bytes: &[u8]) {
+    if !bytes.is_empty() && tracing::enabled!(Level::TRACE) {
+        trace!(
+            "{direction} {} bytes\n{}",
+            bytes.len(),
+            hexdump(bytes, prefix)
+        );
+    }
+}
 
 /// The most read from the socket at once.
 pub(super) const READ_CHUNK_MAX: usize = 64 * 1024;
@@ -72,6 +189,7 @@ fn poll_receive<R: AsyncRead + Unpin>(
         match Pin::new(&mut *rd).poll_read(cx, &mut read_buf) {
             Poll::Ready(Ok(())) => {
                 let data = read_buf.filled();
+                trace_bytes("recv", "<<  ", data);
                 if let Some(inner) = inner {
                     let used = received(inner, data);
                     backlog.extend_from_slice(&data[used..]);
@@ -97,6 +215,10 @@ struct Collect<'a> {
     hook: Option<&'a EventHook>,
     /// We agreed to the peer's DO LOGOUT: the connection closes (RFC 727).
     logout: bool,
+    /// Commands for [`super::PeerCommands`], once someone listens.
+    commands: Option<&'a mut VecDeque<Command>>,
+    /// The peer sent Abort Output: the driver must discard the data it holds.
+    abort_output: &'a mut bool,
 }
 
 impl Sink for Collect<'_> {
@@ -115,6 +237,23 @@ impl Sink for Collect<'_> {
         if let Event::Logout(logout::Event::LogoutRequested) = event {
             self.logout = true;
         }
+        if let Event::Command(command) = event {
+            if command == Command::Ao {
+                // The session has dropped the data it still queued (a server does);
+                // what the driver took from it is dropped at the top of its next turn.
+                *self.abort_output = true;
+            }
+            if let Some(queue) = self.commands.as_deref_mut() {
+                if super::PeerCommands::delivers(command) {
+                    if queue.len() == COMMAND_QUEUE {
+                        // A peer that floods commands the shell does not take: the
+                        // newest matter most.
+                        queue.pop_front();
+                    }
+                    queue.push_back(command);
+                }
+            }
+        }
         if let Some(hook) = self.hook {
             hook(&event);
         }
@@ -122,11 +261,7 @@ impl Sink for Collect<'_> {
 }
 
 /// Drive the connection until it ends, then tell every handle.
-pub(super) async fn drive<S: AsyncRead + AsyncWrite>(
-    inner: Arc<Inner>,
-    stream: S,
-    unsent: Vec<u8>,
-) {
+pub(super) async fn drive<S: Transport>(inner: Arc<Inner>, stream: S, unsent: Vec<u8>) {
     let result = run(&inner, stream, unsent).await;
     let mut shared = inner.lock();
     if let Err(error) = result {
@@ -147,14 +282,12 @@ pub(super) async fn drive<S: AsyncRead + AsyncWrite>(
     inner.writable.notify_waiters();
 }
 
-async fn run<S: AsyncRead + AsyncWrite>(
-    inner: &Inner,
-    stream: S,
-    unsent: Vec<u8>,
-) -> io::Result<()> {
-    let (mut rd, mut wr) = tokio::io::split(stream);
+async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Result<()> {
+    let (mut rd, mut wr) = stream.into_halves();
     let mut out = unsent;
     let mut pos = 0;
+    // Where in `out` the DM of a Synch we send is: it goes as TCP urgent data.
+    let mut urgent_at: Option<usize> = None;
     // Input read but not yet taken by the session, which stopped because its output
     // was full. Empty (and unallocated) unless a peer does not read.
     let mut backlog: Vec<u8> = Vec::new();
@@ -185,8 +318,25 @@ async fn run<S: AsyncRead + AsyncWrite>(
                     backlog = Vec::new();
                 }
             }
+            if std::mem::take(&mut shared.abort_output) {
+                // Abort Output (RFC 854): the data taken from the session and not yet on
+                // the socket goes too; frames stay whole (half a command would corrupt
+                // the stream). An earlier Synch's DM in it is superseded by the new one.
+                let before = out.len() - pos;
+                Encoder::discard_data(&mut out, pos);
+                urgent_at = urgent_at.filter(|&at| at < pos);
+                shared.in_flight = out.len() - pos;
+                debug!(
+                    peer = %inner.settings.peer,
+                    "abort output: {} bytes discarded",
+                    before - shared.in_flight
+                );
+                inner.writable.notify_waiters();
+            }
             if out.is_empty() {
+                let urgent = shared.session.urgent_offset();
                 let _ = shared.session.poll_transmit(&mut out);
+                urgent_at = urgent;
                 shared.in_flight = out.len();
             }
             let queued = shared.queued_output();
@@ -224,11 +374,21 @@ async fn run<S: AsyncRead + AsyncWrite>(
             }
         }
         let stall_deadline = stalled_since.map(|since| since + stall_timeout);
+        // Write up to the urgent byte, then the urgent byte on its own.
+        let urgent_now = urgent_at == Some(pos);
+        let write_end = match urgent_at {
+            Some(at) if at > pos => at,
+            _ => out.len(),
+        };
         tokio::select! {
-            written = wr.write(&out[pos..]), if pos < out.len() => {
+            written = send_some(&mut wr, &out[pos..write_end], urgent_now), if pos < out.len() => {
                 let n = written?;
                 if n == 0 {
                     return Err(io::ErrorKind::WriteZero.into());
+                }
+                trace_bytes("send", ">>  ", &out[pos..pos + n]);
+                if urgent_now {
+                    urgent_at = None;
                 }
                 pos += n;
                 let mut shared = inner.lock();
@@ -279,6 +439,8 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         session,
         input,
         pings,
+        commands,
+        abort_output,
         ..
     } = shared;
     let mut sink = Collect {
@@ -286,6 +448,8 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         pings,
         hook: inner.settings.hook.as_ref(),
         logout: false,
+        commands: commands.as_mut(),
+        abort_output,
     };
     let used = session.receive_until_output(data, &mut sink, output_limit);
     if sink.logout {

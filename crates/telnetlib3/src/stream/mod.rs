@@ -23,11 +23,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 use telnetlib3_proto::options::naws::WindowSize;
-use telnetlib3_proto::{Event, Session};
-use tokio::io::{AsyncRead, AsyncWrite};
+use telnetlib3_proto::{Command, Event, Session};
 use tokio::sync::{oneshot, watch, Notify};
 
-pub use reader::TelnetReader;
+pub use reader::{PeerCommands, TelnetReader};
 pub use text::{negotiated_encoding, TextReader, TextWriter};
 pub use writer::{writer_repr, TelnetWriter};
 
@@ -57,6 +56,10 @@ pub const OUTPUT_PAUSE: usize = WRITE_HIGH_WATER + REPLY_ALLOWANCE;
 /// How long a connection's output may stay at [`OUTPUT_PAUSE`] or more (the peer reads
 /// nothing, or far less than it asks for) before the connection is dropped, by default.
 pub const DEFAULT_OUTPUT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most commands kept for a [`PeerCommands`] that does not take them; older ones
+/// are dropped first.
+const COMMAND_QUEUE: usize = 16;
 
 /// How long closing a connection may take by default: first to write out what is
 /// queued, then (separately) to wait for the peer to close its side.
@@ -163,6 +166,11 @@ struct Shared {
     bytes_out: u64,
     /// The most output ever queued at once, as the driver saw it after each step.
     peak_output: usize,
+    /// Commands from the peer for the shell ([`PeerCommands`]); `None` until someone
+    /// listens, so that a connection nobody asks for them keeps none.
+    commands: Option<VecDeque<Command>>,
+    /// The peer sent Abort Output and the driver has not yet dropped the data it holds.
+    abort_output: bool,
 }
 
 impl Shared {
@@ -304,7 +312,7 @@ pub(crate) fn stats(inner: &Inner) -> ConnectionStats {
 /// Start the driver for `stream`; returns the shared part for the handles.
 pub(crate) fn spawn_with<S>(stream: S, session: Session, settings: Settings) -> Arc<Inner>
 where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+    S: driver::Transport,
 {
     spawn_after(stream, session, settings, Vec::new(), 0)
 }
@@ -319,7 +327,7 @@ pub(crate) fn spawn_after<S>(
     sent: usize,
 ) -> Arc<Inner>
 where
-    S: AsyncRead + AsyncWrite + Send + 'static,
+    S: driver::Transport,
 {
     let inner = Arc::new(Inner {
         shared: Mutex::new(Shared {
@@ -337,6 +345,8 @@ where
             bytes_in: 0,
             bytes_out: sent as u64,
             peak_output: unsent.len(),
+            commands: None,
+            abort_output: false,
         }),
         readable: Notify::new(),
         writable: Notify::new(),

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use telnetlib3_proto::Command;
+
 use super::{wait_until, Inner, Shared};
 use crate::Error;
 
@@ -224,6 +226,46 @@ impl TelnetReader {
         self.inner.settings.limit
     }
 
+    /// The commands the peer sends for the shell to act on, as they arrive: `IAC IP`
+    /// (Interrupt Process), `IAC BRK` (Break), `IAC AO` (Abort Output), and RFC 1184's
+    /// `IAC SUSP`, `IAC ABORT` and `IAC EOF`, plus `IAC EC` / `IAC EL` (erase character,
+    /// erase line). What the protocol itself owes is already done before a command is
+    /// delivered: AYT is answered, and after AO a server's queued output is discarded and
+    /// a Synch sent.
+    ///
+    /// A shell on a pseudo-terminal writes the matching control character, as telnetd
+    /// does: IP the terminal's VINTR (`^C`), BRK and ABORT its VQUIT (`^\`), SUSP VSUSP
+    /// (`^Z`), EOF VEOF (`^D`), EC VERASE, EL VKILL.
+    ///
+    /// Commands are kept from this call on (not before), at most 16 not yet taken (the
+    /// oldest go first), and they come as soon as they arrive, possibly ahead of data
+    /// before them that the shell has not read yet: an interrupt should not wait behind
+    /// type-ahead. The returned value does not keep the connection open. Call it once
+    /// per connection: two of them would share the commands between them.
+    ///
+    /// ```no_run
+    /// use telnetlib3::proto::Command;
+    /// # async fn shell(reader: telnetlib3::TelnetReader) {
+    /// let mut commands = reader.commands();
+    /// while let Some(command) = commands.recv().await {
+    ///     if command == Command::Ip {
+    ///         // interrupt what the shell runs
+    ///     }
+    /// }
+    /// // None: the connection ended.
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn commands(&self) -> PeerCommands {
+        self.inner
+            .lock()
+            .commands
+            .get_or_insert_with(Default::default);
+        PeerCommands {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+
     /// Whether no more input will come and every byte was read.
     #[must_use]
     pub fn at_eof(&self) -> bool {
@@ -233,6 +275,63 @@ impl TelnetReader {
 
     pub(crate) fn inner(&self) -> &Inner {
         &self.inner
+    }
+}
+
+/// The commands a peer sends for the shell to act on (IP, BRK, AO, ...), from
+/// [`TelnetReader::commands`].
+pub struct PeerCommands {
+    inner: Arc<Inner>,
+}
+
+impl PeerCommands {
+    /// Whether [`TelnetReader::commands`] delivers `command`.
+    pub(crate) const fn delivers(command: Command) -> bool {
+        matches!(
+            command,
+            Command::Ip
+                | Command::Brk
+                | Command::Ao
+                | Command::Susp
+                | Command::Abort
+                | Command::Eof
+                | Command::Ec
+                | Command::El
+        )
+    }
+
+    /// The next command from the peer, waiting for one; `None` once no more input can
+    /// come (the connection ended) and every command was taken. Cancel-safe: a command
+    /// is taken only when returned.
+    pub async fn recv(&mut self) -> Option<Command> {
+        let inner = &*self.inner;
+        wait_until(&inner.readable, || {
+            let mut shared = inner.lock();
+            let next = shared.commands.as_mut().and_then(|queue| queue.pop_front());
+            match next {
+                Some(command) => Some(Some(command)),
+                None if shared.eof => Some(None),
+                None => None,
+            }
+        })
+        .await
+    }
+
+    /// The next command if one has arrived, without waiting.
+    pub fn try_recv(&mut self) -> Option<Command> {
+        self.inner
+            .lock()
+            .commands
+            .as_mut()
+            .and_then(|queue| queue.pop_front())
+    }
+}
+
+impl fmt::Debug for PeerCommands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shared = self.inner.lock();
+        let waiting = shared.commands.as_ref().map_or(0, |queue| queue.len());
+        write!(f, "<PeerCommands waiting={waiting}>")
     }
 }
 

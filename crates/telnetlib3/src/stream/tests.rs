@@ -262,6 +262,15 @@ async fn dropping_the_handles_closes_the_connection() {
 /// A stream whose reads fail after the data it was given, and whose writes succeed.
 struct Failing(Vec<u8>);
 
+impl driver::Transport for Failing {
+    type Read = tokio::io::ReadHalf<Self>;
+    type Write = tokio::io::WriteHalf<Self>;
+
+    fn into_halves(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
+    }
+}
+
 impl AsyncRead for Failing {
     fn poll_read(
         mut self: Pin<&mut Self>,
