@@ -406,22 +406,6 @@ fn echo_bytes(input: &[u8]) -> Vec<u8> {
     echo
 }
 
-/// LF to CR LF for a line from the terminal's line editor; a CR LF already there is
-/// kept (in BINARY the writer sends LF as it is, and the line must still end in CR LF).
-fn line_to_crlf(line: &[u8]) -> Cow<'_, [u8]> {
-    if !line.contains(&b'\n') {
-        return Cow::Borrowed(line);
-    }
-    let mut out = Vec::with_capacity(line.len() + 2);
-    for (i, &byte) in line.iter().enumerate() {
-        if byte == b'\n' && (i == 0 || line[i - 1] != b'\r') {
-            out.push(b'\r');
-        }
-        out.push(byte);
-    }
-    Cow::Owned(out)
-}
-
 /// Signals that end an interactive session (the terminal is restored on the way out).
 struct Signals {
     interrupt: tokio::signal::unix::Signal,
@@ -541,12 +525,17 @@ pub async fn interactive(
                     if mode.local_echo && !deliver(&mut stdout, &echo_bytes(&data))? {
                         break Ending::OutputClosed;
                     }
-                    let data = match mode.terminal {
-                        TerminalMode::Cooked { .. } => line_to_crlf(&data),
-                        TerminalMode::Raw => Cow::Borrowed(&data[..]),
-                    };
+                    // Keys go as BSD telnet sends them. The line editor ends a line
+                    // with LF: outside BINARY the NVT rules send it as CR LF; in BINARY
+                    // there is no end-of-line convention (RFC 856; RFC 1123 3.2.7) and
+                    // it goes as LF (a CR LF is a second, empty line to inetutils
+                    // `telnetd -l`, which passes binary input to its pty as it is).
+                    // Enter in raw mode is CR: CR NUL outside BINARY, CR alone in it.
                     let data = encode.process(&data, client_binary(writer));
-                    writer.write(&data).await?;
+                    // What the keyboard gave is complete: a CR that ends it goes out
+                    // with its NUL in the same write (busybox telnetd drops the NUL only
+                    // when both come in one read).
+                    writer.write_complete(&data).await?;
                     None
                 }
                 None => {
@@ -810,10 +799,7 @@ mod tests {
     }
 
     #[test]
-    fn lines_end_in_cr_lf_and_echo_rubs_out() {
-        assert_eq!(line_to_crlf(b"ls\n").as_ref(), b"ls\r\n");
-        assert_eq!(line_to_crlf(b"ls\r\n").as_ref(), b"ls\r\n");
-        assert_eq!(line_to_crlf(b"ls").as_ref(), b"ls");
+    fn echo_rubs_out() {
         assert_eq!(echo_bytes(b"a\x7f\rb\x01"), b"a\x08 \x08\r\nb");
     }
 

@@ -3,14 +3,19 @@
 //! the test with the command that installs it.
 
 mod common;
+mod proxy;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, require, run, Proc, CLIENT, PATIENCE};
+use common::{free_port, require, run, show, Proc, Tmux, CLIENT, PATIENCE};
+use proxy::Proxy;
 
-#[test]
-fn our_client_against_busybox_telnetd() {
+/// The shell's prompt (PS1, which busybox telnetd passes on to the shell).
+const PROMPT: &str = "bb-sh$ ";
+
+/// `busybox telnetd -F -l /bin/sh` on a free port; returns once the port answers.
+fn start_telnetd() -> (Proc, u16) {
     require("/usr/bin/busybox", "busybox-static");
     let port = free_port();
     let mut telnetd = Command::new("/usr/bin/busybox");
@@ -25,6 +30,7 @@ fn our_client_against_busybox_telnetd() {
             "-l",
             "/bin/sh",
         ])
+        .env("PS1", PROMPT)
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     let mut telnetd = Proc::spawn(telnetd);
@@ -45,6 +51,12 @@ fn our_client_against_busybox_telnetd() {
         assert!(Instant::now() < deadline, "busybox telnetd did not listen");
         std::thread::sleep(Duration::from_millis(20));
     }
+    (telnetd, port)
+}
+
+#[test]
+fn our_client_against_busybox_telnetd() {
+    let (_telnetd, port) = start_telnetd();
     let mut client = Command::new(CLIENT);
     client.args(["127.0.0.1", &port.to_string()]);
     // The arithmetic proves the line ran in the remote shell, not just echoed.
@@ -52,4 +64,62 @@ fn our_client_against_busybox_telnetd() {
     assert!(out.status.success(), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("hello-from-42"), "{text}");
+}
+
+/// Wait until a line of the screen is `line` (trailing blanks aside); returns the screen.
+fn wait_for_line(tmux: &Tmux, line: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let screen = tmux.screen();
+        if screen.lines().any(|l| l.trim_end() == line) {
+            return screen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no line {line:?} on the screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Issue 12, item 5. busybox telnetd drops the byte after a CR only when both come in
+/// one read: Enter must go out as CR NUL in one write (RFC 854; BSD telnet does so), or
+/// the late NUL reaches the shell as `^@` in front of the next command.
+#[test]
+fn enter_goes_out_as_cr_nul_in_one_write() {
+    let (_telnetd, port) = start_telnetd();
+    let proxy = Proxy::start(port);
+    let tmux = Tmux::start(&format!("{CLIENT} 127.0.0.1 {}", proxy.port));
+    tmux.wait_for(PROMPT.trim_end());
+    // busybox says WILL ECHO and WILL SGA: the client sends keys as typed (kludge mode),
+    // and BINARY is never agreed, so the NVT rules apply.
+    tmux.send_line("echo one");
+    wait_for_line(&tmux, "one");
+    tmux.send_line("echo two");
+    let screen = wait_for_line(&tmux, "two");
+    assert!(
+        screen.contains(&format!("{PROMPT}echo two")),
+        "the second command is not shown as typed:\n{screen}"
+    );
+    assert!(!screen.contains("^@"), "a NUL reached the shell:\n{screen}");
+    assert!(!screen.contains("not found"), "{screen}");
+
+    let wire = proxy.client_bytes();
+    for line in [&b"echo one\r\0"[..], b"echo two\r\0"] {
+        assert!(
+            wire.windows(line.len()).any(|w| w == line),
+            "{} not sent; the client's reads:\n{}",
+            show(line),
+            proxy.show_client_reads()
+        );
+    }
+    // The NUL is in the same read as its CR: no read ends with a CR.
+    assert!(
+        proxy
+            .client_reads()
+            .iter()
+            .all(|read| !read.ends_with(b"\r")),
+        "a CR without its NUL; the client's reads:\n{}",
+        proxy.show_client_reads()
+    );
 }

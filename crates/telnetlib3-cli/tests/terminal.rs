@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{free_port, run, show, start_server, Proc, Tmux, CLIENT, PATIENCE};
+use common::{free_port, listen_local, run, show, start_server, Proc, Tmux, CLIENT, PATIENCE};
 
 /// A scratch directory, removed when dropped.
 struct Scratch(PathBuf);
@@ -411,12 +411,42 @@ fn line_mode_edits_and_echoes_locally_sends_cr_lf_and_follows_the_server_to_raw(
     server.send(b"!");
     let screen = tmux.wait_for("login: hello world\nz!");
     assert!(!screen.contains('x'), "{screen}");
-    // Enter in raw mode is CR, sent as CR NUL outside BINARY (the CR at once, its NUL
-    // with what follows).
+    // Enter in raw mode is CR, sent as CR NUL outside BINARY, both at once: what the
+    // keyboard gave is complete (issue 12, item 5).
     tmux.send_keys(&["Enter"]);
+    assert_eq!(show(&server.expect_tail(b"\r\0")), show(b"\r\0"));
     tmux.send_keys(&["y"]);
-    assert_eq!(show(&server.expect_tail(b"y")), show(b"\r\0y"));
+    assert_eq!(show(&server.expect_tail(b"y")), show(b"y"));
 
+    tmux.send_keys(&["C-]"]);
+    tmux.wait_for("Connection closed.");
+    assert_eq!(scratch.wait_for("status"), "0\n");
+    assert_restored(&scratch);
+}
+
+/// Issue 12, item 6: in BINARY there is no end-of-line convention (RFC 856; RFC 1123
+/// 3.2.7), and the line editor's line goes with LF as BSD telnet sends it; outside
+/// BINARY it ends in CR LF.
+#[test]
+fn a_line_ends_in_lf_in_binary_and_in_cr_lf_outside() {
+    let listener = listen_local();
+    let port = listener.local_addr().unwrap().port();
+    let (tmux, scratch) =
+        client_in_tmux(&["127.0.0.1", &port.to_string(), "--connect-maxwait", "0.2"]);
+    let mut server = Scripted::accept(&listener);
+    server.send(b"$ ");
+    tmux.wait_for("$ ");
+    wait_for_stty(&tmux, &["icanon", "echo"]);
+    tmux.send_keys(&["ls", "Enter"]);
+    assert_eq!(show(&server.expect_tail(b"\n")), show(b"ls\r\n"));
+    // DO BINARY: the client agrees and keeps the terminal's line editor.
+    server.send(b"\xff\xfd\x00");
+    assert_eq!(
+        show(&server.expect_tail(b"\xff\xfb\x00")),
+        show(b"\xff\xfb\x00")
+    );
+    tmux.send_keys(&["pwd", "Enter"]);
+    assert_eq!(show(&server.expect_tail(b"\n")), show(b"pwd\n"));
     tmux.send_keys(&["C-]"]);
     tmux.wait_for("Connection closed.");
     assert_eq!(scratch.wait_for("status"), "0\n");
