@@ -175,3 +175,75 @@ fn a_width_too_large_to_format_is_a_usage_error_not_a_panic_at_the_first_log_lin
          bad --logfmt: width 70000 is too large (at most 65535)\n"
     );
 }
+
+/// Our server on a free port, logging at `level` to a file in `scratch` with only the
+/// level and the message; returns the server, its port and the log's path.
+fn logging_server(scratch: &Scratch, level: &str) -> (Proc, u16, PathBuf) {
+    let log = scratch.file("server.log");
+    let port = common::free_port();
+    let mut command = Command::new(SERVER);
+    command
+        .args(["127.0.0.1", &port.to_string(), "--loglevel", level])
+        .args(["--logfmt", "%(levelname)s %(message)s", "--logfile"])
+        .arg(&log)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let server = Proc::spawn(command);
+    wait_for_log(&log, "Server ready on ");
+    (server, port, log)
+}
+
+#[test]
+fn debug_logs_every_negotiation_step_as_telnetlib3_words_it() {
+    let scratch = Scratch::new("debug-negotiation");
+    let (_server, port, log) = logging_server(&scratch, "debug");
+    let mut client = Raw::connect(port);
+    client.send(b"\xff\xfb\x18"); // IAC WILL TTYPE
+    let lines = wait_for_log(&log, "send IAC SB TTYPE SEND IAC SE");
+    client.send(b"\xff\xfa\x18\x00xterm\xff\xf0"); // IAC SB TTYPE IS "xterm" IAC SE
+    let lines_after = wait_for_log(&log, "recv IAC SB TTYPE IS \"xterm\" IAC SE");
+    let at = |needle: &str| {
+        lines
+            .iter()
+            .position(|line| line == needle)
+            .unwrap_or_else(|| panic!("no {needle:?} in {lines:#?}"))
+    };
+    // The server's opening request, the client's answer, then the server's SEND.
+    assert!(at("DEBUG send IAC DO TTYPE") < at("DEBUG recv IAC WILL TTYPE"));
+    assert!(at("DEBUG recv IAC WILL TTYPE") < at("DEBUG send IAC SB TTYPE SEND IAC SE"));
+    // Every option of the opening is logged as it is sent.
+    for line in ["DEBUG send IAC WILL SGA", "DEBUG send IAC DO NAWS"] {
+        at(line);
+    }
+    assert!(lines_after.len() > lines.len());
+}
+
+#[test]
+fn trace_logs_a_hexdump_of_every_byte_in_and_out() {
+    let scratch = Scratch::new("trace-hexdump");
+    let (_server, port, log) = logging_server(&scratch, "trace");
+    let mut client = Raw::connect(port);
+    client.send(b"\xff\xfb\x18"); // IAC WILL TTYPE
+    let lines = wait_for_log(&log, "<<  00000000  ff fb 18 ");
+    // telnetlib3's TRACE format: a count, then `hexdump -C` lines after `<<  ` / `>>  `.
+    let recv = lines
+        .iter()
+        .position(|line| line == "TRACE recv 3 bytes")
+        .unwrap_or_else(|| panic!("no recv line in {lines:#?}"));
+    assert_eq!(
+        lines[recv + 1],
+        format!("<<  00000000  ff fb 18{}|...|", " ".repeat(42))
+    );
+    let lines = wait_for_log(&log, ">>  00000000  ff fa 18 01 ff f0 ");
+    assert!(lines.iter().any(|line| line.starts_with("TRACE send ")));
+    // Debug is not trace: the same connection at debug shows no hexdump.
+    let scratch = Scratch::new("debug-no-hexdump");
+    let (_server, port, log) = logging_server(&scratch, "debug");
+    let mut client = Raw::connect(port);
+    client.send(b"\xff\xfb\x18");
+    let lines = wait_for_log(&log, "send IAC SB TTYPE SEND IAC SE");
+    assert!(
+        !lines.iter().any(|line| line.contains("00000000")),
+        "{lines:#?}"
+    );
+}

@@ -112,7 +112,7 @@ async fn send_some<W: UrgentWrite>(wr: &mut W, bytes: &[u8], urgent: bool) -> io
 
 /// `bytes` as `hexdump -C` shows them (telnetlib3's TRACE format), each line after
 /// `prefix`.
-fn hexdump(bytes: &[u8], prefix: &str) -> String {
+pub(super) fn hexdump(bytes: &[u8], prefix: &str) -> String {
     use std::fmt::Write as _;
     let mut text = String::with_capacity((bytes.len() / 16 + 1) * (prefix.len() + 80));
     for (row, chunk) in bytes.chunks(16).enumerate() {

@@ -327,3 +327,13 @@ async fn a_failed_connection_says_so_after_the_data() {
         Err(Error::ConnectionLost(_))
     ));
 }
+
+#[test]
+fn the_trace_hexdump_is_telnetlib3s() {
+    // What telnetlib3 5.0.1's accessories.hexdump gives for the same bytes.
+    assert_eq!(
+        driver::hexdump(b"\xff\xfb\x18Hello World\r\n\x00abcdefgh", "<<  "),
+        "<<  00000000  ff fb 18 48 65 6c 6c 6f  20 57 6f 72 6c 64 0d 0a  |...Hello World..|\n\
+         <<  00000010  00 61 62 63 64 65 66 67  68                       |.abcdefgh|"
+    );
+}
