@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use telnetlib3_proto::options::{logout, timing_mark};
-use telnetlib3_proto::{Command, Encoder, Event, Sink};
+use telnetlib3_proto::{Command, Encoder, Event, Role, Sink};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -318,7 +318,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     backlog = Vec::new();
                 }
             }
-            if std::mem::take(&mut shared.abort_output) {
+            // Only a server's session discards on AO (RFC 854's "system"); a client's
+            // output is what its user typed.
+            if std::mem::take(&mut shared.abort_output) && shared.session.role() == Role::Server {
                 // Abort Output (RFC 854): the data taken from the session and not yet on
                 // the socket goes too; frames stay whole (half a command would corrupt
                 // the stream). An earlier Synch's DM in it is superseded by the new one.
