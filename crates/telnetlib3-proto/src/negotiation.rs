@@ -486,9 +486,10 @@ mod real_clients {
 
     #[test]
     fn an_empty_mud_list_offers_echo_to_every_client() {
-        let mut plan = ServerPlan::default();
-        plan.mud_clients = Arc::from([]);
-        let mut server = server(plan);
+        let mut server = server(ServerPlan {
+            mud_clients: Arc::from([]),
+            ..ServerPlan::default()
+        });
         let mut log = Log::default();
         let _ = transmit(&mut server);
         server.receive(b"\xff\xfb\x18", &mut log);
