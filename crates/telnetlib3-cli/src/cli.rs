@@ -93,6 +93,64 @@ pub fn init_logging(
     })
 }
 
+/// TERM for a `--pty-exec` program whose client reports no terminal type
+/// (`--default-term`): xterm, as telnetlib3 (its `get_extra_info("TERM", "xterm")`).
+pub const DEFAULT_TERM: &str = "xterm";
+
+/// LANG for a `--pty-exec` program whose client sends none and agrees no CHARSET
+/// (`--default-lang`). telnetlib3 gives `en_US.utf8`, glibc's name for the same locale;
+/// this is UTF-8 as our client and CHARSET spell it.
+pub const DEFAULT_LANG: &str = "en_US.UTF-8";
+
+/// A terminal type or charset name fit for a program's environment: short, and only
+/// letters, digits and `._+-`.
+#[must_use]
+pub fn valid_token(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 64
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
+}
+
+/// A locale name fit for LANG or `LC_*`: a token, with an optional `@modifier` token.
+/// Never a path: glibc loads a locale named by an absolute path from that directory.
+#[must_use]
+pub fn valid_locale(text: &str) -> bool {
+    let (name, modifier) = text.split_once('@').unwrap_or((text, "x"));
+    valid_token(name) && valid_token(modifier)
+}
+
+/// A terminal type for `--default-term` (`xterm-256color`, `vt220`).
+///
+/// # Errors
+///
+/// A message for clap when the text could not be a terminal type.
+pub fn parse_term(text: &str) -> Result<String, String> {
+    if valid_token(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "'{text}' is not a terminal type (letters, digits, '._+-')"
+        ))
+    }
+}
+
+/// A locale name for `--default-lang` (`en_US.UTF-8`, `C.UTF-8`, `sr_RS@latin`).
+///
+/// # Errors
+///
+/// A message for clap when the text could not be a locale name (a path, say).
+pub fn parse_locale(text: &str) -> Result<String, String> {
+    if valid_locale(text) {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "'{text}' is not a locale name (letters, digits, '._+-', one '@modifier')"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +170,18 @@ mod tests {
         assert_eq!(parse_loglevel("warning"), Ok(LevelFilter::WARN));
         assert_eq!(parse_loglevel("critical"), Ok(LevelFilter::ERROR));
         assert!(parse_loglevel("loud").is_err());
+    }
+
+    #[test]
+    fn default_term_and_lang_must_be_names_not_paths() {
+        assert_eq!(parse_term("vt220"), Ok("vt220".to_string()));
+        assert!(parse_term("x y").is_err());
+        assert!(parse_term("").is_err());
+        assert_eq!(parse_locale("C.UTF-8"), Ok("C.UTF-8".to_string()));
+        assert_eq!(parse_locale("sr_RS@latin"), Ok("sr_RS@latin".to_string()));
+        assert!(parse_locale("/tmp/evil").is_err());
+        assert!(parse_locale("en_US@").is_err());
+        assert!(valid_token(DEFAULT_TERM) && valid_locale(DEFAULT_LANG));
     }
 
     #[test]

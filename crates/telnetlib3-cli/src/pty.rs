@@ -3,15 +3,23 @@
 //! `guard_shells.py`.
 //!
 //! The program is a session leader with the pty as its controlling terminal. The
-//! client's data goes to the pty master (Enter as CR, DEL as `^H`), the pty's output goes
-//! to the client through the [`TelnetWriter`] (IAC doubling and NVT end-of-line there).
-//! The pty starts at the client's NAWS size and follows every new NAWS report
-//! (`TIOCSWINSZ`, which signals `SIGWINCH` to the foreground process group).
+//! client's data goes to the pty master (Enter as CR, Backspace as DEL: [`InputFilter`]),
+//! the pty's output goes to the client through the [`TelnetWriter`] (IAC doubling and NVT
+//! end-of-line there). The pty starts at the client's NAWS size and follows every new
+//! NAWS report (`TIOCSWINSZ`, which signals `SIGWINCH` to the foreground process group).
+//!
+//! The pty starts cooked, as telnetd's does ([`set_modes`]): it edits lines and turns
+//! `^C`, `^\`, `^Z` into signals; the program may change that (a shell with line editing,
+//! a full-screen program). It echoes exactly while the server has ECHO enabled: a server
+//! that says WILL ECHO echoes (RFC 857), and one that does not leaves it to the client,
+//! whose local echo must not be doubled. The echo follows the option when the client
+//! agrees or refuses later.
 //!
 //! The child's environment is built, not inherited ([`environment`]): a few variables of
 //! the server (PATH, HOME, USER, SHELL, LOGNAME), TERM from TTYPE, LINES and COLUMNS from
-//! NAWS, LANG from NEW-ENVIRON or CHARSET, and only the allow-listed, validated client
-//! variables of [`CLIENT_VARIABLES`]. No client value ever becomes an argument.
+//! NAWS, LANG from NEW-ENVIRON or CHARSET (else the [`EnvDefaults`]), and only the
+//! allow-listed, validated client variables of [`CLIENT_VARIABLES`]. No client value ever
+//! becomes an argument.
 //!
 //! The connection ends when the program exits (after its output is sent) or when the
 //! client hangs up (the program's process group gets SIGHUP, then SIGKILL after
@@ -30,7 +38,9 @@ use std::time::Duration;
 
 use pty_process::{OwnedReadPty, OwnedWritePty, Size};
 use rustix::process::{kill_process_group, Pid, Signal};
-use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex};
+use rustix::termios::{
+    self, InputModes, LocalModes, OptionalActions, OutputModes, SpecialCodeIndex, Termios,
+};
 use telnetlib3::proto::options::environ::Variable;
 use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::TelnetOption;
@@ -88,11 +98,34 @@ pub struct PtyProgram {
     pub program: String,
     /// Its arguments (after `--`).
     pub args: Vec<String>,
-    /// telnetlib3's `raw_mode` (the default, that is without `--line-mode`): the pty has
-    /// neither ECHO nor ICANON and the server keeps WILL ECHO, for programs that handle
-    /// the terminal themselves (shells with line editing, curses). Otherwise cooked: the
-    /// pty edits lines (ICANON), and the client, in NVT line mode, echoes.
-    pub raw_mode: bool,
+    /// `--line-mode`: the client stays in NVT line mode and echoes (the server withdraws
+    /// WILL ECHO), and `IAC GA` follows the program's prompts. Otherwise the server keeps
+    /// WILL ECHO and the pty echoes. The pty is cooked either way.
+    pub line_mode: bool,
+    /// TERM and LANG when the client gives none.
+    pub defaults: EnvDefaults,
+}
+
+/// The program's TERM and LANG when the client reports none (`--default-term`,
+/// `--default-lang`): never `unknown` or empty, which leave programs without terminfo or
+/// in the C locale.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EnvDefaults {
+    /// TERM for a client that refuses TTYPE and sends no TERM.
+    pub term: String,
+    /// LANG for a client that sends no LANG and agrees no CHARSET.
+    pub lang: String,
+}
+
+impl Default for EnvDefaults {
+    /// [`cli::DEFAULT_TERM`](crate::cli::DEFAULT_TERM) and
+    /// [`cli::DEFAULT_LANG`](crate::cli::DEFAULT_LANG).
+    fn default() -> Self {
+        Self {
+            term: crate::cli::DEFAULT_TERM.to_string(),
+            lang: crate::cli::DEFAULT_LANG.to_string(),
+        }
+    }
 }
 
 /// The one-line description of an OS error, without Rust's ` (os error N)`.
@@ -182,22 +215,7 @@ fn valid_value(value: &[u8]) -> Option<&str> {
     (!text.chars().any(char::is_control)).then_some(text)
 }
 
-/// A terminal type or charset name fit for the environment: short, and only letters,
-/// digits and `._+-`.
-fn valid_token(text: &str) -> bool {
-    !text.is_empty()
-        && text.len() <= 64
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'+' | b'-'))
-}
-
-/// A locale name fit for LANG or `LC_*`: a token, with an optional `@modifier` token.
-/// Never a path: glibc loads a locale named by an absolute path from that directory.
-fn valid_locale(text: &str) -> bool {
-    let (name, modifier) = text.split_once('@').unwrap_or((text, "x"));
-    valid_token(name) && valid_token(modifier)
-}
+use crate::cli::{valid_locale, valid_token};
 
 /// What the connection negotiated, as [`environment`] needs it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -242,14 +260,16 @@ fn window_size(writer: &TelnetWriter) -> (u16, u16) {
 /// - PATH (or `/usr/local/bin:/usr/bin:/bin`), HOME, USER, SHELL, LOGNAME of the server;
 /// - TERM: TTYPE's terminal type in lower case (`vt100`, `vt52` and `vtnt` become `ansi`,
 ///   as telnetlib3 does: their terminfo entries have padding delays that show as garbage),
-///   else the client's valid TERM variable, else `unknown`;
+///   else the client's valid TERM variable, else `defaults.term`;
 /// - LINES and COLUMNS from NAWS;
-/// - LANG from the client's LANG variable, else `en_US.CHARSET` from CHARSET;
+/// - LANG from the client's LANG variable, else `en_US.CHARSET` from CHARSET, else
+///   `defaults.lang`;
 /// - the client's other variables on [`CLIENT_VARIABLES`] or named `LC_*`, with valid
 ///   values (locale names for LANG and `LC_*`, never paths); the first of each name wins.
 pub fn environment(
     server: impl Fn(&str) -> Option<OsString>,
     negotiated: &Negotiated,
+    defaults: &EnvDefaults,
 ) -> Vec<(OsString, OsString)> {
     let mut env: Vec<(OsString, OsString)> = Vec::new();
     let set = |env: &mut Vec<(OsString, OsString)>, name: &str, value: OsString| {
@@ -282,7 +302,7 @@ pub fn environment(
         .map(str::to_ascii_lowercase)
         .filter(|term| valid_token(term))
         .map_or_else(
-            || "unknown".to_string(),
+            || defaults.term.clone(),
             |term| match term.as_str() {
                 "vt100" | "vt52" | "vtnt" => "ansi".to_string(),
                 _ => term,
@@ -301,10 +321,9 @@ pub fn environment(
                 .as_deref()
                 .filter(|charset| valid_token(charset))
                 .map(|charset| format!("en_US.{charset}"))
-        });
-    if let Some(lang) = lang {
-        set(&mut env, "LANG", lang.into());
-    }
+        })
+        .unwrap_or_else(|| defaults.lang.clone());
+    set(&mut env, "LANG", lang.into());
     for variable in &negotiated.environ {
         let Ok(name) = std::str::from_utf8(&variable.name) else {
             continue;
@@ -328,9 +347,11 @@ pub fn environment(
 }
 
 /// Turns the client's keystrokes into what a terminal sends: Enter (CR LF or CR NUL from
-/// a Telnet client) as a lone CR, which the pty's ICRNL makes a newline (passing the LF
-/// too would give every line twice), and DEL as `^H`, the pty's erase character (as
-/// telnetlib3 does: clients send either).
+/// a Telnet client, RFC 854) as a lone CR, which the pty's ICRNL makes one newline
+/// (passing the LF too would end every line twice), and Backspace as DEL, the pty's
+/// erase character. Clients send DEL (plink, BSD telnet in xterm or tmux) or `^H`
+/// (telnetlib3 maps the other way, DEL to `^H`); DEL is what a terminal of the TERM the
+/// program gets sends (`kbs=^?` in xterm's terminfo), so `^H` becomes DEL.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InputFilter {
     after_cr: bool,
@@ -346,22 +367,88 @@ impl InputFilter {
                 continue;
             }
             self.after_cr = byte == b'\r';
-            out.push(if byte == 0x7f { 0x08 } else { byte });
+            out.push(if byte == BS { ERASE } else { byte });
         }
     }
 }
 
-/// Set the pty's modes before the program starts, as telnetlib3 does: no ECHO (raw mode:
-/// the program echoes; cooked: the client does), no ICANON in raw mode, and `^H` as the
-/// erase character (many Telnet clients send it for backspace).
-fn set_modes(pts: &pty_process::Pts, raw_mode: bool) -> rustix::io::Result<()> {
-    let mut modes = termios::tcgetattr(pts)?;
-    modes.local_modes.remove(LocalModes::ECHO);
-    if raw_mode {
-        modes.local_modes.remove(LocalModes::ICANON);
+/// The pty's erase character (VERASE), and what [`InputFilter`] makes of `^H`.
+const ERASE: u8 = 0x7f;
+/// Backspace as some clients send it.
+const BS: u8 = 0x08;
+
+/// `modes` made cooked, as a pty under telnetd starts (Linux's and BSD's default
+/// terminal modes, set here rather than assumed): lines edited (ICANON, with ECHOE and
+/// ECHOK echoing the erasure), signals from the keyboard (ISIG), CR in as newline (ICRNL),
+/// newline out as CR LF (ONLCR), the usual control characters, and IUTF8 when the
+/// program's locale is UTF-8, so that an erase takes a whole character. ECHO is `echo`.
+fn cooked(modes: &mut Termios, echo: bool, utf8: bool) {
+    modes.local_modes |= LocalModes::ICANON
+        | LocalModes::ISIG
+        | LocalModes::IEXTEN
+        | LocalModes::ECHOE
+        | LocalModes::ECHOK
+        | LocalModes::ECHOCTL
+        | LocalModes::ECHOKE;
+    modes.local_modes.set(LocalModes::ECHO, echo);
+    modes.input_modes |= InputModes::ICRNL;
+    modes
+        .input_modes
+        .remove(InputModes::INLCR | InputModes::IGNCR);
+    #[cfg(any(target_os = "linux", target_os = "android", target_vendor = "apple"))]
+    modes.input_modes.set(InputModes::IUTF8, utf8);
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
+    let _ = utf8;
+    modes.output_modes |= OutputModes::OPOST | OutputModes::ONLCR;
+    let codes = &mut modes.special_codes;
+    for (index, code) in [
+        (SpecialCodeIndex::VINTR, 0x03),    // ^C
+        (SpecialCodeIndex::VQUIT, 0x1c),    // ^\
+        (SpecialCodeIndex::VERASE, ERASE),  // DEL
+        (SpecialCodeIndex::VKILL, 0x15),    // ^U
+        (SpecialCodeIndex::VEOF, 0x04),     // ^D
+        (SpecialCodeIndex::VSUSP, 0x1a),    // ^Z
+        (SpecialCodeIndex::VWERASE, 0x17),  // ^W
+        (SpecialCodeIndex::VREPRINT, 0x12), // ^R
+        (SpecialCodeIndex::VLNEXT, 0x16),   // ^V
+        (SpecialCodeIndex::VSTART, 0x11),   // ^Q
+        (SpecialCodeIndex::VSTOP, 0x13),    // ^S
+        (SpecialCodeIndex::VMIN, 1),
+        (SpecialCodeIndex::VTIME, 0),
+    ] {
+        codes[index] = code;
     }
-    modes.special_codes[SpecialCodeIndex::VERASE] = 0x08;
+}
+
+/// Set the pty's modes before the program starts: [`cooked`], echoing if the server has
+/// ECHO enabled.
+fn set_modes(pts: &pty_process::Pts, echo: bool, utf8: bool) -> rustix::io::Result<()> {
+    let mut modes = termios::tcgetattr(pts)?;
+    cooked(&mut modes, echo, utf8);
     termios::tcsetattr(pts, OptionalActions::Now, &modes)
+}
+
+/// Turn the pty's ECHO on or off through the master (a terminal's modes are the slave's,
+/// which the master's `tcsetattr` sets), leaving every other mode as the program set it.
+fn set_echo(master: &std::os::fd::OwnedFd, echo: bool) -> rustix::io::Result<()> {
+    let mut modes = termios::tcgetattr(master)?;
+    if modes.local_modes.contains(LocalModes::ECHO) != echo {
+        modes.local_modes.set(LocalModes::ECHO, echo);
+        termios::tcsetattr(master, OptionalActions::Now, &modes)?;
+    }
+    Ok(())
+}
+
+/// The pty as [`bridge`] moves data through it.
+struct Bridged<'a> {
+    /// The master's output (the program's).
+    output: &'a mut OwnedReadPty,
+    /// The master's input (what the program reads).
+    input: &'a mut OwnedWritePty,
+    /// The master again, for the pty's modes, if it could be duplicated.
+    master: Option<&'a std::os::fd::OwnedFd>,
+    /// Whether the server had ECHO when the pty's echo was last set to it.
+    echo: bool,
 }
 
 /// How the bridge between the client and the pty ended.
@@ -385,17 +472,23 @@ pub async fn run(
     mut writer: TelnetWriter,
     program: &PtyProgram,
 ) -> Result<Option<ExitStatus>, PtyError> {
-    if !program.raw_mode && writer.local_enabled(TelnetOption::Echo) {
-        // Cooked mode: the client echoes (telnetlib3 sends WONT ECHO), the pty does not.
+    if program.line_mode && writer.local_enabled(TelnetOption::Echo) {
+        // Line mode: the client echoes (telnetlib3 sends WONT ECHO), the pty does not.
         let _ = writer.with_session(|s| s.request_local(TelnetOption::Echo, false));
     }
+    // The server echoes, through the pty, exactly while it has ECHO (RFC 857).
+    let echo = !program.line_mode && writer.local_enabled(TelnetOption::Echo);
     // Watch before reading the size the program starts with, so that a NAWS arriving in
     // between is not lost (at worst the pty is resized to the size it already has).
     let sizes = writer.watch_window_size();
     let negotiated = Negotiated::from_writer(&writer);
-    let env = environment(|name| std::env::var_os(name), &negotiated);
+    let env = environment(
+        |name| std::env::var_os(name),
+        &negotiated,
+        &program.defaults,
+    );
     let (cols, rows) = negotiated.size;
-    let spawned = spawn(program, env, cols, rows);
+    let spawned = spawn(program, env, cols, rows, echo);
     let (pty, mut running) = match spawned {
         Ok(spawned) => spawned,
         Err(error) => {
@@ -412,20 +505,32 @@ pub async fn run(
         program.program,
         running.id()
     );
+    // A second descriptor of the master, for the pty's modes (the split halves offer
+    // none); closed with them.
+    let master = std::os::fd::AsFd::as_fd(&pty)
+        .try_clone_to_owned()
+        .inspect_err(|error| debug!("pty dup: {error}"))
+        .ok();
     let (mut pty_out, mut pty_in) = pty.into_split();
+    let mut pty = Bridged {
+        output: &mut pty_out,
+        input: &mut pty_in,
+        master: master.as_ref(),
+        echo,
+    };
     let end = bridge(
         &mut reader,
         &mut writer,
         sizes,
-        &mut pty_out,
-        &mut pty_in,
+        &mut pty,
         &mut running,
-        program.raw_mode,
+        program.line_mode,
     )
     .await;
     // Closing the master hangs up the pty: the session gets SIGHUP from the kernel too.
     drop(pty_out);
     drop(pty_in);
+    drop(master);
     let status = running.finish(matches!(end, End::Client)).await;
     match status {
         Some(status) => info!("{}: {} ended, {status}", writer.peer(), program.program),
@@ -441,6 +546,7 @@ fn spawn(
     env: Vec<(OsString, OsString)>,
     cols: u16,
     rows: u16,
+    echo: bool,
 ) -> Result<(pty_process::Pty, Running), PtyError> {
     // pty-process opens the master without O_CLOEXEC and sets FD_CLOEXEC right after:
     // a fork on another thread in between would give that program this connection's
@@ -453,7 +559,12 @@ fn spawn(
     let pty_error = |error: pty_process::Error| PtyError::Pty(error.to_string());
     let (pty, pts) = pty_process::open().map_err(pty_error)?;
     pty.resize(Size::new(rows, cols)).map_err(pty_error)?;
-    set_modes(&pts, program.raw_mode).map_err(|errno| PtyError::Pty(errno.to_string()))?;
+    // Erasing a whole character needs to know the program's encoding.
+    let utf8 = env.iter().any(|(name, value)| {
+        let value = value.to_string_lossy().to_ascii_lowercase();
+        name == "LANG" && (value.contains("utf-8") || value.contains("utf8"))
+    });
+    set_modes(&pts, echo, utf8).map_err(|errno| PtyError::Pty(errno.to_string()))?;
     let child = pty_process::Command::new(&program.program)
         .args(&program.args)
         .env_clear()
@@ -492,11 +603,16 @@ async fn bridge(
     reader: &mut TelnetReader,
     writer: &mut TelnetWriter,
     mut sizes: tokio::sync::watch::Receiver<Option<WindowSize>>,
-    pty_out: &mut OwnedReadPty,
-    pty_in: &mut OwnedWritePty,
+    pty: &mut Bridged<'_>,
     child: &mut Running,
-    raw_mode: bool,
+    line_mode: bool,
 ) -> End {
+    let Bridged {
+        output: pty_out,
+        input: pty_in,
+        master,
+        echo,
+    } = pty;
     let mut watching_sizes = true;
     let mut filter = InputFilter::default();
     // Filtered client input; `to_pty[taken..]` is not yet accepted by the pty.
@@ -523,12 +639,22 @@ async fn bridge(
                 if writer.write(&output[..n]).await.is_err() {
                     return End::Client;
                 }
-                ga_due = !raw_mode;
+                ga_due = line_mode;
             }
             // After the program exited, what the client types has no one to go to.
             read = reader.read(CHUNK), if !input_pending && !exited => {
                 match read {
                     Ok(data) if !data.is_empty() => {
+                        // Before the pty takes the data that followed it: the ECHO
+                        // option changed (the client agreed or refused; RFC 857).
+                        let now = writer.local_enabled(TelnetOption::Echo);
+                        if now != *echo {
+                            *echo = now;
+                            debug!("ECHO {}: pty echo follows", if now { "on" } else { "off" });
+                            if let Some(Err(error)) = master.map(|fd| set_echo(fd, now)) {
+                                debug!("pty echo: {error}");
+                            }
+                        }
                         to_pty.clear();
                         taken = 0;
                         filter.filter(&data, &mut to_pty);
@@ -810,7 +936,7 @@ mod tests {
             ],
         };
         assert_eq!(
-            render(&environment(server, &negotiated)),
+            render(&environment(server, &negotiated, &EnvDefaults::default())),
             [
                 "PATH=/bin",
                 "HOME=/home/srv",
@@ -839,7 +965,7 @@ mod tests {
             ],
             ..Negotiated::default()
         };
-        let env = render(&environment(|_| None, &negotiated));
+        let env = render(&environment(|_| None, &negotiated, &EnvDefaults::default()));
         assert!(env.contains(&"LANG=en_US.UTF-8".into()), "{env:?}");
         assert!(env.contains(&"LC_CTYPE=de_DE.UTF-8@euro".into()), "{env:?}");
         assert!(
@@ -854,7 +980,7 @@ mod tests {
             environ: vec![var("LANG", b"sr_RS.UTF-8@latin")],
             ..negotiated
         };
-        let env = render(&environment(|_| None, &negotiated));
+        let env = render(&environment(|_| None, &negotiated, &EnvDefaults::default()));
         assert!(env.contains(&"LANG=sr_RS.UTF-8@latin".into()), "{env:?}");
     }
 
@@ -865,29 +991,135 @@ mod tests {
             ..Negotiated::default()
         };
         let term = |n: &Negotiated| {
-            render(&environment(|_| None, n))
+            render(&environment(|_| None, n, &EnvDefaults::default()))
                 .into_iter()
                 .find(|line| line.starts_with("TERM="))
                 .unwrap()
         };
-        assert_eq!(term(&negotiated), "TERM=unknown");
+        // No terminal type: telnetlib3's xterm, never `unknown`.
+        assert_eq!(term(&negotiated), "TERM=xterm");
         negotiated.environ = vec![var("TERM", b"VT100")];
         assert_eq!(term(&negotiated), "TERM=ansi");
         negotiated.term = Some("bad term\x1b".into());
-        assert_eq!(term(&negotiated), "TERM=unknown");
+        assert_eq!(term(&negotiated), "TERM=xterm");
         negotiated.charset = Some("latin1".into());
-        assert!(render(&environment(|_| None, &negotiated)).contains(&"LANG=en_US.latin1".into()));
-        assert!(render(&environment(|_| None, &negotiated))
-            .contains(&"PATH=/usr/local/bin:/usr/bin:/bin".into()));
+        assert!(
+            render(&environment(|_| None, &negotiated, &EnvDefaults::default()))
+                .contains(&"LANG=en_US.latin1".into())
+        );
+        assert!(
+            render(&environment(|_| None, &negotiated, &EnvDefaults::default()))
+                .contains(&"PATH=/usr/local/bin:/usr/bin:/bin".into())
+        );
     }
 
     #[test]
-    fn enter_becomes_one_cr_and_del_becomes_backspace() {
+    fn no_lang_gets_the_default_and_the_defaults_are_configurable() {
+        let lang_and_term = |n: &Negotiated, defaults: &EnvDefaults| {
+            render(&environment(|_| None, n, defaults))
+                .into_iter()
+                .filter(|line| line.starts_with("LANG=") || line.starts_with("TERM="))
+                .collect::<Vec<_>>()
+        };
+        let mut negotiated = Negotiated {
+            size: (80, 25),
+            ..Negotiated::default()
+        };
+        assert_eq!(
+            lang_and_term(&negotiated, &EnvDefaults::default()),
+            ["TERM=xterm", "LANG=en_US.UTF-8"]
+        );
+        let mine = EnvDefaults {
+            term: "vt220".into(),
+            lang: "C.UTF-8".into(),
+        };
+        assert_eq!(
+            lang_and_term(&negotiated, &mine),
+            ["TERM=vt220", "LANG=C.UTF-8"]
+        );
+        // An empty or invalid LANG from the client is no LANG: the default, never empty.
+        negotiated.environ = vec![var("LANG", b""), var("TERM", b"")];
+        assert_eq!(
+            lang_and_term(&negotiated, &mine),
+            ["TERM=vt220", "LANG=C.UTF-8"]
+        );
+        // What the client says wins over the defaults.
+        negotiated.term = Some("rxvt".into());
+        negotiated.charset = Some("latin1".into());
+        assert_eq!(
+            lang_and_term(&negotiated, &mine),
+            ["TERM=rxvt", "LANG=en_US.latin1"]
+        );
+    }
+
+    #[test]
+    fn enter_becomes_one_cr_and_backspace_becomes_del() {
         let mut filter = InputFilter::default();
         let mut out = Vec::new();
-        filter.filter(b"echo hi\r\nls\r\0x\x7f\r", &mut out);
-        filter.filter(b"\n\n", &mut out);
-        assert_eq!(out, b"echo hi\rls\rx\x08\r\n");
+        filter.filter(b"echo hi\r\nls\r\0x\x7fy\x08\r", &mut out);
+        filter.filter(b"\n\n\x03\x04\x1a", &mut out);
+        // ^C, ^D and ^Z pass as typed: the pty's VINTR, VEOF and VSUSP.
+        assert_eq!(out, b"echo hi\rls\rx\x7fy\x7f\r\n\x03\x04\x1a");
+    }
+
+    // pty-process opens the master on tokio's reactor.
+    #[tokio::test]
+    async fn the_pty_starts_cooked_with_the_usual_control_characters() {
+        let (_pty, pts) = pty_process::open().unwrap();
+        // Start from a raw terminal: nothing is left to the system's defaults.
+        let mut modes = termios::tcgetattr(&pts).unwrap();
+        modes.make_raw();
+        termios::tcsetattr(&pts, OptionalActions::Now, &modes).unwrap();
+        set_modes(&pts, true, true).unwrap();
+        let modes = termios::tcgetattr(&pts).unwrap();
+        for mode in [
+            LocalModes::ICANON,
+            LocalModes::ECHO,
+            LocalModes::ECHOE,
+            LocalModes::ECHOK,
+            LocalModes::ISIG,
+            LocalModes::IEXTEN,
+        ] {
+            assert!(modes.local_modes.contains(mode), "{mode:?}");
+        }
+        assert!(modes.input_modes.contains(InputModes::ICRNL));
+        assert!(modes
+            .output_modes
+            .contains(OutputModes::OPOST | OutputModes::ONLCR));
+        let code = |index| modes.special_codes[index];
+        assert_eq!(code(SpecialCodeIndex::VINTR), 0x03);
+        assert_eq!(code(SpecialCodeIndex::VERASE), 0x7f);
+        assert_eq!(code(SpecialCodeIndex::VKILL), 0x15);
+        assert_eq!(code(SpecialCodeIndex::VEOF), 0x04);
+        assert_eq!(code(SpecialCodeIndex::VSUSP), 0x1a);
+        assert_eq!(code(SpecialCodeIndex::VMIN), 1);
+        // Without the server's ECHO: cooked, but the client echoes.
+        set_modes(&pts, false, false).unwrap();
+        let modes = termios::tcgetattr(&pts).unwrap();
+        assert!(!modes.local_modes.contains(LocalModes::ECHO));
+        assert!(modes.local_modes.contains(LocalModes::ICANON));
+    }
+
+    // pty-process opens the master on tokio's reactor.
+    #[tokio::test]
+    async fn the_echo_is_set_through_the_master_and_nothing_else_changes() {
+        use std::os::fd::AsFd;
+        let (pty, pts) = pty_process::open().unwrap();
+        set_modes(&pts, true, false).unwrap();
+        // The program turned ICANON off; the server's ECHO goes: only ECHO changes.
+        let mut modes = termios::tcgetattr(&pts).unwrap();
+        modes.local_modes.remove(LocalModes::ICANON);
+        termios::tcsetattr(&pts, OptionalActions::Now, &modes).unwrap();
+        let master = pty.as_fd().try_clone_to_owned().unwrap();
+        set_echo(&master, false).unwrap();
+        let now = termios::tcgetattr(&pts).unwrap();
+        assert!(!now.local_modes.contains(LocalModes::ECHO));
+        assert!(!now.local_modes.contains(LocalModes::ICANON));
+        set_echo(&master, true).unwrap();
+        assert!(termios::tcgetattr(&pts)
+            .unwrap()
+            .local_modes
+            .contains(LocalModes::ECHO));
     }
 
     #[test]

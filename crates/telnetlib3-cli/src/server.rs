@@ -51,6 +51,10 @@ pub struct Options {
     /// At most this many connections run their shell or program at once; the others get
     /// telnetlib3's busy message and are closed (`--pty-fork-limit`; 0: no limit).
     pub pty_fork_limit: usize,
+    /// TERM for the program when the client reports none (`--default-term`).
+    pub default_term: String,
+    /// LANG for the program when the client gives none (`--default-lang`).
+    pub default_lang: String,
 }
 
 /// Why the server could not start.
@@ -81,6 +85,8 @@ impl Default for Options {
             pty_exec: None,
             pty_args: Vec::new(),
             pty_fork_limit: 0,
+            default_term: crate::cli::DEFAULT_TERM.to_string(),
+            default_lang: crate::cli::DEFAULT_LANG.to_string(),
         }
     }
 }
@@ -171,8 +177,11 @@ fn pty_program(options: &Options) -> Result<Option<crate::pty::PtyProgram>, Star
     Ok(Some(crate::pty::PtyProgram {
         program: program.clone(),
         args: options.pty_args.clone(),
-        // As telnetlib3: raw unless --line-mode.
-        raw_mode: !options.line_mode,
+        line_mode: options.line_mode,
+        defaults: crate::pty::EnvDefaults {
+            term: options.default_term.clone(),
+            lang: options.default_lang.clone(),
+        },
     }))
 }
 

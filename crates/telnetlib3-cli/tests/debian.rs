@@ -26,3 +26,101 @@ fn inetutils_telnet_against_our_server() {
     let screen = tmux.wait_for("Connection closed by foreign host.");
     assert!(screen.contains("Goodbye."), "{screen}");
 }
+
+/// Wait until some line of the screen is exactly `line` (blanks around it aside: in line
+/// mode telnet turns its terminal's OPOST off, so its local echo of Enter is a bare LF
+/// and the next line starts where the typed one ended); returns the screen, captured
+/// again a moment later so that nothing is still on its way.
+fn wait_for_line(tmux: &Tmux, line: &str) -> String {
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    loop {
+        let screen = tmux.screen();
+        if screen.lines().any(|l| l.trim() == line) {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            return tmux.screen();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no line {line:?}:\n{screen}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// How many lines of `screen`, without blanks around them, satisfy `test`.
+fn count(screen: &str, test: impl Fn(&str) -> bool) -> usize {
+    screen.lines().map(str::trim).filter(|l| test(l)).count()
+}
+
+/// Debian telnet in tmux against our server running `/bin/sh` with `extra` flags: type
+/// `echo hx`, Backspace, `i`, Enter, then `stty -a`; the command line shows once (echoed
+/// by the pty when the server has WILL ECHO, by the client in line mode), its output
+/// once, the x erased; returns `stty -a`'s screen.
+#[cfg(unix)]
+fn telnet_types_on_sh(extra: &[&str]) -> String {
+    require("/usr/bin/telnet", "inetutils-telnet");
+    let flags = [&["--pty-exec", "/bin/sh"][..], extra].concat();
+    let (_server, port) = start_server(&flags);
+    let tmux = Tmux::start(&format!("telnet 127.0.0.1 {port}"));
+    tmux.wait_for("Escape character is");
+    // dash's prompt (`$`, or `#` for root) alone on a line: the program runs.
+    let deadline = std::time::Instant::now() + common::PATIENCE;
+    while !tmux
+        .screen()
+        .lines()
+        .any(|line| matches!(line.trim(), "$" | "#"))
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no prompt:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    tmux.send_keys(&["echo hx"]);
+    tmux.send_keys(&["BSpace"]);
+    tmux.send_keys(&["i", "Enter"]);
+    let screen = wait_for_line(&tmux, "hi");
+    assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
+    assert_eq!(count(&screen, |l| l == "hi"), 1, "{screen}");
+    assert!(!screen.contains("hx"), "{screen}");
+    tmux.send_line("stty -a; echo stty-done");
+    let screen = wait_for_line(&tmux, "stty-done");
+    assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
+    tmux.send_line("exit");
+    tmux.wait_for("Connection closed by foreign host.");
+    screen
+}
+
+/// The words of `stty -a` output.
+fn stty_words(screen: &str) -> Vec<&str> {
+    screen
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn inetutils_telnet_sees_what_it_types_on_a_cooked_pty() {
+    // The server says WILL ECHO, telnet agrees: the pty echoes and edits lines.
+    let screen = telnet_types_on_sh(&[]);
+    let words = stty_words(&screen);
+    for mode in ["icanon", "echo", "echoe", "isig"] {
+        assert!(words.contains(&mode), "no {mode}:\n{screen}");
+        assert!(
+            !words.contains(&format!("-{mode}").as_str()),
+            "-{mode}:\n{screen}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn inetutils_telnet_in_line_mode_echoes_and_the_pty_does_not() {
+    // --line-mode: no WILL ECHO, so telnet echoes locally (RFC 857's default); a pty
+    // echo as well would show every line twice.
+    let screen = telnet_types_on_sh(&["--line-mode"]);
+    let words = stty_words(&screen);
+    assert!(words.contains(&"icanon"), "{screen}");
+    assert!(words.contains(&"-echo"), "{screen}");
+}

@@ -11,27 +11,49 @@ use std::time::{Duration, Instant};
 use common::telnet::*;
 use common::{free_port, require, run, show, Proc, Raw, Tmux, PATIENCE, SERVER};
 
-/// The server with `extra` flags, in a known environment: PATH, HOME, USER and a
-/// variable of its own that must not reach the programs.
+/// The server with `extra` flags, in a known environment: PATH, HOME, USER, no SHELL
+/// or LOGNAME (the variables it passes on), and a variable of its own that must not
+/// reach the programs. (`start_server_from` keeps the variables set or removed here, but
+/// not an `env_clear`, after which a removal is not recorded.)
 fn start(extra: &[&str]) -> (Proc, u16) {
     let mut command = Command::new(SERVER);
     command
-        .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", "/tmp")
         .env("USER", "tester")
-        .env("SERVER_SECRET", "do-not-pass");
+        .env("SERVER_SECRET", "do-not-pass")
+        .env_remove("SHELL")
+        .env_remove("LOGNAME");
     common::start_server_from(command, extra)
 }
 
 /// Connect and answer telnetlib3's opening as `tests/server.rs` does: no TTYPE, SGA and
-/// ECHO agreed (kludge mode, so the pty is raw), BINARY, NAWS and CHARSET refused, and
-/// NEW-ENVIRON refused, or agreed and answered with `environ` (an IS body).
+/// ECHO agreed (kludge mode: the server echoes, through the pty), BINARY, NAWS and
+/// CHARSET refused, and NEW-ENVIRON refused, or agreed and answered with `environ` (an
+/// IS body).
 fn connect(port: u16, environ: Option<&[u8]>) -> Raw {
+    connect_with(port, environ, true)
+}
+
+/// [`connect`], agreeing to the server's WILL ECHO or refusing it (`echo` false: the
+/// client echoes itself, so the pty must not).
+fn connect_with(port: u16, environ: Option<&[u8]>, echo: bool) -> Raw {
     let mut client = Raw::connect(port);
     client.expect(&OPENING);
-    client.send(&AGREE_SGA_ECHO);
-    client.expect(&ADVANCED);
+    if echo {
+        client.send(&AGREE_SGA_ECHO);
+        client.expect(&ADVANCED);
+    } else {
+        client.send(&[IAC, WONT, TTYPE, IAC, DO, SGA]);
+        let opening = client.read_until(&[IAC, DO, NEW_ENVIRON]);
+        assert!(
+            opening.windows(3).any(|w| w == [IAC, WILL, ECHO]),
+            "{}",
+            show(&opening)
+        );
+        // A refusal of its request, which the server does not answer (RFC 1143).
+        client.send(&[IAC, DONT, ECHO]);
+    }
     client.send(&[IAC, DONT, BINARY, IAC, WONT, NAWS, IAC, WONT, CHARSET]);
     match environ {
         None => client.send(&[IAC, WONT, NEW_ENVIRON]),
@@ -131,7 +153,6 @@ fn inetutils_telnet_runs_sh_with_its_size_and_terminal_type() {
     tmux.resize(100, 30);
     tmux.wait_for("Escape character is");
     // The telnet client reports the pane's size by NAWS; `stty size` is rows, columns.
-    // (Raw mode, as telnetlib3's: dash does not echo the command line, only its output.)
     let (cols, rows) = tmux.pane_size();
     assert_eq!(cols, 100);
     wait_until("the size reaches stty", || {
@@ -180,7 +201,7 @@ fn only_allowed_valid_client_variables_reach_the_program() {
     .concat();
     let mut client = connect(port, Some(&environ));
     // `env` prints the environment it was given (sorted: std builds it so); the pty ends
-    // lines with CR LF. No TTYPE: TERM is unknown; no NAWS: 80x25.
+    // lines with CR LF. No TTYPE: TERM is the default, xterm; no NAWS: 80x25.
     client.expect(
         b"COLORTERM=truecolor\r\n\
           COLUMNS=80\r\n\
@@ -189,7 +210,7 @@ fn only_allowed_valid_client_variables_reach_the_program() {
           LC_TIME=C.UTF-8\r\n\
           LINES=25\r\n\
           PATH=/usr/bin:/bin\r\n\
-          TERM=unknown\r\n\
+          TERM=xterm\r\n\
           USER=tester\r\n",
     );
     // The program's exit closes the connection.
@@ -205,7 +226,8 @@ fn enter_reaches_the_program_once_and_its_output_is_all_sent_before_close() {
         "-c",
         r#"read a; echo "got:$a"; read b; echo "got:$b"; read c; echo "got:$c""#,
     ]);
-    let mut client = connect(port, None);
+    // The client echoes: only the program's output comes back.
+    let mut client = connect_with(port, None, false);
     // Enter as CR LF, as CR NUL (split across writes), and as a lone CR: one line each.
     client.send(b"one\r\n");
     client.expect(b"got:one\r\n");
@@ -221,8 +243,9 @@ fn fork_limit_turns_the_second_client_away_until_the_first_leaves() {
     let (_server, port) = start(&["--pty-exec", "/bin/cat", "--pty-fork-limit", "1"]);
     let mut first = connect(port, None);
     first.send(b"hello\r");
-    // Raw mode: no pty echo; cat's output, with the pty's ICRNL and ONLCR.
-    first.expect(b"hello\r\n");
+    // The pty's echo (the server has WILL ECHO), then cat's output, with the pty's ICRNL
+    // and ONLCR.
+    first.expect(b"hello\r\nhello\r\n");
 
     let mut second = connect(port, None);
     second.expect(b"Machine is busy, do not touch! ");
@@ -235,11 +258,11 @@ fn fork_limit_turns_the_second_client_away_until_the_first_leaves() {
     // The first one still runs; when it hangs up, the count is released (once its cat
     // has been reaped, hence the retries).
     first.send(b"still\r");
-    first.expect(b"still\r\n");
+    first.expect(b"still\r\nstill\r\n");
     drop(first);
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let mut third = connect(port, None);
+        let mut third = connect_with(port, None, false);
         third.send(b"again\r");
         // Both answers start with 7 bytes: "again\r\n" or "Machine".
         let got = third.read_exact(7);
@@ -353,9 +376,8 @@ fn line_mode_gives_a_cooked_pty_that_edits_lines() {
     ]);
     // A client that answers no negotiation: the program starts after the maxwait.
     let mut client = Raw::connect(port);
-    // The pty's line discipline erases with ^H, and DEL is sent as ^H: both edit the line
-    // before the program reads it (in raw mode it would get the bytes as typed). It does
-    // not echo: in line mode the client does.
+    // The pty's line discipline erases with DEL, and ^H is sent as DEL: both edit the
+    // line before the program reads it. It does not echo: in line mode the client does.
     client.send(b"onx\x7fw\x08e\r\n");
     client.read_until(b"got:");
     client.expect(b"one\r\n");
@@ -462,7 +484,7 @@ fn the_busy_shell_logs_at_most_2048_bytes_of_a_line() {
     let (mut server, port) = start(&["--pty-exec", "/bin/cat", "--pty-fork-limit", "1"]);
     let mut first = connect(port, None);
     first.send(b"hi\r");
-    first.expect(b"hi\r\n");
+    first.expect(b"hi\r\nhi\r\n");
     let mut second = connect(port, None);
     second.expect(b"Machine is busy, do not touch! ");
     // Over-limit connections cost no more than telnetlib3's 2048 characters of log each.
@@ -487,7 +509,7 @@ fn a_huge_fork_limit_is_no_limit_not_a_panic() {
     ]);
     let mut client = connect(port, None);
     client.send(b"hi\r");
-    client.expect(b"hi\r\n");
+    client.expect(b"hi\r\nhi\r\n");
 }
 
 #[test]
@@ -535,4 +557,110 @@ fn no_program_inherits_another_connections_pty_master() {
         "{} programs had a pty master: {leaks:?}",
         leaks.len()
     );
+}
+
+#[test]
+fn the_pty_echoes_while_the_server_has_echo_and_not_otherwise() {
+    // RFC 857: the side that has ECHO enabled echoes; here the pty does it for the server.
+    let (_server, port) = start(&["--pty-exec", "/bin/cat"]);
+    // Refused: the client echoes, the pty must not (or each line shows twice).
+    let mut client = connect_with(port, None, false);
+    client.send(b"a\r");
+    client.expect(b"a\r\n");
+    // Asked for later: the pty echoes from then on.
+    client.send(&[IAC, DO, ECHO]);
+    client.expect(&[IAC, WILL, ECHO]);
+    client.send(b"b\r");
+    client.expect(b"b\r\nb\r\n");
+    // Refused again: no more echo.
+    client.send(&[IAC, DONT, ECHO]);
+    client.expect(&[IAC, WONT, ECHO]);
+    client.send(b"c\r");
+    client.expect(b"c\r\n");
+    client.expect_silence(Duration::from_millis(200));
+}
+
+#[test]
+fn the_pty_edits_lines_and_echoes_erasure_when_the_server_echoes() {
+    let (_server, port) = start(&[
+        "--pty-exec",
+        "/bin/sh",
+        "--",
+        "-c",
+        r#"read a; echo "got:$a""#,
+    ]);
+    let mut client = connect(port, None);
+    // DEL (most clients' Backspace) and ^H both erase: the pty echoes `BS SP BS` for
+    // each (ECHOE), and the line is ended by one Enter (CR NUL: one newline).
+    client.send(b"onx\x7fw\x08e\r\0");
+    client.expect(b"onx\x08 \x08w\x08 \x08e\r\ngot:one\r\n");
+    client.expect_close();
+}
+
+#[test]
+fn ctrl_c_interrupts_the_foreground_program() {
+    // ISIG with ^C as VINTR: SIGINT to the pty's foreground process group, as a terminal.
+    let (_server, port) = start(&[
+        "--pty-exec",
+        "/bin/sh",
+        "--",
+        "-c",
+        "trap 'echo interrupted; exit 3' INT; echo ready; while :; do sleep 0.05; done",
+    ]);
+    let mut client = connect_with(port, None, false);
+    client.expect(b"ready\r\n");
+    client.send(b"\x03");
+    client.read_until(b"interrupted\r\n");
+    client.expect_close();
+}
+
+#[test]
+fn a_client_without_ttype_or_lang_gets_xterm_and_en_us_utf8() {
+    // Never `TERM=unknown` or an empty LANG: telnetlib3 gives xterm and en_US.utf8.
+    let (_server, port) = start(&["--pty-exec", "/usr/bin/env"]);
+    let mut client = connect(port, None);
+    client.expect(
+        b"COLUMNS=80\r\n\
+          HOME=/tmp\r\n\
+          LANG=en_US.UTF-8\r\n\
+          LINES=25\r\n\
+          PATH=/usr/bin:/bin\r\n\
+          TERM=xterm\r\n\
+          USER=tester\r\n",
+    );
+    client.expect_close();
+}
+
+#[test]
+fn the_defaults_for_term_and_lang_are_configurable() {
+    let (_server, port) = start(&[
+        "--default-term",
+        "vt220",
+        "--default-lang",
+        "C.UTF-8",
+        "--pty-exec",
+        "/usr/bin/env",
+    ]);
+    let mut client = connect(port, None);
+    client.expect(
+        b"COLUMNS=80\r\n\
+          HOME=/tmp\r\n\
+          LANG=C.UTF-8\r\n\
+          LINES=25\r\n\
+          PATH=/usr/bin:/bin\r\n\
+          TERM=vt220\r\n\
+          USER=tester\r\n",
+    );
+    client.expect_close();
+    // A value that could not be a terminal type or locale name is refused at start.
+    for (flag, value) in [("--default-term", "x y"), ("--default-lang", "/tmp/evil")] {
+        let mut command = Command::new(SERVER);
+        command.args(["127.0.0.1", &free_port().to_string(), flag, value]);
+        let out = run(command, b"");
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(
+            out.stderr.starts_with("telnetlib3-server: error: "),
+            "{out:?}"
+        );
+    }
 }

@@ -51,6 +51,12 @@ struct Args {
     /// message
     #[arg(long, value_name = "N", default_value_t = 0)]
     pty_fork_limit: usize,
+    /// TERM for --pty-exec's program when the client reports no terminal type
+    #[arg(long, value_name = "TERM", default_value = cli::DEFAULT_TERM, value_parser = cli::parse_term)]
+    default_term: String,
+    /// LANG for --pty-exec's program when the client sends none and agrees no CHARSET
+    #[arg(long, value_name = "LOCALE", default_value = cli::DEFAULT_LANG, value_parser = cli::parse_locale)]
+    default_lang: String,
     /// arguments for --pty-exec's PROGRAM
     #[arg(last = true, value_name = "ARGS")]
     pty_args: Vec<String>,
@@ -87,6 +93,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         pty_exec: args.pty_exec,
         pty_args: args.pty_args,
         pty_fork_limit: args.pty_fork_limit,
+        default_term: args.default_term,
+        default_lang: args.default_lang,
     };
     let server = server::start(&args.host, args.port, &options).await?;
     let port = server.local_addrs()[0].port();

@@ -1,0 +1,152 @@
+//! PuTTY's plink (package `putty-tools`, which `scripts/test.sh` installs) against our
+//! server's `--pty-exec /bin/sh`, in a real terminal (tmux), as a user sees it. A missing
+//! program fails the test with the command that installs it.
+//!
+//! plink agrees to the server's WILL ECHO and WILL SGA (character at a time, no local
+//! echo): the server echoes (RFC 857), here through the pty's cooked mode, so that a
+//! program that does not echo itself (dash) shows what is typed, once.
+#![cfg(unix)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{require, start_server, Tmux, PATIENCE};
+
+/// plink in tmux against our server running `/bin/sh`, with `home` as plink's HOME (for
+/// a saved session) if given; returns once the shell's prompt shows.
+fn plink_on_sh(session: Option<&std::path::Path>) -> (common::Proc, Tmux) {
+    require("/usr/bin/plink", "putty-tools");
+    let (server, port) = start_server(&["--pty-exec", "/bin/sh"]);
+    let command = match session {
+        Some(home) => format!(
+            "HOME={} plink -load t -telnet -P {port} 127.0.0.1",
+            home.display()
+        ),
+        None => format!("plink -telnet -P {port} 127.0.0.1"),
+    };
+    let tmux = Tmux::start(&command);
+    wait_for_prompt(&tmux);
+    (server, tmux)
+}
+
+/// Wait until a line of the screen is dash's prompt alone (`$` or, for root, `#`).
+fn wait_for_prompt(tmux: &Tmux) {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let screen = tmux.screen();
+        if screen.lines().any(|line| matches!(line.trim(), "$" | "#")) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no prompt:\n{screen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Wait until some line of the screen is exactly `line` (trailing blanks aside); returns
+/// the screen, captured again a moment later so that nothing is still on its way.
+fn wait_for_line(tmux: &Tmux, line: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let screen = tmux.screen();
+        if screen.lines().any(|l| l.trim_end() == line) {
+            std::thread::sleep(Duration::from_millis(300));
+            return tmux.screen();
+        }
+        assert!(Instant::now() < deadline, "no line {line:?}:\n{screen}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// How many lines of `screen` satisfy `test`.
+fn count(screen: &str, test: impl Fn(&str) -> bool) -> usize {
+    screen
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| test(l))
+        .count()
+}
+
+#[test]
+fn what_plink_types_shows_once_and_its_output_once() {
+    let (_server, tmux) = plink_on_sh(None);
+    tmux.send_line("echo hi");
+    let screen = wait_for_line(&tmux, "hi");
+    // The command line, echoed by the pty after the prompt, and its output: once each.
+    assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
+    assert_eq!(count(&screen, |l| l == "hi"), 1, "{screen}");
+    assert_eq!(count(&screen, |l| l.contains("hi")), 2, "{screen}");
+}
+
+#[test]
+fn the_pty_is_cooked_as_a_telnetd_pty() {
+    let (_server, tmux) = plink_on_sh(None);
+    tmux.send_line("stty -a; echo stty-done");
+    let screen = wait_for_line(&tmux, "stty-done");
+    let words: Vec<&str> = screen
+        .split(|c: char| c.is_whitespace() || c == ';')
+        .collect();
+    for mode in ["icanon", "echo", "echoe", "isig", "icrnl", "onlcr"] {
+        assert!(words.contains(&mode), "no {mode}:\n{screen}");
+        assert!(
+            !words.contains(&format!("-{mode}").as_str()),
+            "-{mode}:\n{screen}"
+        );
+    }
+    // The usual control characters; Backspace (DEL, as plink sends it) erases.
+    for setting in [
+        "intr = ^C",
+        "eof = ^D",
+        "susp = ^Z",
+        "kill = ^U",
+        "erase = ^?",
+    ] {
+        assert!(screen.contains(setting), "no {setting:?}:\n{screen}");
+    }
+}
+
+#[test]
+fn backspace_edits_the_line_and_enter_ends_it_once() {
+    let (_server, tmux) = plink_on_sh(None);
+    tmux.send_keys(&["echo hx"]);
+    tmux.send_keys(&["BSpace"]);
+    tmux.send_keys(&["i", "Enter"]);
+    let screen = wait_for_line(&tmux, "hi");
+    // The pty erased the x on the screen (ECHOE) and in the line the shell read.
+    assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
+    assert_eq!(count(&screen, |l| l == "hi"), 1, "{screen}");
+    assert!(!screen.contains("hx"), "{screen}");
+    // One Enter, one command: a single new prompt after the output, no empty command.
+    let after: Vec<&str> = screen
+        .lines()
+        .map(str::trim_end)
+        .skip_while(|l| *l != "hi")
+        .skip(1)
+        .filter(|l| !l.is_empty())
+        .collect();
+    assert_eq!(after.len(), 1, "{screen}");
+    assert!(matches!(after[0], "$" | "#"), "{screen}");
+}
+
+#[test]
+fn plinks_terminal_type_reaches_the_program() {
+    // A saved session of plink's own (~/.putty/sessions) with a terminal type that is
+    // neither plink's default nor ours (both xterm).
+    let home = std::env::temp_dir().join(format!(
+        "telnetlib3-plink-{}-{}",
+        std::process::id(),
+        common::free_port()
+    ));
+    std::fs::create_dir_all(home.join(".putty/sessions")).unwrap();
+    std::fs::write(home.join(".putty/sessions/t"), "TerminalType=vt220\n").unwrap();
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _home = Remove(home.clone());
+    let (_server, tmux) = plink_on_sh(Some(&home));
+    tmux.send_line("echo T=$TERM=");
+    wait_for_line(&tmux, "T=vt220=");
+}
