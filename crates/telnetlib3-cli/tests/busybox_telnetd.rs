@@ -3,13 +3,12 @@
 //! the test with the command that installs it.
 
 mod common;
-mod proxy;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::proxy::Proxy;
 use common::{free_port, require, run, show, Proc, Tmux, CLIENT, PATIENCE};
-use proxy::Proxy;
 
 /// The shell's prompt (PS1, which busybox telnetd passes on to the shell).
 const PROMPT: &str = "bb-sh$ ";
@@ -89,7 +88,7 @@ fn wait_for_line(tmux: &Tmux, line: &str) -> String {
 fn enter_goes_out_as_cr_nul_in_one_write() {
     let (_telnetd, port) = start_telnetd();
     let proxy = Proxy::start(port);
-    let tmux = Tmux::start(&format!("{CLIENT} 127.0.0.1 {}", proxy.port));
+    let tmux = Tmux::start(&format!("{CLIENT} 127.0.0.1 {}", proxy.port()));
     tmux.wait_for(PROMPT.trim_end());
     // busybox says WILL ECHO and WILL SGA: the client sends keys as typed (kludge mode),
     // and BINARY is never agreed, so the NVT rules apply.
@@ -104,22 +103,22 @@ fn enter_goes_out_as_cr_nul_in_one_write() {
     assert!(!screen.contains("^@"), "a NUL reached the shell:\n{screen}");
     assert!(!screen.contains("not found"), "{screen}");
 
-    let wire = proxy.client_bytes();
+    let wire = proxy.to_server();
     for line in [&b"echo one\r\0"[..], b"echo two\r\0"] {
         assert!(
             wire.windows(line.len()).any(|w| w == line),
             "{} not sent; the client's reads:\n{}",
             show(line),
-            proxy.show_client_reads()
+            proxy.show_reads_to_server()
         );
     }
     // The NUL is in the same read as its CR: no read ends with a CR.
     assert!(
         proxy
-            .client_reads()
+            .reads_to_server()
             .iter()
             .all(|read| !read.ends_with(b"\r")),
         "a CR without its NUL; the client's reads:\n{}",
-        proxy.show_client_reads()
+        proxy.show_reads_to_server()
     );
 }

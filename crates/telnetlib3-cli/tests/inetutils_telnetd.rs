@@ -11,7 +11,6 @@
 //! login. telnetd clears the environment, so the prompt is set through env(1).
 
 mod common;
-mod proxy;
 
 use std::os::fd::OwnedFd;
 use std::process::{Command, Stdio};
@@ -19,8 +18,8 @@ use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::proxy::Proxy;
 use common::{listen_local, require, show, Proc, Tmux, CLIENT, PATIENCE};
-use proxy::Proxy;
 
 const TELNETD: &str = "/usr/sbin/telnetd";
 /// The shell's prompt (no blank: telnetd splits `-E` at blanks).
@@ -75,7 +74,7 @@ fn settled(tmux: &Tmux) -> String {
 fn type_a_line(flags: &[&str]) -> (String, Proxy, Receiver<Proc>) {
     let (port, telnetd) = start_telnetd(flags);
     let proxy = Proxy::start(port);
-    let tmux = Tmux::start(&format!("{CLIENT} 127.0.0.1 {}", proxy.port));
+    let tmux = Tmux::start(&format!("{CLIENT} 127.0.0.1 {}", proxy.port()));
     tmux.wait_for(PROMPT);
     settled(&tmux);
     tmux.send_line(COMMAND);
@@ -115,21 +114,25 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 fn a_line_in_linemode_with_binary_runs_once() {
     let (screen, proxy, _telnetd) = type_a_line(&["-l"]);
     assert_ran_once(&screen);
-    let wire = proxy.client_bytes();
+    let wire = proxy.to_server();
     // WILL LINEMODE and WILL BINARY: the conditions of the rule.
     assert!(contains(&wire, b"\xff\xfb\x22"), "{}", show(&wire));
     assert!(contains(&wire, b"\xff\xfb\x00"), "{}", show(&wire));
     let line = format!("{COMMAND}\n");
     assert!(
         proxy
-            .client_reads()
+            .reads_to_server()
             .iter()
             .any(|read| read == line.as_bytes()),
         "the line did not go as {} in one write; the client's reads:\n{}",
         show(line.as_bytes()),
-        proxy.show_client_reads()
+        proxy.show_reads_to_server()
     );
-    assert!(!contains(&wire, b"\r\n"), "{}", proxy.show_client_reads());
+    assert!(
+        !contains(&wire, b"\r\n"),
+        "{}",
+        proxy.show_reads_to_server()
+    );
 }
 
 /// Without `-l`, telnetd refuses LINEMODE and echoes (kludge mode): keys go as typed,
@@ -138,14 +141,22 @@ fn a_line_in_linemode_with_binary_runs_once() {
 fn a_line_in_kludge_mode_with_binary_runs_once() {
     let (screen, proxy, _telnetd) = type_a_line(&[]);
     assert_ran_once(&screen);
-    let wire = proxy.client_bytes();
+    let wire = proxy.to_server();
     assert!(contains(&wire, b"\xff\xfb\x00"), "{}", show(&wire));
     let line = format!("{COMMAND}\r");
     assert!(
         contains(&wire, line.as_bytes()),
         "{}",
-        proxy.show_client_reads()
+        proxy.show_reads_to_server()
     );
-    assert!(!contains(&wire, b"\r\0"), "{}", proxy.show_client_reads());
-    assert!(!contains(&wire, b"\r\n"), "{}", proxy.show_client_reads());
+    assert!(
+        !contains(&wire, b"\r\0"),
+        "{}",
+        proxy.show_reads_to_server()
+    );
+    assert!(
+        !contains(&wire, b"\r\n"),
+        "{}",
+        proxy.show_reads_to_server()
+    );
 }

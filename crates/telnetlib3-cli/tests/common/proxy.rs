@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{listen_local, PATIENCE};
+use super::{listen_local, show, PATIENCE};
 
 /// One direction's reads, in order.
 type Reads = Arc<Mutex<Vec<Vec<u8>>>>;
@@ -42,7 +42,13 @@ impl Proxy {
                 }
             };
             client.set_nonblocking(false).unwrap();
-            let server = TcpStream::connect(("127.0.0.1", target)).unwrap();
+            let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                return;
+            };
+            // Forward each read at once, as one write: the peer sees the writes as they
+            // were made.
+            let _ = client.set_nodelay(true);
+            let _ = server.set_nodelay(true);
             let (client2, server2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
             thread::spawn(move || pump(client2, server2, &up));
             pump(server, client, &down);
@@ -72,6 +78,15 @@ impl Proxy {
     /// The client's bytes as the proxy read them, one entry per read.
     pub fn reads_to_server(&self) -> Vec<Vec<u8>> {
         self.to_server.lock().unwrap().clone()
+    }
+
+    /// The client's reads, escaped, one per line (for assertion messages).
+    pub fn show_reads_to_server(&self) -> String {
+        self.reads_to_server()
+            .iter()
+            .map(|read| show(read))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// Wait until the client has sent bytes containing `needle`; returns all it sent.
