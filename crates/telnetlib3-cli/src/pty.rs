@@ -15,6 +15,10 @@
 //! whose local echo must not be doubled. The echo follows the option when the client
 //! agrees or refuses later.
 //!
+//! The RFC 854 and RFC 1184 commands a terminal has keys for reach the program as those
+//! keys ([`control_character`]): `IAC IP` (and `IAC BRK`) as the pty's interrupt
+//! character, so the foreground job gets SIGINT as it would from a terminal.
+//!
 //! The child's environment is built, not inherited ([`environment`]): a few variables of
 //! the server (PATH, HOME, USER, SHELL, LOGNAME), TERM from TTYPE, LINES and COLUMNS from
 //! NAWS, LANG from NEW-ENVIRON or CHARSET (else the [`EnvDefaults`]), and only the
@@ -43,8 +47,8 @@ use rustix::termios::{
 };
 use telnetlib3::proto::options::environ::Variable;
 use telnetlib3::proto::options::naws::WindowSize;
-use telnetlib3::proto::TelnetOption;
-use telnetlib3::{TelnetReader, TelnetWriter};
+use telnetlib3::proto::{Command, TelnetOption};
+use telnetlib3::{PeerCommands, TelnetReader, TelnetWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Child;
 use tokio::sync::Notify;
@@ -439,6 +443,42 @@ fn set_echo(master: &std::os::fd::OwnedFd, echo: bool) -> rustix::io::Result<()>
     Ok(())
 }
 
+/// The next command from the client, or `None` once they end (never, without them).
+async fn next_command(commands: &mut Option<PeerCommands>) -> Option<Command> {
+    match commands {
+        Some(commands) => commands.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The character a client's command becomes on the pty, as telnetd writes it: the key a
+/// terminal has for it, as the program's current modes (`modes`, else the defaults of
+/// [`cooked`]) define it; `None` for a command with no key, or a key the program
+/// disabled.
+///
+/// - `IAC IP` (RFC 854 Interrupt Process) and `IAC BRK` (Break, which RFC 854 leaves to
+///   the system: an interrupt here): VINTR, `^C`;
+/// - `IAC ABORT` (RFC 1184 Abort): VQUIT, `^\`; `IAC SUSP`: VSUSP, `^Z`; `IAC EOF`:
+///   VEOF, `^D`;
+/// - `IAC EC` and `IAC EL` (RFC 854 Erase Character, Erase Line): VERASE and VKILL.
+///
+/// AO needs nothing from the pty: the connection already discarded the queued output and
+/// sent the Synch.
+fn control_character(command: Command, modes: Option<&Termios>) -> Option<u8> {
+    let (index, default) = match command {
+        Command::Ip | Command::Brk => (SpecialCodeIndex::VINTR, 0x03),
+        Command::Abort => (SpecialCodeIndex::VQUIT, 0x1c),
+        Command::Susp => (SpecialCodeIndex::VSUSP, 0x1a),
+        Command::Eof => (SpecialCodeIndex::VEOF, 0x04),
+        Command::Ec => (SpecialCodeIndex::VERASE, ERASE),
+        Command::El => (SpecialCodeIndex::VKILL, 0x15),
+        _ => return None,
+    };
+    // POSIX's _POSIX_VDISABLE is 0 on Linux; BSD and macOS use 0xff (also no key here).
+    let byte = modes.map_or(default, |modes| modes.special_codes[index]);
+    (byte != 0 && byte != 0xff).then_some(byte)
+}
+
 /// The pty as [`bridge`] moves data through it.
 struct Bridged<'a> {
     /// The master's output (the program's).
@@ -449,6 +489,8 @@ struct Bridged<'a> {
     master: Option<&'a std::os::fd::OwnedFd>,
     /// Whether the server had ECHO when the pty's echo was last set to it.
     echo: bool,
+    /// The client's commands (IP, BRK, ...), until the connection ends.
+    commands: Option<PeerCommands>,
 }
 
 /// How the bridge between the client and the pty ended.
@@ -481,6 +523,8 @@ pub async fn run(
     // Watch before reading the size the program starts with, so that a NAWS arriving in
     // between is not lost (at worst the pty is resized to the size it already has).
     let sizes = writer.watch_window_size();
+    // Likewise the commands: an interrupt sent while the program starts is kept for it.
+    let commands = reader.commands();
     let negotiated = Negotiated::from_writer(&writer);
     let env = environment(
         |name| std::env::var_os(name),
@@ -517,6 +561,7 @@ pub async fn run(
         input: &mut pty_in,
         master: master.as_ref(),
         echo,
+        commands: Some(commands),
     };
     let end = bridge(
         &mut reader,
@@ -612,6 +657,7 @@ async fn bridge(
         input: pty_in,
         master,
         echo,
+        commands,
     } = pty;
     let mut watching_sizes = true;
     let mut filter = InputFilter::default();
@@ -669,6 +715,22 @@ async fn bridge(
                         debug!("pty write: {error}");
                         return End::Output;
                     }
+                }
+            }
+            command = next_command(commands), if commands.is_some() && !exited => {
+                let Some(command) = command else {
+                    *commands = None;
+                    continue;
+                };
+                let modes = master.and_then(|fd| termios::tcgetattr(fd).ok());
+                if let Some(byte) = control_character(command, modes.as_ref()) {
+                    debug!("{command:?}: {byte:#04x} to the pty");
+                    // Ahead of input the pty has not taken yet: an interrupt does not
+                    // wait behind type-ahead (which the pty discards on it, unless
+                    // NOFLSH).
+                    to_pty.drain(..taken);
+                    taken = 0;
+                    to_pty.insert(0, byte);
                 }
             }
             changed = sizes.changed(), if watching_sizes => {
@@ -1120,6 +1182,32 @@ mod tests {
             .unwrap()
             .local_modes
             .contains(LocalModes::ECHO));
+    }
+
+    #[test]
+    fn commands_become_the_keys_of_the_programs_terminal() {
+        assert_eq!(control_character(Command::Ip, None), Some(0x03));
+        assert_eq!(control_character(Command::Brk, None), Some(0x03));
+        assert_eq!(control_character(Command::Abort, None), Some(0x1c));
+        assert_eq!(control_character(Command::Susp, None), Some(0x1a));
+        assert_eq!(control_character(Command::Eof, None), Some(0x04));
+        assert_eq!(control_character(Command::Ec, None), Some(0x7f));
+        assert_eq!(control_character(Command::El, None), Some(0x15));
+        assert_eq!(control_character(Command::Ao, None), None);
+        assert_eq!(control_character(Command::Nop, None), None);
+    }
+
+    // pty-process opens the master on tokio's reactor.
+    #[tokio::test]
+    async fn commands_follow_the_keys_the_program_set() {
+        let (_pty, pts) = pty_process::open().unwrap();
+        set_modes(&pts, true, true).unwrap();
+        let mut modes = termios::tcgetattr(&pts).unwrap();
+        // `stty intr ^G susp undef`.
+        modes.special_codes[SpecialCodeIndex::VINTR] = 0x07;
+        modes.special_codes[SpecialCodeIndex::VSUSP] = 0;
+        assert_eq!(control_character(Command::Ip, Some(&modes)), Some(0x07));
+        assert_eq!(control_character(Command::Susp, Some(&modes)), None);
     }
 
     #[test]

@@ -597,19 +597,47 @@ fn the_pty_edits_lines_and_echoes_erasure_when_the_server_echoes() {
     client.expect_close();
 }
 
+/// A program that says `ready`, then waits to be interrupted and says so.
+const INTERRUPTIBLE: &str =
+    "trap 'echo interrupted; exit 3' INT; echo ready; while :; do sleep 0.05; done";
+
 #[test]
 fn ctrl_c_interrupts_the_foreground_program() {
     // ISIG with ^C as VINTR: SIGINT to the pty's foreground process group, as a terminal.
-    let (_server, port) = start(&[
-        "--pty-exec",
-        "/bin/sh",
-        "--",
-        "-c",
-        "trap 'echo interrupted; exit 3' INT; echo ready; while :; do sleep 0.05; done",
-    ]);
+    let (_server, port) = start(&["--pty-exec", "/bin/sh", "--", "-c", INTERRUPTIBLE]);
     let mut client = connect_with(port, None, false);
     client.expect(b"ready\r\n");
     client.send(b"\x03");
+    client.read_until(b"interrupted\r\n");
+    client.expect_close();
+}
+
+/// Telnet's Interrupt Process and Break commands (RFC 854).
+const IP: u8 = 244;
+const BRK: u8 = 243;
+
+#[test]
+fn iac_ip_and_iac_brk_interrupt_the_foreground_program() {
+    // As telnetd: the command becomes the pty's interrupt character (VINTR).
+    for command in [IP, BRK] {
+        let (_server, port) = start(&["--pty-exec", "/bin/sh", "--", "-c", INTERRUPTIBLE]);
+        let mut client = connect_with(port, None, false);
+        client.expect(b"ready\r\n");
+        client.send(&[IAC, command]);
+        client.read_until(b"interrupted\r\n");
+        client.expect_close();
+    }
+}
+
+#[test]
+fn iac_ip_uses_the_interrupt_character_the_program_set() {
+    // `stty intr ^G`: IAC IP is ^G now, and ^C is an ordinary character.
+    let script = "stty intr ^G; trap 'echo interrupted; exit 3' INT; echo ready; \
+                  read line; echo \"read:$line\"";
+    let (_server, port) = start(&["--pty-exec", "/bin/sh", "--", "-c", script]);
+    let mut client = connect_with(port, None, false);
+    client.expect(b"ready\r\n");
+    client.send(&[IAC, IP]);
     client.read_until(b"interrupted\r\n");
     client.expect_close();
 }
