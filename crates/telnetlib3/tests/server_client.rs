@@ -367,7 +367,10 @@ async fn an_agreed_logout_closes_the_connection() {
     let mut seen = Vec::new();
     while !seen.ends_with(b"hello\r\n") {
         let mut buf = [0; 256];
-        let n = timeout(PATIENCE, raw.read(&mut buf)).await.unwrap().unwrap();
+        let n = timeout(PATIENCE, raw.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         assert!(n > 0, "closed early: {seen:?}");
         seen.extend_from_slice(&buf[..n]);
     }

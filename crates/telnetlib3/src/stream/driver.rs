@@ -43,7 +43,7 @@ use super::{EventHook, Failure, Inner, Shared, COMMAND_QUEUE, OUTPUT_PAUSE};
 /// writes at once, and whether it can send TCP urgent data.
 pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + 'static {
     /// The reading half.
-    type Read: AsyncRead + Unpin + Send;
+    type Read: UrgentRead + Send;
     /// The writing half.
     type Write: UrgentWrite + Send;
     /// Split into the two halves.
@@ -57,6 +57,52 @@ pub(crate) trait UrgentWrite: AsyncWrite + Unpin {
     /// writes the byte as any other.
     fn poll_write_urgent(&mut self, _cx: &mut Context<'_>, _byte: u8) -> Poll<io::Result<bool>> {
         Poll::Ready(Ok(false))
+    }
+}
+
+/// A reading half that may tell whether TCP urgent data is pending.
+///
+/// A read stops short at the urgent mark (the kernel's rule for urgent data), and tokio
+/// takes a short read for a drained socket: it waits for the next readiness event,
+/// which does not come for data already there. So after a read that stopped at a mark,
+/// the driver reads on with [`UrgentRead::read_now`] until the socket is empty.
+pub(crate) trait UrgentRead: AsyncRead + Unpin {
+    /// Whether the peer has sent urgent data not yet read past: the data up to it is to
+    /// be discarded (a Synch, RFC 854). `false` when the transport has no urgent data.
+    fn urgent_pending(&self) -> bool {
+        false
+    }
+
+    /// Read without waiting for readiness; `WouldBlock` when nothing is there (always,
+    /// when the transport has no urgent data).
+    fn read_now(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+}
+
+impl UrgentRead for tokio::net::tcp::OwnedReadHalf {
+    #[cfg(unix)]
+    fn urgent_pending(&self) -> bool {
+        // The socket keeps urgent data inline (SO_OOBINLINE), and a read stops at the
+        // urgent mark, so POLLPRI after a read means the mark is still ahead: what was
+        // just read precedes the Synch's DM. One poll(2) per read, which never waits.
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let tcp: &tokio::net::TcpStream = self.as_ref();
+        let mut fds = [PollFd::new(tcp, PollFlags::PRI)];
+        let now = Timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        poll(&mut fds, Some(&now)).is_ok_and(|_| fds[0].revents().contains(PollFlags::PRI))
+    }
+
+    fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use std::io::Read;
+        // The socket is non-blocking (tokio's): this never waits.
+        let tcp: &tokio::net::TcpStream = self.as_ref();
+        let socket = socket2::SockRef::from(tcp);
+        let mut socket: &socket2::Socket = &socket;
+        socket.read(buf)
     }
 }
 
@@ -100,6 +146,8 @@ impl Transport for tokio::io::DuplexStream {
 }
 
 impl<T: AsyncWrite + Unpin> UrgentWrite for tokio::io::WriteHalf<T> {}
+
+impl<T: AsyncRead + Unpin> UrgentRead for tokio::io::ReadHalf<T> {}
 
 /// Write some of `bytes`, the first one as urgent data if `urgent` (and the transport
 /// can); returns how many went out.
@@ -173,11 +221,14 @@ thread_local! {
 
 /// Poll one read of at most `max` bytes of `rd` into the thread's buffer and hand what
 /// came (nothing: EOF) to the session, or with no `inner`, drop it. What the session does
-/// not take (its output is full) is kept in `backlog`. Ready with the number of bytes read.
-fn poll_receive<R: AsyncRead + Unpin>(
+/// not take (its output is full) is kept in `backlog`. `at_mark`: a read stopped at an
+/// urgent mark and the socket may hold more that tokio will not report (see
+/// [`UrgentRead`]). Ready with the number of bytes read.
+fn poll_receive<R: UrgentRead>(
     inner: Option<&Inner>,
     rd: &mut R,
     backlog: &mut Vec<u8>,
+    at_mark: &mut bool,
     max: usize,
     cx: &mut Context<'_>,
 ) -> Poll<io::Result<usize>> {
@@ -185,20 +236,38 @@ fn poll_receive<R: AsyncRead + Unpin>(
         if buf.len() < READ_CHUNK_MAX {
             buf.resize(READ_CHUNK_MAX, 0);
         }
-        let mut read_buf = ReadBuf::new(&mut buf[..max.min(READ_CHUNK_MAX)]);
-        match Pin::new(&mut *rd).poll_read(cx, &mut read_buf) {
-            Poll::Ready(Ok(())) => {
-                let data = read_buf.filled();
-                trace_bytes("recv", "<<  ", data);
-                if let Some(inner) = inner {
-                    let used = received(inner, data);
-                    backlog.extend_from_slice(&data[used..]);
-                }
-                Poll::Ready(Ok(data.len()))
+        let buf = &mut buf[..max.min(READ_CHUNK_MAX)];
+        let mut direct = None;
+        if *at_mark {
+            match rd.read_now(buf) {
+                Ok(n) => direct = Some(n),
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => *at_mark = false,
+                Err(error) => return Poll::Ready(Err(error)),
             }
-            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending => Poll::Pending,
         }
+        let n = match direct {
+            Some(n) => n,
+            None => {
+                let mut read_buf = ReadBuf::new(buf);
+                match Pin::new(&mut *rd).poll_read(cx, &mut read_buf) {
+                    Poll::Ready(Ok(())) => read_buf.filled().len(),
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        };
+        let data = &buf[..n];
+        trace_bytes("recv", "<<  ", data);
+        // Checked before the data is taken: the data precedes the mark.
+        let urgent = n > 0 && rd.urgent_pending();
+        // Read on directly while a mark is ahead, or after a direct read that filled the
+        // buffer (more may wait behind it, unreported).
+        *at_mark = urgent || (direct.is_some() && n == buf.len());
+        if let Some(inner) = inner {
+            let used = received(inner, data, urgent);
+            backlog.extend_from_slice(&data[used..]);
+        }
+        Poll::Ready(Ok(n))
     };
     READ_BUFFER.with(|shared| match shared.try_borrow_mut() {
         Ok(mut buf) => poll_with(&mut buf),
@@ -291,6 +360,8 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     // Input read but not yet taken by the session, which stopped because its output
     // was full. Empty (and unallocated) unless a peer does not read.
     let mut backlog: Vec<u8> = Vec::new();
+    // A read stopped at an urgent mark: read on without waiting for readiness.
+    let mut at_mark = false;
     let mut close_deadline: Option<Instant> = None;
     // Since when the output has been at OUTPUT_PAUSE or more, without a break.
     let mut stalled_since: Option<Instant> = None;
@@ -399,7 +470,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 drop(shared);
                 inner.writable.notify_waiters();
             }
-            read = poll_fn(|cx| poll_receive(Some(inner), &mut rd, &mut backlog, room, cx)),
+            read = poll_fn(|cx| {
+                poll_receive(Some(inner), &mut rd, &mut backlog, &mut at_mark, room, cx)
+            }),
                 if room > 0 => {
                 read?;
             }
@@ -412,11 +485,16 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     }
 }
 
-/// Hand `data` from the socket (empty: EOF) to the session, and tell the waiters.
-/// Returns how much of `data` the session took: less than all of it when its output
-/// reached [`OUTPUT_PAUSE`].
-fn received(inner: &Inner, data: &[u8]) -> usize {
+/// Hand `data` from the socket (empty: EOF) to the session, and tell the waiters;
+/// `urgent`: TCP urgent data is pending beyond it (a Synch). Returns how much of `data`
+/// the session took: less than all of it when its output reached [`OUTPUT_PAUSE`].
+fn received(inner: &Inner, data: &[u8], urgent: bool) -> usize {
     let mut shared = inner.lock();
+    if urgent {
+        // RFC 854: data up to the Synch's DM is discarded, commands are still processed.
+        debug!(peer = %inner.settings.peer, "urgent data: discarding data up to IAC DM");
+        shared.session.handle_urgent_data();
+    }
     let used = if data.is_empty() {
         shared.eof = true;
         0
@@ -498,7 +576,7 @@ fn reserve_within(buffer: &mut Vec<u8>, additional: usize, cap: usize) {
 /// close timeout to close its side (reading and discarding meanwhile).
 async fn shut_down<R, W>(inner: &Inner, rd: &mut R, wr: &mut W) -> io::Result<()>
 where
-    R: AsyncRead + Unpin,
+    R: UrgentRead,
     W: AsyncWrite + Unpin,
 {
     let timeout = inner.settings.close_timeout;
@@ -515,8 +593,8 @@ where
         result?;
     }
     let _ = tokio::time::timeout(timeout, async {
-        let mut discarded = Vec::new();
-        while poll_fn(|cx| poll_receive(None, rd, &mut discarded, READ_CHUNK_MAX, cx))
+        let (mut discarded, mut at_mark) = (Vec::new(), false);
+        while poll_fn(|cx| poll_receive(None, rd, &mut discarded, &mut at_mark, READ_CHUNK_MAX, cx))
             .await
             .is_ok_and(|n| n > 0)
         {}
