@@ -11,20 +11,23 @@ use std::time::{Duration, Instant};
 use common::telnet::*;
 use common::{free_port, require, run, show, Proc, Raw, Tmux, PATIENCE, SERVER};
 
-/// The server with `extra` flags, in a known environment: PATH, HOME, USER, no SHELL
-/// or LOGNAME (the variables it passes on), and a variable of its own that must not
-/// reach the programs. (`start_server_from` keeps the variables set or removed here, but
-/// not an `env_clear`, after which a removal is not recorded.)
+/// The server with `extra` flags, in a known environment: PATH, HOME, USER only (no SHELL
+/// or LOGNAME, which it passes on), and a variable of its own that must not reach the
+/// programs.
 fn start(extra: &[&str]) -> (Proc, u16) {
-    let mut command = Command::new(SERVER);
-    command
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", "/tmp")
-        .env("USER", "tester")
-        .env("SERVER_SECRET", "do-not-pass")
-        .env_remove("SHELL")
-        .env_remove("LOGNAME");
-    common::start_server_from(command, extra)
+    common::start_server_from(
+        || {
+            let mut command = Command::new(SERVER);
+            command
+                .env_clear()
+                .env("PATH", "/usr/bin:/bin")
+                .env("HOME", "/tmp")
+                .env("USER", "tester")
+                .env("SERVER_SECRET", "do-not-pass");
+            command
+        },
+        extra,
+    )
 }
 
 /// Connect and answer telnetlib3's opening as `tests/server.rs` does: no TTYPE, SGA and

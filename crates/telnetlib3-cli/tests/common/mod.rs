@@ -126,27 +126,17 @@ pub fn ready_port(line: &str) -> u16 {
 /// Our server on 127.0.0.1 and a free port below 32768, with `extra` flags; returns once
 /// it listens.
 pub fn start_server(extra: &[&str]) -> (Proc, u16) {
-    start_server_from(Command::new(SERVER), extra)
+    start_server_from(|| Command::new(SERVER), extra)
 }
 
-/// [`start_server`] from a `command` for our server already set up (its environment,
-/// say).
-pub fn start_server_from(command: Command, extra: &[&str]) -> (Proc, u16) {
+/// [`start_server`] from a command for our server already set up (its environment, say),
+/// made by `command` (again, if the port was taken meanwhile).
+pub fn start_server_from(command: impl Fn() -> Command, extra: &[&str]) -> (Proc, u16) {
     // The port may be taken between the probe and the server's bind: try another.
     let mut tries = 0;
     loop {
         let port = free_port();
-        let mut attempt = Command::new(command.get_program());
-        attempt.args(command.get_args());
-        for (key, value) in command.get_envs() {
-            match value {
-                Some(value) => attempt.env(key, value),
-                None => attempt.env_remove(key),
-            };
-        }
-        if let Some(dir) = command.get_current_dir() {
-            attempt.current_dir(dir);
-        }
+        let mut attempt = command();
         attempt
             .args(["127.0.0.1", &port.to_string()])
             .args(extra)
