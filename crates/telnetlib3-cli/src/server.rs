@@ -43,6 +43,8 @@ pub struct Options {
     pub force_binary: bool,
     /// Never send IAC GA after the prompt (`--never-send-ga`).
     pub never_send_ga: bool,
+    /// Terminal types of MUD clients, not sent WILL ECHO (`--mud-clients`).
+    pub mud_clients: Vec<String>,
     /// Run this program on a pseudo-terminal for each connection instead of the shell
     /// (`--pty-exec`; Unix only). A path, or a name looked up in PATH.
     pub pty_exec: Option<String>,
@@ -82,6 +84,7 @@ impl Default for Options {
             line_mode: false,
             force_binary: false,
             never_send_ga: false,
+            mud_clients: ServerPlan::default().mud_clients.to_vec(),
             pty_exec: None,
             pty_args: Vec::new(),
             pty_fork_limit: 0,
@@ -107,6 +110,7 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     let mut plan = ServerPlan::default();
     plan.line_mode = options.line_mode;
     plan.force_binary = options.force_binary;
+    plan.mud_clients = options.mud_clients.clone().into();
     // telnetlib3 offers CHARSET only when it has an encoding to speak.
     plan.charset = options.encoding.is_some();
     config.plan = plan;

@@ -46,13 +46,39 @@ fn tintin_gets_the_prompt_at_once_with_charset_and_no_echo() {
         show(&to_client)
     );
     let to_server = proxy.wait_to_server(ACCEPTED_UTF8);
-    assert!(contains(&to_server, b"\xff\xfe\x00"), "DONT BINARY: {}", show(&to_server));
+    assert!(
+        contains(&to_server, b"\xff\xfe\x00"),
+        "DONT BINARY: {}",
+        show(&to_server)
+    );
 
     // TinTin++ shows what the user types (a WILL ECHO would hide it), and the shell answers.
     tmux.send_line("writer");
     let screen = tmux.wait_for("<TelnetWriter server mode:");
     assert!(screen.contains("tel:sh> writer"), "{screen}");
     let screen = screen.replace('\n', "");
-    assert!(screen.contains("client-will:CHARSET,NAWS,NEW_ENVIRON,TTYPE"), "{screen}");
-    assert!(!screen.contains("server-will:BINARY,CHARSET,ECHO"), "{screen}");
+    assert!(
+        screen.contains("client-will:CHARSET,NAWS,NEW_ENVIRON,TTYPE"),
+        "{screen}"
+    );
+    assert!(
+        !screen.contains("server-will:BINARY,CHARSET,ECHO"),
+        "{screen}"
+    );
+}
+
+/// `--mud-clients ''`: no client is taken for a MUD client, TinTin++ is offered ECHO
+/// like any other.
+#[test]
+fn an_empty_mud_client_list_offers_tintin_echo() {
+    require(TINTIN, "tintin++");
+    let (_server, port) = start_server(&["--mud-clients", ""]);
+    let proxy = Proxy::start(port);
+    let tmux = Tmux::start(&format!(
+        "{TINTIN} -G -e '#session s 127.0.0.1 {}'",
+        proxy.port()
+    ));
+    tmux.wait_for("tel:sh> ");
+    proxy.wait_to_client(WILL_ECHO);
+    proxy.wait_to_server(b"\xff\xfd\x01"); // DO ECHO: TinTin++ takes it
 }

@@ -44,6 +44,10 @@ struct Args {
     /// never send IAC GA after the prompt
     #[arg(long)]
     never_send_ga: bool,
+    /// terminal types of MUD clients, comma-separated, which are not sent WILL ECHO
+    /// (they take it for password mode); '' for none
+    #[arg(long, value_name = "TYPES", default_value_t = telnetlib3::proto::MUD_CLIENTS.join(","))]
+    mud_clients: String,
     /// execute PROGRAM in a PTY for each connection (use -- to pass args)
     #[arg(long, value_name = "PROGRAM")]
     pty_exec: Option<String>,
@@ -90,6 +94,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         line_mode: args.line_mode,
         force_binary: args.force_binary,
         never_send_ga: args.never_send_ga,
+        mud_clients: args
+            .mud_clients
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect(),
         pty_exec: args.pty_exec,
         pty_args: args.pty_args,
         pty_fork_limit: args.pty_fork_limit,
