@@ -186,9 +186,15 @@ impl Session {
         let Some(plan) = &self.plan.plan else {
             return false;
         };
-        let known = |name: &str| plan.mud_clients.iter().any(|mud| mud.eq_ignore_ascii_case(name));
+        let known = |name: &str| {
+            plan.mud_clients
+                .iter()
+                .any(|mud| mud.eq_ignore_ascii_case(name))
+        };
         self.terminal_types().iter().take(3).any(|name| known(name))
-            || MUD_OPTIONS.iter().any(|&option| self.remote_enabled(option))
+            || MUD_OPTIONS
+                .iter()
+                .any(|&option| self.remote_enabled(option))
     }
 
     /// Take the next steps of the plan that the state now allows. Called after input is
@@ -539,7 +545,10 @@ mod real_clients {
         let _ = transmit(&mut server);
         server.receive(b"\xff\xfc\x18\xff\xfd\x03", &mut log); // WONT TTYPE, DO SGA
         let out = transmit(&mut server);
-        assert!(out.ends_with(&[WILL_ECHO, DO_NEW_ENVIRON].concat()), "{out:?}");
+        assert!(
+            out.ends_with(&[WILL_ECHO, DO_NEW_ENVIRON].concat()),
+            "{out:?}"
+        );
         // DONT BINARY, WONT NAWS, WONT CHARSET, DO ECHO.
         server.receive(
             b"\xff\xfe\x00\xff\xfc\x1f\xff\xfc\x2a\xff\xfd\x01",
