@@ -8,7 +8,7 @@
 //! end-of-line there). The pty starts at the client's NAWS size and follows every new
 //! NAWS report (`TIOCSWINSZ`, which signals `SIGWINCH` to the foreground process group).
 //!
-//! The pty starts cooked, as telnetd's does ([`set_modes`]): it edits lines and turns
+//! The pty starts cooked, as telnetd's does (`set_modes`): it edits lines and turns
 //! `^C`, `^\`, `^Z` into signals; the program may change that (a shell with line editing,
 //! a full-screen program). It echoes exactly while the server has ECHO enabled: a server
 //! that says WILL ECHO echoes (RFC 857), and one that does not leaves it to the client,
@@ -16,7 +16,7 @@
 //! agrees or refuses later.
 //!
 //! The RFC 854 and RFC 1184 commands a terminal has keys for reach the program as those
-//! keys ([`control_character`]): `IAC IP` (and `IAC BRK`) as the pty's interrupt
+//! keys (`control_character`): `IAC IP` (and `IAC BRK`) as the pty's interrupt
 //! character, so the foreground job gets SIGINT as it would from a terminal.
 //!
 //! The child's environment is built, not inherited ([`environment`]): a few variables of

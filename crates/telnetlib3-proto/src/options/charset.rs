@@ -9,8 +9,9 @@
 //! `TTABLE-REJECTED`.
 //!
 //! Roles, as telnetlib3 5.0.1 plays them: the server sends `DO CHARSET`, answers the client's
-//! `WILL CHARSET` with its own `WILL CHARSET` and sends its REQUEST right after it (without
-//! waiting for the client's `DO`: see [`changed`]), once per connection (the application may ask again with
+//! `WILL CHARSET` with its own `WILL CHARSET` and sends its REQUEST right after it, without
+//! waiting for the client's `DO` (a generous reading of RFC 2066: the client's WILL agrees to
+//! the subnegotiation), once per connection (the application may ask again with
 //! [`Session::request_charset`]). Either side answers a REQUEST from its [`Config::accept`]
 //! list.
 
