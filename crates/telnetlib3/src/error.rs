@@ -85,6 +85,40 @@ impl Error {
     }
 }
 
+impl From<Error> for io::Error {
+    /// The same failure as an [`io::Error`], for [`AsyncRead`](tokio::io::AsyncRead) and
+    /// code that deals in `io::Result`: an [`Error::Io`] gives back its error; the others
+    /// keep their message and are wrapped (get them back with
+    /// [`io::Error::get_ref`] and `downcast_ref::<telnetlib3::Error>()`), with the kind of
+    /// the operating system's error they carry, or else: [`Error::Closed`]
+    /// `BrokenPipe`, [`Error::TimedOut`] and [`Error::ConnectTimeout`] `TimedOut`,
+    /// [`Error::NoAddress`] `NotFound`, [`Error::Text`] `InvalidData`.
+    ///
+    /// ```
+    /// use std::io;
+    /// let error = io::Error::from(telnetlib3::Error::Closed);
+    /// assert_eq!(error.kind(), io::ErrorKind::BrokenPipe);
+    /// assert_eq!(error.to_string(), "connection closed");
+    /// ```
+    fn from(error: Error) -> Self {
+        let kind = match &error {
+            Error::Closed => io::ErrorKind::BrokenPipe,
+            Error::ConnectTimeout { .. } | Error::TimedOut => io::ErrorKind::TimedOut,
+            Error::NoAddress { .. } => io::ErrorKind::NotFound,
+            Error::Text(_) => io::ErrorKind::InvalidData,
+            Error::Resolve { source, .. }
+            | Error::Connect { source, .. }
+            | Error::Listen { source, .. }
+            | Error::Io(source)
+            | Error::ConnectionLost(source) => source.kind(),
+        };
+        match error {
+            Error::Io(source) => source,
+            error => Self::new(kind, error),
+        }
+    }
+}
+
 /// An I/O error's text as `strerror` or `gai_strerror` gives it: without Rust's
 /// ` (os error N)` suffix or the resolver's `failed to lookup address information: `.
 fn os_message(error: &io::Error) -> String {
@@ -134,6 +168,31 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "cannot connect to h:23: timed out after 1.5s"
+        );
+    }
+
+    #[test]
+    fn io_errors_keep_the_kind_and_the_message() {
+        let reset = io::Error::from(Error::ConnectionLost(io::Error::new(
+            io::ErrorKind::ConnectionReset,
+            "reset",
+        )));
+        assert_eq!(reset.kind(), io::ErrorKind::ConnectionReset);
+        assert_eq!(reset.to_string(), "connection lost: reset");
+        assert!(matches!(
+            reset.get_ref().and_then(|e| e.downcast_ref::<Error>()),
+            Some(Error::ConnectionLost(_))
+        ));
+        // An I/O error comes back as itself, OS error number included.
+        let raw = io::Error::from(Error::Io(io::Error::from_raw_os_error(32)));
+        assert_eq!(raw.raw_os_error(), Some(32));
+        assert_eq!(
+            io::Error::from(Error::TimedOut).kind(),
+            io::ErrorKind::TimedOut
+        );
+        assert_eq!(
+            io::Error::from(Error::NoAddress { host: "x".into() }).kind(),
+            io::ErrorKind::NotFound
         );
     }
 }

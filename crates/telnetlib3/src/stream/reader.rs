@@ -1,9 +1,15 @@
 //! [`TelnetReader`]: the bytes the peer sent, without the protocol.
 
 use std::fmt;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
+use telnetlib3_proto::line::{LineSplitter, Split};
 use telnetlib3_proto::Command;
+use tokio::io::{AsyncRead, ReadBuf};
 
 use super::{wait_until, Inner, Shared};
 use crate::Error;
@@ -20,65 +26,95 @@ use crate::Error;
 /// connection failed (reset by the peer, say) rather than closed, they return
 /// [`Error::ConnectionLost`] once nothing is left to read.
 ///
+/// It is an [`AsyncRead`], so `tokio::io::copy`, [`tokio::io::BufReader`], codecs and
+/// anything else that takes tokio I/O read a Telnet connection's data (a failed
+/// connection's error comes as an [`io::Error`] of the same kind, see
+/// [`Error`]'s conversion). Reading through it takes from the same buffer as the
+/// methods here, with the same back-pressure.
+///
+/// ```no_run
+/// use tokio::io::{AsyncBufReadExt, BufReader};
+/// # async fn shell(reader: telnetlib3::TelnetReader) -> std::io::Result<()> {
+/// // Everything the peer sends until it closes.
+/// # let mut reader = reader;
+/// let mut all = Vec::new();
+/// tokio::io::copy(&mut reader, &mut all).await?;
+/// # Ok(()) }
+/// # async fn lines(reader: telnetlib3::TelnetReader) -> std::io::Result<()> {
+/// // Or as LF-ended lines (TelnetReader::read_line keeps Telnet's CR rules instead).
+/// let mut lines = BufReader::new(reader).lines();
+/// while let Some(line) = lines.next_line().await? {
+///     println!("{line}");
+/// }
+/// # Ok(()) }
+/// ```
+///
 /// Dropping the reader and the writer of a connection closes it.
 ///
 /// [`DEFAULT_LIMIT`]: crate::DEFAULT_LIMIT
 pub struct TelnetReader {
     inner: Arc<Inner>,
-    /// The last line [`TelnetReader::read_line`] returned ended with a CR that was the
-    /// last byte available then: an LF or NUL that comes next belongs to it.
-    after_cr: bool,
+    /// Where [`TelnetReader::read_line`]'s lines end, with the CR whose LF or NUL may
+    /// still come.
+    lines: LineSplitter,
+    /// [`AsyncRead::poll_read`]'s registration for the next change of the input, made
+    /// when a poll finds nothing and kept until it fires.
+    waiter: Option<Waiter>,
 }
 
-/// What a read finds in the buffer.
-enum Found<T> {
-    /// This much, now.
-    Ready(T),
-    /// Nothing yet: wait for more.
-    Wait,
+/// A wait for the connection's input to change, owned so that a poll can keep it.
+type Waiter = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
+
+/// Resolves at the next change of `inner`'s input (data, EOF, the driver's end).
+async fn input_changed(inner: Arc<Inner>) {
+    inner.readable.notified().await;
+}
+
+/// The reader took data out of `shared`: if the driver stopped reading for a full buffer
+/// and there is room now, wake it.
+fn made_room(inner: &Inner, shared: &mut Shared) {
+    if shared.read_paused && shared.buffered() < inner.settings.limit {
+        shared.read_paused = false;
+        inner.wake_driver.notify_one();
+    }
+}
+
+/// Wait until `look` finds something in `inner`'s unread data (given with whether more
+/// can come), or until nothing is left and no more can come (then `Ok(None)`, or the
+/// connection's failure). The driver is woken when it stopped reading for a full buffer
+/// and this consumption makes room.
+async fn next<T>(
+    inner: &Inner,
+    mut look: impl FnMut(&mut Shared, bool) -> Option<T>,
+) -> Result<Option<T>, Error> {
+    wait_until(&inner.readable, || {
+        let mut shared = inner.lock();
+        let more = !shared.eof;
+        if shared.buffered() > 0 {
+            let found = look(&mut shared, more);
+            made_room(inner, &mut shared);
+            if let Some(value) = found {
+                return Some(Ok(Some(value)));
+            }
+        }
+        if !more && shared.buffered() == 0 {
+            return Some(match shared.failure {
+                Some(_) => Err(shared.end_error()),
+                None => Ok(None),
+            });
+        }
+        None
+    })
+    .await
 }
 
 impl TelnetReader {
     pub(crate) fn new(inner: Arc<Inner>) -> Self {
         Self {
             inner: inner.acquire(),
-            after_cr: false,
+            lines: LineSplitter::new(),
+            waiter: None,
         }
-    }
-
-    /// Wait until `look` finds something in the unread data (given with whether more can
-    /// come), or until nothing is left and no more can come (then `Ok(None)`, or the
-    /// connection's failure). The driver is woken when it stopped reading for a full
-    /// buffer and this consumption makes room.
-    async fn next<T>(
-        &mut self,
-        mut look: impl FnMut(&mut Shared, bool) -> Found<T>,
-    ) -> Result<Option<T>, Error> {
-        let inner = &*self.inner;
-        let limit = inner.settings.limit;
-        let result = wait_until(&inner.readable, || {
-            let mut shared = inner.lock();
-            let more = !shared.eof;
-            if shared.buffered() > 0 {
-                let found = look(&mut shared, more);
-                if shared.read_paused && shared.buffered() < limit {
-                    shared.read_paused = false;
-                    inner.wake_driver.notify_one();
-                }
-                if let Found::Ready(value) = found {
-                    return Some(Ok(Some(value)));
-                }
-            }
-            if !more && shared.buffered() == 0 {
-                return Some(match shared.failure {
-                    Some(_) => Err(shared.end_error()),
-                    None => Ok(None),
-                });
-            }
-            None
-        })
-        .await;
-        result
     }
 
     /// Up to `max` bytes; waits for at least one. An empty result means end of file (or
@@ -91,10 +127,8 @@ impl TelnetReader {
         if max == 0 {
             return Ok(Vec::new());
         }
-        self.after_cr = false;
-        let data = self
-            .next(|shared, _| Found::Ready(shared.take(max)))
-            .await?;
+        self.lines.reset();
+        let data = next(&self.inner, |shared, _| Some(shared.take(max))).await?;
         Ok(data.unwrap_or_default())
     }
 
@@ -126,33 +160,34 @@ impl TelnetReader {
     /// [`Error::ConnectionLost`] when the connection failed and nothing is left to read.
     pub async fn read_until(&mut self, separator: u8) -> Result<Vec<u8>, Error> {
         let limit = self.inner.settings.limit;
-        self.after_cr = false;
+        self.lines.reset();
         let mut searched = 0;
-        let data = self
-            .next(|shared, more| {
-                let unread = shared.unread();
-                let n = match memchr::memchr(separator, &unread[searched..]) {
-                    Some(at) => (searched + at + 1).min(limit),
-                    None if !more || unread.len() >= limit => unread.len().min(limit),
-                    None => {
-                        searched = unread.len();
-                        return Found::Wait;
-                    }
-                };
-                Found::Ready(shared.take(n))
-            })
-            .await?;
+        let data = next(&self.inner, |shared, more| {
+            let unread = shared.unread();
+            let n = match memchr::memchr(separator, &unread[searched..]) {
+                Some(at) => (searched + at + 1).min(limit),
+                None if !more || unread.len() >= limit => unread.len().min(limit),
+                None => {
+                    searched = unread.len();
+                    return None;
+                }
+            };
+            Some(shared.take(n))
+        })
+        .await?;
         Ok(data.unwrap_or_default())
     }
 
     /// A line as telnetlib3's `readline` ends it: at the first of CR LF (both kept), CR
     /// NUL (CR kept, NUL dropped), a lone CR, or LF. What is left at end of file is
-    /// returned as a last, unterminated line (then empty results).
+    /// returned as a last, unterminated line (then empty results). The rules are
+    /// [`proto::line`](telnetlib3_proto::line)'s.
     ///
     /// A CR that is the last byte received so far ends the line at once (a terminal in
     /// character mode may send a lone CR for Enter); if an LF or NUL then arrives as the
     /// next byte, the next `read_line` drops it, so a CR LF split between two TCP segments
     /// does not make an empty line. (telnetlib3 returns that LF as a line of its own.)
+    /// Any other read in between forgets that CR.
     ///
     /// A line longer than the reader's limit is returned in pieces of the limit's size:
     /// memory never grows beyond the limit.
@@ -162,56 +197,45 @@ impl TelnetReader {
     /// [`Error::ConnectionLost`] when the connection failed and nothing is left to read.
     pub async fn read_line(&mut self) -> Result<Vec<u8>, Error> {
         let limit = self.inner.settings.limit;
-        let mut searched = 0;
-        let mut skip_done = false;
-        let mut after_cr = self.after_cr;
-        self.after_cr = false;
-        let line = self
-            .next(|shared, more| {
-                if !skip_done {
-                    if after_cr && matches!(shared.unread().first(), Some(0 | b'\n')) {
-                        shared.skip(1);
-                    }
-                    skip_done = true;
-                    after_cr = false;
-                    if shared.buffered() == 0 {
-                        return Found::Wait;
-                    }
+        let lines = &mut self.lines;
+        let line = next(&self.inner, |shared, more| {
+            match lines.split(shared.unread(), more, limit) {
+                Split::Line { line, consumed } => {
+                    shared.skip(line.start);
+                    let taken = shared.take(line.len());
+                    shared.skip(consumed - line.end);
+                    Some(taken)
                 }
-                let unread = shared.unread();
-                let (mut n, mut drop_nul, mut ends_cr) =
-                    match memchr::memchr2(b'\n', b'\r', &unread[searched..]) {
-                        Some(at) => {
-                            let at = searched + at;
-                            match (unread[at], unread.get(at + 1)) {
-                                (b'\n', _) => (at + 1, false, false),
-                                (_, Some(b'\n')) => (at + 2, false, false),
-                                (_, Some(0)) => (at + 1, true, false),
-                                (_, Some(_)) => (at + 1, false, false),
-                                (_, None) => (at + 1, false, more),
-                            }
-                        }
-                        None if !more || unread.len() >= limit => {
-                            (unread.len().min(limit), false, false)
-                        }
-                        None => {
-                            searched = unread.len();
-                            return Found::Wait;
-                        }
-                    };
-                if n > limit {
-                    (n, drop_nul, ends_cr) = (limit, false, false);
+                Split::Incomplete { consumed } => {
+                    shared.skip(consumed);
+                    None
                 }
-                after_cr = ends_cr;
-                let line = shared.take(n);
-                if drop_nul {
-                    shared.skip(1);
-                }
-                Found::Ready(line)
-            })
-            .await?;
-        self.after_cr = after_cr;
+            }
+        })
+        .await?;
         Ok(line.unwrap_or_default())
+    }
+
+    /// Copy what is unread into `buf` (as much as fits), or say why nothing can come:
+    /// `None` when the caller must wait.
+    fn read_into(&mut self, buf: &mut ReadBuf<'_>) -> Option<io::Result<()>> {
+        let inner = &*self.inner;
+        let mut shared = inner.lock();
+        let n = shared.buffered().min(buf.remaining());
+        if n > 0 {
+            buf.put_slice(&shared.unread()[..n]);
+            shared.skip(n);
+            made_room(inner, &mut shared);
+            self.lines.reset();
+            return Some(Ok(()));
+        }
+        if shared.eof {
+            return Some(match shared.failure {
+                Some(_) => Err(shared.end_error().into()),
+                None => Ok(()),
+            });
+        }
+        None
     }
 
     /// How many bytes wait to be read.
@@ -332,6 +356,40 @@ impl fmt::Debug for PeerCommands {
         let shared = self.inner.lock();
         let waiting = shared.commands.as_ref().map_or(0, |queue| queue.len());
         write!(f, "<PeerCommands waiting={waiting}>")
+    }
+}
+
+impl AsyncRead for TelnetReader {
+    /// What the peer sent, as [`TelnetReader::read`] gives it, copied into `buf`; nothing
+    /// at end of file; the failure (an [`io::Error`] of its kind) once a failed
+    /// connection's data is all read.
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if buf.remaining() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        loop {
+            // Register for the next change before looking, so that none is missed (the
+            // driver signals every waiter registered, and only those).
+            let inner = &this.inner;
+            let waiter = this
+                .waiter
+                .get_or_insert_with(|| Box::pin(input_changed(Arc::clone(inner))));
+            let changed = waiter.as_mut().poll(cx).is_ready();
+            if changed {
+                this.waiter = None;
+            }
+            if let Some(result) = this.read_into(buf) {
+                return Poll::Ready(result);
+            }
+            if !changed {
+                return Poll::Pending;
+            }
+        }
     }
 }
 
