@@ -13,7 +13,7 @@ use telnetlib3::proto::{Session, TelnetOption};
 pub const HELP: &str = "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump";
 
 /// telnetlib3's `repr(writer)`, from the library.
-pub use telnetlib3::writer_repr;
+pub use telnetlib3::repr::writer_repr;
 
 /// A character as telnetlib3's `name_unicode` shows it: printable as is, `^X` for
 /// controls, `^?` for DEL, `\xNN` above.

@@ -12,7 +12,8 @@ use crate::stream::{
     self, EventHook, Settings, TelnetReader, TelnetWriter, TerminalDefaults, DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT,
 };
-use crate::{connect, Error};
+use crate::net::connect;
+use crate::Error;
 
 /// What a client reports and how long it waits, after telnetlib3's `open_connection`
 /// keywords and defaults.
@@ -31,6 +32,10 @@ pub struct ClientConfig {
     pub xdisploc: String,
     /// The value of LANG sent with NEW-ENVIRON (telnetlib3: `en_US.<encoding>`).
     pub lang: String,
+    /// The value of COLORTERM sent with NEW-ENVIRON (`None`: sent empty, as telnetlib3
+    /// does when its environment has none). The library reads no process environment: a
+    /// terminal client passes its own `COLORTERM` here.
+    pub colorterm: Option<String>,
     /// The variables NEW-ENVIRON may send (telnetlib3: TERM, LANG, COLUMNS, LINES,
     /// COLORTERM); no other is ever sent.
     pub send_environ: Vec<String>,
@@ -75,6 +80,7 @@ impl Default for ClientConfig {
             tspeed: (38400, 38400),
             xdisploc: String::new(),
             lang: "en_US.utf8".to_string(),
+            colorterm: None,
             send_environ: ["TERM", "LANG", "COLUMNS", "LINES", "COLORTERM"]
                 .map(String::from)
                 .to_vec(),
@@ -133,13 +139,12 @@ impl ClientConfig {
             .iter()
             .map(|n| n.as_bytes().to_vec())
             .collect();
-        let colorterm = std::env::var("COLORTERM").unwrap_or_default();
         config.environ.values = [
             ("TERM", self.term.as_str()),
             ("LANG", self.lang.as_str()),
             ("COLUMNS", &self.cols.to_string()),
             ("LINES", &self.rows.to_string()),
-            ("COLORTERM", colorterm.as_str()),
+            ("COLORTERM", self.colorterm.as_deref().unwrap_or_default()),
         ]
         .iter()
         .map(|(name, value)| (name.as_bytes().to_vec(), value.as_bytes().to_vec()))
@@ -155,7 +160,7 @@ impl ClientConfig {
 ///
 /// # Errors
 ///
-/// Resolution and connection errors, as [`crate::connect`].
+/// Resolution and connection errors, as [`crate::net::connect`].
 pub async fn open_connection(
     host: &str,
     port: u16,
@@ -231,4 +236,29 @@ where
     shell(reader, writer).await;
     closer.close().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn colorterm(config: &ClientConfig) -> Vec<u8> {
+        let protocol = config.protocol();
+        let value = protocol
+            .environ
+            .values
+            .iter()
+            .find(|(name, _)| name == b"COLORTERM")
+            .map(|(_, value)| value.clone());
+        value.expect("COLORTERM is among the values")
+    }
+
+    #[test]
+    fn colorterm_comes_from_the_config_not_the_environment() {
+        let mut config = ClientConfig::default();
+        // Whatever this process's environment holds, the default sends it empty.
+        assert_eq!(colorterm(&config), b"");
+        config.colorterm = Some("truecolor".into());
+        assert_eq!(colorterm(&config), b"truecolor");
+    }
 }

@@ -77,20 +77,25 @@
 pub mod blocking;
 mod client;
 mod error;
-mod net;
+pub mod net;
 mod server;
 mod stream;
 pub mod text;
 
 pub use client::{open_connection, open_connection_with_shell, ClientConfig};
 pub use error::Error;
-pub use net::{connect, display_addr, listen};
 pub use server::{create_server, create_text_server, Server, ServerConfig};
 pub use stream::{
-    negotiated_encoding, writer_repr, ConnectionStats, EventHook, PeerCommands, TelnetReader,
+    negotiated_encoding, ConnectionStats, EventHook, PeerCommands, TelnetReader,
     TelnetWriter, TerminalDefaults, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT,
     DEFAULT_OUTPUT_STALL_TIMEOUT, OUTPUT_PAUSE, REPLY_ALLOWANCE, WRITE_HIGH_WATER,
 };
+
+/// The text forms of a connection's state that telnetlib3 prints, for tools that show
+/// them (the command-line server's debug shell).
+pub mod repr {
+    pub use crate::stream::writer_repr;
+}
 
 /// The sans-IO protocol core this crate drives, re-exported.
 pub use telnetlib3_proto as proto;

@@ -1,4 +1,9 @@
-//! Opening TCP sockets by host name, with errors that name the address.
+//! Opening TCP sockets by host name, with errors that name the address: the helpers the
+//! command-line tools use, and the TCP front ends of this crate
+//! ([`create_server`](crate::create_server), [`open_connection`](crate::open_connection)).
+//! A program with its own sockets (TLS, a Unix socket, ...) runs Telnet over them with
+//! [`serve_stream`](crate::serve_stream) and [`connect_stream`](crate::connect_stream)
+//! instead.
 
 use std::io;
 use std::net::SocketAddr;

@@ -18,7 +18,8 @@ use crate::stream::{
     TerminalDefaults, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT,
 };
 use crate::text::{Encoding, ErrorMode};
-use crate::{listen, negotiated_encoding, Error, TextReader, TextWriter};
+use crate::net::listen;
+use crate::{negotiated_encoding, Error, TextReader, TextWriter};
 
 /// How a server listens and treats each connection, after telnetlib3's `create_server`.
 #[derive(Clone)]

@@ -200,6 +200,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .unwrap_or_else(|| "unknown".to_string());
     config.tspeed = (args.speed, args.speed);
     config.lang = format!("en_US.{}", encoding.name());
+    config.colorterm = std::env::var("COLORTERM").ok();
     config.send_environ = args
         .send_environ
         .split(',')
@@ -221,7 +222,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (mut reader, mut writer) = open_connection(&args.host, args.port, config).await?;
     info!(
         "Connected to {}",
-        telnetlib3::display_addr(&args.host, args.port)
+        telnetlib3::net::display_addr(&args.host, args.port)
     );
     if let Some(program) = &args.shell_exec {
         let status = client::shell_exec(

@@ -111,7 +111,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let port = server.local_addrs()[0].port();
     info!(
         "Server ready on {}",
-        telnetlib3::display_addr(&args.host, port)
+        telnetlib3::net::display_addr(&args.host, port)
     );
     shutdown_signal().await;
     info!("Server stop.");

@@ -392,7 +392,7 @@ impl fmt::Debug for TelnetWriter {
 ///
 /// let session = Session::new(Role::Server, Config::with_policy(Policy::server()));
 /// assert_eq!(
-///     telnetlib3::writer_repr(&session),
+///     telnetlib3::repr::writer_repr(&session),
 ///     "<TelnetWriter server mode:local +lineflow -xon_any +slc_sim>"
 /// );
 /// ```
