@@ -1,4 +1,5 @@
-//! `open_connection`: connect to a Telnet server and answer its negotiation.
+//! `open_connection` and `connect_stream`: connect to a Telnet server (over TCP, or any
+//! byte stream) and answer its negotiation.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -7,12 +8,14 @@ use std::time::Duration;
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
 use telnetlib3_proto::{Config, Policy, Role, Session, TelnetOption};
+use tokio::io::{AsyncRead, AsyncWrite};
 
-use crate::stream::{
-    self, EventHook, Settings, TelnetReader, TelnetWriter, TerminalDefaults, DEFAULT_CLOSE_TIMEOUT,
-    DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT,
-};
 use crate::net::connect;
+use crate::stream::Transport;
+use crate::stream::{
+    self, AnyStream, EventHook, Settings, TelnetReader, TelnetWriter, TerminalDefaults,
+    DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT,
+};
 use crate::Error;
 
 /// What a client reports and how long it waits, after telnetlib3's `open_connection`
@@ -158,6 +161,9 @@ impl ClientConfig {
 /// NEW-ENVIRON (or CHARSET both ways) are agreed, else after `connect_minwait`, and at the
 /// latest after `connect_maxwait`. The connection keeps answering negotiation afterwards.
 ///
+/// This is [`connect_stream`] over a TCP connection (with `TCP_NODELAY`, and TCP urgent
+/// data for Synch, RFC 854).
+///
 /// # Errors
 ///
 /// Resolution and connection errors, as [`crate::net::connect`].
@@ -172,6 +178,56 @@ pub async fn open_connection(
         .peer_addr()
         .map(|a| format!("{} {}", a.ip(), a.port()))
         .unwrap_or_default();
+    Ok(open_on(socket, peer, &config).await)
+}
+
+/// Run the client side of a Telnet session over `stream`, any byte stream already
+/// connected to a server (a TLS stream, a Unix socket, a WebSocket adapter, one end of
+/// [`tokio::io::duplex`]), and return the reader and writer once the server's opening
+/// negotiation is answered, exactly as [`open_connection`] does over TCP, from the same
+/// [`ClientConfig`] (its `connect_timeout` aside: the stream is connected already).
+/// `peer` names the server in logs and in [`TelnetWriter::peer`].
+///
+/// The stream carries no urgent data, so Synch (RFC 854) is sent and received as plain
+/// `IAC DM`. A task is spawned on the current tokio runtime to drive the connection.
+///
+/// ```
+/// use telnetlib3::{connect_stream, serve_stream, ClientConfig, ServerConfig};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let (client_end, server_end) = tokio::io::duplex(64 * 1024);
+/// tokio::spawn(async move {
+///     let config = ServerConfig::default();
+///     serve_stream(server_end, "client", &config, |_reader, mut writer| async move {
+///         let _ = writer.write(b"hello\r\n").await;
+///     })
+///     .await;
+/// });
+/// let mut client = ClientConfig::default();
+/// client.term = "xterm".into();
+/// let (mut reader, _writer) = connect_stream(client_end, "server", &client).await;
+/// assert_eq!(reader.read_line().await.unwrap(), b"hello\r\n");
+/// # }
+/// ```
+pub async fn connect_stream<S>(
+    stream: S,
+    peer: &str,
+    config: &ClientConfig,
+) -> (TelnetReader, TelnetWriter)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+{
+    open_on(AnyStream::new(stream), peer.to_owned(), config).await
+}
+
+/// Start the client's session and driver on `stream`, and wait for the opening
+/// negotiation as telnetlib3's client does.
+async fn open_on<T: Transport>(
+    stream: T,
+    peer: String,
+    config: &ClientConfig,
+) -> (TelnetReader, TelnetWriter) {
     let mut session = Session::new(Role::Client, Arc::new(config.protocol()));
     // telnetlib3's client opens with its always_will / always_do lists, nothing else.
     for &option in &config.always_will {
@@ -187,7 +243,7 @@ pub async fn open_connection(
         never_send_ga: false,
     };
     let inner = stream::spawn_with(
-        socket,
+        stream,
         session,
         Settings {
             limit: config.limit,
@@ -210,10 +266,10 @@ pub async fn open_connection(
         })
         .await;
     }
-    Ok((
+    (
         TelnetReader::new(Arc::clone(&inner)),
         TelnetWriter::new(inner),
-    ))
+    )
 }
 
 /// [`open_connection`], then run `shell(reader, writer)` to its end and close.

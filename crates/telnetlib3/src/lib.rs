@@ -82,12 +82,12 @@ mod server;
 mod stream;
 pub mod text;
 
-pub use client::{open_connection, open_connection_with_shell, ClientConfig};
+pub use client::{connect_stream, open_connection, open_connection_with_shell, ClientConfig};
 pub use error::Error;
-pub use server::{create_server, create_text_server, Server, ServerConfig};
+pub use server::{create_server, create_text_server, serve_stream, Server, ServerConfig};
 pub use stream::{
-    negotiated_encoding, ConnectionStats, EventHook, PeerCommands, TelnetReader,
-    TelnetWriter, TerminalDefaults, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT,
+    negotiated_encoding, ConnectionStats, EventHook, PeerCommands, TelnetReader, TelnetWriter,
+    TerminalDefaults, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT,
     DEFAULT_OUTPUT_STALL_TIMEOUT, OUTPUT_PAUSE, REPLY_ALLOWANCE, WRITE_HIGH_WATER,
 };
 

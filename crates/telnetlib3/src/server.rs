@@ -1,4 +1,5 @@
-//! `create_server`: accept Telnet connections and run a shell on each.
+//! `create_server`: accept Telnet connections and run a shell on each; `serve_stream`:
+//! the same for one connection over any byte stream.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -8,17 +9,19 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use telnetlib3_proto::{Config, Policy, Role, ServerPlan, Session};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
 use tracing::{debug, info, warn};
 
+use crate::net::listen;
+use crate::stream::Transport;
 use crate::stream::{
-    self, ConnectionStats, EventHook, Inner, Settings, TelnetReader, TelnetWriter,
+    self, AnyStream, ConnectionStats, EventHook, Inner, Settings, TelnetReader, TelnetWriter,
     TerminalDefaults, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT,
 };
 use crate::text::{Encoding, ErrorMode};
-use crate::net::listen;
 use crate::{negotiated_encoding, Error, TextReader, TextWriter};
 
 /// How a server listens and treats each connection, after telnetlib3's `create_server`.
@@ -327,9 +330,7 @@ async fn serve<F, Fut>(
     F: Fn(TelnetReader, TelnetWriter) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let inner = start(socket, peer, config);
-    // The server's own writer, to close the connection whatever the shell does.
-    let mut writer = TelnetWriter::new(Arc::clone(&inner));
+    let inner = start_tcp(socket, peer, config);
     let id = registry.next_id.fetch_add(1, Ordering::Relaxed);
     registry.lock().insert(
         id,
@@ -344,7 +345,77 @@ async fn serve<F, Fut>(
         // `Server::close` ran between the accept and the registration.
         stream::close_now(&inner);
     }
+    run(inner, &peer, config, shell, |task| {
+        if let Some(connection) = registry.lock().get_mut(&id) {
+            connection.shell = Some(task);
+        }
+    })
+    .await;
+}
 
+/// Run the server side of a Telnet session over `stream`, any byte stream already
+/// connected to a client (a TLS stream, a Unix socket, a WebSocket adapter, one end of
+/// [`tokio::io::duplex`]), exactly as [`create_server`] runs each TCP connection, from
+/// the same [`ServerConfig`] (its `host` and `port` aside): telnetlib3's opening
+/// negotiation, then `shell(reader, writer)` in a task of its own once it settles or
+/// `connect_maxwait` passes, the idle `timeout`, and the close. Returns when the
+/// connection has ended. `peer` names the client in logs and in [`TelnetWriter::peer`].
+///
+/// The stream carries no urgent data, so Synch (RFC 854) is sent and received as plain
+/// `IAC DM`. A program that accepts its own connections calls this from a task per
+/// connection:
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use telnetlib3::{serve_stream, ServerConfig};
+/// use tokio::net::UnixListener;
+///
+/// # async fn demo() -> std::io::Result<()> {
+/// let listener = UnixListener::bind("/tmp/telnet.sock")?;
+/// let config = Arc::new(ServerConfig::default());
+/// loop {
+///     let (stream, _) = listener.accept().await?;
+///     let config = Arc::clone(&config);
+///     tokio::spawn(async move {
+///         serve_stream(stream, "unix", &config, |mut reader, mut writer| async move {
+///             while let Ok(line) = reader.read_line().await {
+///                 if line.is_empty() || writer.write(&line).await.is_err() {
+///                     break;
+///                 }
+///             }
+///         })
+///         .await;
+///     });
+/// }
+/// # }
+/// ```
+///
+/// A text shell wraps the reader and writer itself: [`TextReader::new`] and
+/// [`TextWriter::new`] in the encoding [`negotiated_encoding`] chooses.
+pub async fn serve_stream<S, F, Fut>(stream: S, peer: &str, config: &ServerConfig, shell: F)
+where
+    S: AsyncRead + AsyncWrite + Send + 'static,
+    F: FnOnce(TelnetReader, TelnetWriter) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let inner = start(AnyStream::new(stream), peer.to_owned(), config);
+    run(inner, &peer, config, shell, |_| {}).await;
+}
+
+/// A connection's life after its driver started: the opening negotiation, the shell
+/// (its task's handle given to `started`), the idle timeout, the close.
+async fn run<F, Fut>(
+    inner: Arc<Inner>,
+    peer: &(impl std::fmt::Display + Sync),
+    config: &ServerConfig,
+    shell: F,
+    started: impl FnOnce(AbortHandle),
+) where
+    F: FnOnce(TelnetReader, TelnetWriter) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    // The server's own writer, to close the connection whatever the shell does.
+    let mut writer = TelnetWriter::new(Arc::clone(&inner));
     let deadline = tokio::time::Instant::now() + config.connect_maxwait;
     let settled =
         stream::wait_for(&inner, deadline, |session, _| session.negotiation_settled()).await;
@@ -362,9 +433,7 @@ async fn serve<F, Fut>(
 
     let reader = TelnetReader::new(Arc::clone(&inner));
     let mut task = tokio::spawn(shell(reader, TelnetWriter::new(Arc::clone(&inner))));
-    if let Some(connection) = registry.lock().get_mut(&id) {
-        connection.shell = Some(task.abort_handle());
-    }
+    started(task.abort_handle());
     let idle = async {
         match config.timeout {
             Some(idle) => idle_watch(&writer, idle).await,
@@ -387,13 +456,12 @@ async fn serve<F, Fut>(
     writer.close().await;
 }
 
-/// Start the connection's session and driver. A function of its own, not inline in
+/// Start a TCP connection's session and driver. A function of its own, not inline in
 /// `serve`: a value moved out in an async fn keeps its slot in the future until the end of
 /// its scope, and the session (over a kilobyte) would then sit in every connection's task
 /// for its whole life.
-fn start(socket: tokio::net::TcpStream, peer: SocketAddr, config: &ServerConfig) -> Arc<Inner> {
-    let mut session = Session::new(Role::Server, Arc::clone(&config.protocol));
-    session.start_server_negotiation(config.plan.clone());
+fn start_tcp(socket: tokio::net::TcpStream, peer: SocketAddr, config: &ServerConfig) -> Arc<Inner> {
+    let mut session = server_session(config);
     // The opening request goes out now rather than when the driver task first runs: the
     // client answers sooner (what the socket does not take, the driver writes).
     let mut opening = Vec::new();
@@ -403,17 +471,34 @@ fn start(socket: tokio::net::TcpStream, peer: SocketAddr, config: &ServerConfig)
     stream::spawn_after(
         socket,
         session,
-        Settings {
-            limit: config.limit,
-            hook: config.on_event.clone(),
-            peer: format!("{} {}", peer.ip(), peer.port()),
-            defaults: config.terminal.clone(),
-            close_timeout: config.close_timeout,
-            output_stall_timeout: config.output_stall_timeout,
-        },
+        settings(format!("{} {}", peer.ip(), peer.port()), config),
         opening,
         sent,
     )
+}
+
+/// Start a connection's session and driver on any transport (the driver sends the
+/// opening request). Not inline, for the reason given at [`start_tcp`].
+fn start<T: Transport>(stream: T, peer: String, config: &ServerConfig) -> Arc<Inner> {
+    stream::spawn_with(stream, server_session(config), settings(peer, config))
+}
+
+/// A server's session with telnetlib3's opening negotiation queued.
+fn server_session(config: &ServerConfig) -> Session {
+    let mut session = Session::new(Role::Server, Arc::clone(&config.protocol));
+    session.start_server_negotiation(config.plan.clone());
+    session
+}
+
+fn settings(peer: String, config: &ServerConfig) -> Settings {
+    Settings {
+        limit: config.limit,
+        hook: config.on_event.clone(),
+        peer,
+        defaults: config.terminal.clone(),
+        close_timeout: config.close_timeout,
+        output_stall_timeout: config.output_stall_timeout,
+    }
 }
 
 /// Returns once no byte has arrived from the peer for `idle`.

@@ -149,6 +149,58 @@ impl<T: AsyncWrite + Unpin> UrgentWrite for tokio::io::WriteHalf<T> {}
 
 impl<T: AsyncRead + Unpin> UrgentRead for tokio::io::ReadHalf<T> {}
 
+/// Any byte stream as a transport (a TLS stream, a Unix socket, ...): split with
+/// `tokio::io::split` when made, no urgent data. Boxed, so that a stream that is not
+/// `Unpin` does too.
+pub(crate) struct AnyStream<S> {
+    read: tokio::io::ReadHalf<Pin<Box<S>>>,
+    write: tokio::io::WriteHalf<Pin<Box<S>>>,
+}
+
+impl<S: AsyncRead + AsyncWrite> AnyStream<S> {
+    pub(crate) fn new(stream: S) -> Self {
+        let (read, write) = tokio::io::split(Box::pin(stream));
+        Self { read, write }
+    }
+}
+
+impl<S: AsyncRead> AsyncRead for AnyStream<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite> AsyncWrite for AnyStream<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.write).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.write).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.write).poll_shutdown(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Send + 'static> Transport for AnyStream<S> {
+    type Read = tokio::io::ReadHalf<Pin<Box<S>>>;
+    type Write = tokio::io::WriteHalf<Pin<Box<S>>>;
+
+    fn into_halves(self) -> (Self::Read, Self::Write) {
+        (self.read, self.write)
+    }
+}
+
 /// Write some of `bytes`, the first one as urgent data if `urgent` (and the transport
 /// can); returns how many went out.
 async fn send_some<W: UrgentWrite>(wr: &mut W, bytes: &[u8], urgent: bool) -> io::Result<usize> {

@@ -26,6 +26,7 @@ use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::{Command, Event, Session};
 use tokio::sync::{oneshot, watch, Notify};
 
+pub(crate) use driver::{AnyStream, Transport};
 pub use reader::{PeerCommands, TelnetReader};
 pub use text::{negotiated_encoding, TextReader, TextWriter};
 pub use writer::{writer_repr, TelnetWriter};
