@@ -14,7 +14,7 @@
 //! - [`Encoder`] and the `write_*` frame builders: IAC doubling and NVT end-of-line.
 //! - [`QState`]: RFC 1143 "Q method" negotiation as pure transitions.
 //! - [`Session`]: all of the above, with a [`Policy`] saying which options to accept.
-//! - [`line`]: where lines end in received data (CR LF, CR NUL, CR, LF), for readers.
+//! - [`line`](mod@line): where lines end in received data (CR LF, CR NUL, CR, LF), for readers.
 //!
 //! - [`options`]: one module per option family, each parsing and building its own
 //!   subnegotiations and keeping its own state, reached through [`Session`] methods and
