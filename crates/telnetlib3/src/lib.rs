@@ -5,12 +5,17 @@
 //! [`create_server`] accepts connections and, once telnetlib3's opening negotiation has
 //! settled (or `connect_maxwait` passed), runs `shell(reader, writer)` on each;
 //! [`open_connection`] connects and answers a server's negotiation from a [`ClientConfig`].
+//! Both are TCP front ends: [`serve_stream`] and [`connect_stream`] run the same server
+//! and client sides over any `AsyncRead + AsyncWrite` stream (TLS, a Unix socket, a
+//! WebSocket adapter, [`tokio::io::duplex`] in tests). The helpers the command-line tools
+//! use to open sockets are in [`net`].
+//!
 //! Behind every connection one driver task owns the socket and the protocol session: it
 //! reads and writes at once, keeps answering negotiation, stops reading when the reader's
 //! buffer is full (back-pressure to the peer), and writes what the session queues;
 //! writers wait while [`WRITE_HIGH_WATER`] bytes are queued. [`TelnetReader`] and
-//! [`TelnetWriter`] carry bytes; [`TextReader`] and [`TextWriter`] carry text in an
-//! encoding ([`text`]). [`blocking::TelnetConnection`] is a client for code that does not
+//! [`TelnetWriter`] carry bytes (the reader is an [`AsyncRead`](tokio::io::AsyncRead));
+//! [`TextReader`] and [`TextWriter`] carry text in an encoding ([`text`]). [`blocking::TelnetConnection`] is a client for code that does not
 //! want async.
 //!
 //! A connection ends when the shell returns (server), when its writer is closed, or when
