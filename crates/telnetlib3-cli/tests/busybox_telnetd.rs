@@ -65,22 +65,6 @@ fn our_client_against_busybox_telnetd() {
     assert!(text.contains("hello-from-42"), "{text}");
 }
 
-/// Wait until a line of the screen is `line` (trailing blanks aside); returns the screen.
-fn wait_for_line(tmux: &Tmux, line: &str) -> String {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let screen = tmux.screen();
-        if screen.lines().any(|l| l.trim_end() == line) {
-            return screen;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no line {line:?} on the screen:\n{screen}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// Issue 12, item 5. busybox telnetd drops the byte after a CR only when both come in
 /// one read: Enter must go out as CR NUL in one write (RFC 854; BSD telnet does so), or
 /// the late NUL reaches the shell as `^@` in front of the next command.
@@ -93,9 +77,9 @@ fn enter_goes_out_as_cr_nul_in_one_write() {
     // busybox says WILL ECHO and WILL SGA: the client sends keys as typed (kludge mode),
     // and BINARY is never agreed, so the NVT rules apply.
     tmux.send_line("echo one");
-    wait_for_line(&tmux, "one");
+    tmux.wait_for_line("one");
     tmux.send_line("echo two");
-    let screen = wait_for_line(&tmux, "two");
+    let screen = tmux.wait_for_line("two");
     assert!(
         screen.contains(&format!("{PROMPT}echo two")),
         "the second command is not shown as typed:\n{screen}"

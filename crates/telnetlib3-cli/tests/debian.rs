@@ -27,26 +27,6 @@ fn inetutils_telnet_against_our_server() {
     assert!(screen.contains("Goodbye."), "{screen}");
 }
 
-/// Wait until some line of the screen is exactly `line` (blanks around it aside: in line
-/// mode telnet turns its terminal's OPOST off, so its local echo of Enter is a bare LF
-/// and the next line starts where the typed one ended); returns the screen, captured
-/// again a moment later so that nothing is still on its way.
-fn wait_for_line(tmux: &Tmux, line: &str) -> String {
-    let deadline = std::time::Instant::now() + common::PATIENCE;
-    loop {
-        let screen = tmux.screen();
-        if screen.lines().any(|l| l.trim() == line) {
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            return tmux.screen();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no line {line:?}:\n{screen}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 /// How many lines of `screen`, without blanks around them, satisfy `test`.
 fn count(screen: &str, test: impl Fn(&str) -> bool) -> usize {
     screen.lines().map(str::trim).filter(|l| test(l)).count()
@@ -80,12 +60,12 @@ fn telnet_types_on_sh(extra: &[&str]) -> String {
     tmux.send_keys(&["echo hx"]);
     tmux.send_keys(&["BSpace"]);
     tmux.send_keys(&["i", "Enter"]);
-    let screen = wait_for_line(&tmux, "hi");
+    let screen = tmux.wait_for_line("hi");
     assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
     assert_eq!(count(&screen, |l| l == "hi"), 1, "{screen}");
     assert!(!screen.contains("hx"), "{screen}");
     tmux.send_line("stty -a; echo stty-done");
-    let screen = wait_for_line(&tmux, "stty-done");
+    let screen = tmux.wait_for_line("stty-done");
     assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
     tmux.send_line("exit");
     tmux.wait_for("Connection closed by foreign host.");

@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::proxy::Proxy;
-use common::{listen_local, require, show, Proc, Tmux, CLIENT, PATIENCE};
+use common::{contains, listen_local, require, show, Proc, Tmux, CLIENT, PATIENCE};
 
 const TELNETD: &str = "/usr/sbin/telnetd";
 /// The shell's prompt (no blank: telnetd splits `-E` at blanks).
@@ -100,10 +100,6 @@ fn assert_ran_once(screen: &str) {
         "an empty line was sent:\n{screen}"
     );
     assert_eq!(screen.matches(PROMPT).count(), 2, "{screen}");
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// Issue 12, item 6. `telnetd -l` agrees LINEMODE with EDIT (the client's terminal edits

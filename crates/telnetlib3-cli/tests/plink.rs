@@ -43,21 +43,6 @@ fn wait_for_prompt(tmux: &Tmux) {
     }
 }
 
-/// Wait until some line of the screen is exactly `line` (trailing blanks aside); returns
-/// the screen, captured again a moment later so that nothing is still on its way.
-fn wait_for_line(tmux: &Tmux, line: &str) -> String {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let screen = tmux.screen();
-        if screen.lines().any(|l| l.trim_end() == line) {
-            std::thread::sleep(Duration::from_millis(300));
-            return tmux.screen();
-        }
-        assert!(Instant::now() < deadline, "no line {line:?}:\n{screen}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// How many lines of `screen` satisfy `test`.
 fn count(screen: &str, test: impl Fn(&str) -> bool) -> usize {
     screen
@@ -71,7 +56,7 @@ fn count(screen: &str, test: impl Fn(&str) -> bool) -> usize {
 fn what_plink_types_shows_once_and_its_output_once() {
     let (_server, tmux) = plink_on_sh(None);
     tmux.send_line("echo hi");
-    let screen = wait_for_line(&tmux, "hi");
+    let screen = tmux.wait_for_line("hi");
     // The command line, echoed by the pty after the prompt, and its output: once each.
     assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
     assert_eq!(count(&screen, |l| l == "hi"), 1, "{screen}");
@@ -82,7 +67,7 @@ fn what_plink_types_shows_once_and_its_output_once() {
 fn the_pty_is_cooked_as_a_telnetd_pty() {
     let (_server, tmux) = plink_on_sh(None);
     tmux.send_line("stty -a; echo stty-done");
-    let screen = wait_for_line(&tmux, "stty-done");
+    let screen = tmux.wait_for_line("stty-done");
     let words: Vec<&str> = screen
         .split(|c: char| c.is_whitespace() || c == ';')
         .collect();
@@ -111,7 +96,7 @@ fn backspace_edits_the_line_and_enter_ends_it_once() {
     tmux.send_keys(&["echo hx"]);
     tmux.send_keys(&["BSpace"]);
     tmux.send_keys(&["i", "Enter"]);
-    let screen = wait_for_line(&tmux, "hi");
+    let screen = tmux.wait_for_line("hi");
     // The pty erased the x on the screen (ECHOE) and in the line the shell read.
     assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
     assert_eq!(count(&screen, |l| l == "hi"), 1, "{screen}");
@@ -148,5 +133,5 @@ fn plinks_terminal_type_reaches_the_program() {
     let _home = Remove(home.clone());
     let (_server, tmux) = plink_on_sh(Some(&home));
     tmux.send_line("echo T=$TERM=");
-    wait_for_line(&tmux, "T=vt220=");
+    tmux.wait_for_line("T=vt220=");
 }

@@ -57,6 +57,11 @@ impl Encoder {
         }
     }
 
+    /// Whether the last data ended with a CR whose NUL or LF is still to come.
+    pub(crate) const fn owes_line_end(&self) -> bool {
+        self.pending_cr
+    }
+
     /// Finish a CR left pending by the previous call with its NUL.
     ///
     /// Call before anything that is not data (a command, a subnegotiation) goes out, or
@@ -85,9 +90,22 @@ impl Encoder {
     /// assert_eq!(len, wire.len());
     /// ```
     pub fn discard_data(wire: &mut Vec<u8>, from: usize) -> usize {
+        Self::discard(wire, 0, from)
+    }
+
+    /// [`Encoder::discard_data`] of `wire[boundary..]`, where `boundary` is known to be a
+    /// frame boundary: nothing before it is scanned (a flood of Abort Output must not
+    /// rescan what the previous one left).
+    pub(crate) fn discard_data_after(wire: &mut Vec<u8>, boundary: usize) -> usize {
+        Self::discard(wire, boundary, boundary)
+    }
+
+    /// Discard the data of `wire[from..]`, scanning frames from `scan`, a frame boundary
+    /// at or before `from`.
+    fn discard(wire: &mut Vec<u8>, scan: usize, from: usize) -> usize {
         let from = from.min(wire.len());
         let mut kept = from;
-        let mut at = 0;
+        let mut at = scan.min(from);
         while at < wire.len() {
             let (end, frame) = if wire[at] == IAC {
                 let end = match wire.get(at + 1) {

@@ -180,8 +180,9 @@ impl Session {
         !state.is_enabled() && !state.is_pending()
     }
 
-    /// Whether the client looks like a MUD client: its first terminal types name one of
-    /// [`ServerPlan::mud_clients`], or it performs an option only MUD clients know.
+    /// Whether the client looks like a MUD client: a terminal type it sent so far (only
+    /// the first, when asked with the first; up to three once the wait ran out) names one
+    /// of [`ServerPlan::mud_clients`], or it performs an option only MUD clients know.
     fn is_mud_client(&self) -> bool {
         let Some(plan) = &self.plan.plan else {
             return false;
@@ -589,5 +590,11 @@ mod real_clients {
             server.request_charset(),
             Err(crate::options::charset::CharsetError::NotEnabled)
         );
+        // A later DO CHARSET enables it: no REQUEST is left over from before the refusal,
+        // and the application may send one.
+        server.receive(b"\xff\xfd\x2a", &mut log);
+        assert!(server.local_enabled(TelnetOption::Charset));
+        assert!(!server.charset_pending());
+        assert_eq!(server.request_charset(), Ok(()));
     }
 }

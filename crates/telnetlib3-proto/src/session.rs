@@ -457,6 +457,11 @@ pub(crate) struct Core {
     pub(crate) synch: bool,
     /// The offset in `output` of the DM of a Synch we send, to go as TCP urgent data.
     pub(crate) urgent: Option<usize>,
+    /// How much of `output` holds frames only (an Abort Output discarded the data there).
+    pub(crate) frames_only: usize,
+    /// The bytes last handed over ended with a data CR still owed its NUL or LF, which is
+    /// then the first byte of `output`.
+    pub(crate) cr_handed_over: bool,
     /// How much of `output` the debug log has shown (frames we send are logged as they
     /// are queued).
     pub(crate) logged: usize,
@@ -481,6 +486,8 @@ impl Session {
                 families: Families::default(),
                 synch: false,
                 urgent: None,
+                frames_only: 0,
+                cr_handed_over: false,
                 logged: 0,
             },
             plan: PlanState::default(),
@@ -714,6 +721,8 @@ impl Session {
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
         self.core.log_sent();
         self.core.logged = 0;
+        self.core.frames_only = 0;
+        self.core.cr_handed_over = self.core.encoder.owes_line_end();
         self.core.urgent = None;
         let queued = self.core.output.len();
         self.core.families.timing_mark.transmitted();
@@ -743,9 +752,9 @@ impl Core {
 
     /// The peer sent `IAC AYT`: queue our answer, as data (RFC 854).
     fn answer_ayt(&mut self) {
-        if let Some(answer) = self.config.ayt_answer.clone() {
-            let nvt = self.nvt_output();
-            self.encoder.encode(&answer, nvt, &mut self.output);
+        let nvt = self.nvt_output();
+        if let Some(answer) = &self.config.ayt_answer {
+            self.encoder.encode(answer, nvt, &mut self.output);
         }
     }
 
@@ -756,12 +765,28 @@ impl Core {
     /// of what is already in flight stops at the right place.
     fn abort_output(&mut self) {
         self.log_sent();
-        let kept = Encoder::discard_data(&mut self.output, 0);
-        // A CR whose NUL was pending went with the data.
-        self.encoder = Encoder::new();
+        // A CR ending the data is owed its NUL or LF (RFC 854). Still queued, it goes with
+        // the data; already handed over, the peer must get its NUL or LF before the DM:
+        // the first byte queued since, or a NUL now. (A pending CR is always the last byte
+        // queued: every frame flushes it first.)
+        let mut scan_from = self.frames_only;
+        if self.encoder.owes_line_end() && self.output.last() == Some(&b'\r') {
+            self.encoder = Encoder::new();
+        } else if self.cr_handed_over && scan_from == 0 {
+            self.before_frame();
+            scan_from = 1;
+        }
+        // What an earlier AO left is frames only: scan only what came after it, so that
+        // a flood of AO costs linear time.
+        let kept = Encoder::discard_data_after(&mut self.output, scan_from);
         self.logged = self.logged.min(kept);
-        write_command(&mut self.output, Command::Dm);
-        self.urgent = Some(self.output.len() - 1);
+        // One Synch covers every AO until it is handed over (RFC 1123 section 3.2.4: a
+        // server MUST send a Synch on AO).
+        if self.urgent.is_none() {
+            write_command(&mut self.output, Command::Dm);
+            self.urgent = Some(self.output.len() - 1);
+        }
+        self.frames_only = self.output.len();
     }
 
     /// A CR left pending by data must get its NUL before any command goes out.
@@ -831,6 +856,13 @@ impl Core {
         if transition.violation {
             sink.event(Event::NegotiationViolation { option, side });
         }
+        let before = match side {
+            Side::Local => state.us,
+            Side::Remote => state.him,
+        };
+        // Our request to enable, refused: no change of state, but a family may have acted
+        // on the request already (CHARSET's early REQUEST).
+        let refused = matches!(before, QState::WantYes(_)) && transition.state == QState::No;
         if let Some(enabled) = self.apply(side, option, transition) {
             sink.event(Event::OptionChanged {
                 option,
@@ -838,6 +870,8 @@ impl Core {
                 enabled,
             });
             options::changed(&mut Context { core: self, sink }, option, side, enabled);
+        } else if refused {
+            options::refused(&mut Context { core: self, sink }, option, side);
         }
     }
 

@@ -376,7 +376,8 @@ async fn a_synch_sent_as_urgent_data_does_not_eat_the_next_byte() {
     raw.send(b"cd\r\n").unwrap();
     let line = timeout(PATIENCE, got.recv()).await.unwrap().unwrap();
     // "ab" is discarded if the server had not read it when the urgent data arrived (the
-    // Synch's rule), kept if it had; "cd" is whole either way.
+    // Synch's rule), kept if it had: this test is about "cd" being whole either way (the
+    // discarding is `a_synch_discards_the_data_before_its_dm`'s).
     assert!(line == b"cd\r\n" || line == b"abcd\r\n", "{line:?}");
 }
 
@@ -390,10 +391,12 @@ async fn a_synch_discards_the_data_before_its_dm() {
     let mut config: ServerConfig = support::local();
     config.connect_maxwait = Duration::from_millis(200);
     let (lines, mut got) = tokio::sync::mpsc::unbounded_channel();
-    let server = create_server(config, move |mut reader, _writer| {
+    let server = create_server(config, move |mut reader, mut writer| {
         let lines = lines.clone();
         let mut commands = reader.commands();
         async move {
+            // Commands are kept from here on: the peer waits for this before its Synch.
+            let _ = writer.write(b"ready").await;
             let line = reader.read_line().await.unwrap_or_default();
             let _ = lines.send((line, commands.try_recv()));
         }
@@ -404,7 +407,13 @@ async fn a_synch_discards_the_data_before_its_dm() {
     let std_stream = stream.into_std().unwrap();
     std_stream.set_nonblocking(false).unwrap();
     let raw = socket2::SockRef::from(&std_stream);
-    sleep(Duration::from_millis(300)).await; // the shell is running
+    let mut opening = Vec::new();
+    while !opening.ends_with(b"ready") {
+        let mut buf = [0; 64];
+        let n = std::io::Read::read(&mut &std_stream, &mut buf).unwrap();
+        assert!(n > 0, "closed before the shell ran: {opening:?}");
+        opening.extend_from_slice(&buf[..n]);
+    }
     raw.set_tcp_cork(true).unwrap();
     // Type-ahead, an Interrupt Process, and the Synch's IAC; DM as urgent data; a line.
     raw.send(b"discard me\xff\xf4 and me").unwrap();

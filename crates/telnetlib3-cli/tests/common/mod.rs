@@ -20,6 +20,11 @@ pub const PATIENCE: Duration = Duration::from_secs(20);
 pub const SERVER: &str = env!("CARGO_BIN_EXE_telnetlib3-server");
 pub const CLIENT: &str = env!("CARGO_BIN_EXE_telnetlib3-client");
 
+/// Whether `needle` occurs in `haystack`.
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
 /// Bytes as escaped ASCII, for assertion messages.
 pub fn show(bytes: &[u8]) -> String {
     bytes.escape_ascii().to_string()
@@ -466,6 +471,24 @@ impl Tmux {
         let text = String::from_utf8_lossy(&out.stdout);
         let mut numbers = text.split_whitespace().map(|n| n.parse().unwrap());
         (numbers.next().unwrap(), numbers.next().unwrap())
+    }
+
+    /// Wait until a line of the screen is `line` (surrounding blanks aside); returns the
+    /// screen a moment later, once what follows the line has been drawn too.
+    pub fn wait_for_line(&self, line: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.screen();
+            if screen.lines().any(|l| l.trim() == line) {
+                std::thread::sleep(Duration::from_millis(300));
+                return self.screen();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no line {line:?} on the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Wait until the screen shows `text`; returns the screen.

@@ -862,12 +862,15 @@ fn send_request(core: &mut Core, offer: Offer) -> Result<(), CharsetError> {
     Ok(())
 }
 
-/// Whether our REQUEST awaits its answer. A REQUEST sent after our WILL but before its
-/// answer gets none when the WILL is refused (`DONT CHARSET`: "The sender REFUSES to use
-/// CHARSET option subnegotiation"); a refusal of a pending request is no change of state,
-/// so it is read here rather than cleared by [`changed`].
+/// Whether our REQUEST awaits its answer.
 fn awaiting_answer(core: &Core) -> bool {
-    core.families.charset.outstanding.is_some() && we_offer(core)
+    core.families.charset.outstanding.is_some()
+}
+
+/// Our `WILL CHARSET` was refused. A REQUEST sent after it but before its answer gets none:
+/// `DONT CHARSET` means "The sender REFUSES to use CHARSET option subnegotiation".
+pub(crate) fn refused<S: Sink>(cx: &mut Context<'_, S>) {
+    cx.core.families.charset.outstanding = None;
 }
 
 impl Session {

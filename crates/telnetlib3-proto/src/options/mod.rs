@@ -267,6 +267,14 @@ pub(crate) fn changed<S: Sink>(
     }
 }
 
+/// Our request to enable an option on `side` was refused (RFC 1143: WANTYES answered by
+/// WONT/DONT).
+pub(crate) fn refused<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, side: Side) {
+    if option == TelnetOption::Charset && side == Side::Local {
+        charset::refused(cx);
+    }
+}
+
 /// A negotiation verb for an option whose semantics are not RFC 1143's: return true if
 /// the family handled it, so the Q method must not see it.
 pub(crate) fn special_negotiation<S: Sink>(

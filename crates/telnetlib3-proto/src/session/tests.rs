@@ -388,6 +388,45 @@ fn ao_discards_queued_data_keeps_replies_and_sends_a_synch() {
     assert_eq!(transmit(&mut server), b"next");
 }
 
+/// A CR already handed over gets its NUL before the Synch (RFC 854: CR is followed by NUL
+/// or LF), even though the data around it was discarded.
+#[test]
+fn ao_after_a_sent_cr_sends_its_nul_first() {
+    let mut server = session(Policy::server());
+    server.send_data(b"prompt\r");
+    assert_eq!(transmit(&mut server), b"prompt\r");
+    server.send_data(b"discarded");
+    server.receive(b"\xff\xf5", &mut Log::default());
+    assert_eq!(transmit(&mut server), b"\0\xff\xf2");
+    // Nothing queued since the CR: its NUL is made now.
+    server.send_data(b"again\r");
+    assert_eq!(transmit(&mut server), b"again\r");
+    server.receive(b"\xff\xf5", &mut Log::default());
+    assert_eq!(transmit(&mut server), b"\0\xff\xf2");
+    server.send_data(b"\n");
+    assert_eq!(transmit(&mut server), b"\r\n", "no LF left owed to the old CR");
+}
+
+/// A flood of AO costs linear time (each scans only what came after the previous one)
+/// and queues one Synch until it is handed over, whatever comes between.
+#[test]
+fn an_ao_flood_queues_one_synch() {
+    let mut server = session(Policy::server());
+    let mut log = Log::default();
+    server.send_data(b"output");
+    let flood = b"\xff\xf5\xff\xfd\x03\xff\xfe\x03".repeat(20_000); // AO, DO SGA, DONT SGA
+    server.receive(&flood, &mut log);
+    let wire = transmit(&mut server);
+    let dm_count = memchr::memmem::find_iter(&wire, b"\xff\xf2").count();
+    assert_eq!(dm_count, 1);
+    assert!(wire.starts_with(b"\xff\xf2\xff\xfb\x03\xff\xfc\x03"), "{:?}", &wire[..12]);
+    assert_eq!(wire.len(), 2 + 20_000 * 6);
+    // The next AO after the hand-over gets a Synch of its own.
+    server.send_data(b"more");
+    server.receive(b"\xff\xf5", &mut log);
+    assert_eq!(transmit(&mut server), b"\xff\xf2");
+}
+
 #[test]
 fn ao_to_a_client_is_only_reported() {
     let mut client = Session::new(Role::Client, Config::with_policy(Policy::client()));

@@ -53,9 +53,10 @@ pub(super) fn sent(wire: &[u8]) {
             continue; // an escaped data byte
         }
         if let Some(verb) = Verb::from_code(byte) {
-            if let Some(&option) = wire.get(start + 2) {
-                negotiation("send", verb, TelnetOption::from(option));
-            }
+            let Some(&option) = wire.get(start + 2) else {
+                return; // cut short: nothing follows
+            };
+            negotiation("send", verb, TelnetOption::from(option));
             at = start + 3;
         } else if byte == SB {
             let Some(&option) = wire.get(start + 2) else {
@@ -258,5 +259,7 @@ mod tests {
         sent(b"\xff");
         sent(b"\xff\xfa");
         sent(b"\xff\xfa\x18\x00ab");
+        sent(b"\xff\xfb"); // a negotiation cut short after its verb
+        sent(b"x\xff\xfd");
     }
 }
