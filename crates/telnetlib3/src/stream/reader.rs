@@ -98,9 +98,10 @@ async fn next<T>(
             }
         }
         if !more && shared.buffered() == 0 {
-            return Some(match shared.failure {
-                Some(_) => Err(shared.end_error()),
-                None => Ok(None),
+            // A clean end is EOF here, not an error; a failure is the failure.
+            return Some(match shared.end_error() {
+                Error::Closed => Ok(None),
+                failure => Err(failure),
             });
         }
         None
@@ -230,9 +231,9 @@ impl TelnetReader {
             return Some(Ok(()));
         }
         if shared.eof {
-            return Some(match shared.failure {
-                Some(_) => Err(shared.end_error().into()),
-                None => Ok(()),
+            return Some(match shared.end_error() {
+                Error::Closed => Ok(()),
+                failure => Err(failure.into()),
             });
         }
         None
