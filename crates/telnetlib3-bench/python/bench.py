@@ -7,7 +7,12 @@ Usage:
       line per run: `elapsed=SECONDS`. --line-mode: the server's line_mode (no WILL
       ECHO / WILL SGA, so no kludge mode); --text: the client reads UTF-8 text
       (encoding="utf8", force_binary) instead of bytes (s2c only; BLOCKFILE must be
-      whole UTF-8 characters).
+      whole UTF-8 characters). --lines: the server writes BLOCKFILE in 84-byte write()
+      calls, draining only at the end; --lines-drained: write(line) then drain() per
+      84-byte line.
+  bench.py dump KB RUNS
+      telnetlib3's default shell and a client in this one process; for each run the
+      client sends `dump KB` and reads to its `KB OK`; prints `mbps=MB/S` per run.
   bench.py greet-server
       a server whose shell writes `hello\\r\\n` and then waits for the client to close;
       prints `port=N` once listening.
@@ -21,10 +26,20 @@ import telnetlib3
 END = b"#END#\r\n"
 
 
+LINE = 84
+
+
 async def bulk(
-    direction: str, block: bytes, total: int, runs: int, line_mode: bool, text: bool
+    direction: str,
+    block: bytes,
+    total: int,
+    runs: int,
+    line_mode: bool,
+    text: bool,
+    pieces: str,
 ) -> None:
     finished = asyncio.Queue()
+    lines = [block[i : i + LINE] for i in range(0, len(block), LINE)]
 
     async def transfer(reader, writer):
         if direction == "s2c":
@@ -33,9 +48,18 @@ async def bulk(
                 return
             sent = 0
             while sent < total:
-                writer.write(block)
+                if pieces == "lines":
+                    for line in lines:
+                        writer.write(line)
+                elif pieces == "lines-drained":
+                    for line in lines:
+                        writer.write(line)
+                        await writer.drain()
+                else:
+                    writer.write(block)
+                    await writer.drain()
                 sent += len(block)
-                await writer.drain()
+            await writer.drain()
         else:
             got = 0
             while got < total:
@@ -123,6 +147,37 @@ async def bulk(
     server.close()
 
 
+async def dump(kb: int, runs: int) -> None:
+    server = await telnetlib3.create_server(
+        host="127.0.0.1", port=0, connect_maxwait=0.5, shell=telnetlib3.telnet_server_shell
+    )
+    port = server.sockets[0].getsockname()[1]
+    mark = f"{kb} OK".encode()
+
+    async def read_through(reader, mark: bytes) -> int:
+        seen, got = b"", 0
+        while mark not in seen:
+            data = await reader.read(65536)
+            if not data:
+                raise SystemExit(f"server closed after {got} bytes")
+            got += len(data)
+            seen = (seen + data)[-64:]
+        return got
+
+    for _ in range(runs):
+        reader, writer = await telnetlib3.open_connection(
+            "127.0.0.1", port, encoding=False, connect_maxwait=0.5
+        )
+        await read_through(reader, b"tel:sh> ")
+        start = time.perf_counter()
+        writer.write(f"dump {kb}\r\n".encode())
+        got = await read_through(reader, mark)
+        elapsed = time.perf_counter() - start
+        print(f"mbps={got / elapsed / 1e6:.3f}", flush=True)
+        writer.close()
+    server.close()
+
+
 async def serve() -> None:
     async def shell(reader, writer):
         writer.write(b"hello\r\n")
@@ -152,8 +207,13 @@ def main() -> None:
                 int(sys.argv[5]),
                 "--line-mode" in flags,
                 "--text" in flags,
+                "lines-drained"
+                if "--lines-drained" in flags
+                else "lines" if "--lines" in flags else "blocks",
             )
         )
+    elif mode == "dump":
+        asyncio.run(dump(int(sys.argv[2]), int(sys.argv[3])))
     elif mode == "greet-server":
         asyncio.run(serve())
     else:

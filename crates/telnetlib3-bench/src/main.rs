@@ -152,7 +152,23 @@ struct Bulk {
     line_mode: bool,
     /// The client reads with the UTF-8 text API instead of the bytes API (s2c only).
     text: bool,
+    /// How the sending shell writes the data (s2c only).
+    pieces: Pieces,
 }
+
+/// How a bulk case's sender hands its data to the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pieces {
+    /// One `write` per 64 KiB block.
+    Blocks,
+    /// One `write` per 84-byte line (the debug shell's `dump` line), no `drain`.
+    Lines,
+    /// `write(line)` then `drain()` per 84-byte line: the idiom ported from asyncio.
+    LinesDrained,
+}
+
+/// The length of the debug shell's `dump` line: 80 slashes and `ESC [1G`.
+const LINE: usize = 84;
 
 /// A bulk case: its name, set-up, data, implementations and goal.
 type BulkCase<'a> = (
@@ -212,6 +228,17 @@ fn ascii_block() -> Vec<u8> {
         .chain(*b"\r\n")
         .collect();
     line.iter().copied().cycle().take(BLOCK).collect()
+}
+
+/// The debug shell's `dump` lines (80 slashes or backslashes, then `ESC [1G`), as many
+/// whole ones as fit in 64 KiB.
+fn dump_block() -> Vec<u8> {
+    let mut block = Vec::with_capacity(BLOCK);
+    for glyph in [b'/', b'\\'].iter().cycle().take(BLOCK / LINE) {
+        block.extend(std::iter::repeat_n(*glyph, LINE - 4));
+        block.extend_from_slice(b"\x1b[1G");
+    }
+    block
 }
 
 /// Pseudo-random bytes (xorshift) where every 10th byte is 0xFF (IAC) and no other is;
@@ -307,7 +334,10 @@ async fn bulk_server_ours(setup: Bulk, block: Arc<Vec<u8>>, total: usize) -> Res
                 }
                 let mut sent = 0;
                 while sent < total {
-                    if writer.write(&block).await.is_err() {
+                    if write_block(&mut writer, &block, setup.pieces)
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     sent += block.len();
@@ -330,6 +360,30 @@ async fn bulk_server_ours(setup: Bulk, block: Arc<Vec<u8>>, total: usize) -> Res
     })
     .await?;
     Ok(server)
+}
+
+/// Write `block` the way `pieces` says.
+async fn write_block(
+    writer: &mut TelnetWriter,
+    block: &[u8],
+    pieces: Pieces,
+) -> Result<(), telnetlib3::Error> {
+    match pieces {
+        Pieces::Blocks => writer.write(block).await,
+        Pieces::Lines => {
+            for line in block.chunks(LINE) {
+                writer.write(line).await?;
+            }
+            Ok(())
+        }
+        Pieces::LinesDrained => {
+            for line in block.chunks(LINE) {
+                writer.write(line).await?;
+                writer.drain().await?;
+            }
+            Ok(())
+        }
+    }
 }
 
 /// One transfer of `total` bytes against our server on `port`; its duration.
@@ -527,6 +581,15 @@ async fn bulk_python(
     if setup.text {
         command.arg("--text");
     }
+    match setup.pieces {
+        Pieces::Blocks => {}
+        Pieces::Lines => {
+            command.arg("--lines");
+        }
+        Pieces::LinesDrained => {
+            command.arg("--lines-drained");
+        }
+    }
     command.stdin(Stdio::null()).kill_on_drop(true);
     let output = timeout(sizes.python_timeout, command.output())
         .await
@@ -544,6 +607,86 @@ async fn bulk_python(
         .lines()
         .filter_map(|line| line.strip_prefix("elapsed="))
         .map(|secs| secs.trim().parse::<f64>().map(|s| total as f64 / s / 1e6))
+        .collect::<Result<_, _>>()?;
+    if samples.len() != sizes.runs {
+        bail!("Python reported {} of {} runs", samples.len(), sizes.runs);
+    }
+    Ok(samples)
+}
+
+// ---------------------------------------------------------------- the debug shell's dump
+
+/// Read from `reader` until `mark` has come; returns how many bytes came.
+async fn read_through(reader: &mut telnetlib3::TelnetReader, mark: &[u8]) -> Result<usize> {
+    let last = *mark.last().expect("a mark");
+    let mut tail: Vec<u8> = Vec::new();
+    let mut got = 0;
+    loop {
+        let data = reader.read(BLOCK).await?;
+        if data.is_empty() {
+            bail!("the server closed after {got} bytes, before {mark:?}");
+        }
+        got += data.len();
+        // The mark's last byte is rare in the dump: look for the mark only where it is.
+        if data.contains(&last) || tail.len() > 4 * mark.len() {
+            tail.extend_from_slice(&data[data.len().saturating_sub(4 * mark.len())..]);
+            if tail.windows(mark.len()).any(|w| w == mark) {
+                return Ok(got);
+            }
+            let keep = tail.len().saturating_sub(mark.len());
+            tail.drain(..keep);
+        }
+    }
+}
+
+/// Our debug shell's `dump <kb>` with the default arguments, read by our client; MB/s
+/// per run, from sending the command to the end of its `OK` line.
+async fn dump_ours(kb: usize, runs: usize) -> Result<Vec<f64>> {
+    let server = create_server(local_server_config(), |reader, writer| async move {
+        let _ = telnetlib3_cli::shell::debug_shell(reader, writer).await;
+    })
+    .await?;
+    let port = port_of(&server);
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let mut client = ClientConfig::default();
+        client.connect_maxwait = Duration::from_secs(1);
+        let (mut reader, mut writer) = open_connection(HOST, port, client).await?;
+        read_through(&mut reader, telnetlib3_cli::shell::PROMPT).await?;
+        let start = Instant::now();
+        writer.write(format!("dump {kb}\r\n").as_bytes()).await?;
+        let got = read_through(&mut reader, format!("{kb} OK").as_bytes()).await?;
+        samples.push(mb_per_s(got, start.elapsed()));
+        writer.close().await;
+    }
+    server.close();
+    Ok(samples)
+}
+
+/// Python telnetlib3's shell doing the same, read by its client, in one Python process.
+async fn dump_python(python: &Python, kb: usize, sizes: Sizes) -> Result<Vec<f64>> {
+    let mut command = python.command("dump");
+    command
+        .arg(kb.to_string())
+        .arg(sizes.runs.to_string())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = timeout(sizes.python_timeout, command.output())
+        .await
+        .map_err(|_| anyhow!("Python took longer than {:?}", sizes.python_timeout))??;
+    if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
+        bail!(
+            "Python failed ({}): {}",
+            output.status,
+            last.unwrap_or("").trim()
+        );
+    }
+    let samples: Vec<f64> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| line.strip_prefix("mbps="))
+        .map(|v| v.trim().parse::<f64>())
         .collect::<Result<_, _>>()?;
     if samples.len() != sizes.runs {
         bail!("Python reported {} of {} runs", samples.len(), sizes.runs);
@@ -960,6 +1103,7 @@ async fn profile(case: &str, mib: usize) -> Result<()> {
                 direction: Direction::ServerToClient,
                 line_mode: false,
                 text: case == "text",
+                pieces: Pieces::Blocks,
             },
             match case {
                 "s2c" => ascii_block(),
@@ -972,6 +1116,7 @@ async fn profile(case: &str, mib: usize) -> Result<()> {
                 direction: Direction::ClientToServer,
                 line_mode: case.ends_with("-line"),
                 text: false,
+                pieces: Pieces::Blocks,
             },
             if case.starts_with("c2s-iac") {
                 iac_block()
@@ -1251,6 +1396,7 @@ async fn main() -> Result<()> {
         direction: Direction::ServerToClient,
         line_mode: false,
         text: false,
+        pieces: Pieces::Blocks,
     };
     let c2s = Bulk {
         direction: Direction::ClientToServer,
@@ -1261,9 +1407,18 @@ async fn main() -> Result<()> {
         ..c2s
     };
     let text = Bulk { text: true, ..s2c };
+    let lines = Bulk {
+        pieces: Pieces::Lines,
+        ..s2c
+    };
+    let lines_drained = Bulk {
+        pieces: Pieces::LinesDrained,
+        ..s2c
+    };
+    let dump = Arc::new(dump_block());
     let all = [Impl::Pump, Impl::Ours, Impl::Python];
     let no_pump = [Impl::Ours, Impl::Python];
-    let bulk_cases: [BulkCase<'_>; 8] = [
+    let bulk_cases: [BulkCase<'_>; 10] = [
         (
             "1 s2c bulk ASCII",
             s2c,
@@ -1320,20 +1475,35 @@ async fn main() -> Result<()> {
             &all,
             None,
         ),
+        (
+            "11 s2c 84-byte write() calls in a loop",
+            lines,
+            &dump,
+            &no_pump,
+            Some(Goal::AtLeast(1000.0)),
+        ),
+        (
+            "12 s2c write(line) + drain() per 84-byte line",
+            lines_drained,
+            &dump,
+            &no_pump,
+            Some(Goal::AtLeast(500.0)),
+        ),
     ];
     for (case, setup, block, imps, goal) in bulk_cases {
         if !run.wanted(case) {
             continue;
         }
+        // Whole blocks only (the line blocks are a little short of 64 KiB).
+        let bulk = sizes.bulk / block.len() * block.len();
+        let python_bulk = sizes.python_bulk / block.len() * block.len();
         for &imp in imps {
             eprintln!("running {case} / {}", imp.name());
             let outcome = match imp {
-                Impl::Pump => {
-                    bulk_pump(setup.direction, Arc::clone(block), sizes.bulk, sizes.runs).await
-                }
-                Impl::Ours => bulk_ours(setup, Arc::clone(block), sizes.bulk, sizes.runs).await,
+                Impl::Pump => bulk_pump(setup.direction, Arc::clone(block), bulk, sizes.runs).await,
+                Impl::Ours => bulk_ours(setup, Arc::clone(block), bulk, sizes.runs).await,
                 Impl::Python => match &python {
-                    Some(p) => bulk_python(p, setup, block, sizes.python_bulk, sizes).await,
+                    Some(p) => bulk_python(p, setup, block, python_bulk, sizes).await,
                     None => Err(anyhow!("skipped: no Python")),
                 },
             };
@@ -1372,6 +1542,21 @@ async fn main() -> Result<()> {
                 let goal = row.goal.filter(|_| imp == Impl::Ours);
                 run.rows.push(Row { goal, ..row });
             }
+        }
+    }
+
+    let dump_case = "13 debug shell dump N (default args), read by a client";
+    if run.wanted(dump_case) {
+        for imp in no_pump {
+            eprintln!("running {dump_case} / {}", imp.name());
+            let outcome = match imp {
+                Impl::Python => match &python {
+                    Some(p) => dump_python(p, sizes.python_bulk >> 10, sizes).await,
+                    None => Err(anyhow!("skipped: no Python")),
+                },
+                _ => dump_ours((sizes.bulk >> 10) * 100_000 / 65_536, sizes.runs).await,
+            };
+            run.push(dump_case, "MB/s", imp, Some(Goal::AtLeast(500.0)), outcome);
         }
     }
 

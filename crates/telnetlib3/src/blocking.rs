@@ -96,7 +96,7 @@ impl TelnetConnection {
         let writer = &mut self.writer;
         within(&self.runtime, None, async move {
             writer.write(data).await?;
-            writer.drain().await
+            writer.flush().await
         })
     }
 

@@ -24,7 +24,7 @@ use crate::option::TelnetOption;
 use crate::session::{Event as SessionEvent, Session, Sink};
 
 /// At most this many pings are counted as outstanding; more are sent but not tracked.
-const MAX_OUTSTANDING: u32 = 1024;
+pub const MAX_OUTSTANDING: u32 = 1024;
 
 /// How many DO TM in a row are answered when each comes after our previous answer went
 /// out, with nothing else from the peer between them.

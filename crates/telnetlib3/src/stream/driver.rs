@@ -384,23 +384,22 @@ impl Sink for Collect<'_> {
 /// Drive the connection until it ends, then tell every handle.
 pub(super) async fn drive<S: Transport>(inner: Arc<Inner>, stream: S, unsent: Vec<u8>) {
     let result = run(&inner, stream, unsent).await;
-    let mut shared = inner.lock();
-    if let Err(error) = result {
+    let failure = result.err().map(|error| {
         debug!(peer = %inner.settings.peer, "connection failed: {error}");
-        shared.failure = Some(Failure {
+        Failure {
             kind: error.kind(),
             message: error.to_string(),
-        });
-    }
-    shared.eof = true;
-    shared.shut_down = true;
-    shared.finished = true;
-    shared.in_flight = 0;
-    // Unanswered timing marks will never be answered.
-    shared.pings.clear();
-    drop(shared);
+        }
+    });
+    let waker = {
+        let mut shared = inner.lock();
+        shared.set_ended(failure);
+        shared.write_waker.take()
+    };
     inner.readable.notify_waiters();
-    inner.writable.notify_waiters();
+    if let Some(waker) = waker {
+        waker.wake();
+    }
 }
 
 async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Result<()> {
@@ -419,6 +418,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     let mut stalled_since: Option<Instant> = None;
     let stall_timeout = inner.settings.output_stall_timeout;
     loop {
+        let mut wake_writer = None;
         let (room, closing, queued) = {
             let mut shared = inner.lock();
             if pos == out.len() {
@@ -456,7 +456,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     "abort output: {} bytes discarded",
                     before - shared.in_flight
                 );
-                inner.writable.notify_waiters();
+                wake_writer = shared.writer_to_wake();
             }
             if out.is_empty() {
                 let urgent = shared.session.urgent_offset();
@@ -464,13 +464,19 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 urgent_at = urgent;
                 shared.in_flight = out.len();
             }
+            // With nothing to write, the driver waits only for a wake-up: a writer must
+            // give one. Otherwise it comes back by itself once the socket took the bytes.
+            shared.driver_idle = out.is_empty();
             let queued = shared.queued_output();
             shared.peak_output = shared.peak_output.max(queued);
             let room = inner.settings.limit.saturating_sub(shared.buffered());
             shared.read_paused = room == 0;
             let can_read = !shared.eof && backlog.is_empty() && queued < OUTPUT_PAUSE;
-            (if can_read { room } else { 0 }, shared.closing, queued)
+            (if can_read { room } else { 0 }, shared.closing(), queued)
         };
+        if let Some(waker) = wake_writer {
+            waker.wake();
+        }
         if queued >= OUTPUT_PAUSE && !closing {
             let since = *stalled_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= stall_timeout {
@@ -516,11 +522,15 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     urgent_at = None;
                 }
                 pos += n;
-                let mut shared = inner.lock();
-                shared.in_flight = out.len() - pos;
-                shared.bytes_out += n as u64;
-                drop(shared);
-                inner.writable.notify_waiters();
+                let waker = {
+                    let mut shared = inner.lock();
+                    shared.in_flight = out.len() - pos;
+                    shared.bytes_out += n as u64;
+                    shared.writer_to_wake()
+                };
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
             }
             read = poll_fn(|cx| {
                 poll_receive(Some(inner), &mut rd, &mut backlog, &mut at_mark, room, cx)
@@ -584,12 +594,7 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         abort_output,
     };
     let used = session.receive_until_output(data, &mut sink, output_limit);
-    if sink.logout {
-        // RFC 727: a server that answers DO LOGOUT with WILL LOGOUT "should then close
-        // the connection". What is queued (our WILL among it) is written out first.
-        debug!(peer = %inner.settings.peer, "logout agreed: closing");
-        shared.closing = true;
-    }
+    let logout = sink.logout;
     // Only once someone watches (the channels are made on the first subscription,
     // under this same lock, from the session's values then).
     if let Some(window_size) = inner.window_size.get() {
@@ -609,6 +614,12 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
             }
             changed
         });
+    }
+    if logout {
+        // RFC 727: a server that answers DO LOGOUT with WILL LOGOUT "should then close
+        // the connection". What is queued (our WILL among it) is written out first.
+        debug!(peer = %inner.settings.peer, "logout agreed: closing");
+        shared.close();
     }
     used
 }
@@ -633,14 +644,15 @@ where
 {
     let timeout = inner.settings.close_timeout;
     let shutdown = tokio::time::timeout(timeout, wr.shutdown()).await;
-    {
+    let waker = {
         let mut shared = inner.lock();
-        shared.shut_down = true;
-        // The shell sees the end now, not after the linger below.
-        shared.eof = true;
-    }
+        shared.set_shut_down();
+        shared.write_waker.take()
+    };
     inner.readable.notify_waiters();
-    inner.writable.notify_waiters();
+    if let Some(waker) = waker {
+        waker.wake();
+    }
     if let Ok(result) = shutdown {
         result?;
     }

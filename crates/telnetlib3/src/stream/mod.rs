@@ -20,9 +20,12 @@ use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::task::Waker;
 use std::time::Duration;
 
 use telnetlib3_proto::options::naws::WindowSize;
+#[cfg(doc)]
+use telnetlib3_proto::options::timing_mark;
 use telnetlib3_proto::{Command, Event, Session};
 use tokio::sync::{oneshot, watch, Notify};
 
@@ -40,8 +43,14 @@ pub const DEFAULT_LIMIT: usize = 65536;
 /// An emptied input buffer larger than this is released.
 const RETAINED_INPUT_CAPACITY: usize = 4096;
 
-/// A writer waits while this much output is queued and not yet written to the socket.
+/// A writer waits while this much output is queued and not yet written to the socket
+/// (asyncio's default high-water mark).
 pub const WRITE_HIGH_WATER: usize = 64 * 1024;
+
+/// A writer that had to wait goes on once the queued output is down to this (asyncio's
+/// default low-water mark, a quarter of the high one): one wake-up per 48 KiB written,
+/// not one per socket write.
+pub(crate) const WRITE_LOW_WATER: usize = WRITE_HIGH_WATER / 4;
 
 /// Room for the session's own replies (negotiation answers, STATUS, SLC, timing marks)
 /// on top of what writers may queue, before input stops being taken.
@@ -138,6 +147,23 @@ struct Failure {
     message: String,
 }
 
+/// Where the connection is in its life, as far as our side goes; it only moves
+/// forward. Whether more input can come is a separate axis ([`Shared::eof`]): the peer
+/// may close its side while ours is open.
+#[derive(Debug)]
+enum Life {
+    /// Reading and writing.
+    Open,
+    /// A handle asked to close (or the peer's LOGOUT was agreed): writes are refused,
+    /// the driver writes out what is queued, within the close timeout.
+    Closing,
+    /// Our side is shut down (everything queued before was written, or the close
+    /// timeout passed); the driver lingers for the peer's close.
+    ShutDown,
+    /// The driver has ended and the socket is gone; why, if the connection failed.
+    Ended(Option<Failure>),
+}
+
 /// State shared by the driver and the handles.
 struct Shared {
     session: Session,
@@ -149,19 +175,23 @@ struct Shared {
     /// The driver stopped reading the socket because the input buffer is full: a reader
     /// that takes input must wake it (and need not otherwise).
     read_paused: bool,
-    /// No more input will come: the peer closed its side, we closed, or the connection
-    /// failed.
+    /// No more input will come: the peer closed its side, we shut ours down, or the
+    /// driver ended. The input axis of the connection's life, apart from [`Life`]
+    /// because the peer may end its side while ours stays open.
     eof: bool,
-    /// The local side asked to close: writes are refused, the driver flushes and ends.
-    closing: bool,
-    /// Our side of the connection is shut down (everything queued before was written),
-    /// or the driver ended.
-    shut_down: bool,
-    /// The driver has ended: the socket is gone.
-    finished: bool,
-    /// Why the connection failed, if it did.
-    failure: Option<Failure>,
-    /// Timing marks waiting for their answer, oldest first.
+    /// Our side's life.
+    life: Life,
+    /// The driver waits for something to do with nothing to write: a writer that queues
+    /// output must wake it. While it writes, it takes what was queued meanwhile on its
+    /// next turn by itself, so a run of small writes wakes it once.
+    driver_idle: bool,
+    /// A writer waiting for room, for everything to be written, or for the shutdown
+    /// (the `poll_*` methods of [`TelnetWriter`]); the driver wakes it once the queued
+    /// output is down to [`WRITE_LOW_WATER`] or our side's life moves on.
+    write_waker: Option<Waker>,
+    /// Timing marks waiting for their answer, oldest first; never more than the session
+    /// counts as outstanding ([`timing_mark::MAX_OUTSTANDING`]), so that each answer the
+    /// session reports is the oldest waiter's.
     pings: VecDeque<oneshot::Sender<bool>>,
     bytes_in: u64,
     bytes_out: u64,
@@ -175,6 +205,66 @@ struct Shared {
 }
 
 impl Shared {
+    /// Whether the local side asked to close, or the connection ended.
+    fn closing(&self) -> bool {
+        !matches!(self.life, Life::Open)
+    }
+
+    /// Whether our side is shut down or the driver ended.
+    fn shut_down(&self) -> bool {
+        matches!(self.life, Life::ShutDown | Life::Ended(_))
+    }
+
+    /// Whether the driver ended.
+    fn ended(&self) -> bool {
+        matches!(self.life, Life::Ended(_))
+    }
+
+    /// Why the connection failed, once it did.
+    fn failure(&self) -> Option<&Failure> {
+        match &self.life {
+            Life::Ended(failure) => failure.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Ask to close: from [`Life::Open`] only.
+    fn close(&mut self) {
+        if matches!(self.life, Life::Open) {
+            self.life = Life::Closing;
+        }
+    }
+
+    /// Our side is shut down: the output is done, and the shell sees the end of input
+    /// now, not after the linger for the peer's close.
+    fn set_shut_down(&mut self) {
+        if !self.ended() {
+            self.life = Life::ShutDown;
+        }
+        self.eof = true;
+    }
+
+    /// The driver ended, with `failure` if it failed: no more input, nothing in flight,
+    /// and unanswered timing marks will never be answered.
+    fn set_ended(&mut self, failure: Option<Failure>) {
+        self.life = Life::Ended(failure);
+        self.eof = true;
+        self.in_flight = 0;
+        self.pings.clear();
+    }
+
+    /// Take the waiting writer's waker if it may go on now: the queued output is down to
+    /// [`WRITE_LOW_WATER`], or our side's life moved on. The caller wakes it after
+    /// unlocking.
+    fn writer_to_wake(&mut self) -> Option<Waker> {
+        if self.write_waker.is_some() && (self.queued_output() <= WRITE_LOW_WATER || self.closing())
+        {
+            self.write_waker.take()
+        } else {
+            None
+        }
+    }
+
     fn buffered(&self) -> usize {
         self.input.len() - self.start
     }
@@ -223,7 +313,7 @@ impl Shared {
     /// The error for a caller that needs more than the connection will give: the
     /// failure if it failed, else [`Error::Closed`].
     fn end_error(&self) -> Error {
-        match &self.failure {
+        match self.failure() {
             Some(failure) => {
                 Error::ConnectionLost(io::Error::new(failure.kind, failure.message.clone()))
             }
@@ -237,8 +327,6 @@ pub(crate) struct Inner {
     shared: Mutex<Shared>,
     /// Input arrived, EOF, negotiation progressed, or the driver ended.
     readable: Notify,
-    /// Output was written out, our side shut down, or the driver ended.
-    writable: Notify,
     /// The driver has something to do (output queued, input taken, close).
     wake_driver: Notify,
     /// How many [`TelnetReader`]s and [`TelnetWriter`]s are alive: when the last one goes
@@ -338,10 +426,9 @@ where
             in_flight: unsent.len(),
             read_paused: false,
             eof: false,
-            closing: false,
-            shut_down: false,
-            finished: false,
-            failure: None,
+            life: Life::Open,
+            driver_idle: false,
+            write_waker: None,
             pings: VecDeque::new(),
             bytes_in: 0,
             bytes_out: sent as u64,
@@ -350,7 +437,6 @@ where
             abort_output: false,
         }),
         readable: Notify::new(),
-        writable: Notify::new(),
         wake_driver: Notify::new(),
         handles: AtomicUsize::new(0),
         window_size: OnceLock::new(),
@@ -374,7 +460,7 @@ pub(crate) async fn wait_for(
         let shared = inner.lock();
         if done(&shared.session, shared.eof) {
             Some(true)
-        } else if shared.eof || shared.closing || shared.buffered() >= inner.settings.limit {
+        } else if shared.eof || shared.closing() || shared.buffered() >= inner.settings.limit {
             Some(false)
         } else {
             None
@@ -395,8 +481,15 @@ pub(crate) fn with_session<T>(inner: &Inner, f: impl FnOnce(&mut Session) -> T) 
 /// Ask the driver behind `inner` to write out what is queued and close, within the
 /// close timeout.
 pub(crate) fn close_now(inner: &Inner) {
-    inner.lock().closing = true;
+    let waker = {
+        let mut shared = inner.lock();
+        shared.close();
+        shared.writer_to_wake()
+    };
     inner.wake_driver.notify_one();
+    if let Some(waker) = waker {
+        waker.wake();
+    }
 }
 
 /// Whether no more input will come on `inner` (the peer closed, or the connection
@@ -407,7 +500,7 @@ pub(crate) fn input_ended(inner: &Inner) -> bool {
 
 /// Whether the local side asked to close `inner`.
 pub(crate) fn is_closing(inner: &Inner) -> bool {
-    inner.lock().closing
+    inner.lock().closing()
 }
 
 #[cfg(test)]

@@ -195,11 +195,11 @@ async fn the_reader_limit_stops_reading_the_socket() {
 }
 
 #[tokio::test]
-async fn the_writer_escapes_and_drains() {
+async fn the_writer_escapes_and_flushes() {
     let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
     writer.write(b"a\xffb").await.unwrap();
     writer.write_line(b"c").await.unwrap();
-    writer.drain().await.unwrap();
+    writer.flush().await.unwrap();
     assert_eq!(writer.pending_output(), 0);
     let mut got = [0u8; 7];
     peer.read_exact(&mut got).await.unwrap();

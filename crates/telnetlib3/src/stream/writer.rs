@@ -3,14 +3,21 @@
 use std::fmt;
 use std::sync::Arc;
 
+use std::future::poll_fn;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use telnetlib3_proto::options::environ::Variable;
 use telnetlib3_proto::options::linemode::SlcTable;
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
+
+use telnetlib3_proto::options::timing_mark;
 use telnetlib3_proto::{Command, Mode, Role, Session, TelnetOption};
+use tokio::io::AsyncWrite;
 use tokio::sync::{oneshot, watch};
 
-use super::{close_now, wait_until, Inner, WRITE_HIGH_WATER};
+use super::{close_now, wait_until, Inner, Shared, WRITE_HIGH_WATER};
 use crate::Error;
 
 /// The most data queued by one step of [`TelnetWriter::write`]; escaping can at most double
@@ -41,8 +48,13 @@ impl TelnetWriter {
     }
 
     /// Queue `data` (escaped for the wire by the session), waiting while the output
-    /// queued and not yet written would exceed [`WRITE_HIGH_WATER`]. If the call is
+    /// queued and not yet written is above [`WRITE_HIGH_WATER`] (then until it is down to
+    /// a quarter of that). Small writes are cheap: they are added to the output the
+    /// driver takes next, and a run of them wakes the driver once. If the call is
     /// cancelled, a prefix of `data` may have been queued.
+    ///
+    /// This is asyncio's `write` and `drain` in one call: a ported `write(x); await
+    /// drain()` needs only `write(x).await`.
     ///
     /// # Errors
     ///
@@ -65,44 +77,51 @@ impl TelnetWriter {
     }
 
     async fn queue(&mut self, data: &[u8], complete: bool) -> Result<(), Error> {
-        // An empty complete write still finishes a CR left by an earlier write.
-        if data.is_empty() && !complete {
-            return Ok(());
-        }
-        let inner = &*self.inner;
         let mut rest = data;
         loop {
-            let step = rest.len().min(WRITE_STEP);
-            let queued = wait_until(&inner.writable, || {
-                let mut shared = inner.lock();
-                if shared.finished {
-                    return Some(Err(shared.end_error()));
-                }
-                if shared.closing {
-                    return Some(Err(Error::Closed));
-                }
-                let pending = shared.queued_output();
-                if pending + 2 * step <= WRITE_HIGH_WATER {
-                    if complete && step == rest.len() {
-                        shared.session.send_data_complete(&rest[..step]);
-                    } else {
-                        shared.session.send_data(&rest[..step]);
-                    }
-                    return Some(Ok(()));
-                }
-                drop(shared);
-                // The driver may not know about output queued by other means.
-                inner.wake_driver.notify_one();
-                None
-            })
-            .await;
-            inner.wake_driver.notify_one();
-            queued?;
-            rest = &rest[step..];
+            let n = poll_fn(|cx| self.poll_queue(cx, rest, complete)).await?;
+            rest = &rest[n..];
             if rest.is_empty() {
                 return Ok(());
             }
         }
+    }
+
+    /// Queue what fits of `data` now (at most one [`WRITE_STEP`]), escaped; `complete`:
+    /// the last of it ends the input ([`Session::send_data_complete`]). Pending, with the
+    /// waker kept, while the queued output is too high; ready with how many bytes were
+    /// taken (0 only for empty `data`).
+    fn poll_queue(
+        &self,
+        cx: &mut Context<'_>,
+        data: &[u8],
+        complete: bool,
+    ) -> Poll<Result<usize, Error>> {
+        let inner = &*self.inner;
+        let mut shared = inner.lock();
+        if let Err(error) = writable(&shared) {
+            return Poll::Ready(Err(error));
+        }
+        // Escaping can double the data (IAC IAC, CR NUL, CR LF): what is taken must fit
+        // below the mark even then.
+        let room = WRITE_HIGH_WATER.saturating_sub(shared.queued_output()) / 2;
+        let n = data.len().min(WRITE_STEP).min(room);
+        if n == 0 && !data.is_empty() {
+            park(inner, &mut shared, cx);
+            return Poll::Pending;
+        }
+        let chunk = &data[..n];
+        if complete && n == data.len() {
+            shared.session.send_data_complete(chunk);
+        } else {
+            shared.session.send_data(chunk);
+        }
+        let wake = std::mem::take(&mut shared.driver_idle) && shared.session.output_len() > 0;
+        drop(shared);
+        if wake {
+            inner.wake_driver.notify_one();
+        }
+        Poll::Ready(Ok(n))
     }
 
     /// [`TelnetWriter::write`] then CR LF.
@@ -115,27 +134,58 @@ impl TelnetWriter {
         self.write(b"\r\n").await
     }
 
-    /// Wait until everything queued has been written to the socket. Waits as long as the
-    /// peer does not read; wrap it in a timeout if that matters.
+    /// Flow control, asyncio's `drain`: returns at once while the output queued and not
+    /// yet on the socket is at most [`WRITE_HIGH_WATER`]; above it (the session's own
+    /// replies can take it there), waits until it is down to a quarter of that.
+    ///
+    /// [`TelnetWriter::write`] already waits the same way, so a ported `write(x); await
+    /// drain()` is correct and nearly free. To wait until everything is on the socket
+    /// (before a deadline, before timing a prompt), call [`TelnetWriter::flush`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Closed`] or [`Error::ConnectionLost`] once the connection has ended.
+    pub async fn drain(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_drain(cx)).await
+    }
+
+    fn poll_drain(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+        let inner = &*self.inner;
+        let mut shared = inner.lock();
+        if shared.ended() {
+            return Poll::Ready(Err(shared.end_error()));
+        }
+        if shared.queued_output() <= WRITE_HIGH_WATER {
+            return Poll::Ready(Ok(()));
+        }
+        park(inner, &mut shared, cx);
+        Poll::Pending
+    }
+
+    /// Wait until everything queued has been written to the socket (the socket's own
+    /// buffer may still hold it: the peer has not necessarily read it). Waits as long as
+    /// the peer does not read; wrap it in a timeout if that matters. This is also
+    /// [`AsyncWrite::poll_flush`].
     ///
     /// # Errors
     ///
     /// [`Error::Closed`] or [`Error::ConnectionLost`] if the connection ended with output
     /// still queued.
-    pub async fn drain(&mut self) -> Result<(), Error> {
+    pub async fn flush(&mut self) -> Result<(), Error> {
+        poll_fn(|cx| self.poll_flushed(cx)).await
+    }
+
+    fn poll_flushed(&self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let inner = &*self.inner;
-        inner.wake_driver.notify_one();
-        wait_until(&inner.writable, || {
-            let shared = inner.lock();
-            if shared.queued_output() == 0 {
-                Some(Ok(()))
-            } else if shared.finished {
-                Some(Err(shared.end_error()))
-            } else {
-                None
-            }
-        })
-        .await
+        let mut shared = inner.lock();
+        if shared.queued_output() == 0 {
+            return Poll::Ready(Ok(()));
+        }
+        if shared.ended() {
+            return Poll::Ready(Err(shared.end_error()));
+        }
+        park(inner, &mut shared, cx);
+        Poll::Pending
     }
 
     /// Close the connection: writes are refused from now on, what is queued is written
@@ -145,15 +195,23 @@ impl TelnetWriter {
     /// timeout, for the peer to close its side.
     pub async fn close(&mut self) {
         close_now(&self.inner);
+        poll_fn(|cx| self.poll_shut_down(cx)).await;
+    }
+
+    fn poll_shut_down(&self, cx: &mut Context<'_>) -> Poll<()> {
         let inner = &*self.inner;
-        wait_until(&inner.writable, || inner.lock().shut_down.then_some(())).await;
+        let mut shared = inner.lock();
+        if shared.shut_down() {
+            return Poll::Ready(());
+        }
+        park(inner, &mut shared, cx);
+        Poll::Pending
     }
 
     /// Whether the connection is closing or has ended.
     #[must_use]
     pub fn is_closing(&self) -> bool {
-        let shared = self.inner.lock();
-        shared.finished || shared.closing
+        self.inner.lock().closing()
     }
 
     /// Output queued and not yet accepted by the socket, escaped, in bytes. Writers keep
@@ -198,15 +256,24 @@ impl TelnetWriter {
     /// [`Error::Closed`] or [`Error::ConnectionLost`] if the connection ends before the
     /// answer.
     pub async fn timing_mark(&mut self) -> Result<bool, Error> {
-        let (tx, rx) = oneshot::channel();
-        {
-            let mut shared = self.inner.lock();
-            if shared.finished || shared.closing {
-                return Err(shared.end_error());
+        let inner = &*self.inner;
+        // The session counts at most MAX_OUTSTANDING marks, and each answer it reports
+        // goes to the oldest waiter: a mark it would not count would take another's
+        // answer. So a mark waits for a slot (answers arrive as input).
+        let rx = wait_until(&inner.readable, || {
+            let mut shared = inner.lock();
+            if shared.closing() {
+                return Some(Err(shared.end_error()));
             }
+            if shared.session.timing_marks_outstanding() >= timing_mark::MAX_OUTSTANDING {
+                return None;
+            }
+            let (tx, rx) = oneshot::channel();
             shared.pings.push_back(tx);
             shared.session.send_timing_mark();
-        }
+            Some(Ok(rx))
+        })
+        .await?;
         self.inner.wake_driver.notify_one();
         match rx.await {
             Ok(will) => Ok(will),
@@ -362,6 +429,70 @@ impl TelnetWriter {
     }
 }
 
+/// Whether writes are taken: the error for a writer once the connection is closing or
+/// ended.
+fn writable(shared: &Shared) -> Result<(), Error> {
+    if shared.ended() {
+        Err(shared.end_error())
+    } else if shared.closing() {
+        Err(Error::Closed)
+    } else {
+        Ok(())
+    }
+}
+
+/// Keep `cx`'s waker for the driver to wake (see [`Shared::writer_to_wake`]); a waker of
+/// another task that waited before is woken, so that it polls again and no wake-up is
+/// lost. An idle driver is woken too: what the writer waits for is its work.
+fn park(inner: &Inner, shared: &mut Shared, cx: &mut Context<'_>) {
+    match &mut shared.write_waker {
+        Some(waker) if waker.will_wake(cx.waker()) => {}
+        slot => {
+            if let Some(other) = slot.replace(cx.waker().clone()) {
+                other.wake();
+            }
+        }
+    }
+    if std::mem::take(&mut shared.driver_idle) {
+        inner.wake_driver.notify_one();
+    }
+}
+
+/// The writer as tokio I/O: `poll_write` queues with the same back-pressure as
+/// [`TelnetWriter::write`], `poll_flush` is [`TelnetWriter::flush`] (everything on the
+/// socket), `poll_shutdown` is [`TelnetWriter::close`] (flush, then shut our side down).
+///
+/// ```no_run
+/// use tokio::io::AsyncWriteExt;
+///
+/// # async fn demo(mut writer: telnetlib3::TelnetWriter) -> std::io::Result<()> {
+/// writer.write_all(b"hello\r\n").await?;
+/// AsyncWriteExt::flush(&mut writer).await?;
+/// writer.shutdown().await?;
+/// # Ok(())
+/// # }
+/// ```
+impl AsyncWrite for TelnetWriter {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.poll_queue(cx, buf, false).map_err(io::Error::from)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_flushed(cx).map_err(io::Error::from)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if !self.inner.lock().closing() {
+            close_now(&self.inner);
+        }
+        self.poll_shut_down(cx).map(Ok)
+    }
+}
+
 impl Drop for TelnetWriter {
     fn drop(&mut self) {
         self.inner.release();
@@ -453,7 +584,7 @@ mod tests {
 
     /// What the peer gets for the writes so far, once they are on the wire.
     async fn sent(writer: &mut TelnetWriter, peer: &mut DuplexStream) -> Vec<u8> {
-        writer.drain().await.unwrap();
+        writer.flush().await.unwrap();
         let mut buf = vec![0; 256];
         let n = timeout(Duration::from_secs(10), peer.read(&mut buf))
             .await
