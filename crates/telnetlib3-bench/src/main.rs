@@ -65,7 +65,8 @@ enum ChildCommand {
     /// Internal: one bulk transfer of ours, in this process only (for profilers).
     #[command(hide = true)]
     Profile {
-        /// `s2c`, `s2c-iac`, `c2s`, `c2s-iac`, `c2s-line`, `c2s-iac-line`, `text`.
+        /// `s2c`, `s2c-iac`, `s2c-lines`, `s2c-lines-drained`, `c2s`, `c2s-iac`, `c2s-line`,
+        /// `c2s-iac-line`, `text`.
         case: String,
         /// MiB moved.
         #[arg(long, default_value_t = 256)]
@@ -1098,16 +1099,21 @@ async fn idle_server(pump: bool) -> Result<()> {
 /// One bulk case of ours, for `perf record` and `valgrind --tool=callgrind`.
 async fn profile(case: &str, mib: usize) -> Result<()> {
     let (setup, block) = match case {
-        "s2c" | "s2c-iac" | "text" => (
+        "s2c" | "s2c-iac" | "text" | "s2c-lines" | "s2c-lines-drained" => (
             Bulk {
                 direction: Direction::ServerToClient,
                 line_mode: false,
                 text: case == "text",
-                pieces: Pieces::Blocks,
+                pieces: match case {
+                    "s2c-lines" => Pieces::Lines,
+                    "s2c-lines-drained" => Pieces::LinesDrained,
+                    _ => Pieces::Blocks,
+                },
             },
             match case {
                 "s2c" => ascii_block(),
                 "text" => utf8_block(),
+                "s2c-lines" | "s2c-lines-drained" => dump_block(),
                 _ => iac_block(),
             },
         ),
@@ -1127,7 +1133,7 @@ async fn profile(case: &str, mib: usize) -> Result<()> {
         other => bail!("no such profile case: {other}"),
     };
     let block = Arc::new(block);
-    let total = mib << 20;
+    let total = (mib << 20) / block.len() * block.len();
     let server = bulk_server_ours(setup, Arc::clone(&block), total).await?;
     let elapsed = bulk_once_ours(port_of(&server), setup, &block, total).await?;
     server.close();

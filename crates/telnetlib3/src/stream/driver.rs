@@ -30,8 +30,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use telnetlib3_proto::options::{logout, timing_mark};
-use telnetlib3_proto::{Command, Encoder, Event, Role, Sink};
+use telnetlib3_proto::options::{
+    charset, environ, logout, sndloc, status, timing_mark, ttype, xdisploc,
+};
+use telnetlib3_proto::{Command, Encoder, Event, Role, Sink, TelnetOption};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
@@ -329,11 +331,161 @@ fn poll_receive<R: UrgentRead>(
     })
 }
 
+/// An event kept past the lock it was found under, to be handed to the event hook
+/// after the driver unlocks the connection: what the event borrowed (from the input or
+/// the session) is copied, and [`OwnedEvent::event`] lends it out again. Made only when a
+/// hook is set.
+#[derive(Debug)]
+pub(super) enum OwnedEvent {
+    /// An event that borrows nothing.
+    Plain(Event<'static>),
+    Subnegotiation(TelnetOption, Vec<u8>),
+    /// A CHARSET REQUEST, as written after `SB CHARSET`.
+    CharsetRequested(Vec<u8>),
+    CharsetSelected(String),
+    CharsetAccepted(String),
+    EnvironVariables(TelnetOption, environ::Command, Vec<environ::Variable>),
+    EnvironRequested(TelnetOption, Vec<environ::Request>),
+    Location(String),
+    Status(Vec<status::StatusItem>),
+    TerminalType(String, usize),
+    CycleComplete(Option<String>),
+    Display(String),
+    /// A kind of event this driver does not know how to keep; not delivered.
+    Unknown,
+}
+
+impl OwnedEvent {
+    fn new(event: &Event<'_>) -> Self {
+        match event.clone() {
+            Event::Subnegotiation { option, payload } => {
+                Self::Subnegotiation(option, payload.to_vec())
+            }
+            Event::Charset(event) => match event {
+                charset::Event::Requested(request) => {
+                    let mut body = Vec::new();
+                    request.write(&mut body);
+                    Self::CharsetRequested(body)
+                }
+                charset::Event::Selected(name) => Self::CharsetSelected(name.to_owned()),
+                charset::Event::Accepted(name) => Self::CharsetAccepted(name.to_owned()),
+                charset::Event::Declined => Self::Plain(Event::Charset(charset::Event::Declined)),
+                charset::Event::Rejected => Self::Plain(Event::Charset(charset::Event::Rejected)),
+                charset::Event::TtableRejected => {
+                    Self::Plain(Event::Charset(charset::Event::TtableRejected))
+                }
+                _ => Self::Unknown,
+            },
+            Event::Environ(event) => match event {
+                environ::Event::Variables {
+                    option,
+                    command,
+                    variables,
+                } => Self::EnvironVariables(option, command, variables.to_vec()),
+                environ::Event::Requested { option, requests } => {
+                    Self::EnvironRequested(option, requests.to_vec())
+                }
+                environ::Event::Overflow { option, dropped } => {
+                    Self::Plain(Event::Environ(environ::Event::Overflow { option, dropped }))
+                }
+                environ::Event::Reversed { option } => {
+                    Self::Plain(Event::Environ(environ::Event::Reversed { option }))
+                }
+                _ => Self::Unknown,
+            },
+            Event::Sndloc(sndloc::Event::Location(location)) => Self::Location(location.to_owned()),
+            Event::Status(status::Event::Report(items)) => Self::Status(items.to_vec()),
+            Event::Ttype(ttype::Event::TerminalType { name, index }) => {
+                Self::TerminalType(name.to_owned(), index)
+            }
+            Event::Ttype(ttype::Event::CycleComplete { term }) => {
+                Self::CycleComplete(term.map(str::to_owned))
+            }
+            Event::Xdisploc(xdisploc::Event::Display(display)) => Self::Display(display.to_owned()),
+            Event::Command(command) => Self::Plain(Event::Command(command)),
+            Event::OptionChanged {
+                option,
+                side,
+                enabled,
+            } => Self::Plain(Event::OptionChanged {
+                option,
+                side,
+                enabled,
+            }),
+            Event::ProtocolError(error) => Self::Plain(Event::ProtocolError(error)),
+            Event::NegotiationViolation { option, side } => {
+                Self::Plain(Event::NegotiationViolation { option, side })
+            }
+            Event::BadSubnegotiation { option, error } => {
+                Self::Plain(Event::BadSubnegotiation { option, error })
+            }
+            Event::Lflow(event) => Self::Plain(Event::Lflow(event)),
+            Event::Linemode(event) => Self::Plain(Event::Linemode(event)),
+            Event::Logout(event) => Self::Plain(Event::Logout(event)),
+            Event::Naws(event) => Self::Plain(Event::Naws(event)),
+            Event::TimingMark(event) => Self::Plain(Event::TimingMark(event)),
+            Event::Tspeed(event) => Self::Plain(Event::Tspeed(event)),
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The event again, borrowing from `self`.
+    fn event(&self) -> Option<Event<'_>> {
+        Some(match self {
+            Self::Plain(event) => event.clone(),
+            Self::Subnegotiation(option, payload) => Event::Subnegotiation {
+                option: *option,
+                payload,
+            },
+            Self::CharsetRequested(body) => Event::Charset(charset::Event::Requested(
+                charset::Request::parse(body.get(1..)?).ok()?,
+            )),
+            Self::CharsetSelected(name) => Event::Charset(charset::Event::Selected(name)),
+            Self::CharsetAccepted(name) => Event::Charset(charset::Event::Accepted(name)),
+            Self::EnvironVariables(option, command, variables) => {
+                Event::Environ(environ::Event::Variables {
+                    option: *option,
+                    command: *command,
+                    variables,
+                })
+            }
+            Self::EnvironRequested(option, requests) => Event::Environ(environ::Event::Requested {
+                option: *option,
+                requests,
+            }),
+            Self::Location(location) => Event::Sndloc(sndloc::Event::Location(location)),
+            Self::Status(items) => Event::Status(status::Event::Report(items)),
+            Self::TerminalType(name, index) => Event::Ttype(ttype::Event::TerminalType {
+                name,
+                index: *index,
+            }),
+            Self::CycleComplete(term) => Event::Ttype(ttype::Event::CycleComplete {
+                term: term.as_deref(),
+            }),
+            Self::Display(display) => Event::Xdisploc(xdisploc::Event::Display(display)),
+            Self::Unknown => return None,
+        })
+    }
+}
+
+/// Hand the events kept under the lock to `hook`, in stream order; the connection is
+/// not locked, so the hook may take its time or use the connection's handles.
+pub(super) fn deliver(hook: Option<&EventHook>, events: &mut Vec<OwnedEvent>) {
+    if let Some(hook) = hook {
+        for owned in events.drain(..) {
+            if let Some(event) = owned.event() {
+                hook(&event);
+            }
+        }
+    }
+}
+
 /// Receives what the session finds in the input, on behalf of the driver.
 struct Collect<'a> {
     input: &'a mut Vec<u8>,
     pings: &'a mut VecDeque<oneshot::Sender<bool>>,
-    hook: Option<&'a EventHook>,
+    /// Events for the hook, when one is set; it is called once the lock is released.
+    events: Option<&'a mut Vec<OwnedEvent>>,
     /// We agreed to the peer's DO LOGOUT: the connection closes (RFC 727).
     logout: bool,
     /// Commands for [`super::PeerCommands`], once someone listens.
@@ -375,8 +527,8 @@ impl Sink for Collect<'_> {
                 }
             }
         }
-        if let Some(hook) = self.hook {
-            hook(&event);
+        if let Some(events) = self.events.as_deref_mut() {
+            events.push(OwnedEvent::new(&event));
         }
     }
 }
@@ -419,6 +571,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     let stall_timeout = inner.settings.output_stall_timeout;
     loop {
         let mut wake_writer = None;
+        let mut events = Vec::new();
         let (room, closing, queued) = {
             let mut shared = inner.lock();
             if pos == out.len() {
@@ -440,6 +593,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 if backlog.is_empty() {
                     backlog = Vec::new();
                 }
+                events = std::mem::take(&mut shared.hook_events);
             }
             // Only a server's session discards on AO (RFC 854's "system"); a client's
             // output is what its user typed.
@@ -477,6 +631,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
         if let Some(waker) = wake_writer {
             waker.wake();
         }
+        deliver(inner.settings.hook.as_ref(), &mut events);
         if queued >= OUTPUT_PAUSE && !closing {
             let since = *stalled_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= stall_timeout {
@@ -564,8 +719,10 @@ fn received(inner: &Inner, data: &[u8], urgent: bool) -> usize {
         shared.bytes_in += data.len() as u64;
         take_input(inner, &mut shared, data)
     };
+    let mut events = std::mem::take(&mut shared.hook_events);
     drop(shared);
     inner.readable.notify_waiters();
+    deliver(inner.settings.hook.as_ref(), &mut events);
     used
 }
 
@@ -583,12 +740,13 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         pings,
         commands,
         abort_output,
+        hook_events,
         ..
     } = shared;
     let mut sink = Collect {
         input,
         pings,
-        hook: inner.settings.hook.as_ref(),
+        events: inner.settings.hook.is_some().then_some(hook_events),
         logout: false,
         commands: commands.as_mut(),
         abort_output,

@@ -77,9 +77,11 @@ pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A hook called by the driver for every protocol event, in stream order.
 ///
-/// It runs inside the driver with the connection's session locked: it must return
-/// quickly and must not call back into the connection's reader or writer (that would
-/// deadlock). To act on an event, send it on a channel and act from a task.
+/// It runs inside the driver task, after the driver has released the connection's lock
+/// (the events are copied out first, only when a hook is set): it may read the
+/// connection's state through its handles. While it runs the driver neither reads nor
+/// writes, so it should return quickly; to act on an event at length, send it on a
+/// channel and act from a task.
 pub type EventHook = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
 
 /// What a server assumes of the terminal until the client says otherwise, and whether it
@@ -202,6 +204,9 @@ struct Shared {
     commands: Option<VecDeque<Command>>,
     /// The peer sent Abort Output and the driver has not yet dropped the data it holds.
     abort_output: bool,
+    /// Events found under the lock for the [`EventHook`], which the driver calls once it
+    /// has released the lock; always empty without a hook.
+    hook_events: Vec<driver::OwnedEvent>,
 }
 
 impl Shared {
@@ -435,6 +440,7 @@ where
             peak_output: unsent.len(),
             commands: None,
             abort_output: false,
+            hook_events: Vec::new(),
         }),
         readable: Notify::new(),
         wake_driver: Notify::new(),

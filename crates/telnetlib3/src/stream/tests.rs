@@ -337,3 +337,149 @@ fn the_trace_hexdump_is_telnetlib3s() {
          <<  00000010  00 61 62 63 64 65 66 67  68                       |.abcdefgh|"
     );
 }
+
+/// Poll `future` once, without waiting.
+async fn poll_once<F: std::future::Future + Unpin>(future: &mut F) -> Poll<F::Output> {
+    std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut *future).poll(cx))).await
+}
+
+#[tokio::test]
+async fn drain_is_flow_control_and_flush_waits_for_the_socket() {
+    // A pipe that holds 16 bytes: the peer reads nothing yet.
+    let (ours, mut theirs) = tokio::io::duplex(16);
+    let inner = spawn_with(ours, plain_session(), settings(DEFAULT_LIMIT));
+    let mut writer = TelnetWriter::new(inner);
+    let data: Vec<u8> = (0..1000u32).map(|i| b'a' + (i % 26) as u8).collect();
+    writer.write(&data).await.unwrap();
+    // asyncio's drain: below the high-water mark it returns at once.
+    timeout(PATIENCE, writer.drain()).await.unwrap().unwrap();
+    // flush: not until the socket has taken everything.
+    let mut flush = Box::pin(writer.flush());
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+        assert!(poll_once(&mut flush).await.is_pending());
+    }
+    let mut got = vec![0; data.len()];
+    timeout(PATIENCE, theirs.read_exact(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, data);
+    timeout(PATIENCE, flush).await.unwrap().unwrap();
+    assert_eq!(writer.pending_output(), 0);
+}
+
+#[tokio::test]
+async fn the_writer_is_tokio_async_write() {
+    let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+    let mut source: &[u8] = b"one\xfftwo";
+    let copied = tokio::io::copy(&mut source, &mut writer).await.unwrap();
+    assert_eq!(copied, 7);
+    AsyncWriteExt::flush(&mut writer).await.unwrap();
+    writer.shutdown().await.unwrap();
+    let mut got = Vec::new();
+    timeout(PATIENCE, peer.read_to_end(&mut got))
+        .await
+        .unwrap()
+        .unwrap();
+    // IAC doubled, then EOF: poll_shutdown closed our side after the data.
+    assert_eq!(got, b"one\xff\xfftwo");
+    let refused = AsyncWriteExt::write(&mut writer, b"late")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::BrokenPipe);
+}
+
+#[tokio::test]
+async fn many_small_writes_arrive_whole_and_in_order() {
+    let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+    let reading = tokio::spawn(async move {
+        let mut got = vec![0; 84 * 5000];
+        peer.read_exact(&mut got).await.unwrap();
+        got
+    });
+    let mut sent = Vec::new();
+    for i in 0..5000u32 {
+        let line = [b'/' + (i % 2) as u8 * 45; 84];
+        writer.write(&line).await.unwrap();
+        writer.drain().await.unwrap();
+        sent.extend_from_slice(&line);
+    }
+    let got = timeout(PATIENCE, reading).await.unwrap().unwrap();
+    assert!(got == sent, "the bytes differ");
+}
+
+#[tokio::test]
+async fn the_event_hook_runs_without_the_lock() {
+    // The hook reads the connection's state: under the lock this would deadlock.
+    let cell: Arc<std::sync::OnceLock<Arc<Inner>>> = Arc::default();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut config = settings(DEFAULT_LIMIT);
+    let (hook_cell, hook_seen) = (Arc::clone(&cell), Arc::clone(&seen));
+    config.hook = Some(Arc::new(move |event: &Event<'_>| {
+        let inner = hook_cell.get().expect("the connection");
+        let pending = stats(inner).pending_output;
+        hook_seen
+            .lock()
+            .unwrap()
+            .push(format!("{event:?} pending={pending}"));
+    }));
+    let (ours, mut theirs) = tokio::io::duplex(1 << 16);
+    let inner = spawn_with(ours, plain_session(), config);
+    cell.set(Arc::clone(&inner)).ok().unwrap();
+    let mut reader = TelnetReader::new(Arc::clone(&inner));
+    let _writer = TelnetWriter::new(inner);
+    // NOP, then a subnegotiation the session does not interpret (ATCP, 200), then data.
+    theirs
+        .write_all(b"\xff\xf1\xff\xfa\xc8\x01x\xff\xf0hi")
+        .await
+        .unwrap();
+    let data = timeout(PATIENCE, reader.read(2)).await.unwrap().unwrap();
+    assert_eq!(data, b"hi");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "Command(Nop) pending=0",
+            "Subnegotiation { option: Atcp, payload: [1, 120] } pending=0"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn timing_mark_waiters_never_outnumber_the_marks_the_session_counts() {
+    const MAX: usize = telnetlib3_proto::options::timing_mark::MAX_OUTSTANDING as usize;
+    let (ours, mut theirs) = tokio::io::duplex(1 << 20);
+    let inner = spawn_with(ours, plain_session(), settings(DEFAULT_LIMIT));
+    let _keep = TelnetWriter::new(Arc::clone(&inner));
+    let mut pings = Vec::new();
+    for _ in 0..=MAX {
+        let mut writer = TelnetWriter::new(Arc::clone(&inner));
+        pings.push(tokio::spawn(async move { writer.timing_mark().await }));
+    }
+    // Every DO TM the session counts goes out; the one past the cap waits to be sent.
+    let mut wire = vec![0; 3 * MAX];
+    timeout(PATIENCE, theirs.read_exact(&mut wire))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(wire.chunks(3).all(|c| c == b"\xff\xfd\x06"));
+    assert_eq!(inner.lock().pings.len(), MAX);
+    // Answers free slots: the last mark goes out, and every waiter gets its answer.
+    theirs
+        .write_all(&b"\xff\xfb\x06".repeat(MAX))
+        .await
+        .unwrap();
+    let mut last = [0; 3];
+    timeout(PATIENCE, theirs.read_exact(&mut last))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&last, b"\xff\xfd\x06");
+    theirs.write_all(b"\xff\xfc\x06").await.unwrap();
+    let mut answers = Vec::new();
+    for ping in pings {
+        answers.push(timeout(PATIENCE, ping).await.unwrap().unwrap().unwrap());
+    }
+    assert_eq!(answers.iter().filter(|&&will| will).count(), MAX);
+    assert_eq!(inner.lock().pings.len(), 0);
+}
