@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{require, start_server, Tmux};
+use common::{count_lines, require, start_server, Tmux};
 
 #[test]
 fn inetutils_telnet_against_our_server() {
@@ -25,11 +25,6 @@ fn inetutils_telnet_against_our_server() {
     tmux.send_line("quit");
     let screen = tmux.wait_for("Connection closed by foreign host.");
     assert!(screen.contains("Goodbye."), "{screen}");
-}
-
-/// How many lines of `screen`, without blanks around them, satisfy `test`.
-fn count(screen: &str, test: impl Fn(&str) -> bool) -> usize {
-    screen.lines().map(str::trim).filter(|l| test(l)).count()
 }
 
 /// Debian telnet in tmux against our server running `/bin/sh` with `extra` flags: type
@@ -61,12 +56,20 @@ fn telnet_types_on_sh(extra: &[&str]) -> String {
     tmux.send_keys(&["BSpace"]);
     tmux.send_keys(&["i", "Enter"]);
     let screen = tmux.wait_for_line("hi");
-    assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
-    assert_eq!(count(&screen, |l| l == "hi"), 1, "{screen}");
+    assert_eq!(
+        count_lines(&screen, |l| l.ends_with(" echo hi")),
+        1,
+        "{screen}"
+    );
+    assert_eq!(count_lines(&screen, |l| l == "hi"), 1, "{screen}");
     assert!(!screen.contains("hx"), "{screen}");
     tmux.send_line("stty -a; echo stty-done");
     let screen = tmux.wait_for_line("stty-done");
-    assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
+    assert_eq!(
+        count_lines(&screen, |l| l.ends_with(" echo hi")),
+        1,
+        "{screen}"
+    );
     tmux.send_line("exit");
     tmux.wait_for("Connection closed by foreign host.");
     screen

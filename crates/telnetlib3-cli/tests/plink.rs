@@ -11,7 +11,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{require, start_server, Tmux, PATIENCE};
+use common::proxy::Proxy;
+use common::{contains, count_lines, require, show, start_server, Tmux, PATIENCE};
 
 /// plink in tmux against our server running `/bin/sh`, with `home` as plink's HOME (for
 /// a saved session) if given; returns once the shell's prompt shows.
@@ -43,24 +44,19 @@ fn wait_for_prompt(tmux: &Tmux) {
     }
 }
 
-/// How many lines of `screen` satisfy `test`.
-fn count(screen: &str, test: impl Fn(&str) -> bool) -> usize {
-    screen
-        .lines()
-        .map(str::trim_end)
-        .filter(|l| test(l))
-        .count()
-}
-
 #[test]
 fn what_plink_types_shows_once_and_its_output_once() {
     let (_server, tmux) = plink_on_sh(None);
     tmux.send_line("echo hi");
     let screen = tmux.wait_for_line("hi");
     // The command line, echoed by the pty after the prompt, and its output: once each.
-    assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
-    assert_eq!(count(&screen, |l| l == "hi"), 1, "{screen}");
-    assert_eq!(count(&screen, |l| l.contains("hi")), 2, "{screen}");
+    assert_eq!(
+        count_lines(&screen, |l| l.ends_with(" echo hi")),
+        1,
+        "{screen}"
+    );
+    assert_eq!(count_lines(&screen, |l| l == "hi"), 1, "{screen}");
+    assert_eq!(count_lines(&screen, |l| l.contains("hi")), 2, "{screen}");
 }
 
 #[test]
@@ -98,8 +94,12 @@ fn backspace_edits_the_line_and_enter_ends_it_once() {
     tmux.send_keys(&["i", "Enter"]);
     let screen = tmux.wait_for_line("hi");
     // The pty erased the x on the screen (ECHOE) and in the line the shell read.
-    assert_eq!(count(&screen, |l| l.ends_with(" echo hi")), 1, "{screen}");
-    assert_eq!(count(&screen, |l| l == "hi"), 1, "{screen}");
+    assert_eq!(
+        count_lines(&screen, |l| l.ends_with(" echo hi")),
+        1,
+        "{screen}"
+    );
+    assert_eq!(count_lines(&screen, |l| l == "hi"), 1, "{screen}");
     assert!(!screen.contains("hx"), "{screen}");
     // One Enter, one command: a single new prompt after the output, no empty command.
     let after: Vec<&str> = screen
@@ -134,4 +134,52 @@ fn plinks_terminal_type_reaches_the_program() {
     let (_server, tmux) = plink_on_sh(Some(&home));
     tmux.send_line("echo T=$TERM=");
     tmux.wait_for_line("T=vt220=");
+}
+
+/// Through a recording proxy, with the server's debug log: plink agrees to the server's
+/// WILL ECHO and WILL SGA, the typed line comes back once (the pty's echo), and the log
+/// shows each step of the negotiation, decoded (issue 12, items 4 and 10).
+#[test]
+fn the_wire_and_the_debug_log_of_a_plink_session() {
+    require("/usr/bin/plink", "putty-tools");
+    let (mut server, port) = start_server(&["--pty-exec", "/bin/sh", "--loglevel", "debug"]);
+    let proxy = Proxy::start(port);
+    let tmux = Tmux::start(&format!("plink -telnet -P {} 127.0.0.1", proxy.port()));
+    wait_for_prompt(&tmux);
+    tmux.send_line("echo hi");
+    tmux.wait_for_line("hi");
+
+    let to_server = proxy.to_server();
+    assert!(
+        contains(&to_server, b"\xff\xfd\x01"),
+        "DO ECHO: {}",
+        show(&to_server)
+    );
+    assert!(
+        contains(&to_server, b"\xff\xfd\x03"),
+        "DO SGA: {}",
+        show(&to_server)
+    );
+    let to_client = proxy.to_client();
+    assert!(
+        contains(&to_client, b"\xff\xfb\x01"),
+        "WILL ECHO: {}",
+        show(&to_client)
+    );
+    let echoed = to_client.windows(7).filter(|w| w == b"echo hi").count();
+    assert_eq!(echoed, 1, "{}", show(&to_client));
+
+    let log = server.stderr_so_far().join("\n");
+    for step in [
+        "send IAC DO TTYPE",
+        "recv IAC WILL TTYPE",
+        "send IAC SB TTYPE SEND IAC SE",
+        "recv IAC SB TTYPE IS",
+        "send IAC WILL ECHO",
+        "recv IAC DO ECHO",
+        "recv IAC WILL NAWS",
+        "recv IAC SB NAWS",
+    ] {
+        assert!(log.contains(step), "no {step:?} in the log:\n{log}");
+    }
 }

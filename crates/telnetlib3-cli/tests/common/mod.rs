@@ -25,6 +25,11 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// How many lines of `screen`, without blanks around them, satisfy `test`.
+pub fn count_lines(screen: &str, test: impl Fn(&str) -> bool) -> usize {
+    screen.lines().map(str::trim).filter(|l| test(l)).count()
+}
+
 /// Bytes as escaped ASCII, for assertion messages.
 pub fn show(bytes: &[u8]) -> String {
     bytes.escape_ascii().to_string()
