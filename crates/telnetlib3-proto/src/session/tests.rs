@@ -404,7 +404,11 @@ fn ao_after_a_sent_cr_sends_its_nul_first() {
     server.receive(b"\xff\xf5", &mut Log::default());
     assert_eq!(transmit(&mut server), b"\0\xff\xf2");
     server.send_data(b"\n");
-    assert_eq!(transmit(&mut server), b"\r\n", "no LF left owed to the old CR");
+    assert_eq!(
+        transmit(&mut server),
+        b"\r\n",
+        "no LF left owed to the old CR"
+    );
 }
 
 /// A flood of AO costs linear time (each scans only what came after the previous one)
@@ -419,7 +423,11 @@ fn an_ao_flood_queues_one_synch() {
     let wire = transmit(&mut server);
     let dm_count = memchr::memmem::find_iter(&wire, b"\xff\xf2").count();
     assert_eq!(dm_count, 1);
-    assert!(wire.starts_with(b"\xff\xf2\xff\xfb\x03\xff\xfc\x03"), "{:?}", &wire[..12]);
+    assert!(
+        wire.starts_with(b"\xff\xf2\xff\xfb\x03\xff\xfc\x03"),
+        "{:?}",
+        &wire[..12]
+    );
     assert_eq!(wire.len(), 2 + 20_000 * 6);
     // The next AO after the hand-over gets a Synch of its own.
     server.send_data(b"more");

@@ -99,7 +99,10 @@ impl UrgentRead for tokio::net::tcp::OwnedReadHalf {
             poll(&mut fds, Some(&now)).is_ok_and(|_| fds[0].revents().contains(PollFlags::PRI));
         // Only with the urgent byte kept in the stream does its DM end the discarding;
         // asked only when urgent data is there (rare), so the common read pays nothing.
-        pending && socket2::SockRef::from(tcp).out_of_band_inline().unwrap_or(false)
+        pending
+            && socket2::SockRef::from(tcp)
+                .out_of_band_inline()
+                .unwrap_or(false)
     }
 
     fn read_now(&mut self, buf: &mut [u8]) -> io::Result<usize> {
