@@ -57,5 +57,5 @@ pub use negotiation::{ServerPlan, MUD_CLIENTS};
 pub use option::TelnetOption;
 pub use options::SubnegotiationError;
 pub use parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
-pub use qmethod::{OptionState, QState, Queue, RequestError, Send, Transition};
+pub use qmethod::{OptionState, QState, Queue, RequestError, SendVerb, Transition};
 pub use session::{Config, Event, Policy, Role, Session, Side, Sink};

@@ -48,8 +48,11 @@ pub enum QState {
 }
 
 /// What to send to the peer as the result of a transition.
+///
+/// Named `SendVerb`, not `Send`, so that `use telnetlib3_proto::*` does not shadow the
+/// `Send` marker trait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Send {
+pub enum SendVerb {
     /// Send the enabling verb: DO (for `him`) or WILL (for `us`).
     Enable,
     /// Send the disabling verb: DONT (for `him`) or WONT (for `us`).
@@ -63,7 +66,7 @@ pub struct Transition {
     /// The state after the transition.
     pub state: QState,
     /// What to send, if anything.
-    pub send: Option<Send>,
+    pub send: Option<SendVerb>,
     /// Whether the option's enabled state changed, and to what.
     pub enabled_changed: Option<bool>,
     /// The peer broke RFC 1143 ("DONT answered by WILL"); we recovered as section 7 says.
@@ -110,7 +113,7 @@ impl QState {
         matches!(self, Self::WantNo(_) | Self::WantYes(_))
     }
 
-    fn to(self, state: Self, send: Option<Send>, violation: bool) -> Transition {
+    fn to(self, state: Self, send: Option<SendVerb>, violation: bool) -> Transition {
         let enabled_changed =
             (self.is_enabled() != state.is_enabled()).then_some(state.is_enabled());
         Transition {
@@ -126,15 +129,15 @@ impl QState {
     pub fn receive_enable(self, accept: bool) -> Transition {
         use Queue::{Empty, Opposite};
         match self {
-            Self::No if accept => self.to(Self::Yes, Some(Send::Enable), false),
-            Self::No => self.to(Self::No, Some(Send::Disable), false),
+            Self::No if accept => self.to(Self::Yes, Some(SendVerb::Enable), false),
+            Self::No => self.to(Self::No, Some(SendVerb::Disable), false),
             Self::Yes => self.to(Self::Yes, None, false),
             // "Error: DONT answered by WILL." RFC 1143 chooses not to send more to a peer
             // that is evidently not compliant.
             Self::WantNo(Empty) => self.to(Self::No, None, true),
             Self::WantNo(Opposite) => self.to(Self::Yes, None, true),
             Self::WantYes(Empty) => self.to(Self::Yes, None, false),
-            Self::WantYes(Opposite) => self.to(Self::WantNo(Empty), Some(Send::Disable), false),
+            Self::WantYes(Opposite) => self.to(Self::WantNo(Empty), Some(SendVerb::Disable), false),
         }
     }
 
@@ -143,9 +146,9 @@ impl QState {
         use Queue::{Empty, Opposite};
         match self {
             Self::No => self.to(Self::No, None, false),
-            Self::Yes => self.to(Self::No, Some(Send::Disable), false),
+            Self::Yes => self.to(Self::No, Some(SendVerb::Disable), false),
             Self::WantNo(Empty) => self.to(Self::No, None, false),
-            Self::WantNo(Opposite) => self.to(Self::WantYes(Empty), Some(Send::Enable), false),
+            Self::WantNo(Opposite) => self.to(Self::WantYes(Empty), Some(SendVerb::Enable), false),
             Self::WantYes(Empty) | Self::WantYes(Opposite) => self.to(Self::No, None, false),
         }
     }
@@ -158,7 +161,7 @@ impl QState {
     pub fn request_enable(self) -> Result<Transition, RequestError> {
         use Queue::{Empty, Opposite};
         match self {
-            Self::No => Ok(self.to(Self::WantYes(Empty), Some(Send::Enable), false)),
+            Self::No => Ok(self.to(Self::WantYes(Empty), Some(SendVerb::Enable), false)),
             Self::Yes => Err(RequestError::AlreadyEnabled),
             Self::WantNo(Empty) => Ok(self.to(Self::WantNo(Opposite), None, false)),
             Self::WantNo(Opposite) => Err(RequestError::AlreadyQueuedEnable),
@@ -176,7 +179,7 @@ impl QState {
         use Queue::{Empty, Opposite};
         match self {
             Self::No => Err(RequestError::AlreadyDisabled),
-            Self::Yes => Ok(self.to(Self::WantNo(Empty), Some(Send::Disable), false)),
+            Self::Yes => Ok(self.to(Self::WantNo(Empty), Some(SendVerb::Disable), false)),
             Self::WantNo(Empty) => Err(RequestError::AlreadyNegotiatingDisable),
             Self::WantNo(Opposite) => Ok(self.to(Self::WantNo(Empty), None, false)),
             Self::WantYes(Empty) => Ok(self.to(Self::WantYes(Opposite), None, false)),
@@ -202,9 +205,9 @@ mod tests {
 
     /// RFC 1143 section 7, "Upon receipt of WILL" (and, symmetrically, DO), in the RFC's
     /// order: (state, we agree, next state, send, violation).
-    const RECEIVE_ENABLE: [(QState, bool, QState, Option<Send>, bool); 7] = [
-        (No, true, Yes, Some(Send::Enable), false),
-        (No, false, No, Some(Send::Disable), false),
+    const RECEIVE_ENABLE: [(QState, bool, QState, Option<SendVerb>, bool); 7] = [
+        (No, true, Yes, Some(SendVerb::Enable), false),
+        (No, false, No, Some(SendVerb::Disable), false),
         (Yes, true, Yes, None, false),
         (WantNo(Empty), true, No, None, true),
         (WantNo(Opposite), true, Yes, None, true),
@@ -213,26 +216,26 @@ mod tests {
             WantYes(Opposite),
             true,
             WantNo(Empty),
-            Some(Send::Disable),
+            Some(SendVerb::Disable),
             false,
         ),
     ];
 
     /// "Upon receipt of WONT" (and DONT).
-    const RECEIVE_DISABLE: [(QState, QState, Option<Send>); 6] = [
+    const RECEIVE_DISABLE: [(QState, QState, Option<SendVerb>); 6] = [
         (No, No, None),
-        (Yes, No, Some(Send::Disable)),
+        (Yes, No, Some(SendVerb::Disable)),
         (WantNo(Empty), No, None),
-        (WantNo(Opposite), WantYes(Empty), Some(Send::Enable)),
+        (WantNo(Opposite), WantYes(Empty), Some(SendVerb::Enable)),
         (WantYes(Empty), No, None),
         (WantYes(Opposite), No, None),
     ];
 
-    type RequestRow = (QState, Result<(QState, Option<Send>), RequestError>);
+    type RequestRow = (QState, Result<(QState, Option<SendVerb>), RequestError>);
 
     /// "If we decide to ask him to enable".
     const REQUEST_ENABLE: [RequestRow; 6] = [
-        (No, Ok((WantYes(Empty), Some(Send::Enable)))),
+        (No, Ok((WantYes(Empty), Some(SendVerb::Enable)))),
         (Yes, Err(RequestError::AlreadyEnabled)),
         (WantNo(Empty), Ok((WantNo(Opposite), None))),
         (WantNo(Opposite), Err(RequestError::AlreadyQueuedEnable)),
@@ -243,7 +246,7 @@ mod tests {
     /// "If we decide to ask him to disable".
     const REQUEST_DISABLE: [RequestRow; 6] = [
         (No, Err(RequestError::AlreadyDisabled)),
-        (Yes, Ok((WantNo(Empty), Some(Send::Disable)))),
+        (Yes, Ok((WantNo(Empty), Some(SendVerb::Disable)))),
         (WantNo(Empty), Err(RequestError::AlreadyNegotiatingDisable)),
         (WantNo(Opposite), Ok((WantNo(Empty), None))),
         (WantYes(Empty), Ok((WantYes(Opposite), None))),

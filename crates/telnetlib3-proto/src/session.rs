@@ -9,7 +9,7 @@ use crate::negotiation::PlanState;
 use crate::option::TelnetOption;
 use crate::options::{self, Context, Families, SubnegotiationError};
 use crate::parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
-use crate::qmethod::{OptionState, QState, RequestError, Send, Transition};
+use crate::qmethod::{OptionState, QState, RequestError, SendVerb, Transition};
 
 /// Which end of the connection a session is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,12 +30,12 @@ pub enum Side {
 }
 
 impl Side {
-    const fn verb(self, send: Send) -> Verb {
+    const fn verb(self, send: SendVerb) -> Verb {
         match (self, send) {
-            (Self::Local, Send::Enable) => Verb::Will,
-            (Self::Local, Send::Disable) => Verb::Wont,
-            (Self::Remote, Send::Enable) => Verb::Do,
-            (Self::Remote, Send::Disable) => Verb::Dont,
+            (Self::Local, SendVerb::Enable) => Verb::Will,
+            (Self::Local, SendVerb::Disable) => Verb::Wont,
+            (Self::Remote, SendVerb::Enable) => Verb::Do,
+            (Self::Remote, SendVerb::Disable) => Verb::Dont,
         }
     }
 }
