@@ -1,11 +1,11 @@
 //! What the session targets share (included with `#[path]`; not a target itself).
 
-use telnetlib3_proto::{Config, Policy, Role, ServerPlan, Session};
+use telnetlib3_proto::{SessionConfig, Policy, Role, ServerPlan, Session};
 
 /// A session under `policy` with terminal types, an environment and a location to
 /// answer with; a server has started telnetlib3's opening negotiation.
 pub fn fuzz_session(role: Role, policy: Policy) -> Session {
-    let mut config = Config::with_policy(policy);
+    let mut config = SessionConfig::with_policy(policy);
     config.ttype.types = vec!["xterm-256color".into(), "xterm".into()];
     config.environ.values = vec![(b"TERM".to_vec(), b"xterm".to_vec())];
     config.sndloc.location = "lab".into();

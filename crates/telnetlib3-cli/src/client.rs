@@ -752,13 +752,13 @@ mod tests {
 
     /// A client session after the server sent `wire`.
     fn client_after(wire: &[u8]) -> Session {
-        use telnetlib3::proto::{Config, Event, Policy, Role, Sink};
+        use telnetlib3::proto::{SessionConfig, Event, Policy, Role, Sink};
         struct Ignore;
         impl Sink for Ignore {
             fn data(&mut self, _: &[u8]) {}
             fn event(&mut self, _: Event<'_>) {}
         }
-        let mut session = Session::new(Role::Client, Config::with_policy(Policy::client()));
+        let mut session = Session::new(Role::Client, SessionConfig::with_policy(Policy::client()));
         session.receive(wire, &mut Ignore);
         session
     }

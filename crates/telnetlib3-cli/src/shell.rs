@@ -443,8 +443,8 @@ mod tests {
 
     #[test]
     fn commands() {
-        use telnetlib3::proto::{Config, Policy, Role};
-        let mut session = Session::new(Role::Server, Config::with_policy(Policy::server()));
+        use telnetlib3::proto::{SessionConfig, Policy, Role};
+        let mut session = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
         let peer = Peer {
             address: "127.0.0.1 4000",
             buffered: 3,

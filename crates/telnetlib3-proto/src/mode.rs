@@ -118,11 +118,11 @@ impl Session {
 mod tests {
     use super::*;
     use crate::options::tests::{transmit, Log};
-    use crate::{Config, Policy};
+    use crate::{Policy, SessionConfig};
 
     #[test]
     fn server_modes() {
-        let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
         assert_eq!(server.mode(), Mode::Local);
         server.request_local(TelnetOption::Echo, true).unwrap();
         server.request_local(TelnetOption::Sga, true).unwrap();
@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn client_modes() {
-        let mut client = Session::new(Role::Client, Config::with_policy(Policy::client()));
+        let mut client = Session::new(Role::Client, SessionConfig::with_policy(Policy::client()));
         client.receive(b"\xff\xfb\x01\xff\xfb\x03", &mut Log::default());
         assert_eq!(transmit(&mut client), b"\xff\xfd\x01\xff\xfd\x03");
         assert_eq!(client.mode(), Mode::Kludge);
@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn go_ahead_is_suppressed_by_sga_and_eor_needs_will_eor() {
-        let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
         assert!(server.send_go_ahead());
         assert!(!server.send_end_of_record());
         assert_eq!(transmit(&mut server), b"\xff\xf9");
@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn complete_data_ends_a_cr_with_its_nul_at_once() {
-        let mut client = Session::new(Role::Client, Config::with_policy(Policy::client()));
+        let mut client = Session::new(Role::Client, SessionConfig::with_policy(Policy::client()));
         // A stream's CR waits for what follows: LF makes CR LF, anything else CR NUL.
         client.send_data(b"echo one\r");
         assert_eq!(transmit(&mut client), b"echo one\r");

@@ -264,10 +264,10 @@ mod tests {
     use super::*;
     use crate::options::naws::WindowSize;
     use crate::options::tests::{transmit, Log};
-    use crate::{Config, Mode, Policy};
+    use crate::{Mode, Policy, SessionConfig};
 
     fn server() -> Session {
-        let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
         server.start_server_negotiation(ServerPlan::default());
         server
     }
@@ -364,7 +364,7 @@ mod tests {
 
     #[test]
     fn our_client_and_server_settle_with_everything_agreed() {
-        let mut client_config = Config::with_policy(Policy::client());
+        let mut client_config = SessionConfig::with_policy(Policy::client());
         client_config.ttype.types = vec!["xterm-256color".into()];
         client_config.naws.size = WindowSize {
             cols: 132,
@@ -422,7 +422,7 @@ mod real_clients {
 
     use super::*;
     use crate::options::tests::{transmit, Log};
-    use crate::{Config, Policy};
+    use crate::{Policy, SessionConfig};
 
     const DO_TTYPE: &[u8] = b"\xff\xfd\x18";
     const TTYPE_SEND: &[u8] = b"\xff\xfa\x18\x01\xff\xf0";
@@ -431,7 +431,7 @@ mod real_clients {
     const DO_NEW_ENVIRON: &[u8] = b"\xff\xfd\x27";
 
     fn server(plan: ServerPlan) -> Session {
-        let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
         server.start_server_negotiation(plan);
         server
     }
@@ -525,7 +525,8 @@ mod real_clients {
         }
         // A client that performs GMCP is a MUD client whatever it calls itself (the
         // policy must let it: a MUD server allows GMCP).
-        let mut config = Config::with_policy(Policy::server().allow_remote(TelnetOption::Gmcp));
+        let mut config =
+            SessionConfig::with_policy(Policy::server().allow_remote(TelnetOption::Gmcp));
         config.ttype.types.clear();
         let mut server = Session::new(Role::Server, config);
         server.start_server_negotiation(ServerPlan::default());

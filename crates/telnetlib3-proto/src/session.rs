@@ -209,7 +209,7 @@ impl Policy {
 /// How a [`Session`] behaves.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct Config {
+pub struct SessionConfig {
     /// Which options we agree to when asked.
     pub policy: Policy,
     /// Apply the NVT end-of-line rules (CR LF, CR NUL) to each direction that is not in
@@ -237,12 +237,12 @@ pub struct Config {
     pub xdisploc: options::xdisploc::Config,
     /// What we answer to the peer's `IAC AYT` ("Are You There", RFC 854: "some visible
     /// (e.g., printable) evidence that the system is still up and running"), sent as data;
-    /// `None`: no answer. [`Config::DEFAULT_AYT_ANSWER`] by default, BSD and inetutils telnetd's.
+    /// `None`: no answer. [`SessionConfig::DEFAULT_AYT_ANSWER`] by default, BSD and inetutils telnetd's.
     /// A client does not normally answer (BSD telnet does not): set `None` there.
     pub ayt_answer: Option<Cow<'static, [u8]>>,
 }
 
-impl Config {
+impl SessionConfig {
     /// What BSD and inetutils telnetd answer to `IAC AYT`.
     pub const DEFAULT_AYT_ANSWER: &'static [u8] = b"\r\n[Yes]\r\n";
 
@@ -256,7 +256,7 @@ impl Config {
     }
 }
 
-impl Default for Config {
+impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             policy: Policy::new(),
@@ -373,7 +373,7 @@ pub trait Sink {
 /// - [`Session::poll_transmit`], which hands over the queued bytes for the socket.
 ///
 /// ```
-/// use telnetlib3_proto::{Config, Event, Policy, Role, Session, Sink, TelnetOption};
+/// use telnetlib3_proto::{SessionConfig, Event, Policy, Role, Session, Sink, TelnetOption};
 ///
 /// struct Print(Vec<String>);
 /// impl Sink for Print {
@@ -386,7 +386,7 @@ pub trait Sink {
 /// }
 ///
 /// let policy = Policy::new().allow_local(TelnetOption::Sga);
-/// let mut session = Session::new(Role::Server, Config::with_policy(policy));
+/// let mut session = Session::new(Role::Server, SessionConfig::with_policy(policy));
 /// let mut sink = Print(Vec::new());
 ///
 /// session.receive(b"\xff\xfd\x03hello", &mut sink); // DO SGA, then data
@@ -448,7 +448,7 @@ impl OptionTable {
 pub(crate) struct Core {
     pub(crate) role: Role,
     /// Shared between the sessions of a server; copied on write by the few setters.
-    pub(crate) config: Arc<Config>,
+    pub(crate) config: Arc<SessionConfig>,
     pub(crate) options: OptionTable,
     pub(crate) encoder: Encoder,
     pub(crate) output: Vec<u8>,
@@ -471,9 +471,9 @@ impl Session {
     /// A new session at the start of a connection.
     #[must_use]
     ///
-    /// Pass an `Arc<Config>` to share one configuration between many sessions (a server's
+    /// Pass an `Arc<SessionConfig>` to share one configuration between many sessions (a server's
     /// connections): an idle session then costs no copy of its lists.
-    pub fn new(role: Role, config: impl Into<Arc<Config>>) -> Self {
+    pub fn new(role: Role, config: impl Into<Arc<SessionConfig>>) -> Self {
         let config = config.into();
         Self {
             parser: Parser::with_max_subnegotiation(config.max_subnegotiation),
@@ -502,7 +502,7 @@ impl Session {
 
     /// The configuration in force.
     #[must_use]
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &SessionConfig {
         &self.core.config
     }
 
@@ -557,9 +557,9 @@ impl Session {
     /// client's), names sorted, each part left out when empty.
     ///
     /// ```
-    /// use telnetlib3_proto::{Config, Policy, Role, Session, Sink, Event};
+    /// use telnetlib3_proto::{SessionConfig, Policy, Role, Session, Sink, Event};
     /// # struct Null; impl Sink for Null { fn data(&mut self, _: &[u8]) {} fn event(&mut self, _: Event<'_>) {} }
-    /// let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+    /// let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
     /// server.receive(b"\xff\xfd\x01\xff\xfd\x03\xff\xfb\x1f", &mut Null);
     /// assert_eq!(server.options_summary(), "server-will:ECHO,SGA client-will:NAWS");
     /// ```
@@ -597,9 +597,9 @@ impl Session {
     /// target asserts it), plus what our own configuration puts in a reply.
     ///
     /// ```
-    /// use telnetlib3_proto::{Config, Event, Policy, Role, Session, Sink};
+    /// use telnetlib3_proto::{SessionConfig, Event, Policy, Role, Session, Sink};
     /// # struct Null; impl Sink for Null { fn data(&mut self, _: &[u8]) {} fn event(&mut self, _: Event<'_>) {} }
-    /// let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+    /// let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
     /// let flood = b"\xff\xfd\xc8".repeat(1000); // DO 200: each refused with WONT 200
     /// let used = server.receive_until_output(&flood, &mut Null, 30);
     /// assert_eq!(used, 30);                     // ten requests taken ...
@@ -628,14 +628,14 @@ impl Session {
     /// are still processed, as RFC 854 asks; [`Event::Command`] reports the DM.
     ///
     /// ```
-    /// use telnetlib3_proto::{Command, Config, Event, Role, Session, Sink};
+    /// use telnetlib3_proto::{Command, SessionConfig, Event, Role, Session, Sink};
     /// #[derive(Default)]
     /// struct Log(Vec<u8>, Vec<String>);
     /// impl Sink for Log {
     ///     fn data(&mut self, data: &[u8]) { self.0.extend_from_slice(data) }
     ///     fn event(&mut self, event: Event<'_>) { self.1.push(format!("{event:?}")) }
     /// }
-    /// let mut server = Session::new(Role::Server, Config::default());
+    /// let mut server = Session::new(Role::Server, SessionConfig::default());
     /// let mut log = Log::default();
     /// server.handle_urgent_data();
     /// server.receive(b"type-ahead\xff\xf4 more\xff\xf2after", &mut log); // ... IP ... DM
@@ -795,7 +795,7 @@ impl Core {
     }
 
     /// The configuration, made unique to this session before a change.
-    pub(crate) fn config_mut(&mut self) -> &mut Config {
+    pub(crate) fn config_mut(&mut self) -> &mut SessionConfig {
         Arc::make_mut(&mut self.config)
     }
 

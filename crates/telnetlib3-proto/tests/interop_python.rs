@@ -18,7 +18,7 @@ use python::{python, script, start_server, Reaped};
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
 use telnetlib3_proto::{
-    Config, Event, Mode, Policy, Role, ServerPlan, Session, Sink, TelnetOption,
+    SessionConfig, Event, Mode, Policy, Role, ServerPlan, Session, Sink, TelnetOption,
 };
 
 #[derive(Default)]
@@ -85,7 +85,7 @@ fn our_server_session_with_the_python_client() {
     let mut child = Reaped(child);
     let (mut stream, _) = listener.accept().unwrap();
 
-    let mut session = Session::new(Role::Server, Config::with_policy(Policy::server()));
+    let mut session = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
     session.start_server_negotiation(ServerPlan::default());
     // Beyond telnetlib3's own opening: ask for the terminal speed and the X display too.
     session.request_remote(TelnetOption::Tspeed, true).unwrap();
@@ -163,7 +163,7 @@ fn our_server_session_with_the_python_client() {
 fn our_client_session_with_the_python_server() {
     let (_python_server, port) = start_server("server_view.py");
 
-    let mut config = Config::with_policy(Policy::client());
+    let mut config = SessionConfig::with_policy(Policy::client());
     config.ttype.types = vec!["xterm-256color".into()];
     config.naws.size = WindowSize {
         cols: 100,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
-use telnetlib3_proto::{Config, Policy, Role, Session, TelnetOption};
+use telnetlib3_proto::{SessionConfig, Policy, Role, Session, TelnetOption};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::net::connect;
@@ -117,7 +117,7 @@ impl std::fmt::Debug for ClientConfig {
 impl ClientConfig {
     /// The protocol configuration that answers the server from these settings.
     #[must_use]
-    pub fn protocol(&self) -> Config {
+    pub fn protocol(&self) -> SessionConfig {
         let mut policy = self.policy;
         for &option in &self.always_will {
             policy.set_local(option, true);
@@ -125,7 +125,7 @@ impl ClientConfig {
         for &option in &self.always_do {
             policy.set_remote(option, true);
         }
-        let mut config = Config::with_policy(policy);
+        let mut config = SessionConfig::with_policy(policy);
         config.ayt_answer = self.ayt_answer.clone().map(Into::into);
         config.ttype.types = vec![self.term.clone()];
         config.naws.size = WindowSize {

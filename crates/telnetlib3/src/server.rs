@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use telnetlib3_proto::{Config, Policy, Role, ServerPlan, Session};
+use telnetlib3_proto::{SessionConfig, Policy, Role, ServerPlan, Session};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
@@ -43,7 +43,7 @@ pub struct ServerConfig {
     /// What the opening negotiation asks for (`line_mode`, `force_binary`, CHARSET).
     pub plan: ServerPlan,
     /// The protocol configuration: the policy and every option's settings.
-    pub protocol: Arc<Config>,
+    pub protocol: Arc<SessionConfig>,
     /// Called for every protocol event of every connection.
     pub on_event: Option<EventHook>,
     /// The text encoding of [`create_text_server`] shells once BINARY is agreed (or
@@ -74,7 +74,7 @@ impl Default for ServerConfig {
             timeout: Some(Duration::from_secs(300)),
             limit: DEFAULT_LIMIT,
             plan: ServerPlan::default(),
-            protocol: Arc::new(Config::with_policy(Policy::server())),
+            protocol: Arc::new(SessionConfig::with_policy(Policy::server())),
             on_event: None,
             encoding: Encoding::from_name("utf8").expect("UTF-8 is always known"),
             encoding_errors: ErrorMode::Strict,

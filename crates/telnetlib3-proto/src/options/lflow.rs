@@ -247,7 +247,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Config as SessionConfig, Policy, Role};
+    use crate::{Policy, Role, SessionConfig};
 
     fn sb(code: u8) -> Vec<u8> {
         vec![0xff, 0xfa, 0x21, code, 0xff, 0xf0]

@@ -43,12 +43,12 @@ pub(crate) fn changed<S: Sink>(
 #[cfg(test)]
 mod tests {
     use crate::options::tests::{transmit, Log};
-    use crate::{Config, Policy, Role, Session, TelnetOption};
+    use crate::{Policy, Role, Session, SessionConfig, TelnetOption};
 
     #[test]
     fn server_agrees_and_reports() {
         let policy = Policy::new().allow_local(TelnetOption::Logout);
-        let mut server = Session::new(Role::Server, Config::with_policy(policy));
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(policy));
         let mut log = Log::default();
         server.receive(b"\xff\xfd\x12", &mut log);
         assert_eq!(transmit(&mut server), b"\xff\xfb\x12");
@@ -63,7 +63,7 @@ mod tests {
 
     #[test]
     fn client_refusing_says_dont() {
-        let mut client = Session::new(Role::Client, Config::default());
+        let mut client = Session::new(Role::Client, SessionConfig::default());
         let mut log = Log::default();
         client.receive(b"\xff\xfb\x12", &mut log);
         assert_eq!(transmit(&mut client), b"\xff\xfe\x12");

@@ -5,7 +5,7 @@
 //!
 //! - a public `Event` type (what the application learns), carried by
 //!   [`crate::Event`]'s variant of the same name;
-//! - a public `Config` (what this end answers or asks), a field of [`crate::Config`];
+//! - a public `Config` (what this end answers or asks), a field of [`crate::SessionConfig`];
 //! - a crate-private `State`, one field of the session's per-family state;
 //! - `receive(cx, option, payload)` for a subnegotiation, and `changed(cx, option, side,
 //!   enabled)` when the option turns on or off on one side;

@@ -123,7 +123,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair, transmit, Log};
-    use crate::{Config, Policy};
+    use crate::{Policy, SessionConfig};
 
     #[test]
     fn rfc1073_example_bytes() {
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn client_sends_size_on_do_naws_with_iac_doubled() {
-        let mut config = Config::with_policy(Policy::new().allow_local(TelnetOption::Naws));
+        let mut config = SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Naws));
         config.naws.size = WindowSize {
             cols: 255,
             rows: 0x1FF,
@@ -175,7 +175,7 @@ mod tests {
 
     #[test]
     fn server_receives_size_and_rejects_garbage() {
-        let mut server = Session::new(Role::Server, Config::default());
+        let mut server = Session::new(Role::Server, SessionConfig::default());
         let mut log = Log::default();
         server.receive(b"\xff\xfa\x1f\x00\x64\x00\x1e\xff\xf0", &mut log);
         server.receive(b"\xff\xfa\x1f\x00\x64\xff\xf0", &mut log);

@@ -70,7 +70,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Config as SessionConfig, Policy};
+    use crate::{Policy, SessionConfig};
 
     #[test]
     fn client_sends_location_after_do() {

@@ -254,7 +254,7 @@ mod tests {
     use super::*;
     use crate::options::naws::WindowSize;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Config, Policy, Role};
+    use crate::{Policy, Role, SessionConfig};
     use proptest::prelude::*;
 
     const SEND: &[u8] = b"\xff\xfa\x05\x01\xff\xf0";
@@ -275,7 +275,7 @@ mod tests {
             .allow_remote(TelnetOption::Sga)
             .allow_local(TelnetOption::Status)
             .allow_remote(TelnetOption::Status);
-        let mut host2 = Session::new(Role::Server, Config::with_policy(policy));
+        let mut host2 = Session::new(Role::Server, SessionConfig::with_policy(policy));
         let mut log = Log::default();
         host2.request_local(TelnetOption::Echo, true).unwrap();
         host2.request_remote(TelnetOption::Sga, true).unwrap();
@@ -351,7 +351,7 @@ mod tests {
             .allow_local(TelnetOption::Status)
             .allow_local(TelnetOption::Naws)
             .allow_local(TelnetOption::Ttype);
-        let mut config = Config::with_policy(policy);
+        let mut config = SessionConfig::with_policy(policy);
         config.naws.size = WindowSize {
             cols: 240,
             rows: 24,
@@ -388,7 +388,7 @@ mod tests {
         let policy = Policy::new()
             .allow_local(TelnetOption::Status)
             .allow_remote(TelnetOption::Lflow);
-        let mut server = Session::new(Role::Server, Config::with_policy(policy));
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(policy));
         let mut log = Log::default();
         server.receive(b"\xff\xfb\x21", &mut log);
         server.set_xon_any(true);
@@ -402,7 +402,7 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_allowed() {
-        let mut session = Session::new(Role::Server, Config::default());
+        let mut session = Session::new(Role::Server, SessionConfig::default());
         let mut log = Log::default();
         session.receive(SEND, &mut log);
         session.receive(b"\xff\xfa\x05\x00\xfb\x01\xff\xf0", &mut log);
@@ -424,7 +424,7 @@ mod tests {
     #[test]
     fn peer_report_is_parsed_and_kept() {
         let policy = Policy::new().allow_remote(TelnetOption::Status);
-        let mut server = Session::new(Role::Server, Config::with_policy(policy));
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(policy));
         let mut log = Log::default();
         server.receive(b"\xff\xfb\x05", &mut log);
         assert_eq!(
@@ -462,12 +462,12 @@ mod tests {
 
     #[test]
     fn round_trip_between_sessions() {
-        let client = Config::with_policy(
+        let client = SessionConfig::with_policy(
             Policy::new()
                 .allow_local(TelnetOption::Status)
                 .allow_remote(TelnetOption::Echo),
         );
-        let server = Config::with_policy(Policy::new().allow_local(TelnetOption::Echo));
+        let server = SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Echo));
         let (client, mut server, _, server_log) = drive_pair_with(client, server, |_, server| {
             server.request_remote(TelnetOption::Status, true).unwrap();
             server.request_local(TelnetOption::Echo, true).unwrap();

@@ -1,6 +1,6 @@
 //! Test support shared by the option families: a recording sink and an in-memory pair.
 
-use crate::{Config, Event, Policy, Role, Session, Sink};
+use crate::{Event, Policy, Role, Session, SessionConfig, Sink};
 
 /// Records data and the `Debug` form of every event.
 #[derive(Debug, Default)]
@@ -28,8 +28,8 @@ pub(crate) fn transmit(session: &mut Session) -> Vec<u8> {
 /// A client and a server with these configurations, after `setup`, driven until both are
 /// quiet. Panics if they do not settle in 16 rounds.
 pub(crate) fn drive_pair_with(
-    client: Config,
-    server: Config,
+    client: SessionConfig,
+    server: SessionConfig,
     setup: impl FnOnce(&mut Session, &mut Session),
 ) -> (Session, Session, Log, Log) {
     let mut client = Session::new(Role::Client, client);
@@ -55,8 +55,8 @@ pub(crate) fn drive_pair(
     setup: impl FnOnce(&mut Session, &mut Session),
 ) -> (Session, Session) {
     let (client, server, _, _) = drive_pair_with(
-        Config::with_policy(client),
-        Config::with_policy(server),
+        SessionConfig::with_policy(client),
+        SessionConfig::with_policy(server),
         setup,
     );
     (client, server)

@@ -138,12 +138,12 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use crate::options::tests::{transmit, Log};
-    use crate::{Config, Policy, Role, Session, TelnetOption};
+    use crate::{Policy, Role, Session, SessionConfig, TelnetOption};
 
     #[test]
     fn every_do_tm_is_answered_in_order_and_state_stays_off() {
         let policy = Policy::new().allow_local(TelnetOption::Tm);
-        let mut session = Session::new(Role::Server, Config::with_policy(policy));
+        let mut session = Session::new(Role::Server, SessionConfig::with_policy(policy));
         let mut log = Log::default();
         session.receive(b"a\xff\xfd\x06b\xff\xfd\x06", &mut log);
         assert_eq!(transmit(&mut session), b"\xff\xfb\x06\xff\xfb\x06");
@@ -155,7 +155,7 @@ mod tests {
     fn a_run_of_do_tm_with_nothing_between_is_answered_loop_limit_times() {
         let mut session = Session::new(
             Role::Server,
-            Config::with_policy(Policy::new().allow_local(TelnetOption::Tm)),
+            SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Tm)),
         );
         let mut log = Log::default();
         // A naive peer echoing each of our WILL TM back as DO TM, twenty times.
@@ -183,7 +183,7 @@ mod tests {
     fn a_batch_of_pings_is_answered_whole() {
         let mut session = Session::new(
             Role::Server,
-            Config::with_policy(Policy::new().allow_local(TelnetOption::Tm)),
+            SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Tm)),
         );
         let mut log = Log::default();
         session.receive(&b"\xff\xfd\x06".repeat(20), &mut log);
@@ -197,17 +197,17 @@ mod tests {
 
     #[test]
     fn refused_by_policy_answers_wont() {
-        let mut session = Session::new(Role::Client, Config::default());
+        let mut session = Session::new(Role::Client, SessionConfig::default());
         session.receive(b"\xff\xfd\x06", &mut Log::default());
         assert_eq!(transmit(&mut session), b"\xff\xfc\x06");
     }
 
     #[test]
     fn ping_round_trip() {
-        let mut client = Session::new(Role::Client, Config::default());
+        let mut client = Session::new(Role::Client, SessionConfig::default());
         let mut server = Session::new(
             Role::Server,
-            Config::with_policy(Policy::new().allow_local(TelnetOption::Tm)),
+            SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Tm)),
         );
         client.send_timing_mark();
         client.send_timing_mark();

@@ -121,7 +121,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair, transmit, Log};
-    use crate::{Config as SessionConfig, Policy, Role};
+    use crate::{Policy, Role, SessionConfig};
 
     #[test]
     fn rfc1079_example() {

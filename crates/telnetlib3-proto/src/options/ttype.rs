@@ -334,7 +334,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Config as SessionConfig, Policy};
+    use crate::{Policy, SessionConfig};
     use proptest::prelude::*;
 
     const SEND: &[u8] = b"\xff\xfa\x18\x01\xff\xf0";

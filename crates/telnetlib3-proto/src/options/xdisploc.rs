@@ -71,7 +71,7 @@ impl Session {
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Config as SessionConfig, Policy, Role};
+    use crate::{Policy, Role, SessionConfig};
 
     #[test]
     fn pair_exchanges_display() {

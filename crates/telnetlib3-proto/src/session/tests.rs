@@ -18,7 +18,7 @@ impl Sink for Log {
 }
 
 fn session(policy: Policy) -> Session {
-    Session::new(Role::Server, Config::with_policy(policy))
+    Session::new(Role::Server, SessionConfig::with_policy(policy))
 }
 
 fn transmit(session: &mut Session) -> Vec<u8> {
@@ -217,9 +217,9 @@ fn binary_switches_end_of_line_rules_per_direction() {
 
 #[test]
 fn translation_can_be_turned_off() {
-    let config = Config {
+    let config = SessionConfig {
         translate_eol: false,
-        ..Config::default()
+        ..SessionConfig::default()
     };
     let mut s = Session::new(Role::Client, config);
     let mut log = Log::default();
@@ -270,8 +270,8 @@ struct Pair {
 impl Pair {
     fn new(client: Policy, server: Policy) -> Self {
         Self {
-            client: Session::new(Role::Client, Config::with_policy(client)),
-            server: Session::new(Role::Server, Config::with_policy(server)),
+            client: Session::new(Role::Client, SessionConfig::with_policy(client)),
+            server: Session::new(Role::Server, SessionConfig::with_policy(server)),
             client_log: Log::default(),
             server_log: Log::default(),
         }
@@ -353,7 +353,7 @@ fn ayt_is_answered_with_yes_as_bsd_telnetd_does() {
 
 #[test]
 fn ayt_answer_is_configurable_and_can_be_off() {
-    let mut config = Config::with_policy(Policy::server());
+    let mut config = SessionConfig::with_policy(Policy::server());
     config.ayt_answer = None;
     let mut quiet = Session::new(Role::Server, config.clone());
     quiet.receive(b"\xff\xf6", &mut Log::default());
@@ -437,7 +437,7 @@ fn an_ao_flood_queues_one_synch() {
 
 #[test]
 fn ao_to_a_client_is_only_reported() {
-    let mut client = Session::new(Role::Client, Config::with_policy(Policy::client()));
+    let mut client = Session::new(Role::Client, SessionConfig::with_policy(Policy::client()));
     let mut log = Log::default();
     client.send_data(b"typed");
     client.receive(b"\xff\xf5", &mut log);

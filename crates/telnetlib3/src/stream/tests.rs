@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use telnetlib3_proto::{Config, Policy, Role, Session};
+use telnetlib3_proto::{SessionConfig, Policy, Role, Session};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, DuplexStream, ReadBuf};
 use tokio::time::timeout;
 
@@ -18,7 +18,7 @@ const PATIENCE: Duration = Duration::from_secs(10);
 /// A session that passes data through untouched (no end-of-line translation, no
 /// options), so that the reader's own rules are what is tested.
 fn plain_session() -> Session {
-    let mut config = Config::with_policy(Policy::new());
+    let mut config = SessionConfig::with_policy(Policy::new());
     config.translate_eol = false;
     Session::new(Role::Server, config)
 }

@@ -519,9 +519,9 @@ impl fmt::Debug for TelnetWriter {
 /// rejected CHARSET request, and the options in force.
 ///
 /// ```
-/// use telnetlib3::proto::{Config, Policy, Role, Session};
+/// use telnetlib3::proto::{SessionConfig, Policy, Role, Session};
 ///
-/// let session = Session::new(Role::Server, Config::with_policy(Policy::server()));
+/// let session = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
 /// assert_eq!(
 ///     telnetlib3::repr::writer_repr(&session),
 ///     "<TelnetWriter server mode:local +lineflow -xon_any +slc_sim>"
@@ -556,7 +556,7 @@ pub fn writer_repr(session: &Session) -> String {
 mod tests {
     use std::time::Duration;
 
-    use telnetlib3_proto::{Config, Policy};
+    use telnetlib3_proto::{SessionConfig, Policy};
     use tokio::io::{AsyncReadExt, DuplexStream};
     use tokio::time::timeout;
 
@@ -567,7 +567,7 @@ mod tests {
     /// A client's writer with the NVT rules on, over an in-memory pipe.
     fn nvt_client() -> (TelnetWriter, DuplexStream) {
         let (ours, theirs) = tokio::io::duplex(1 << 16);
-        let session = Session::new(Role::Client, Config::with_policy(Policy::client()));
+        let session = Session::new(Role::Client, SessionConfig::with_policy(Policy::client()));
         let settings = Settings {
             limit: DEFAULT_LIMIT,
             hook: None,

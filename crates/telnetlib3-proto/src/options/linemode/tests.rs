@@ -4,7 +4,7 @@
 use super::slc::{negotiate, Outcome};
 use super::*;
 use crate::options::tests::{drive_pair_with, transmit, Log};
-use crate::{Config, Policy};
+use crate::{Policy, SessionConfig};
 use proptest::prelude::*;
 
 const WILL_LINEMODE: &[u8] = b"\xff\xfb\x22";
@@ -33,14 +33,14 @@ fn sb(payload: &[u8]) -> Vec<u8> {
 }
 
 fn server() -> Session {
-    let config = Config::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
+    let config = SessionConfig::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
     let mut server = Session::new(Role::Server, config);
     server.request_remote(TelnetOption::Linemode, true).unwrap();
     assert_eq!(transmit(&mut server), DO_LINEMODE);
     server
 }
 
-fn client_with(config: Config) -> (Session, Log) {
+fn client_with(config: SessionConfig) -> (Session, Log) {
     let mut config = config;
     config.policy = Policy::new().allow_local(TelnetOption::Linemode);
     let mut client = Session::new(Role::Client, config);
@@ -125,7 +125,7 @@ fn server_takes_and_acknowledges_a_counter_proposal() {
 
 #[test]
 fn client_golden_exchange() {
-    let (mut client, mut log) = client_with(Config::default());
+    let (mut client, mut log) = client_with(SessionConfig::default());
     // WILL LINEMODE, then the SLC request for the server's defaults.
     let mut expected = WILL_LINEMODE.to_vec();
     expected.extend_from_slice(&sb(&[3, 0, 3, 0]));
@@ -178,7 +178,7 @@ fn client_golden_exchange() {
 
 #[test]
 fn client_declines_bits_it_does_not_do_but_follows_edit_and_trapsig() {
-    let mut config = Config::default();
+    let mut config = SessionConfig::default();
     config.linemode.client_modes = Mode::REMOTE;
     let (mut client, mut log) = client_with(config);
     let _ = transmit(&mut client);
@@ -192,7 +192,7 @@ fn client_declines_bits_it_does_not_do_but_follows_edit_and_trapsig() {
 
 #[test]
 fn client_can_export_its_table_instead() {
-    let mut config = Config::default();
+    let mut config = SessionConfig::default();
     config.linemode.client_requests_defaults = false;
     let (mut client, _) = client_with(config);
     let mut expected = WILL_LINEMODE.to_vec();
@@ -202,7 +202,7 @@ fn client_can_export_its_table_instead() {
 
 #[test]
 fn malformed_and_unexpected_input_is_rejected_without_change() {
-    let (mut client, _) = client_with(Config::default());
+    let (mut client, _) = client_with(SessionConfig::default());
     let _ = transmit(&mut client);
     let before = *client.slc_table();
     let cases: &[(&[u8], &str)] = &[
@@ -238,7 +238,7 @@ fn malformed_and_unexpected_input_is_rejected_without_change() {
     assert_eq!(client.forwardmask(), None);
 
     // Before LINEMODE is agreed nothing is accepted.
-    let mut server = Session::new(Role::Server, Config::default());
+    let mut server = Session::new(Role::Server, SessionConfig::default());
     let mut log = Log::default();
     server.receive(&sb(&[1, 0x14]), &mut log);
     server.receive(&sb(&[3, 3, 2, 0x1f]), &mut log);
@@ -368,14 +368,14 @@ fn client_ignores_whole_table_requests() {
 /// in use" and ignored (section 2.2), and a server configured for mode 0 sends none.
 #[test]
 fn mode_zero_is_in_force_once_negotiated() {
-    let (mut client, mut log) = client_with(Config::default());
+    let (mut client, mut log) = client_with(SessionConfig::default());
     let _ = transmit(&mut client);
     assert_eq!(client.linemode_mode(), Some(Mode::REMOTE));
     client.receive(&sb(&[1, 0]), &mut log);
     assert_eq!(transmit(&mut client), b"");
     assert_eq!(client.linemode_mode(), Some(Mode::REMOTE));
 
-    let mut config = Config::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
+    let mut config = SessionConfig::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
     config.linemode.default_mode = Mode::REMOTE;
     let mut server = Session::new(Role::Server, config);
     server.request_remote(TelnetOption::Linemode, true).unwrap();
@@ -391,7 +391,7 @@ fn mode_zero_is_in_force_once_negotiated() {
 fn rfc1184_example_connection_golden() {
     use SlcFunction as F;
     // Client side, with BSD's table.
-    let (mut client, mut log) = client_with(Config::default());
+    let (mut client, mut log) = client_with(SessionConfig::default());
     let _ = transmit(&mut client);
     // "LINEMODE MODE EDIT" -> "LINEMODE MODE EDIT|MODE_ACK".
     client.receive(&sb(&[1, 1]), &mut log);
@@ -452,7 +452,7 @@ fn rfc1184_example_connection_golden() {
     assert_eq!(reply, import);
     assert!(outcome.table_sent);
     // "Since these are the same as the current local settings, no response is generated."
-    let (mut client, mut log) = client_with(Config::default());
+    let (mut client, mut log) = client_with(SessionConfig::default());
     let _ = transmit(&mut client);
     client.receive(&sb(&[&[3][..], &import].concat()), &mut log);
     assert_eq!(transmit(&mut client), b"");
@@ -484,8 +484,8 @@ fn slc_changes_are_reported_and_iac_is_doubled() {
 
 #[test]
 fn pair_settles_in_agreement() {
-    let client = Config::with_policy(Policy::new().allow_local(TelnetOption::Linemode));
-    let server = Config::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
+    let client = SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Linemode));
+    let server = SessionConfig::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
     let (client, server, client_log, _) = drive_pair_with(client, server, |_, server| {
         server.request_remote(TelnetOption::Linemode, true).unwrap();
     });
@@ -544,10 +544,10 @@ proptest! {
     /// Two ends with any tables settle (drive_pair_with panics if they do not).
     #[test]
     fn any_tables_settle(client_table in arb_table(), server_table in arb_table(), export in any::<bool>()) {
-        let mut client = Config::with_policy(Policy::new().allow_local(TelnetOption::Linemode));
+        let mut client = SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Linemode));
         client.linemode.slc_defaults = client_table;
         client.linemode.client_requests_defaults = export;
-        let mut server = Config::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
+        let mut server = SessionConfig::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
         server.linemode.slc_defaults = server_table;
         let _ = drive_pair_with(client, server, |_, server| {
             server.request_remote(TelnetOption::Linemode, true).unwrap();
@@ -561,7 +561,7 @@ fn kludge_server() -> Session {
         .allow_local(TelnetOption::Echo)
         .allow_local(TelnetOption::Sga)
         .allow_remote(TelnetOption::Linemode);
-    let mut server = Session::new(Role::Server, Config::with_policy(policy));
+    let mut server = Session::new(Role::Server, SessionConfig::with_policy(policy));
     server.receive(b"\xff\xfd\x01\xff\xfd\x03", &mut Log::default());
     let _ = transmit(&mut server);
     server
@@ -590,7 +590,7 @@ fn one_interrupt_in_a_mebibyte_of_text() {
 fn local_mode_does_not_snoop_but_kludge_and_remote_do() {
     let data = b"a\x03b\x7fc\x04";
     // Local: no ECHO / SGA, no LINEMODE.
-    let mut local = Session::new(Role::Server, Config::default());
+    let mut local = Session::new(Role::Server, SessionConfig::default());
     let mut log = Log::default();
     local.receive(data, &mut log);
     assert!(slc_events(&log).is_empty());
