@@ -67,7 +67,7 @@ impl Session {
     /// Whether the LINEMODE mode in force has EDIT set (the client edits lines).
     fn linemode_edit(&self) -> bool {
         self.linemode_mode()
-            .is_some_and(|mode| mode.contains(crate::options::linemode::Mode::EDIT))
+            .is_some_and(|mode| mode.contains(crate::options::linemode::ModeMask::EDIT))
     }
 
     /// Whether this end echoes the other's input: the server when it WILL ECHO, the

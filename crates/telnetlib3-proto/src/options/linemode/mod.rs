@@ -27,7 +27,12 @@ mod snoop;
 mod tests;
 
 pub use forwardmask::{ForwardMask, MAX_MASK};
-pub use mode::Mode;
+pub use mode::ModeMask;
+
+/// The old name of [`ModeMask`], kept for one release cycle while callers move.
+#[deprecated(since = "0.1.0", note = "renamed `ModeMask`, RFC 1184's \"MODE mask\"")]
+#[doc(hidden)]
+pub type Mode = ModeMask;
 pub use slc::{
     parse_triplets, SlcEntry, SlcFlags, SlcFunction, SlcLevel, SlcTable, SlcTriplet, NSLC, VDISABLE,
 };
@@ -69,7 +74,7 @@ pub const LM_SLC: u8 = 3;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Message<'p> {
     /// `MODE mask` (the MODE_ACK bit kept).
-    Mode(Mode),
+    Mode(ModeMask),
     /// `SLC triplets...`: the bytes after `SLC`, a whole number of triplets.
     Slc(&'p [u8]),
     /// `<verb> FORWARDMASK [mask]`: the mask only with DO.
@@ -89,7 +94,7 @@ impl<'p> Message<'p> {
         match *payload {
             [] => Err(E::Empty),
             [LM_MODE] => Err(E::Truncated),
-            [LM_MODE, mask] => Ok(Self::Mode(Mode::from_bits_truncate(mask))),
+            [LM_MODE, mask] => Ok(Self::Mode(ModeMask::from_bits_truncate(mask))),
             [LM_MODE, ..] => Err(E::TooLong),
             [LM_SLC, ref list @ ..] if list.len() % 3 == 0 => Ok(Self::Slc(list)),
             // A trailing partial triplet rejects the whole list.
@@ -137,10 +142,10 @@ impl<'p> Message<'p> {
 pub struct Config {
     /// The mode a server proposes once the client agrees to LINEMODE: telnetlib3's
     /// `default_linemode`, `REMOTE | LIT_ECHO` (its `LinemodeServer` uses `EDIT`).
-    pub default_mode: Mode,
+    pub default_mode: ModeMask,
     /// The mode bits a client agrees to besides EDIT and TRAPSIG, which RFC 1184 section
     /// 2.2 says it must always follow. Default: all (telnetlib3 agrees to anything).
-    pub client_modes: Mode,
+    pub client_modes: ModeMask,
     /// Our SLC defaults, and the table we start with: telnetlib3's `BSD_SLC_TAB`.
     pub slc_defaults: SlcTable,
     /// A client starts the SLC exchange with `0 SLC_DEFAULT 0`, asking for the server's
@@ -155,8 +160,8 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Self {
-            default_mode: Mode::LIT_ECHO,
-            client_modes: Mode::ALL,
+            default_mode: ModeMask::LIT_ECHO,
+            client_modes: ModeMask::ALL,
             slc_defaults: SlcTable::bsd(),
             client_requests_defaults: true,
             send_forwardmask: true,
@@ -168,9 +173,9 @@ impl Default for Config {
 pub(crate) struct State {
     /// The mode in force, without MODE_ACK; `None` while LINEMODE is off, 0 once it is
     /// negotiated (RFC 1184 section 3).
-    mode: Option<Mode>,
+    mode: Option<ModeMask>,
     /// Server: the mode we sent and whose acknowledgement we await.
-    proposed: Option<Mode>,
+    proposed: Option<ModeMask>,
     /// The SLC table; `None` while it is still `Config::slc_defaults` (the state is
     /// built before the configuration is at hand). Boxed, like the scanner: most
     /// sessions never have either, and an idle connection should not carry them.
@@ -224,7 +229,7 @@ impl State {
 #[non_exhaustive]
 pub enum Event {
     /// The mode in force changed (MODE_ACK never set here).
-    ModeChanged(Mode),
+    ModeChanged(ModeMask),
     /// The peer's SLC negotiation changed one function of our table.
     SlcChanged {
         /// The function.
@@ -271,7 +276,7 @@ pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, pa
     }
 }
 
-fn set_mode<S: Sink>(cx: &mut Context<'_, S>, mode: Mode) {
+fn set_mode<S: Sink>(cx: &mut Context<'_, S>, mode: ModeMask) {
     let state = &mut cx.core.families.linemode;
     if state.mode != Some(mode) {
         state.mode = Some(mode);
@@ -281,7 +286,7 @@ fn set_mode<S: Sink>(cx: &mut Context<'_, S>, mode: Mode) {
 
 /// RFC 1184 section 2.2. A MODE equal to the mode in force (ignoring MODE_ACK) is
 /// ignored; a MODE with MODE_ACK set is never answered.
-fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received: Mode) {
+fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received: ModeMask) {
     let mode = received.without_ack();
     let role = cx.role();
     let state = &mut cx.core.families.linemode;
@@ -326,10 +331,11 @@ fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received
             // Section 2.2: the client "MUST agree with at least the state of the EDIT
             // and TRAPSIG bits"; it may decline the other bits, and then answers with the
             // subset it takes, without MODE_ACK.
-            let accepted = cx.core.config.linemode.client_modes | Mode::EDIT | Mode::TRAPSIG;
+            let accepted =
+                cx.core.config.linemode.client_modes | ModeMask::EDIT | ModeMask::TRAPSIG;
             let agreed = mode & accepted;
             if agreed == mode {
-                agreed | Mode::MODE_ACK
+                agreed | ModeMask::MODE_ACK
             } else {
                 agreed
             }
@@ -338,7 +344,7 @@ fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received
         // "REQUESTS permission for" a switch, section 2.2): "a reply is sent with either
         // the new mode mask and the MODE_ACK bit set, or a subset of the new mode mask".
         // We agree to whatever the client can do (BSD telnetd and telnetlib3 do too).
-        Role::Server => mode | Mode::MODE_ACK,
+        Role::Server => mode | ModeMask::MODE_ACK,
     };
     set_mode(cx, answer.without_ack());
     cx.send_subnegotiation(option, &[LM_MODE, answer.bits()]);
@@ -459,7 +465,7 @@ pub(crate) fn changed<S: Sink>(
     }
     // RFC 1184 section 3: once LINEMODE is negotiated the mode is `MODE 0` until changed,
     // so a MODE 0 is then "currently in use" and ignored (section 2.2).
-    cx.core.families.linemode.mode = Some(Mode::REMOTE);
+    cx.core.families.linemode.mode = Some(ModeMask::REMOTE);
     let config = &cx.core.config.linemode;
     let defaults = config.slc_defaults;
     match role {
@@ -467,7 +473,7 @@ pub(crate) fn changed<S: Sink>(
             // telnetlib3's `send_linemode(default_linemode)` on WILL LINEMODE; not for
             // mode 0, which is already in force and which the client would ignore.
             let mode = config.default_mode.without_ack();
-            if mode != Mode::REMOTE {
+            if mode != ModeMask::REMOTE {
                 cx.core.families.linemode.proposed = Some(mode);
                 cx.send_subnegotiation(option, &[LM_MODE, mode.bits()]);
             }
@@ -499,7 +505,7 @@ fn snoop_mode(core: &Core) -> bool {
             .families
             .linemode
             .mode
-            .is_some_and(|mode| mode.contains(Mode::EDIT));
+            .is_some_and(|mode| mode.contains(ModeMask::EDIT));
     }
     let (echo, sga) = (TelnetOption::Echo, TelnetOption::Sga);
     match role {
@@ -532,11 +538,11 @@ pub(crate) fn snoop<S: Sink>(cx: &mut Context<'_, S>, data: &[u8]) {
 }
 
 impl Session {
-    /// The LINEMODE mode in force (without MODE_ACK): `None` while LINEMODE is off, `Mode
-    /// 0` ([`Mode::REMOTE`]) from the moment it is negotiated (RFC 1184 section 3) until
-    /// the peers agree on another.
+    /// The LINEMODE mode in force (without MODE_ACK): `None` while LINEMODE is off, the
+    /// empty mask ([`ModeMask::REMOTE`]) from the moment it is negotiated (RFC 1184 section
+    /// 3) until the peers agree on another.
     #[must_use]
-    pub fn linemode_mode(&self) -> Option<Mode> {
+    pub fn linemode_mode(&self) -> Option<ModeMask> {
         self.core.families.linemode.mode
     }
 
@@ -569,7 +575,7 @@ impl Session {
     /// once and announces it (the server then acknowledges). Returns whether a MODE was
     /// sent: not when LINEMODE is off, nor when `mode` is already in force with no
     /// proposal outstanding (the peer would ignore it).
-    pub fn set_linemode_mode(&mut self, mode: Mode) -> bool {
+    pub fn set_linemode_mode(&mut self, mode: ModeMask) -> bool {
         let role = self.role();
         if !self
             .core

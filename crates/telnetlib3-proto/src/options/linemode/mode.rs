@@ -7,10 +7,10 @@ bitflags::bitflags! {
     ///
     /// With no bit set the mode is telnetlib3's "remote": the server edits, character at
     /// a time. Bits this crate does not know (32, 64, 128) are dropped when parsing
-    /// ([`Mode::from_bits_truncate`]), so a mode compares equal to what both ends
+    /// ([`ModeMask::from_bits_truncate`]), so a mode compares equal to what both ends
     /// understand.
     #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
-    pub struct Mode: u8 {
+    pub struct ModeMask: u8 {
         /// EDIT (1): the client edits lines and sends them complete.
         const EDIT = 1;
         /// TRAPSIG (2): the client turns interrupt keys into Telnet commands (IP, BRK,
@@ -25,7 +25,7 @@ bitflags::bitflags! {
     }
 }
 
-impl Mode {
+impl ModeMask {
     /// No bit set: the server does the editing (telnetlib3's `LMODE_MODE_REMOTE`).
     pub const REMOTE: Self = Self::empty();
     /// Every bit RFC 1184 defines.
@@ -44,9 +44,9 @@ impl Mode {
     }
 }
 
-impl fmt::Debug for Mode {
+impl fmt::Debug for ModeMask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        super::debug_flags(f, "Mode", self, "REMOTE")
+        super::debug_flags(f, "ModeMask", self, "REMOTE")
     }
 }
 
@@ -56,15 +56,15 @@ mod tests {
 
     #[test]
     fn bits_and_names() {
-        assert_eq!(Mode::from_bits_truncate(0xFF), Mode::ALL);
-        assert_eq!((Mode::EDIT | Mode::MODE_ACK).bits(), 5);
-        assert_eq!((Mode::EDIT | Mode::MODE_ACK).without_ack(), Mode::EDIT);
-        assert!(!Mode::LIT_ECHO.is_ack());
-        assert_eq!(format!("{:?}", Mode::REMOTE), "Mode(REMOTE)");
+        assert_eq!(ModeMask::from_bits_truncate(0xFF), ModeMask::ALL);
+        assert_eq!((ModeMask::EDIT | ModeMask::MODE_ACK).bits(), 5);
+        assert_eq!((ModeMask::EDIT | ModeMask::MODE_ACK).without_ack(), ModeMask::EDIT);
+        assert!(!ModeMask::LIT_ECHO.is_ack());
+        assert_eq!(format!("{:?}", ModeMask::REMOTE), "ModeMask(REMOTE)");
         assert_eq!(
-            format!("{:?}", Mode::EDIT | Mode::LIT_ECHO),
-            "Mode(EDIT | LIT_ECHO)"
+            format!("{:?}", ModeMask::EDIT | ModeMask::LIT_ECHO),
+            "ModeMask(EDIT | LIT_ECHO)"
         );
-        assert_eq!(!Mode::EDIT, Mode::from_bits_truncate(0x1E));
+        assert_eq!(!ModeMask::EDIT, ModeMask::from_bits_truncate(0x1E));
     }
 }

@@ -57,7 +57,7 @@ fn server_golden_exchange() {
     // telnetlib3's default mode: REMOTE | LIT_ECHO.
     assert_eq!(transmit(&mut server), sb(&[1, 0x10]));
     // RFC 1184 section 3: MODE 0 is in force until the client acknowledges.
-    assert_eq!(server.linemode_mode(), Some(Mode::REMOTE));
+    assert_eq!(server.linemode_mode(), Some(ModeMask::REMOTE));
 
     // The client asks for our defaults: the whole table, then the forward mask.
     server.receive(&sb(&[3, 0, 3, 0]), &mut log);
@@ -68,7 +68,7 @@ fn server_golden_exchange() {
     // The client acknowledges the mode: no answer, and the table is not sent again.
     server.receive(&sb(&[1, 0x14]), &mut log);
     assert_eq!(transmit(&mut server), b"");
-    assert_eq!(server.linemode_mode(), Some(Mode::LIT_ECHO));
+    assert_eq!(server.linemode_mode(), Some(ModeMask::LIT_ECHO));
 
     server.receive(&sb(&[251, 2]), &mut log);
     assert_eq!(transmit(&mut server), b"");
@@ -77,7 +77,7 @@ fn server_golden_exchange() {
         log.events,
         [
             "OptionChanged { option: Linemode, side: Remote, enabled: true }",
-            "Linemode(ModeChanged(Mode(LIT_ECHO)))",
+            "Linemode(ModeChanged(ModeMask(LIT_ECHO)))",
             "Linemode(ForwardMaskAnswer(true))",
         ]
     );
@@ -104,13 +104,13 @@ fn server_takes_and_acknowledges_a_counter_proposal() {
     // The client answers our LIT_ECHO with EDIT, no ACK.
     server.receive(&sb(&[1, 0x01]), &mut log);
     assert_eq!(transmit(&mut server), sb(&[1, 0x05]));
-    assert_eq!(server.linemode_mode(), Some(Mode::EDIT));
+    assert_eq!(server.linemode_mode(), Some(ModeMask::EDIT));
     // Our own change: MODE without ACK; it takes effect on the acknowledgement.
-    assert!(server.set_linemode_mode(Mode::EDIT | Mode::TRAPSIG));
+    assert!(server.set_linemode_mode(ModeMask::EDIT | ModeMask::TRAPSIG));
     assert_eq!(transmit(&mut server), sb(&[1, 0x03]));
-    assert_eq!(server.linemode_mode(), Some(Mode::EDIT));
+    assert_eq!(server.linemode_mode(), Some(ModeMask::EDIT));
     server.receive(&sb(&[1, 0x07]), &mut log);
-    assert_eq!(server.linemode_mode(), Some(Mode::EDIT | Mode::TRAPSIG));
+    assert_eq!(server.linemode_mode(), Some(ModeMask::EDIT | ModeMask::TRAPSIG));
     assert_eq!(
         transmit(&mut server),
         sb(&[
@@ -120,7 +120,7 @@ fn server_takes_and_acknowledges_a_counter_proposal() {
         ])
     );
     // Nothing to send for the mode in force.
-    assert!(!server.set_linemode_mode(Mode::EDIT | Mode::TRAPSIG | Mode::MODE_ACK));
+    assert!(!server.set_linemode_mode(ModeMask::EDIT | ModeMask::TRAPSIG | ModeMask::MODE_ACK));
 }
 
 #[test]
@@ -133,7 +133,7 @@ fn client_golden_exchange() {
 
     client.receive(&sb(&[1, 0x10]), &mut log);
     assert_eq!(transmit(&mut client), sb(&[1, 0x14]));
-    assert_eq!(client.linemode_mode(), Some(Mode::LIT_ECHO));
+    assert_eq!(client.linemode_mode(), Some(ModeMask::LIT_ECHO));
 
     // The same mode again, with or without ACK: ignored, never answered.
     client.receive(&sb(&[1, 0x10]), &mut log);
@@ -141,7 +141,7 @@ fn client_golden_exchange() {
     // A different mode with ACK set: the client ignores it (RFC 1184 section 2.2).
     client.receive(&sb(&[1, 0x15]), &mut log);
     assert_eq!(transmit(&mut client), b"");
-    assert_eq!(client.linemode_mode(), Some(Mode::LIT_ECHO));
+    assert_eq!(client.linemode_mode(), Some(ModeMask::LIT_ECHO));
 
     // The server's table equals ours: nothing to answer.
     client.receive(&sb(&[&[3][..], BSD_TABLE].concat()), &mut log);
@@ -167,7 +167,7 @@ fn client_golden_exchange() {
         log.events,
         [
             "OptionChanged { option: Linemode, side: Local, enabled: true }",
-            "Linemode(ModeChanged(Mode(LIT_ECHO)))",
+            "Linemode(ModeChanged(ModeMask(LIT_ECHO)))",
             "Linemode(ForwardMask(ForwardMask([3, 4, 8, 9, 10, 11, 12, 13, 14, 15])))",
             "Linemode(ForwardMask(ForwardMask([3, 4, 8, 9, 10, 11, 12, 13, 14, 15])))",
             "Linemode(ForwardMaskCancelled)",
@@ -179,12 +179,12 @@ fn client_golden_exchange() {
 #[test]
 fn client_declines_bits_it_does_not_do_but_follows_edit_and_trapsig() {
     let mut config = SessionConfig::default();
-    config.linemode.client_modes = Mode::REMOTE;
+    config.linemode.client_modes = ModeMask::REMOTE;
     let (mut client, mut log) = client_with(config);
     let _ = transmit(&mut client);
     client.receive(&sb(&[1, 0x0B]), &mut log); // EDIT | TRAPSIG | SOFT_TAB
     assert_eq!(transmit(&mut client), sb(&[1, 0x03])); // no ACK: a different mode
-    assert_eq!(client.linemode_mode(), Some(Mode::EDIT | Mode::TRAPSIG));
+    assert_eq!(client.linemode_mode(), Some(ModeMask::EDIT | ModeMask::TRAPSIG));
     // The server acknowledges what we took: nothing more.
     client.receive(&sb(&[1, 0x07]), &mut log);
     assert_eq!(transmit(&mut client), b"");
@@ -234,7 +234,7 @@ fn malformed_and_unexpected_input_is_rejected_without_change() {
     assert_eq!(Message::parse(&long), Err(SubnegotiationError::TooLong));
     assert_eq!(transmit(&mut client), b"");
     assert_eq!(*client.slc_table(), before);
-    assert_eq!(client.linemode_mode(), Some(Mode::REMOTE));
+    assert_eq!(client.linemode_mode(), Some(ModeMask::REMOTE));
     assert_eq!(client.forwardmask(), None);
 
     // Before LINEMODE is agreed nothing is accepted.
@@ -370,19 +370,19 @@ fn client_ignores_whole_table_requests() {
 fn mode_zero_is_in_force_once_negotiated() {
     let (mut client, mut log) = client_with(SessionConfig::default());
     let _ = transmit(&mut client);
-    assert_eq!(client.linemode_mode(), Some(Mode::REMOTE));
+    assert_eq!(client.linemode_mode(), Some(ModeMask::REMOTE));
     client.receive(&sb(&[1, 0]), &mut log);
     assert_eq!(transmit(&mut client), b"");
-    assert_eq!(client.linemode_mode(), Some(Mode::REMOTE));
+    assert_eq!(client.linemode_mode(), Some(ModeMask::REMOTE));
 
     let mut config = SessionConfig::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));
-    config.linemode.default_mode = Mode::REMOTE;
+    config.linemode.default_mode = ModeMask::REMOTE;
     let mut server = Session::new(Role::Server, config);
     server.request_remote(TelnetOption::Linemode, true).unwrap();
     let _ = transmit(&mut server);
     server.receive(WILL_LINEMODE, &mut log);
     assert_eq!(transmit(&mut server), b"");
-    assert_eq!(server.linemode_mode(), Some(Mode::REMOTE));
+    assert_eq!(server.linemode_mode(), Some(ModeMask::REMOTE));
 }
 
 /// The example connection of RFC 1184 section 5.10, byte for byte where this crate's
@@ -422,7 +422,7 @@ fn rfc1184_example_connection_golden() {
         client.receive(&sb(&[1, mode]), &mut log);
         assert_eq!(transmit(&mut client), sb(&[1, mode | 4]), "{mode}");
     }
-    assert_eq!(client.linemode_mode(), Some(Mode::EDIT | Mode::TRAPSIG));
+    assert_eq!(client.linemode_mode(), Some(ModeMask::EDIT | ModeMask::TRAPSIG));
     // "LINEMODE SLC EC VALUE 8" -> "LINEMODE SLC EC VALUE|ACK 8".
     client.receive(&sb(&[3, 10, 2, 8]), &mut log);
     assert_eq!(transmit(&mut client), sb(&[3, 10, 0x82, 8]));
@@ -489,8 +489,8 @@ fn pair_settles_in_agreement() {
     let (client, server, client_log, _) = drive_pair_with(client, server, |_, server| {
         server.request_remote(TelnetOption::Linemode, true).unwrap();
     });
-    assert_eq!(client.linemode_mode(), Some(Mode::LIT_ECHO));
-    assert_eq!(server.linemode_mode(), Some(Mode::LIT_ECHO));
+    assert_eq!(client.linemode_mode(), Some(ModeMask::LIT_ECHO));
+    assert_eq!(server.linemode_mode(), Some(ModeMask::LIT_ECHO));
     assert_eq!(client.slc_table(), server.slc_table());
     assert_eq!(server.forwardmask_agreed(), Some(true));
     assert_eq!(client.forwardmask(), server.forwardmask());
@@ -526,7 +526,7 @@ proptest! {
         let verb = [Verb::Do, Verb::Dont, Verb::Will, Verb::Wont][verb];
         let mask = (verb == Verb::Do).then(|| ForwardMask::from_bytes(&mask).unwrap());
         for message in [
-            Message::Mode(Mode::from_bits_truncate(mode)),
+            Message::Mode(ModeMask::from_bits_truncate(mode)),
             Message::Slc(&triplets[..len]),
             Message::ForwardMask(verb, mask),
         ] {
@@ -615,7 +615,7 @@ fn local_mode_does_not_snoop_but_kludge_and_remote_do() {
     server.receive(data, &mut log);
     assert_eq!(slc_events(&log).len(), 3);
     server.receive(&sb(&[1, 0x05]), &mut Log::default());
-    assert_eq!(server.linemode_mode(), Some(Mode::EDIT));
+    assert_eq!(server.linemode_mode(), Some(ModeMask::EDIT));
     let mut log = Log::default();
     server.receive(data, &mut log);
     assert!(slc_events(&log).is_empty());
