@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::{Mode, Session, TelnetOption};
-use telnetlib3::text::{Decoder, Encoder, Encoding, ErrorMode, TextError};
+use telnetlib3::text::{Encoding, ErrorMode, TextDecoder, TextEncoder, TextError};
 use telnetlib3::{TelnetReader, TelnetWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::signal::unix::{signal, SignalKind};
@@ -76,7 +76,7 @@ pub struct Codec {
 /// typescript exactly as delivered.
 #[derive(Debug, Default)]
 pub struct Output {
-    decoder: Option<(Decoder, bool)>,
+    decoder: Option<(TextDecoder, bool)>,
     typescript: Option<File>,
     text: String,
 }
@@ -158,7 +158,7 @@ impl Output {
 /// encoding when we send in BINARY (or it is forced).
 #[derive(Debug, Default)]
 pub struct Input {
-    coder: Option<(Decoder, Encoder, bool)>,
+    coder: Option<(TextDecoder, TextEncoder, bool)>,
     text: String,
 }
 
@@ -752,7 +752,7 @@ mod tests {
 
     /// A client session after the server sent `wire`.
     fn client_after(wire: &[u8]) -> Session {
-        use telnetlib3::proto::{SessionConfig, Event, Policy, Role, Sink};
+        use telnetlib3::proto::{Event, Policy, Role, SessionConfig, Sink};
         struct Ignore;
         impl Sink for Ignore {
             fn data(&mut self, _: &[u8]) {}

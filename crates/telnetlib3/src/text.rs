@@ -271,7 +271,7 @@ impl Encoding {
 
     /// A decoder that keeps its state between calls.
     #[must_use]
-    pub fn decoder(&self, mode: ErrorMode) -> Decoder {
+    pub fn decoder(&self, mode: ErrorMode) -> TextDecoder {
         let state = match self.kind {
             Kind::Standard(encoding) if encoding == encoding_rs::UTF_8 => DecoderState::Utf8 {
                 partial: [0; 4],
@@ -282,7 +282,7 @@ impl Encoding {
             }
             Kind::Table(table) => DecoderState::Table(table),
         };
-        Decoder {
+        TextDecoder {
             state,
             mode,
             name: self.canonical_name().to_string(),
@@ -294,7 +294,7 @@ impl Encoding {
     /// # Errors
     ///
     /// [`TextError::CannotEncode`] for encodings that can only be read (UTF-16).
-    pub fn encoder(&self, mode: ErrorMode) -> Result<Encoder, TextError> {
+    pub fn encoder(&self, mode: ErrorMode) -> Result<TextEncoder, TextError> {
         let state = match self.kind {
             Kind::Standard(encoding) if encoding.output_encoding() != encoding => {
                 return Err(TextError::CannotEncode(encoding.name().to_string()));
@@ -302,7 +302,7 @@ impl Encoding {
             Kind::Standard(encoding) => EncoderState::Standard(encoding.new_encoder()),
             Kind::Table(table) => EncoderState::Table(table),
         };
-        Ok(Encoder {
+        Ok(TextEncoder {
             state,
             mode,
             name: self.canonical_name().to_string(),
@@ -332,22 +332,22 @@ enum DecoderState {
 }
 
 /// Decodes bytes to text incrementally.
-pub struct Decoder {
+pub struct TextDecoder {
     state: DecoderState,
     mode: ErrorMode,
     name: String,
 }
 
-impl fmt::Debug for Decoder {
+impl fmt::Debug for TextDecoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Decoder")
+        f.debug_struct("TextDecoder")
             .field("encoding", &self.name)
             .field("mode", &self.mode)
             .finish()
     }
 }
 
-impl Decoder {
+impl TextDecoder {
     /// Decode `input`, appending to `out`. With `last`, an incomplete sequence at the end
     /// is an error (or replaced, or dropped); otherwise it waits for the next call.
     ///
@@ -531,22 +531,22 @@ enum EncoderState {
 }
 
 /// Encodes text to bytes.
-pub struct Encoder {
+pub struct TextEncoder {
     state: EncoderState,
     mode: ErrorMode,
     name: String,
 }
 
-impl fmt::Debug for Encoder {
+impl fmt::Debug for TextEncoder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Encoder")
+        f.debug_struct("TextEncoder")
             .field("encoding", &self.name)
             .field("mode", &self.mode)
             .finish()
     }
 }
 
-impl Encoder {
+impl TextEncoder {
     /// Encode `text`, appending to `out`.
     ///
     /// # Errors

@@ -6,13 +6,13 @@ use std::fmt;
 use telnetlib3_proto::Session;
 
 use super::{TelnetReader, TelnetWriter};
-use crate::text::{Decoder, Encoder, Encoding, ErrorMode};
+use crate::text::{Encoding, ErrorMode, TextDecoder, TextEncoder};
 use crate::Error;
 
 /// The text flavour of [`TelnetReader`]: decodes with an [`Encoding`] as data arrives.
 pub struct TextReader {
     reader: TelnetReader,
-    decoder: Decoder,
+    decoder: TextDecoder,
     encoding: Encoding,
     pending: String,
 }
@@ -92,7 +92,7 @@ impl fmt::Debug for TextReader {
 #[derive(Debug)]
 pub struct TextWriter {
     writer: TelnetWriter,
-    encoder: Encoder,
+    encoder: TextEncoder,
     buffer: Vec<u8>,
 }
 
