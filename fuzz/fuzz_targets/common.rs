@@ -1,6 +1,6 @@
 //! What the session targets share (included with `#[path]`; not a target itself).
 
-use telnetlib3_proto::{SessionConfig, Policy, Role, ServerPlan, Session};
+use telnetlib3_proto::{Policy, Role, ServerPlan, Session, SessionConfig};
 
 /// A session under `policy` with terminal types, an environment and a location to
 /// answer with; a server has started telnetlib3's opening negotiation.

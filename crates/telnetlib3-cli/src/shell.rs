@@ -443,7 +443,7 @@ mod tests {
 
     #[test]
     fn commands() {
-        use telnetlib3::proto::{SessionConfig, Policy, Role};
+        use telnetlib3::proto::{Policy, Role, SessionConfig};
         let mut session = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
         let peer = Peer {
             address: "127.0.0.1 4000",

@@ -18,7 +18,7 @@ use python::{python, script, start_server, Reaped};
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
 use telnetlib3_proto::{
-    SessionConfig, Event, Mode, Policy, Role, ServerPlan, Session, Sink, TelnetOption,
+    Event, Mode, Policy, Role, ServerPlan, Session, SessionConfig, Sink, TelnetOption,
 };
 
 #[derive(Default)]

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
-use telnetlib3_proto::{SessionConfig, Policy, Role, Session, TelnetOption};
+use telnetlib3_proto::{Policy, Role, Session, SessionConfig, TelnetOption};
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::net::connect;

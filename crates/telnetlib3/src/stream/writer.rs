@@ -556,7 +556,7 @@ pub fn writer_repr(session: &Session) -> String {
 mod tests {
     use std::time::Duration;
 
-    use telnetlib3_proto::{SessionConfig, Policy};
+    use telnetlib3_proto::{Policy, SessionConfig};
     use tokio::io::{AsyncReadExt, DuplexStream};
     use tokio::time::timeout;
 

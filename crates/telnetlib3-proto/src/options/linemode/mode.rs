@@ -58,7 +58,10 @@ mod tests {
     fn bits_and_names() {
         assert_eq!(ModeMask::from_bits_truncate(0xFF), ModeMask::ALL);
         assert_eq!((ModeMask::EDIT | ModeMask::MODE_ACK).bits(), 5);
-        assert_eq!((ModeMask::EDIT | ModeMask::MODE_ACK).without_ack(), ModeMask::EDIT);
+        assert_eq!(
+            (ModeMask::EDIT | ModeMask::MODE_ACK).without_ack(),
+            ModeMask::EDIT
+        );
         assert!(!ModeMask::LIT_ECHO.is_ack());
         assert_eq!(format!("{:?}", ModeMask::REMOTE), "ModeMask(REMOTE)");
         assert_eq!(

@@ -110,7 +110,10 @@ fn server_takes_and_acknowledges_a_counter_proposal() {
     assert_eq!(transmit(&mut server), sb(&[1, 0x03]));
     assert_eq!(server.linemode_mode(), Some(ModeMask::EDIT));
     server.receive(&sb(&[1, 0x07]), &mut log);
-    assert_eq!(server.linemode_mode(), Some(ModeMask::EDIT | ModeMask::TRAPSIG));
+    assert_eq!(
+        server.linemode_mode(),
+        Some(ModeMask::EDIT | ModeMask::TRAPSIG)
+    );
     assert_eq!(
         transmit(&mut server),
         sb(&[
@@ -184,7 +187,10 @@ fn client_declines_bits_it_does_not_do_but_follows_edit_and_trapsig() {
     let _ = transmit(&mut client);
     client.receive(&sb(&[1, 0x0B]), &mut log); // EDIT | TRAPSIG | SOFT_TAB
     assert_eq!(transmit(&mut client), sb(&[1, 0x03])); // no ACK: a different mode
-    assert_eq!(client.linemode_mode(), Some(ModeMask::EDIT | ModeMask::TRAPSIG));
+    assert_eq!(
+        client.linemode_mode(),
+        Some(ModeMask::EDIT | ModeMask::TRAPSIG)
+    );
     // The server acknowledges what we took: nothing more.
     client.receive(&sb(&[1, 0x07]), &mut log);
     assert_eq!(transmit(&mut client), b"");
@@ -422,7 +428,10 @@ fn rfc1184_example_connection_golden() {
         client.receive(&sb(&[1, mode]), &mut log);
         assert_eq!(transmit(&mut client), sb(&[1, mode | 4]), "{mode}");
     }
-    assert_eq!(client.linemode_mode(), Some(ModeMask::EDIT | ModeMask::TRAPSIG));
+    assert_eq!(
+        client.linemode_mode(),
+        Some(ModeMask::EDIT | ModeMask::TRAPSIG)
+    );
     // "LINEMODE SLC EC VALUE 8" -> "LINEMODE SLC EC VALUE|ACK 8".
     client.receive(&sb(&[3, 10, 2, 8]), &mut log);
     assert_eq!(transmit(&mut client), sb(&[3, 10, 0x82, 8]));
