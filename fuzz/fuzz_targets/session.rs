@@ -72,7 +72,7 @@ fuzz_target!(|input: &[u8]| {
         target.receive(&hostile[..cut], &mut sink);
         target.receive(&hostile[cut..], &mut sink);
         if role == Role::Server {
-            target.finish_negotiation();
+            target.handle_negotiation_timeout();
         }
         let out = transmit(&mut target);
         // The largest single answer (a STATUS report of all 256 options both ways) is

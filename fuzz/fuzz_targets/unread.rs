@@ -314,7 +314,7 @@ fuzz_target!(|input: &[u8]| {
             (&mut replay, &mut replay_out),
             (&mut bounded.session, &mut bounded.out),
         ] {
-            session.finish_negotiation();
+            session.handle_negotiation_timeout();
             drain(session, out);
         }
         assert!(replay_out == bounded.out, "output after the wait differs");

@@ -30,7 +30,7 @@
 //!
 //! The session never reads a clock: timing rules such as telnetlib3's `connect_maxwait`
 //! are the caller's, which tells the session when time is up
-//! ([`Session::finish_negotiation`]).
+//! ([`Session::handle_negotiation_timeout`]).
 //!
 //! Malformed input is never an error of the API: it is reported as a [`ProtocolError`]
 //! event and the parser resynchronises, so any byte sequence from a peer has defined

@@ -17,7 +17,7 @@
 //! 4. Once we send BINARY but do not receive it: `DO BINARY`.
 //!
 //! The session never reads a clock: the caller starts the sequence, feeds input, and calls
-//! [`Session::finish_negotiation`] when its `connect_maxwait` runs out.
+//! [`Session::handle_negotiation_timeout`] when its `connect_maxwait` runs out.
 
 use std::sync::Arc;
 
@@ -117,7 +117,11 @@ impl Session {
 
     /// The connect wait ran out: send what was deferred (ECHO, NEW_ENVIRON) and stop
     /// waiting for answers that did not come.
-    pub fn finish_negotiation(&mut self) {
+    ///
+    /// A time input, named `handle_*` as quinn-proto names its time inputs: the session
+    /// reads no clock, so the caller runs the timer (telnetlib3's `connect_maxwait`) and
+    /// calls this when it fires.
+    pub fn handle_negotiation_timeout(&mut self) {
         self.plan.finished = true;
         self.advance_plan();
     }
@@ -348,7 +352,7 @@ mod tests {
     fn a_silent_client_gets_only_do_ttype_even_after_the_wait() {
         let mut server = server();
         assert_eq!(transmit(&mut server), b"\xff\xfd\x18");
-        server.finish_negotiation();
+        server.handle_negotiation_timeout();
         assert_eq!(transmit(&mut server), b"");
         assert!(!server.negotiation_settled());
     }
@@ -570,7 +574,7 @@ mod real_clients {
         assert_eq!(transmit(&mut server), DO_TTYPE);
         server.receive(b"\xff\xfd\x12", &mut log); // DO LOGOUT
         assert_eq!(transmit(&mut server), b"\xff\xfb\x12");
-        server.finish_negotiation();
+        server.handle_negotiation_timeout();
         assert_eq!(transmit(&mut server), b"");
     }
 

@@ -363,11 +363,14 @@ pub trait Sink {
 
 /// A Telnet connection's protocol state, without I/O.
 ///
-/// The session never touches a socket or a clock. Its methods fall in four groups:
+/// The session never touches a socket or a clock. Its methods fall in five groups, as
+/// quinn-proto's do:
 ///
 /// - getters taking `&self` ([`Session::local_enabled`], [`Session::option_state`], ...);
 /// - [`Session::receive`], which takes bytes from the peer and reports data and events to
 ///   a [`Sink`] in stream order, queueing any replies;
+/// - time inputs named `handle_*` ([`Session::handle_negotiation_timeout`]): the caller
+///   runs the timers and says when one fires;
 /// - mutators for the application's own requests ([`Session::send_data`],
 ///   [`Session::request_local`], ...), which queue bytes;
 /// - [`Session::poll_transmit`], which hands over the queued bytes for the socket.

@@ -421,7 +421,7 @@ async fn run<F, Fut>(
         stream::wait_for(&inner, deadline, |session, _| session.negotiation_settled()).await;
     if !settled {
         debug!(%peer, "negotiation not settled after {:?}", config.connect_maxwait);
-        stream::with_session(&inner, Session::finish_negotiation);
+        stream::with_session(&inner, Session::handle_negotiation_timeout);
     }
     if stream::is_closing(&inner) || stream::input_ended(&inner) {
         // Closed by the server, or by the peer before its shell could start (telnetlib3
