@@ -15,8 +15,8 @@
 //! editing) as soon as the client agrees, and the client starts the SLC exchange by
 //! asking for the server's defaults (`SLC 0 SLC_DEFAULT 0`). When the session is in
 //! "kludge" mode (the server echoes and go-aheads are suppressed, no LINEMODE) or
-//! "remote" mode (LINEMODE without EDIT), every active SLC character in the peer's data
-//! is reported as [`Event::SlcFunction`]; the byte stays in the data.
+//! "remote" mode (LINEMODE without EDIT), every active SLC character in the client's data
+//! is reported to the server as [`Event::SlcFunction`]; the byte stays in the data.
 
 mod forwardmask;
 mod mode;
@@ -243,8 +243,9 @@ pub enum Event {
     ForwardMaskCancelled,
     /// Server: the client agreed (`WILL FORWARDMASK`, true) or refused (`WONT`, false).
     ForwardMaskAnswer(bool),
-    /// An active SLC character arrived in the data (kludge or remote mode); the byte is
-    /// still delivered as data. telnetlib3's `slc_received` and SLC callbacks.
+    /// Server: an active SLC character arrived in the client's data (kludge or remote
+    /// mode); the byte is still delivered as data. telnetlib3's `slc_received` and SLC
+    /// callbacks.
     SlcFunction(SlcFunction),
 }
 
@@ -498,23 +499,24 @@ pub(crate) fn changed<S: Sink>(
 /// Whether the session mode is one where SLC characters are looked for in the data:
 /// "remote" (LINEMODE without EDIT) or "kludge" (no LINEMODE; the server echoes and
 /// go-aheads are suppressed), as telnetlib3's `mode` defines them.
+///
+/// Only a server looks: SLC characters are the keyboard's editing and signal characters
+/// (RFC 1184 section 2.1), so they mean something in what the client's user typed, never
+/// in the server's output. (telnetlib3's client runs the same byte handler and only logs
+/// what it finds there; scanning every byte of the output for it cost our client a third
+/// of its receiving time.)
 fn snoop_mode(core: &Core) -> bool {
-    let role = core.role;
-    if core.enabled(TelnetOption::Linemode, linemode_side(role)) {
+    if core.role == Role::Client {
+        return false;
+    }
+    if core.enabled(TelnetOption::Linemode, Side::Remote) {
         return !core
             .families
             .linemode
             .mode
             .is_some_and(|mode| mode.contains(ModeMask::EDIT));
     }
-    let (echo, sga) = (TelnetOption::Echo, TelnetOption::Sga);
-    match role {
-        Role::Server => core.enabled(echo, Side::Local) && core.enabled(sga, Side::Local),
-        Role::Client => {
-            core.enabled(echo, Side::Remote)
-                && (core.enabled(sga, Side::Remote) || core.enabled(sga, Side::Local))
-        }
-    }
+    core.enabled(TelnetOption::Echo, Side::Local) && core.enabled(TelnetOption::Sga, Side::Local)
 }
 
 /// Report every active SLC character of `data` (already delivered as data).

@@ -3,8 +3,11 @@
 //! Every default SLC character is a control character (below 0x20, or DEL). Data is read
 //! in blocks of [`BLOCK`] bytes: one branch-free pass per block (which the compiler turns
 //! into SIMD compares) tells whether it holds a control character that could be active,
-//! CR and LF excepted unless they are active themselves (text has them on every line);
-//! only such blocks are looked at byte by byte. A character a user configures outside
+//! CR and LF excepted unless they are active themselves (text has them on every line).
+//! A block that passes goes through a second such pass that also skips the other control
+//! characters common in text ([`QUIET`]: ESC of every terminal escape sequence, TAB, BS,
+//! BEL) when they are inactive, so that colour codes or a cursor move in every line do
+//! not send every block to the exact test. Only blocks passing both are looked at closely. A character a user configures outside
 //! that range (printable or 8-bit) is found with `memchr` (up to three such characters),
 //! or, past three, by a lookup of every byte.
 
@@ -24,6 +27,10 @@ const PACK_FLAGS: u64 = 0x0102_0408_1020_4080;
 
 /// A value no control character has: an exclusion slot that excludes nothing.
 const NO_EXCLUSION: u8 = 0x80;
+
+/// Control characters common in text and terminal output (ESC, TAB, BS, BEL), skipped
+/// by the second block filter when they are not active SLC characters.
+const QUIET: [u8; 4] = [0x1B, b'\t', 0x08, 0x07];
 
 #[inline]
 const fn is_control(byte: u8) -> bool {
@@ -64,6 +71,8 @@ pub(crate) struct Scanner {
     any_control: bool,
     /// Control characters the block filter skips (CR and LF, when they are inactive).
     excluded: [u8; 2],
+    /// Those the second filter skips besides: [`QUIET`]'s inactive ones.
+    quiet: [u8; 4],
     /// The active control characters below 0x20, one bit each, and whether DEL is
     /// active: a block that passes the filter is tested with these, without branches,
     /// when `ranges` cannot be used.
@@ -90,6 +99,7 @@ impl Scanner {
             all: ByteSet::default(),
             any_control: false,
             excluded: [b'\r', b'\n'],
+            quiet: QUIET,
             control_mask: 0,
             del_active: false,
             ranges: None,
@@ -113,7 +123,7 @@ impl Scanner {
                 } else {
                     scanner.control_mask |= 1 << entry.value;
                 }
-                for slot in &mut scanner.excluded {
+                for slot in scanner.excluded.iter_mut().chain(&mut scanner.quiet) {
                     if *slot == entry.value {
                         *slot = NO_EXCLUSION;
                     }
@@ -212,6 +222,23 @@ impl Scanner {
         }
     }
 
+    /// [`Scanner::may_hit`] skipping the inactive [`QUIET`] characters too: the second
+    /// filter, for blocks that passed the first.
+    #[inline]
+    fn may_hit_besides_quiet(&self, block: &[u8]) -> bool {
+        let [a, b] = self.excluded;
+        let [c, d, e, f] = self.quiet;
+        let test = |found: u8, &byte: &u8| {
+            let skipped = (byte == a) | (byte == b) | (byte == c) | (byte == d);
+            let skipped = skipped | (byte == e) | (byte == f);
+            found | u8::from(((byte & 0xE0 == 0) & !skipped) | (byte == 0x7F))
+        };
+        match <&[u8; BLOCK]>::try_from(block) {
+            Ok(whole) => whole.iter().fold(0, test) != 0,
+            Err(_) => block.iter().fold(0, test) != 0,
+        }
+    }
+
     /// Call `hit` with every active character of `data`, in stream order.
     pub(crate) fn scan(&self, data: &[u8], mut hit: impl FnMut(u8)) {
         if self.many_others {
@@ -238,7 +265,9 @@ impl Scanner {
             // the filter is skipped until a block has none.
             let mut dense = false;
             for (index, block) in data.chunks(BLOCK).enumerate() {
-                if !dense && !self.may_hit(block) {
+                // Plain text fails the first filter; text with escape sequences, the
+                // second.
+                if !dense && !(self.may_hit(block) && self.may_hit_besides_quiet(block)) {
                     continue;
                 }
                 // Which bytes of the block are active control characters, computed
@@ -348,6 +377,72 @@ mod tests {
         }
     }
 
+    /// Data in which control characters are the rule, ESC and the other [`QUIET`] ones
+    /// above all: stretches of quiet characters among glyphs (which only the second
+    /// filter can skip), crossing blocks, between stretches of any bytes.
+    fn control_dense() -> impl Strategy<Value = Vec<u8>> {
+        let quiet = proptest::collection::vec(
+            prop_oneof![
+                2 => prop_oneof![Just(0x1Bu8), Just(b'\t'), Just(0x08), Just(0x07)],
+                1 => prop_oneof![Just(b'\r'), Just(b'\n')],
+                4 => Just(b'/'),
+            ],
+            0..200,
+        );
+        let mixed = proptest::collection::vec(
+            prop_oneof![
+                3 => 0u8..0x20,
+                1 => Just(0x7Fu8),
+                2 => Just(b'/'),
+                1 => any::<u8>(),
+            ],
+            0..40,
+        );
+        proptest::collection::vec(prop_oneof![3 => quiet, 1 => mixed], 0..6)
+            .prop_map(|stretches| stretches.concat())
+    }
+
+    proptest! {
+        /// The two block filters and the dense-block shortcut find exactly what a lookup
+        /// of every byte finds, whether the quiet characters are active or not.
+        #[test]
+        fn scan_of_control_dense_data_matches_a_lookup_of_every_byte(
+            values in proptest::collection::vec(
+                prop_oneof![Just(0x1Bu8), Just(b'\t'), Just(0x08), Just(0x07), 0u8..0x20, Just(0x7F), any::<u8>()],
+                0..8),
+            bsd in any::<bool>(),
+            data in control_dense(),
+        ) {
+            let table = if bsd { SlcTable::bsd() } else { table_with(&values) };
+            let scanner = Scanner::new(&table);
+            let naive: Vec<u8> = data
+                .iter()
+                .copied()
+                .filter(|&b| table.function_for(b).is_some())
+                .collect();
+            prop_assert_eq!(hits(&scanner, &data), naive);
+        }
+    }
+
+    #[test]
+    fn escape_sequences_in_every_block_are_skipped_but_active_escapes_found() {
+        // The dump line of the debug shell: 80 glyphs then ESC [1G.
+        let line = [&[b'/'; 80][..], b"\x1b[1G"].concat();
+        let data = line.repeat(100);
+        let bsd = Scanner::new(&SlcTable::bsd());
+        assert_eq!(bsd.quiet, QUIET);
+        assert!(!bsd.may_hit_besides_quiet(&data[..BLOCK]));
+        assert!(hits(&bsd, &data).is_empty());
+        let mut with_ctrl_c = data.clone();
+        with_ctrl_c[5000] = 0x03;
+        assert_eq!(hits(&bsd, &with_ctrl_c), [0x03]);
+        // ESC made an SLC character (as some users make it the escape of LNEXT): found
+        // every time.
+        let escape = Scanner::new(&table_with(&[0x1B]));
+        assert_eq!(escape.quiet, [NO_EXCLUSION, b'\t', 0x08, 0x07]);
+        assert_eq!(hits(&escape, &data), vec![0x1B; 100]);
+    }
+
     #[test]
     fn many_runs_of_control_characters_use_the_bit_mask() {
         let values = [1u8, 3, 5, 7, 9, 11, 13, 15, 17, 19, 0x7F];
@@ -372,6 +467,40 @@ mod tests {
                 (0x7F, 0)
             ])
         );
+    }
+
+    /// A client reports no SLC character of the server's output, in kludge mode (WILL
+    /// ECHO, WILL SGA) or in remote mode (LINEMODE without EDIT), where a server would.
+    #[test]
+    fn a_client_does_not_look_for_slc_characters_in_the_servers_output() {
+        use crate::option::TelnetOption;
+        use crate::options::tests::Log;
+        use crate::session::{Role, Session};
+        use crate::{Config, Policy};
+
+        let data = b"a\x03b\x7fc\x04\x1a";
+        let policy = Policy::new()
+            .allow_remote(TelnetOption::Echo)
+            .allow_remote(TelnetOption::Sga)
+            .allow_local(TelnetOption::Linemode);
+        let mut client = Session::new(Role::Client, Config::with_policy(policy));
+        client.receive(b"\xff\xfb\x01\xff\xfb\x03", &mut Log::default());
+        assert_eq!(client.mode().to_string(), "kludge");
+        let mut log = Log::default();
+        client.receive(data, &mut log);
+        assert_eq!(log.data, data);
+        assert_eq!(log.events, Vec::<String>::new());
+
+        // DO LINEMODE, then MODE 0: remote mode.
+        client.receive(
+            b"\xff\xfd\x22\xff\xfa\x22\x01\x00\xff\xf0",
+            &mut Log::default(),
+        );
+        assert_eq!(client.mode().to_string(), "remote");
+        let mut log = Log::default();
+        client.receive(data, &mut log);
+        assert_eq!(log.data, data);
+        assert_eq!(log.events, Vec::<String>::new());
     }
 
     #[test]
