@@ -3,9 +3,7 @@
 //!
 //! Pure functions over a protocol [`Session`], so that any driver can use them.
 
-use std::fmt::Write as _;
-
-use telnetlib3::proto::options::linemode::{Mode as LinemodeMode, SlcEntry, SlcLevel, SlcTable};
+use telnetlib3::proto::options::linemode::{ModeMask, SlcEntry, SlcLevel, SlcTable};
 use telnetlib3::proto::options::linemode::{SlcFlags, VDISABLE};
 use telnetlib3::proto::{Session, TelnetOption};
 
@@ -86,15 +84,15 @@ pub fn linemode_report(session: &Session) -> String {
         Some(mode) if session.remote_enabled(TelnetOption::Linemode) => mode,
         _ => return "LINEMODE not negotiated.".to_string(),
     };
-    let on = |bit: LinemodeMode| if mode.contains(bit) { "on" } else { "off" };
+    let on = |bit: ModeMask| if mode.contains(bit) { "on" } else { "off" };
     format!(
         "LINEMODE active. Mode: {}\r\nEDIT={} TRAPSIG={} SOFT_TAB={} LIT_ECHO={} ACK={}",
         session.mode(),
-        on(LinemodeMode::EDIT),
-        on(LinemodeMode::TRAPSIG),
-        on(LinemodeMode::SOFT_TAB),
-        on(LinemodeMode::LIT_ECHO),
-        on(LinemodeMode::MODE_ACK),
+        on(ModeMask::EDIT),
+        on(ModeMask::TRAPSIG),
+        on(ModeMask::SOFT_TAB),
+        on(ModeMask::LIT_ECHO),
+        on(ModeMask::MODE_ACK),
     )
 }
 
@@ -114,8 +112,8 @@ pub fn toggle(session: &mut Session, option: Option<&str>) -> String {
         ("inbinary", inbinary),
         ("lflow", session.lineflow()),
         ("linemode", linemode),
-        ("linemode-edit", linemode_bit(LinemodeMode::EDIT)),
-        ("linemode-trapsig", linemode_bit(LinemodeMode::TRAPSIG)),
+        ("linemode-edit", linemode_bit(ModeMask::EDIT)),
+        ("linemode-trapsig", linemode_bit(ModeMask::TRAPSIG)),
         ("outbinary", outbinary),
         ("xon-any", session.xon_any()),
     ];
@@ -173,8 +171,8 @@ pub fn toggle(session: &mut Session, option: Option<&str>) -> String {
         ));
     }
     for (name, bit) in [
-        ("linemode-edit", LinemodeMode::EDIT),
-        ("linemode-trapsig", LinemodeMode::TRAPSIG),
+        ("linemode-edit", ModeMask::EDIT),
+        ("linemode-trapsig", ModeMask::TRAPSIG),
     ] {
         if option != name {
             continue;
@@ -269,22 +267,48 @@ impl Dump {
             // telnetlib3 writes both characters of a pair before checking the limit.
             if written >= limit && index.is_multiple_of(2) {
                 done = true;
-                let mut last = String::new();
-                let _ = write!(last, "\x1b[1Gwrote {written} bytes");
-                return Some(last);
+                return Some(format!("\x1b[1Gwrote {written} bytes"));
             }
-            let glyph = if index.is_multiple_of(2) { "/" } else { "\\" };
+            // One copy of a line built at compile time: the dump runs at hundreds of MB/s,
+            // where formatting each line cost a tenth of the time.
+            let line = DUMP_LINES[index % 2];
             index += 1;
-            let line = format!("{}\x1b[1G", glyph.repeat(80));
             written += line.len();
-            Some(line)
+            Some(line.to_owned())
         })
+    }
+}
+
+/// The length of a dump line: 80 glyphs and `ESC [1G`.
+const DUMP_LINE: usize = 84;
+
+/// A dump line of `glyph`.
+const fn dump_line(glyph: u8) -> [u8; DUMP_LINE] {
+    let mut line = [glyph; DUMP_LINE];
+    line[80] = 0x1B;
+    line[81] = b'[';
+    line[82] = b'1';
+    line[83] = b'G';
+    line
+}
+
+const SLASH_LINE: [u8; DUMP_LINE] = dump_line(b'/');
+const BACKSLASH_LINE: [u8; DUMP_LINE] = dump_line(b'\\');
+
+/// The two dump lines, alternating.
+const DUMP_LINES: [&str; 2] = [ascii(&SLASH_LINE), ascii(&BACKSLASH_LINE)];
+
+/// `bytes` as a `str`, at compile time.
+const fn ascii(bytes: &[u8]) -> &str {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(_) => panic!("a dump line is ASCII"),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use telnetlib3::proto::{Config, Event, Policy, Role, Sink};
+    use telnetlib3::proto::{Event, Policy, Role, SessionConfig, Sink};
 
     use super::*;
 
@@ -298,7 +322,7 @@ mod tests {
     /// CHARSET, ECHO and SGA ours and BINARY, CHARSET, NAWS, NEW_ENVIRON, TTYPE the
     /// client's.
     fn kludge_server() -> Session {
-        let mut server = Session::new(Role::Server, Config::with_policy(Policy::server()));
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
         server.receive(
             b"\xff\xfd\x00\xff\xfd\x2a\xff\xfd\x01\xff\xfd\x03\
               \xff\xfb\x00\xff\xfb\x2a\xff\xfb\x1f\xff\xfb\x27\xff\xfb\x18",

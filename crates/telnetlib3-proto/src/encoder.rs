@@ -184,11 +184,16 @@ impl Encoder {
     }
 }
 
+/// Writes shorter than this are escaped with memchr without judging their IAC density.
+const SAMPLED_WRITE: usize = 256;
+
 /// Append `data` to `out` with every IAC doubled, and nothing else changed (BINARY).
 pub fn escape_iac(data: &[u8], out: &mut Vec<u8>) {
     // Dense IAC (random or binary data): a word-at-a-time scan; sparse: one memchr
-    // iterator over the whole input, whose SIMD set-up is paid once, not per IAC.
-    if crate::parser::iac_dense(data) {
+    // iterator over the whole input, whose SIMD set-up is paid once, not per IAC. A short
+    // write (a line) is not sampled: counting its IACs cost more than escaping it, and
+    // the few IACs it can hold cost a memchr call each at most.
+    if data.len() >= SAMPLED_WRITE && crate::parser::iac_dense(data) {
         // Room for every doubled IAC: the general reserve assumes few.
         out.reserve(data.len() + data.len() / 8);
         escape_at(data, crate::parser::IacPositions::new(data), out);

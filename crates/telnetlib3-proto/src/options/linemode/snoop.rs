@@ -476,14 +476,14 @@ mod tests {
         use crate::option::TelnetOption;
         use crate::options::tests::Log;
         use crate::session::{Role, Session};
-        use crate::{Config, Policy};
+        use crate::{Policy, SessionConfig};
 
         let data = b"a\x03b\x7fc\x04\x1a";
         let policy = Policy::new()
             .allow_remote(TelnetOption::Echo)
             .allow_remote(TelnetOption::Sga)
             .allow_local(TelnetOption::Linemode);
-        let mut client = Session::new(Role::Client, Config::with_policy(policy));
+        let mut client = Session::new(Role::Client, SessionConfig::with_policy(policy));
         client.receive(b"\xff\xfb\x01\xff\xfb\x03", &mut Log::default());
         assert_eq!(client.mode().to_string(), "kludge");
         let mut log = Log::default();
