@@ -36,7 +36,8 @@ pub struct ServerConfig {
     /// (telnetlib3's `connect_maxwait`, 4 s in its library).
     pub connect_maxwait: Duration,
     /// Close a connection idle this long, after writing `\r\nTimeout.\r\n` (telnetlib3's
-    /// `timeout`, 300 s); `None` never does.
+    /// `timeout`, 300 s): the deadline is this long after the last byte from the client
+    /// (after the connection's start until one comes). `None` never does.
     pub timeout: Option<Duration>,
     /// The most unread input kept per connection (telnetlib3's `limit`).
     pub limit: usize,
@@ -436,7 +437,7 @@ async fn run<F, Fut>(
     started(task.abort_handle());
     let idle = async {
         match config.timeout {
-            Some(idle) => idle_watch(&writer, idle).await,
+            Some(idle) => idle_watch(&inner, idle).await,
             None => std::future::pending().await,
         }
     };
@@ -501,16 +502,22 @@ fn settings(peer: String, config: &ServerConfig) -> Settings {
     }
 }
 
-/// Returns once no byte has arrived from the peer for `idle`.
-async fn idle_watch(writer: &TelnetWriter, idle: Duration) {
-    let mut seen = writer.byte_counts().0;
+/// Returns at the idle deadline: `idle` after the last byte from the peer, or after the
+/// connection's start if none came (telnetlib3 restarts its timer in `data_received`).
+///
+/// The driver only stamps the time of each read and wakes nobody; this sleeps until the
+/// deadline, and if a byte arrived meanwhile, until the deadline that byte set. So it
+/// fires exactly at the deadline, however busy the connection. A deadline past what an
+/// `Instant` holds never comes.
+async fn idle_watch(inner: &Inner, idle: Duration) {
     loop {
-        tokio::time::sleep(idle).await;
-        let now = writer.byte_counts().0;
-        if now == seen {
+        let Some(deadline) = stream::last_input(inner).checked_add(idle) else {
+            return std::future::pending().await;
+        };
+        if tokio::time::Instant::now() >= deadline {
             return;
         }
-        seen = now;
+        tokio::time::sleep_until(deadline).await;
     }
 }
 

@@ -724,6 +724,7 @@ fn received(inner: &Inner, data: &[u8], urgent: bool) -> usize {
         0
     } else {
         shared.bytes_in += data.len() as u64;
+        shared.last_input = Instant::now();
         take_input(inner, &mut shared, data)
     };
     let mut events = std::mem::take(&mut shared.hook_events);

@@ -197,6 +197,10 @@ struct Shared {
     pings: VecDeque<oneshot::Sender<bool>>,
     bytes_in: u64,
     bytes_out: u64,
+    /// When the last byte from the peer arrived (the connection's start until one does):
+    /// the server's idle deadline counts from it. A stamp, not a wake-up, so a busy
+    /// connection costs the idle timer nothing.
+    last_input: tokio::time::Instant,
     /// The most output ever queued at once, as the driver saw it after each step.
     peak_output: usize,
     /// Commands from the peer for the shell ([`PeerCommands`]); `None` until someone
@@ -437,6 +441,7 @@ where
             pings: VecDeque::new(),
             bytes_in: 0,
             bytes_out: sent as u64,
+            last_input: tokio::time::Instant::now(),
             peak_output: unsent.len(),
             commands: None,
             abort_output: false,
@@ -502,6 +507,11 @@ pub(crate) fn close_now(inner: &Inner) {
 /// failed).
 pub(crate) fn input_ended(inner: &Inner) -> bool {
     inner.lock().eof
+}
+
+/// When the last byte from the peer arrived on `inner` (its start, until one did).
+pub(crate) fn last_input(inner: &Inner) -> tokio::time::Instant {
+    inner.lock().last_input
 }
 
 /// Whether the local side asked to close `inner`.
