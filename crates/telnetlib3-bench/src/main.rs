@@ -66,7 +66,8 @@ enum ChildCommand {
     #[command(hide = true)]
     Profile {
         /// `s2c`, `s2c-iac`, `s2c-lines`, `s2c-lines-drained`, `c2s`, `c2s-iac`, `c2s-line`,
-        /// `c2s-iac-line`, `text`.
+        /// `c2s-iac-line`, `text`, `dump` (case 13: the debug shell's `dump`, server and
+        /// client both in this process).
         case: String,
         /// MiB moved.
         #[arg(long, default_value_t = 256)]
@@ -1098,6 +1099,14 @@ async fn idle_server(pump: bool) -> Result<()> {
 
 /// One bulk case of ours, for `perf record` and `valgrind --tool=callgrind`.
 async fn profile(case: &str, mib: usize) -> Result<()> {
+    if case == "dump" {
+        let samples = dump_ours(mib << 10, 1).await?;
+        println!(
+            "dump: {:.0} MB/s",
+            samples.first().copied().unwrap_or_default()
+        );
+        return Ok(());
+    }
     let (setup, block) = match case {
         "s2c" | "s2c-iac" | "text" | "s2c-lines" | "s2c-lines-drained" => (
             Bulk {
