@@ -64,3 +64,8 @@ pub use session::{Event, Policy, Role, Session, SessionConfig, Side, Sink};
 #[deprecated(since = "0.1.0", note = "renamed `SessionConfig`")]
 #[doc(hidden)]
 pub type Config = SessionConfig;
+
+/// The crate README's example, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;

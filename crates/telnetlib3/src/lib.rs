@@ -104,3 +104,8 @@ pub mod repr {
 
 /// The sans-IO protocol core this crate drives, re-exported.
 pub use telnetlib3_proto as proto;
+
+/// The crate README's example, compiled by `cargo test --doc`.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctest;
