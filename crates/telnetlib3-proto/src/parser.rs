@@ -262,7 +262,7 @@ impl Parser {
                 memchr2_iter(IAC, NUL, input),
             )
         } else if iac_dense(input) {
-            self.data_runs(handler, input, false, false, IacPositions::new(input))
+            self.dense_data(handler, input)
         } else {
             self.data_runs(handler, input, false, false, memchr_iter(IAC, input))
         }
@@ -313,6 +313,65 @@ impl Parser {
             after_cr: nvt && input.last() == Some(&CR),
         };
         input.len()
+    }
+
+    /// [`Parser::data_runs`] outside the NVT rules where IAC is dense (binary data): the
+    /// stretch up to the next command is copied into `joined` with each IAC IAC made one
+    /// 0xFF, run by run into a buffer sized once (a short run as one fixed 16-byte move),
+    /// instead of a `Vec` append per run. The handler sees the same single call.
+    fn dense_data<H: Handler>(&mut self, handler: &mut H, input: &[u8]) -> usize {
+        /// Room past the end for a fixed-size move of the last short run.
+        const SLACK: usize = 16;
+        let out = &mut self.joined;
+        out.clear();
+        out.resize(input.len() + SLACK, 0);
+        // `written <= read` throughout (unescaping only shrinks), so a fixed move at
+        // `written` stays inside `out`.
+        let (mut read, mut written) = (0, 0);
+        let mut command = None;
+        for at in IacPositions::new(input) {
+            if at < read {
+                // The second IAC of an IAC IAC already taken.
+                continue;
+            }
+            // The run and the IAC after it (kept when it is the first of IAC IAC).
+            let len = at + 1 - read;
+            match input.get(read..read + SLACK) {
+                Some(window) if len <= SLACK => {
+                    out[written..written + SLACK].copy_from_slice(window);
+                }
+                _ => out[written..written + len].copy_from_slice(&input[read..=at]),
+            }
+            if input.get(at + 1) == Some(&IAC) {
+                written += len;
+                read = at + 2;
+            } else {
+                written += len - 1;
+                command = Some(at);
+                break;
+            }
+        }
+        let used = match command {
+            Some(at) => {
+                self.state = State::Iac;
+                at + 1
+            }
+            None => {
+                let rest = &input[read..];
+                out[written..written + rest.len()].copy_from_slice(rest);
+                written += rest.len();
+                self.state = State::Data { after_cr: false };
+                input.len()
+            }
+        };
+        if written > 0 {
+            handler.data(&out[..written]);
+        }
+        out.clear();
+        if out.capacity() > RETAINED_JOINED_CAPACITY {
+            *out = Vec::new();
+        }
+        used
     }
 
     fn after_iac<H: Handler>(&mut self, handler: &mut H, byte: u8) {

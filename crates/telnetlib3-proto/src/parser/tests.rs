@@ -395,3 +395,61 @@ proptest! {
         prop_assert_eq!(out, naive);
     }
 }
+
+/// Binary data where IAC is dense (every byte IAC with probability 1/4 or so), long
+/// enough to take the dense path, with commands, negotiations and subnegotiations.
+fn dense_binary() -> impl Strategy<Value = Vec<u8>> {
+    let byte = prop_oneof![
+        6 => any::<u8>(),
+        3 => Just(IAC),
+        1 => Just(SB),
+        1 => Just(SE),
+        1 => Just(0xF1u8),
+        1 => 251u8..=254,
+    ];
+    proptest::collection::vec(byte, 64..700)
+}
+
+proptest! {
+    /// The dense path (a whole chunk with IAC in one byte of 32 or more) gives the events
+    /// of the memchr path, which a parse one byte at a time takes.
+    #[test]
+    fn dense_path_matches_a_parse_byte_by_byte(stream in dense_binary()) {
+        prop_assume!(iac_dense(&stream));
+        let whole = parse(&stream);
+        let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+        let one_by_one = parse_with(&mut Parser::new(), false, &bytes);
+        prop_assert_eq!(whole, one_by_one);
+    }
+}
+
+#[test]
+fn dense_path_hands_each_stretch_over_in_one_call() {
+    // 10% IAC as the benchmark sends it, escaped, then a command and more.
+    let mut stream = Vec::new();
+    for i in 0..200u8 {
+        stream.push(if i % 10 == 9 { IAC } else { i });
+        if i % 10 == 9 {
+            stream.push(IAC);
+        }
+    }
+    stream.extend_from_slice(b"\xff\xf1tail\xff\xff");
+    assert!(iac_dense(&stream));
+    let mut calls = Calls::default();
+    let mut parser = Parser::new();
+    let used = parser.advance(&mut calls, &stream);
+    assert_eq!(used, stream.len());
+    let expected: Vec<u8> = (0..200u8)
+        .map(|i| if i % 10 == 9 { IAC } else { i })
+        .collect();
+    assert_eq!(
+        calls.data,
+        [expected, b"<cmd>".to_vec(), b"tail\xff".to_vec()]
+    );
+    assert!(parser.joined.capacity() <= RETAINED_JOINED_CAPACITY);
+    // A large stretch is not kept once handed over.
+    let escaped = &stream[..stream.len() - 8];
+    let big: Vec<u8> = escaped.repeat(20);
+    parser.advance(&mut calls, &big);
+    assert_eq!(parser.joined.capacity(), 0);
+}
