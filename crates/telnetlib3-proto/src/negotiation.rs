@@ -121,6 +121,19 @@ impl Session {
     /// A time input, named `handle_*` as quinn-proto names its time inputs: the session
     /// reads no clock, so the caller runs the timer (telnetlib3's `connect_maxwait`) and
     /// calls this when it fires.
+    ///
+    /// ```
+    /// use telnetlib3_proto::{Policy, Role, ServerPlan, Session, SessionConfig};
+    ///
+    /// let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
+    /// server.start_server_negotiation(ServerPlan::default());
+    /// let mut wire = Vec::new();
+    /// server.poll_transmit(&mut wire);
+    /// assert_eq!(wire, b"\xff\xfd\x18"); // IAC DO TTYPE
+    /// assert!(!server.negotiation_settled());
+    /// // The client never answers; the caller's timer (`connect_maxwait`) fires:
+    /// server.handle_negotiation_timeout();
+    /// ```
     pub fn handle_negotiation_timeout(&mut self) {
         self.plan.finished = true;
         self.advance_plan();

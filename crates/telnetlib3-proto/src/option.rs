@@ -11,6 +11,16 @@ macro_rules! telnet_options {
         /// [`TelnetOption::Unknown`]. Construct values with [`TelnetOption::from`]
         /// (`u8` -> option), which never produces `Unknown` for a named code; equality and
         /// hashing compare the code, so `Unknown(1) == Echo` holds even if built by hand.
+        ///
+        /// ```
+        /// use telnetlib3_proto::TelnetOption;
+        ///
+        /// assert_eq!(TelnetOption::from(24), TelnetOption::Ttype);
+        /// assert_eq!(TelnetOption::Ttype.code(), 24);
+        /// assert_eq!(TelnetOption::Ttype.name(), Some("TTYPE"));
+        /// assert_eq!(TelnetOption::from_name("NAWS"), Some(TelnetOption::Naws));
+        /// assert_eq!(TelnetOption::from(150).name(), None); // carried as Unknown(150)
+        /// ```
         #[derive(Clone, Copy, Debug)]
         #[non_exhaustive]
         pub enum TelnetOption {

@@ -30,6 +30,22 @@ pub enum Queue {
 }
 
 /// One side of one option's negotiation state (RFC 1143 section 7).
+///
+/// Transitions are pure: each returns the next state and what to send.
+///
+/// ```
+/// use telnetlib3_proto::{QState, Queue, SendVerb};
+///
+/// // We ask to enable: send DO (or WILL) and wait.
+/// let asked = QState::No.request_enable().unwrap();
+/// assert_eq!(asked.state, QState::WantYes(Queue::Empty));
+/// assert_eq!(asked.send, Some(SendVerb::Enable));
+/// // The peer agrees: enabled, and nothing more is sent (no answer to an answer).
+/// let agreed = asked.state.receive_enable(true);
+/// assert_eq!(agreed.state, QState::Yes);
+/// assert_eq!(agreed.send, None);
+/// assert_eq!(agreed.enabled_changed, Some(true));
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum QState {
     /// Disabled.

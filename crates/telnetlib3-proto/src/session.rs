@@ -206,7 +206,21 @@ impl Policy {
     }
 }
 
-/// How a [`Session`] behaves.
+/// How a [`Session`] behaves: the [`Policy`] of options agreed to, the NVT rules, and each
+/// option family's settings.
+///
+/// The struct is `#[non_exhaustive]`: start from [`SessionConfig::with_policy`] or the
+/// default and set fields.
+///
+/// ```
+/// use telnetlib3_proto::{Policy, Role, Session, SessionConfig, TelnetOption};
+///
+/// let mut config = SessionConfig::with_policy(Policy::client().allow_local(TelnetOption::Naws));
+/// config.ayt_answer = None; // a client does not answer AYT
+/// config.max_subnegotiation = 1024;
+/// let session = Session::new(Role::Client, config);
+/// assert_eq!(session.config().max_subnegotiation, 1024);
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct SessionConfig {
@@ -237,7 +251,8 @@ pub struct SessionConfig {
     pub xdisploc: options::xdisploc::Config,
     /// What we answer to the peer's `IAC AYT` ("Are You There", RFC 854: "some visible
     /// (e.g., printable) evidence that the system is still up and running"), sent as data;
-    /// `None`: no answer. [`SessionConfig::DEFAULT_AYT_ANSWER`] by default, BSD and inetutils telnetd's.
+    /// `None`: no answer. [`SessionConfig::DEFAULT_AYT_ANSWER`] by default, BSD and
+    /// inetutils telnetd's.
     /// A client does not normally answer (BSD telnet does not): set `None` there.
     pub ayt_answer: Option<Cow<'static, [u8]>>,
 }
@@ -472,10 +487,24 @@ pub(crate) struct Core {
 
 impl Session {
     /// A new session at the start of a connection.
-    #[must_use]
     ///
-    /// Pass an `Arc<SessionConfig>` to share one configuration between many sessions (a server's
-    /// connections): an idle session then costs no copy of its lists.
+    /// Pass an `Arc<SessionConfig>` to share one configuration between many sessions (a
+    /// server's connections): an idle session then costs no copy of its lists.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use telnetlib3_proto::{Policy, Role, Session, SessionConfig, TelnetOption};
+    ///
+    /// let config = Arc::new(SessionConfig::with_policy(Policy::server()));
+    /// let mut first = Session::new(Role::Server, Arc::clone(&config));
+    /// let _second = Session::new(Role::Server, config);
+    ///
+    /// first.request_local(TelnetOption::Echo, true).unwrap();
+    /// let mut wire = Vec::new();
+    /// first.poll_transmit(&mut wire);
+    /// assert_eq!(wire, b"\xff\xfb\x01"); // IAC WILL ECHO
+    /// ```
+    #[must_use]
     pub fn new(role: Role, config: impl Into<Arc<SessionConfig>>) -> Self {
         let config = config.into();
         Self {

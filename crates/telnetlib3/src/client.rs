@@ -20,6 +20,19 @@ use crate::Error;
 
 /// What a client reports and how long it waits, after telnetlib3's `open_connection`
 /// keywords and defaults.
+///
+/// The struct is `#[non_exhaustive]`: start from the default and set fields.
+///
+/// ```
+/// use std::time::Duration;
+/// use telnetlib3::ClientConfig;
+///
+/// let mut config = ClientConfig::default();
+/// config.term = "xterm-256color".into();
+/// (config.cols, config.rows) = (132, 43);
+/// config.colorterm = std::env::var("COLORTERM").ok(); // the library reads no environment
+/// config.connect_maxwait = Duration::from_secs(1);
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ClientConfig {
@@ -164,6 +177,20 @@ impl ClientConfig {
 /// This is [`connect_stream`] over a TCP connection (with `TCP_NODELAY`, and TCP urgent
 /// data for Synch, RFC 854).
 ///
+/// ```no_run
+/// use telnetlib3::{open_connection, ClientConfig};
+///
+/// # async fn demo() -> Result<(), telnetlib3::Error> {
+/// let mut config = ClientConfig::default();
+/// config.term = "xterm-256color".into();
+/// let (mut reader, mut writer) = open_connection("localhost", 6023, config).await?;
+/// writer.write(b"help\r\n").await?;
+/// let line = reader.read_line().await?;
+/// println!("{}", String::from_utf8_lossy(&line));
+/// writer.close().await;
+/// # Ok(()) }
+/// ```
+///
 /// # Errors
 ///
 /// Resolution and connection errors, as [`crate::net::connect`].
@@ -273,6 +300,24 @@ async fn open_on<T: Transport>(
 }
 
 /// [`open_connection`], then run `shell(reader, writer)` to its end and close.
+///
+/// ```no_run
+/// use telnetlib3::{open_connection_with_shell, ClientConfig};
+///
+/// # async fn demo() -> Result<(), telnetlib3::Error> {
+/// let config = ClientConfig::default();
+/// open_connection_with_shell("localhost", 6023, config, |mut reader, _writer| async move {
+///     // Print what the server says until it hangs up.
+///     while let Ok(data) = reader.read(4096).await {
+///         if data.is_empty() {
+///             break;
+///         }
+///         print!("{}", String::from_utf8_lossy(&data));
+///     }
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
 ///
 /// # Errors
 ///

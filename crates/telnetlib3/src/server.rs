@@ -25,6 +25,19 @@ use crate::text::{Encoding, ErrorMode};
 use crate::{negotiated_encoding, Error, TextReader, TextWriter};
 
 /// How a server listens and treats each connection, after telnetlib3's `create_server`.
+///
+/// The struct is `#[non_exhaustive]`: start from the default and set fields.
+///
+/// ```
+/// use std::time::Duration;
+/// use telnetlib3::ServerConfig;
+///
+/// let mut config = ServerConfig::default();
+/// config.host = "0.0.0.0".into();
+/// config.port = 6023;
+/// config.timeout = Some(Duration::from_secs(600)); // idle clients are told and hung up on
+/// config.plan.line_mode = true; // no WILL ECHO / WILL SGA: the client edits lines
+/// ```
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct ServerConfig {
@@ -136,6 +149,25 @@ impl Registry {
 ///
 /// Dropping the handle does not stop the server (as with asyncio's): call
 /// [`Server::close`] or [`Server::shutdown`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use telnetlib3::{create_server, ServerConfig};
+///
+/// # async fn demo() -> Result<(), telnetlib3::Error> {
+/// let mut config = ServerConfig::default();
+/// config.port = 0; // any free port
+/// let server = create_server(config, |_reader, mut writer| async move {
+///     let _ = writer.write(b"Hello.\r\n").await;
+/// })
+/// .await?;
+/// println!("listening on {:?}", server.local_addrs());
+/// tokio::signal::ctrl_c().await?;
+/// // Stop accepting, give the open connections 5 s to end, then close them.
+/// let left = server.shutdown(Duration::from_secs(5)).await;
+/// println!("{left} connections closed at the deadline");
+/// # Ok(()) }
+/// ```
 pub struct Server {
     addrs: Vec<SocketAddr>,
     registry: Arc<Registry>,
@@ -244,6 +276,22 @@ where
 /// a [`TextWriter`] in the encoding the client negotiated, as telnetlib3's server chooses
 /// it ([`negotiated_encoding`]: US-ASCII until BINARY both ways unless `force_binary`, then
 /// LANG, CHARSET, or `config.encoding`).
+///
+/// ```no_run
+/// use telnetlib3::{create_text_server, ServerConfig};
+///
+/// # async fn demo() -> Result<(), telnetlib3::Error> {
+/// let server = create_text_server(ServerConfig::default(), |mut reader, mut writer| async move {
+///     let _ = writer.write_line(&format!("Encoding: {}", reader.encoding().name())).await;
+///     while let Ok(line) = reader.read_line().await {
+///         if line.is_empty() || writer.write(&line.to_uppercase()).await.is_err() {
+///             break;
+///         }
+///     }
+/// })
+/// .await?;
+/// # Ok(()) }
+/// ```
 ///
 /// # Errors
 ///

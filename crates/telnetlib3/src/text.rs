@@ -71,6 +71,19 @@ enum Kind {
 }
 
 /// A named character encoding.
+///
+/// Named as Python names codecs, with its aliases:
+///
+/// ```
+/// use telnetlib3::text::{Encoding, ErrorMode};
+///
+/// let cp437 = Encoding::from_name("CP437").unwrap();
+/// assert_eq!(cp437.name(), "CP437"); // as given
+/// let mut text = String::new();
+/// cp437.decoder(ErrorMode::Strict).decode(b"\xc9\xcd\xbb", true, &mut text).unwrap();
+/// assert_eq!(text, "╔═╗");
+/// assert!(Encoding::from_name("no-such-codec").is_err());
+/// ```
 #[derive(Clone)]
 pub struct Encoding {
     name: String,
