@@ -219,6 +219,8 @@ pub fn escape_iac(data: &[u8], out: &mut Vec<u8>) {
 #[inline]
 fn short_contains<const N: usize>(data: &[u8], needles: [u8; N]) -> bool {
     const WIDTH: usize = 16;
+    // Not `contains`: for bytes it is a memchr call per byte, which no loop vectorises.
+    #[allow(clippy::manual_contains)]
     let test = |found: u8, &byte: &u8| found | u8::from(needles.iter().any(|&n| n == byte));
     if data.len() < WIDTH {
         return data.iter().fold(0, test) != 0;

@@ -267,7 +267,8 @@ impl Scanner {
             for (index, block) in data.chunks(BLOCK).enumerate() {
                 // Plain text fails the first filter; text with escape sequences, the
                 // second.
-                if !dense && !(self.may_hit(block) && self.may_hit_besides_quiet(block)) {
+                let passes = dense || (self.may_hit(block) && self.may_hit_besides_quiet(block));
+                if !passes {
                     continue;
                 }
                 // Which bytes of the block are active control characters, computed
