@@ -60,11 +60,6 @@ pub use parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
 pub use qmethod::{OptionState, QState, Queue, RequestError, SendVerb, Transition};
 pub use session::{Event, Policy, Role, Session, SessionConfig, Side, Sink};
 
-/// The old name of [`SessionConfig`], kept for one release cycle while callers move.
-#[deprecated(since = "0.1.0", note = "renamed `SessionConfig`")]
-#[doc(hidden)]
-pub type Config = SessionConfig;
-
 /// The crate README's example, compiled by `cargo test --doc`.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

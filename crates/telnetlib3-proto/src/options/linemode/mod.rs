@@ -28,11 +28,6 @@ mod tests;
 
 pub use forwardmask::{ForwardMask, MAX_MASK};
 pub use mode::ModeMask;
-
-/// The old name of [`ModeMask`], kept for one release cycle while callers move.
-#[deprecated(since = "0.1.0", note = "renamed `ModeMask`, RFC 1184's \"MODE mask\"")]
-#[doc(hidden)]
-pub type Mode = ModeMask;
 pub use slc::{
     parse_triplets, SlcEntry, SlcFlags, SlcFunction, SlcLevel, SlcTable, SlcTriplet, NSLC, VDISABLE,
 };
