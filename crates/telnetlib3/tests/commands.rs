@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::{local, port, PATIENCE};
-use telnetlib3::proto::{Command, Handler, Parser};
+use telnetlib3::proto::{Command, Handler, Parser, SessionConfig};
 use telnetlib3::{create_server, ServerConfig};
 
 const IAC: u8 = 255;
@@ -111,31 +111,11 @@ async fn peer<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
         .expect("peer panicked")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ayt_is_answered_with_yes() {
-    let server = create_server(local(), |_reader, _writer| async move {
-        std::future::pending::<()>().await;
-    })
-    .await
-    .unwrap();
-    let port = port(&server);
-    let data = peer(move || {
-        let mut peer = Peer::connect(port);
-        // AYT, then a TIMING-MARK: its answer marks the end of the answer to AYT.
-        peer.send(&[IAC, AYT, IAC, DO, TM]);
-        peer.read_until(|r| r.negotiations.iter().any(|&(_, option)| option == TM));
-        peer.received.data
-    })
-    .await;
-    // RFC 854 asks for visible evidence; BSD and inetutils telnetd print this, exactly.
-    assert_eq!(data, b"\r\n[Yes]\r\n");
-    server.close();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ayt_answer_can_be_turned_off() {
+/// The data a server configured with `ayt_answer` sends for `IAC AYT`: an idle shell,
+/// and a TIMING-MARK after the AYT, whose answer marks the end of the answer to AYT.
+async fn answer_to_ayt(ayt_answer: Option<&'static [u8]>) -> Vec<u8> {
     let mut config = local();
-    Arc::make_mut(&mut config.protocol).ayt_answer = None;
+    Arc::make_mut(&mut config.protocol).ayt_answer = ayt_answer.map(Into::into);
     let server = create_server(config, |_reader, _writer| async move {
         std::future::pending::<()>().await;
     })
@@ -149,8 +129,20 @@ async fn ayt_answer_can_be_turned_off() {
         peer.received.data
     })
     .await;
-    assert_eq!(data, b"");
     server.close();
+    data
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ayt_is_answered_with_yes() {
+    // RFC 854 asks for visible evidence; BSD and inetutils telnetd print this, exactly.
+    let default = SessionConfig::DEFAULT_AYT_ANSWER;
+    assert_eq!(answer_to_ayt(Some(default)).await, b"\r\n[Yes]\r\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ayt_answer_can_be_turned_off() {
+    assert_eq!(answer_to_ayt(None).await, b"");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
