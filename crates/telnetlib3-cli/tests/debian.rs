@@ -38,31 +38,8 @@ fn telnet_types_on_sh(extra: &[&str]) -> String {
     let (_server, port) = start_server(&flags);
     let tmux = Tmux::start(&format!("telnet 127.0.0.1 {port}"));
     tmux.wait_for("Escape character is");
-    // dash's prompt (`$`, or `#` for root) alone on a line: the program runs.
-    let deadline = std::time::Instant::now() + common::PATIENCE;
-    while !tmux
-        .screen()
-        .lines()
-        .any(|line| matches!(line.trim(), "$" | "#"))
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no prompt:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    tmux.send_keys(&["echo hx"]);
-    tmux.send_keys(&["BSpace"]);
-    tmux.send_keys(&["i", "Enter"]);
-    let screen = tmux.wait_for_line("hi");
-    assert_eq!(
-        count_lines(&screen, |l| l.ends_with(" echo hi")),
-        1,
-        "{screen}"
-    );
-    assert_eq!(count_lines(&screen, |l| l == "hi"), 1, "{screen}");
-    assert!(!screen.contains("hx"), "{screen}");
+    tmux.wait_for_shell_prompt();
+    tmux.type_with_backspace();
     tmux.send_line("stty -a; echo stty-done");
     let screen = tmux.wait_for_line("stty-done");
     assert_eq!(

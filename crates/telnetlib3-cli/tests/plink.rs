@@ -9,10 +9,8 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use common::proxy::Proxy;
-use common::{contains, count_lines, require, show, start_server, Tmux, PATIENCE};
+use common::{contains, count_lines, require, show, start_server, Tmux};
 
 /// plink in tmux against our server running `/bin/sh`, with `home` as plink's HOME (for
 /// a saved session) if given; returns once the shell's prompt shows.
@@ -27,21 +25,8 @@ fn plink_on_sh(session: Option<&std::path::Path>) -> (common::Proc, Tmux) {
         None => format!("plink -telnet -P {port} 127.0.0.1"),
     };
     let tmux = Tmux::start(&command);
-    wait_for_prompt(&tmux);
+    tmux.wait_for_shell_prompt();
     (server, tmux)
-}
-
-/// Wait until a line of the screen is dash's prompt alone (`$` or, for root, `#`).
-fn wait_for_prompt(tmux: &Tmux) {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let screen = tmux.screen();
-        if screen.lines().any(|line| matches!(line.trim(), "$" | "#")) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "no prompt:\n{screen}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -89,18 +74,8 @@ fn the_pty_is_cooked_as_a_telnetd_pty() {
 #[test]
 fn backspace_edits_the_line_and_enter_ends_it_once() {
     let (_server, tmux) = plink_on_sh(None);
-    tmux.send_keys(&["echo hx"]);
-    tmux.send_keys(&["BSpace"]);
-    tmux.send_keys(&["i", "Enter"]);
-    let screen = tmux.wait_for_line("hi");
-    // The pty erased the x on the screen (ECHOE) and in the line the shell read.
-    assert_eq!(
-        count_lines(&screen, |l| l.ends_with(" echo hi")),
-        1,
-        "{screen}"
-    );
-    assert_eq!(count_lines(&screen, |l| l == "hi"), 1, "{screen}");
-    assert!(!screen.contains("hx"), "{screen}");
+    // The pty erases the x on the screen (ECHOE) and in the line the shell reads.
+    let screen = tmux.type_with_backspace();
     // One Enter, one command: a single new prompt after the output, no empty command.
     let after: Vec<&str> = screen
         .lines()
@@ -145,7 +120,7 @@ fn the_wire_and_the_debug_log_of_a_plink_session() {
     let (mut server, port) = start_server(&["--pty-exec", "/bin/sh", "--loglevel", "debug"]);
     let proxy = Proxy::start(port);
     let tmux = Tmux::start(&format!("plink -telnet -P {} 127.0.0.1", proxy.port()));
-    wait_for_prompt(&tmux);
+    tmux.wait_for_shell_prompt();
     tmux.send_line("echo hi");
     tmux.wait_for_line("hi");
 

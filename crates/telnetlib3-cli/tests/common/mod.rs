@@ -496,6 +496,38 @@ impl Tmux {
         }
     }
 
+    /// Wait until a line of the screen is a POSIX shell's prompt alone (`$`, or `#` for
+    /// root): the program runs.
+    pub fn wait_for_shell_prompt(&self) {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.screen();
+            if screen.lines().any(|line| matches!(line.trim(), "$" | "#")) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "no prompt:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Type `echo hx`, Backspace, `i`, Enter at a shell: the command line shows once as
+    /// `echo hi` (the x erased on the screen and in the line read), its output `hi` once.
+    /// Returns the screen.
+    pub fn type_with_backspace(&self) -> String {
+        self.send_keys(&["echo hx"]);
+        self.send_keys(&["BSpace"]);
+        self.send_keys(&["i", "Enter"]);
+        let screen = self.wait_for_line("hi");
+        assert_eq!(
+            count_lines(&screen, |l| l.ends_with(" echo hi")),
+            1,
+            "{screen}"
+        );
+        assert_eq!(count_lines(&screen, |l| l == "hi"), 1, "{screen}");
+        assert!(!screen.contains("hx"), "{screen}");
+        screen
+    }
+
     /// Wait until the screen shows `text`; returns the screen.
     pub fn wait_for(&self, text: &str) -> String {
         let deadline = Instant::now() + PATIENCE;
