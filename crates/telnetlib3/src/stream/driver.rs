@@ -28,7 +28,7 @@ use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use telnetlib3_proto::options::{
     charset, environ, logout, sndloc, status, timing_mark, ttype, xdisploc,
@@ -553,12 +553,10 @@ pub(super) async fn drive<S: Transport>(inner: Arc<Inner>, stream: S, unsent: Ve
     let waker = {
         let mut shared = inner.lock();
         shared.set_ended(failure);
-        shared.write_waker.take()
+        std::mem::take(&mut shared.write_wakers)
     };
     inner.readable.notify_waiters();
-    if let Some(waker) = waker {
-        waker.wake();
-    }
+    waker.into_iter().for_each(Waker::wake);
 }
 
 async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Result<()> {
@@ -577,7 +575,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     let mut stalled_since: Option<Instant> = None;
     let stall_timeout = inner.settings.output_stall_timeout;
     loop {
-        let mut wake_writer = None;
+        let mut wake_writer = Vec::new();
         let mut events = Vec::new();
         let (room, closing, queued) = {
             let mut shared = inner.lock();
@@ -635,9 +633,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             let can_read = !shared.eof && backlog.is_empty() && queued < OUTPUT_PAUSE;
             (if can_read { room } else { 0 }, shared.closing(), queued)
         };
-        if let Some(waker) = wake_writer {
-            waker.wake();
-        }
+        wake_writer.into_iter().for_each(Waker::wake);
         deliver(inner.settings.hook.as_ref(), &mut events);
         if queued >= OUTPUT_PAUSE && !closing {
             let since = *stalled_since.get_or_insert_with(Instant::now);
@@ -662,8 +658,12 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 return shut_down(inner, &mut rd, &mut wr).await;
             }
             if Instant::now() >= deadline {
-                debug!(peer = %inner.settings.peer, "closing: {} bytes not written", out.len() - pos);
-                return Ok(());
+                // Output was lost: the connection ends in failure, so that a writer's
+                // shutdown says so.
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("closing: {} bytes not written", out.len() - pos),
+                ));
             }
         }
         let stall_deadline = stalled_since.map(|since| since + stall_timeout);
@@ -690,9 +690,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     shared.bytes_out += n as u64;
                     shared.writer_to_wake()
                 };
-                if let Some(waker) = waker {
-                    waker.wake();
-                }
+                waker.into_iter().for_each(Waker::wake);
             }
             read = poll_fn(|cx| {
                 poll_receive(Some(inner), &mut rd, &mut backlog, &mut at_mark, room, cx)
@@ -813,12 +811,10 @@ where
     let waker = {
         let mut shared = inner.lock();
         shared.set_shut_down();
-        shared.write_waker.take()
+        std::mem::take(&mut shared.write_wakers)
     };
     inner.readable.notify_waiters();
-    if let Some(waker) = waker {
-        waker.wake();
-    }
+    waker.into_iter().for_each(Waker::wake);
     if let Ok(result) = shutdown {
         result?;
     }

@@ -187,10 +187,11 @@ struct Shared {
     /// output must wake it. While it writes, it takes what was queued meanwhile on its
     /// next turn by itself, so a run of small writes wakes it once.
     driver_idle: bool,
-    /// A writer waiting for room, for everything to be written, or for the shutdown
-    /// (the `poll_*` methods of [`TelnetWriter`]); the driver wakes it once the queued
-    /// output is down to [`WRITE_LOW_WATER`] or our side's life moves on.
-    write_waker: Option<Waker>,
+    /// The writers waiting for room, for everything to be written, or for the shutdown
+    /// (the `poll_*` methods of [`TelnetWriter`]), one waker per task; the driver wakes
+    /// them once the queued output is down to [`WRITE_LOW_WATER`] or our side's life
+    /// moves on. Rarely more than one (a shell's writer, the server's closing handle).
+    write_wakers: Vec<Waker>,
     /// Timing marks waiting for their answer, oldest first; never more than the session
     /// counts as outstanding ([`timing_mark::MAX_OUTSTANDING`]), so that each answer the
     /// session reports is the oldest waiter's.
@@ -265,12 +266,13 @@ impl Shared {
     /// Take the waiting writer's waker if it may go on now: the queued output is down to
     /// [`WRITE_LOW_WATER`], or our side's life moved on. The caller wakes it after
     /// unlocking.
-    fn writer_to_wake(&mut self) -> Option<Waker> {
-        if self.write_waker.is_some() && (self.queued_output() <= WRITE_LOW_WATER || self.closing())
+    fn writer_to_wake(&mut self) -> Vec<Waker> {
+        if !self.write_wakers.is_empty()
+            && (self.queued_output() <= WRITE_LOW_WATER || self.closing())
         {
-            self.write_waker.take()
+            std::mem::take(&mut self.write_wakers)
         } else {
-            None
+            Vec::new()
         }
     }
 
@@ -437,7 +439,7 @@ where
             eof: false,
             life: Life::Open,
             driver_idle: false,
-            write_waker: None,
+            write_wakers: Vec::new(),
             pings: VecDeque::new(),
             bytes_in: 0,
             bytes_out: sent as u64,
@@ -498,9 +500,7 @@ pub(crate) fn close_now(inner: &Inner) {
         shared.writer_to_wake()
     };
     inner.wake_driver.notify_one();
-    if let Some(waker) = waker {
-        waker.wake();
-    }
+    waker.into_iter().for_each(Waker::wake);
 }
 
 /// Whether no more input will come on `inner` (the peer closed, or the connection

@@ -483,3 +483,98 @@ async fn timing_mark_waiters_never_outnumber_the_marks_the_session_counts() {
     assert_eq!(answers.iter().filter(|&&will| will).count(), MAX);
     assert_eq!(inner.lock().pings.len(), 0);
 }
+
+/// An empty write (a blank line's `write(b"")`, an empty `poll_write`) to an idle driver
+/// must not leave the next write's output waiting: the peer gets the prompt.
+#[tokio::test]
+async fn a_blank_line_then_a_prompt_both_arrive() {
+    let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+    tokio::time::sleep(Duration::from_millis(50)).await; // the driver is idle
+    writer.write_line(b"").await.unwrap();
+    AsyncWriteExt::write(&mut writer, b"").await.unwrap();
+    writer.write(b"prompt> ").await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 64];
+    while got.len() < 10 {
+        let n = timeout(PATIENCE, peer.read(&mut buf))
+            .await
+            .expect("the prompt never arrived")
+            .unwrap();
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got, b"\r\nprompt> ");
+    timeout(PATIENCE, writer.flush()).await.unwrap().unwrap();
+}
+
+/// Two tasks waiting on one connection (a shell's flush, the server's closing handle)
+/// are each woken when they may go on, and do not wake each other in a loop.
+#[tokio::test]
+async fn two_waiting_writers_do_not_wake_each_other() {
+    let (ours, _theirs) = tokio::io::duplex(64);
+    let inner = spawn_with(ours, plain_session(), settings(DEFAULT_LIMIT));
+    let mut writer = TelnetWriter::new(Arc::clone(&inner));
+    let mut closer = TelnetWriter::new(Arc::clone(&inner));
+    writer.write(&[b'x'; 4000]).await.unwrap(); // the peer never reads
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let polls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&polls);
+    let flusher = tokio::spawn(async move {
+        let mut flush = Box::pin(writer.flush());
+        std::future::poll_fn(|cx| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            std::future::Future::poll(flush.as_mut(), cx)
+        })
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    closer.close().await;
+    let _ = timeout(PATIENCE, flusher).await.unwrap();
+    // Polled when it parked, once per real wake-up (the close), and at the end.
+    let polls = polls.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(polls < 10, "the flush was polled {polls} times");
+}
+
+/// `AsyncWrite::poll_shutdown` reports output the close could not write (the peer never
+/// read it within the close timeout) instead of a clean shutdown.
+#[tokio::test]
+async fn a_shutdown_that_loses_output_is_an_error() {
+    let (ours, _theirs) = tokio::io::duplex(64);
+    let inner = spawn_with(ours, plain_session(), settings(DEFAULT_LIMIT));
+    let mut writer = TelnetWriter::new(Arc::clone(&inner));
+    writer.write(&[b'x'; 4000]).await.unwrap(); // the peer never reads
+    let error = timeout(PATIENCE, AsyncWriteExt::shutdown(&mut writer))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(error.kind(), io::ErrorKind::TimedOut, "{error}");
+    // A peer that reads everything gets a clean shutdown.
+    let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+    writer.write(b"bye").await.unwrap();
+    let drained = tokio::spawn(async move {
+        let mut all = Vec::new();
+        peer.read_to_end(&mut all).await.unwrap();
+        all
+    });
+    timeout(PATIENCE, AsyncWriteExt::shutdown(&mut writer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(timeout(PATIENCE, drained).await.unwrap().unwrap(), b"bye");
+}
+
+/// A timing mark whose peer closes its side (and keeps ours open) gets no answer: the
+/// wait ends with an error instead of lasting as long as the connection.
+#[tokio::test]
+async fn a_timing_mark_ends_when_the_peer_closes_its_side() {
+    let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+    let mark = tokio::spawn(async move { writer.timing_mark().await });
+    let mut buf = [0u8; 3];
+    timeout(PATIENCE, peer.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(buf, [255, 253, 6]); // DO TM
+    peer.shutdown().await.unwrap();
+    let answer = timeout(PATIENCE, mark).await.unwrap().unwrap();
+    assert!(answer.is_err(), "{answer:?}");
+}

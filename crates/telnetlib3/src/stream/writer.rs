@@ -116,7 +116,9 @@ impl TelnetWriter {
         } else {
             shared.session.send_data(chunk);
         }
-        let wake = std::mem::take(&mut shared.driver_idle) && shared.session.output_len() > 0;
+        // Only with output queued: an empty write must not take the driver's idle flag
+        // without waking it, or the next write would think it busy and output would wait.
+        let wake = shared.session.output_len() > 0 && std::mem::take(&mut shared.driver_idle);
         drop(shared);
         if wake {
             inner.wake_driver.notify_one();
@@ -262,7 +264,8 @@ impl TelnetWriter {
         // answer. So a mark waits for a slot (answers arrive as input).
         let rx = wait_until(&inner.readable, || {
             let mut shared = inner.lock();
-            if shared.closing() {
+            // Once the peer's side is closed no answer can come.
+            if shared.closing() || shared.eof {
                 return Some(Err(shared.end_error()));
             }
             if shared.session.timing_marks_outstanding() >= timing_mark::MAX_OUTSTANDING {
@@ -275,9 +278,12 @@ impl TelnetWriter {
         })
         .await?;
         self.inner.wake_driver.notify_one();
-        match rx.await {
-            Ok(will) => Ok(will),
-            Err(_) => Err(self.inner.lock().end_error()),
+        let input_ended = wait_until(&inner.readable, || inner.lock().eof.then_some(()));
+        tokio::select! {
+            biased;
+            answer = rx => answer.map_err(|_| inner.lock().end_error()),
+            // The peer closed its side: the answer will never come.
+            () = input_ended => Err(inner.lock().end_error()),
         }
     }
 
@@ -441,17 +447,17 @@ fn writable(shared: &Shared) -> Result<(), Error> {
     }
 }
 
-/// Keep `cx`'s waker for the driver to wake (see [`Shared::writer_to_wake`]); a waker of
-/// another task that waited before is woken, so that it polls again and no wake-up is
-/// lost. An idle driver is woken too: what the writer waits for is its work.
+/// Keep `cx`'s waker for the driver to wake (see [`Shared::writer_to_wake`]), beside
+/// those of other tasks that wait on the same connection (a shell's writer and the
+/// server's own closing handle, say): each is woken once when it may go on, none wakes
+/// another. An idle driver is woken too: what the writer waits for is its work.
 fn park(inner: &Inner, shared: &mut Shared, cx: &mut Context<'_>) {
-    match &mut shared.write_waker {
-        Some(waker) if waker.will_wake(cx.waker()) => {}
-        slot => {
-            if let Some(other) = slot.replace(cx.waker().clone()) {
-                other.wake();
-            }
-        }
+    if !shared
+        .write_wakers
+        .iter()
+        .any(|waker| waker.will_wake(cx.waker()))
+    {
+        shared.write_wakers.push(cx.waker().clone());
     }
     if std::mem::take(&mut shared.driver_idle) {
         inner.wake_driver.notify_one();
@@ -489,7 +495,14 @@ impl AsyncWrite for TelnetWriter {
         if !self.inner.lock().closing() {
             close_now(&self.inner);
         }
-        self.poll_shut_down(cx).map(Ok)
+        // Shut down, but not clean if the connection failed or the close timeout left
+        // output unwritten: a caller that wrote and shut down learns of the loss.
+        std::task::ready!(self.poll_shut_down(cx));
+        let shared = self.inner.lock();
+        Poll::Ready(match shared.failure() {
+            Some(_) => Err(io::Error::from(shared.end_error())),
+            None => Ok(()),
+        })
     }
 }
 
