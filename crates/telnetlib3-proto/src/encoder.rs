@@ -7,6 +7,7 @@ use memchr::{memchr3_iter, memchr_iter};
 
 use crate::command::{Command, Verb, IAC, SB, SE};
 use crate::option::TelnetOption;
+use crate::scan::{extend_short, iac_dense, IacPositions};
 
 const CR: u8 = b'\r';
 const LF: u8 = b'\n';
@@ -203,10 +204,10 @@ pub fn escape_iac(data: &[u8], out: &mut Vec<u8>) {
         } else {
             out.extend_from_slice(data);
         }
-    } else if crate::parser::iac_dense(data) {
+    } else if iac_dense(data) {
         // Room for every doubled IAC: the general reserve assumes few.
         out.reserve(data.len() + data.len() / 8);
-        escape_at(data, crate::parser::IacPositions::new(data), out);
+        escape_at(data, IacPositions::new(data), out);
     } else {
         escape_at(data, memchr_iter(IAC, data), out);
     }
@@ -248,24 +249,6 @@ fn escape_at(data: &[u8], positions: impl Iterator<Item = usize>, out: &mut Vec<
         start = at + 1;
     }
     out.extend_from_slice(&data[start..]);
-}
-
-/// Append `data[start..end]` to `out`. A short run (dense escapes make runs of a few
-/// bytes) is copied as a fixed 16 bytes and the excess dropped: two vector moves instead
-/// of a call to `memcpy`, whose set-up would cost more than the copy.
-#[inline]
-pub(crate) fn extend_short(out: &mut Vec<u8>, data: &[u8], start: usize, end: usize) {
-    const SHORT: usize = 16;
-    match data.get(start..start + SHORT) {
-        Some(window) if end - start <= SHORT => {
-            let keep = out.len() + (end - start);
-            let mut fixed = [0u8; SHORT];
-            fixed.copy_from_slice(window);
-            out.extend_from_slice(&fixed);
-            out.truncate(keep);
-        }
-        _ => out.extend_from_slice(&data[start..end]),
-    }
 }
 
 /// Where the subnegotiation whose payload starts at `at` ends: just after its `IAC SE`

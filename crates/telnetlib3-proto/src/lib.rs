@@ -48,6 +48,7 @@ mod option;
 pub mod options;
 mod parser;
 mod qmethod;
+mod scan;
 mod session;
 
 pub use command::{Command, Verb, IAC};
