@@ -136,6 +136,9 @@ struct Bounded {
     cuts: Vec<usize>,
     /// Everything it transmitted.
     out: Vec<u8>,
+    /// How many calls had been made at each drain, for the replay: what an Abort Output
+    /// discards depends on what was handed over before it.
+    drained_after: Vec<usize>,
     /// Its last call stopped short, and its output was not drained since.
     paused: bool,
     limit: usize,
@@ -172,6 +175,7 @@ impl Bounded {
     }
 
     fn drain(&mut self) {
+        self.drained_after.push(self.cuts.len());
         drain(&mut self.session, &mut self.out);
         self.paused = false;
     }
@@ -206,6 +210,7 @@ fuzz_target!(|input: &[u8]| {
         pos: 0,
         cuts: Vec::new(),
         out: Vec::new(),
+        drained_after: Vec::new(),
         paused: false,
         limit: LIMITS[usize::from(flags >> 1) & 3],
     };
@@ -281,7 +286,11 @@ fuzz_target!(|input: &[u8]| {
     let mut replay_sink = Record::new();
     let mut replay_out = Vec::new();
     let mut from = 0;
-    for &cut in &bounded.cuts {
+    let mut drains = bounded.drained_after.iter().peekable();
+    for (calls, &cut) in bounded.cuts.iter().enumerate() {
+        while drains.next_if_eq(&&calls).is_some() {
+            drain(&mut replay, &mut replay_out);
+        }
         replay.receive(&stream[from..cut], &mut replay_sink);
         from = cut;
     }
