@@ -526,9 +526,13 @@ impl Sink for Collect<'_> {
             if let Some(queue) = self.commands.as_deref_mut() {
                 if super::PeerCommands::delivers(command) {
                     if queue.len() == COMMAND_QUEUE {
-                        // A peer that floods commands the shell does not take: the
-                        // newest matter most.
-                        queue.pop_front();
+                        // A peer that floods commands the shell does not take. An editing
+                        // or output command goes first (the oldest of them), so that a
+                        // flood of EC/EL cannot push out an interrupt; else the oldest.
+                        let editing = queue
+                            .iter()
+                            .position(|&c| matches!(c, Command::Ec | Command::El | Command::Ao));
+                        queue.remove(editing.unwrap_or(0));
                     }
                     queue.push_back(command);
                 }

@@ -262,8 +262,8 @@ impl TelnetReader {
     /// does: IP the terminal's VINTR (`^C`), BRK and ABORT its VQUIT (`^\`), SUSP VSUSP
     /// (`^Z`), EOF VEOF (`^D`), EC VERASE, EL VKILL.
     ///
-    /// Commands are kept from this call on (not before), at most 16 not yet taken (the
-    /// oldest go first), and they come as soon as they arrive, possibly ahead of data
+    /// Commands are kept from this call on (not before), at most 16 not yet taken (past
+    /// that, the oldest EC, EL or AO is dropped first, else the oldest), and they come as soon as they arrive, possibly ahead of data
     /// before them that the shell has not read yet: an interrupt should not wait behind
     /// type-ahead. The returned value does not keep the connection open. Call it once
     /// per connection: two of them would share the commands between them.

@@ -578,3 +578,33 @@ async fn a_timing_mark_ends_when_the_peer_closes_its_side() {
     let answer = timeout(PATIENCE, mark).await.unwrap().unwrap();
     assert!(answer.is_err(), "{answer:?}");
 }
+
+/// A flood of editing commands the shell does not take cannot push an interrupt out of
+/// the bounded queue: they go first.
+#[tokio::test]
+async fn an_interrupt_outlives_a_flood_of_editing_commands() {
+    let (reader, _writer, mut peer) = pair(DEFAULT_LIMIT);
+    let mut commands = reader.commands();
+    let mut flood = vec![255, 244]; // IAC IP
+    for _ in 0..40 {
+        flood.extend_from_slice(&[255, 247]); // IAC EC
+    }
+    flood.extend_from_slice(b"\xff\xf3x"); // IAC BRK, then data to know it all arrived
+    peer.write_all(&flood).await.unwrap();
+    let mut reader = reader;
+    assert_eq!(
+        timeout(PATIENCE, reader.read(1)).await.unwrap().unwrap(),
+        b"x"
+    );
+    let mut got = Vec::new();
+    while let Some(command) = commands.try_recv() {
+        got.push(command);
+    }
+    assert_eq!(got.len(), COMMAND_QUEUE);
+    assert_eq!(got.first(), Some(&Command::Ip));
+    assert_eq!(got.last(), Some(&Command::Brk));
+    assert!(
+        got[1..got.len() - 1].iter().all(|&c| c == Command::Ec),
+        "{got:?}"
+    );
+}
