@@ -40,8 +40,11 @@
 #![warn(missing_docs, unreachable_pub)]
 
 mod command;
+mod config;
 mod encoder;
+mod event;
 pub mod line;
+mod link;
 mod mode;
 mod negotiation;
 mod option;
@@ -52,14 +55,17 @@ mod scan;
 mod session;
 
 pub use command::{Command, Verb, IAC};
+pub use config::{Policy, SessionConfig};
 pub use encoder::{escape_iac, write_command, write_negotiation, write_subnegotiation, Encoder};
+pub use event::{Event, Sink};
+pub use link::{Role, Side};
 pub use mode::Mode;
 pub use negotiation::{ServerPlan, MUD_CLIENTS};
 pub use option::TelnetOption;
 pub use options::SubnegotiationError;
 pub use parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
 pub use qmethod::{OptionState, QState, Queue, RequestError, SendVerb, Transition};
-pub use session::{Event, Policy, Role, Session, SessionConfig, Side, Sink};
+pub use session::Session;
 
 /// The crate README's example, compiled by `cargo test --doc`.
 #[cfg(doctest)]

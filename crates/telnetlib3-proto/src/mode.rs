@@ -4,8 +4,9 @@
 use core::fmt;
 
 use crate::command::Command;
+use crate::link::{Role, Side};
 use crate::option::TelnetOption;
-use crate::session::{Role, Session, Side};
+use crate::session::Session;
 
 /// How input is edited and echoed, named as telnetlib3 names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -40,7 +41,11 @@ impl Session {
             Role::Server => Side::Remote,
             Role::Client => Side::Local,
         };
-        if self.core.enabled(TelnetOption::Linemode, linemode_side) {
+        if self
+            .core
+            .link
+            .enabled(TelnetOption::Linemode, linemode_side)
+        {
             return if self.linemode_edit() {
                 Mode::Local
             } else {
@@ -110,7 +115,7 @@ impl Session {
     /// (RFC 856) the CR goes as it is.
     pub fn send_data_complete(&mut self, data: &[u8]) {
         self.send_data(data);
-        self.core.before_frame();
+        self.core.link.before_frame();
     }
 }
 

@@ -21,8 +21,9 @@
 
 use std::sync::Arc;
 
+use crate::link::{Role, Side};
 use crate::option::TelnetOption;
-use crate::session::{Role, Session, Side};
+use crate::session::Session;
 
 /// The terminal types of MUD clients, in lower case, after telnetlib3 5.0.1's
 /// `MUD_TERMINALS`: clients that take `WILL ECHO` as password mode (they stop showing what
@@ -180,6 +181,7 @@ impl Session {
     fn requests_outstanding(&self) -> bool {
         let pending = self
             .core
+            .link
             .options
             .iter()
             .filter(|state| state.us.is_pending() || state.him.is_pending())

@@ -1,380 +1,17 @@
 //! The Telnet session: parser, encoder and option negotiation tied together.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::command::{Command, Verb};
-use crate::encoder::{write_command, write_negotiation, Encoder};
+use crate::config::{Policy, SessionConfig};
+use crate::encoder::{write_command, Encoder};
+use crate::event::{Event, Sink};
+use crate::link::{Link, Role, Side};
 use crate::negotiation::PlanState;
 use crate::option::TelnetOption;
-use crate::options::{self, Context, Families, SubnegotiationError};
-use crate::parser::{Handler, Parser, ProtocolError, DEFAULT_MAX_SUBNEGOTIATION};
-use crate::qmethod::{OptionState, QState, RequestError, SendVerb, Transition};
-
-/// Which end of the connection a session is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Role {
-    /// The end that accepted the connection.
-    Server,
-    /// The end that opened the connection.
-    Client,
-}
-
-/// Which side of an option: performed by us, or by the peer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// We perform the option (we sent WILL; telnetlib3's `local_option`).
-    Local,
-    /// The peer performs the option (he sent WILL; telnetlib3's `remote_option`).
-    Remote,
-}
-
-impl Side {
-    const fn verb(self, send: SendVerb) -> Verb {
-        match (self, send) {
-            (Self::Local, SendVerb::Enable) => Verb::Will,
-            (Self::Local, SendVerb::Disable) => Verb::Wont,
-            (Self::Remote, SendVerb::Enable) => Verb::Do,
-            (Self::Remote, SendVerb::Disable) => Verb::Dont,
-        }
-    }
-}
-
-/// A set of option codes, one bit each.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-struct OptionSet([u64; 4]);
-
-impl OptionSet {
-    const fn contains(&self, option: TelnetOption) -> bool {
-        let code = option.code() as usize;
-        self.0[code / 64] & (1 << (code % 64)) != 0
-    }
-
-    fn set(&mut self, option: TelnetOption, member: bool) {
-        let code = option.code() as usize;
-        let bit = 1 << (code % 64);
-        if member {
-            self.0[code / 64] |= bit;
-        } else {
-            self.0[code / 64] &= !bit;
-        }
-    }
-}
-
-/// Which options a session agrees to when the peer asks: everything else is refused.
-///
-/// ```
-/// use telnetlib3_proto::{Policy, TelnetOption};
-///
-/// let policy = Policy::new()
-///     .allow_local(TelnetOption::Echo)     // we answer DO ECHO with WILL ECHO
-///     .allow_remote(TelnetOption::Naws);   // we answer WILL NAWS with DO NAWS
-/// assert!(policy.accepts_local(TelnetOption::Echo));
-/// assert!(!policy.accepts_remote(TelnetOption::Echo));
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Policy {
-    local: OptionSet,
-    remote: OptionSet,
-}
-
-impl Policy {
-    /// A policy that refuses every option.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self {
-            local: OptionSet([0; 4]),
-            remote: OptionSet([0; 4]),
-        }
-    }
-
-    /// Agree to perform `option` when the peer sends DO.
-    #[must_use]
-    pub fn allow_local(mut self, option: TelnetOption) -> Self {
-        self.local.set(option, true);
-        self
-    }
-
-    /// Agree to let the peer perform `option` when he sends WILL.
-    #[must_use]
-    pub fn allow_remote(mut self, option: TelnetOption) -> Self {
-        self.remote.set(option, true);
-        self
-    }
-
-    /// What telnetlib3 5.0.1's server agrees to (its `handle_do` / `handle_will`):
-    /// it performs BINARY, ECHO, SGA, STATUS, TIMING-MARK, LOGOUT, EOR and CHARSET, and
-    /// lets the client perform BINARY, SGA, STATUS, LOGOUT (to learn of it), TTYPE, EOR,
-    /// NAWS, TSPEED, LFLOW, LINEMODE, XDISPLOC, NEW-ENVIRON, CHARSET and SNDLOC. A server
-    /// never agrees to the client's ECHO, nor performs the client-side options.
-    #[must_use]
-    pub fn server() -> Self {
-        use TelnetOption as O;
-        let local = [
-            O::Binary,
-            O::Echo,
-            O::Sga,
-            O::Status,
-            O::Tm,
-            O::Logout,
-            O::Eor,
-            O::Charset,
-        ];
-        let remote = [
-            O::Binary,
-            O::Sga,
-            O::Status,
-            O::Ttype,
-            O::Eor,
-            O::Naws,
-            O::Tspeed,
-            O::Lflow,
-            O::Linemode,
-            O::Xdisploc,
-            O::NewEnviron,
-            O::Charset,
-            O::Sndloc,
-        ];
-        Self::from_lists(&local, &remote)
-    }
-
-    /// What telnetlib3 5.0.1's client agrees to: it performs BINARY, SGA, STATUS,
-    /// TIMING-MARK, TTYPE, EOR, NAWS, TSPEED, LFLOW, LINEMODE, XDISPLOC, NEW-ENVIRON and
-    /// CHARSET, and lets the server perform BINARY, ECHO, SGA, STATUS, LOGOUT, EOR and
-    /// CHARSET. It never performs ECHO (some servers hang on a client's WILL ECHO).
-    #[must_use]
-    pub fn client() -> Self {
-        use TelnetOption as O;
-        let local = [
-            O::Binary,
-            O::Sga,
-            O::Status,
-            O::Tm,
-            O::Ttype,
-            O::Eor,
-            O::Naws,
-            O::Tspeed,
-            O::Lflow,
-            O::Linemode,
-            O::Xdisploc,
-            O::NewEnviron,
-            O::Charset,
-        ];
-        let remote = [
-            O::Binary,
-            O::Echo,
-            O::Sga,
-            O::Status,
-            O::Logout,
-            O::Eor,
-            O::Charset,
-        ];
-        Self::from_lists(&local, &remote)
-    }
-
-    fn from_lists(local: &[TelnetOption], remote: &[TelnetOption]) -> Self {
-        let mut policy = Self::new();
-        for &option in local {
-            policy.set_local(option, true);
-        }
-        for &option in remote {
-            policy.set_remote(option, true);
-        }
-        policy
-    }
-
-    /// Change whether we agree to perform `option`.
-    pub fn set_local(&mut self, option: TelnetOption, allowed: bool) {
-        self.local.set(option, allowed);
-    }
-
-    /// Change whether we agree to let the peer perform `option`.
-    pub fn set_remote(&mut self, option: TelnetOption, allowed: bool) {
-        self.remote.set(option, allowed);
-    }
-
-    /// Whether we agree to perform `option`.
-    #[must_use]
-    pub const fn accepts_local(&self, option: TelnetOption) -> bool {
-        self.local.contains(option)
-    }
-
-    /// Whether we agree to let the peer perform `option`.
-    #[must_use]
-    pub const fn accepts_remote(&self, option: TelnetOption) -> bool {
-        self.remote.contains(option)
-    }
-}
-
-/// How a [`Session`] behaves: the [`Policy`] of options agreed to, the NVT rules, and each
-/// option family's settings.
-///
-/// The struct is `#[non_exhaustive]`: start from [`SessionConfig::with_policy`] or the
-/// default and set fields.
-///
-/// ```
-/// use telnetlib3_proto::{Policy, Role, Session, SessionConfig, TelnetOption};
-///
-/// let mut config = SessionConfig::with_policy(Policy::client().allow_local(TelnetOption::Naws));
-/// config.ayt_answer = None; // a client does not answer AYT
-/// config.max_subnegotiation = 1024;
-/// let session = Session::new(Role::Client, config);
-/// assert_eq!(session.config().max_subnegotiation, 1024);
-/// ```
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct SessionConfig {
-    /// Which options we agree to when asked.
-    pub policy: Policy,
-    /// Apply the NVT end-of-line rules (CR LF, CR NUL) to each direction that is not in
-    /// BINARY mode. Turn off for peers that send raw bytes without negotiating BINARY.
-    pub translate_eol: bool,
-    /// Cap on one subnegotiation's payload; longer ones are discarded and reported.
-    pub max_subnegotiation: usize,
-    /// CHARSET (RFC 2066): what we offer and accept.
-    pub charset: options::charset::Config,
-    /// NEW-ENVIRON and ENVIRON (RFC 1572, 1408): what we ask for and answer.
-    pub environ: options::environ::Config,
-    /// LFLOW (RFC 1372).
-    pub lflow: options::lflow::Config,
-    /// LINEMODE (RFC 1184): mode and SLC table.
-    pub linemode: options::linemode::Config,
-    /// NAWS (RFC 1073): the window size a client reports.
-    pub naws: options::naws::Config,
-    /// SNDLOC (RFC 779): the location a client reports.
-    pub sndloc: options::sndloc::Config,
-    /// TSPEED (RFC 1079): the speeds a client reports.
-    pub tspeed: options::tspeed::Config,
-    /// TTYPE (RFC 1091): the terminal types a client reports, how a server asks.
-    pub ttype: options::ttype::Config,
-    /// XDISPLOC (RFC 1096): the display a client reports.
-    pub xdisploc: options::xdisploc::Config,
-    /// What we answer to the peer's `IAC AYT` ("Are You There", RFC 854: "some visible
-    /// (e.g., printable) evidence that the system is still up and running"), sent as data;
-    /// `None`: no answer. [`SessionConfig::DEFAULT_AYT_ANSWER`] by default, BSD and
-    /// inetutils telnetd's.
-    /// A client does not normally answer (BSD telnet does not): set `None` there.
-    pub ayt_answer: Option<Cow<'static, [u8]>>,
-}
-
-impl SessionConfig {
-    /// What BSD and inetutils telnetd answer to `IAC AYT`.
-    pub const DEFAULT_AYT_ANSWER: &'static [u8] = b"\r\n[Yes]\r\n";
-
-    /// The default configuration with `policy`.
-    #[must_use]
-    pub fn with_policy(policy: Policy) -> Self {
-        Self {
-            policy,
-            ..Self::default()
-        }
-    }
-}
-
-impl Default for SessionConfig {
-    fn default() -> Self {
-        Self {
-            policy: Policy::new(),
-            translate_eol: true,
-            max_subnegotiation: DEFAULT_MAX_SUBNEGOTIATION,
-            charset: Default::default(),
-            environ: Default::default(),
-            lflow: Default::default(),
-            linemode: Default::default(),
-            naws: Default::default(),
-            sndloc: Default::default(),
-            tspeed: Default::default(),
-            ttype: Default::default(),
-            xdisploc: Default::default(),
-            ayt_answer: Some(Cow::Borrowed(Self::DEFAULT_AYT_ANSWER)),
-        }
-    }
-}
-
-/// Something that happened on the connection, other than data.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Event<'a> {
-    /// A two-byte command from the peer (`IAC AYT`, `IAC GA`, ...).
-    Command(Command),
-    /// An option became enabled or disabled on one side.
-    OptionChanged {
-        /// The option.
-        option: TelnetOption,
-        /// Which side of it.
-        side: Side,
-        /// Its new state.
-        enabled: bool,
-    },
-    /// A subnegotiation of an option this crate does not interpret, payload unescaped.
-    Subnegotiation {
-        /// The option.
-        option: TelnetOption,
-        /// The bytes between `IAC SB <option>` and `IAC SE`.
-        payload: &'a [u8],
-    },
-    /// Malformed input the parser recovered from.
-    ProtocolError(ProtocolError),
-    /// The peer answered our DONT with WILL, or our WONT with DO (RFC 1143 section 7
-    /// calls this an error; the state recovers as the RFC says, and nothing is sent).
-    NegotiationViolation {
-        /// The option.
-        option: TelnetOption,
-        /// Which side of it.
-        side: Side,
-    },
-    /// A subnegotiation was malformed or not allowed now; it was ignored.
-    BadSubnegotiation {
-        /// The option.
-        option: TelnetOption,
-        /// What was wrong.
-        error: SubnegotiationError,
-    },
-
-    /// CHARSET (RFC 2066).
-    Charset(options::charset::Event<'a>),
-
-    /// NEW-ENVIRON or ENVIRON (RFC 1572, 1408).
-    Environ(options::environ::Event<'a>),
-
-    /// LFLOW (RFC 1372).
-    Lflow(options::lflow::Event),
-
-    /// LINEMODE (RFC 1184), including SLC functions recognised in the data.
-    Linemode(options::linemode::Event),
-
-    /// LOGOUT (RFC 727).
-    Logout(options::logout::Event),
-
-    /// NAWS (RFC 1073).
-    Naws(options::naws::Event),
-
-    /// SNDLOC (RFC 779).
-    Sndloc(options::sndloc::Event<'a>),
-
-    /// STATUS (RFC 859).
-    Status(options::status::Event<'a>),
-
-    /// TIMING-MARK (RFC 860).
-    TimingMark(options::timing_mark::Event),
-
-    /// TSPEED (RFC 1079).
-    Tspeed(options::tspeed::Event),
-
-    /// TTYPE (RFC 1091).
-    Ttype(options::ttype::Event<'a>),
-
-    /// XDISPLOC (RFC 1096).
-    Xdisploc(options::xdisploc::Event<'a>),
-}
-
-/// Receives a [`Session`]'s output toward the application, in stream order.
-pub trait Sink {
-    /// Application data from the peer.
-    fn data(&mut self, data: &[u8]);
-    /// Anything else that happened.
-    fn event(&mut self, event: Event<'_>);
-}
+use crate::options::{self, Context, Core};
+use crate::parser::{Handler, Parser, ProtocolError};
+use crate::qmethod::{OptionState, QState, RequestError};
 
 /// A Telnet connection's protocol state, without I/O.
 ///
@@ -421,70 +58,6 @@ pub struct Session {
     pub(crate) plan: PlanState,
 }
 
-/// Every option's negotiation state. Only options that left the initial state (NO both
-/// ways) have an entry: a session negotiates a dozen or so of the 256, and an idle
-/// connection should not carry the rest (a short search beats 512 bytes per session).
-#[derive(Clone, Debug, Default)]
-pub(crate) struct OptionTable {
-    /// Option codes with their state, in code order.
-    entries: Vec<(u8, OptionState)>,
-}
-
-impl OptionTable {
-    #[inline]
-    pub(crate) fn get(&self, option: TelnetOption) -> OptionState {
-        let code = option.code();
-        self.entries
-            .iter()
-            .find(|(known, _)| *known == code)
-            .map_or_else(OptionState::default, |&(_, state)| state)
-    }
-
-    pub(crate) fn get_mut(&mut self, option: TelnetOption) -> &mut OptionState {
-        let code = option.code();
-        let at = match self
-            .entries
-            .binary_search_by_key(&code, |&(known, _)| known)
-        {
-            Ok(at) => at,
-            Err(at) => {
-                // At most 256 entries, however hostile the peer.
-                self.entries.insert(at, (code, OptionState::default()));
-                at
-            }
-        };
-        &mut self.entries[at].1
-    }
-
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &OptionState> {
-        self.entries.iter().map(|(_, state)| state)
-    }
-}
-
-/// Everything but the parser, so that the parser can call back into it.
-#[derive(Clone, Debug)]
-pub(crate) struct Core {
-    pub(crate) role: Role,
-    /// Shared between the sessions of a server; copied on write by the few setters.
-    pub(crate) config: Arc<SessionConfig>,
-    pub(crate) options: OptionTable,
-    pub(crate) encoder: Encoder,
-    pub(crate) output: Vec<u8>,
-    pub(crate) families: Families,
-    /// A Synch is under way (RFC 854): data is discarded up to the next `IAC DM`.
-    pub(crate) synch: bool,
-    /// The offset in `output` of the DM of a Synch we send, to go as TCP urgent data.
-    pub(crate) urgent: Option<usize>,
-    /// How much of `output` holds frames only (an Abort Output discarded the data there).
-    pub(crate) frames_only: usize,
-    /// The bytes last handed over ended with a data CR still owed its NUL or LF, which is
-    /// then the first byte of `output`.
-    pub(crate) cr_handed_over: bool,
-    /// How much of `output` the debug log has shown (frames we send are logged as they
-    /// are queued).
-    pub(crate) logged: usize,
-}
-
 impl Session {
     /// A new session at the start of a connection.
     ///
@@ -509,19 +82,7 @@ impl Session {
         let config = config.into();
         Self {
             parser: Parser::with_max_subnegotiation(config.max_subnegotiation),
-            core: Core {
-                role,
-                config,
-                options: OptionTable::default(),
-                encoder: Encoder::new(),
-                output: Vec::new(),
-                families: Families::default(),
-                synch: false,
-                urgent: None,
-                frames_only: 0,
-                cr_handed_over: false,
-                logged: 0,
-            },
+            core: Core::new(role, config),
             plan: PlanState::default(),
         }
     }
@@ -529,7 +90,7 @@ impl Session {
     /// Which end of the connection this is.
     #[must_use]
     pub const fn role(&self) -> Role {
-        self.core.role
+        self.core.link.role
     }
 
     /// The configuration in force.
@@ -546,7 +107,7 @@ impl Session {
     /// Both sides of an option's negotiation state.
     #[must_use]
     pub fn option_state(&self, option: TelnetOption) -> OptionState {
-        self.core.options.get(option)
+        self.core.link.options.get(option)
     }
 
     /// Whether we perform `option`.
@@ -565,6 +126,7 @@ impl Session {
     #[must_use]
     pub fn negotiation_pending(&self) -> bool {
         self.core
+            .link
             .options
             .iter()
             .any(|state| state.us.is_pending() || state.him.is_pending())
@@ -574,6 +136,7 @@ impl Session {
     pub fn enabled_options(&self, side: Side) -> impl Iterator<Item = TelnetOption> + '_ {
         // The table is in code order and holds every option not NO/NO.
         self.core
+            .link
             .options
             .entries
             .iter()
@@ -650,7 +213,7 @@ impl Session {
         };
         let used = self.parser.advance(&mut dispatch, input);
         self.advance_plan();
-        self.core.log_sent();
+        self.core.link.log_sent();
         used
     }
 
@@ -675,20 +238,23 @@ impl Session {
     /// assert_eq!(log.1, ["Command(Ip)", "Command(Dm)"]);
     /// ```
     pub fn handle_urgent_data(&mut self) {
-        self.core.synch = true;
+        self.core.link.synch = true;
     }
 
     /// Queue application data, escaped for the wire (IAC doubled; NVT end-of-line
     /// outside BINARY unless translation is off).
     pub fn send_data(&mut self, data: &[u8]) {
         let nvt = self.core.nvt_output();
-        self.core.encoder.encode(data, nvt, &mut self.core.output);
+        self.core
+            .link
+            .encoder
+            .encode(data, nvt, &mut self.core.link.output);
     }
 
     /// Queue a two-byte command (`IAC GA`, `IAC AYT`, ...).
     pub fn send_command(&mut self, command: Command) {
-        self.core.before_frame();
-        write_command(&mut self.core.output, command);
+        self.core.link.before_frame();
+        write_command(&mut self.core.link.output, command);
     }
 
     /// Where, among the bytes the next [`Session::poll_transmit`] hands over, the DM of a
@@ -697,7 +263,7 @@ impl Session {
     /// waits. A session queues a Synch when it answers the peer's `IAC AO`.
     #[must_use]
     pub fn urgent_offset(&self) -> Option<usize> {
-        self.core.urgent
+        self.core.link.urgent
     }
 
     /// Queue `IAC SB <option> <payload> IAC SE`, escaping IAC in the payload.
@@ -705,7 +271,7 @@ impl Session {
     /// For options this crate speaks, prefer the option's own methods, which also keep
     /// the session's state.
     pub fn send_subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
-        self.core.send_subnegotiation(option, payload);
+        self.core.link.send_subnegotiation(option, payload);
     }
 
     /// Ask to perform `option` ourselves (WILL), following RFC 1143.
@@ -719,7 +285,7 @@ impl Session {
         option: TelnetOption,
         enable: bool,
     ) -> Result<(), RequestError> {
-        self.core.request(Side::Local, option, enable)
+        self.core.link.request(Side::Local, option, enable)
     }
 
     /// Ask the peer to perform `option` (DO) or to stop (DONT), following RFC 1143.
@@ -733,46 +299,43 @@ impl Session {
         option: TelnetOption,
         enable: bool,
     ) -> Result<(), RequestError> {
-        self.core.request(Side::Remote, option, enable)
+        self.core.link.request(Side::Remote, option, enable)
     }
 
     /// How many bytes wait for [`Session::poll_transmit`] (for back-pressure).
     #[must_use]
     pub fn output_len(&self) -> usize {
-        self.core.output.len()
+        self.core.link.output.len()
     }
 
     /// Whether bytes wait for [`Session::poll_transmit`].
     #[must_use]
     pub fn has_output(&self) -> bool {
-        !self.core.output.is_empty()
+        !self.core.link.output.is_empty()
     }
 
     /// Move every queued byte to the end of `out`. Returns how many were moved.
     #[must_use = "the bytes must be written to the peer"]
     pub fn poll_transmit(&mut self, out: &mut Vec<u8>) -> usize {
-        self.core.log_sent();
-        self.core.logged = 0;
-        self.core.frames_only = 0;
-        self.core.cr_handed_over = self.core.encoder.owes_line_end();
-        self.core.urgent = None;
-        let queued = self.core.output.len();
+        self.core.link.log_sent();
+        self.core.link.logged = 0;
+        self.core.link.frames_only = 0;
+        self.core.link.cr_handed_over = self.core.link.encoder.owes_line_end();
+        self.core.link.urgent = None;
+        let queued = self.core.link.output.len();
         self.core.families.timing_mark.transmitted();
         if out.is_empty() {
             // Hand over the buffer itself: no copy on the common path.
-            std::mem::swap(out, &mut self.core.output);
+            std::mem::swap(out, &mut self.core.link.output);
         } else {
-            out.append(&mut self.core.output);
+            out.append(&mut self.core.link.output);
         }
         queued
     }
 }
 
-impl Core {
-    fn nvt_output(&self) -> bool {
-        self.config.translate_eol && !self.options.get(TelnetOption::Binary).us.is_enabled()
-    }
-
+/// The queue's bookkeeping that only the session does: logging and Abort Output.
+impl Link {
     /// Log the frames queued since the last call (at debug level; nothing is formatted
     /// when that level is off).
     fn log_sent(&mut self) {
@@ -780,14 +343,6 @@ impl Core {
             wire_log::sent(&self.output[self.logged..]);
         }
         self.logged = self.output.len();
-    }
-
-    /// The peer sent `IAC AYT`: queue our answer, as data (RFC 854).
-    fn answer_ayt(&mut self) {
-        let nvt = self.nvt_output();
-        if let Some(answer) = &self.config.ayt_answer {
-            self.encoder.encode(answer, nvt, &mut self.output);
-        }
     }
 
     /// The peer sent `IAC AO` (RFC 854, "Abort Output"): discard the data queued for it
@@ -820,59 +375,24 @@ impl Core {
         }
         self.frames_only = self.output.len();
     }
+}
 
-    /// A CR left pending by data must get its NUL before any command goes out.
-    pub(crate) fn before_frame(&mut self) {
-        self.encoder.flush_line_state(&mut self.output);
-    }
-
-    /// The configuration, made unique to this session before a change.
-    pub(crate) fn config_mut(&mut self) -> &mut SessionConfig {
-        Arc::make_mut(&mut self.config)
-    }
-
-    pub(crate) fn enabled(&self, option: TelnetOption, side: Side) -> bool {
-        let state = self.options.get(option);
-        match side {
-            Side::Local => state.us.is_enabled(),
-            Side::Remote => state.him.is_enabled(),
+impl Core {
+    /// The peer sent `IAC AYT`: queue our answer, as data (RFC 854).
+    fn answer_ayt(&mut self) {
+        let nvt = self.nvt_output();
+        if let Some(answer) = &self.config.ayt_answer {
+            self.link.encoder.encode(answer, nvt, &mut self.link.output);
         }
-    }
-
-    pub(crate) fn state_mut(&mut self, side: Side, option: TelnetOption) -> &mut QState {
-        let state = self.options.get_mut(option);
-        match side {
-            Side::Local => &mut state.us,
-            Side::Remote => &mut state.him,
-        }
-    }
-
-    pub(crate) fn request(
-        &mut self,
-        side: Side,
-        option: TelnetOption,
-        enable: bool,
-    ) -> Result<(), RequestError> {
-        if option == TelnetOption::Tm {
-            return Err(RequestError::NotNegotiable);
-        }
-        let state = *self.state_mut(side, option);
-        let transition = if enable {
-            state.request_enable()?
-        } else {
-            state.request_disable()?
-        };
-        self.apply(side, option, transition);
-        Ok(())
     }
 
     fn receive_negotiation<S: Sink>(&mut self, verb: Verb, option: TelnetOption, sink: &mut S) {
         let mut cx = Context { core: self, sink };
-        if options::special_negotiation(&mut cx, verb, option) {
+        if routing::special_negotiation(&mut cx, verb, option) {
             return;
         }
         let policy = self.config.policy;
-        let state = self.options.get(option);
+        let state = self.link.options.get(option);
         let (side, transition) = match verb {
             Verb::Will => (
                 Side::Remote,
@@ -895,26 +415,16 @@ impl Core {
         // Our request to enable, refused: no change of state, but a family may have acted
         // on the request already (CHARSET's early REQUEST).
         let refused = matches!(before, QState::WantYes(_)) && transition.state == QState::No;
-        if let Some(enabled) = self.apply(side, option, transition) {
+        if let Some(enabled) = self.link.apply(side, option, transition) {
             sink.event(Event::OptionChanged {
                 option,
                 side,
                 enabled,
             });
-            options::changed(&mut Context { core: self, sink }, option, side, enabled);
+            routing::changed(&mut Context { core: self, sink }, option, side, enabled);
         } else if refused {
-            options::refused(&mut Context { core: self, sink }, option, side);
+            routing::refused(&mut Context { core: self, sink }, option, side);
         }
-    }
-
-    /// Store a transition's state and queue what it sends. Returns the change, if any.
-    fn apply(&mut self, side: Side, option: TelnetOption, transition: Transition) -> Option<bool> {
-        *self.state_mut(side, option) = transition.state;
-        if let Some(send) = transition.send {
-            self.before_frame();
-            write_negotiation(&mut self.output, side.verb(send), option);
-        }
-        transition.enabled_changed
     }
 }
 
@@ -929,7 +439,7 @@ struct Dispatch<'a, S> {
 impl<S: Sink> Handler for Dispatch<'_, S> {
     fn data(&mut self, data: &[u8]) {
         self.core.families.timing_mark.peer_spoke();
-        if self.core.synch {
+        if self.core.link.synch {
             return;
         }
         self.sink.data(data);
@@ -949,15 +459,15 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
         }
         match command {
             // RFC 854: the DM marks the end of the Synch's discarding.
-            Command::Dm => self.core.synch = false,
+            Command::Dm => self.core.link.synch = false,
             Command::Ayt => self.core.answer_ayt(),
             // RFC 854 defines AO for the receiving "system", the server: a client's
             // output is what its user typed, not ours to drop.
-            Command::Ao if self.core.role == Role::Server => self.core.abort_output(),
+            Command::Ao if self.core.link.role == Role::Server => self.core.link.abort_output(),
             _ => {}
         }
         self.sink.event(Event::Command(command));
-        self.core.log_sent();
+        self.core.link.log_sent();
     }
 
     fn negotiation(&mut self, verb: Verb, option: TelnetOption) {
@@ -968,7 +478,7 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
             wire_log::negotiation("recv", verb, option);
         }
         self.core.receive_negotiation(verb, option, self.sink);
-        self.core.log_sent();
+        self.core.link.log_sent();
     }
 
     fn subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
@@ -980,8 +490,8 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
             core: self.core,
             sink: self.sink,
         };
-        options::receive(&mut cx, option, payload);
-        self.core.log_sent();
+        routing::receive(&mut cx, option, payload);
+        self.core.link.log_sent();
     }
 
     fn protocol_error(&mut self, error: ProtocolError) {
@@ -994,20 +504,28 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
                 core: self.core,
                 sink: self.sink,
             };
-            options::overflowed(&mut cx, option, first_byte);
+            routing::overflowed(&mut cx, option, first_byte);
         }
     }
 
     fn paused(&self) -> bool {
-        self.core.output.len() >= self.output_limit
+        self.core.link.output.len() >= self.output_limit
     }
 
     fn nvt_input(&self) -> bool {
         self.core.config.translate_eol
-            && !self.core.options.get(TelnetOption::Binary).him.is_enabled()
+            && !self
+                .core
+                .link
+                .options
+                .get(TelnetOption::Binary)
+                .him
+                .is_enabled()
     }
 }
 
+mod accessors;
+mod routing;
 #[cfg(test)]
 mod tests;
 mod wire_log;

@@ -14,14 +14,17 @@
 //! the subnegotiation), once per connection (the application may ask again with
 //! [`Session::request_charset`]). Either side answers a REQUEST from its [`Config::accept`]
 //! list.
+//!
+//! [`Session::request_charset`]: crate::Session::request_charset
 
 use core::fmt;
 
-use super::{Context, SubnegotiationError};
+use super::{Context, Core, SubnegotiationError};
 use crate::command::IAC;
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::{Role, Side};
 use crate::option::TelnetOption;
 use crate::qmethod::QState;
-use crate::session::{Core, Event as SessionEvent, Role, Session, Side, Sink};
 
 /// The longest character set name this end stores, offers or selects, in bytes.
 ///
@@ -29,6 +32,8 @@ use crate::session::{Core, Event as SessionEvent, Role, Session, Side, Sink};
 pub const MAX_NAME_LEN: usize = 64;
 
 /// How many names of a peer's REQUEST [`Session::peer_charset_offer`] keeps.
+///
+/// [`Session::peer_charset_offer`]: crate::Session::peer_charset_offer
 pub const MAX_STORED_OFFER: usize = 64;
 
 /// The marker after `REQUEST` offering to receive a translation table (RFC 2066 section 2).
@@ -641,15 +646,15 @@ impl Default for Config {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
     /// The character set agreed last, either way (at most [`MAX_NAME_LEN`] bytes).
-    charset: Option<String>,
+    pub(crate) charset: Option<String>,
     /// Our REQUEST awaits its answer; these are the names it offered.
     outstanding: Option<Vec<String>>,
     /// The peer answered our last REQUEST with REJECTED.
-    rejected: bool,
+    pub(crate) rejected: bool,
     /// The server's automatic REQUEST was sent on this connection.
     auto_requested: bool,
     /// The names of the peer's last REQUEST (bounded by [`MAX_STORED_OFFER`]).
-    peer_offer: Vec<String>,
+    pub(crate) peer_offer: Vec<String>,
 }
 
 /// What the application learns from CHARSET.
@@ -814,7 +819,7 @@ pub(crate) fn changed<S: Sink>(
     // REQUEST follows our own WILL at once instead of waiting for a DO that some clients
     // never send (TinTin++ answers the REQUEST, but not the WILL).
     let due = we_offer(cx.core)
-        && cx.core.enabled(option, Side::Remote)
+        && cx.core.link.enabled(option, Side::Remote)
         && !cx.core.families.charset.auto_requested;
     if due {
         cx.core.families.charset.auto_requested = true;
@@ -826,24 +831,26 @@ pub(crate) fn changed<S: Sink>(
 
 /// Whether we perform CHARSET or have asked to (our WILL awaits its answer).
 fn we_offer(core: &Core) -> bool {
-    let us = core.options.get(TelnetOption::Charset).us;
+    let us = core.link.options.get(TelnetOption::Charset).us;
     us.is_enabled() || matches!(us, QState::WantYes(_))
 }
 
 /// Who sends a REQUEST: the server's opening, or the application.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Offer {
+pub(crate) enum Offer {
     /// The server's own, once per connection, possibly before our WILL is answered.
     Automatic,
     /// The application's ([`Session::request_charset`]): only when we perform CHARSET.
+    ///
+    /// [`Session::request_charset`]: crate::Session::request_charset
     Requested,
 }
 
 /// Queue our REQUEST with the configured offer.
-fn send_request(core: &mut Core, offer: Offer) -> Result<(), CharsetError> {
+pub(crate) fn send_request(core: &mut Core, offer: Offer) -> Result<(), CharsetError> {
     let allowed = match offer {
         Offer::Automatic => we_offer(core),
-        Offer::Requested => core.enabled(TelnetOption::Charset, Side::Local),
+        Offer::Requested => core.link.enabled(TelnetOption::Charset, Side::Local),
     };
     if !allowed {
         return Err(CharsetError::NotEnabled);
@@ -855,7 +862,8 @@ fn send_request(core: &mut Core, offer: Offer) -> Result<(), CharsetError> {
     let mut payload = Vec::new();
     write_request(&mut payload, None, config.separator, &config.offer)?;
     let offered = config.offer.clone();
-    core.send_subnegotiation(TelnetOption::Charset, &payload);
+    core.link
+        .send_subnegotiation(TelnetOption::Charset, &payload);
     let state = &mut core.families.charset;
     state.outstanding = Some(offered);
     state.rejected = false;
@@ -863,7 +871,7 @@ fn send_request(core: &mut Core, offer: Offer) -> Result<(), CharsetError> {
 }
 
 /// Whether our REQUEST awaits its answer.
-fn awaiting_answer(core: &Core) -> bool {
+pub(crate) fn awaiting_answer(core: &Core) -> bool {
     core.families.charset.outstanding.is_some()
 }
 
@@ -871,45 +879,6 @@ fn awaiting_answer(core: &Core) -> bool {
 /// `DONT CHARSET` means "The sender REFUSES to use CHARSET option subnegotiation".
 pub(crate) fn refused<S: Sink>(cx: &mut Context<'_, S>) {
     cx.core.families.charset.outstanding = None;
-}
-
-impl Session {
-    /// The character set agreed with CHARSET, either way, if any.
-    #[must_use]
-    pub fn charset(&self) -> Option<&str> {
-        self.core.families.charset.charset.as_deref()
-    }
-
-    /// Whether our CHARSET REQUEST awaits its answer (telnetlib3's
-    /// `pending_option[SB + CHARSET]`).
-    #[must_use]
-    pub fn charset_pending(&self) -> bool {
-        awaiting_answer(&self.core)
-    }
-
-    /// Whether the peer rejected our last CHARSET REQUEST (telnetlib3 shows
-    /// `failed-reply:SB CHARSET`).
-    #[must_use]
-    pub fn charset_rejected(&self) -> bool {
-        self.core.families.charset.rejected
-    }
-
-    /// The names of the peer's last CHARSET REQUEST, in its order (names longer than
-    /// [`MAX_NAME_LEN`] left out, at most [`MAX_STORED_OFFER`]).
-    #[must_use]
-    pub fn peer_charset_offer(&self) -> &[String] {
-        &self.core.families.charset.peer_offer
-    }
-
-    /// Send a CHARSET REQUEST with the configured offer.
-    ///
-    /// # Errors
-    ///
-    /// When we do not perform CHARSET, a REQUEST is already outstanding, or the configured
-    /// offer is empty or invalid; nothing is sent then.
-    pub fn request_charset(&mut self) -> Result<(), CharsetError> {
-        send_request(&mut self.core, Offer::Requested)
-    }
 }
 
 #[cfg(test)]

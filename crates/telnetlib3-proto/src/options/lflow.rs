@@ -8,9 +8,10 @@
 //! RFC 1372) lets either side command, so who may send is decided by the side that sent
 //! DO, not by the role.
 
-use super::{Context, SubnegotiationError};
+use super::{Context, Core, SubnegotiationError};
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::Side;
 use crate::option::TelnetOption;
-use crate::session::{Core, Event as SessionEvent, Session, Side, Sink};
 
 /// An LFLOW subnegotiation command (RFC 1372 section 1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -113,8 +114,8 @@ impl Default for Config {
 /// The settings in force, once changed from [`Config`] by a command or a setter.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
-    lineflow: Option<bool>,
-    xon_any: Option<bool>,
+    pub(crate) lineflow: Option<bool>,
+    pub(crate) xon_any: Option<bool>,
 }
 
 /// What the application learns from LFLOW: the peer's commands (we perform LFLOW).
@@ -128,14 +129,14 @@ pub enum Event {
     XonAny(bool),
 }
 
-fn lineflow(core: &Core) -> bool {
+pub(crate) fn lineflow(core: &Core) -> bool {
     core.families
         .lflow
         .lineflow
         .unwrap_or(core.config.lflow.lineflow)
 }
 
-fn xon_any(core: &Core) -> bool {
+pub(crate) fn xon_any(core: &Core) -> bool {
     core.families
         .lflow
         .xon_any
@@ -199,55 +200,21 @@ pub(crate) fn changed<S: Sink>(
 /// The `SB LFLOW ... SE` parameters for a STATUS report while we command LFLOW: the flow
 /// control state, then the restart mode, each as its own block (as BSD telnetd does).
 pub(crate) fn status_parameters(core: &Core) -> Option<[[u8; 1]; 2]> {
-    core.enabled(TelnetOption::Lflow, Side::Remote).then(|| {
-        [
-            LflowCommand::lineflow(lineflow(core)).to_payload(),
-            LflowCommand::restart(xon_any(core)).to_payload(),
-        ]
-    })
-}
-
-impl Session {
-    /// Whether flow control is on: as last commanded by the peer if we perform LFLOW, or
-    /// as we last set it.
-    #[must_use]
-    pub fn lineflow(&self) -> bool {
-        lineflow(&self.core)
-    }
-
-    /// Whether any character restarts output (RESTART-ANY) rather than only XON.
-    #[must_use]
-    pub fn xon_any(&self) -> bool {
-        xon_any(&self.core)
-    }
-
-    /// Turn flow control on or off, and command the peer (`ON` / `OFF`) if it performs
-    /// LFLOW. Commands are sent even when unchanged, so that the peer can be resynced.
-    pub fn set_lineflow(&mut self, on: bool) {
-        self.core.families.lflow.lineflow = Some(on);
-        self.send_lflow(LflowCommand::lineflow(on));
-    }
-
-    /// Set the restart mode, and command the peer (`RESTART-ANY` / `RESTART-XON`) if it
-    /// performs LFLOW.
-    pub fn set_xon_any(&mut self, any: bool) {
-        self.core.families.lflow.xon_any = Some(any);
-        self.send_lflow(LflowCommand::restart(any));
-    }
-
-    fn send_lflow(&mut self, command: LflowCommand) {
-        if self.remote_enabled(TelnetOption::Lflow) {
-            self.core
-                .send_subnegotiation(TelnetOption::Lflow, &command.to_payload());
-        }
-    }
+    core.link
+        .enabled(TelnetOption::Lflow, Side::Remote)
+        .then(|| {
+            [
+                LflowCommand::lineflow(lineflow(core)).to_payload(),
+                LflowCommand::restart(xon_any(core)).to_payload(),
+            ]
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Policy, Role, SessionConfig};
+    use crate::{Policy, Role, Session, SessionConfig};
 
     fn sb(code: u8) -> Vec<u8> {
         vec![0xff, 0xfa, 0x21, code, 0xff, 0xf0]

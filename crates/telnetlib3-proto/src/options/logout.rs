@@ -6,8 +6,9 @@
 //! so this family only reports.
 
 use super::Context;
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::Side;
 use crate::option::TelnetOption;
-use crate::session::{Event as SessionEvent, Side, Sink};
 
 /// LOGOUT has nothing to configure.
 #[derive(Clone, Debug, Default)]

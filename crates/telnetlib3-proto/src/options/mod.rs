@@ -9,16 +9,20 @@
 //! - a crate-private `State`, one field of the session's per-family state;
 //! - `receive(cx, option, payload)` for a subnegotiation, and `changed(cx, option, side,
 //!   enabled)` when the option turns on or off on one side;
-//! - `impl Session` blocks for the family's own requests and getters.
+//! - requests and getters on [`crate::Session`], which the session defines over the
+//!   family's state: a family works on the link layer below it (role, option states,
+//!   outgoing queue) and never sees the session, which routes input to it.
 //!
 //! A malformed subnegotiation is reported as [`crate::Event::BadSubnegotiation`] and
 //! changes nothing.
 
-use crate::command::Verb;
-use crate::encoder::write_subnegotiation;
+use std::sync::Arc;
+
+use crate::config::SessionConfig;
+use crate::event::{Event, Sink};
+use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 use crate::qmethod::RequestError;
-use crate::session::{Core, Event, Role, Side, Sink};
 
 pub mod charset;
 pub mod environ;
@@ -77,8 +81,39 @@ pub(crate) struct Families {
     pub(crate) xdisploc: xdisploc::State,
 }
 
-/// What an option family sees while it handles input: the session core and the
-/// application's sink.
+/// What the option families work on: the link layer below them, the configuration and
+/// every family's state. The session owns it beside its parser.
+#[derive(Clone, Debug)]
+pub(crate) struct Core {
+    pub(crate) link: Link,
+    /// Shared between the sessions of a server; copied on write by the few setters.
+    pub(crate) config: Arc<SessionConfig>,
+    pub(crate) families: Families,
+}
+
+impl Core {
+    /// The state at the start of a connection.
+    pub(crate) fn new(role: Role, config: Arc<SessionConfig>) -> Self {
+        Self {
+            link: Link::new(role),
+            config,
+            families: Families::default(),
+        }
+    }
+
+    /// The configuration, made unique to this session before a change.
+    pub(crate) fn config_mut(&mut self) -> &mut SessionConfig {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Whether data we send takes NVT end-of-line rules (translation on, BINARY off here).
+    pub(crate) fn nvt_output(&self) -> bool {
+        self.config.translate_eol && !self.link.enabled(TelnetOption::Binary, Side::Local)
+    }
+}
+
+/// What an option family sees while it handles input: the link layer, the families'
+/// state and the application's sink.
 pub(crate) struct Context<'a, S> {
     pub(crate) core: &'a mut Core,
     pub(crate) sink: &'a mut S,
@@ -87,7 +122,7 @@ pub(crate) struct Context<'a, S> {
 impl<S: Sink> Context<'_, S> {
     /// Which end of the connection this is.
     pub(crate) fn role(&self) -> Role {
-        self.core.role
+        self.core.link.role
     }
 
     /// Report an event to the application.
@@ -102,12 +137,12 @@ impl<S: Sink> Context<'_, S> {
 
     /// Queue a subnegotiation frame (payload escaped).
     pub(crate) fn send_subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
-        self.core.send_subnegotiation(option, payload);
+        self.core.link.send_subnegotiation(option, payload);
     }
 
     /// Whether `option` is enabled on `side`.
     pub(crate) fn enabled(&self, option: TelnetOption, side: Side) -> bool {
-        self.core.enabled(option, side)
+        self.core.link.enabled(option, side)
     }
 
     /// Ask for `option` on `side` (RFC 1143 request).
@@ -117,14 +152,7 @@ impl<S: Sink> Context<'_, S> {
         side: Side,
         enable: bool,
     ) -> Result<(), RequestError> {
-        self.core.request(side, option, enable)
-    }
-}
-
-impl Core {
-    pub(crate) fn send_subnegotiation(&mut self, option: TelnetOption, payload: &[u8]) {
-        self.before_frame();
-        write_subnegotiation(&mut self.output, option, payload);
+        self.core.link.request(side, option, enable)
     }
 }
 
@@ -210,85 +238,6 @@ pub(crate) fn ascii_text(value: &[u8], max: usize) -> Result<&str, Subnegotiatio
         return Err(SubnegotiationError::Malformed);
     }
     core::str::from_utf8(value).map_err(|_| SubnegotiationError::Malformed)
-}
-
-/// A subnegotiation arrived: hand it to its family.
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    use TelnetOption as O;
-    match option {
-        O::Charset => charset::receive(cx, option, payload),
-        O::NewEnviron | O::OldEnviron => environ::receive(cx, option, payload),
-        O::Lflow => lflow::receive(cx, option, payload),
-        O::Linemode => linemode::receive(cx, option, payload),
-        O::Naws => naws::receive(cx, option, payload),
-        O::Sndloc => sndloc::receive(cx, option, payload),
-        O::Status => status::receive(cx, option, payload),
-        O::Tspeed => tspeed::receive(cx, option, payload),
-        O::Ttype => ttype::receive(cx, option, payload),
-        O::Xdisploc => xdisploc::receive(cx, option, payload),
-        // Anything else (MUD protocols, unknown codes) goes to the application as is.
-        _ => cx.emit(Event::Subnegotiation { option, payload }),
-    }
-}
-
-/// A subnegotiation of `option` was too long and is being discarded; `first_byte` is its
-/// payload's first byte. A request that expects an answer still gets one.
-pub(crate) fn overflowed<S: Sink>(
-    cx: &mut Context<'_, S>,
-    option: TelnetOption,
-    first_byte: Option<u8>,
-) {
-    if option == TelnetOption::Charset {
-        charset::overflowed(cx, option, first_byte);
-    }
-}
-
-/// An option turned on or off on one side: let its family react (send a SEND, an IS, ...).
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
-    option: TelnetOption,
-    side: Side,
-    enabled: bool,
-) {
-    use TelnetOption as O;
-    match option {
-        O::Charset => charset::changed(cx, option, side, enabled),
-        O::NewEnviron | O::OldEnviron => environ::changed(cx, option, side, enabled),
-        O::Lflow => lflow::changed(cx, option, side, enabled),
-        O::Linemode => linemode::changed(cx, option, side, enabled),
-        O::Logout => logout::changed(cx, option, side, enabled),
-        O::Naws => naws::changed(cx, option, side, enabled),
-        O::Sndloc => sndloc::changed(cx, option, side, enabled),
-        O::Status => status::changed(cx, option, side, enabled),
-        O::Tspeed => tspeed::changed(cx, option, side, enabled),
-        O::Ttype => ttype::changed(cx, option, side, enabled),
-        O::Xdisploc => xdisploc::changed(cx, option, side, enabled),
-        _ => {}
-    }
-}
-
-/// Our request to enable an option on `side` was refused (RFC 1143: WANTYES answered by
-/// WONT/DONT).
-pub(crate) fn refused<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, side: Side) {
-    if option == TelnetOption::Charset && side == Side::Local {
-        charset::refused(cx);
-    }
-}
-
-/// A negotiation verb for an option whose semantics are not RFC 1143's: return true if
-/// the family handled it, so the Q method must not see it.
-pub(crate) fn special_negotiation<S: Sink>(
-    cx: &mut Context<'_, S>,
-    verb: Verb,
-    option: TelnetOption,
-) -> bool {
-    match option {
-        TelnetOption::Tm => {
-            timing_mark::negotiation(cx, verb);
-            true
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]

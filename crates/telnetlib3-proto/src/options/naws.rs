@@ -5,8 +5,9 @@
 //! the window changes. A 0xFF byte inside the values is doubled like any IAC.
 
 use super::{Context, SubnegotiationError};
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::{Role, Side};
 use crate::option::TelnetOption;
-use crate::session::{Event as SessionEvent, Role, Session, Side, Sink};
 
 /// A terminal's size in character cells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -63,7 +64,7 @@ impl Default for Config {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
     /// The size the peer last reported.
-    peer: Option<WindowSize>,
+    pub(crate) peer: Option<WindowSize>,
 }
 
 /// What the application learns from NAWS.
@@ -102,28 +103,11 @@ pub(crate) fn changed<S: Sink>(
     }
 }
 
-impl Session {
-    /// The window size the peer last reported with NAWS.
-    #[must_use]
-    pub fn peer_window_size(&self) -> Option<WindowSize> {
-        self.core.families.naws.peer
-    }
-
-    /// Change the window size we report, and send it if we perform NAWS.
-    pub fn set_window_size(&mut self, size: WindowSize) {
-        self.core.config_mut().naws.size = size;
-        if self.local_enabled(TelnetOption::Naws) {
-            self.core
-                .send_subnegotiation(TelnetOption::Naws, &size.to_payload());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair, transmit, Log};
-    use crate::{Policy, SessionConfig};
+    use crate::{Policy, Session, SessionConfig};
 
     #[test]
     fn rfc1073_example_bytes() {

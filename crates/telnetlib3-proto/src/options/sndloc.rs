@@ -4,8 +4,9 @@
 //! `IAC SB SEND-LOCATION <location> IAC SE`: free text, the user's physical location.
 
 use super::{ascii_text, Context};
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::{Role, Side};
 use crate::option::TelnetOption;
-use crate::session::{Event as SessionEvent, Role, Session, Side, Sink};
 
 /// Longest location accepted from a peer.
 const MAX_LOCATION: usize = 256;
@@ -20,7 +21,7 @@ pub struct Config {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
-    peer: Option<String>,
+    pub(crate) peer: Option<String>,
 }
 
 /// What the application learns from SNDLOC.
@@ -58,19 +59,11 @@ pub(crate) fn changed<S: Sink>(
     }
 }
 
-impl Session {
-    /// The location the peer reported with SNDLOC.
-    #[must_use]
-    pub fn peer_location(&self) -> Option<&str> {
-        self.core.families.sndloc.peer.as_deref()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Policy, SessionConfig};
+    use crate::{Policy, Session, SessionConfig};
 
     #[test]
     fn client_sends_location_after_do() {

@@ -12,10 +12,11 @@
 //! 255, and lists WONT/DONT for every option it knows; this module follows the RFC, but
 //! accepts WONT/DONT from a peer.
 
-use super::{lflow, ttype, Context, SubnegotiationError};
+use super::{lflow, ttype, Context, Core, SubnegotiationError};
 use crate::command::{Verb, SB, SE};
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::Side;
 use crate::option::TelnetOption;
-use crate::session::{Core, Event as SessionEvent, Session, Side, Sink};
 
 pub use super::Subcommand;
 
@@ -132,7 +133,7 @@ pub fn parse_is(mut list: &[u8]) -> Result<Vec<StatusItem>, SubnegotiationError>
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
     /// The peer's last report.
-    peer: Option<Vec<StatusItem>>,
+    pub(crate) peer: Option<Vec<StatusItem>>,
 }
 
 /// What the application learns from STATUS.
@@ -141,6 +142,8 @@ pub(crate) struct State {
 pub enum Event<'a> {
     /// The peer reported its view of the options (`IS`), also kept as
     /// [`Session::peer_status`].
+    ///
+    /// [`Session::peer_status`]: crate::Session::peer_status
     Report(&'a [StatusItem]),
 }
 
@@ -154,7 +157,7 @@ pub(crate) fn report(core: &Core) -> Vec<StatusItem> {
     for code in 0..=255u8 {
         let option = TelnetOption::from(code);
         for (side, verb) in [(Side::Local, Verb::Will), (Side::Remote, Verb::Do)] {
-            if core.enabled(option, side) {
+            if core.link.enabled(option, side) {
                 items.push(StatusItem::Option { verb, option });
             }
         }
@@ -165,7 +168,7 @@ pub(crate) fn report(core: &Core) -> Vec<StatusItem> {
             parameters: parameters.to_vec(),
         });
     };
-    if core.enabled(TelnetOption::Naws, Side::Local) {
+    if core.link.enabled(TelnetOption::Naws, Side::Local) {
         sb(TelnetOption::Naws, &core.config.naws.size.to_payload());
     }
     if let Some(parameters) = ttype::status_parameters(core) {
@@ -179,7 +182,8 @@ pub(crate) fn report(core: &Core) -> Vec<StatusItem> {
 
 fn send_report(core: &mut Core) {
     let payload = build_is(&report(core));
-    core.send_subnegotiation(TelnetOption::Status, &payload);
+    core.link
+        .send_subnegotiation(TelnetOption::Status, &payload);
 }
 
 pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
@@ -224,37 +228,12 @@ pub(crate) fn changed<S: Sink>(
     }
 }
 
-impl Session {
-    /// Ask the peer for its view of the options (`IAC SB STATUS SEND IAC SE`). Returns
-    /// false, sending nothing, unless the peer performs STATUS (RFC 859 section 5).
-    pub fn request_status(&mut self) -> bool {
-        let allowed = self.remote_enabled(TelnetOption::Status);
-        if allowed {
-            self.core
-                .send_subnegotiation(TelnetOption::Status, &[Subcommand::Send.code()]);
-        }
-        allowed
-    }
-
-    /// The peer's last STATUS report, while it performs STATUS.
-    #[must_use]
-    pub fn peer_status(&self) -> Option<&[StatusItem]> {
-        self.core.families.status.peer.as_deref()
-    }
-
-    /// Our own view of the options, as we would report it in `STATUS IS`.
-    #[must_use]
-    pub fn status_report(&self) -> Vec<StatusItem> {
-        report(&self.core)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::options::naws::WindowSize;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Policy, Role, SessionConfig};
+    use crate::{Policy, Role, Session, SessionConfig};
     use proptest::prelude::*;
 
     const SEND: &[u8] = b"\xff\xfa\x05\x01\xff\xf0";

@@ -16,12 +16,13 @@
 //! ones are not answered until the peer sends something else. Pings sent together (a
 //! batch that arrives before our answers go out) count once, so they are all answered.
 //! A WILL/WONT TM we did not ask for is never answered either.
+//!
+//! [`Session::send_timing_mark`]: crate::Session::send_timing_mark
 
 use super::Context;
 use crate::command::Verb;
-use crate::encoder::write_negotiation;
+use crate::event::{Event as SessionEvent, Sink};
 use crate::option::TelnetOption;
-use crate::session::{Event as SessionEvent, Session, Sink};
 
 /// At most this many pings are counted as outstanding; more are sent but not tracked.
 pub const MAX_OUTSTANDING: u32 = 1024;
@@ -38,7 +39,7 @@ pub struct Config {}
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
     /// DO TM sent and not yet answered.
-    outstanding: u32,
+    pub(crate) outstanding: u32,
     /// DO TM answered since the peer last sent anything else, counting only those that
     /// came after our previous answer had gone out.
     answered_in_a_row: u32,
@@ -95,8 +96,7 @@ pub(crate) fn negotiation<S: Sink>(cx: &mut Context<'_, S>, verb: Verb) {
             }
             let agreed = cx.core.config.policy.accepts_local(option);
             let reply = if agreed { Verb::Will } else { Verb::Wont };
-            cx.core.before_frame();
-            write_negotiation(&mut cx.core.output, reply, option);
+            cx.core.link.send_negotiation(reply, option);
             cx.emit(SessionEvent::TimingMark(Event::Requested { agreed }));
         }
         Verb::Will | Verb::Wont => {
@@ -114,24 +114,6 @@ pub(crate) fn negotiation<S: Sink>(cx: &mut Context<'_, S>, verb: Verb) {
         }
         // We never perform TM as a state, so there is nothing to turn off.
         Verb::Dont => {}
-    }
-}
-
-impl Session {
-    /// Send `IAC DO TIMING-MARK`; the answer arrives as
-    /// `Event::TimingMark(Event::Answered { .. })` once the peer has processed everything
-    /// sent before it.
-    pub fn send_timing_mark(&mut self) {
-        let state = &mut self.core.families.timing_mark;
-        state.outstanding = (state.outstanding + 1).min(MAX_OUTSTANDING);
-        self.core.before_frame();
-        write_negotiation(&mut self.core.output, Verb::Do, TelnetOption::Tm);
-    }
-
-    /// How many timing marks we sent that are not answered yet.
-    #[must_use]
-    pub fn timing_marks_outstanding(&self) -> u32 {
-        self.core.families.timing_mark.outstanding
     }
 }
 

@@ -4,8 +4,9 @@
 //! WILL may answer (`SB TSPEED IS <transmit>,<receive>`), never spontaneously.
 
 use super::{is_payload, parse_send_is, Context, SendIs, SubnegotiationError, SEND_PAYLOAD};
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::Side;
 use crate::option::TelnetOption;
-use crate::session::{Event as SessionEvent, Session, Side, Sink};
 
 /// A terminal's line speeds, in bits per second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -69,7 +70,7 @@ impl Default for Config {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
-    peer: Option<TerminalSpeed>,
+    pub(crate) peer: Option<TerminalSpeed>,
 }
 
 /// What the application learns from TSPEED.
@@ -109,19 +110,11 @@ pub(crate) fn changed<S: Sink>(
     }
 }
 
-impl Session {
-    /// The speeds the peer last reported with TSPEED.
-    #[must_use]
-    pub fn peer_terminal_speed(&self) -> Option<TerminalSpeed> {
-        self.core.families.tspeed.peer
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair, transmit, Log};
-    use crate::{Policy, Role, SessionConfig};
+    use crate::{Policy, Role, Session, SessionConfig};
 
     #[test]
     fn rfc1079_example() {

@@ -11,9 +11,10 @@
 //! Numbers"); a longer or non-ASCII name from the peer is rejected, not truncated, so
 //! that a truncated name can never be mistaken for a different, real terminal type.
 
-use super::{Context, SubnegotiationError};
+use super::{Context, Core, SubnegotiationError};
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::{Role, Side};
 use crate::option::TelnetOption;
-use crate::session::{Core, Event as SessionEvent, Role, Session, Side, Sink};
 
 /// The longest terminal type name accepted from the peer, in bytes (RFC 1091 section 5:
 /// names are at most 40 characters).
@@ -107,14 +108,14 @@ impl Default for Config {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
     /// Server: every name received in this cycle, in order (at most `TTYPE_LOOPMAX`).
-    types: Vec<String>,
+    pub(crate) types: Vec<String>,
     /// Server: the chosen TERM.
-    term: Option<String>,
+    pub(crate) term: Option<String>,
     /// Server: the cycle has ended.
-    complete: bool,
+    pub(crate) complete: bool,
     /// Server: a SEND is outstanding; only then is an IS accepted (RFC 1091 section 5:
     /// type information may not be sent spontaneously).
-    awaiting: bool,
+    pub(crate) awaiting: bool,
     /// Client: position in `Config::types` of the next name; `types.len()` means "send
     /// the last name again, then start over".
     next: usize,
@@ -139,11 +140,15 @@ pub enum Event<'a> {
         name: &'a str,
         /// Its position in [`Session::terminal_types`], from 0 (telnetlib3's
         /// `ttype{index + 1}`).
+        ///
+        /// [`Session::terminal_types`]: crate::Session::terminal_types
         index: usize,
     },
     /// The server stopped asking (server side).
     CycleComplete {
         /// The chosen TERM ([`Session::terminal_type`]); `None` if every reply was empty.
+        ///
+        /// [`Session::terminal_type`]: crate::Session::terminal_type
         term: Option<&'a str>,
     },
 }
@@ -271,7 +276,7 @@ pub(crate) fn changed<S: Sink>(
     match (side, enabled) {
         // The client agreed to send types: start a fresh cycle (telnetlib3 sends SEND on
         // WILL TTYPE; RFC 1091 section 5 lets only the server ask).
-        (Side::Remote, true) if cx.core.role == Role::Server => {
+        (Side::Remote, true) if cx.core.link.role == Role::Server => {
             *state = State::default();
             send_request(cx, option);
         }
@@ -289,7 +294,7 @@ pub(crate) fn changed<S: Sink>(
 /// The `SB TTYPE ... SE` parameters for a STATUS report: the name we last sent, while
 /// we perform TTYPE.
 pub(crate) fn status_parameters(core: &Core) -> Option<Vec<u8>> {
-    if !core.enabled(TelnetOption::Ttype, Side::Local) {
+    if !core.link.enabled(TelnetOption::Ttype, Side::Local) {
         return None;
     }
     let name = core
@@ -300,41 +305,11 @@ pub(crate) fn status_parameters(core: &Core) -> Option<Vec<u8>> {
     Some(Message::Is(name.as_str()).to_payload())
 }
 
-impl Session {
-    /// Server: every terminal type the client reported in the current cycle, in order
-    /// (telnetlib3's `ttype1`, `ttype2`, ...), including the repeat that ended it.
-    #[must_use]
-    pub fn terminal_types(&self) -> &[String] {
-        &self.core.families.ttype.types
-    }
-
-    /// Server: the terminal type chosen from the replies (telnetlib3's `TERM`): the
-    /// latest non-empty one, or the second one when the third is an MTTS bit vector.
-    #[must_use]
-    pub fn terminal_type(&self) -> Option<&str> {
-        self.core.families.ttype.term.as_deref()
-    }
-
-    /// Server: whether the TTYPE cycle has ended (looped, repeated, empty reply, MTTS,
-    /// or the loop limit).
-    #[must_use]
-    pub fn ttype_cycle_complete(&self) -> bool {
-        self.core.families.ttype.complete
-    }
-
-    /// Server: whether our `SB TTYPE SEND` awaits its IS (telnetlib3's pending
-    /// `SB TTYPE`, which holds back the end of a server's negotiation).
-    #[must_use]
-    pub fn ttype_pending(&self) -> bool {
-        self.core.families.ttype.awaiting
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Policy, SessionConfig};
+    use crate::{Policy, Session, SessionConfig};
     use proptest::prelude::*;
 
     const SEND: &[u8] = b"\xff\xfa\x18\x01\xff\xf0";

@@ -4,8 +4,9 @@
 //! `SB XDISPLOC IS <host:display[.screen]>`.
 
 use super::{ascii_text, is_payload, parse_send_is, Context, SendIs, SEND_PAYLOAD};
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::Side;
 use crate::option::TelnetOption;
-use crate::session::{Event as SessionEvent, Session, Side, Sink};
 
 /// Longest display location accepted from a peer.
 const MAX_DISPLAY: usize = 256;
@@ -20,7 +21,7 @@ pub struct Config {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct State {
-    peer: Option<String>,
+    pub(crate) peer: Option<String>,
 }
 
 /// What the application learns from XDISPLOC.
@@ -59,19 +60,11 @@ pub(crate) fn changed<S: Sink>(
     }
 }
 
-impl Session {
-    /// The X display location the peer reported.
-    #[must_use]
-    pub fn peer_x_display(&self) -> Option<&str> {
-        self.core.families.xdisploc.peer.as_deref()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::options::tests::{drive_pair_with, transmit, Log};
-    use crate::{Policy, Role, SessionConfig};
+    use crate::{Policy, Role, Session, SessionConfig};
 
     #[test]
     fn pair_exchanges_display() {

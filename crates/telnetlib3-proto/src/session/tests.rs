@@ -119,7 +119,7 @@ fn run_rows(side: Side, rows: &[Row]) {
             (_, false) => Policy::new(),
         };
         let mut s = session(policy);
-        *s.core.state_mut(side, TelnetOption::Echo) = row.before;
+        *s.core.link.state_mut(side, TelnetOption::Echo) = row.before;
         let mut log = Log::default();
         s.receive(row.input, &mut log);
         assert_eq!(transmit(&mut s), row.output, "{side:?} row {index}");
@@ -153,7 +153,7 @@ fn rfc1143_receipt_rows_us() {
 #[test]
 fn dont_answered_by_will_is_reported() {
     let mut s = session(Policy::new().allow_remote(TelnetOption::Echo));
-    *s.core.state_mut(Side::Remote, TelnetOption::Echo) = WantNo(Empty);
+    *s.core.link.state_mut(Side::Remote, TelnetOption::Echo) = WantNo(Empty);
     let mut log = Log::default();
     s.receive(b"\xff\xfb\x01", &mut log);
     assert_eq!(

@@ -2,7 +2,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::options::tests::{drive_pair_with, transmit, Log};
-use crate::{Policy, SessionConfig};
+use crate::{Policy, Session, SessionConfig};
 
 const DO_CHARSET: &[u8] = b"\xff\xfd\x2a";
 const DONT_CHARSET: &[u8] = b"\xff\xfe\x2a";

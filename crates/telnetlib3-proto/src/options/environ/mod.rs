@@ -29,9 +29,10 @@ pub use codec::{
     encode_send, encode_variables, escape_into, Command, Kind, Layout, Message, Request, Variable,
 };
 
-use super::{Context, SubnegotiationError};
+use super::{Context, Core, SubnegotiationError};
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::{Role, Side};
 use crate::option::TelnetOption;
-use crate::session::{Core, Event as SessionEvent, Role, Session, Side, Sink};
 
 /// The most bytes of one SEND subnegotiation, counting the option byte, the SEND byte
 /// and each escaped entry (IAC doubling not counted, like telnetlib3): telnetlib3's
@@ -99,7 +100,7 @@ impl Default for Config {
 }
 
 impl Config {
-    fn allows(&self, name: &[u8]) -> bool {
+    pub(crate) fn allows(&self, name: &[u8]) -> bool {
         self.send_environ.iter().any(|allowed| allowed == name)
     }
 
@@ -111,7 +112,7 @@ impl Config {
     }
 
     /// The variable as we may report it: its value only if the name is allowed.
-    fn report(&self, kind: Kind, name: &[u8]) -> Variable {
+    pub(crate) fn report(&self, kind: Kind, name: &[u8]) -> Variable {
         Variable {
             kind,
             name: name.to_vec(),
@@ -167,16 +168,16 @@ impl Config {
 
 /// What each of the two options remembers.
 #[derive(Clone, Debug, Default)]
-struct Channel {
+pub(crate) struct Channel {
     /// ENVIRON only: the codes the peer uses, once RFC 1571's heuristics decided.
-    layout: Option<Layout>,
+    pub(crate) layout: Option<Layout>,
     /// Server: SEND batches still to send, one after each IS or INFO.
-    batches: VecDeque<Vec<Request>>,
+    pub(crate) batches: VecDeque<Vec<Request>>,
     /// Server: a SEND went out and no IS or INFO has answered it yet.
-    awaiting: bool,
+    pub(crate) awaiting: bool,
     /// Client: an IS went out, so INFO may follow (RFC 1572: INFO is not for the
     /// initial information).
-    answered: bool,
+    pub(crate) answered: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -184,11 +185,11 @@ pub(crate) struct State {
     new: Channel,
     old: Channel,
     /// Server: the variables received, in arrival order, at most `max_variables`.
-    received: Vec<Variable>,
+    pub(crate) received: Vec<Variable>,
 }
 
 impl State {
-    fn channel(&self, option: TelnetOption) -> &Channel {
+    pub(crate) fn channel(&self, option: TelnetOption) -> &Channel {
         if option == TelnetOption::OldEnviron {
             &self.old
         } else {
@@ -205,7 +206,7 @@ impl State {
     }
 
     /// The codes to use toward the peer on `option`.
-    fn layout(&self, option: TelnetOption) -> Layout {
+    pub(crate) fn layout(&self, option: TelnetOption) -> Layout {
         self.channel(option).layout.unwrap_or_default()
     }
 
@@ -246,6 +247,8 @@ impl State {
 #[non_exhaustive]
 pub enum Event<'a> {
     /// The peer sent variables (IS or INFO); they are now in [`Session::environ`].
+    ///
+    /// [`Session::environ`]: crate::Session::environ
     Variables {
         /// NEW-ENVIRON or ENVIRON.
         option: TelnetOption,
@@ -387,7 +390,7 @@ pub(crate) fn changed<S: Sink>(
     match (side, enabled) {
         // The server asks as soon as the peer agrees (telnetlib3: `request_environ` on
         // WILL NEW_ENVIRON).
-        (Side::Remote, true) if cx.core.role == Role::Server => start_request(cx.core, option),
+        (Side::Remote, true) if cx.core.link.role == Role::Server => start_request(cx.core, option),
         (Side::Remote, false) => {
             let channel = state.channel_mut(option);
             channel.batches.clear();
@@ -422,7 +425,7 @@ fn batches(requests: &[Request]) -> VecDeque<Vec<Request>> {
 }
 
 /// Queue the configured SEND, batched, and send its first part.
-fn start_request(core: &mut Core, option: TelnetOption) {
+pub(crate) fn start_request(core: &mut Core, option: TelnetOption) {
     let requests = &core.config.environ.server_request;
     // Microsoft telnet (terminal types ANSI then VT100) crashes when asked for USER
     // (telnetlib3 issue #24): leave USER out of what it is asked.
@@ -446,109 +449,9 @@ fn send_next_batch(core: &mut Core, option: TelnetOption) {
     let channel = state.channel_mut(option);
     if let Some(batch) = channel.batches.pop_front() {
         channel.awaiting = true;
-        core.send_subnegotiation(option, &encode_send(&batch, layout));
+        core.link
+            .send_subnegotiation(option, &encode_send(&batch, layout));
     }
 }
 
-const OPTIONS: [TelnetOption; 2] = [TelnetOption::NewEnviron, TelnetOption::OldEnviron];
-
-impl Session {
-    /// The variables the peer sent with IS and INFO, in arrival order (a later value for
-    /// the same kind and name replaces the earlier one in place).
-    #[must_use]
-    pub fn environ(&self) -> &[Variable] {
-        &self.core.families.environ.received
-    }
-
-    /// The variable the peer sent under `name`, compared without regard to ASCII case
-    /// (telnetlib3 upper-cases the names it stores); VAR before USERVAR when both exist.
-    #[must_use]
-    pub fn environ_var(&self, name: impl AsRef<[u8]>) -> Option<&Variable> {
-        let name = name.as_ref();
-        let mut matching = self
-            .environ()
-            .iter()
-            .filter(|variable| variable.name.eq_ignore_ascii_case(name));
-        let first = matching.next()?;
-        if first.kind == Kind::Var {
-            return Some(first);
-        }
-        matching
-            .find(|variable| variable.kind == Kind::Var)
-            .or(Some(first))
-    }
-
-    /// The VAR and VALUE codes RFC 1571's heuristics settled on for the peer's ENVIRON.
-    /// `None` while undecided ([`Layout::Standard`] is used meanwhile), and always for
-    /// NEW-ENVIRON, whose codes are never swapped.
-    #[must_use]
-    pub fn environ_layout(&self, option: TelnetOption) -> Option<Layout> {
-        self.core.families.environ.channel(option).layout
-    }
-
-    /// Whether a SEND of ours (on either option) still awaits its IS, or more batches
-    /// of it wait to go out: telnetlib3's pending `SB NEW_ENVIRON`, which holds back the
-    /// end of a server's negotiation.
-    #[must_use]
-    pub fn environ_pending(&self) -> bool {
-        OPTIONS.into_iter().any(|option| {
-            let channel = self.core.families.environ.channel(option);
-            channel.awaiting || !channel.batches.is_empty()
-        })
-    }
-
-    /// Send the configured SEND again on every environment option the peer performs.
-    /// Returns whether anything was sent.
-    pub fn request_environ(&mut self) -> bool {
-        let mut sent = false;
-        for option in OPTIONS {
-            if self.remote_enabled(option) && !self.core.config.environ.server_request.is_empty() {
-                start_request(&mut self.core, option);
-                sent = true;
-            }
-        }
-        sent
-    }
-
-    /// Set the value we report for `name` (it is still sent only if
-    /// [`Config::send_environ`] allows the name). Nothing is sent: call
-    /// [`Session::send_environ_info`] to report changes.
-    pub fn set_environ_value(&mut self, name: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) {
-        let (name, value) = (name.into(), value.into());
-        let values = &mut self.core.config_mut().environ.values;
-        match values.iter_mut().find(|(known, _)| *known == name) {
-            Some((_, old)) => *old = value,
-            None => values.push((name, value)),
-        }
-    }
-
-    /// Report the current values of `names` with INFO (RFC 1572 section 2) on every
-    /// environment option we perform and have already answered a SEND on (INFO is not
-    /// for the initial information). Names not allowed by [`Config::send_environ`] are
-    /// left out. Returns whether anything was sent.
-    pub fn send_environ_info<I>(&mut self, names: I) -> bool
-    where
-        I: IntoIterator,
-        I::Item: AsRef<[u8]>,
-    {
-        let config = &self.core.config.environ;
-        let variables: Vec<Variable> = names
-            .into_iter()
-            .filter(|name| config.allows(name.as_ref()))
-            .map(|name| config.report(Kind::Var, name.as_ref()))
-            .collect();
-        if variables.is_empty() {
-            return false;
-        }
-        let mut sent = false;
-        for option in OPTIONS {
-            let state = &self.core.families.environ;
-            if self.core.enabled(option, Side::Local) && state.channel(option).answered {
-                let payload = encode_variables(Command::Info, &variables, state.layout(option));
-                self.core.send_subnegotiation(option, &payload);
-                sent = true;
-            }
-        }
-        sent
-    }
-}
+pub(crate) const OPTIONS: [TelnetOption; 2] = [TelnetOption::NewEnviron, TelnetOption::OldEnviron];

@@ -4,7 +4,7 @@ use super::codec::{detect_report_layout, tokenize};
 use super::*;
 use crate::encoder::write_subnegotiation;
 use crate::options::tests::{drive_pair_with, transmit, Log};
-use crate::{Policy, SessionConfig};
+use crate::{Policy, Session, SessionConfig};
 
 const NEW: TelnetOption = TelnetOption::NewEnviron;
 const OLD: TelnetOption = TelnetOption::OldEnviron;

@@ -32,10 +32,11 @@ pub use slc::{
     parse_triplets, SlcEntry, SlcFlags, SlcFunction, SlcLevel, SlcTable, SlcTriplet, NSLC, VDISABLE,
 };
 
-use super::{Context, SubnegotiationError};
+use super::{Context, Core, SubnegotiationError};
 use crate::command::Verb;
+use crate::event::{Event as SessionEvent, Sink};
+use crate::link::{Role, Side};
 use crate::option::TelnetOption;
-use crate::session::{Core, Event as SessionEvent, Role, Session, Side, Sink};
 use snoop::Scanner;
 
 /// `Name(A | B)` for a set of flags, or `Name(EMPTY)` with the name of no flag set.
@@ -168,19 +169,19 @@ impl Default for Config {
 pub(crate) struct State {
     /// The mode in force, without MODE_ACK; `None` while LINEMODE is off, 0 once it is
     /// negotiated (RFC 1184 section 3).
-    mode: Option<ModeMask>,
+    pub(crate) mode: Option<ModeMask>,
     /// Server: the mode we sent and whose acknowledgement we await.
-    proposed: Option<ModeMask>,
+    pub(crate) proposed: Option<ModeMask>,
     /// The SLC table; `None` while it is still `Config::slc_defaults` (the state is
     /// built before the configuration is at hand). Boxed, like the scanner: most
     /// sessions never have either, and an idle connection should not carry them.
-    table: Option<Box<SlcTable>>,
+    pub(crate) table: Option<Box<SlcTable>>,
     /// The table's characters arranged for the data scan; `None` like `table`.
     scanner: Option<Box<Scanner>>,
     /// Client: the mask the server sent; server: the mask we sent.
-    forwardmask: Option<ForwardMask>,
+    pub(crate) forwardmask: Option<ForwardMask>,
     /// Client: whether we answered WILL FORWARDMASK; server: what the client answered.
-    forwarding: Option<bool>,
+    pub(crate) forwarding: Option<bool>,
     /// Server: our whole SLC table went out once.
     slc_sent: bool,
 }
@@ -199,11 +200,11 @@ impl State {
         self.table.as_deref().copied().unwrap_or(*defaults)
     }
 
-    fn table_mut(&mut self, defaults: &SlcTable) -> &mut SlcTable {
+    pub(crate) fn table_mut(&mut self, defaults: &SlcTable) -> &mut SlcTable {
         self.table.get_or_insert_with(|| Box::new(*defaults))
     }
 
-    fn table_changed(&mut self) {
+    pub(crate) fn table_changed(&mut self) {
         self.scanner = self
             .table
             .as_deref()
@@ -246,7 +247,7 @@ pub enum Event {
 
 /// The side of LINEMODE that matters for our role: the client performs it, the server
 /// has the client perform it.
-const fn linemode_side(role: Role) -> Side {
+pub(crate) const fn linemode_side(role: Role) -> Side {
     match role {
         Role::Server => Side::Remote,
         Role::Client => Side::Local,
@@ -385,13 +386,13 @@ fn receive_slc<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, list: &[u
 
 /// Server: send `DO FORWARDMASK` with our table's characters, unless that mask already
 /// went out (and `force` is false). Returns whether it was sent.
-fn send_forwardmask(core: &mut Core, force: bool) -> bool {
-    if !core.enabled(TelnetOption::Linemode, Side::Remote) {
+pub(crate) fn send_forwardmask(core: &mut Core, force: bool) -> bool {
+    if !core.link.enabled(TelnetOption::Linemode, Side::Remote) {
         return false;
     }
     // The masked characters are typed at the client: 8-bit ones exist only when the
     // client transmits in BINARY. (telnetlib3 looks at its own outgoing BINARY instead.)
-    let binary = core.enabled(TelnetOption::Binary, Side::Remote);
+    let binary = core.link.enabled(TelnetOption::Binary, Side::Remote);
     let defaults = core.config.linemode.slc_defaults;
     let state = &mut core.families.linemode;
     let mask = state.table(&defaults).forward_mask(binary);
@@ -402,7 +403,8 @@ fn send_forwardmask(core: &mut Core, force: bool) -> bool {
     let mut payload = Vec::with_capacity(2 + MAX_MASK);
     Message::ForwardMask(Verb::Do, Some(mask)).write(&mut payload);
     // send_subnegotiation doubles a 0xFF mask octet, which telnetlib3 does not.
-    core.send_subnegotiation(TelnetOption::Linemode, &payload);
+    core.link
+        .send_subnegotiation(TelnetOption::Linemode, &payload);
     true
 }
 
@@ -501,17 +503,18 @@ pub(crate) fn changed<S: Sink>(
 /// what it finds there; scanning every byte of the output for it cost our client a third
 /// of its receiving time.)
 fn snoop_mode(core: &Core) -> bool {
-    if core.role == Role::Client {
+    if core.link.role == Role::Client {
         return false;
     }
-    if core.enabled(TelnetOption::Linemode, Side::Remote) {
+    if core.link.enabled(TelnetOption::Linemode, Side::Remote) {
         return !core
             .families
             .linemode
             .mode
             .is_some_and(|mode| mode.contains(ModeMask::EDIT));
     }
-    core.enabled(TelnetOption::Echo, Side::Local) && core.enabled(TelnetOption::Sga, Side::Local)
+    core.link.enabled(TelnetOption::Echo, Side::Local)
+        && core.link.enabled(TelnetOption::Sga, Side::Local)
 }
 
 /// Report every active SLC character of `data` (already delivered as data).
@@ -532,92 +535,4 @@ pub(crate) fn snoop<S: Sink>(cx: &mut Context<'_, S>, data: &[u8]) {
             sink.event(SessionEvent::Linemode(Event::SlcFunction(function)));
         }
     });
-}
-
-impl Session {
-    /// The LINEMODE mode in force (without MODE_ACK): `None` while LINEMODE is off, the
-    /// empty mask ([`ModeMask::REMOTE`]) from the moment it is negotiated (RFC 1184 section
-    /// 3) until the peers agree on another.
-    #[must_use]
-    pub fn linemode_mode(&self) -> Option<ModeMask> {
-        self.core.families.linemode.mode
-    }
-
-    /// Our SLC table: `slc_table().iter()` gives each function with its level, flags
-    /// and character.
-    #[must_use]
-    pub fn slc_table(&self) -> &SlcTable {
-        let linemode = &self.core.families.linemode;
-        linemode
-            .table
-            .as_deref()
-            .unwrap_or(&self.core.config.linemode.slc_defaults)
-    }
-
-    /// Client: the forward mask the server asked for; server: the one we sent.
-    #[must_use]
-    pub fn forwardmask(&self) -> Option<ForwardMask> {
-        self.core.families.linemode.forwardmask
-    }
-
-    /// Server: whether the client agreed to the forward mask (`WILL FORWARDMASK`);
-    /// client: whether we did. `None` before any answer.
-    #[must_use]
-    pub fn forwardmask_agreed(&self) -> Option<bool> {
-        self.core.families.linemode.forwarding
-    }
-
-    /// Ask for a new LINEMODE mode (MODE_ACK is ignored). A server sends `MODE` and
-    /// the mode takes effect when the client acknowledges it; a client takes the mode at
-    /// once and announces it (the server then acknowledges). Returns whether a MODE was
-    /// sent: not when LINEMODE is off, nor when `mode` is already in force with no
-    /// proposal outstanding (the peer would ignore it).
-    pub fn set_linemode_mode(&mut self, mode: ModeMask) -> bool {
-        let role = self.role();
-        if !self
-            .core
-            .enabled(TelnetOption::Linemode, linemode_side(role))
-        {
-            return false;
-        }
-        let mode = mode.without_ack();
-        let state = &mut self.core.families.linemode;
-        if state.mode == Some(mode) && state.proposed.is_none() {
-            return false;
-        }
-        match role {
-            Role::Server => state.proposed = Some(mode),
-            Role::Client => state.mode = Some(mode),
-        }
-        self.core
-            .send_subnegotiation(TelnetOption::Linemode, &[LM_MODE, mode.bits()]);
-        true
-    }
-
-    /// Change one SLC function in our table (keeping its flush flags) and, when LINEMODE
-    /// is on, tell the peer with `SLC function level value`; it answers by RFC 1184's
-    /// rules. The data scan follows the new table at once.
-    pub fn set_slc(&mut self, function: SlcFunction, level: SlcLevel, value: u8) {
-        let defaults = self.core.config.linemode.slc_defaults;
-        let state = &mut self.core.families.linemode;
-        let table = state.table_mut(&defaults);
-        let entry = SlcEntry::new(level, table.get(function).flags, value);
-        table.set(function, entry);
-        state.table_changed();
-        if self
-            .core
-            .enabled(TelnetOption::Linemode, linemode_side(self.role()))
-        {
-            let payload = [LM_SLC, function.code(), entry.modifier(), entry.value];
-            self.core
-                .send_subnegotiation(TelnetOption::Linemode, &payload);
-        }
-    }
-
-    /// Server: send `DO FORWARDMASK` with the characters of our SLC table now (16 octets,
-    /// or 32 when the client transmits in BINARY). Returns false when LINEMODE is off or
-    /// this is a client.
-    pub fn request_forwardmask(&mut self) -> bool {
-        self.role() == Role::Server && send_forwardmask(&mut self.core, true)
-    }
 }

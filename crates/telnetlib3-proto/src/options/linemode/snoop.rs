@@ -476,8 +476,8 @@ mod tests {
     fn a_client_does_not_look_for_slc_characters_in_the_servers_output() {
         use crate::option::TelnetOption;
         use crate::options::tests::Log;
-        use crate::session::{Role, Session};
         use crate::{Policy, SessionConfig};
+        use crate::{Role, Session};
 
         let data = b"a\x03b\x7fc\x04\x1a";
         let policy = Policy::new()

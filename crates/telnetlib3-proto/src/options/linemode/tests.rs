@@ -4,7 +4,7 @@
 use super::slc::{negotiate, Outcome};
 use super::*;
 use crate::options::tests::{drive_pair_with, transmit, Log};
-use crate::{Policy, SessionConfig};
+use crate::{Policy, Session, SessionConfig};
 use proptest::prelude::*;
 
 const WILL_LINEMODE: &[u8] = b"\xff\xfb\x22";

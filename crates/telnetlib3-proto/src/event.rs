@@ -1,0 +1,92 @@
+//! What a session reports to the application: [`Event`] and the [`Sink`] it goes to.
+
+use crate::command::Command;
+use crate::link::Side;
+use crate::option::TelnetOption;
+use crate::options::{self, SubnegotiationError};
+use crate::parser::ProtocolError;
+
+/// Something that happened on the connection, other than data.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// A two-byte command from the peer (`IAC AYT`, `IAC GA`, ...).
+    Command(Command),
+    /// An option became enabled or disabled on one side.
+    OptionChanged {
+        /// The option.
+        option: TelnetOption,
+        /// Which side of it.
+        side: Side,
+        /// Its new state.
+        enabled: bool,
+    },
+    /// A subnegotiation of an option this crate does not interpret, payload unescaped.
+    Subnegotiation {
+        /// The option.
+        option: TelnetOption,
+        /// The bytes between `IAC SB <option>` and `IAC SE`.
+        payload: &'a [u8],
+    },
+    /// Malformed input the parser recovered from.
+    ProtocolError(ProtocolError),
+    /// The peer answered our DONT with WILL, or our WONT with DO (RFC 1143 section 7
+    /// calls this an error; the state recovers as the RFC says, and nothing is sent).
+    NegotiationViolation {
+        /// The option.
+        option: TelnetOption,
+        /// Which side of it.
+        side: Side,
+    },
+    /// A subnegotiation was malformed or not allowed now; it was ignored.
+    BadSubnegotiation {
+        /// The option.
+        option: TelnetOption,
+        /// What was wrong.
+        error: SubnegotiationError,
+    },
+
+    /// CHARSET (RFC 2066).
+    Charset(options::charset::Event<'a>),
+
+    /// NEW-ENVIRON or ENVIRON (RFC 1572, 1408).
+    Environ(options::environ::Event<'a>),
+
+    /// LFLOW (RFC 1372).
+    Lflow(options::lflow::Event),
+
+    /// LINEMODE (RFC 1184), including SLC functions recognised in the data.
+    Linemode(options::linemode::Event),
+
+    /// LOGOUT (RFC 727).
+    Logout(options::logout::Event),
+
+    /// NAWS (RFC 1073).
+    Naws(options::naws::Event),
+
+    /// SNDLOC (RFC 779).
+    Sndloc(options::sndloc::Event<'a>),
+
+    /// STATUS (RFC 859).
+    Status(options::status::Event<'a>),
+
+    /// TIMING-MARK (RFC 860).
+    TimingMark(options::timing_mark::Event),
+
+    /// TSPEED (RFC 1079).
+    Tspeed(options::tspeed::Event),
+
+    /// TTYPE (RFC 1091).
+    Ttype(options::ttype::Event<'a>),
+
+    /// XDISPLOC (RFC 1096).
+    Xdisploc(options::xdisploc::Event<'a>),
+}
+
+/// Receives a [`Session`](crate::Session)'s output toward the application, in stream order.
+pub trait Sink {
+    /// Application data from the peer.
+    fn data(&mut self, data: &[u8]);
+    /// Anything else that happened.
+    fn event(&mut self, event: Event<'_>);
+}
