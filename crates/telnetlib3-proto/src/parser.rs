@@ -318,36 +318,31 @@ impl Parser {
 
     /// [`Parser::data_runs`] outside the NVT rules where IAC is dense (binary data): the
     /// stretch up to the next command is copied into `joined` with each IAC IAC made one
-    /// 0xFF, run by run into a buffer sized once (a short run as one fixed 16-byte move),
-    /// instead of a `Vec` append per run. The handler sees the same single call.
+    /// 0xFF, run by run into a buffer reserved once (a short run as one fixed 16-byte
+    /// move), instead of a growing append per run. Reserved, not resized: a large buffer
+    /// is released after each read, so resizing zero-filled a whole read's worth every
+    /// time (about 6% of the end-to-end work). The handler sees the same single call.
     fn dense_data<H: Handler>(&mut self, handler: &mut H, input: &[u8]) -> usize {
         /// Room past the end for a fixed-size move of the last short run.
         const SLACK: usize = 16;
         let out = &mut self.joined;
         out.clear();
-        out.resize(input.len() + SLACK, 0);
-        // `written <= read` throughout (unescaping only shrinks), so a fixed move at
-        // `written` stays inside `out`.
-        let (mut read, mut written) = (0, 0);
+        // `out.len() <= read` throughout (unescaping only shrinks), so no move below
+        // grows the buffer again.
+        out.reserve(input.len() + SLACK);
+        let mut read = 0;
         let mut command = None;
         for at in IacPositions::new(input) {
             if at < read {
                 // The second IAC of an IAC IAC already taken.
                 continue;
             }
-            // The run and the IAC after it (kept when it is the first of IAC IAC).
-            let len = at + 1 - read;
-            match input.get(read..read + SLACK) {
-                Some(window) if len <= SLACK => {
-                    out[written..written + SLACK].copy_from_slice(window);
-                }
-                _ => out[written..written + len].copy_from_slice(&input[read..=at]),
-            }
             if input.get(at + 1) == Some(&IAC) {
-                written += len;
+                // The run and the first IAC of IAC IAC (one data byte 0xFF).
+                extend_short(out, input, read, at + 1);
                 read = at + 2;
             } else {
-                written += len - 1;
+                extend_short(out, input, read, at);
                 command = Some(at);
                 break;
             }
@@ -358,15 +353,13 @@ impl Parser {
                 at + 1
             }
             None => {
-                let rest = &input[read..];
-                out[written..written + rest.len()].copy_from_slice(rest);
-                written += rest.len();
+                out.extend_from_slice(&input[read..]);
                 self.state = State::Data { after_cr: false };
                 input.len()
             }
         };
-        if written > 0 {
-            handler.data(&out[..written]);
+        if !out.is_empty() {
+            handler.data(out);
         }
         out.clear();
         if out.capacity() > RETAINED_JOINED_CAPACITY {

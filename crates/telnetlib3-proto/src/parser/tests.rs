@@ -381,6 +381,25 @@ proptest! {
         prop_assert_eq!(words, simd);
     }
 
+    /// A dense stream of data and IAC IAC pairs (in runs, between runs of every length,
+    /// so short and long moves into the reserved buffer), with a command and a lone IAC
+    /// now and then, read whole, gives the events of a parse one byte at a time.
+    #[test]
+    fn dense_unescape_matches_a_parse_byte_by_byte(
+        tokens in proptest::collection::vec(prop_oneof![
+            6 => any::<u8>().prop_map(|b| vec![b]),
+            4 => Just(vec![IAC, IAC]),
+            1 => Just(vec![IAC, 0xF1]),
+            1 => Just(vec![IAC]),
+        ], 40..400),
+    ) {
+        let stream: Vec<u8> = tokens.concat();
+        let whole = parse(&stream);
+        let bytes: Vec<&[u8]> = stream.chunks(1).collect();
+        let by_byte = parse_with(&mut Parser::new(), false, &bytes);
+        prop_assert_eq!(whole, by_byte);
+    }
+
     /// Dense and sparse escaping give the same bytes (every IAC doubled, nothing else).
     #[test]
     fn dense_escaping_doubles_every_iac(
