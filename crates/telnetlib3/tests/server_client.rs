@@ -5,7 +5,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{local, megabyte, next_line, port, wait_for_binary, xterm, PATIENCE};
+use support::{local, megabyte, next_line, port, report_shell, wait_for_binary, xterm, PATIENCE};
 use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::{Mode, ServerPlan, TelnetOption};
 use telnetlib3::{create_server, open_connection};
@@ -16,33 +16,7 @@ use tokio::time::timeout;
 #[tokio::test]
 async fn each_side_sees_what_the_other_negotiated() {
     let config = local();
-    let server = create_server(config, |mut reader, mut writer| async move {
-        let report = writer.with_session(|s| {
-            let var = |name: &str| {
-                s.environ_var(name)
-                    .and_then(|v| v.value.clone())
-                    .map(|v| String::from_utf8_lossy(&v).into_owned())
-                    .unwrap_or_default()
-            };
-            format!(
-                "TERM={} size={:?} LANG={} charset={:?} mode={}\r\n",
-                s.terminal_type().unwrap_or("-"),
-                s.peer_window_size(),
-                var("LANG"),
-                s.charset(),
-                s.mode()
-            )
-        });
-        writer.write(report.as_bytes()).await.unwrap();
-        writer
-            .write(format!("{writer}\r\n").as_bytes())
-            .await
-            .unwrap();
-        let line = reader.read_line().await.unwrap();
-        writer.write(&line).await.unwrap();
-    })
-    .await
-    .unwrap();
+    let server = create_server(config, report_shell).await.unwrap();
 
     let (mut reader, mut writer) = timeout(
         PATIENCE,

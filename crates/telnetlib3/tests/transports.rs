@@ -7,7 +7,7 @@ mod support;
 
 use std::sync::Arc;
 
-use support::{local, next_line, port, xterm, PATIENCE};
+use support::{local, next_line, port, report_shell, xterm, PATIENCE};
 use telnetlib3::proto::{Mode, TelnetOption};
 use telnetlib3::{
     connect_stream, create_server, open_connection, serve_stream, ServerConfig, TelnetReader,
@@ -15,33 +15,6 @@ use telnetlib3::{
 };
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::timeout;
-
-/// The shell: what the server negotiated, its writer's repr, then one line echoed.
-async fn report_shell(mut reader: TelnetReader, mut writer: TelnetWriter) {
-    let report = writer.with_session(|s| {
-        let var = |name: &str| {
-            s.environ_var(name)
-                .and_then(|v| v.value.clone())
-                .map(|v| String::from_utf8_lossy(&v).into_owned())
-                .unwrap_or_default()
-        };
-        format!(
-            "TERM={} size={:?} LANG={} charset={:?} mode={}\r\n",
-            s.terminal_type().unwrap_or("-"),
-            s.peer_window_size(),
-            var("LANG"),
-            s.charset(),
-            s.mode()
-        )
-    });
-    writer.write(report.as_bytes()).await.unwrap();
-    writer
-        .write(format!("{writer}\r\n").as_bytes())
-        .await
-        .unwrap();
-    let line = reader.read_line().await.unwrap();
-    writer.write(&line).await.unwrap();
-}
 
 /// What the client sees of the exchange: the server's two lines, the echo, and its own
 /// view of the negotiation.

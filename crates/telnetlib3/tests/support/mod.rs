@@ -73,3 +73,30 @@ pub fn xterm() -> ClientConfig {
     config.lang = "en_US.UTF-8".into();
     config
 }
+
+/// The shell: what the server negotiated, its writer's repr, then one line echoed.
+pub async fn report_shell(mut reader: TelnetReader, mut writer: TelnetWriter) {
+    let report = writer.with_session(|s| {
+        let var = |name: &str| {
+            s.environ_var(name)
+                .and_then(|v| v.value.clone())
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or_default()
+        };
+        format!(
+            "TERM={} size={:?} LANG={} charset={:?} mode={}\r\n",
+            s.terminal_type().unwrap_or("-"),
+            s.peer_window_size(),
+            var("LANG"),
+            s.charset(),
+            s.mode()
+        )
+    });
+    writer.write(report.as_bytes()).await.unwrap();
+    writer
+        .write(format!("{writer}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let line = reader.read_line().await.unwrap();
+    writer.write(&line).await.unwrap();
+}
