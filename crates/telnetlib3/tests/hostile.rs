@@ -176,6 +176,34 @@ async fn paused_stats(server: &Server) -> ConnectionStats {
     }
 }
 
+/// The connection's output never went past the documented bound.
+fn assert_within_bound(stats: &ConnectionStats) {
+    assert!(
+        stats.peak_output <= BOUND,
+        "peak output {} > bound {BOUND} ({stats:?})",
+        stats.peak_output
+    );
+}
+
+/// `IAC NOP IAC DO TM` and its answer `IAC WILL TM`: with a command between them, each
+/// DO TM is a fresh request (the loop guard does not apply) and is answered.
+fn tm_ping() -> (Vec<u8>, Vec<u8>) {
+    (
+        wire(&[Command::Nop], &[(Verb::Do, TelnetOption::Tm)]),
+        wire(&[], &[(Verb::Will, TelnetOption::Tm)]),
+    )
+}
+
+/// Requests for an option nobody performs, each refused: DO -> WONT, WILL -> DONT.
+fn unknown_option_requests() -> [(Vec<u8>, Vec<u8>); 2] {
+    [(Verb::Do, Verb::Wont), (Verb::Will, Verb::Dont)].map(|(request, reply)| {
+        (
+            wire(&[], &[(request, UNKNOWN)]),
+            wire(&[], &[(reply, UNKNOWN)]),
+        )
+    })
+}
+
 /// Flood the server with `request` (after `prelude`) without reading: its output stays
 /// under the bound and its reading pauses; then read, and every request is answered.
 async fn server_survives(prelude: &[u8], request: &[u8], reply: &[u8]) {
@@ -185,11 +213,7 @@ async fn server_survives(prelude: &[u8], request: &[u8], reply: &[u8]) {
     stream.write_all(prelude).await.unwrap();
     let (sent, tail) = flood(&mut stream, request, || peak(&server) >= OUTPUT_PAUSE).await;
     let stats = paused_stats(&server).await;
-    assert!(
-        stats.peak_output <= BOUND,
-        "peak output {} > bound {BOUND} ({stats:?})",
-        stats.peak_output
-    );
+    assert_within_bound(&stats);
     // The bound was reached, so the pause was tested (the kernel's send buffer, which
     // grows to megabytes, may have taken the output since).
     assert!(stats.peak_output >= OUTPUT_PAUSE, "{stats:?}");
@@ -208,25 +232,14 @@ async fn server_survives(prelude: &[u8], request: &[u8], reply: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_do_tm_flood() {
-    // A command between them: each DO TM is then a fresh request (the loop guard does not
-    // apply) and is answered.
-    server_survives(
-        &[],
-        &wire(&[Command::Nop], &[(Verb::Do, TelnetOption::Tm)]),
-        &wire(&[], &[(Verb::Will, TelnetOption::Tm)]),
-    )
-    .await;
+    let (request, reply) = tm_ping();
+    server_survives(&[], &request, &reply).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_unknown_option_floods() {
-    for (request, reply) in [(Verb::Do, Verb::Wont), (Verb::Will, Verb::Dont)] {
-        server_survives(
-            &[],
-            &wire(&[], &[(request, UNKNOWN)]),
-            &wire(&[], &[(reply, UNKNOWN)]),
-        )
-        .await;
+    for (request, reply) in unknown_option_requests() {
+        server_survives(&[], &request, &reply).await;
     }
 }
 
@@ -299,11 +312,7 @@ async fn client_survives(request: &[u8], reply: &[u8]) {
     })
     .await;
     let stats = writer.stats();
-    assert!(
-        stats.peak_output <= BOUND,
-        "peak output {} > bound {BOUND} ({stats:?})",
-        stats.peak_output
-    );
+    assert_within_bound(&stats);
     let answered = count_replies(stream, tail, reply, sent).await;
     assert_eq!(
         answered, sent,
@@ -313,21 +322,14 @@ async fn client_survives(request: &[u8], reply: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_do_tm_flood() {
-    client_survives(
-        &wire(&[Command::Nop], &[(Verb::Do, TelnetOption::Tm)]),
-        &wire(&[], &[(Verb::Will, TelnetOption::Tm)]),
-    )
-    .await;
+    let (request, reply) = tm_ping();
+    client_survives(&request, &reply).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_unknown_option_floods() {
-    for (request, reply) in [(Verb::Do, Verb::Wont), (Verb::Will, Verb::Dont)] {
-        client_survives(
-            &wire(&[], &[(request, UNKNOWN)]),
-            &wire(&[], &[(reply, UNKNOWN)]),
-        )
-        .await;
+    for (request, reply) in unknown_option_requests() {
+        client_survives(&request, &reply).await;
     }
 }
 

@@ -357,6 +357,14 @@ mod tests {
         table
     }
 
+    /// The bytes of `data` that `table` gives a function, found one byte at a time.
+    fn naive_hits(table: &SlcTable, data: &[u8]) -> Vec<u8> {
+        data.iter()
+            .copied()
+            .filter(|&b| table.function_for(b).is_some())
+            .collect()
+    }
+
     proptest! {
         #[test]
         fn scan_matches_naive(
@@ -366,11 +374,7 @@ mod tests {
         ) {
             let table = table_with(&values);
             let scanner = Scanner::new(&table);
-            let naive: Vec<u8> = data
-                .iter()
-                .copied()
-                .filter(|&b| table.function_for(b).is_some())
-                .collect();
+            let naive = naive_hits(&table, &data);
             prop_assert_eq!(&hits(&scanner, &data), &naive);
             let functions: Vec<_> = naive.iter().map(|&b| scanner.function_of(b, &table)).collect();
             let expected: Vec<_> = naive.iter().map(|&b| table.function_for(b)).collect();
@@ -416,11 +420,7 @@ mod tests {
         ) {
             let table = if bsd { SlcTable::bsd() } else { table_with(&values) };
             let scanner = Scanner::new(&table);
-            let naive: Vec<u8> = data
-                .iter()
-                .copied()
-                .filter(|&b| table.function_for(b).is_some())
-                .collect();
+            let naive = naive_hits(&table, &data);
             prop_assert_eq!(hits(&scanner, &data), naive);
         }
     }
