@@ -13,6 +13,23 @@ pub const HELP: &str = "quit, writer, slc, linemode, toggle [option|all], reader
 /// telnetlib3's `repr(writer)`, from the library.
 pub use telnetlib3::repr::writer_repr;
 
+/// [`writer_repr`], with what a TLS session agreed before its closing `>`:
+/// ` tls:TLSv1.3 cipher:TLS_AES_256_GCM_SHA384`, and ` peer-cert:'CN=...'` for a client
+/// certificate.
+#[must_use]
+pub fn writer_repr_with_tls(session: &Session, tls: Option<&telnetlib3::tls::TlsInfo>) -> String {
+    let mut repr = writer_repr(session);
+    if let Some(tls) = tls {
+        repr.pop();
+        repr.push_str(&format!(" tls:{} cipher:{}", tls.version, tls.cipher_suite));
+        if let Some(subject) = &tls.peer_subject {
+            repr.push_str(&format!(" peer-cert:'{subject}'"));
+        }
+        repr.push('>');
+    }
+    repr
+}
+
 /// A character as telnetlib3's `name_unicode` shows it: printable as is, `^X` for
 /// controls, `^?` for DEL, `\xNN` above.
 fn name_char(value: u8) -> String {

@@ -57,6 +57,12 @@ pub struct Options {
     pub default_term: String,
     /// LANG for the program when the client gives none (`--default-lang`).
     pub default_lang: String,
+    /// TELNETS (`--ssl-certfile`, `--ssl-keyfile`, `--ssl-client-ca`).
+    pub tls: Option<Arc<telnetlib3::tls::TlsServer>>,
+    /// TLS and plain Telnet on one port, with this wait for a ClientHello (`--tls-auto`).
+    pub tls_auto: Option<Duration>,
+    /// How long a TLS handshake may take (`--tls-handshake-timeout`).
+    pub tls_handshake_timeout: Duration,
 }
 
 /// Why the server could not start.
@@ -90,6 +96,9 @@ impl Default for Options {
             pty_fork_limit: 0,
             default_term: crate::cli::DEFAULT_TERM.to_string(),
             default_lang: crate::cli::DEFAULT_LANG.to_string(),
+            tls: None,
+            tls_auto: None,
+            tls_handshake_timeout: telnetlib3::DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -107,6 +116,9 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     config.port = port;
     config.connect_maxwait = options.connect_maxwait;
     config.timeout = options.timeout;
+    config.tls.clone_from(&options.tls);
+    config.tls_auto = options.tls_auto;
+    config.tls_handshake_timeout = options.tls_handshake_timeout;
     let mut plan = ServerPlan::default();
     plan.line_mode = options.line_mode;
     plan.force_binary = options.force_binary;

@@ -167,6 +167,8 @@ pub struct Peer<'a> {
     /// The name of the encoding the session's text is in, or `None` for a bytes shell
     /// (`--encoding false`).
     pub encoding: Option<&'a str>,
+    /// What the connection's TLS session agreed, if it runs over TLS.
+    pub tls: Option<&'a telnetlib3::tls::TlsInfo>,
 }
 
 /// Interpret one line (surrounding blanks ignored), with telnetlib3's commands: `quit`,
@@ -181,7 +183,7 @@ pub fn command(line: &[u8], session: &mut Session, peer: Peer<'_>) -> Reply {
         "quit" => return Reply::Quit,
         "dump" => return Reply::Dump(Dump::parse(args)),
         "help" => debug::HELP.to_string(),
-        "writer" => debug::writer_repr(session),
+        "writer" => debug::writer_repr_with_tls(session, peer.tls),
         "reader" => match peer.encoding {
             Some(encoding) => format!(
                 "<TelnetReaderUnicode encoding='{encoding}' limit={READER_LIMIT} buflen={} \
@@ -265,7 +267,14 @@ pub async fn debug_shell_with(
     mut writer: TelnetWriter,
     text: &ShellText,
 ) -> Result<(), Error> {
-    writer.write(BANNER).await?;
+    match writer.tls() {
+        // telnetlib3's greeting over TLS.
+        Some(tls) => {
+            let banner = format!("Ready (secure: {}).\r\n", tls.version);
+            writer.write(banner.as_bytes()).await?;
+        }
+        None => writer.write(BANNER).await?,
+    }
     prompt(&mut writer).await?;
     let mut editor = LineEditor::new();
     let mut echo = Vec::new();
@@ -295,6 +304,7 @@ pub async fn debug_shell_with(
                 address: writer.peer(),
                 buffered: rest.len() + reader.buffered(),
                 encoding: encoding.as_ref().map(Encoding::name),
+                tls: writer.tls(),
             };
             let reply = writer.with_session(|session| command(&line, session, peer));
             match reply {
@@ -449,6 +459,7 @@ mod tests {
             address: "127.0.0.1 4000",
             buffered: 3,
             encoding: None,
+            tls: None,
         };
         let mut run = |line: &[u8]| command(line, &mut session, peer);
         assert_eq!(run(b""), Reply::Prompt);

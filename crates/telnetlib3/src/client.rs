@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::net::connect;
 use crate::stream::Transport;
 use crate::stream::{
-    self, AnyStream, EventHook, Settings, TelnetReader, TelnetWriter, TerminalDefaults,
+    self, AnyStream, EventHook, Settings, TelnetReader, TelnetWriter, TerminalDefaults, TlsDetails,
     DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT,
 };
 use crate::Error;
@@ -85,6 +85,11 @@ pub struct ClientConfig {
     /// whether it is there, not the other way round), and unsolicited text could reach a
     /// server's shell as typed input.
     pub ayt_answer: Option<Vec<u8>>,
+    /// TELNETS: [`open_connection`] begins with a TLS handshake, verifying the server as
+    /// this says (telnetlib3's `ssl` and `server_hostname`). The handshake is part of
+    /// connecting and bounded by `connect_timeout`.
+    #[cfg(feature = "tls")]
+    pub tls: Option<crate::tls::TlsClient>,
 }
 
 impl Default for ClientConfig {
@@ -107,6 +112,8 @@ impl Default for ClientConfig {
             on_event: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             output_stall_timeout: DEFAULT_OUTPUT_STALL_TIMEOUT,
+            #[cfg(feature = "tls")]
+            tls: None,
             policy: Policy::client(),
             always_will: Vec::new(),
             always_do: Vec::new(),
@@ -199,13 +206,32 @@ pub async fn open_connection(
     port: u16,
     config: ClientConfig,
 ) -> Result<(TelnetReader, TelnetWriter), Error> {
+    let started = tokio::time::Instant::now();
     let socket = connect(host, port, config.connect_timeout).await?;
     let _ = socket.set_nodelay(true);
     let peer = socket
         .peer_addr()
         .map(|a| format!("{} {}", a.ip(), a.port()))
         .unwrap_or_default();
-    Ok(open_on(socket, peer, &config).await)
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        let addr = format!("{host}:{port}");
+        let handshake = tls.connect(host, socket);
+        let stream =
+            match tokio::time::timeout_at(started + config.connect_timeout, handshake).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(source)) => return Err(Error::TlsHandshake { addr, source }),
+                Err(_) => {
+                    let source = std::io::Error::from(std::io::ErrorKind::TimedOut);
+                    return Err(Error::TlsHandshake { addr, source });
+                }
+            };
+        let info = crate::tls::TlsInfo::of(stream.get_ref().1, None);
+        tracing::debug!(%peer, "TLS handshake: {info}");
+        return Ok(open_on(AnyStream::new(stream), peer, &config, Some(info)).await);
+    }
+    let _ = started;
+    Ok(open_on(socket, peer, &config, None).await)
 }
 
 /// Run the client side of a Telnet session over `stream`, any byte stream already
@@ -245,7 +271,7 @@ pub async fn connect_stream<S>(
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    open_on(AnyStream::new(stream), peer.to_owned(), config).await
+    open_on(AnyStream::new(stream), peer.to_owned(), config, None).await
 }
 
 /// Start the client's session and driver on `stream`, and wait for the opening
@@ -254,6 +280,7 @@ async fn open_on<T: Transport>(
     stream: T,
     peer: String,
     config: &ClientConfig,
+    tls: Option<TlsDetails>,
 ) -> (TelnetReader, TelnetWriter) {
     let mut session = Session::new(Role::Client, Arc::new(config.protocol()));
     // telnetlib3's client opens with its always_will / always_do lists, nothing else.
@@ -279,6 +306,8 @@ async fn open_on<T: Transport>(
             defaults,
             close_timeout: config.close_timeout,
             output_stall_timeout: config.output_stall_timeout,
+            tls,
+            refuse_tls_hello: false,
         },
     );
     let start = tokio::time::Instant::now();

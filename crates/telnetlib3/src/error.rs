@@ -64,6 +64,23 @@ pub enum Error {
     /// A blocking call did not complete within the time it was given.
     #[error("timed out")]
     TimedOut,
+    /// A TLS configuration could not be loaded or used.
+    #[cfg(feature = "tls")]
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// The TLS handshake failed: the server's certificate was not verified (the reason
+    /// names why), or the peer speaks no TLS, or it took too long.
+    #[cfg(feature = "tls")]
+    #[error(
+        "TLS handshake with {addr} failed: {}",
+        crate::tls::handshake_message(source)
+    )]
+    TlsHandshake {
+        /// `host:port` as given.
+        addr: String,
+        /// The error (its inner error is rustls's, when rustls refused).
+        source: io::Error,
+    },
 }
 
 impl Error {
@@ -76,6 +93,10 @@ impl Error {
             | Self::Listen { source, .. }
             | Self::Io(source)
             | Self::ConnectionLost(source) => Some(source.kind()),
+            #[cfg(feature = "tls")]
+            Self::TlsHandshake { source, .. } => Some(source.kind()),
+            #[cfg(feature = "tls")]
+            Self::Tls(_) => None,
             Self::NoAddress { .. }
             | Self::ConnectTimeout { .. }
             | Self::Closed
@@ -111,6 +132,10 @@ impl From<Error> for io::Error {
             | Error::Listen { source, .. }
             | Error::Io(source)
             | Error::ConnectionLost(source) => source.kind(),
+            #[cfg(feature = "tls")]
+            Error::TlsHandshake { source, .. } => source.kind(),
+            #[cfg(feature = "tls")]
+            Error::Tls(_) => io::ErrorKind::InvalidInput,
         };
         match error {
             Error::Io(source) => source,
@@ -121,7 +146,7 @@ impl From<Error> for io::Error {
 
 /// An I/O error's text as `strerror` or `gai_strerror` gives it: without Rust's
 /// ` (os error N)` suffix or the resolver's `failed to lookup address information: `.
-fn os_message(error: &io::Error) -> String {
+pub(crate) fn os_message(error: &io::Error) -> String {
     let text = error.to_string();
     let text = match text.rfind(" (os error ") {
         Some(at) if text.ends_with(')') => &text[..at],

@@ -86,9 +86,13 @@ pub mod net;
 mod server;
 mod stream;
 pub mod text;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use client::{connect_stream, open_connection, open_connection_with_shell, ClientConfig};
 pub use error::Error;
+#[cfg(feature = "tls")]
+pub use server::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
 pub use server::{create_server, create_text_server, serve_stream, Server, ServerConfig};
 pub use stream::{
     negotiated_encoding, ConnectionStats, EventHook, PeerCommands, TelnetReader, TelnetWriter,

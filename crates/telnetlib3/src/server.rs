@@ -77,7 +77,27 @@ pub struct ServerConfig {
     /// ([`DEFAULT_OUTPUT_STALL_TIMEOUT`], 30 s): a client that asks for replies and does
     /// not read them.
     pub output_stall_timeout: Duration,
+    /// TELNETS: every connection begins with a TLS handshake (telnetlib3's `ssl`), or with
+    /// [`tls_auto`](ServerConfig::tls_auto), those that begin with one. Without it, a
+    /// connection that begins with a TLS handshake is logged and closed at once.
+    #[cfg(feature = "tls")]
+    pub tls: Option<Arc<crate::tls::TlsServer>>,
+    /// TLS and plain Telnet on one port (telnetlib3's `tls_auto`, 0.5 s in its tools): a
+    /// connection whose first byte begins a TLS handshake gets TLS, one whose first byte is
+    /// anything else is plain Telnet at once, and one silent this long is plain Telnet
+    /// (then the server speaks first, as Telnet servers do). Needs
+    /// [`tls`](ServerConfig::tls).
+    #[cfg(feature = "tls")]
+    pub tls_auto: Option<Duration>,
+    /// How long a TLS handshake may take before the connection is dropped
+    /// ([`DEFAULT_TLS_HANDSHAKE_TIMEOUT`], 10 s).
+    #[cfg(feature = "tls")]
+    pub tls_handshake_timeout: Duration,
 }
+
+/// How long a server waits for a client's TLS handshake by default.
+#[cfg(feature = "tls")]
+pub const DEFAULT_TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Default for ServerConfig {
     fn default() -> Self {
@@ -95,6 +115,12 @@ impl Default for ServerConfig {
             terminal: TerminalDefaults::default(),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             output_stall_timeout: DEFAULT_OUTPUT_STALL_TIMEOUT,
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            tls_auto: None,
+            #[cfg(feature = "tls")]
+            tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -246,6 +272,10 @@ where
     F: Fn(TelnetReader, TelnetWriter) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    #[cfg(feature = "tls")]
+    if config.tls_auto.is_some() && config.tls.is_none() {
+        return Err(crate::tls::TlsError::AutoWithoutTls.into());
+    }
     let listeners = listen(&config.host, config.port).await?;
     let addrs = listeners
         .iter()
@@ -343,7 +373,7 @@ async fn accept<F, Fut>(
                     Arc::clone(&shell),
                 );
                 tokio::spawn(async move {
-                    serve(socket, peer, &config, &registry, &*shell).await;
+                    serve_accepted(socket, peer, &config, &registry, &*shell).await;
                     info!("Connection closed for <Peer {} {}>", peer.ip(), peer.port());
                 });
             }
@@ -369,7 +399,8 @@ impl Drop for Registered<'_> {
     }
 }
 
-async fn serve<F, Fut>(
+/// Serve an accepted connection: plain Telnet, or TLS first as the config says.
+async fn serve_accepted<F, Fut>(
     socket: tokio::net::TcpStream,
     peer: SocketAddr,
     config: &ServerConfig,
@@ -379,7 +410,46 @@ async fn serve<F, Fut>(
     F: Fn(TelnetReader, TelnetWriter) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let inner = start_tcp(socket, peer, config);
+    #[cfg(feature = "tls")]
+    if let Some(tls) = &config.tls {
+        let begins_with_tls = match config.tls_auto {
+            None => true,
+            Some(wait) => match crate::tls::sniff(&socket, wait).await {
+                Some(begins_with_tls) => begins_with_tls,
+                None => return,
+            },
+        };
+        if begins_with_tls {
+            let timeout = config.tls_handshake_timeout;
+            let Some((stream, info)) = crate::tls::accept(socket, &peer, tls, timeout).await else {
+                return;
+            };
+            let name = format!("{} {}", peer.ip(), peer.port());
+            let inner = start_tls(stream, name, info, config);
+            return serve(inner, peer, config, registry, shell).await;
+        }
+    }
+    serve(
+        start_tcp(socket, peer, config),
+        peer,
+        config,
+        registry,
+        shell,
+    )
+    .await;
+}
+
+/// Register a started connection and run it.
+async fn serve<F, Fut>(
+    inner: Arc<Inner>,
+    peer: SocketAddr,
+    config: &ServerConfig,
+    registry: &Registry,
+    shell: &F,
+) where
+    F: Fn(TelnetReader, TelnetWriter) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let id = registry.next_id.fetch_add(1, Ordering::Relaxed);
     registry.lock().insert(
         id,
@@ -517,13 +587,23 @@ fn start_tcp(socket: tokio::net::TcpStream, peer: SocketAddr, config: &ServerCon
     let _ = session.poll_transmit(&mut opening);
     let sent = socket.try_write(&opening).unwrap_or(0);
     opening.drain(..sent);
-    stream::spawn_after(
-        socket,
-        session,
-        settings(format!("{} {}", peer.ip(), peer.port()), config),
-        opening,
-        sent,
-    )
+    let mut settings = settings(format!("{} {}", peer.ip(), peer.port()), config);
+    settings.refuse_tls_hello = true;
+    stream::spawn_after(socket, session, settings, opening, sent)
+}
+
+/// Start a TLS connection's session and driver. Not inline, for the reason given at
+/// [`start_tcp`].
+#[cfg(feature = "tls")]
+fn start_tls(
+    stream: tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+    peer: String,
+    info: crate::tls::TlsInfo,
+    config: &ServerConfig,
+) -> Arc<Inner> {
+    let mut settings = settings(peer, config);
+    settings.tls = Some(info);
+    stream::spawn_with(AnyStream::new(stream), server_session(config), settings)
 }
 
 /// Start a connection's session and driver on any transport (the driver sends the
@@ -547,6 +627,8 @@ fn settings(peer: String, config: &ServerConfig) -> Settings {
         defaults: config.terminal.clone(),
         close_timeout: config.close_timeout,
         output_stall_timeout: config.output_stall_timeout,
+        tls: None,
+        refuse_tls_hello: false,
     }
 }
 

@@ -3,6 +3,7 @@
 //! data to standard output, until the server closes); with `--shell-exec`, a program as
 //! the client's shell.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use std::time::Duration;
 use clap::{Parser, ValueEnum};
 use telnetlib3::proto::Event;
 use telnetlib3::text::{Encoding, ErrorMode};
+use telnetlib3::tls::TlsClient;
 use telnetlib3::{open_connection, ClientConfig};
 use telnetlib3_cli::client::{self, Codec, Forced, Input, Output};
 use telnetlib3_cli::{cli, logging, terminal};
@@ -117,6 +119,23 @@ struct Args {
     /// options always refused with DONT, comma separated
     #[arg(long, value_parser = cli::parse_options, default_value = "")]
     always_dont: cli::OptionList,
+    /// connect using TLS (TELNETS), verifying the server against the system's trusted
+    /// roots (or --ssl-cafile's)
+    #[arg(long)]
+    ssl: bool,
+    /// path to CA or self-signed certificate PEM file for TLS verification (implies
+    /// --ssl)
+    #[arg(long, value_name = "PATH", conflicts_with = "ssl_no_verify")]
+    ssl_cafile: Option<PathBuf>,
+    /// skip certificate verification for TLS (implies --ssl). WARNING: this is insecure
+    /// -- connections are encrypted but the server identity is not verified, allowing
+    /// man-in-the-middle attacks
+    #[arg(long)]
+    ssl_no_verify: bool,
+    /// the name sent with TLS SNI and verified against the server's certificate
+    /// (default: HOST)
+    #[arg(long, value_name = "NAME")]
+    server_hostname: Option<String>,
     /// log level (debug, info, warning, error, ...)
     #[arg(long, default_value = "warn", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
@@ -183,6 +202,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
 
     let mut config = ClientConfig::default();
+    config.tls = tls_client(&args)?;
     if terminal.is_some() {
         (config.cols, config.rows) = terminal::window_size();
     }
@@ -271,4 +291,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The TLS settings the flags ask for, if any.
+fn tls_client(args: &Args) -> anyhow::Result<Option<TlsClient>> {
+    let tls = if args.ssl_no_verify {
+        eprintln!(
+            "{PROGRAM}: warning: --ssl-no-verify: the server's certificate is not verified; \
+             anyone on the path can read and change this session"
+        );
+        TlsClient::without_verification()
+    } else if let Some(path) = &args.ssl_cafile {
+        TlsClient::with_ca_file(path)?
+    } else if args.ssl {
+        TlsClient::with_system_roots()?
+    } else if args.server_hostname.is_some() {
+        anyhow::bail!("--server-hostname needs --ssl, --ssl-cafile or --ssl-no-verify");
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(match &args.server_hostname {
+        Some(name) => tls.with_server_name(name),
+        None => tls,
+    }))
 }

@@ -2,12 +2,15 @@
 //! `--pty-exec PROGRAM [-- ARGS]`, a program on a pseudo-terminal) on every connection,
 //! after Python telnetlib3's command of the same name.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use telnetlib3::tls::TlsServer;
 use telnetlib3_cli::{cli, logging, server};
-use tracing::info;
+use tracing::{info, warn};
 use tracing_subscriber::filter::LevelFilter;
 
 const PROGRAM: &str = "telnetlib3-server";
@@ -61,6 +64,24 @@ struct Args {
     /// LANG for --pty-exec's program when the client sends none and agrees no CHARSET
     #[arg(long, value_name = "LOCALE", default_value = cli::DEFAULT_LANG, value_parser = cli::parse_locale)]
     default_lang: String,
+    /// path to PEM certificate file for TLS (enables TELNETS)
+    #[arg(long, value_name = "PATH", requires = "ssl_keyfile")]
+    ssl_certfile: Option<PathBuf>,
+    /// path to PEM private key file for TLS
+    #[arg(long, value_name = "PATH", requires = "ssl_certfile")]
+    ssl_keyfile: Option<PathBuf>,
+    /// accept only TLS clients with a certificate signed by a CA in this PEM file
+    #[arg(long, value_name = "PATH", requires = "ssl_certfile")]
+    ssl_client_ca: Option<PathBuf>,
+    /// accept both TLS and plain telnet on the same port; value is seconds to wait for
+    /// TLS ClientHello before assuming plain telnet (default: 0.5, requires
+    /// --ssl-certfile)
+    #[arg(long, value_name = "SECONDS", num_args = 0..=1, default_missing_value = "0.5",
+          value_parser = cli::parse_seconds, requires = "ssl_certfile")]
+    tls_auto: Option<Duration>,
+    /// seconds a TLS handshake may take before the connection is dropped
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = cli::parse_seconds)]
+    tls_handshake_timeout: Duration,
     /// arguments for --pty-exec's PROGRAM
     #[arg(last = true, value_name = "ARGS")]
     pty_args: Vec<String>,
@@ -86,6 +107,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     if args.pty_exec.is_none() && !args.pty_args.is_empty() {
         anyhow::bail!("arguments after -- are for --pty-exec's program: give --pty-exec PROGRAM");
     }
+    let tls = match &args.ssl_certfile {
+        Some(cert) => {
+            let key = args.ssl_keyfile.as_deref().unwrap_or(cert);
+            let tls = TlsServer::from_pem_files(cert, key, args.ssl_client_ca.as_deref())?;
+            Some(Arc::new(tls))
+        }
+        None => None,
+    };
     let options = server::Options {
         shell: args.shell,
         encoding: args.encoding.0,
@@ -106,6 +135,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         pty_fork_limit: args.pty_fork_limit,
         default_term: args.default_term,
         default_lang: args.default_lang,
+        tls: tls.clone(),
+        tls_auto: args.tls_auto,
+        tls_handshake_timeout: args.tls_handshake_timeout,
     };
     let server = server::start(&args.host, args.port, &options).await?;
     let port = server.local_addrs()[0].port();
@@ -113,6 +145,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         "Server ready on {}",
         telnetlib3::net::display_addr(&args.host, port)
     );
+    if let Some(tls) = tls {
+        tokio::spawn(reload_certificates(tls));
+    }
     shutdown_signal().await;
     info!("Server stop.");
     server.close();
@@ -151,5 +186,40 @@ async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => info!("Interrupt received, closing server."),
         () = terminate => info!("SIGTERM received, closing server."),
+    }
+}
+
+/// How often the certificate files are checked for a change.
+const CERTIFICATE_CHECK: Duration = Duration::from_secs(2);
+
+/// Load the certificate and key again when they change on disk, or on SIGHUP: new
+/// connections get the new ones, open ones keep theirs. A failed load keeps the old.
+async fn reload_certificates(tls: Arc<TlsServer>) {
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    let mut tick = tokio::time::interval(CERTIFICATE_CHECK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        #[cfg(unix)]
+        let hangup_received = async {
+            match hangup.as_mut() {
+                Some(stream) => stream.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let hangup_received = std::future::pending::<Option<()>>();
+        let result = tokio::select! {
+            _ = hangup_received => {
+                info!("SIGHUP received, reloading the TLS certificate.");
+                tls.reload()
+            }
+            _ = tick.tick() => tls.reload_if_changed(),
+        };
+        match result {
+            Ok(true) => info!("TLS certificate reloaded."),
+            Ok(false) => {}
+            Err(error) => warn!("TLS certificate not reloaded: {error}"),
+        }
     }
 }

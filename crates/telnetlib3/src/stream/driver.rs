@@ -39,7 +39,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, trace, warn, Level};
 
-use super::{EventHook, Failure, Inner, Shared, COMMAND_QUEUE, OUTPUT_PAUSE};
+use super::{EventHook, Failure, Inner, Shared, COMMAND_QUEUE, OUTPUT_PAUSE, TLS_HANDSHAKE_RECORD};
 
 /// A stream a connection runs over: how it splits into the halves the driver reads and
 /// writes at once, and whether it can send TCP urgent data.
@@ -724,6 +724,17 @@ fn received(inner: &Inner, data: &[u8], urgent: bool) -> usize {
     let used = if data.is_empty() {
         shared.eof = true;
         0
+    } else if shared.bytes_in == 0
+        && inner.settings.refuse_tls_hello
+        && data[0] == TLS_HANDSHAKE_RECORD
+    {
+        warn!(
+            "TLS ClientHello from {} but server has no SSL context -- closing connection",
+            inner.settings.peer.replacen(' ', ":", 1)
+        );
+        shared.bytes_in += data.len() as u64;
+        shared.close();
+        data.len()
     } else {
         shared.bytes_in += data.len() as u64;
         shared.last_input = Instant::now();

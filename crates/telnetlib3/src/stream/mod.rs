@@ -123,7 +123,24 @@ pub(crate) struct Settings {
     pub(crate) close_timeout: Duration,
     /// How long the output may stay at [`OUTPUT_PAUSE`] or more.
     pub(crate) output_stall_timeout: Duration,
+    /// What the connection's TLS session agreed, when it runs over TLS.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    pub(crate) tls: Option<TlsDetails>,
+    /// Close at once if the peer's first byte begins a TLS handshake: a server without
+    /// TLS on this connection (telnetlib3 closes such connections too).
+    pub(crate) refuse_tls_hello: bool,
 }
+
+/// The first byte of every TLS handshake record (RFC 8446 5.1, `ContentType.handshake`):
+/// what a TLS client sends first, and no Telnet client does.
+pub(crate) const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// A TLS session's details; nothing without the `tls` feature.
+#[cfg(feature = "tls")]
+pub(crate) type TlsDetails = crate::tls::TlsInfo;
+/// A TLS session's details; nothing without the `tls` feature.
+#[cfg(not(feature = "tls"))]
+pub(crate) type TlsDetails = std::convert::Infallible;
 
 /// What a connection holds and has moved, for monitoring and for tests of the memory
 /// bounds ([`TelnetWriter::stats`], [`crate::Server::connection_stats`]).

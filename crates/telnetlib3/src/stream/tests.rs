@@ -31,6 +31,8 @@ fn settings(limit: usize) -> Settings {
         defaults: TerminalDefaults::default(),
         close_timeout: Duration::from_millis(200),
         output_stall_timeout: Duration::from_secs(30),
+        tls: None,
+        refuse_tls_hello: false,
     }
 }
 

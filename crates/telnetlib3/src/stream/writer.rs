@@ -423,6 +423,13 @@ impl TelnetWriter {
         self.inner.peer()
     }
 
+    /// What the connection's TLS session agreed, if it runs over TLS.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls(&self) -> Option<&crate::tls::TlsInfo> {
+        self.inner.settings.tls.as_ref()
+    }
+
     /// Bytes received from and sent to the socket so far.
     #[must_use]
     pub fn byte_counts(&self) -> (u64, u64) {
@@ -588,6 +595,8 @@ mod tests {
             defaults: TerminalDefaults::default(),
             close_timeout: Duration::from_millis(200),
             output_stall_timeout: Duration::from_secs(30),
+            tls: None,
+            refuse_tls_hello: false,
         };
         (
             TelnetWriter::new(spawn_with(ours, session, settings)),
