@@ -24,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::SystemTime;
 
+use rustls::client::danger::ServerCertVerifier;
+use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::server::WebPkiClientVerifier;
@@ -75,6 +77,9 @@ pub enum TlsError {
     /// rustls refused the configuration (a key of an unsupported type, say).
     #[error("{0}")]
     Rustls(#[from] rustls::Error),
+    /// A client made from the caller's own rustls configuration cannot be changed here.
+    #[error("the rustls configuration was given whole: set it there")]
+    CustomConfig,
     /// `tls_auto` was set without a TLS configuration to offer.
     #[error("tls_auto needs a TLS configuration (certificate and key)")]
     AutoWithoutTls,
@@ -108,15 +113,7 @@ impl Files {
             }
             None => builder.with_no_client_auth(),
         };
-        // rustls checks the key's type, not that it is the certificate's own.
-        let certified =
-            rustls::sign::CertifiedKey::from_der(chain.clone(), key.clone_key(), &provider())?;
-        if let Err(rustls::Error::InconsistentKeys(_)) = certified.keys_match() {
-            return Err(TlsError::KeyMismatch {
-                cert: self.cert.clone(),
-                key: self.key.clone(),
-            });
-        }
+        check_key(&chain, &key, &self.cert, &self.key)?;
         Ok(builder.with_single_cert(chain, key)?)
     }
 
@@ -243,6 +240,9 @@ impl TlsServer {
 #[derive(Clone)]
 pub struct TlsClient {
     config: Arc<RustlsClientConfig>,
+    /// How the server is verified, for a configuration built here (to build it again
+    /// with a client certificate).
+    verifier: Option<Arc<dyn ServerCertVerifier>>,
     /// The name sent with SNI and verified against the certificate; `None`: the host
     /// connected to.
     pub server_name: Option<String>,
@@ -262,6 +262,7 @@ impl TlsClient {
     pub fn new(config: Arc<RustlsClientConfig>) -> Self {
         Self {
             config,
+            verifier: None,
             server_name: None,
         }
     }
@@ -282,7 +283,10 @@ impl TlsClient {
                 .map_or_else(|| "the system has none".to_owned(), ToString::to_string);
             return Err(TlsError::NoRoots(reason));
         }
-        Ok(Self::with_roots(roots))
+        let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
+            .build()
+            .map_err(|error| TlsError::NoRoots(error.to_string()))?;
+        Ok(Self::with_verifier(webpki))
     }
 
     /// Verify servers against the CA (or self-signed) certificates in `path` (PEM) only,
@@ -295,19 +299,16 @@ impl TlsClient {
         let path = path.as_ref();
         let pinned = read_certificates(path)?;
         let roots = Arc::new(root_store(path)?);
-        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
+        let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider())
             .build()
             .map_err(|error| TlsError::BadPem {
                 path: path.to_owned(),
                 reason: error.to_string(),
             })?;
-        let config = RustlsClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .expect("the ring provider supports the default versions")
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(CaFileVerifier { webpki, pinned }))
-            .with_no_client_auth();
-        Ok(Self::new(Arc::new(config)))
+        Ok(Self::with_verifier(Arc::new(CaFileVerifier {
+            webpki,
+            pinned,
+        })))
     }
 
     /// Accept any certificate: the connection is encrypted, but anyone between the client
@@ -315,13 +316,7 @@ impl TlsClient {
     /// certificate cannot be verified otherwise.
     #[must_use]
     pub fn without_verification() -> Self {
-        let config = RustlsClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .expect("the ring provider supports the default versions")
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerification))
-            .with_no_client_auth();
-        Self::new(Arc::new(config))
+        Self::with_verifier(Arc::new(NoVerification))
     }
 
     /// Ask for and verify `name` rather than the host connected to.
@@ -331,13 +326,35 @@ impl TlsClient {
         self
     }
 
-    fn with_roots(roots: RootCertStore) -> Self {
-        let config = RustlsClientConfig::builder_with_provider(provider())
-            .with_safe_default_protocol_versions()
-            .expect("the ring provider supports the default versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Self::new(Arc::new(config))
+    /// Present the certificate chain in `cert` (PEM, the client's own first) with its
+    /// private key in `key` to servers that ask for one.
+    ///
+    /// # Errors
+    ///
+    /// As [`TlsServer::from_pem_files`] for the files; [`TlsError::CustomConfig`] for a
+    /// client made with [`TlsClient::new`] (put the certificate in that configuration).
+    pub fn with_client_certificate(
+        mut self,
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Self, TlsError> {
+        let verifier = self.verifier.clone().ok_or(TlsError::CustomConfig)?;
+        let (cert, key) = (cert.as_ref(), key.as_ref());
+        let chain = read_certificates(cert)?;
+        let private = read_key(key)?;
+        check_key(&chain, &private, cert, key)?;
+        let config = client_builder(verifier).with_client_auth_cert(chain, private)?;
+        self.config = Arc::new(config);
+        Ok(self)
+    }
+
+    fn with_verifier(verifier: Arc<dyn ServerCertVerifier>) -> Self {
+        let config = client_builder(Arc::clone(&verifier)).with_no_client_auth();
+        Self {
+            config: Arc::new(config),
+            verifier: Some(verifier),
+            server_name: None,
+        }
     }
 
     /// Handshake over `stream` with the server known as `host`.
@@ -411,6 +428,40 @@ impl std::fmt::Display for TlsInfo {
     }
 }
 
+/// rustls checks a key's type, not that it is the certificate's own: check that here, so
+/// that a mismatch is an error at start rather than at every handshake.
+fn check_key(
+    chain: &[CertificateDer<'static>],
+    key: &PrivateKeyDer<'static>,
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<(), TlsError> {
+    let mismatch = || TlsError::KeyMismatch {
+        cert: cert_path.to_owned(),
+        key: key_path.to_owned(),
+    };
+    // `from_der` checks the pair itself in recent rustls; `keys_match` in older ones.
+    match rustls::sign::CertifiedKey::from_der(chain.to_vec(), key.clone_key(), &provider()) {
+        Err(rustls::Error::InconsistentKeys(_)) => Err(mismatch()),
+        Err(error) => Err(error.into()),
+        Ok(certified) => match certified.keys_match() {
+            Err(rustls::Error::InconsistentKeys(_)) => Err(mismatch()),
+            _ => Ok(()),
+        },
+    }
+}
+
+/// A client configuration's builder up to its client authentication.
+fn client_builder(
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> rustls::ConfigBuilder<RustlsClientConfig, rustls::client::WantsClientCert> {
+    RustlsClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports the default versions")
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+}
+
 /// The crypto provider of every configuration built here.
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -472,11 +523,11 @@ fn root_store(path: &Path) -> Result<RootCertStore, TlsError> {
 /// here.
 #[derive(Debug)]
 struct CaFileVerifier {
-    webpki: Arc<rustls::client::WebPkiServerVerifier>,
+    webpki: Arc<WebPkiServerVerifier>,
     pinned: Vec<CertificateDer<'static>>,
 }
 
-impl rustls::client::danger::ServerCertVerifier for CaFileVerifier {
+impl ServerCertVerifier for CaFileVerifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -543,7 +594,7 @@ impl rustls::client::danger::ServerCertVerifier for CaFileVerifier {
 #[derive(Debug)]
 struct NoVerification;
 
-impl rustls::client::danger::ServerCertVerifier for NoVerification {
+impl ServerCertVerifier for NoVerification {
     fn verify_server_cert(
         &self,
         _end_entity: &CertificateDer<'_>,
@@ -603,6 +654,17 @@ pub(crate) fn handshake_message(error: &io::Error) -> String {
                 "certificate signed by an unknown authority (not among the trusted roots)"
             }
             rustls::Error::InvalidCertificate(Refused::Expired) => "certificate expired",
+            rustls::Error::InvalidCertificate(Refused::ExpiredContext { not_after, .. }) => {
+                let at = i64::try_from(not_after.as_secs())
+                    .ok()
+                    .and_then(|secs| x509_parser::time::ASN1Time::from_timestamp(secs).ok());
+                return match at {
+                    Some(at) => format!(
+                        "invalid peer certificate: certificate expired (not valid after {at})"
+                    ),
+                    None => "invalid peer certificate: certificate expired".to_owned(),
+                };
+            }
             rustls::Error::InvalidCertificate(Refused::NotValidForName) => {
                 "certificate not valid for the server's name"
             }
