@@ -740,7 +740,7 @@ pub(crate) async fn accept(
         Ok(Ok(stream)) => {
             let connection = stream.get_ref().1;
             let info = TlsInfo::of(connection, connection.server_name());
-            tracing::debug!(
+            tracing::info!(
                 "TLS handshake: {} cipher={} for <Peer {} {}>",
                 info.version,
                 info.cipher_suite,
