@@ -512,6 +512,7 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
 }
 
 mod accessors;
+mod opening;
 mod routing;
 #[cfg(test)]
 mod tests;
