@@ -1,9 +1,14 @@
 //! What a session reports to the application: [`Event`] and the [`Sink`] it goes to.
+//!
+//! This module sits above the option families: it wraps each family's event type in a
+//! variant of [`Event`], and makes every [`Sink`] an emitter of each of them, so that a
+//! family reports through a sink without naming this module.
 
 use crate::command::Command;
+use crate::family::{Emit, SubnegotiationError};
 use crate::link::Side;
 use crate::option::TelnetOption;
-use crate::options::{self, SubnegotiationError};
+use crate::options;
 use crate::parser::ProtocolError;
 
 /// Something that happened on the connection, other than data.
@@ -89,4 +94,39 @@ pub trait Sink {
     fn data(&mut self, data: &[u8]);
     /// Anything else that happened.
     fn event(&mut self, event: Event<'_>);
+}
+
+/// Every sink takes every family's events: a family emits its own type and the sink gets
+/// it wrapped in its [`Event`] variant.
+impl<'e, S: Sink + ?Sized, E: Into<Event<'e>>> Emit<E> for S {
+    #[inline]
+    fn emit(&mut self, event: E) {
+        self.event(event.into());
+    }
+}
+
+/// `From<family event> for Event`, one line per family.
+macro_rules! wrap {
+    ($($variant:ident($($path:ident)::+ $(<$a:lifetime>)?)),+ $(,)?) => {$(
+        impl<'a> From<$($path)::+ $(<$a>)?> for Event<'a> {
+            fn from(event: $($path)::+ $(<$a>)?) -> Self {
+                Self::$variant(event)
+            }
+        }
+    )+};
+}
+
+wrap! {
+    Charset(options::charset::Event<'a>),
+    Environ(options::environ::Event<'a>),
+    Lflow(options::lflow::Event),
+    Linemode(options::linemode::Event),
+    Logout(options::logout::Event),
+    Naws(options::naws::Event),
+    Sndloc(options::sndloc::Event<'a>),
+    Status(options::status::Event<'a>),
+    TimingMark(options::timing_mark::Event),
+    Tspeed(options::tspeed::Event),
+    Ttype(options::ttype::Event<'a>),
+    Xdisploc(options::xdisploc::Event<'a>),
 }

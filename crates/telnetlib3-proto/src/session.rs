@@ -9,9 +9,9 @@ use crate::event::{Event, Sink};
 use crate::link::{Link, Role, Side};
 use crate::negotiation::PlanState;
 use crate::option::TelnetOption;
-use crate::options::{self, Context, Core};
 use crate::parser::{Handler, Parser, ProtocolError};
 use crate::qmethod::{OptionState, QState, RequestError};
+use routing::Core;
 
 /// A Telnet connection's protocol state, without I/O.
 ///
@@ -387,8 +387,7 @@ impl Core {
     }
 
     fn receive_negotiation<S: Sink>(&mut self, verb: Verb, option: TelnetOption, sink: &mut S) {
-        let mut cx = Context { core: self, sink };
-        if routing::special_negotiation(&mut cx, verb, option) {
+        if routing::special_negotiation(self, sink, verb, option) {
             return;
         }
         let policy = self.config.policy;
@@ -421,9 +420,9 @@ impl Core {
                 side,
                 enabled,
             });
-            routing::changed(&mut Context { core: self, sink }, option, side, enabled);
+            routing::changed(self, sink, option, side, enabled);
         } else if refused {
-            routing::refused(&mut Context { core: self, sink }, option, side);
+            routing::refused(self, option, side);
         }
     }
 }
@@ -444,11 +443,7 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
         }
         self.sink.data(data);
         if self.core.families.linemode.snooping() {
-            let mut cx = Context {
-                core: self.core,
-                sink: self.sink,
-            };
-            options::linemode::snoop(&mut cx, data);
+            routing::snoop(self.core, self.sink, data);
         }
     }
 
@@ -486,11 +481,7 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
         if wire_log::enabled() {
             wire_log::subnegotiation("recv", option, payload);
         }
-        let mut cx = Context {
-            core: self.core,
-            sink: self.sink,
-        };
-        routing::receive(&mut cx, option, payload);
+        routing::receive(self.core, self.sink, option, payload);
         self.core.link.log_sent();
     }
 
@@ -500,11 +491,7 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
             option, first_byte, ..
         } = error
         {
-            let mut cx = Context {
-                core: self.core,
-                sink: self.sink,
-            };
-            routing::overflowed(&mut cx, option, first_byte);
+            routing::overflowed(self.core, self.sink, option, first_byte);
         }
     }
 
@@ -525,6 +512,7 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
 }
 
 mod accessors;
+mod opening;
 mod routing;
 #[cfg(test)]
 mod tests;

@@ -19,10 +19,9 @@
 
 use core::fmt;
 
-use super::{Context, Core, SubnegotiationError};
 use crate::command::IAC;
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::{Role, Side};
+use crate::family::{Emit, SubnegotiationError};
+use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 use crate::qmethod::QState;
 
@@ -681,73 +680,83 @@ pub enum Event<'a> {
     TtableRejected,
 }
 
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    let message = match Message::parse(payload) {
-        Ok(message) => message,
-        Err(error) => return cx.reject(option, error),
-    };
-    match message {
-        Message::Request(request) => receive_request(cx, option, request),
+pub(crate) fn receive<'p>(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl Emit<Event<'p>>,
+    option: TelnetOption,
+    payload: &'p [u8],
+) -> Result<(), SubnegotiationError> {
+    match Message::parse(payload)? {
+        Message::Request(request) => receive_request(state, config, link, emit, option, request)?,
         Message::Accepted(name) => {
-            let state = &mut cx.core.families.charset;
             let Some(offered) = &state.outstanding else {
-                return cx.reject(option, SubnegotiationError::NotAllowed);
+                return Err(SubnegotiationError::NotAllowed);
             };
             // RFC 2066 section 2: the name is "identical to one of the character sets in the
             // REQUEST message" (case is not significant).
             if !offered.iter().any(|o| o.eq_ignore_ascii_case(name)) {
-                return cx.reject(option, SubnegotiationError::Malformed);
+                return Err(SubnegotiationError::Malformed);
             }
             state.outstanding = None;
             state.rejected = false;
             state.charset = Some(name.to_owned());
-            cx.emit(SessionEvent::Charset(Event::Accepted(name)));
+            emit.emit(Event::Accepted(name));
         }
         Message::Rejected => {
-            let state = &mut cx.core.families.charset;
             if state.outstanding.take().is_none() {
-                return cx.reject(option, SubnegotiationError::NotAllowed);
+                return Err(SubnegotiationError::NotAllowed);
             }
             state.rejected = true;
-            cx.emit(SessionEvent::Charset(Event::Rejected));
+            emit.emit(Event::Rejected);
         }
         Message::TtableIs(_) => {
             // Only an answer to our REQUEST. We never apply tables (telnetlib3 raises
             // NotImplementedError here); TTABLE-REJECTED ends the subnegotiation cleanly.
-            if cx.core.families.charset.outstanding.take().is_none() {
-                return cx.reject(option, SubnegotiationError::NotAllowed);
+            if state.outstanding.take().is_none() {
+                return Err(SubnegotiationError::NotAllowed);
             }
-            cx.send_subnegotiation(option, &Message::TtableRejected.to_payload());
-            cx.emit(SessionEvent::Charset(Event::TtableRejected));
+            link.send_subnegotiation(option, &Message::TtableRejected.to_payload());
+            emit.emit(Event::TtableRejected);
         }
         // Answers to a TTABLE-IS, which we never send.
         Message::TtableRejected | Message::TtableAck | Message::TtableNak => {
-            cx.reject(option, SubnegotiationError::NotAllowed);
+            return Err(SubnegotiationError::NotAllowed);
         }
     }
+    Ok(())
 }
 
 /// A CHARSET subnegotiation longer than the cap: a REQUEST among them is answered with
 /// REJECTED (RFC 2066 section 2: the receiver of a REQUEST answers ACCEPTED or REJECTED),
 /// so that the peer does not wait for an answer that would never come.
-pub(crate) fn overflowed<S: Sink>(
-    cx: &mut Context<'_, S>,
+pub(crate) fn overflowed(
+    link: &mut Link,
+    emit: &mut impl for<'e> Emit<Event<'e>>,
     option: TelnetOption,
     first_byte: Option<u8>,
 ) {
-    if first_byte == Some(Command::Request.code()) && cx.enabled(option, Side::Remote) {
-        cx.send_subnegotiation(option, &Message::Rejected.to_payload());
-        cx.emit(SessionEvent::Charset(Event::Declined));
+    if first_byte == Some(Command::Request.code()) && link.enabled(option, Side::Remote) {
+        link.send_subnegotiation(option, &Message::Rejected.to_payload());
+        emit.emit(Event::Declined);
     }
 }
 
-fn receive_request<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, request: Request<'_>) {
+fn receive_request<'p>(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl Emit<Event<'p>>,
+    option: TelnetOption,
+    request: Request<'p>,
+) -> Result<(), SubnegotiationError> {
     // RFC 2066 section 2: REQUEST "can only be sent by a side that has received a DO CHARSET
     // message and sent a WILL CHARSET message", so the peer must perform CHARSET.
-    if !cx.enabled(option, Side::Remote) {
-        return cx.reject(option, SubnegotiationError::NotAllowed);
+    if !link.enabled(option, Side::Remote) {
+        return Err(SubnegotiationError::NotAllowed);
     }
-    if awaiting_answer(cx.core) && cx.role() == Role::Server {
+    if state.awaiting_answer() && link.role == Role::Server {
         // RFC 2066's collision rule (section 2, REQUEST, and section 5): "When both sides
         // simultaneously make such a request (send CHARSET REQUEST messages), the server
         // MUST reject the client's request by sending a CHARSET REJECTED message. The
@@ -755,33 +764,33 @@ fn receive_request<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, reque
         // other side "reject the new subnegotiation by sending a CHARSET REJECTED message"
         // whenever one is started while another is active. Our own REQUEST stays
         // outstanding. (telnetlib3 has no such rule and answers both.)
-        cx.send_subnegotiation(option, &Message::Rejected.to_payload());
-        cx.emit(SessionEvent::Charset(Event::Declined));
-        return;
+        link.send_subnegotiation(option, &Message::Rejected.to_payload());
+        emit.emit(Event::Declined);
+        return Ok(());
     }
     // A client answers the server's REQUEST even when its own crossed it; its own stays
     // outstanding, since the server MUST answer it with REJECTED.
-    let state = &mut cx.core.families.charset;
     state.peer_offer = request
         .charsets()
         .filter(|name| name.len() <= MAX_NAME_LEN)
         .take(MAX_STORED_OFFER)
         .map(str::to_owned)
         .collect();
-    let choice = select(&cx.core.config.charset.accept, &request);
-    cx.emit(SessionEvent::Charset(Event::Requested(request)));
+    let choice = select(&config.accept, &request);
+    emit.emit(Event::Requested(request));
     // A [TTABLE] offer is ignored: RFC 2066 lets the receiver answer from the list.
     match choice {
         Some(name) => {
-            cx.send_subnegotiation(option, &Message::Accepted(name).to_payload());
-            cx.core.families.charset.charset = Some(name.to_owned());
-            cx.emit(SessionEvent::Charset(Event::Selected(name)));
+            link.send_subnegotiation(option, &Message::Accepted(name).to_payload());
+            state.charset = Some(name.to_owned());
+            emit.emit(Event::Selected(name));
         }
         None => {
-            cx.send_subnegotiation(option, &Message::Rejected.to_payload());
-            cx.emit(SessionEvent::Charset(Event::Declined));
+            link.send_subnegotiation(option, &Message::Rejected.to_payload());
+            emit.emit(Event::Declined);
         }
     }
+    Ok(())
 }
 
 /// The peer's first name that we accept, or its first name when we accept anything.
@@ -793,8 +802,10 @@ fn select<'a>(accept: &[String], request: &Request<'a>) -> Option<&'a str> {
     offered.find(|name| accept.iter().any(|a| same_charset(a, name)))
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
+pub(crate) fn changed(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
     option: TelnetOption,
     side: Side,
     enabled: bool,
@@ -802,36 +813,34 @@ pub(crate) fn changed<S: Sink>(
     if !enabled {
         // WONT/DONT CHARSET: "The sender REFUSES to use CHARSET option subnegotiation", so an
         // outstanding REQUEST will get no answer.
-        cx.core.families.charset.outstanding = None;
+        state.outstanding = None;
         return;
     }
-    if cx.role() != Role::Server {
+    if link.role != Role::Server {
         return;
     }
     if side == Side::Remote {
         // telnetlib3's server answers the client's WILL CHARSET with its own WILL CHARSET, so
         // that it may send REQUEST. An error means it is already enabled or asked for.
-        let _ = cx.request(option, Side::Local, true);
+        let _ = link.request(Side::Local, option, true);
     }
     // RFC 2066 section 2 lets only "a side that has received a DO CHARSET message and sent
     // a WILL CHARSET message" send a REQUEST. We read it generously, as telnetlib3 5.0.1
     // does: a client that said WILL CHARSET has agreed to the subnegotiation, so our
     // REQUEST follows our own WILL at once instead of waiting for a DO that some clients
     // never send (TinTin++ answers the REQUEST, but not the WILL).
-    let due = we_offer(cx.core)
-        && cx.core.link.enabled(option, Side::Remote)
-        && !cx.core.families.charset.auto_requested;
+    let due = we_offer(link) && link.enabled(option, Side::Remote) && !state.auto_requested;
     if due {
-        cx.core.families.charset.auto_requested = true;
+        state.auto_requested = true;
         // Fails only on an empty or invalid offer, or a REQUEST already outstanding (the
         // application's): then there is nothing to do.
-        let _ = send_request(cx.core, Offer::Automatic);
+        let _ = send_request(state, config, link, Offer::Automatic);
     }
 }
 
 /// Whether we perform CHARSET or have asked to (our WILL awaits its answer).
-fn we_offer(core: &Core) -> bool {
-    let us = core.link.options.get(TelnetOption::Charset).us;
+fn we_offer(link: &Link) -> bool {
+    let us = link.options.get(TelnetOption::Charset).us;
     us.is_enabled() || matches!(us, QState::WantYes(_))
 }
 
@@ -847,38 +856,41 @@ pub(crate) enum Offer {
 }
 
 /// Queue our REQUEST with the configured offer.
-pub(crate) fn send_request(core: &mut Core, offer: Offer) -> Result<(), CharsetError> {
+pub(crate) fn send_request(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    offer: Offer,
+) -> Result<(), CharsetError> {
     let allowed = match offer {
-        Offer::Automatic => we_offer(core),
-        Offer::Requested => core.link.enabled(TelnetOption::Charset, Side::Local),
+        Offer::Automatic => we_offer(link),
+        Offer::Requested => link.enabled(TelnetOption::Charset, Side::Local),
     };
     if !allowed {
         return Err(CharsetError::NotEnabled);
     }
-    if awaiting_answer(core) {
+    if state.awaiting_answer() {
         return Err(CharsetError::Pending);
     }
-    let config = &core.config.charset;
     let mut payload = Vec::new();
     write_request(&mut payload, None, config.separator, &config.offer)?;
-    let offered = config.offer.clone();
-    core.link
-        .send_subnegotiation(TelnetOption::Charset, &payload);
-    let state = &mut core.families.charset;
-    state.outstanding = Some(offered);
+    link.send_subnegotiation(TelnetOption::Charset, &payload);
+    state.outstanding = Some(config.offer.clone());
     state.rejected = false;
     Ok(())
 }
 
-/// Whether our REQUEST awaits its answer.
-pub(crate) fn awaiting_answer(core: &Core) -> bool {
-    core.families.charset.outstanding.is_some()
+impl State {
+    /// Whether our REQUEST awaits its answer.
+    pub(crate) fn awaiting_answer(&self) -> bool {
+        self.outstanding.is_some()
+    }
 }
 
 /// Our `WILL CHARSET` was refused. A REQUEST sent after it but before its answer gets none:
 /// `DONT CHARSET` means "The sender REFUSES to use CHARSET option subnegotiation".
-pub(crate) fn refused<S: Sink>(cx: &mut Context<'_, S>) {
-    cx.core.families.charset.outstanding = None;
+pub(crate) fn refused(state: &mut State) {
+    state.outstanding = None;
 }
 
 #[cfg(test)]

@@ -8,9 +8,8 @@
 //! RFC 1372) lets either side command, so who may send is decided by the side that sent
 //! DO, not by the role.
 
-use super::{Context, Core, SubnegotiationError};
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::Side;
+use crate::family::{Emit, SubnegotiationError};
+use crate::link::{Link, Side};
 use crate::option::TelnetOption;
 
 /// An LFLOW subnegotiation command (RFC 1372 section 1).
@@ -129,31 +128,31 @@ pub enum Event {
     XonAny(bool),
 }
 
-pub(crate) fn lineflow(core: &Core) -> bool {
-    core.families
-        .lflow
-        .lineflow
-        .unwrap_or(core.config.lflow.lineflow)
+impl State {
+    /// Whether flow control is on.
+    pub(crate) fn lineflow(&self, config: &Config) -> bool {
+        self.lineflow.unwrap_or(config.lineflow)
+    }
+
+    /// Whether any character restarts output.
+    pub(crate) fn xon_any(&self, config: &Config) -> bool {
+        self.xon_any.unwrap_or(config.xon_any)
+    }
 }
 
-pub(crate) fn xon_any(core: &Core) -> bool {
-    core.families
-        .lflow
-        .xon_any
-        .unwrap_or(core.config.lflow.xon_any)
-}
-
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
+pub(crate) fn receive(
+    state: &mut State,
+    link: &Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
     // RFC 1372 section 2 and RFC 1080 section 4: only the sender of DO commands, so only
     // the side performing LFLOW (which sent WILL) accepts commands.
-    if !cx.enabled(option, Side::Local) {
-        return cx.reject(option, SubnegotiationError::NotAllowed);
+    if !link.enabled(option, Side::Local) {
+        return Err(SubnegotiationError::NotAllowed);
     }
-    let command = match LflowCommand::from_payload(payload) {
-        Ok(command) => command,
-        Err(error) => return cx.reject(option, error),
-    };
-    let state = &mut cx.core.families.lflow;
+    let command = LflowCommand::from_payload(payload)?;
     let event = match command {
         LflowCommand::Off | LflowCommand::On => {
             let on = command == LflowCommand::On;
@@ -169,11 +168,14 @@ pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, pa
             Event::XonAny(any)
         }
     };
-    cx.emit(SessionEvent::Lflow(event));
+    emit.emit(event);
+    Ok(())
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
+pub(crate) fn changed(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
     option: TelnetOption,
     side: Side,
     enabled: bool,
@@ -184,14 +186,14 @@ pub(crate) fn changed<S: Sink>(
     match side {
         // RFC 1080 section 4: once DO and WILL are exchanged, the sender of WILL must
         // enable flow control, so that it starts in a known state.
-        Side::Local => cx.core.families.lflow.lineflow = Some(true),
+        Side::Local => state.lineflow = Some(true),
         // We command: send the restart mode, as telnetlib3's `send_lineflow_mode`, and OFF
         // if flow control should be off (the peer has just turned it on).
         Side::Remote => {
-            let restart = LflowCommand::restart(xon_any(cx.core));
-            cx.send_subnegotiation(option, &restart.to_payload());
-            if !lineflow(cx.core) {
-                cx.send_subnegotiation(option, &LflowCommand::Off.to_payload());
+            let restart = LflowCommand::restart(state.xon_any(config));
+            link.send_subnegotiation(option, &restart.to_payload());
+            if !state.lineflow(config) {
+                link.send_subnegotiation(option, &LflowCommand::Off.to_payload());
             }
         }
     }
@@ -199,15 +201,17 @@ pub(crate) fn changed<S: Sink>(
 
 /// The `SB LFLOW ... SE` parameters for a STATUS report while we command LFLOW: the flow
 /// control state, then the restart mode, each as its own block (as BSD telnetd does).
-pub(crate) fn status_parameters(core: &Core) -> Option<[[u8; 1]; 2]> {
-    core.link
-        .enabled(TelnetOption::Lflow, Side::Remote)
-        .then(|| {
-            [
-                LflowCommand::lineflow(lineflow(core)).to_payload(),
-                LflowCommand::restart(xon_any(core)).to_payload(),
-            ]
-        })
+pub(crate) fn status_parameters(
+    state: &State,
+    config: &Config,
+    link: &Link,
+) -> Option<[[u8; 1]; 2]> {
+    link.enabled(TelnetOption::Lflow, Side::Remote).then(|| {
+        [
+            LflowCommand::lineflow(state.lineflow(config)).to_payload(),
+            LflowCommand::restart(state.xon_any(config)).to_payload(),
+        ]
+    })
 }
 
 #[cfg(test)]

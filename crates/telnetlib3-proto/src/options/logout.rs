@@ -5,10 +5,8 @@
 //! with WILL LOGOUT. The option has no subnegotiation; closing is the application's job,
 //! so this family only reports.
 
-use super::Context;
-use crate::event::{Event as SessionEvent, Sink};
+use crate::family::Emit;
 use crate::link::Side;
-use crate::option::TelnetOption;
 
 /// LOGOUT has nothing to configure.
 #[derive(Clone, Debug, Default)]
@@ -25,12 +23,7 @@ pub enum Event {
     PeerLoggingOut,
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
-    _option: TelnetOption,
-    side: Side,
-    enabled: bool,
-) {
+pub(crate) fn changed(emit: &mut impl Emit<Event>, side: Side, enabled: bool) {
     if !enabled {
         return;
     }
@@ -38,7 +31,7 @@ pub(crate) fn changed<S: Sink>(
         Side::Local => Event::LogoutRequested,
         Side::Remote => Event::PeerLoggingOut,
     };
-    cx.emit(SessionEvent::Logout(event));
+    emit.emit(event);
 }
 
 #[cfg(test)]

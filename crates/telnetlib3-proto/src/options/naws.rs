@@ -4,9 +4,8 @@
 //! `IAC SB NAWS <width:u16> <height:u16> IAC SE`, big-endian, at once and again whenever
 //! the window changes. A 0xFF byte inside the values is doubled like any IAC.
 
-use super::{Context, SubnegotiationError};
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::{Role, Side};
+use crate::family::{Emit, SubnegotiationError};
+use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 
 /// A terminal's size in character cells.
@@ -75,31 +74,34 @@ pub enum Event {
     WindowSize(WindowSize),
 }
 
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
+pub(crate) fn receive(
+    state: &mut State,
+    link: &Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
     // Only the side that asked (DO NAWS) receives sizes. Like telnetlib3 we accept a
     // server-bound size even before WILL NAWS arrived: some clients send it early.
-    if cx.role() == Role::Client && !cx.enabled(option, Side::Remote) {
-        return cx.reject(option, SubnegotiationError::NotAllowed);
+    if link.role == Role::Client && !link.enabled(option, Side::Remote) {
+        return Err(SubnegotiationError::NotAllowed);
     }
-    match WindowSize::from_payload(payload) {
-        Ok(size) => {
-            cx.core.families.naws.peer = Some(size);
-            cx.emit(SessionEvent::Naws(Event::WindowSize(size)));
-        }
-        Err(error) => cx.reject(option, error),
-    }
+    let size = WindowSize::from_payload(payload)?;
+    state.peer = Some(size);
+    emit.emit(Event::WindowSize(size));
+    Ok(())
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
+pub(crate) fn changed(
+    config: &Config,
+    link: &mut Link,
     option: TelnetOption,
     side: Side,
     enabled: bool,
 ) {
     // RFC 1073: once DO NAWS is agreed, the client sends its size at once.
     if side == Side::Local && enabled {
-        let size = cx.core.config.naws.size;
-        cx.send_subnegotiation(option, &size.to_payload());
+        link.send_subnegotiation(option, &config.size.to_payload());
     }
 }
 

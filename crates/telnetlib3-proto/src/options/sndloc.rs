@@ -3,9 +3,8 @@
 //! Once the server sent DO SEND-LOCATION and the client agreed with WILL, the client sends
 //! `IAC SB SEND-LOCATION <location> IAC SE`: free text, the user's physical location.
 
-use super::{ascii_text, Context};
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::{Role, Side};
+use crate::family::{ascii_text, Emit, SubnegotiationError};
+use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 
 /// Longest location accepted from a peer.
@@ -32,30 +31,33 @@ pub enum Event<'a> {
     Location(&'a str),
 }
 
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
+pub(crate) fn receive<'p>(
+    state: &mut State,
+    link: &Link,
+    emit: &mut impl Emit<Event<'p>>,
+    option: TelnetOption,
+    payload: &'p [u8],
+) -> Result<(), SubnegotiationError> {
     // Like telnetlib3 (and NAWS), a server accepts the location even if it arrives before
     // the WILL; a client never receives one.
-    if cx.role() == Role::Client && !cx.enabled(option, Side::Remote) {
-        return cx.reject(option, super::SubnegotiationError::NotAllowed);
+    if link.role == Role::Client && !link.enabled(option, Side::Remote) {
+        return Err(SubnegotiationError::NotAllowed);
     }
-    match ascii_text(payload, MAX_LOCATION) {
-        Ok(location) => {
-            cx.core.families.sndloc.peer = Some(location.to_owned());
-            cx.emit(SessionEvent::Sndloc(Event::Location(location)));
-        }
-        Err(error) => cx.reject(option, error),
-    }
+    let location = ascii_text(payload, MAX_LOCATION)?;
+    state.peer = Some(location.to_owned());
+    emit.emit(Event::Location(location));
+    Ok(())
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
+pub(crate) fn changed(
+    config: &Config,
+    link: &mut Link,
     option: TelnetOption,
     side: Side,
     enabled: bool,
 ) {
     if side == Side::Local && enabled {
-        let location = cx.core.config.sndloc.location.clone();
-        cx.send_subnegotiation(option, location.as_bytes());
+        link.send_subnegotiation(option, config.location.as_bytes());
     }
 }
 

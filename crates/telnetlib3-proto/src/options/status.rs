@@ -12,13 +12,12 @@
 //! 255, and lists WONT/DONT for every option it knows; this module follows the RFC, but
 //! accepts WONT/DONT from a peer.
 
-use super::{lflow, ttype, Context, Core, SubnegotiationError};
 use crate::command::{Verb, SB, SE};
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::Side;
+use crate::family::{Emit, SubnegotiationError};
+use crate::link::{Link, Side};
 use crate::option::TelnetOption;
 
-pub use super::Subcommand;
+pub use crate::family::Subcommand;
 
 /// One entry of a STATUS IS list.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -150,80 +149,90 @@ pub enum Event<'a> {
 /// Our view of every option, as RFC 859 lays it out: for each option in code order,
 /// `WILL` if we perform it and `DO` if the peer does (RFC 859's example lists `WILL
 /// STATUS DO STATUS`, so STATUS itself is included, unlike telnetlib3), then the
-/// subnegotiation state we can state simply: the NAWS size and TTYPE name we report,
-/// and the LFLOW mode we command.
-pub(crate) fn report(core: &Core) -> Vec<StatusItem> {
+/// subnegotiation state we can state simply: the `SB` blocks in `parameters`, which the
+/// session gathers from the other families (the NAWS size and TTYPE name we report, the
+/// LFLOW mode we command), so that this family knows none of them.
+pub(crate) fn report(link: &Link, parameters: &Parameters) -> Vec<StatusItem> {
     let mut items = Vec::new();
     for code in 0..=255u8 {
         let option = TelnetOption::from(code);
         for (side, verb) in [(Side::Local, Verb::Will), (Side::Remote, Verb::Do)] {
-            if core.link.enabled(option, side) {
+            if link.enabled(option, side) {
                 items.push(StatusItem::Option { verb, option });
             }
         }
     }
-    let mut sb = |option, parameters: &[u8]| {
-        items.push(StatusItem::Subnegotiation {
-            option,
-            parameters: parameters.to_vec(),
-        });
-    };
-    if core.link.enabled(TelnetOption::Naws, Side::Local) {
-        sb(TelnetOption::Naws, &core.config.naws.size.to_payload());
-    }
-    if let Some(parameters) = ttype::status_parameters(core) {
-        sb(TelnetOption::Ttype, &parameters);
-    }
-    for parameters in lflow::status_parameters(core).into_iter().flatten() {
-        sb(TelnetOption::Lflow, &parameters);
-    }
+    items.extend(
+        parameters
+            .iter()
+            .map(|(option, parameters)| StatusItem::Subnegotiation {
+                option: *option,
+                parameters: parameters.clone(),
+            }),
+    );
     items
 }
 
-fn send_report(core: &mut Core) {
-    let payload = build_is(&report(core));
-    core.link
-        .send_subnegotiation(TelnetOption::Status, &payload);
+/// Other families' subnegotiation state for a report, as `SB <option> <parameters> SE`
+/// blocks in the order they are listed.
+pub(crate) type Parameters = Vec<(TelnetOption, Vec<u8>)>;
+
+fn send_report(link: &mut Link, parameters: &Parameters) {
+    let payload = build_is(&report(link, parameters));
+    link.send_subnegotiation(TelnetOption::Status, &payload);
 }
 
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
+/// A STATUS subnegotiation; `parameters` is what a report we send would state besides
+/// the options (see [`report`]).
+pub(crate) fn receive(
+    state: &mut State,
+    link: &mut Link,
+    emit: &mut impl for<'e> Emit<Event<'e>>,
+    option: TelnetOption,
+    payload: &[u8],
+    parameters: impl FnOnce(&Link) -> Parameters,
+) -> Result<(), SubnegotiationError> {
     let Some((&first, list)) = payload.split_first() else {
-        return cx.reject(option, SubnegotiationError::Empty);
+        return Err(SubnegotiationError::Empty);
     };
     match Subcommand::from_code(first) {
         // RFC 859 section 5: only the sender of DO asks, only the sender of WILL reports.
-        Some(Subcommand::Send) if !list.is_empty() => {
-            cx.reject(option, SubnegotiationError::TooLong);
+        Some(Subcommand::Send) if !list.is_empty() => Err(SubnegotiationError::TooLong),
+        Some(Subcommand::Send) if link.enabled(option, Side::Local) => {
+            let parameters = parameters(link);
+            send_report(link, &parameters);
+            Ok(())
         }
-        Some(Subcommand::Send) if cx.enabled(option, Side::Local) => send_report(cx.core),
-        Some(Subcommand::Is) if cx.enabled(option, Side::Remote) => match parse_is(list) {
-            Ok(items) => {
-                let state = &mut cx.core.families.status;
-                let items = state.peer.insert(items);
-                cx.sink.event(SessionEvent::Status(Event::Report(items)));
-            }
-            Err(error) => cx.reject(option, error),
-        },
-        Some(_) => cx.reject(option, SubnegotiationError::NotAllowed),
-        None => cx.reject(option, SubnegotiationError::UnknownCommand(first)),
+        Some(Subcommand::Is) if link.enabled(option, Side::Remote) => {
+            let items = state.peer.insert(parse_is(list)?);
+            emit.emit(Event::Report(items));
+            Ok(())
+        }
+        Some(_) => Err(SubnegotiationError::NotAllowed),
+        None => Err(SubnegotiationError::UnknownCommand(first)),
     }
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
-    _option: TelnetOption,
+/// STATUS turned on or off on one side; `parameters` as for [`receive`].
+pub(crate) fn changed(
+    state: &mut State,
+    link: &mut Link,
     side: Side,
     enabled: bool,
+    parameters: impl FnOnce(&Link) -> Parameters,
 ) {
     match (side, enabled) {
         // RFC 859 section 5 lets the sender of WILL report "spontaneously or in response
         // to a request"; telnetlib3 reports at once on DO STATUS, and so do we.
-        (Side::Local, true) => send_report(cx.core),
+        (Side::Local, true) => {
+            let parameters = parameters(link);
+            send_report(link, &parameters);
+        }
         // The peer can report: ask, as telnetlib3 does on WILL STATUS.
         (Side::Remote, true) => {
-            cx.send_subnegotiation(TelnetOption::Status, &[Subcommand::Send.code()]);
+            link.send_subnegotiation(TelnetOption::Status, &[Subcommand::Send.code()]);
         }
-        (Side::Remote, false) => cx.core.families.status.peer = None,
+        (Side::Remote, false) => state.peer = None,
         (Side::Local, false) => {}
     }
 }

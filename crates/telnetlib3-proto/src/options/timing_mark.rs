@@ -19,9 +19,9 @@
 //!
 //! [`Session::send_timing_mark`]: crate::Session::send_timing_mark
 
-use super::Context;
 use crate::command::Verb;
-use crate::event::{Event as SessionEvent, Sink};
+use crate::family::Emit;
+use crate::link::Link;
 use crate::option::TelnetOption;
 
 /// At most this many pings are counted as outstanding; more are sent but not tracked.
@@ -82,25 +82,30 @@ pub enum Event {
     LoopBroken,
 }
 
-pub(crate) fn negotiation<S: Sink>(cx: &mut Context<'_, S>, verb: Verb) {
+/// A negotiation verb for TM, which RFC 860 does not negotiate as a state. `agreed`: the
+/// policy lets us perform TM (answer WILL).
+pub(crate) fn negotiation(
+    state: &mut State,
+    link: &mut Link,
+    emit: &mut impl Emit<Event>,
+    verb: Verb,
+    agreed: bool,
+) {
     let option = TelnetOption::Tm;
     match verb {
         Verb::Do => {
-            let state = &mut cx.core.families.timing_mark;
             if state.answered_in_a_row >= LOOP_LIMIT {
-                return cx.emit(SessionEvent::TimingMark(Event::LoopBroken));
+                return emit.emit(Event::LoopBroken);
             }
             if !state.answer_queued {
                 state.answered_in_a_row += 1;
                 state.answer_queued = true;
             }
-            let agreed = cx.core.config.policy.accepts_local(option);
             let reply = if agreed { Verb::Will } else { Verb::Wont };
-            cx.core.link.send_negotiation(reply, option);
-            cx.emit(SessionEvent::TimingMark(Event::Requested { agreed }));
+            link.send_negotiation(reply, option);
+            emit.emit(Event::Requested { agreed });
         }
         Verb::Will | Verb::Wont => {
-            let state = &mut cx.core.families.timing_mark;
             let event = if state.outstanding > 0 {
                 state.outstanding -= 1;
                 Event::Answered {
@@ -110,7 +115,7 @@ pub(crate) fn negotiation<S: Sink>(cx: &mut Context<'_, S>, verb: Verb) {
                 // Answering an unsolicited WILL TM (telnetlib3 raises) could start a loop.
                 Event::Unsolicited
             };
-            cx.emit(SessionEvent::TimingMark(event));
+            emit.emit(event);
         }
         // We never perform TM as a state, so there is nothing to turn off.
         Verb::Dont => {}

@@ -3,9 +3,8 @@
 //! Only the side that sent DO may ask (`SB TSPEED SEND`), and only the side that sent
 //! WILL may answer (`SB TSPEED IS <transmit>,<receive>`), never spontaneously.
 
-use super::{is_payload, parse_send_is, Context, SendIs, SubnegotiationError, SEND_PAYLOAD};
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::Side;
+use crate::family::{is_payload, parse_send_is, Emit, SendIs, SubnegotiationError, SEND_PAYLOAD};
+use crate::link::{Link, Side};
 use crate::option::TelnetOption;
 
 /// A terminal's line speeds, in bits per second.
@@ -81,32 +80,29 @@ pub enum Event {
     Speed(TerminalSpeed),
 }
 
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    match parse_send_is(cx, option, payload) {
-        Some(SendIs::Send) => {
-            let payload = cx.core.config.tspeed.speed.to_payload();
-            cx.send_subnegotiation(option, &payload);
+pub(crate) fn receive(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    match parse_send_is(link, option, payload)? {
+        SendIs::Send => link.send_subnegotiation(option, &config.speed.to_payload()),
+        SendIs::Is(text) => {
+            let speed = TerminalSpeed::parse(text)?;
+            state.peer = Some(speed);
+            emit.emit(Event::Speed(speed));
         }
-        Some(SendIs::Is(text)) => match TerminalSpeed::parse(text) {
-            Ok(speed) => {
-                cx.core.families.tspeed.peer = Some(speed);
-                cx.emit(SessionEvent::Tspeed(Event::Speed(speed)));
-            }
-            Err(error) => cx.reject(option, error),
-        },
-        None => {}
     }
+    Ok(())
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
-    option: TelnetOption,
-    side: Side,
-    enabled: bool,
-) {
+pub(crate) fn changed(link: &mut Link, option: TelnetOption, side: Side, enabled: bool) {
     // Once the peer agreed to WILL TSPEED, the sender of DO asks (telnetlib3's server).
     if side == Side::Remote && enabled {
-        cx.send_subnegotiation(option, SEND_PAYLOAD);
+        link.send_subnegotiation(option, SEND_PAYLOAD);
     }
 }
 

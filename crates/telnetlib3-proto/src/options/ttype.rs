@@ -11,9 +11,8 @@
 //! Numbers"); a longer or non-ASCII name from the peer is rejected, not truncated, so
 //! that a truncated name can never be mistaken for a different, real terminal type.
 
-use super::{Context, Core, SubnegotiationError};
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::{Role, Side};
+use crate::family::{Emit, SubnegotiationError};
+use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 
 /// The longest terminal type name accepted from the peer, in bytes (RFC 1091 section 5:
@@ -24,7 +23,7 @@ pub const MAX_NAME_LEN: usize = 40;
 /// so the most names it keeps.
 pub const TTYPE_LOOPMAX: usize = 8;
 
-pub use super::Subcommand;
+pub use crate::family::Subcommand;
 
 /// A parsed TTYPE subnegotiation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,27 +152,32 @@ pub enum Event<'a> {
     },
 }
 
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    let message = match Message::parse(payload) {
-        Ok(message) => message,
-        Err(error) => return cx.reject(option, error),
-    };
-    match (message, cx.role()) {
-        (Message::Send, Role::Client) if cx.enabled(option, Side::Local) => answer_send(cx),
+pub(crate) fn receive(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl for<'e> Emit<Event<'e>>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    match (Message::parse(payload)?, link.role) {
+        (Message::Send, Role::Client) if link.enabled(option, Side::Local) => {
+            answer_send(state, config, link);
+        }
         (Message::Is(name), Role::Server)
-            if cx.enabled(option, Side::Remote) && cx.core.families.ttype.awaiting =>
+            if link.enabled(option, Side::Remote) && state.awaiting =>
         {
-            receive_is(cx, option, name);
+            receive_is(state, config, link, emit, option, name);
         }
         // SEND to a server, IS to a client, IS nobody asked for, or the option is off.
-        _ => cx.reject(option, SubnegotiationError::NotAllowed),
+        _ => return Err(SubnegotiationError::NotAllowed),
     }
+    Ok(())
 }
 
 /// Client: answer SEND with the next name (RFC 1091 section 5).
-fn answer_send<S: Sink>(cx: &mut Context<'_, S>) {
-    let count = cx.core.config.ttype.types.len();
-    let state = &mut cx.core.families.ttype;
+fn answer_send(state: &mut State, config: &Config, link: &mut Link) {
+    let count = config.types.len();
     let index = if count == 0 {
         None
     } else if state.next >= count {
@@ -187,10 +191,10 @@ fn answer_send<S: Sink>(cx: &mut Context<'_, S>) {
     };
     state.sent = index;
     let name = index
-        .and_then(|i| cx.core.config.ttype.types.get(i))
+        .and_then(|i| config.types.get(i))
         .map_or("", String::as_str);
     let payload = Message::Is(name).to_payload();
-    cx.send_subnegotiation(TelnetOption::Ttype, &payload);
+    link.send_subnegotiation(TelnetOption::Ttype, &payload);
 }
 
 /// Why the server stops asking.
@@ -209,11 +213,16 @@ enum Stop {
 }
 
 /// Server: record one IS and decide whether to ask again (telnetlib3 `on_ttype`).
-fn receive_is<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, name: &str) {
-    let config = &cx.core.config.ttype;
+fn receive_is(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl for<'e> Emit<Event<'e>>,
+    option: TelnetOption,
+    name: &str,
+) {
     let loop_max = config.loop_max.clamp(1, TTYPE_LOOPMAX);
     let cycle = config.cycle;
-    let state = &mut cx.core.families.ttype;
     state.awaiting = false;
     let index = state.types.len();
     // RFC 1091 section 5: names are case-insensitive, so compare them that way
@@ -249,36 +258,35 @@ fn receive_is<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, name: &str
     } else if !name.is_empty() {
         state.term = Some(name.to_owned());
     }
-    cx.emit(SessionEvent::Ttype(Event::TerminalType { name, index }));
+    emit.emit(Event::TerminalType { name, index });
     if stop.is_some() {
-        let state = &mut cx.core.families.ttype;
         state.complete = true;
-        cx.sink.event(SessionEvent::Ttype(Event::CycleComplete {
+        emit.emit(Event::CycleComplete {
             term: state.term.as_deref(),
-        }));
+        });
     } else {
-        send_request(cx, option);
+        send_request(state, link, option);
     }
 }
 
-fn send_request<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption) {
-    cx.core.families.ttype.awaiting = true;
-    cx.send_subnegotiation(option, &Message::Send.to_payload());
+fn send_request(state: &mut State, link: &mut Link, option: TelnetOption) {
+    state.awaiting = true;
+    link.send_subnegotiation(option, &Message::Send.to_payload());
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
+pub(crate) fn changed(
+    state: &mut State,
+    link: &mut Link,
     option: TelnetOption,
     side: Side,
     enabled: bool,
 ) {
-    let state = &mut cx.core.families.ttype;
     match (side, enabled) {
         // The client agreed to send types: start a fresh cycle (telnetlib3 sends SEND on
         // WILL TTYPE; RFC 1091 section 5 lets only the server ask).
-        (Side::Remote, true) if cx.core.link.role == Role::Server => {
+        (Side::Remote, true) if link.role == Role::Server => {
             *state = State::default();
-            send_request(cx, option);
+            send_request(state, link, option);
         }
         (Side::Remote, false) => state.awaiting = false,
         // A new negotiation restarts the client's list at the preferred name, as BSD
@@ -293,15 +301,11 @@ pub(crate) fn changed<S: Sink>(
 
 /// The `SB TTYPE ... SE` parameters for a STATUS report: the name we last sent, while
 /// we perform TTYPE.
-pub(crate) fn status_parameters(core: &Core) -> Option<Vec<u8>> {
-    if !core.link.enabled(TelnetOption::Ttype, Side::Local) {
+pub(crate) fn status_parameters(state: &State, config: &Config, link: &Link) -> Option<Vec<u8>> {
+    if !link.enabled(TelnetOption::Ttype, Side::Local) {
         return None;
     }
-    let name = core
-        .families
-        .ttype
-        .sent
-        .and_then(|i| core.config.ttype.types.get(i))?;
+    let name = state.sent.and_then(|i| config.types.get(i))?;
     Some(Message::Is(name.as_str()).to_payload())
 }
 

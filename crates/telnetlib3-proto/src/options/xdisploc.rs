@@ -3,9 +3,10 @@
 //! The sender of DO asks with `SB XDISPLOC SEND`; the sender of WILL answers with
 //! `SB XDISPLOC IS <host:display[.screen]>`.
 
-use super::{ascii_text, is_payload, parse_send_is, Context, SendIs, SEND_PAYLOAD};
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::Side;
+use crate::family::{
+    ascii_text, is_payload, parse_send_is, Emit, SendIs, SubnegotiationError, SEND_PAYLOAD,
+};
+use crate::link::{Link, Side};
 use crate::option::TelnetOption;
 
 /// Longest display location accepted from a peer.
@@ -32,31 +33,31 @@ pub enum Event<'a> {
     Display(&'a str),
 }
 
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    match parse_send_is(cx, option, payload) {
-        Some(SendIs::Send) => {
-            let payload = is_payload(cx.core.config.xdisploc.display.as_bytes());
-            cx.send_subnegotiation(option, &payload);
+pub(crate) fn receive<'p>(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl Emit<Event<'p>>,
+    option: TelnetOption,
+    payload: &'p [u8],
+) -> Result<(), SubnegotiationError> {
+    match parse_send_is(link, option, payload)? {
+        SendIs::Send => {
+            let payload = is_payload(config.display.as_bytes());
+            link.send_subnegotiation(option, &payload);
         }
-        Some(SendIs::Is(value)) => match ascii_text(value, MAX_DISPLAY) {
-            Ok(display) => {
-                cx.core.families.xdisploc.peer = Some(display.to_owned());
-                cx.emit(SessionEvent::Xdisploc(Event::Display(display)));
-            }
-            Err(error) => cx.reject(option, error),
-        },
-        None => {}
+        SendIs::Is(value) => {
+            let display = ascii_text(value, MAX_DISPLAY)?;
+            state.peer = Some(display.to_owned());
+            emit.emit(Event::Display(display));
+        }
     }
+    Ok(())
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
-    option: TelnetOption,
-    side: Side,
-    enabled: bool,
-) {
+pub(crate) fn changed(link: &mut Link, option: TelnetOption, side: Side, enabled: bool) {
     if side == Side::Remote && enabled {
-        cx.send_subnegotiation(option, SEND_PAYLOAD);
+        link.send_subnegotiation(option, SEND_PAYLOAD);
     }
 }
 

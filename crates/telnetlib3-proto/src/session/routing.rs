@@ -1,91 +1,264 @@
-//! The routing table: which option family handles a subnegotiation, a change of state,
-//! a refusal or a negotiation the Q method does not own. Adding a family touches the
-//! family's module and this table.
+//! The routing table: the families' state, and which option family handles a
+//! subnegotiation, a change of state, a refusal or a negotiation the Q method does not
+//! own. Adding a family touches the family's module and this table (plus its field in
+//! the configuration and its variant in [`Event`]).
+//!
+//! Each family's handler gets only its own state and configuration, the link layer and
+//! the sink as an emitter of its own events; what it needs to know of another family
+//! (STATUS reports NAWS, TTYPE and LFLOW; NEW-ENVIRON asks Microsoft telnet less) is
+//! read here and passed in, so that no family knows another.
+
+use std::sync::Arc;
 
 use crate::command::Verb;
+use crate::config::SessionConfig;
 use crate::event::{Event, Sink};
-use crate::link::Side;
+use crate::family::SubnegotiationError;
+use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 use crate::options::{
     charset, environ, lflow, linemode, logout, naws, sndloc, status, timing_mark, tspeed, ttype,
-    xdisploc, Context,
+    xdisploc,
 };
 
-/// A subnegotiation arrived: hand it to its family.
-pub(super) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    use TelnetOption as O;
-    match option {
-        O::Charset => charset::receive(cx, option, payload),
-        O::NewEnviron | O::OldEnviron => environ::receive(cx, option, payload),
-        O::Lflow => lflow::receive(cx, option, payload),
-        O::Linemode => linemode::receive(cx, option, payload),
-        O::Naws => naws::receive(cx, option, payload),
-        O::Sndloc => sndloc::receive(cx, option, payload),
-        O::Status => status::receive(cx, option, payload),
-        O::Tspeed => tspeed::receive(cx, option, payload),
-        O::Ttype => ttype::receive(cx, option, payload),
-        O::Xdisploc => xdisploc::receive(cx, option, payload),
-        // Anything else (MUD protocols, unknown codes) goes to the application as is.
-        _ => cx.emit(Event::Subnegotiation { option, payload }),
+/// The per-connection state of every option family.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Families {
+    pub(crate) charset: charset::State,
+    pub(crate) environ: environ::State,
+    pub(crate) lflow: lflow::State,
+    pub(crate) linemode: linemode::State,
+    pub(crate) naws: naws::State,
+    pub(crate) sndloc: sndloc::State,
+    pub(crate) status: status::State,
+    pub(crate) timing_mark: timing_mark::State,
+    pub(crate) tspeed: tspeed::State,
+    pub(crate) ttype: ttype::State,
+    pub(crate) xdisploc: xdisploc::State,
+}
+
+/// What the option families work on: the link layer below them, the configuration and
+/// every family's state. The session owns it beside its parser.
+#[derive(Clone, Debug)]
+pub(crate) struct Core {
+    pub(crate) link: Link,
+    /// Shared between the sessions of a server; copied on write by the few setters.
+    pub(crate) config: Arc<SessionConfig>,
+    pub(crate) families: Families,
+}
+
+impl Core {
+    /// The state at the start of a connection.
+    pub(crate) fn new(role: Role, config: Arc<SessionConfig>) -> Self {
+        Self {
+            link: Link::new(role),
+            config,
+            families: Families::default(),
+        }
     }
+
+    /// The configuration, made unique to this session before a change.
+    pub(crate) fn config_mut(&mut self) -> &mut SessionConfig {
+        Arc::make_mut(&mut self.config)
+    }
+
+    /// Whether data we send takes NVT end-of-line rules (translation on, BINARY off here).
+    pub(crate) fn nvt_output(&self) -> bool {
+        self.config.translate_eol && !self.link.enabled(TelnetOption::Binary, Side::Local)
+    }
+
+    /// What a STATUS report states besides the options (RFC 859 section 5): the NAWS size
+    /// and TTYPE name we report, and the LFLOW mode we command.
+    pub(crate) fn status_parameters(&self) -> status::Parameters {
+        let families = &self.families;
+        status_parameters(&self.config, &families.ttype, &families.lflow, &self.link)
+    }
+}
+
+fn status_parameters(
+    config: &SessionConfig,
+    ttype: &ttype::State,
+    lflow: &lflow::State,
+    link: &Link,
+) -> status::Parameters {
+    let mut parameters = Vec::new();
+    if link.enabled(TelnetOption::Naws, Side::Local) {
+        parameters.push((TelnetOption::Naws, config.naws.size.to_payload().to_vec()));
+    }
+    if let Some(name) = ttype::status_parameters(ttype, &config.ttype, link) {
+        parameters.push((TelnetOption::Ttype, name));
+    }
+    let lflow = lflow::status_parameters(lflow, &config.lflow, link);
+    for block in lflow.into_iter().flatten() {
+        parameters.push((TelnetOption::Lflow, block.to_vec()));
+    }
+    parameters
+}
+
+/// A subnegotiation arrived: hand it to its family; report what it rejects.
+pub(super) fn receive<S: Sink>(
+    core: &mut Core,
+    sink: &mut S,
+    option: TelnetOption,
+    payload: &[u8],
+) {
+    use TelnetOption as O;
+    let Core {
+        link,
+        config,
+        families: f,
+    } = core;
+    let result = match option {
+        O::Charset => {
+            charset::receive(&mut f.charset, &config.charset, link, sink, option, payload)
+        }
+        O::NewEnviron | O::OldEnviron => {
+            environ::receive(&mut f.environ, &config.environ, link, sink, option, payload)
+        }
+        O::Lflow => lflow::receive(&mut f.lflow, link, sink, option, payload),
+        O::Linemode => linemode::receive(
+            &mut f.linemode,
+            &config.linemode,
+            link,
+            sink,
+            option,
+            payload,
+        ),
+        O::Naws => naws::receive(&mut f.naws, link, sink, option, payload),
+        O::Sndloc => sndloc::receive(&mut f.sndloc, link, sink, option, payload),
+        O::Status => {
+            let (ttype, lflow) = (&f.ttype, &f.lflow);
+            status::receive(&mut f.status, link, sink, option, payload, |link| {
+                status_parameters(config, ttype, lflow, link)
+            })
+        }
+        O::Tspeed => tspeed::receive(&mut f.tspeed, &config.tspeed, link, sink, option, payload),
+        O::Ttype => ttype::receive(&mut f.ttype, &config.ttype, link, sink, option, payload),
+        O::Xdisploc => xdisploc::receive(
+            &mut f.xdisploc,
+            &config.xdisploc,
+            link,
+            sink,
+            option,
+            payload,
+        ),
+        // Anything else (MUD protocols, unknown codes) goes to the application as is.
+        _ => {
+            sink.event(Event::Subnegotiation { option, payload });
+            Ok(())
+        }
+    };
+    if let Err(error) = result {
+        reject(sink, option, error);
+    }
+}
+
+/// Report a malformed or unexpected subnegotiation; nothing else changed.
+fn reject<S: Sink>(sink: &mut S, option: TelnetOption, error: SubnegotiationError) {
+    sink.event(Event::BadSubnegotiation { option, error });
 }
 
 /// A subnegotiation of `option` was too long and is being discarded; `first_byte` is its
 /// payload's first byte. A request that expects an answer still gets one.
 pub(super) fn overflowed<S: Sink>(
-    cx: &mut Context<'_, S>,
+    core: &mut Core,
+    sink: &mut S,
     option: TelnetOption,
     first_byte: Option<u8>,
 ) {
     if option == TelnetOption::Charset {
-        charset::overflowed(cx, option, first_byte);
+        charset::overflowed(&mut core.link, sink, option, first_byte);
     }
 }
 
 /// An option turned on or off on one side: let its family react (send a SEND, an IS, ...).
 pub(super) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
+    core: &mut Core,
+    sink: &mut S,
     option: TelnetOption,
     side: Side,
     enabled: bool,
 ) {
     use TelnetOption as O;
+    let Core {
+        link,
+        config,
+        families: f,
+    } = core;
     match option {
-        O::Charset => charset::changed(cx, option, side, enabled),
-        O::NewEnviron | O::OldEnviron => environ::changed(cx, option, side, enabled),
-        O::Lflow => lflow::changed(cx, option, side, enabled),
-        O::Linemode => linemode::changed(cx, option, side, enabled),
-        O::Logout => logout::changed(cx, option, side, enabled),
-        O::Naws => naws::changed(cx, option, side, enabled),
-        O::Sndloc => sndloc::changed(cx, option, side, enabled),
-        O::Status => status::changed(cx, option, side, enabled),
-        O::Tspeed => tspeed::changed(cx, option, side, enabled),
-        O::Ttype => ttype::changed(cx, option, side, enabled),
-        O::Xdisploc => xdisploc::changed(cx, option, side, enabled),
+        O::Charset => {
+            charset::changed(&mut f.charset, &config.charset, link, option, side, enabled)
+        }
+        O::NewEnviron | O::OldEnviron => {
+            let microsoft_telnet = f.ttype.is_microsoft_telnet();
+            environ::changed(
+                &mut f.environ,
+                &config.environ,
+                link,
+                option,
+                side,
+                enabled,
+                microsoft_telnet,
+            );
+        }
+        O::Lflow => lflow::changed(&mut f.lflow, &config.lflow, link, option, side, enabled),
+        O::Linemode => {
+            linemode::changed(
+                &mut f.linemode,
+                &config.linemode,
+                link,
+                option,
+                side,
+                enabled,
+            );
+        }
+        O::Logout => logout::changed(sink, side, enabled),
+        O::Naws => naws::changed(&config.naws, link, option, side, enabled),
+        O::Sndloc => sndloc::changed(&config.sndloc, link, option, side, enabled),
+        O::Status => {
+            let (ttype, lflow) = (&f.ttype, &f.lflow);
+            status::changed(&mut f.status, link, side, enabled, |link| {
+                status_parameters(config, ttype, lflow, link)
+            });
+        }
+        O::Tspeed => tspeed::changed(link, option, side, enabled),
+        O::Ttype => ttype::changed(&mut f.ttype, link, option, side, enabled),
+        O::Xdisploc => xdisploc::changed(link, option, side, enabled),
         _ => {}
     }
 }
 
 /// Our request to enable an option on `side` was refused (RFC 1143: WANTYES answered by
 /// WONT/DONT).
-pub(super) fn refused<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, side: Side) {
+pub(super) fn refused(core: &mut Core, option: TelnetOption, side: Side) {
     if option == TelnetOption::Charset && side == Side::Local {
-        charset::refused(cx);
+        charset::refused(&mut core.families.charset);
     }
 }
 
 /// A negotiation verb for an option whose semantics are not RFC 1143's: return true if
 /// the family handled it, so the Q method must not see it.
 pub(super) fn special_negotiation<S: Sink>(
-    cx: &mut Context<'_, S>,
+    core: &mut Core,
+    sink: &mut S,
     verb: Verb,
     option: TelnetOption,
 ) -> bool {
     match option {
         TelnetOption::Tm => {
-            timing_mark::negotiation(cx, verb);
+            // RFC 860: we answer WILL TM when the policy lets us perform it.
+            let agreed = core.config.policy.accepts_local(option);
+            let state = &mut core.families.timing_mark;
+            timing_mark::negotiation(state, &mut core.link, sink, verb, agreed);
             true
         }
         _ => false,
     }
+}
+
+/// Data from the peer: a server in kludge or remote mode reports its SLC characters
+/// (LINEMODE's snooping). Only called when the LINEMODE state says it may snoop.
+pub(super) fn snoop<S: Sink>(core: &mut Core, sink: &mut S, data: &[u8]) {
+    let state = &mut core.families.linemode;
+    linemode::snoop(state, &core.config.linemode, &core.link, sink, data);
 }

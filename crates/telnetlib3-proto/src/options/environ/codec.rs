@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::options::SubnegotiationError;
+use crate::family::SubnegotiationError;
 
 /// VAR (RFC 1572 section 1).
 pub(super) const VAR: u8 = 0;

@@ -29,9 +29,8 @@ pub use codec::{
     encode_send, encode_variables, escape_into, Command, Kind, Layout, Message, Request, Variable,
 };
 
-use super::{Context, Core, SubnegotiationError};
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::{Role, Side};
+use crate::family::{Emit, SubnegotiationError};
+use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 
 /// The most bytes of one SEND subnegotiation, counting the option byte, the SEND byte
@@ -281,116 +280,135 @@ pub enum Event<'a> {
     },
 }
 
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    let (command, tokens) = match codec::tokenize(payload) {
-        Ok(parsed) => parsed,
-        Err(error) => return cx.reject(option, error),
-    };
+pub(crate) fn receive(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl for<'e> Emit<Event<'e>>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    let (command, tokens) = codec::tokenize(payload)?;
     match command {
-        Command::Send => receive_send(cx, option, tokens),
-        Command::Is | Command::Info => receive_variables(cx, option, command, tokens),
+        Command::Send => receive_send(state, config, link, emit, option, tokens),
+        Command::Is | Command::Info => {
+            receive_variables(state, config, link, emit, option, command, tokens)
+        }
     }
 }
 
 /// A SEND: answer with IS (we must be performing the option).
-fn receive_send<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, tokens: Vec<codec::Token>) {
+fn receive_send(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl for<'e> Emit<Event<'e>>,
+    option: TelnetOption,
+    tokens: Vec<codec::Token>,
+) -> Result<(), SubnegotiationError> {
     // RFC 1572 section 2: "Only the side that is DO NEW-ENVIRON may initiate a SEND",
     // so only the side that is WILL answers one.
-    if !cx.enabled(option, Side::Local) {
-        return cx.reject(option, SubnegotiationError::NotAllowed);
+    if !link.enabled(option, Side::Local) {
+        return Err(SubnegotiationError::NotAllowed);
     }
     let detected = if option == TelnetOption::OldEnviron {
-        match codec::detect_send_layout(&tokens) {
-            Ok(detected) => detected,
-            Err(error) => return cx.reject(option, error),
-        }
+        codec::detect_send_layout(&tokens)?
     } else {
         None
     };
-    let layout = detected.unwrap_or_else(|| cx.core.families.environ.layout(option));
-    let requests = match codec::requests(codec::orient(tokens, layout)) {
-        Ok(requests) => requests,
-        Err(error) => return cx.reject(option, error),
-    };
+    let layout = detected.unwrap_or_else(|| state.layout(option));
+    let requests = codec::requests(codec::orient(tokens, layout))?;
     // Parsed: now apply. RFC 1571 section 2: the codes a SEND shows hold "from that
     // point on", for our IS and INFO too.
     if let Some(layout) = detected {
-        note_layout(cx, option, layout);
+        note_layout(state, emit, option, layout);
     }
-    cx.emit(SessionEvent::Environ(Event::Requested {
+    emit.emit(Event::Requested {
         option,
         requests: &requests,
-    }));
-    let answer = cx.core.config.environ.answer(&requests);
-    cx.core.families.environ.channel_mut(option).answered = true;
+    });
+    let answer = config.answer(&requests);
+    state.channel_mut(option).answered = true;
     let payload = encode_variables(Command::Is, &answer, layout);
-    cx.send_subnegotiation(option, &payload);
+    link.send_subnegotiation(option, &payload);
+    Ok(())
 }
 
 /// An IS or INFO: store the variables (we must have the peer perform the option).
-fn receive_variables<S: Sink>(
-    cx: &mut Context<'_, S>,
+fn receive_variables(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl for<'e> Emit<Event<'e>>,
     option: TelnetOption,
     command: Command,
     tokens: Vec<codec::Token>,
-) {
+) -> Result<(), SubnegotiationError> {
     // RFC 1572 section 2: only the side that is WILL sends IS and INFO.
-    if !cx.enabled(option, Side::Remote) {
-        return cx.reject(option, SubnegotiationError::NotAllowed);
+    if !link.enabled(option, Side::Remote) {
+        return Err(SubnegotiationError::NotAllowed);
     }
-    let known = cx.core.families.environ.channel(option).layout;
+    let known = state.channel(option).layout;
     let detected = match (option, known) {
         (TelnetOption::OldEnviron, None) => codec::detect_report_layout(&tokens),
         _ => None,
     };
     // RFC 1571 section 3: when every heuristic fails, assume the standard codes.
     let layout = detected.or(known).unwrap_or_default();
-    let mut variables = match codec::variables(codec::orient(tokens, layout)) {
-        Ok(variables) => variables,
-        Err(error) => return cx.reject(option, error),
-    };
+    let mut variables = codec::variables(codec::orient(tokens, layout))?;
     // A variable always has a name; telnetlib3 clients answer a bare USERVAR with an
     // empty `VAR "" VALUE ""`, so drop such entries rather than refuse the whole IS.
     variables.retain(|variable| !variable.name.is_empty());
     if let Some(layout) = detected {
-        note_layout(cx, option, layout);
+        note_layout(state, emit, option, layout);
     }
-    cx.core.families.environ.channel_mut(option).awaiting = false;
-    let config = &cx.core.config.environ;
+    state.channel_mut(option).awaiting = false;
     let (cap, byte_cap) = (config.max_variables, config.max_bytes);
-    let dropped = cx.core.families.environ.store(&variables, cap, byte_cap);
-    cx.emit(SessionEvent::Environ(Event::Variables {
+    let dropped = state.store(&variables, cap, byte_cap);
+    emit.emit(Event::Variables {
         option,
         command,
         variables: &variables,
-    }));
+    });
     if dropped > 0 {
-        cx.emit(SessionEvent::Environ(Event::Overflow { option, dropped }));
+        emit.emit(Event::Overflow { option, dropped });
     }
     // Like telnetlib3, the next SEND batch follows each answer.
-    send_next_batch(cx.core, option);
+    send_next_batch(state, link, option);
+    Ok(())
 }
 
-fn note_layout<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, layout: Layout) {
-    let channel = cx.core.families.environ.channel_mut(option);
+fn note_layout(
+    state: &mut State,
+    emit: &mut impl for<'e> Emit<Event<'e>>,
+    option: TelnetOption,
+    layout: Layout,
+) {
+    let channel = state.channel_mut(option);
     let first_reversal = layout == Layout::Reversed && channel.layout != Some(layout);
     channel.layout = Some(layout);
     if first_reversal {
-        cx.emit(SessionEvent::Environ(Event::Reversed { option }));
+        emit.emit(Event::Reversed { option });
     }
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
+/// NEW-ENVIRON or ENVIRON turned on or off on one side. `microsoft_telnet`: the peer's
+/// terminal types are Microsoft telnet's (TTYPE's to know; see [`start_request`]).
+pub(crate) fn changed(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
     option: TelnetOption,
     side: Side,
     enabled: bool,
+    microsoft_telnet: bool,
 ) {
-    let state = &mut cx.core.families.environ;
     match (side, enabled) {
         // The server asks as soon as the peer agrees (telnetlib3: `request_environ` on
         // WILL NEW_ENVIRON).
-        (Side::Remote, true) if cx.core.link.role == Role::Server => start_request(cx.core, option),
+        (Side::Remote, true) if link.role == Role::Server => {
+            start_request(state, config, link, option, microsoft_telnet);
+        }
         (Side::Remote, false) => {
             let channel = state.channel_mut(option);
             channel.batches.clear();
@@ -424,12 +442,19 @@ fn batches(requests: &[Request]) -> VecDeque<Vec<Request>> {
     batches
 }
 
-/// Queue the configured SEND, batched, and send its first part.
-pub(crate) fn start_request(core: &mut Core, option: TelnetOption) {
-    let requests = &core.config.environ.server_request;
-    // Microsoft telnet (terminal types ANSI then VT100) crashes when asked for USER
-    // (telnetlib3 issue #24): leave USER out of what it is asked.
-    let batches = if core.families.ttype.is_microsoft_telnet() {
+/// Queue the configured SEND, batched, and send its first part. `microsoft_telnet`: the
+/// peer's terminal types are Microsoft telnet's (ANSI, then VT100).
+pub(crate) fn start_request(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    option: TelnetOption,
+    microsoft_telnet: bool,
+) {
+    let requests = &config.server_request;
+    // Microsoft telnet crashes when asked for USER (telnetlib3 issue #24): leave USER
+    // out of what it is asked.
+    let batches = if microsoft_telnet {
         let without_user: Vec<Request> = requests
             .iter()
             .filter(|request| request.is_all() || request.name != b"USER")
@@ -439,18 +464,16 @@ pub(crate) fn start_request(core: &mut Core, option: TelnetOption) {
     } else {
         batches(requests)
     };
-    core.families.environ.channel_mut(option).batches = batches;
-    send_next_batch(core, option);
+    state.channel_mut(option).batches = batches;
+    send_next_batch(state, link, option);
 }
 
-fn send_next_batch(core: &mut Core, option: TelnetOption) {
-    let state = &mut core.families.environ;
+fn send_next_batch(state: &mut State, link: &mut Link, option: TelnetOption) {
     let layout = state.layout(option);
     let channel = state.channel_mut(option);
     if let Some(batch) = channel.batches.pop_front() {
         channel.awaiting = true;
-        core.link
-            .send_subnegotiation(option, &encode_send(&batch, layout));
+        link.send_subnegotiation(option, &encode_send(&batch, layout));
     }
 }
 

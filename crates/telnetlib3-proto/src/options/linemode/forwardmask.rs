@@ -9,7 +9,7 @@
 
 use core::fmt;
 
-use super::super::SubnegotiationError;
+use crate::family::SubnegotiationError;
 
 /// The most octets a mask has (one bit for each of 256 characters).
 pub const MAX_MASK: usize = 32;

@@ -18,6 +18,7 @@
 //! "remote" mode (LINEMODE without EDIT), every active SLC character in the client's data
 //! is reported to the server as [`Event::SlcFunction`]; the byte stays in the data.
 
+mod flags;
 mod forwardmask;
 mod mode;
 mod slc;
@@ -32,32 +33,11 @@ pub use slc::{
     parse_triplets, SlcEntry, SlcFlags, SlcFunction, SlcLevel, SlcTable, SlcTriplet, NSLC, VDISABLE,
 };
 
-use super::{Context, Core, SubnegotiationError};
 use crate::command::Verb;
-use crate::event::{Event as SessionEvent, Sink};
-use crate::link::{Role, Side};
+use crate::family::{Emit, SubnegotiationError};
+use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 use snoop::Scanner;
-
-/// `Name(A | B)` for a set of flags, or `Name(EMPTY)` with the name of no flag set.
-fn debug_flags<F: bitflags::Flags>(
-    f: &mut core::fmt::Formatter<'_>,
-    type_name: &str,
-    flags: &F,
-    empty: &str,
-) -> core::fmt::Result {
-    write!(f, "{type_name}(")?;
-    if flags.is_empty() {
-        f.write_str(empty)?;
-    }
-    for (index, (name, _)) in flags.iter_names().enumerate() {
-        if index > 0 {
-            f.write_str(" | ")?;
-        }
-        f.write_str(name)?;
-    }
-    f.write_str(")")
-}
 
 /// The `MODE` suboption byte.
 pub const LM_MODE: u8 = 1;
@@ -254,39 +234,49 @@ pub(crate) const fn linemode_side(role: Role) -> Side {
     }
 }
 
-fn emit<S: Sink>(cx: &mut Context<'_, S>, event: Event) {
-    cx.emit(SessionEvent::Linemode(event));
-}
-
-pub(crate) fn receive<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, payload: &[u8]) {
-    let message = match Message::parse(payload) {
-        Ok(message) => message,
-        Err(error) => return cx.reject(option, error),
-    };
-    if !cx.enabled(option, linemode_side(cx.role())) {
-        return cx.reject(option, SubnegotiationError::NotAllowed);
+pub(crate) fn receive(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    let message = Message::parse(payload)?;
+    if !link.enabled(option, linemode_side(link.role)) {
+        return Err(SubnegotiationError::NotAllowed);
     }
     match message {
-        Message::Mode(mode) => receive_mode(cx, option, mode),
-        Message::Slc(list) => receive_slc(cx, option, list),
-        Message::ForwardMask(verb, mask) => receive_forwardmask(cx, option, verb, mask),
+        Message::Mode(mode) => {
+            receive_mode(state, config, link, emit, option, mode);
+            Ok(())
+        }
+        Message::Slc(list) => receive_slc(state, config, link, emit, option, list),
+        Message::ForwardMask(verb, mask) => {
+            receive_forwardmask(state, link, emit, option, verb, mask)
+        }
     }
 }
 
-fn set_mode<S: Sink>(cx: &mut Context<'_, S>, mode: ModeMask) {
-    let state = &mut cx.core.families.linemode;
+fn set_mode(state: &mut State, emit: &mut impl Emit<Event>, mode: ModeMask) {
     if state.mode != Some(mode) {
         state.mode = Some(mode);
-        emit(cx, Event::ModeChanged(mode));
+        emit.emit(Event::ModeChanged(mode));
     }
 }
 
 /// RFC 1184 section 2.2. A MODE equal to the mode in force (ignoring MODE_ACK) is
 /// ignored; a MODE with MODE_ACK set is never answered.
-fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received: ModeMask) {
+fn receive_mode(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    received: ModeMask,
+) {
     let mode = received.without_ack();
-    let role = cx.role();
-    let state = &mut cx.core.families.linemode;
+    let role = link.role;
     if role == Role::Server {
         // Any MODE from the client answers our proposal.
         state.proposed = None;
@@ -301,20 +291,19 @@ fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received
                 // "... and the server will switch to the new mode. This ensures that
                 // both sides of the connection will resolve to the same mode" (section
                 // 2.2), even if it differs from our proposal.
-                set_mode(cx, mode);
+                set_mode(state, emit, mode);
                 // telnetlib3 sends its whole SLC table once, after the first
                 // acknowledgement, unless the client already asked for it. An SLC list
                 // without ACK bits may be sent at any time, and the client answers only
                 // the entries that differ from its own, so the RFC allows it.
-                let defaults = cx.core.config.linemode.slc_defaults;
-                let state = &mut cx.core.families.linemode;
+                let defaults = config.slc_defaults;
                 if !state.slc_sent {
                     state.slc_sent = true;
                     let mut payload = vec![LM_SLC];
                     state
                         .table(&defaults)
                         .write_triplets(&defaults, &mut payload);
-                    cx.send_subnegotiation(option, &payload);
+                    link.send_subnegotiation(option, &payload);
                 }
             }
         }
@@ -328,8 +317,7 @@ fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received
             // Section 2.2: the client "MUST agree with at least the state of the EDIT
             // and TRAPSIG bits"; it may decline the other bits, and then answers with the
             // subset it takes, without MODE_ACK.
-            let accepted =
-                cx.core.config.linemode.client_modes | ModeMask::EDIT | ModeMask::TRAPSIG;
+            let accepted = config.client_modes | ModeMask::EDIT | ModeMask::TRAPSIG;
             let agreed = mode & accepted;
             if agreed == mode {
                 agreed | ModeMask::MODE_ACK
@@ -343,18 +331,23 @@ fn receive_mode<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, received
         // We agree to whatever the client can do (BSD telnetd and telnetlib3 do too).
         Role::Server => mode | ModeMask::MODE_ACK,
     };
-    set_mode(cx, answer.without_ack());
-    cx.send_subnegotiation(option, &[LM_MODE, answer.bits()]);
+    set_mode(state, emit, answer.without_ack());
+    link.send_subnegotiation(option, &[LM_MODE, answer.bits()]);
 }
 
-fn receive_slc<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, list: &[u8]) {
+fn receive_slc(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    list: &[u8],
+) -> Result<(), SubnegotiationError> {
     let Ok(triplets) = parse_triplets(list) else {
-        return cx.reject(option, SubnegotiationError::Truncated);
+        return Err(SubnegotiationError::Truncated);
     };
-    let client = cx.role() == Role::Client;
-    let core = &mut *cx.core;
-    let defaults = core.config.linemode.slc_defaults;
-    let state = &mut core.families.linemode;
+    let client = link.role == Role::Client;
+    let defaults = config.slc_defaults;
     let mut reply = vec![LM_SLC];
     let outcome = slc::negotiate(
         state.table_mut(&defaults),
@@ -371,30 +364,35 @@ fn receive_slc<S: Sink>(cx: &mut Context<'_, S>, option: TelnetOption, list: &[u
     }
     let table = state.table(&defaults);
     if reply.len() > 1 {
-        cx.send_subnegotiation(option, &reply);
+        link.send_subnegotiation(option, &reply);
     }
     for function in SlcFunction::ALL {
         if outcome.changed & (1 << function.code()) != 0 {
             let entry = table.get(function);
-            emit(cx, Event::SlcChanged { function, entry });
+            emit.emit(Event::SlcChanged { function, entry });
         }
     }
-    if cx.role() == Role::Server && cx.core.config.linemode.send_forwardmask {
-        send_forwardmask(cx.core, false);
+    if link.role == Role::Server && config.send_forwardmask {
+        send_forwardmask(state, config, link, false);
     }
+    Ok(())
 }
 
 /// Server: send `DO FORWARDMASK` with our table's characters, unless that mask already
 /// went out (and `force` is false). Returns whether it was sent.
-pub(crate) fn send_forwardmask(core: &mut Core, force: bool) -> bool {
-    if !core.link.enabled(TelnetOption::Linemode, Side::Remote) {
+pub(crate) fn send_forwardmask(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    force: bool,
+) -> bool {
+    if !link.enabled(TelnetOption::Linemode, Side::Remote) {
         return false;
     }
     // The masked characters are typed at the client: 8-bit ones exist only when the
     // client transmits in BINARY. (telnetlib3 looks at its own outgoing BINARY instead.)
-    let binary = core.link.enabled(TelnetOption::Binary, Side::Remote);
-    let defaults = core.config.linemode.slc_defaults;
-    let state = &mut core.families.linemode;
+    let binary = link.enabled(TelnetOption::Binary, Side::Remote);
+    let defaults = config.slc_defaults;
     let mask = state.table(&defaults).forward_mask(binary);
     if !force && state.forwardmask == Some(mask) {
         return false;
@@ -403,28 +401,27 @@ pub(crate) fn send_forwardmask(core: &mut Core, force: bool) -> bool {
     let mut payload = Vec::with_capacity(2 + MAX_MASK);
     Message::ForwardMask(Verb::Do, Some(mask)).write(&mut payload);
     // send_subnegotiation doubles a 0xFF mask octet, which telnetlib3 does not.
-    core.link
-        .send_subnegotiation(TelnetOption::Linemode, &payload);
+    link.send_subnegotiation(TelnetOption::Linemode, &payload);
     true
 }
 
-fn receive_forwardmask<S: Sink>(
-    cx: &mut Context<'_, S>,
+fn receive_forwardmask(
+    state: &mut State,
+    link: &mut Link,
+    emit: &mut impl Emit<Event>,
     option: TelnetOption,
     verb: Verb,
     mask: Option<ForwardMask>,
-) {
-    let role = cx.role();
-    let state = &mut cx.core.families.linemode;
-    match (role, verb, mask) {
+) -> Result<(), SubnegotiationError> {
+    match (link.role, verb, mask) {
         (Role::Client, Verb::Do, Some(mask)) => {
             // RFC 1184 section 2.3: WILL FORWARDMASK "is sent in response to a DO
             // FORWARDMASK command", and every DO carries a new mask, so each one is
             // answered (WILL is a reply, never answered itself: no loop).
             state.forwardmask = Some(mask);
             state.forwarding = Some(true);
-            cx.send_subnegotiation(option, &[Verb::Will.code(), LM_FORWARDMASK]);
-            emit(cx, Event::ForwardMask(mask));
+            link.send_subnegotiation(option, &[Verb::Will.code(), LM_FORWARDMASK]);
+            emit.emit(Event::ForwardMask(mask));
         }
         (Role::Client, Verb::Dont, _) => {
             state.forwardmask = None;
@@ -433,38 +430,40 @@ fn receive_forwardmask<S: Sink>(
             let answer = state.forwarding == Some(true);
             state.forwarding = Some(false);
             if answer {
-                cx.send_subnegotiation(option, &[Verb::Wont.code(), LM_FORWARDMASK]);
+                link.send_subnegotiation(option, &[Verb::Wont.code(), LM_FORWARDMASK]);
             }
-            emit(cx, Event::ForwardMaskCancelled);
+            emit.emit(Event::ForwardMaskCancelled);
         }
         (Role::Server, Verb::Will | Verb::Wont, _) => {
             let agreed = verb == Verb::Will;
             state.forwarding = Some(agreed);
-            emit(cx, Event::ForwardMaskAnswer(agreed));
+            emit.emit(Event::ForwardMaskAnswer(agreed));
         }
         // DO / DONT go to the client, WILL / WONT to the server.
-        _ => cx.reject(option, SubnegotiationError::NotAllowed),
+        _ => return Err(SubnegotiationError::NotAllowed),
     }
+    Ok(())
 }
 
-pub(crate) fn changed<S: Sink>(
-    cx: &mut Context<'_, S>,
+pub(crate) fn changed(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
     option: TelnetOption,
     side: Side,
     enabled: bool,
 ) {
-    let role = cx.role();
+    let role = link.role;
     if option != TelnetOption::Linemode || side != linemode_side(role) {
         return;
     }
-    cx.core.families.linemode.reset_negotiation();
+    state.reset_negotiation();
     if !enabled {
         return;
     }
     // RFC 1184 section 3: once LINEMODE is negotiated the mode is `MODE 0` until changed,
     // so a MODE 0 is then "currently in use" and ignored (section 2.2).
-    cx.core.families.linemode.mode = Some(ModeMask::REMOTE);
-    let config = &cx.core.config.linemode;
+    state.mode = Some(ModeMask::REMOTE);
     let defaults = config.slc_defaults;
     match role {
         Role::Server => {
@@ -472,8 +471,8 @@ pub(crate) fn changed<S: Sink>(
             // mode 0, which is already in force and which the client would ignore.
             let mode = config.default_mode.without_ack();
             if mode != ModeMask::REMOTE {
-                cx.core.families.linemode.proposed = Some(mode);
-                cx.send_subnegotiation(option, &[LM_MODE, mode.bits()]);
+                state.proposed = Some(mode);
+                link.send_subnegotiation(option, &[LM_MODE, mode.bits()]);
             }
         }
         Role::Client => {
@@ -483,12 +482,11 @@ pub(crate) fn changed<S: Sink>(
                 // its defaults and send them.
                 payload.extend_from_slice(&[0, SlcLevel::Default.bits(), 0]);
             } else {
-                let state = &cx.core.families.linemode;
                 state
                     .table(&defaults)
                     .write_triplets(&defaults, &mut payload);
             }
-            cx.send_subnegotiation(option, &payload);
+            link.send_subnegotiation(option, &payload);
         }
     }
 }
@@ -502,37 +500,38 @@ pub(crate) fn changed<S: Sink>(
 /// in the server's output. (telnetlib3's client runs the same byte handler and only logs
 /// what it finds there; scanning every byte of the output for it cost our client a third
 /// of its receiving time.)
-fn snoop_mode(core: &Core) -> bool {
-    if core.link.role == Role::Client {
+fn snoop_mode(state: &State, link: &Link) -> bool {
+    if link.role == Role::Client {
         return false;
     }
-    if core.link.enabled(TelnetOption::Linemode, Side::Remote) {
-        return !core
-            .families
-            .linemode
-            .mode
-            .is_some_and(|mode| mode.contains(ModeMask::EDIT));
+    if link.enabled(TelnetOption::Linemode, Side::Remote) {
+        return !state.mode.is_some_and(|mode| mode.contains(ModeMask::EDIT));
     }
-    core.link.enabled(TelnetOption::Echo, Side::Local)
-        && core.link.enabled(TelnetOption::Sga, Side::Local)
+    link.enabled(TelnetOption::Echo, Side::Local) && link.enabled(TelnetOption::Sga, Side::Local)
 }
 
 /// Report every active SLC character of `data` (already delivered as data).
-pub(crate) fn snoop<S: Sink>(cx: &mut Context<'_, S>, data: &[u8]) {
-    if !snoop_mode(cx.core) {
+pub(crate) fn snoop(
+    state: &mut State,
+    config: &Config,
+    link: &Link,
+    emit: &mut impl Emit<Event>,
+    data: &[u8],
+) {
+    if !snoop_mode(state, link) {
         return;
     }
-    let core = &mut *cx.core;
-    let defaults = &core.config.linemode.slc_defaults;
-    let linemode = &mut core.families.linemode;
-    let table = linemode.table.as_deref().copied().unwrap_or(*defaults);
-    let scanner = &**linemode
+    let table = state
+        .table
+        .as_deref()
+        .copied()
+        .unwrap_or(config.slc_defaults);
+    let scanner = &**state
         .scanner
         .get_or_insert_with(|| Box::new(Scanner::new(&table)));
-    let sink = &mut *cx.sink;
     scanner.scan(data, |byte| {
         if let Some(function) = scanner.function_of(byte, &table) {
-            sink.event(SessionEvent::Linemode(Event::SlcFunction(function)));
+            emit.emit(Event::SlcFunction(function));
         }
     });
 }

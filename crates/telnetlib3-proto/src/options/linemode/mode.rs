@@ -46,7 +46,7 @@ impl ModeMask {
 
 impl fmt::Debug for ModeMask {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        super::debug_flags(f, "ModeMask", self, "REMOTE")
+        super::flags::debug_flags(f, "ModeMask", self, "REMOTE")
     }
 }
 

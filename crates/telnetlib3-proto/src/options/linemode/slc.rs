@@ -10,8 +10,9 @@
 
 use core::fmt;
 
-use super::super::SubnegotiationError;
+use super::flags::debug_flags;
 use super::forwardmask::ForwardMask;
+use crate::family::SubnegotiationError;
 
 /// The number of SLC functions RFC 1184 defines (BSD's and telnetlib3's `NSLC`); RFC
 /// 1116 had 18.
@@ -186,7 +187,7 @@ impl SlcFlags {
 
 impl fmt::Debug for SlcFlags {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        super::debug_flags(f, "SlcFlags", self, "")
+        debug_flags(f, "SlcFlags", self, "")
     }
 }
 

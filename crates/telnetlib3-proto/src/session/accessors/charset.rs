@@ -1,6 +1,6 @@
 //! CHARSET: requests and getters on [`Session`].
 
-use crate::options::charset::{awaiting_answer, send_request, CharsetError, Offer};
+use crate::options::charset::{send_request, CharsetError, Offer};
 use crate::Session;
 
 impl Session {
@@ -14,7 +14,7 @@ impl Session {
     /// `pending_option[SB + CHARSET]`).
     #[must_use]
     pub fn charset_pending(&self) -> bool {
-        awaiting_answer(&self.core)
+        self.core.families.charset.awaiting_answer()
     }
 
     /// Whether the peer rejected our last CHARSET REQUEST (telnetlib3 shows
@@ -39,6 +39,13 @@ impl Session {
     /// When we do not perform CHARSET, a REQUEST is already outstanding, or the configured
     /// offer is empty or invalid; nothing is sent then.
     pub fn request_charset(&mut self) -> Result<(), CharsetError> {
-        send_request(&mut self.core, Offer::Requested)
+        let core = &mut self.core;
+        let state = &mut core.families.charset;
+        send_request(
+            state,
+            &core.config.charset,
+            &mut core.link,
+            Offer::Requested,
+        )
     }
 }

@@ -58,7 +58,11 @@ impl Session {
         let mut sent = false;
         for option in OPTIONS {
             if self.remote_enabled(option) && !self.core.config.environ.server_request.is_empty() {
-                start_request(&mut self.core, option);
+                let core = &mut self.core;
+                let microsoft_telnet = core.families.ttype.is_microsoft_telnet();
+                let state = &mut core.families.environ;
+                let config = &core.config.environ;
+                start_request(state, config, &mut core.link, option, microsoft_telnet);
                 sent = true;
             }
         }

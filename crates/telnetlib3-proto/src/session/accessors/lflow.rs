@@ -1,7 +1,7 @@
 //! LFLOW: requests and getters on [`Session`].
 
 use crate::option::TelnetOption;
-use crate::options::lflow::{lineflow, xon_any, LflowCommand};
+use crate::options::lflow::LflowCommand;
 use crate::Session;
 
 impl Session {
@@ -9,13 +9,13 @@ impl Session {
     /// as we last set it.
     #[must_use]
     pub fn lineflow(&self) -> bool {
-        lineflow(&self.core)
+        self.core.families.lflow.lineflow(&self.core.config.lflow)
     }
 
     /// Whether any character restarts output (RESTART-ANY) rather than only XON.
     #[must_use]
     pub fn xon_any(&self) -> bool {
-        xon_any(&self.core)
+        self.core.families.lflow.xon_any(&self.core.config.lflow)
     }
 
     /// Turn flow control on or off, and command the peer (`ON` / `OFF`) if it performs

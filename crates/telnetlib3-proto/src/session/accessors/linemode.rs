@@ -96,6 +96,11 @@ impl Session {
     /// or 32 when the client transmits in BINARY). Returns false when LINEMODE is off or
     /// this is a client.
     pub fn request_forwardmask(&mut self) -> bool {
-        self.role() == Role::Server && send_forwardmask(&mut self.core, true)
+        if self.role() != Role::Server {
+            return false;
+        }
+        let core = &mut self.core;
+        let state = &mut core.families.linemode;
+        send_forwardmask(state, &core.config.linemode, &mut core.link, true)
     }
 }

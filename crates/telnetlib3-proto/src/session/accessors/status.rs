@@ -26,6 +26,6 @@ impl Session {
     /// Our own view of the options, as we would report it in `STATUS IS`.
     #[must_use]
     pub fn status_report(&self) -> Vec<StatusItem> {
-        report(&self.core)
+        report(&self.core.link, &self.core.status_parameters())
     }
 }
