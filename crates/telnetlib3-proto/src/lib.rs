@@ -7,18 +7,21 @@
 //! [`Session::poll_transmit`]. The async `telnetlib3` crate drives it over tokio sockets;
 //! anything else (a test, a fuzzer, another runtime) can drive it the same way.
 //!
-//! Layers, each usable alone:
+//! Layers, each usable alone, each importing only those above it in this list (the test
+//! `tests/layers.rs` fails on any two files that import each other):
 //!
 //! - [`Parser`]: the incremental tokenizer (RFC 854), with a `memchr` fast path over plain
 //!   data and a capped subnegotiation buffer; events go to a [`Handler`].
 //! - [`Encoder`] and the `write_*` frame builders: IAC doubling and NVT end-of-line.
 //! - [`QState`]: RFC 1143 "Q method" negotiation as pure transitions.
-//! - [`Session`]: all of the above, with a [`Policy`] saying which options to accept.
+//! - The link (crate-private): role, sides, the option table, the outgoing queue.
+//! - [`options`]: one module per option family, each a state type whose handlers get its
+//!   own configuration, the link and an emitter for its own events, and return a typed
+//!   [`options::SubnegotiationError`]; no family reads another.
+//! - [`Event`] and [`SessionConfig`], which wrap the families' events and configurations.
+//! - [`Session`]: all of the above, with a [`Policy`] saying which options to accept; it
+//!   owns the routing of input to the families.
 //! - [`line`](mod@line): where lines end in received data (CR LF, CR NUL, CR, LF), for readers.
-//!
-//! - [`options`]: one module per option family, each parsing and building its own
-//!   subnegotiations and keeping its own state, reached through [`Session`] methods and
-//!   [`Event`] variants.
 //!
 //! RFCs: 854 and 855 (the protocol and option negotiation), 856 (BINARY), 857 (ECHO), 858
 //! (SGA), 859 (STATUS), 860 (TIMING-MARK), 885 (EOR), 727 (LOGOUT), 779 (SNDLOC), 1073
