@@ -23,11 +23,18 @@
 //! A malformed subnegotiation is reported as [`crate::Event::BadSubnegotiation`] and
 //! changes nothing.
 
+pub mod aardwolf;
+pub mod atcp;
 pub mod charset;
 pub mod environ;
+pub mod gmcp;
 pub mod lflow;
 pub mod linemode;
 pub mod logout;
+pub mod msdp;
+pub mod mssp;
+pub mod mtts;
+mod mud_text;
 pub mod naws;
 pub mod sndloc;
 pub mod status;
@@ -35,6 +42,7 @@ pub mod timing_mark;
 pub mod tspeed;
 pub mod ttype;
 pub mod xdisploc;
+pub mod zmp;
 
 pub use crate::family::{Subcommand, SubnegotiationError};
 

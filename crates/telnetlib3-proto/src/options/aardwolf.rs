@@ -1,0 +1,78 @@
+//! Aardwolf's option 102: one channel byte, then (usually one) data byte, from the
+//! server (`IAC SB 102 100 3 IAC SE`: status 3, "at the prompt"); the client turns
+//! features on and off with the same shape.
+//!
+//! Specification: <https://www.aardwolf.com/blog/2008/07/10/telnet-negotiation-control-mud-client-interaction/>.
+
+/// One Aardwolf message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AardwolfMessage {
+    /// The channel byte (100 status, 101 tick, ...).
+    pub channel: u8,
+    /// What follows it (one byte as a rule).
+    pub data: Vec<u8>,
+}
+
+impl AardwolfMessage {
+    /// Decode a payload; `None` when it is empty.
+    ///
+    /// ```
+    /// use telnetlib3_proto::options::aardwolf::AardwolfMessage;
+    ///
+    /// let message = AardwolfMessage::decode(&[100, 3]).unwrap();
+    /// assert_eq!(message.channel_name(), Some("status"));
+    /// assert_eq!(message.data, [3]);
+    /// ```
+    #[must_use]
+    pub fn decode(payload: &[u8]) -> Option<Self> {
+        let (&channel, data) = payload.split_first()?;
+        Some(Self {
+            channel,
+            data: data.to_vec(),
+        })
+    }
+
+    /// The channel's name as telnetlib3 names the server's channels, if it is one.
+    #[must_use]
+    pub fn channel_name(&self) -> Option<&'static str> {
+        Some(match self.channel {
+            100 => "status",
+            101 => "tick",
+            102 => "affect",
+            103 => "group",
+            104 => "skill",
+            105 => "quest",
+            106 => "spell",
+            107 => "stat",
+            108 => "message",
+            _ => return None,
+        })
+    }
+
+    /// Append the payload to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.channel);
+        out.extend_from_slice(&self.data);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channel_and_data() {
+        assert_eq!(AardwolfMessage::decode(&[]), None);
+        let tick = AardwolfMessage::decode(&[101]).unwrap();
+        assert_eq!((tick.channel_name(), tick.data.len()), (Some("tick"), 0));
+        let other = AardwolfMessage::decode(&[7, 1, 2]).unwrap();
+        assert_eq!((other.channel_name(), other.data), (None, vec![1, 2]));
+        let mut out = Vec::new();
+        AardwolfMessage {
+            channel: 100,
+            data: vec![3],
+        }
+        .encode(&mut out);
+        assert_eq!(out, [100, 3]);
+    }
+}
