@@ -9,15 +9,21 @@ Usage:
       (encoding="utf8", force_binary) instead of bytes (s2c only; BLOCKFILE must be
       whole UTF-8 characters). --lines: the server writes BLOCKFILE in 84-byte write()
       calls, draining only at the end; --lines-drained: write(line) then drain() per
-      84-byte line.
+      84-byte line. --tls CERT KEY CA: over TLS (the server's certificate and key, the
+      CA the client verifies it with).
   bench.py dump KB RUNS
       telnetlib3's default shell and a client in this one process; for each run the
       client sends `dump KB` and reads to its `KB OK`; prints `mbps=MB/S` per run.
-  bench.py greet-server
+  bench.py greet-server [CERT KEY]
       a server whose shell writes `hello\\r\\n` and then waits for the client to close;
-      prints `port=N` once listening.
+      prints `port=N` once listening. With CERT and KEY (PEM files): over TLS.
+  bench.py tls-s2c-server CERT KEY BLOCKFILE TOTAL
+      a TLS server whose shell writes `hello\\r\\n`, waits for one byte, writes TOTAL
+      bytes (BLOCKFILE repeated, write + drain per block) and waits for the client to
+      close; prints `port=N` once listening. The client (the Rust bench) times it.
 """
 import asyncio
+import ssl
 import sys
 import time
 
@@ -37,6 +43,7 @@ async def bulk(
     line_mode: bool,
     text: bool,
     pieces: str,
+    tls=None,
 ) -> None:
     finished = asyncio.Queue()
     lines = [block[i : i + LINE] for i in range(0, len(block), LINE)]
@@ -89,18 +96,25 @@ async def bulk(
         encoding=False,
         connect_maxwait=0.5,
         line_mode=line_mode,
+        ssl=server_context(*tls[:2]) if tls else None,
     )
+    client_ssl = ssl.create_default_context(cafile=tls[2]) if tls else None
     port = server.sockets[0].getsockname()[1]
     # Text: count characters, since the reader hands out str.
     chars_total = len(block.decode("utf-8")) * (total // len(block)) if text else 0
     for _ in range(runs):
         if text:
             reader, writer = await telnetlib3.open_connection(
-                "127.0.0.1", port, encoding="utf8", force_binary=True, connect_maxwait=0.5
+                "127.0.0.1",
+                port,
+                encoding="utf8",
+                force_binary=True,
+                connect_maxwait=0.5,
+                ssl=client_ssl,
             )
         else:
             reader, writer = await telnetlib3.open_connection(
-                "127.0.0.1", port, encoding=False, connect_maxwait=0.5
+                "127.0.0.1", port, encoding=False, connect_maxwait=0.5, ssl=client_ssl
             )
         if text:
             start = time.perf_counter()
@@ -178,7 +192,15 @@ async def dump(kb: int, runs: int) -> None:
     server.close()
 
 
-async def serve() -> None:
+def server_context(cert, key):
+    if cert is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+async def serve(cert=None, key=None) -> None:
     async def shell(reader, writer):
         writer.write(b"hello\r\n")
         await writer.drain()
@@ -187,7 +209,43 @@ async def serve() -> None:
         writer.close()
 
     server = await telnetlib3.create_server(
-        host="127.0.0.1", port=0, shell=shell, encoding=False, connect_maxwait=0.5
+        host="127.0.0.1",
+        port=0,
+        shell=shell,
+        encoding=False,
+        connect_maxwait=0.5,
+        ssl=server_context(cert, key),
+    )
+    print(f"port={server.sockets[0].getsockname()[1]}", flush=True)
+    await server.wait_closed()
+
+
+async def tls_s2c_server(cert, key, block: bytes, total: int) -> None:
+    async def shell(reader, writer):
+        try:
+            writer.write(b"hello\r\n")
+            await writer.drain()
+            if not await reader.read(1):
+                return
+            sent = 0
+            while sent < total:
+                writer.write(block)
+                await writer.drain()
+                sent += len(block)
+            while await reader.read(4096):
+                pass
+        except ConnectionError:
+            pass
+        finally:
+            writer.close()
+
+    server = await telnetlib3.create_server(
+        host="127.0.0.1",
+        port=0,
+        shell=shell,
+        encoding=False,
+        connect_maxwait=0.5,
+        ssl=server_context(cert, key),
     )
     print(f"port={server.sockets[0].getsockname()[1]}", flush=True)
     await server.wait_closed()
@@ -199,6 +257,7 @@ def main() -> None:
         with open(sys.argv[3], "rb") as f:
             block = f.read()
         flags = sys.argv[6:]
+        tls = flags[flags.index("--tls") + 1 :][:3] if "--tls" in flags else None
         asyncio.run(
             bulk(
                 sys.argv[2],
@@ -210,12 +269,17 @@ def main() -> None:
                 "lines-drained"
                 if "--lines-drained" in flags
                 else "lines" if "--lines" in flags else "blocks",
+                tls,
             )
         )
     elif mode == "dump":
         asyncio.run(dump(int(sys.argv[2]), int(sys.argv[3])))
     elif mode == "greet-server":
-        asyncio.run(serve())
+        asyncio.run(serve(*sys.argv[2:4]))
+    elif mode == "tls-s2c-server":
+        with open(sys.argv[4], "rb") as f:
+            block = f.read()
+        asyncio.run(tls_s2c_server(sys.argv[2], sys.argv[3], block, int(sys.argv[5])))
     else:
         raise SystemExit(f"unknown mode {mode}")
 

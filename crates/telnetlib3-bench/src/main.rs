@@ -4,16 +4,17 @@
 //!
 //! `--quick` runs every case once with small sizes: a smoke run that checks it works.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Parser, Subcommand};
 use telnetlib3::proto::TelnetOption;
 use telnetlib3::text::{Encoding, ErrorMode};
+use telnetlib3::tls::{rustls, TlsClient, TlsServer};
 use telnetlib3::{
     create_server, open_connection, ClientConfig, Server, ServerConfig, TelnetWriter, TextReader,
 };
@@ -21,6 +22,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::process::Command;
 use tokio::time::timeout;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 /// The Python side, written to a temporary directory at run time.
 const PYTHON_SCRIPT: &str = include_str!("../python/bench.py");
@@ -61,6 +63,9 @@ enum ChildCommand {
         /// A plain tokio server instead of the library's.
         #[arg(long)]
         pump: bool,
+        /// Over TLS, with the certificate and key in this directory (see `Tls`).
+        #[arg(long)]
+        tls: Option<PathBuf>,
     },
     /// Internal: one bulk transfer of ours, in this process only (for profilers).
     #[command(hide = true)]
@@ -324,12 +329,26 @@ fn mb_per_s(bytes: usize, elapsed: Duration) -> f64 {
 /// The server of our bulk cases: sends `total` bytes after a go byte (s2c), or reads
 /// `total` and answers the end mark (c2s).
 async fn bulk_server_ours(setup: Bulk, block: Arc<Vec<u8>>, total: usize) -> Result<Server> {
-    let mut config = local_server_config();
+    bulk_server_with(local_server_config(), setup, block, total, false).await
+}
+
+/// [`bulk_server_ours`] with `config` (TLS, for case 14); `greet`: the shell writes
+/// [`GREETING`] first, so that a raw client knows the shell has started.
+async fn bulk_server_with(
+    mut config: ServerConfig,
+    setup: Bulk,
+    block: Arc<Vec<u8>>,
+    total: usize,
+    greet: bool,
+) -> Result<Server> {
     config.connect_maxwait = Duration::from_millis(500);
     config.plan.line_mode = setup.line_mode;
     let server = create_server(config, move |mut reader, mut writer| {
         let block = Arc::clone(&block);
         async move {
+            if greet && (writer.write(GREETING).await.is_err() || writer.drain().await.is_err()) {
+                return;
+            }
             if setup.direction == Direction::ServerToClient {
                 if !matches!(reader.read(1).await, Ok(go) if !go.is_empty()) {
                     return;
@@ -561,6 +580,7 @@ async fn bulk_python(
     block: &[u8],
     total: usize,
     sizes: Sizes,
+    tls: Option<&Tls>,
 ) -> Result<Vec<f64>> {
     let block_file = python
         .dir
@@ -591,6 +611,13 @@ async fn bulk_python(
         Pieces::LinesDrained => {
             command.arg("--lines-drained");
         }
+    }
+    if let Some(tls) = tls {
+        command
+            .arg("--tls")
+            .arg(tls.cert())
+            .arg(tls.key())
+            .arg(tls.ca());
     }
     command.stdin(Stdio::null()).kill_on_drop(true);
     let output = timeout(sizes.python_timeout, command.output())
@@ -776,6 +803,8 @@ enum Client {
     Refusing,
     /// Our client (full negotiation).
     Ours,
+    /// A tokio-rustls client: the TLS handshake, the first bytes, close (case 14).
+    Tls,
 }
 
 /// What a batch of connections to a child server measured.
@@ -812,6 +841,7 @@ async fn connection_batch(
                         match client {
                             Client::Refusing => greet_refusing(port).await,
                             Client::Ours => greet_ours(port).await,
+                            Client::Tls => handshake_tls(port).await,
                         }
                     };
                     timeout(Duration::from_secs(10), attempt)
@@ -838,17 +868,30 @@ async fn connection_batch(
     })
 }
 
-/// The child greeting server of `imp`.
-async fn greeting_child(imp: Impl, python: Option<&Python>) -> Result<ChildServer> {
+/// The child greeting server of `imp`, over TLS with `tls`.
+async fn greeting_child(
+    imp: Impl,
+    python: Option<&Python>,
+    tls: Option<&Tls>,
+) -> Result<ChildServer> {
     let command = match imp {
-        Impl::Python => python
-            .context("skipped: no Python")?
-            .command("greet-server"),
+        Impl::Python => {
+            let mut command = python
+                .context("skipped: no Python")?
+                .command("greet-server");
+            if let Some(tls) = tls {
+                command.arg(tls.cert()).arg(tls.key());
+            }
+            command
+        }
         Impl::Ours | Impl::Pump => {
             let mut command = Command::new(std::env::current_exe()?);
             command.arg("idle-server");
             if imp == Impl::Pump {
                 command.arg("--pump");
+            }
+            if let Some(tls) = tls {
+                command.arg("--tls").arg(&tls.dir);
             }
             command
         }
@@ -869,9 +912,10 @@ async fn loaded_case(
     imp: Impl,
     client: Client,
     python: Option<&Python>,
+    tls: Option<&Tls>,
     sizes: Sizes,
 ) -> Result<Loaded> {
-    let server = greeting_child(imp, python).await?;
+    let server = greeting_child(imp, python, tls).await?;
     let total = if imp == Impl::Python {
         sizes.python_connections
     } else {
@@ -897,7 +941,7 @@ async fn latency_case(
     python: Option<&Python>,
     sizes: Sizes,
 ) -> Result<Vec<f64>> {
-    let server = greeting_child(imp, python).await?;
+    let server = greeting_child(imp, python, None).await?;
     let total = if imp == Impl::Python {
         sizes.python_latency
     } else {
@@ -1007,10 +1051,19 @@ struct Idle {
 
 /// A child server, `count` connections that greet and stay open (our client with full
 /// negotiation; raw sockets for the pump), `IN_FLIGHT` opening at a time.
-async fn idle_case(imp: Impl, python: Option<&Python>, count: usize, runs: usize) -> Result<Idle> {
+async fn idle_case(
+    imp: Impl,
+    python: Option<&Python>,
+    tls: Option<&Tls>,
+    count: usize,
+    runs: usize,
+) -> Result<Idle> {
+    let connector = tls.map(Tls::connector);
+    let mut client = ClientConfig::default();
+    client.tls = tls.map(|tls| TlsClient::new(Arc::clone(&tls.client)));
     let mut idle = Idle::default();
     for _ in 0..runs {
-        let server = greeting_child(imp, python).await?;
+        let server = greeting_child(imp, python, tls).await?;
         let port = server.port;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let before = server.rss_kib()?;
@@ -1019,11 +1072,26 @@ async fn idle_case(imp: Impl, python: Option<&Python>, count: usize, runs: usize
         let workers: Vec<_> = (0..IN_FLIGHT)
             .map(|_| {
                 let next = Arc::clone(&next);
+                let connector = connector.clone();
+                let client = client.clone();
                 tokio::spawn(async move {
                     let mut held = Vec::new();
                     while next.fetch_add(1, Ordering::Relaxed) < count {
                         let open = async {
-                            if imp == Impl::Pump {
+                            if let (Impl::Pump, Some(connector)) = (imp, &connector) {
+                                let socket = TcpStream::connect((HOST, port)).await?;
+                                let mut stream = connector.connect(server_name(), socket).await?;
+                                let mut buf = [0u8; 64];
+                                let mut got = Vec::new();
+                                while !got.ends_with(b"\n") {
+                                    let n = stream.read(&mut buf).await?;
+                                    if n == 0 {
+                                        bail!("closed before the greeting");
+                                    }
+                                    got.extend_from_slice(&buf[..n]);
+                                }
+                                anyhow::Ok(Held::Tls(Box::new(stream)))
+                            } else if imp == Impl::Pump {
                                 let mut socket = TcpStream::connect((HOST, port)).await?;
                                 let mut buf = [0u8; 64];
                                 let mut got = Vec::new();
@@ -1037,7 +1105,7 @@ async fn idle_case(imp: Impl, python: Option<&Python>, count: usize, runs: usize
                                 anyhow::Ok(Held::Raw(socket))
                             } else {
                                 let (mut reader, writer) =
-                                    open_connection(HOST, port, ClientConfig::default()).await?;
+                                    open_connection(HOST, port, client.clone()).await?;
                                 let line = reader.read_line().await?;
                                 if !line.ends_with(b"\n") {
                                     bail!("no greeting");
@@ -1074,17 +1142,25 @@ async fn idle_case(imp: Impl, python: Option<&Python>, count: usize, runs: usize
 #[allow(dead_code)] // Held only to keep the sockets open.
 enum Held {
     Raw(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     Ours(telnetlib3::TelnetReader, TelnetWriter),
 }
 
-async fn idle_server(pump: bool) -> Result<()> {
-    if pump {
+async fn idle_server(pump: bool, tls: Option<&Path>) -> Result<()> {
+    if let (true, Some(dir)) = (pump, tls) {
+        let (port, _acceptor) = greeting_server_tls_pump(Tls::acceptor_from(dir)?).await?;
+        println!("port={port}");
+        std::future::pending::<()>().await;
+    } else if pump {
         let (port, _acceptor) = greeting_server_pump().await?;
         println!("port={port}");
         std::future::pending::<()>().await;
     } else {
         let mut config = local_server_config();
         config.connect_maxwait = Duration::from_secs(2);
+        if let Some(dir) = tls {
+            config.tls = Some(Arc::new(Tls::server_from(dir)?));
+        }
         let server = create_server(config, |mut reader, mut writer| async move {
             let _ = writer.write(GREETING).await;
             let _ = writer.drain().await;
@@ -1148,6 +1224,434 @@ async fn profile(case: &str, mib: usize) -> Result<()> {
     server.close();
     println!("{case}: {:.0} MB/s", mb_per_s(total, elapsed));
     Ok(())
+}
+
+// ---------------------------------------------------------------- TLS (issue 14)
+
+/// The certificates of the TLS cases, made with rcgen at start-up (a CA and a server
+/// certificate for localhost and 127.0.0.1, ECDSA P-256, PEM files in a scratch directory
+/// for the child servers and Python), and the configurations every implementation shares.
+struct Tls {
+    dir: PathBuf,
+    /// Ours and the pump in this process use this very rustls configuration; the child
+    /// servers load the same files the same way.
+    server: Arc<TlsServer>,
+    /// Every client: TLS 1.3, `TLS_AES_256_GCM_SHA384` only (the suite rustls and
+    /// OpenSSL prefer anyway), the CA as the only root, and no resumption, so that every
+    /// handshake is a full one.
+    client: Arc<rustls::ClientConfig>,
+}
+
+/// The client connector of [`Client::Tls`] (set once in `main`).
+static TLS_CONNECTOR: OnceLock<TlsConnector> = OnceLock::new();
+
+impl Tls {
+    const CERT: &'static str = "server.pem";
+    const KEY: &'static str = "server-key.pem";
+    const CA: &'static str = "ca.pem";
+
+    fn create() -> Result<Self> {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let dir = std::env::temp_dir().join(format!("telnetlib3-bench-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let ca_key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(Vec::<String>::new())?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "telnetlib3-bench CA");
+        let ca = params.self_signed(&ca_key)?;
+        std::fs::write(dir.join(Self::CA), ca.pem())?;
+        let key = KeyPair::generate()?;
+        let mut params = CertificateParams::new(vec!["localhost".to_owned(), HOST.to_owned()])?;
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let cert = params.signed_by(&key, &ca, &ca_key)?;
+        std::fs::write(dir.join(Self::CERT), cert.pem())?;
+        std::fs::write(dir.join(Self::KEY), key.serialize_pem())?;
+        let server = Arc::new(Self::server_from(&dir)?);
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone())?;
+        let mut provider = rustls::crypto::ring::default_provider();
+        provider.cipher_suites = vec![rustls::crypto::ring::cipher_suite::TLS13_AES_256_GCM_SHA384];
+        let mut client = rustls::ClientConfig::builder_with_provider(Arc::new(provider))
+            .with_protocol_versions(&[&rustls::version::TLS13])?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        client.resumption = rustls::client::Resumption::disabled();
+        Ok(Self {
+            dir,
+            server,
+            client: Arc::new(client),
+        })
+    }
+
+    fn cert(&self) -> PathBuf {
+        self.dir.join(Self::CERT)
+    }
+
+    fn key(&self) -> PathBuf {
+        self.dir.join(Self::KEY)
+    }
+
+    fn ca(&self) -> PathBuf {
+        self.dir.join(Self::CA)
+    }
+
+    /// The library's server configuration from the files in `dir`.
+    fn server_from(dir: &Path) -> Result<TlsServer> {
+        Ok(TlsServer::from_pem_files(
+            dir.join(Self::CERT),
+            dir.join(Self::KEY),
+            None,
+        )?)
+    }
+
+    /// The pump's acceptor: the same rustls configuration as [`Tls::server_from`]'s.
+    fn acceptor_from(dir: &Path) -> Result<TlsAcceptor> {
+        Ok(TlsAcceptor::from(Self::server_from(dir)?.current()))
+    }
+
+    fn connector(&self) -> TlsConnector {
+        TlsConnector::from(Arc::clone(&self.client))
+    }
+}
+
+impl Drop for Tls {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn server_name() -> rustls::pki_types::ServerName<'static> {
+    rustls::pki_types::ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into())
+}
+
+const BINARY: u8 = 0;
+
+/// A raw client's side of a Telnet server's opening: it asks for BINARY both ways (so
+/// the server writes as it does to our client in case 1) and refuses every other option;
+/// of the data it only notes the end of the greeting line.
+#[derive(Debug, Default)]
+struct Answerer {
+    state: AnswerState,
+    /// The server agreed to send (DO BINARY answered) and to receive (WILL BINARY) binary.
+    binary: (bool, bool),
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+enum AnswerState {
+    #[default]
+    Data,
+    Iac,
+    Verb(u8),
+    Sub,
+    SubIac,
+}
+
+impl Answerer {
+    const OPENING: [u8; 6] = [IAC, WILL, BINARY, IAC, DO, BINARY];
+
+    /// Take what came, queue the answers in `reply`; whether a line ended in the data.
+    fn feed(&mut self, data: &[u8], reply: &mut Vec<u8>) -> bool {
+        let mut line_end = false;
+        for &byte in data {
+            self.state = match (self.state, byte) {
+                (AnswerState::Data, IAC) => AnswerState::Iac,
+                (AnswerState::Data, b'\n') => {
+                    line_end = true;
+                    AnswerState::Data
+                }
+                (AnswerState::Iac, WILL | WONT | DO | DONT) => AnswerState::Verb(byte),
+                (AnswerState::Iac, SB) => AnswerState::Sub,
+                (AnswerState::Verb(verb), option) => {
+                    match (verb, option) {
+                        (DO, BINARY) => self.binary.0 = true,
+                        (WILL, BINARY) => self.binary.1 = true,
+                        (DONT, BINARY) => self.binary.0 = false,
+                        (WONT, BINARY) => self.binary.1 = false,
+                        (DO, _) => reply.extend_from_slice(&[IAC, WONT, option]),
+                        (WILL, _) => reply.extend_from_slice(&[IAC, DONT, option]),
+                        _ => {}
+                    }
+                    AnswerState::Data
+                }
+                (AnswerState::Sub, IAC) => AnswerState::SubIac,
+                (AnswerState::Sub, _) | (AnswerState::SubIac, IAC) => AnswerState::Sub,
+                (AnswerState::SubIac, SE)
+                | (AnswerState::Data | AnswerState::Iac | AnswerState::SubIac, _) => {
+                    AnswerState::Data
+                }
+            };
+        }
+        line_end
+    }
+}
+
+/// What the reader of case 14 saw of one transfer.
+#[derive(Debug)]
+struct TlsTransfer {
+    elapsed: Duration,
+    /// The protocol version and cipher suite agreed.
+    suite: String,
+    /// Whether the server agreed BINARY both ways (Telnet servers only).
+    binary: bool,
+}
+
+/// One s2c transfer read by a plain tokio-rustls client that counts bytes: the TLS
+/// handshake; for a Telnet server (`telnet`), the opening negotiation as [`Answerer`]
+/// answers it; the greeting line (the server's shell has started); then, timed, a go byte
+/// and `total` bytes. What the server sends is ASCII without IAC, so after the greeting
+/// every byte is data.
+async fn tls_read_once(
+    port: u16,
+    connector: &TlsConnector,
+    total: usize,
+    telnet: bool,
+) -> Result<TlsTransfer> {
+    let socket = TcpStream::connect((HOST, port)).await?;
+    socket.set_nodelay(true)?;
+    let mut stream = connector.connect(server_name(), socket).await?;
+    let connection = stream.get_ref().1;
+    let suite = format!(
+        "{:?} {:?}",
+        connection.protocol_version().context("no TLS version")?,
+        connection
+            .negotiated_cipher_suite()
+            .context("no cipher suite")?
+            .suite()
+    );
+    let mut answerer = Answerer::default();
+    if telnet {
+        stream.write_all(&Answerer::OPENING).await?;
+        stream.flush().await?;
+    }
+    let mut buf = vec![0u8; BLOCK];
+    loop {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            bail!("the server closed before its greeting");
+        }
+        let mut reply = Vec::new();
+        let greeted = answerer.feed(&buf[..n], &mut reply);
+        if !reply.is_empty() {
+            stream.write_all(&reply).await?;
+            stream.flush().await?;
+        }
+        if greeted {
+            break;
+        }
+    }
+    let start = Instant::now();
+    stream.write_all(b"g").await?;
+    stream.flush().await?;
+    let mut got = 0;
+    while got < total {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            bail!("the server closed after {got} of {total} bytes");
+        }
+        got += n;
+    }
+    let elapsed = start.elapsed();
+    let _ = stream.shutdown().await;
+    Ok(TlsTransfer {
+        elapsed,
+        suite,
+        binary: answerer.binary == (true, true),
+    })
+}
+
+/// The floor of case 14: a tokio-rustls server with no Telnet, the same rustls
+/// configuration as ours: the handshake, the greeting, a go byte, `total` bytes.
+async fn tls_bulk_server_pump(
+    acceptor: TlsAcceptor,
+    block: Arc<Vec<u8>>,
+    total: usize,
+) -> Result<(u16, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind((HOST, 0)).await?;
+    let port = listener.local_addr()?.port();
+    let task = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let block = Arc::clone(&block);
+            tokio::spawn(async move {
+                let _ = socket.set_nodelay(true);
+                let Ok(mut stream) = acceptor.accept(socket).await else {
+                    return;
+                };
+                let mut buf = vec![0u8; BLOCK];
+                if stream.write_all(GREETING).await.is_err()
+                    || stream.flush().await.is_err()
+                    || !matches!(stream.read(&mut buf[..1]).await, Ok(1))
+                {
+                    return;
+                }
+                let mut sent = 0;
+                while sent < total {
+                    if stream.write_all(&block).await.is_err() {
+                        return;
+                    }
+                    sent += block.len();
+                }
+                let _ = stream.flush().await;
+                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    Ok((port, task))
+}
+
+/// Case 14: `runs` TLS s2c transfers of `total` bytes from `imp`'s server, each read by
+/// [`tls_read_once`]; MB/s per run and what the reader saw of the last.
+async fn tls_bulk(
+    imp: Impl,
+    tls: &Tls,
+    python: Option<&Python>,
+    block: &Arc<Vec<u8>>,
+    total: usize,
+    runs: usize,
+) -> Result<(Vec<f64>, TlsTransfer)> {
+    let connector = tls.connector();
+    let s2c = Bulk {
+        direction: Direction::ServerToClient,
+        line_mode: false,
+        text: false,
+        pieces: Pieces::Blocks,
+    };
+    enum Running {
+        Ours(Server),
+        Pump(tokio::task::JoinHandle<()>),
+        Python(ChildServer),
+    }
+    let (port, running) = match imp {
+        Impl::Ours => {
+            let mut config = local_server_config();
+            config.tls = Some(Arc::clone(&tls.server));
+            let server = bulk_server_with(config, s2c, Arc::clone(block), total, true).await?;
+            (port_of(&server), Running::Ours(server))
+        }
+        Impl::Pump => {
+            let acceptor = TlsAcceptor::from(tls.server.current());
+            let (port, task) = tls_bulk_server_pump(acceptor, Arc::clone(block), total).await?;
+            (port, Running::Pump(task))
+        }
+        Impl::Python => {
+            let python = python.context("skipped: no Python")?;
+            let block_file = python.dir.join("tls-block.bin");
+            std::fs::write(&block_file, block.as_slice())?;
+            let mut command = python.command("tls-s2c-server");
+            command
+                .arg(tls.cert())
+                .arg(tls.key())
+                .arg(&block_file)
+                .arg(total.to_string());
+            let child = ChildServer::start(command).await?;
+            (child.port, Running::Python(child))
+        }
+    };
+    let mut samples = Vec::new();
+    let mut last = None;
+    for _ in 0..runs {
+        let transfer = timeout(
+            Duration::from_secs(300),
+            tls_read_once(port, &connector, total, imp != Impl::Pump),
+        )
+        .await
+        .map_err(|_| anyhow!("a transfer took over 300 s"))??;
+        samples.push(mb_per_s(total, transfer.elapsed));
+        last = Some(transfer);
+    }
+    match running {
+        Running::Ours(server) => server.close(),
+        Running::Pump(task) => task.abort(),
+        Running::Python(child) => child.stop().await,
+    }
+    Ok((samples, last.context("no runs")?))
+}
+
+/// Case 14a, ours: case 1 over TLS, our server's shell read by our TLS client.
+async fn tls_bulk_ours_client(
+    tls: &Tls,
+    block: &Arc<Vec<u8>>,
+    total: usize,
+    runs: usize,
+) -> Result<Vec<f64>> {
+    let s2c = Bulk {
+        direction: Direction::ServerToClient,
+        line_mode: false,
+        text: false,
+        pieces: Pieces::Blocks,
+    };
+    let mut config = local_server_config();
+    config.tls = Some(Arc::clone(&tls.server));
+    let server = bulk_server_with(config, s2c, Arc::clone(block), total, false).await?;
+    let port = port_of(&server);
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let mut client = ClientConfig::default();
+        client.connect_maxwait = Duration::from_secs(1);
+        client.tls = Some(TlsClient::new(Arc::clone(&tls.client)));
+        let (mut reader, mut writer) = open_connection(HOST, port, client).await?;
+        wait_for_binary(&writer).await;
+        let start = Instant::now();
+        writer.write(b"g").await?;
+        let mut got = 0;
+        while got < total {
+            let data = reader.read(BLOCK).await?;
+            if data.is_empty() {
+                bail!("our server closed after {got} of {total} bytes");
+            }
+            got += data.len();
+        }
+        samples.push(mb_per_s(total, start.elapsed()));
+        writer.close().await;
+    }
+    server.close();
+    Ok(samples)
+}
+
+/// Case 14b's client: a tokio-rustls connection that completes the handshake, reads the
+/// first bytes (from a Telnet server, its first negotiation: the session has started),
+/// sends its close_notify and closes.
+async fn handshake_tls(port: u16) -> Result<()> {
+    let connector = TLS_CONNECTOR.get().context("no TLS connector")?;
+    let socket = TcpStream::connect((HOST, port)).await?;
+    socket.set_nodelay(true)?;
+    let mut stream = connector.connect(server_name(), socket).await?;
+    let mut buf = [0u8; 256];
+    if stream.read(&mut buf).await? == 0 {
+        bail!("closed before the first bytes");
+    }
+    let _ = stream.shutdown().await;
+    Ok(())
+}
+
+/// The tokio-rustls pump's greeting server (cases 14b and 14d): the handshake, the
+/// greeting, then it reads until the client closes.
+async fn greeting_server_tls_pump(
+    acceptor: TlsAcceptor,
+) -> Result<(u16, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind((HOST, 0)).await?;
+    let port = listener.local_addr()?.port();
+    let task = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = socket.set_nodelay(true);
+                let Ok(mut stream) = acceptor.accept(socket).await else {
+                    return;
+                };
+                if stream.write_all(GREETING).await.is_err() || stream.flush().await.is_err() {
+                    return;
+                }
+                let mut buf = [0u8; 4096];
+                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    Ok((port, task))
 }
 
 // ---------------------------------------------------------------- Python
@@ -1359,7 +1863,9 @@ impl Runner<'_> {
 async fn main() -> Result<()> {
     let args = Args::parse();
     match &args.child {
-        Some(ChildCommand::IdleServer { pump }) => return idle_server(*pump).await,
+        Some(ChildCommand::IdleServer { pump, tls }) => {
+            return idle_server(*pump, tls.as_deref()).await
+        }
         Some(ChildCommand::Profile { case, mib }) => return profile(case, *mib).await,
         None => {}
     }
@@ -1518,7 +2024,7 @@ async fn main() -> Result<()> {
                 Impl::Pump => bulk_pump(setup.direction, Arc::clone(block), bulk, sizes.runs).await,
                 Impl::Ours => bulk_ours(setup, Arc::clone(block), bulk, sizes.runs).await,
                 Impl::Python => match &python {
-                    Some(p) => bulk_python(p, setup, block, python_bulk, sizes).await,
+                    Some(p) => bulk_python(p, setup, block, python_bulk, sizes, None).await,
                     None => Err(anyhow!("skipped: no Python")),
                 },
             };
@@ -1601,7 +2107,7 @@ async fn main() -> Result<()> {
         }
         for &imp in imps {
             eprintln!("running {rate} / {}", imp.name());
-            match loaded_case(imp, client, python.as_ref(), sizes).await {
+            match loaded_case(imp, client, python.as_ref(), None, sizes).await {
                 Ok(loaded) => {
                     run.push(
                         rate,
@@ -1666,7 +2172,7 @@ async fn main() -> Result<()> {
     if run.wanted(idle_rss) || run.wanted(many_rss) || run.wanted(open_ratio) {
         for imp in all {
             eprintln!("running {idle_rss} / {}", imp.name());
-            match idle_case(imp, python.as_ref(), sizes.idle, sizes.runs).await {
+            match idle_case(imp, python.as_ref(), None, sizes.idle, sizes.runs).await {
                 Ok(idle) => {
                     run.push(
                         idle_rss,
@@ -1689,7 +2195,7 @@ async fn main() -> Result<()> {
         for imp in all {
             eprintln!("running {many_rss} / {}", imp.name());
             let runs = sizes.runs.min(3);
-            match idle_case(imp, python.as_ref(), sizes.idle_many, runs).await {
+            match idle_case(imp, python.as_ref(), None, sizes.idle_many, runs).await {
                 Ok(idle) => {
                     run.push(
                         many_rss,
@@ -1713,6 +2219,109 @@ async fn main() -> Result<()> {
             let row = ratio_row(&run.rows, open_ratio, imp, (open_many, open_small), None);
             let goal = (imp == Impl::Ours).then_some(Goal::AtMost(12.0));
             run.rows.push(Row { goal, ..row });
+        }
+    }
+
+    let tls_bulk_case = "14 TLS s2c bulk ASCII";
+    let tls_bulk_python = "14a TLS s2c bulk ASCII, read by the server's own library's client";
+    let tls_rate = "14b TLS handshakes/s, 50 in flight";
+    let tls_p99 = "14c p99 connect-to-first-bytes over TLS, 50 in flight";
+    let tls_cpu = "14d server CPU per TLS connection";
+    let tls_idle = "14e server RSS per idle TLS connection, 1000 held";
+    let tls_idle_ratio = "14f idle TLS RSS / idle plain RSS (case 5)";
+    let mut tls_notes = Vec::new();
+    if [
+        tls_bulk_case,
+        tls_bulk_python,
+        tls_rate,
+        tls_p99,
+        tls_cpu,
+        tls_idle,
+    ]
+    .iter()
+    .any(|case| run.wanted(case))
+    {
+        let tls = Tls::create().context("making the TLS certificates")?;
+        let _ = TLS_CONNECTOR.set(tls.connector());
+        if run.wanted(tls_bulk_case) {
+            for imp in all {
+                eprintln!("running {tls_bulk_case} / {}", imp.name());
+                let total = if imp == Impl::Python {
+                    sizes.python_bulk
+                } else {
+                    sizes.bulk
+                };
+                let total = total / ascii.len() * ascii.len();
+                let outcome = tls_bulk(imp, &tls, python.as_ref(), &ascii, total, sizes.runs).await;
+                let outcome = outcome.map(|(samples, transfer)| {
+                    let binary = match imp {
+                        Impl::Pump => "",
+                        _ if transfer.binary => ", BINARY agreed both ways",
+                        _ => ", BINARY NOT agreed",
+                    };
+                    tls_notes.push(format!("{}: {}{binary}", imp.name(), transfer.suite));
+                    samples
+                });
+                run.push(tls_bulk_case, "MB/s", imp, Some(Goal::OfPump(0.8)), outcome);
+            }
+        }
+        if run.wanted(tls_bulk_python) {
+            let s2c_tls = Bulk {
+                direction: Direction::ServerToClient,
+                line_mode: false,
+                text: false,
+                pieces: Pieces::Blocks,
+            };
+            for imp in no_pump {
+                eprintln!("running {tls_bulk_python} / {}", imp.name());
+                let outcome = match (imp, &python) {
+                    (Impl::Ours, _) => {
+                        let total = sizes.bulk / ascii.len() * ascii.len();
+                        tls_bulk_ours_client(&tls, &ascii, total, sizes.runs).await
+                    }
+                    (_, Some(p)) => {
+                        let total = sizes.python_bulk / ascii.len() * ascii.len();
+                        bulk_python(p, s2c_tls, &ascii, total, sizes, Some(&tls)).await
+                    }
+                    (_, None) => Err(anyhow!("skipped: no Python")),
+                };
+                run.push(tls_bulk_python, "MB/s", imp, None, outcome);
+            }
+        }
+        if run.wanted(tls_rate) || run.wanted(tls_p99) || run.wanted(tls_cpu) {
+            for imp in all {
+                eprintln!("running {tls_rate} / {}", imp.name());
+                match loaded_case(imp, Client::Tls, python.as_ref(), Some(&tls), sizes).await {
+                    Ok(loaded) => {
+                        let goal = Some(Goal::OfPump(0.8));
+                        run.push(tls_rate, "conn/s", imp, goal, Ok(loaded.rate));
+                        run.push(tls_p99, "ms", imp, None, Ok(loaded.p99_ms));
+                        run.push(tls_cpu, "us/conn", imp, None, Ok(loaded.cpu_us));
+                    }
+                    Err(error) => {
+                        let text = format!("{error:#}");
+                        for case in [tls_rate, tls_p99, tls_cpu] {
+                            run.push(case, "-", imp, None, Err(anyhow!("{text}")));
+                        }
+                    }
+                }
+            }
+        }
+        if run.wanted(tls_idle) {
+            for imp in all {
+                eprintln!("running {tls_idle} / {}", imp.name());
+                let outcome = idle_case(imp, python.as_ref(), Some(&tls), sizes.idle, sizes.runs)
+                    .await
+                    .map(|idle| idle.rss_kib);
+                run.push(tls_idle, "KiB/conn", imp, None, outcome);
+            }
+            for imp in all {
+                if median_of(&run.rows, idle_rss, imp).is_some() {
+                    let pair = (tls_idle, idle_rss);
+                    run.rows
+                        .push(ratio_row(&run.rows, tls_idle_ratio, imp, pair, None));
+                }
+            }
         }
     }
     let rows = run.rows;
@@ -1741,6 +2350,28 @@ async fn main() -> Result<()> {
          connections (our client with full negotiation; raw sockets for the pump), divided \
          by their number; 10 holds the client ends in this process and the server ends in \
          the child (each under its 20 000-descriptor limit), at most 3 runs, Python's too."
+    );
+    if !tls_notes.is_empty() {
+        println!();
+        println!(
+            "TLS as each reader of case 14 saw it: {}",
+            tls_notes.join("; ")
+        );
+    }
+    println!(
+        "Case 14: TLS 1.3 only, TLS_AES_256_GCM_SHA384 only, full handshakes (the client \
+         resumes no session), an ECDSA P-256 server certificate signed by a CA made at \
+         start-up (rcgen); the server's rustls configuration is the library's \
+         TlsServer::from_pem_files (ring) for ours and for the pump. The pump is a \
+         tokio-rustls server without Telnet. 14: the reader is a tokio-rustls client \
+         counting bytes (it asks for BINARY and refuses every other option), timed from its \
+         go byte, sent after the server's greeting line, to the last byte; ours and the \
+         pump in this process, Python's server a child process. 14a: the same transfer read by \
+         the server's own library's client (ours: our TLS client, as in case 1; Python: its \
+         client in the server's process, as in case 1). 14b-d: child servers as in \
+         cases 4, 7, 8; each client completes the handshake, reads the first bytes (ours \
+         and Python: the opening negotiation; the pump: its greeting), sends close_notify \
+         and closes. 14e: as case 5, over TLS (the pump's clients are tokio-rustls ones)."
     );
     let failed = rows
         .iter()

@@ -137,6 +137,34 @@ fn quick_run_prints_a_row_per_case() {
             "10b time to open 10000 / time to open 1000",
             &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
         ),
+        (
+            "14 TLS s2c bulk ASCII",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "14a TLS s2c bulk ASCII, read by the server's own library's client",
+            &["telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "14b TLS handshakes/s, 50 in flight",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "14c p99 connect-to-first-bytes over TLS, 50 in flight",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "14d server CPU per TLS connection",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "14e server RSS per idle TLS connection, 1000 held",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "14f idle TLS RSS / idle plain RSS (case 5)",
+            &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
     ] {
         for implementation in implementations {
             assert!(
