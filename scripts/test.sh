@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests start (none is optional: a missing one fails its test).
-packages=(inetutils-telnet inetutils-telnetd busybox-static tmux tintin++ putty-tools socat)
+packages=(inetutils-telnet inetutils-telnetd busybox-static tmux tintin++ putty-tools socat openssl telnet-ssl)
 if ((${#packages[@]})) && ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"

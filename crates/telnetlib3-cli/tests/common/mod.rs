@@ -4,6 +4,7 @@
 
 pub mod proxy;
 pub mod telnet;
+pub mod tls;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
