@@ -673,6 +673,14 @@ pub(crate) fn handshake_message(error: &io::Error) -> String {
             {
                 "the server's certificate is a CA certificate that is not trusted (self-signed?)"
             }
+            // rustls shows some reasons only as their Debug form, with their context's
+            // raw fields: name them in words instead.
+            rustls::Error::InvalidCertificate(other) if other.to_string().contains(['{', '(']) => {
+                return format!(
+                    "invalid peer certificate: {}",
+                    reason_in_words(&other.to_string())
+                );
+            }
             refused => return refused.to_string(),
         };
         return format!("invalid peer certificate: {why}");
@@ -757,5 +765,44 @@ pub(crate) async fn accept(
             failed(format!("timed out after {}s", timeout.as_secs_f64()));
             None
         }
+    }
+}
+
+/// `UnsupportedSignatureAlgorithmForPublicKeyContext { ... }` as "unsupported signature
+/// algorithm for public key": the variant's name in words, without its fields.
+fn reason_in_words(debug: &str) -> String {
+    let name = debug.split(['{', '(', ' ']).next().unwrap_or(debug);
+    let name = name.strip_suffix("Context").unwrap_or(name);
+    let mut words = String::new();
+    for c in name.chars() {
+        if c.is_ascii_uppercase() && !words.is_empty() {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    words
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_shown_as_debug_by_rustls_are_named_in_words() {
+        assert_eq!(
+            reason_in_words(
+                "UnsupportedSignatureAlgorithmForPublicKeyContext { signature_algorithm_id: [6] }"
+            ),
+            "unsupported signature algorithm for public key"
+        );
+        assert_eq!(reason_in_words("Other(OtherError(X))"), "other");
+        let error = io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
+        assert_eq!(
+            handshake_message(&error),
+            "invalid peer certificate: certificate signed by an unknown authority (not among the trusted roots)"
+        );
     }
 }

@@ -64,10 +64,11 @@ struct Args {
     /// LANG for --pty-exec's program when the client sends none and agrees no CHARSET
     #[arg(long, value_name = "LOCALE", default_value = cli::DEFAULT_LANG, value_parser = cli::parse_locale)]
     default_lang: String,
-    /// path to PEM certificate file for TLS (enables TELNETS)
-    #[arg(long, value_name = "PATH", requires = "ssl_keyfile")]
+    /// path to PEM certificate file for TLS (enables TELNETS); it may hold the private
+    /// key too
+    #[arg(long, value_name = "PATH")]
     ssl_certfile: Option<PathBuf>,
-    /// path to PEM private key file for TLS
+    /// path to PEM private key file for TLS (default: the certificate file)
     #[arg(long, value_name = "PATH", requires = "ssl_certfile")]
     ssl_keyfile: Option<PathBuf>,
     /// accept only TLS clients with a certificate signed by a CA in this PEM file
