@@ -675,7 +675,7 @@ pub(crate) fn handshake_message(error: &io::Error) -> String {
             }
             // rustls shows some reasons only as their Debug form, with their context's
             // raw fields: name them in words instead.
-            rustls::Error::InvalidCertificate(other) if other.to_string().contains(['{', '(']) => {
+            rustls::Error::InvalidCertificate(other) if shown_as_debug(&other.to_string()) => {
                 return format!(
                     "invalid peer certificate: {}",
                     reason_in_words(&other.to_string())
@@ -768,6 +768,20 @@ pub(crate) async fn accept(
     }
 }
 
+/// Whether rustls's text is a variant's Debug form (`Name { ... }`, `Name(...)`) rather
+/// than a sentence.
+fn shown_as_debug(text: &str) -> bool {
+    match text.find(['{', '(']) {
+        Some(at) => {
+            let name = text[..at].trim_end();
+            !name.is_empty()
+                && !name.contains(' ')
+                && name.starts_with(|c: char| c.is_ascii_uppercase())
+        }
+        None => false,
+    }
+}
+
 /// `UnsupportedSignatureAlgorithmForPublicKeyContext { ... }` as "unsupported signature
 /// algorithm for public key": the variant's name in words, without its fields.
 fn reason_in_words(debug: &str) -> String {
@@ -796,6 +810,12 @@ mod tests {
             "unsupported signature algorithm for public key"
         );
         assert_eq!(reason_in_words("Other(OtherError(X))"), "other");
+        assert!(shown_as_debug(
+            "UnsupportedSignatureAlgorithmContext { x: 1 }"
+        ));
+        assert!(!shown_as_debug(
+            "certificate not valid for name \"a\"; certificate is only valid for DnsName(\"b\")"
+        ));
         let error = io::Error::new(
             io::ErrorKind::InvalidData,
             rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
