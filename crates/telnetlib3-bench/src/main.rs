@@ -72,7 +72,8 @@ enum ChildCommand {
     Profile {
         /// `s2c`, `s2c-iac`, `s2c-lines`, `s2c-lines-drained`, `c2s`, `c2s-iac`, `c2s-line`,
         /// `c2s-iac-line`, `text`, `dump` (case 13: the debug shell's `dump`, server and
-        /// client both in this process).
+        /// client both in this process), `tls-s2c`, `tls-s2c-pump` (case 14: our TLS
+        /// server or the tokio-rustls pump, read by the tokio-rustls reader).
         case: String,
         /// MiB moved.
         #[arg(long, default_value_t = 256)]
@@ -1175,6 +1176,22 @@ async fn idle_server(pump: bool, tls: Option<&Path>) -> Result<()> {
 
 /// One bulk case of ours, for `perf record` and `valgrind --tool=callgrind`.
 async fn profile(case: &str, mib: usize) -> Result<()> {
+    if let Some(imp) = match case {
+        "tls-s2c" => Some(Impl::Ours),
+        "tls-s2c-pump" => Some(Impl::Pump),
+        _ => None,
+    } {
+        let tls = Tls::create()?;
+        let block = Arc::new(ascii_block());
+        let total = (mib << 20) / block.len() * block.len();
+        let (samples, transfer) = tls_bulk(imp, &tls, None, &block, total, 1).await?;
+        println!(
+            "{case}: {:.0} MB/s ({})",
+            samples.first().copied().unwrap_or_default(),
+            transfer.suite
+        );
+        return Ok(());
+    }
     if case == "dump" {
         let samples = dump_ours(mib << 10, 1).await?;
         println!(
