@@ -221,17 +221,7 @@ impl Live {
     /// The exit status, waiting at most [`PATIENCE`].
     fn wait(&mut self) -> std::process::ExitStatus {
         drop(self.stdin.take());
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running after {PATIENCE:?}"
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        common::wait_within(&mut self.child, PATIENCE)
     }
 }
 
@@ -524,13 +514,11 @@ fn openssl_s_client_tls13_and_tls12_get_the_shell() {
 
 // 5. Debian's telnet-ssl.
 
-#[test]
-fn telnet_ssl_verifying_with_the_ca_gets_the_shell() {
-    require(TELNET_SSL, "telnet-ssl");
-    let pki = Pki::new();
-    let (_server, port) = pki.start_server(&["--connect-maxwait", "5"]);
-    let cacert = format!("cacert={}", pki.ca_file);
-    let tmux = Tmux::start(&shell_line(&[
+/// telnet-ssl in tmux, connecting with TLS to 127.0.0.1:`port` and verifying the server
+/// against `ca_file`.
+fn telnet_ssl(ca_file: &str, port: u16) -> Tmux {
+    let cacert = format!("cacert={ca_file}");
+    Tmux::start(&shell_line(&[
         TELNET_SSL,
         "-z",
         "ssl",
@@ -542,7 +530,15 @@ fn telnet_ssl_verifying_with_the_ca_gets_the_shell() {
         &cacert,
         "127.0.0.1",
         &port.to_string(),
-    ]));
+    ]))
+}
+
+#[test]
+fn telnet_ssl_verifying_with_the_ca_gets_the_shell() {
+    require(TELNET_SSL, "telnet-ssl");
+    let pki = Pki::new();
+    let (_server, port) = pki.start_server(&["--connect-maxwait", "5"]);
+    let tmux = telnet_ssl(&pki.ca_file, port);
     let screen = tmux.wait_for_line("tel:sh>");
     assert!(
         screen
@@ -569,20 +565,7 @@ fn telnet_ssl_with_another_ca_is_refused() {
     let pki = Pki::new();
     let (_server, port) = pki.start_server(&[]);
     let other = Pki::new();
-    let cacert = format!("cacert={}", other.ca_file);
-    let tmux = Tmux::start(&shell_line(&[
-        TELNET_SSL,
-        "-z",
-        "ssl",
-        "-z",
-        "secure",
-        "-z",
-        "verify=1",
-        "-z",
-        &cacert,
-        "127.0.0.1",
-        &port.to_string(),
-    ]));
+    let tmux = telnet_ssl(&other.ca_file, port);
     let screen = tmux.wait_for("Error during SSL negotiation.");
     assert!(screen.contains("certificate verify failed"), "{screen}");
     assert!(!screen.contains("Ready"), "{screen}");

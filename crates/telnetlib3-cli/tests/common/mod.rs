@@ -100,17 +100,22 @@ impl Proc {
 
     /// The exit status, waiting at most [`PATIENCE`].
     pub fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "process still running after {PATIENCE:?}"
-            );
-            thread::sleep(Duration::from_millis(20));
+        wait_within(&mut self.child, PATIENCE)
+    }
+}
+
+/// `child`'s exit status, waiting at most `patience`.
+pub fn wait_within(child: &mut Child, patience: Duration) -> ExitStatus {
+    let deadline = Instant::now() + patience;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
         }
+        assert!(
+            Instant::now() < deadline,
+            "process still running after {patience:?}"
+        );
+        thread::sleep(Duration::from_millis(20));
     }
 }
 
