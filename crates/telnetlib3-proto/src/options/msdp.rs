@@ -143,6 +143,18 @@ impl MsdpValue {
     }
 }
 
+impl MsdpValue {
+    /// How many tables and arrays deep the value goes (0 for text).
+    fn nesting(&self) -> usize {
+        let inner = match self {
+            Self::Text(_) => return 0,
+            Self::Array(items) => items.iter().map(Self::nesting).max(),
+            Self::Table(entries) => entries.iter().map(|(_, value)| value.nesting()).max(),
+        };
+        1 + inner.unwrap_or(0)
+    }
+}
+
 impl From<&str> for MsdpValue {
     fn from(text: &str) -> Self {
         Self::Text(text.to_owned())
@@ -194,6 +206,11 @@ pub fn decode(payload: &[u8]) -> Result<Vec<(String, MsdpValue)>, MsdpError> {
         let value = match values.len() {
             0 => continue,
             1 => values.remove(0),
+            // The list becomes an array, one level deeper: it must fit as one value would,
+            // so that what we decode we could decode again once encoded.
+            _ if values.iter().any(|value| value.nesting() >= MAX_DEPTH) => {
+                return Err(MsdpError::TooDeep)
+            }
             _ => MsdpValue::Array(values),
         };
         variables.push((name, value));
@@ -425,6 +442,11 @@ mod tests {
             .concat()
         };
         assert!(decode(&nested(MAX_DEPTH)).is_ok());
+        // As one of several values it would become an array one deeper: refused too.
+        let listed = [nested(MAX_DEPTH), b"\x02x".to_vec()].concat();
+        assert_eq!(decode(&listed), Err(MsdpError::TooDeep));
+        let listed = [nested(MAX_DEPTH - 1), b"\x02x".to_vec()].concat();
+        assert!(decode(&listed).is_ok());
         assert_eq!(decode(&nested(MAX_DEPTH + 1)), Err(MsdpError::TooDeep));
         assert_eq!(decode(&nested(100_000)), Err(MsdpError::TooDeep));
     }
