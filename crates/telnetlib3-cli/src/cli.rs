@@ -185,6 +185,25 @@ mod tests {
     }
 
     #[test]
+    fn mssp_pairs_and_gmcp_modules() {
+        assert_eq!(
+            parse_mssp("NAME=My MUD"),
+            Ok(("NAME".to_string(), "My MUD".to_string()))
+        );
+        assert_eq!(
+            parse_mssp("EMPTY="),
+            Ok(("EMPTY".to_string(), String::new()))
+        );
+        assert!(parse_mssp("NAME").is_err());
+        assert!(parse_mssp("=x").is_err());
+        assert!(parse_mssp("A=\u{1}").is_err());
+        assert_eq!(
+            parse_gmcp_modules(" Char 1, Room 1,,IRE.Rift 1 "),
+            ["Char 1", "Room 1", "IRE.Rift 1"]
+        );
+    }
+
+    #[test]
     fn clap_errors_become_one_line() {
         let rendered = "error: the following required arguments were not provided:\n  \
                         <HOST>\n\nUsage: telnetlib3-client <HOST> [PORT]\n\n\
@@ -216,6 +235,37 @@ pub fn parse_options(text: &str) -> Result<OptionList, String> {
         })
         .collect::<Result<_, _>>()
         .map(OptionList)
+}
+
+/// One `--mssp NAME=VALUE`: a non-empty name; neither may hold a control character (MSSP
+/// marks its fields with bytes 1 and 2).
+///
+/// # Errors
+///
+/// A message for clap when there is no `=`, the name is empty, or either part holds a
+/// control character.
+pub fn parse_mssp(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("'{text}' is not NAME=VALUE"))?;
+    if name.is_empty() {
+        return Err(format!("'{text}' has no variable name"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("MSSP names and values may not hold control characters".to_string());
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// A comma-separated list of GMCP modules (`"Char 1,Room 1"`), as telnetlib3-client's
+/// `--gmcp-modules`: each trimmed, empty ones left out.
+#[must_use]
+pub fn parse_gmcp_modules(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|module| !module.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// An encoding named on the command line, or none (`false`, for bytes only).

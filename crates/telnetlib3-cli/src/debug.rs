@@ -5,10 +5,12 @@
 
 use telnetlib3::proto::options::linemode::{ModeMask, SlcEntry, SlcLevel, SlcTable};
 use telnetlib3::proto::options::linemode::{SlcFlags, VDISABLE};
+use telnetlib3::proto::options::msdp::MsdpValue;
 use telnetlib3::proto::{Session, TelnetOption};
 
-/// The `help` text (telnetlib3 leaves out `version`, which it accepts all the same).
-pub const HELP: &str = "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump";
+/// The `help` text (telnetlib3 leaves out `version`, which it accepts all the same);
+/// `mud` is ours.
+pub const HELP: &str = "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud";
 
 /// telnetlib3's `repr(writer)`, from the library.
 pub use telnetlib3::repr::writer_repr;
@@ -111,6 +113,87 @@ pub fn linemode_report(session: &Session) -> String {
         on(ModeMask::LIT_ECHO),
         on(ModeMask::MODE_ACK),
     )
+}
+
+/// The MUD options, in the order the `mud` command lists them.
+const MUD_OPTIONS: [TelnetOption; 8] = [
+    TelnetOption::Gmcp,
+    TelnetOption::Msdp,
+    TelnetOption::Mssp,
+    TelnetOption::Zmp,
+    TelnetOption::Atcp,
+    TelnetOption::Aardwolf,
+    TelnetOption::Mxp,
+    TelnetOption::Msp,
+];
+
+/// The MNES variables (MUD New-Environ Standard) a MUD client sends with NEW-ENVIRON.
+const MNES: [&str; 7] = [
+    "CLIENT_NAME",
+    "CLIENT_VERSION",
+    "CHARSET",
+    "MTTS",
+    "TERMINAL_TYPE",
+    "IPADDRESS",
+    "ANSI",
+];
+
+/// The `mud` command (ours, not telnetlib3's): the MUD options agreed, then what arrived,
+/// one line each: GMCP packages with their JSON, MSDP and MSSP variables, the client's
+/// MTTS flags and MNES variables. Categories with nothing are left out.
+#[must_use]
+pub fn mud_report(session: &Session) -> String {
+    let agreed: Vec<String> = MUD_OPTIONS
+        .iter()
+        .filter(|&&option| session.local_enabled(option) || session.remote_enabled(option))
+        .map(ToString::to_string)
+        .collect();
+    let mut lines = vec![match agreed.is_empty() {
+        true => "MUD options: none".to_string(),
+        false => format!("MUD options: {}", agreed.join(" ")),
+    }];
+    for (package, value) in session.gmcp_data().iter() {
+        lines.push(format!("GMCP {package} {value}"));
+    }
+    for (name, value) in session.msdp_data() {
+        lines.push(format!("MSDP {name} {}", msdp_text(value)));
+    }
+    for (name, values) in session.mssp_data() {
+        lines.push(format!("MSSP {name} {}", values.join(", ")));
+    }
+    if let Some(flags) = session.mtts() {
+        let names: Vec<&str> = flags.iter_names().map(|(name, _)| name).collect();
+        lines.push(format!("MTTS {} {}", flags.bits(), names.join("|")));
+    }
+    let mnes: Vec<String> = MNES
+        .iter()
+        .filter_map(|&name| {
+            let value = session.environ_var(name)?.value.as_ref()?;
+            Some(format!("{name}={}", String::from_utf8_lossy(value)))
+        })
+        .collect();
+    if !mnes.is_empty() {
+        lines.push(format!("MNES {}", mnes.join(" ")));
+    }
+    lines.join("\r\n")
+}
+
+/// An MSDP value on one line: text as is, `[a, b]` for arrays, `{K: v}` for tables.
+fn msdp_text(value: &MsdpValue) -> String {
+    match value {
+        MsdpValue::Text(text) => text.clone(),
+        MsdpValue::Array(items) => {
+            let items: Vec<String> = items.iter().map(msdp_text).collect();
+            format!("[{}]", items.join(", "))
+        }
+        MsdpValue::Table(entries) => {
+            let entries: Vec<String> = entries
+                .iter()
+                .map(|(name, value)| format!("{name}: {}", msdp_text(value)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+    }
 }
 
 /// The `toggle [option|all]` command: with no option, the table of toggles; otherwise
@@ -333,6 +416,31 @@ mod tests {
     impl Sink for Null {
         fn data(&mut self, _: &[u8]) {}
         fn event(&mut self, _: Event<'_>) {}
+    }
+
+    #[test]
+    fn mud_shows_the_options_and_what_arrived() {
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
+        assert_eq!(mud_report(&server), "MUD options: none");
+        server.start_server_negotiation(telnetlib3::proto::ServerPlan::default());
+        server.receive(
+            b"\xff\xfb\x18\xff\xfa\x18\x00TINTIN++\xff\xf0\xff\xfa\x18\x00xterm\xff\xf0\
+              \xff\xfa\x18\x00MTTS 137\xff\xf0\
+              \xff\xfd\xc9\xff\xfd\x45\xff\xfb\x27\
+              \xff\xfa\x27\x00\x00CLIENT_NAME\x01TinTin++\x00CLIENT_VERSION\x012.02\xff\xf0\
+              \xff\xfa\xc9Core.Hello {\"client\":\"TinTin++\"}\xff\xf0\
+              \xff\xfa\x45\x01CLIENT_ID\x02TinTin++\x01LIST\x02\x05\x02A\x02B\x06\xff\xf0",
+            &mut Null,
+        );
+        assert_eq!(
+            mud_report(&server),
+            "MUD options: GMCP MSDP\r\n\
+             GMCP Core.Hello {\"client\":\"TinTin++\"}\r\n\
+             MSDP CLIENT_ID TinTin++\r\n\
+             MSDP LIST [A, B]\r\n\
+             MTTS 137 ANSI|COLORS_256|PROXY\r\n\
+             MNES CLIENT_NAME=TinTin++ CLIENT_VERSION=2.02"
+        );
     }
 
     /// A server session in the state of the seed transcript: kludge mode with BINARY,

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use telnetlib3::proto::ServerPlan;
+use telnetlib3::proto::{ServerPlan, SessionConfig, TelnetOption};
 use telnetlib3::{create_server, Error, Server, ServerConfig, TerminalDefaults};
 use tracing::debug;
 
@@ -63,6 +63,12 @@ pub struct Options {
     pub tls_auto: Option<Duration>,
     /// How long a TLS handshake may take (`--tls-handshake-timeout`).
     pub tls_handshake_timeout: Duration,
+    /// MSSP variables, each with its values (`--mssp NAME=VALUE`): not empty, the server
+    /// offers `WILL MSSP` and sends them to a client that agrees.
+    pub mssp: Vec<(String, Vec<String>)>,
+    /// Options offered with WILL once the client speaks Telnet (`--always-will`), such
+    /// as GMCP and MSDP for MUD clients.
+    pub always_will: Vec<TelnetOption>,
 }
 
 /// Why the server could not start.
@@ -99,6 +105,8 @@ impl Default for Options {
             tls: None,
             tls_auto: None,
             tls_handshake_timeout: telnetlib3::DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+            mssp: Vec::new(),
+            always_will: Vec::new(),
         }
     }
 }
@@ -125,7 +133,17 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     plan.mud_clients = options.mud_clients.clone().into();
     // telnetlib3 offers CHARSET only when it has an encoding to speak.
     plan.charset = options.encoding.is_some();
+    plan.offers = options.always_will.clone().into();
     config.plan = plan;
+    if !options.mssp.is_empty() || !options.always_will.is_empty() {
+        let mut protocol = SessionConfig::clone(&config.protocol);
+        protocol.mssp.variables.clone_from(&options.mssp);
+        // An option we offer, we perform when the client agrees.
+        for &option in &options.always_will {
+            protocol.policy.set_local(option, true);
+        }
+        config.protocol = Arc::new(protocol);
+    }
     if let Some(encoding) = &options.encoding {
         config.encoding = encoding.clone();
     }
@@ -183,6 +201,20 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     Ok(server)
 }
 
+/// Gather `--mssp NAME=VALUE` flags into variables, a name given again adding a value
+/// (MSSP lists several ports or codebases that way), in the order names first appear.
+#[must_use]
+pub fn mssp_variables(pairs: &[(String, String)]) -> Vec<(String, Vec<String>)> {
+    let mut variables: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, value) in pairs {
+        match variables.iter_mut().find(|(known, _)| known == name) {
+            Some((_, values)) => values.push(value.clone()),
+            None => variables.push((name.clone(), vec![value.clone()])),
+        }
+    }
+    variables
+}
+
 /// `--pty-exec`'s program, checked.
 #[cfg(unix)]
 fn pty_program(options: &Options) -> Result<Option<crate::pty::PtyProgram>, StartError> {
@@ -213,6 +245,19 @@ fn pty_program(options: &Options) -> Result<Option<()>, StartError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_mssp_names_become_lists() {
+        let pairs = [("NAME", "x"), ("PORT", "23"), ("PORT", "6023")]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()));
+        assert_eq!(
+            mssp_variables(&pairs),
+            [
+                ("NAME".to_owned(), vec!["x".to_owned()]),
+                ("PORT".to_owned(), vec!["23".to_owned(), "6023".to_owned()])
+            ]
+        );
+    }
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 

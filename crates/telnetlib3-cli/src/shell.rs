@@ -199,6 +199,7 @@ pub fn command(line: &[u8], session: &mut Session, peer: Peer<'_>) -> Reply {
         "version" => env!("CARGO_PKG_VERSION").to_string(),
         "slc" => debug::slc_report(session.slc_table()),
         "linemode" => debug::linemode_report(session),
+        "mud" => debug::mud_report(session),
         "toggle" => debug::toggle(session, Some(args.trim()).filter(|a| !a.is_empty())),
         _ => "no such command.".to_string(),
     };

@@ -19,7 +19,7 @@ fn piped_help_and_quit_print_the_whole_dialogue_against_our_server() {
     let out = run(command, b"help\r\nquit\r\n");
     assert_eq!(
         show(&out.stdout),
-        show(b"Ready.\r\ntel:sh> help\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump\r\ntel:sh> quit\r\nGoodbye.\r\n")
+        show(b"Ready.\r\ntel:sh> help\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud\r\ntel:sh> quit\r\nGoodbye.\r\n")
     );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(out.stderr, "");
@@ -201,4 +201,28 @@ fn always_flags_offer_and_refuse_options() {
     drop(server);
     drop(client.child.stdin.take());
     assert!(client.wait().success());
+}
+
+/// Our client greets a GMCP server as telnetlib3's does, with `--gmcp-modules`.
+#[test]
+fn gmcp_modules_reach_a_gmcp_server() {
+    let (_server, port) = start_server(&["--connect-maxwait", "30", "--always-will", "GMCP"]);
+    let mut command = Command::new(CLIENT);
+    command.args([
+        "127.0.0.1",
+        &port.to_string(),
+        "--gmcp-modules",
+        "Char 1, Room.Info 1",
+    ]);
+    let out = run(command, b"mud\r\nquit\r\n");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    let version = env!("CARGO_PKG_VERSION");
+    for expected in [
+        "MUD options: GMCP".to_string(),
+        format!(r#"GMCP Core.Hello {{"client":"telnetlib3","version":"{version}"}}"#),
+        r#"GMCP Core.Supports.Set ["char 1","room.info 1"]"#.to_string(),
+    ] {
+        assert!(text.contains(&expected), "{expected:?} missing: {text}");
+    }
 }

@@ -13,7 +13,7 @@ fn inetutils_telnet_against_our_server() {
     let tmux = Tmux::start(&format!("telnet 127.0.0.1 {port}"));
     tmux.wait_for("tel:sh> ");
     tmux.send_line("help");
-    tmux.wait_for("quit, writer, slc, linemode, toggle [option|all], reader, proto, dump");
+    tmux.wait_for("quit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud");
     tmux.send_line("writer");
     // BSD telnet agrees to kludge mode, and reports its window, type and environment.
     let screen = tmux.wait_for("<TelnetWriter server mode:kludge");

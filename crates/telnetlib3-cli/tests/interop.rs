@@ -82,8 +82,42 @@ fn python_telnetlib3_client_against_our_server() {
     for expected in [
         "Ready.",
         "tel:sh> ",
-        "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump",
+        "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud",
         "Goodbye.",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing: {}",
+            show(&out.stdout)
+        );
+    }
+}
+
+/// telnetlib3's client answers our `WILL GMCP` and `WILL ZMP` with DO ("passive DO")
+/// and greets with `Core.Hello` and `Core.Supports.Set` (its `--gmcp-modules`,
+/// lower-cased): the debug shell's `mud` command shows what arrived.
+#[test]
+fn python_telnetlib3_client_greets_our_server_with_gmcp() {
+    let python = python();
+    let (_server, port) = start_server(&["--connect-maxwait", "0.5", "--always-will", "GMCP,ZMP"]);
+    let command = entry_point(
+        &python,
+        "client",
+        "telnetlib3-client",
+        &[
+            "127.0.0.1",
+            &port.to_string(),
+            "--gmcp-modules",
+            "Char 1,Room 1",
+        ],
+    );
+    let out = run(command, b"mud\r\nquit\r\n");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    for expected in [
+        "MUD options: GMCP ZMP",
+        r#"GMCP Core.Hello {"client":"telnetlib3","version":"5.0.1"}"#,
+        r#"GMCP Core.Supports.Set ["char 1","room 1"]"#,
     ] {
         assert!(
             text.contains(expected),

@@ -32,7 +32,7 @@ fn opening_negotiation_then_ready_prompt_and_echoed_dialogue() {
     client.expect(b"he");
     client.send(b"lp\r\n");
     client.expect(
-        b"lp\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump\r\ntel:sh> ",
+        b"lp\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud\r\ntel:sh> ",
     );
     client.send(b"x\x7f\r\n");
     client.expect(b"x\x08 \x08\r\ntel:sh> ");
@@ -50,16 +50,16 @@ fn refused_options_mean_no_echo_and_a_go_ahead_after_each_prompt() {
     client.send(&[IAC, WONT, TTYPE, IAC, DONT, SGA, IAC, DONT, ECHO]);
     client.expect(&[b"Ready.\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
     client.send(b"help\r\n");
-    client.expect(&[b"\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+    client.expect(&[b"\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
     // Every end of line: CR NUL, CR LF, a bare LF, a bare CR.
     client.send(b"bogus\r\0");
     client.expect(&[b"\r\nno such command.\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
     client.send(b"\r\n");
     client.expect(&[b"\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
     client.send(b"help\n");
-    client.expect(&[b"\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+    client.expect(&[b"\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
     client.send(b"help\r");
-    client.expect(&[b"\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
+    client.expect(&[b"\r\nquit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud\r\ntel:sh> ".as_slice(), &[IAC, GA]].concat());
     client.send(b"quit\r\n");
     client.expect(b"\r\nGoodbye.\r\n");
     client.expect_close();

@@ -176,7 +176,7 @@ fn interactive_against_our_server_kludge_mode_then_escape_restores_the_terminal(
     wait_for_stty(&tmux, &["-icanon", "-echo", "-isig", "-icrnl"]);
     tmux.send_line("help");
     let screen =
-        tmux.wait_for("quit, writer, slc, linemode, toggle [option|all], reader, proto, dump");
+        tmux.wait_for("quit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud");
     // Echoed once, by the server.
     assert!(screen.contains("tel:sh> help\n"), "{screen}");
     tmux.send_line("writer");
@@ -230,7 +230,7 @@ fn the_seed_transcript_typed_into_our_client() {
     );
     expect(
         "help",
-        "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump\n",
+        "quit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud\n",
     );
     expect("slc", "Not supported by server: SLC_EBOL,");
     expect("linemode", "LINEMODE not negotiated.\n");

@@ -82,3 +82,62 @@ fn an_empty_mud_client_list_offers_tintin_echo() {
     proxy.wait_to_client(WILL_ECHO);
     proxy.wait_to_server(b"\xff\xfd\x01"); // DO ECHO: TinTin++ takes it
 }
+
+/// TinTin++'s script for a MUD server: it refuses GMCP and MSDP (and leaves MSSP
+/// unanswered) unless the user handles them with `#event`, as its documentation shows.
+/// A trailing `\` keeps `#send` from adding a line end; JSON braces are escaped for
+/// TinTin++'s own brace syntax.
+const MUD_SCRIPT: &str = r#"#event {IAC WILL GMCP} {#send {\xFF\xFD\xC9\}; #send {\xFF\xFA\xC9Core.Hello \x7B"client":"TinTin++","version":"2.02.20"\x7D\xFF\xF0\}}
+#event {IAC WILL MSDP} {#send {\xFF\xFD\x45\}; #send {\xFF\xFA\x45\x01CLIENT_ID\x02TinTin++\xFF\xF0\}}
+#event {IAC WILL MSSP} {#send {\xFF\xFD\x46\}}
+#event {IAC SB MSSP} {#showme {mssp-var %0=%1}}
+"#;
+
+/// A MUD server's offers: `--always-will GMCP,MSDP` and `--mssp`. TinTin++, told to
+/// agree, agrees to each: it reads our MSSP variables, and the debug shell's `mud`
+/// command shows what it sent.
+#[test]
+fn tintin_speaks_gmcp_msdp_and_mssp_with_our_server() {
+    require(TINTIN, "tintin++");
+    let (_server, port) = start_server(&[
+        "--always-will",
+        "GMCP,MSDP",
+        "--mssp",
+        "NAME=telnetlib3 test",
+        "--mssp",
+        "PORT=23",
+        "--mssp",
+        "PORT=6023",
+    ]);
+    let proxy = Proxy::start(port);
+    let script = std::env::temp_dir().join(format!("tintin-mud-{}.tin", std::process::id()));
+    std::fs::write(
+        &script,
+        format!("{MUD_SCRIPT}#session s 127.0.0.1 {}\n", proxy.port()),
+    )
+    .unwrap();
+    let tmux = Tmux::start(&format!("{TINTIN} -G {}", script.display()));
+    tmux.wait_for("tel:sh> ");
+    // Our offers go out after telnetlib3's step 2 (DO CHARSET): WILL MSSP, GMCP, MSDP.
+    let to_client = proxy.wait_to_client(b"\xff\xfb\x46\xff\xfb\xc9\xff\xfb\x45");
+    // TinTin++ agrees, and our variables follow its DO MSSP.
+    let to_server = proxy.wait_to_server(b"\xff\xfd\x46");
+    for agreed in [&b"\xff\xfd\xc9"[..], b"\xff\xfd\x45"] {
+        assert!(contains(&to_server, agreed), "{}", show(&to_server));
+    }
+    let mssp = b"\xff\xfa\x46\x01NAME\x02telnetlib3 test\x01PORT\x0223\x026023\xff\xf0";
+    proxy.wait_to_client(mssp);
+    assert!(!contains(&to_client, WILL_ECHO), "{}", show(&to_client));
+    tmux.wait_for("mssp-var NAME=telnetlib3 test");
+    tmux.send_line("mud");
+    let screen = tmux.wait_for("MNES CLIENT_NAME=TinTin++");
+    for line in [
+        "MUD options: GMCP MSDP MSSP",
+        r#"GMCP Core.Hello {"client":"TinTin++","version":"2.02.20"}"#,
+        "MSDP CLIENT_ID TinTin++",
+        "MTTS ",
+    ] {
+        assert!(screen.contains(line), "{line:?} missing: {screen}");
+    }
+    let _ = std::fs::remove_file(script);
+}

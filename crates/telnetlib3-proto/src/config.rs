@@ -27,6 +27,19 @@ impl OptionSet {
     }
 }
 
+/// The MUD protocols telnetlib3 5.0.1's server agrees to both ways
+/// (`_MUD_PROTOCOL_OPTIONS`).
+const MUD_PROTOCOLS: [TelnetOption; 8] = [
+    TelnetOption::Msdp,
+    TelnetOption::Mssp,
+    TelnetOption::Msp,
+    TelnetOption::Mxp,
+    TelnetOption::Zmp,
+    TelnetOption::Aardwolf,
+    TelnetOption::Atcp,
+    TelnetOption::Gmcp,
+];
+
 /// Which options a session agrees to when the peer asks: everything else is refused.
 ///
 /// ```
@@ -72,7 +85,8 @@ impl Policy {
     /// it performs BINARY, ECHO, SGA, STATUS, TIMING-MARK, LOGOUT, EOR and CHARSET, and
     /// lets the client perform BINARY, SGA, STATUS, LOGOUT (to learn of it), TTYPE, EOR,
     /// NAWS, TSPEED, LFLOW, LINEMODE, XDISPLOC, NEW-ENVIRON, CHARSET and SNDLOC. A server
-    /// never agrees to the client's ECHO, nor performs the client-side options.
+    /// never agrees to the client's ECHO, nor performs the client-side options. The MUD
+    /// protocols (MSDP, MSSP, MSP, MXP, ZMP, AARDWOLF, ATCP, GMCP) it agrees to both ways.
     #[must_use]
     pub fn server() -> Self {
         use TelnetOption as O;
@@ -86,6 +100,7 @@ impl Policy {
             O::Eor,
             O::Charset,
         ];
+        let local = [&local[..], &MUD_PROTOCOLS].concat();
         let remote = [
             O::Binary,
             O::Sga,
@@ -101,13 +116,16 @@ impl Policy {
             O::Charset,
             O::Sndloc,
         ];
+        let remote = [&remote[..], &MUD_PROTOCOLS].concat();
         Self::from_lists(&local, &remote)
     }
 
     /// What telnetlib3 5.0.1's client agrees to: it performs BINARY, SGA, STATUS,
     /// TIMING-MARK, TTYPE, EOR, NAWS, TSPEED, LFLOW, LINEMODE, XDISPLOC, NEW-ENVIRON and
     /// CHARSET, and lets the server perform BINARY, ECHO, SGA, STATUS, LOGOUT, EOR and
-    /// CHARSET. It never performs ECHO (some servers hang on a client's WILL ECHO).
+    /// CHARSET. It never performs ECHO (some servers hang on a client's WILL ECHO). Of the
+    /// MUD protocols it lets the server perform GMCP and ZMP only (telnetlib3's "passive
+    /// DO"), and greets it on either (see [`crate::options::gmcp`], [`crate::options::zmp`]).
     #[must_use]
     pub fn client() -> Self {
         use TelnetOption as O;
@@ -134,6 +152,8 @@ impl Policy {
             O::Logout,
             O::Eor,
             O::Charset,
+            O::Gmcp,
+            O::Zmp,
         ];
         Self::from_lists(&local, &remote)
     }
@@ -215,6 +235,12 @@ pub struct SessionConfig {
     pub ttype: options::ttype::Config,
     /// XDISPLOC (RFC 1096): the display a client reports.
     pub xdisploc: options::xdisploc::Config,
+    /// GMCP: what a client says in `Core.Hello` and `Core.Supports.Set`.
+    pub gmcp: options::gmcp::Config,
+    /// MSSP: the variables a server reports (and offers `WILL MSSP` for).
+    pub mssp: options::mssp::Config,
+    /// ZMP: what a client says in `zmp.ident`, and the commands this end supports.
+    pub zmp: options::zmp::Config,
     /// What we answer to the peer's `IAC AYT` ("Are You There", RFC 854: "some visible
     /// (e.g., printable) evidence that the system is still up and running"), sent as data;
     /// `None`: no answer. [`SessionConfig::DEFAULT_AYT_ANSWER`] by default, BSD and
@@ -252,6 +278,9 @@ impl Default for SessionConfig {
             tspeed: Default::default(),
             ttype: Default::default(),
             xdisploc: Default::default(),
+            gmcp: Default::default(),
+            mssp: Default::default(),
+            zmp: Default::default(),
             ayt_answer: Some(Cow::Borrowed(Self::DEFAULT_AYT_ANSWER)),
         }
     }

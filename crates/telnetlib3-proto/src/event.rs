@@ -86,6 +86,24 @@ pub enum Event<'a> {
 
     /// XDISPLOC (RFC 1096).
     Xdisploc(options::xdisploc::Event<'a>),
+
+    /// GMCP (MUD option 201).
+    Gmcp(options::gmcp::Event),
+
+    /// MSDP (MUD option 69).
+    Msdp(options::msdp::Event),
+
+    /// MSSP (MUD option 70).
+    Mssp(options::mssp::Event),
+
+    /// ZMP (MUD option 93).
+    Zmp(options::zmp::Event),
+
+    /// ATCP (MUD option 200).
+    Atcp(options::atcp::Event),
+
+    /// Aardwolf's option 102.
+    Aardwolf(options::aardwolf::Event),
 }
 
 /// Receives a [`Session`](crate::Session)'s output toward the application, in stream order.
@@ -129,4 +147,10 @@ wrap! {
     Tspeed(options::tspeed::Event),
     Ttype(options::ttype::Event<'a>),
     Xdisploc(options::xdisploc::Event<'a>),
+    Gmcp(options::gmcp::Event),
+    Msdp(options::msdp::Event),
+    Mssp(options::mssp::Event),
+    Zmp(options::zmp::Event),
+    Atcp(options::atcp::Event),
+    Aardwolf(options::aardwolf::Event),
 }

@@ -134,3 +134,10 @@ pub(crate) fn ascii_text(value: &[u8], max: usize) -> Result<&str, Subnegotiatio
     }
     core::str::from_utf8(value).map_err(|_| SubnegotiationError::Malformed)
 }
+
+/// Whether `option` is enabled on either side: the MUD protocols (GMCP, MSDP, ZMP, ...)
+/// flow both ways once one side performs them, as telnetlib3 sends them "with the
+/// option enabled either direction".
+pub(crate) fn enabled_either_way(link: &Link, option: TelnetOption) -> bool {
+    link.enabled(option, Side::Local) || link.enabled(option, Side::Remote)
+}

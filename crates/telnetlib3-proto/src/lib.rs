@@ -27,7 +27,9 @@
 //! (SGA), 859 (STATUS), 860 (TIMING-MARK), 885 (EOR), 727 (LOGOUT), 779 (SNDLOC), 1073
 //! (NAWS), 1079 (TSPEED), 1091 (TTYPE), 1096 (XDISPLOC), 1123 section 3.3.1 (end of line),
 //! 1143 (the Q method), 1184 (LINEMODE with SLC), 1372 (LFLOW), 1408, 1571 and 1572
-//! (ENVIRON and NEW-ENVIRON), 2066 (CHARSET). Python telnetlib3 5.0.1 is the reference for
+//! (ENVIRON and NEW-ENVIRON), 2066 (CHARSET); the MUD protocols GMCP, MSDP, MSSP, MTTS, ZMP,
+//! ATCP and Aardwolf's option 102 after their specifications (each module cites its own).
+//! Python telnetlib3 5.0.1 is the reference for
 //! policy and defaults; where it departs from an RFC, the RFC is followed and the module
 //! says so.
 //!

@@ -7,7 +7,10 @@
 //! 1. `DO TTYPE`, and nothing else until the client acknowledges something (a bare TCP
 //!    client that speaks no Telnet is not flooded with negotiation).
 //! 2. Once any option is enabled either way: `WILL SGA` (unless line mode), `WILL BINARY`,
-//!    `DO NAWS`, `DO CHARSET` (if a charset is offered), and `DO LINEMODE` when asked.
+//!    `DO NAWS`, `DO CHARSET` (if a charset is offered), and `DO LINEMODE` when asked;
+//!    then, beyond telnetlib3, `WILL MSSP` when MSSP variables are configured and a `WILL`
+//!    for each of [`ServerPlan::offers`] (a MUD server's GMCP, MSDP, ...). Neither is
+//!    sent by default, so the default opening is telnetlib3's byte for byte.
 //! 3. On the first terminal type: `WILL ECHO` (unless line mode, or the type names a MUD
 //!    client: those take `WILL ECHO` as password mode and hide what the user types), and
 //!    `DO NEW_ENVIRON` unless the first type is `ANSI` (then after the second: Microsoft
@@ -78,6 +81,12 @@ pub struct ServerPlan {
     /// `WILL ECHO`; [`MUD_CLIENTS`] by default. Empty: every client is offered ECHO.
     /// Shared, since every connection of a server starts from the same plan.
     pub mud_clients: Arc<[String]>,
+    /// Options offered with `WILL` in step 2, after telnetlib3's: a MUD server offers
+    /// GMCP, MSDP and the like here (the policy must agree to perform them, as
+    /// [`Policy::server`](crate::Policy::server) does). Empty by default: telnetlib3's
+    /// server offers none. MSSP needs no entry: it is offered whenever
+    /// [`SessionConfig::mssp`](crate::SessionConfig::mssp) has variables.
+    pub offers: Arc<[TelnetOption]>,
 }
 
 impl Default for ServerPlan {
@@ -88,6 +97,7 @@ impl Default for ServerPlan {
             charset: true,
             force_binary: false,
             mud_clients: MUD_CLIENTS.iter().map(|&name| name.to_owned()).collect(),
+            offers: Arc::from([]),
         }
     }
 }

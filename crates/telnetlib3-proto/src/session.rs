@@ -195,7 +195,7 @@ impl Session {
     /// use telnetlib3_proto::{SessionConfig, Event, Policy, Role, Session, Sink};
     /// # struct Null; impl Sink for Null { fn data(&mut self, _: &[u8]) {} fn event(&mut self, _: Event<'_>) {} }
     /// let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
-    /// let flood = b"\xff\xfd\xc8".repeat(1000); // DO 200: each refused with WONT 200
+    /// let flood = b"\xff\xfd\xc7".repeat(1000); // DO 199: each refused with WONT 199
     /// let used = server.receive_until_output(&flood, &mut Null, 30);
     /// assert_eq!(used, 30);                     // ten requests taken ...
     /// assert_eq!(server.output_len(), 30);      // ... ten answers queued

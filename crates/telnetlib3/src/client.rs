@@ -85,6 +85,11 @@ pub struct ClientConfig {
     /// whether it is there, not the other way round), and unsolicited text could reach a
     /// server's shell as typed input.
     pub ayt_answer: Option<Vec<u8>>,
+    /// The GMCP modules asked for in `Core.Supports.Set` once the server's GMCP is agreed
+    /// (telnetlib3's `gmcp_modules`; its defaults,
+    /// [`DEFAULT_MODULES`](telnetlib3_proto::options::gmcp::DEFAULT_MODULES)), sent
+    /// lower-cased. Empty: none is sent.
+    pub gmcp_modules: Vec<String>,
     /// TELNETS: [`open_connection`] begins with a TLS handshake, verifying the server as
     /// this says (telnetlib3's `ssl` and `server_hostname`). The handshake is part of
     /// connecting and bounded by `connect_timeout`.
@@ -118,6 +123,10 @@ impl Default for ClientConfig {
             always_will: Vec::new(),
             always_do: Vec::new(),
             ayt_answer: None,
+            gmcp_modules: telnetlib3_proto::options::gmcp::DEFAULT_MODULES
+                .iter()
+                .map(|&module| module.to_owned())
+                .collect(),
         }
     }
 }
@@ -157,6 +166,7 @@ impl ClientConfig {
             receive: self.tspeed.1,
         };
         config.xdisploc.display.clone_from(&self.xdisploc);
+        config.gmcp.modules.clone_from(&self.gmcp_modules);
         config.environ.send_environ = self
             .send_environ
             .iter()

@@ -64,7 +64,7 @@
 //! | unwritten output (the shell's writes and the session's replies) | [`OUTPUT_PAUSE`] (80 KiB) + the replies to one command (at most 2 × the subnegotiation cap + 1 KiB: 17 KiB) = 97 KiB | writers wait at [`WRITE_HIGH_WATER`] (64 KiB); at [`OUTPUT_PAUSE`] the session takes no more input, between two commands, and the socket is not read |
 //! | subnegotiation being received | [`proto::DEFAULT_MAX_SUBNEGOTIATION`] (8 KiB) | longer ones are discarded (a CHARSET REQUEST is answered REJECTED) |
 //! | text decoder | a partial character (at most 4 bytes) | decoding goes through a stack buffer |
-//! | per-option state | terminal types: 8 names of at most 40 bytes; NEW-ENVIRON: 64 variables and 8 KiB; CHARSET offer: 64 names of 64 bytes; XDISPLOC, SNDLOC: 256 bytes; FORWARDMASK: 32 bytes; SLC table: 30 entries, made when first needed | `proto::options` constants and configuration |
+//! | per-option state | terminal types: 8 names of at most 40 bytes; NEW-ENVIRON: 64 variables and 8 KiB; CHARSET offer: 64 names of 64 bytes; XDISPLOC, SNDLOC: 256 bytes; FORWARDMASK: 32 bytes; SLC table: 30 entries, made when first needed; GMCP, MSDP, MSSP data: 64 KiB each | `proto::options` constants and configuration |
 //!
 //! Buffers grown by a burst are released once emptied (input beyond 4 KiB, output beyond
 //! 16 KiB, subnegotiation beyond 256 bytes); the buffer socket reads land in is one per

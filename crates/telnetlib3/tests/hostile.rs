@@ -50,8 +50,8 @@ fn linemode_sb(payload: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Option 200: no one's, refused by every policy.
-const UNKNOWN: TelnetOption = TelnetOption::Unknown(200);
+/// Option 199: no one's, refused by every policy (200 is ATCP, which a server agrees to).
+const UNKNOWN: TelnetOption = TelnetOption::Unknown(199);
 
 /// A server whose shell writes nothing and waits for the end of the input (the floods
 /// carry no data).

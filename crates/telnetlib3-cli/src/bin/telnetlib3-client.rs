@@ -113,6 +113,11 @@ struct Args {
     /// options to ask for at once with DO, comma separated
     #[arg(long, value_parser = cli::parse_options, default_value = "")]
     always_do: cli::OptionList,
+    /// comma-separated GMCP module specs to request (e.g. "Char 1,Room 1,IRE.Rift 1"),
+    /// sent lower-cased in Core.Supports.Set once the server's GMCP is agreed; replaces
+    /// the built-in defaults
+    #[arg(long, value_name = "MODULES")]
+    gmcp_modules: Option<String>,
     /// options always refused with WONT, comma separated
     #[arg(long, value_parser = cli::parse_options, default_value = "")]
     always_wont: cli::OptionList,
@@ -232,6 +237,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.connect_minwait = args.connect_minwait;
     config.connect_maxwait = args.connect_maxwait;
     config.always_will = args.always_will.0;
+    if let Some(modules) = &args.gmcp_modules {
+        config.gmcp_modules = cli::parse_gmcp_modules(modules);
+    }
     config.always_do = args.always_do.0;
     for option in args.always_wont.0 {
         config.policy.set_local(option, false);

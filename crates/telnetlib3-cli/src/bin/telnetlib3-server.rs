@@ -83,6 +83,14 @@ struct Args {
     /// seconds a TLS handshake may take before the connection is dropped
     #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = cli::parse_seconds)]
     tls_handshake_timeout: Duration,
+    /// an MSSP variable for MUD crawlers (repeatable; a name given again adds a value):
+    /// the server then offers WILL MSSP and sends them to a client that agrees
+    #[arg(long, value_name = "NAME=VALUE", value_parser = cli::parse_mssp)]
+    mssp: Vec<(String, String)>,
+    /// options to offer at once with WILL, comma separated (e.g. GMCP,MSDP for MUD
+    /// clients), after telnetlib3's own requests
+    #[arg(long, value_name = "OPT", value_parser = cli::parse_options, default_value = "")]
+    always_will: cli::OptionList,
     /// arguments for --pty-exec's PROGRAM
     #[arg(last = true, value_name = "ARGS")]
     pty_args: Vec<String>,
@@ -139,6 +147,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tls: tls.clone(),
         tls_auto: args.tls_auto,
         tls_handshake_timeout: args.tls_handshake_timeout,
+        mssp: server::mssp_variables(&args.mssp),
+        always_will: args.always_will.0,
     };
     let server = server::start(&args.host, args.port, &options).await?;
     let port = server.local_addrs()[0].port();

@@ -3,6 +3,35 @@
 //! features on and off with the same shape.
 //!
 //! Specification: <https://www.aardwolf.com/blog/2008/07/10/telnet-negotiation-control-mud-client-interaction/>.
+//!
+//! As a family: once option 102 is agreed either way, each message is decoded into
+//! [`Event::Message`]; an empty payload is a bad subnegotiation.
+
+use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::link::Link;
+use crate::option::TelnetOption;
+
+/// What the application learns from Aardwolf's option 102.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A message arrived.
+    Message(AardwolfMessage),
+}
+
+pub(crate) fn receive(
+    link: &Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    if !enabled_either_way(link, option) {
+        return Err(SubnegotiationError::NotAllowed);
+    }
+    let message = AardwolfMessage::decode(payload).ok_or(SubnegotiationError::Empty)?;
+    emit.emit(Event::Message(message));
+    Ok(())
+}
 
 /// One Aardwolf message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +88,9 @@ impl AardwolfMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::Role;
+    use crate::options::tests::Log;
+    use crate::{Policy, Session, SessionConfig};
 
     #[test]
     fn channel_and_data() {
@@ -74,5 +106,26 @@ mod tests {
         }
         .encode(&mut out);
         assert_eq!(out, [100, 3]);
+    }
+
+    #[test]
+    fn messages_once_agreed() {
+        let policy = Policy::client().allow_remote(TelnetOption::Aardwolf);
+        let mut client = Session::new(Role::Client, SessionConfig::with_policy(policy));
+        let mut log = Log::default();
+        client.receive(b"\xff\xfa\x66\x64\x03\xff\xf0", &mut log);
+        client.receive(
+            b"\xff\xfb\x66\xff\xfa\x66\x64\x03\xff\xf0\xff\xfa\x66\xff\xf0",
+            &mut log,
+        );
+        assert_eq!(
+            log.events,
+            [
+                "BadSubnegotiation { option: Aardwolf, error: NotAllowed }",
+                "OptionChanged { option: Aardwolf, side: Remote, enabled: true }",
+                "Aardwolf(Message(AardwolfMessage { channel: 100, data: [3] }))",
+                "BadSubnegotiation { option: Aardwolf, error: Empty }",
+            ]
+        );
     }
 }

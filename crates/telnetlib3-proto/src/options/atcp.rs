@@ -2,8 +2,54 @@
 //! `Package.Message value`, the value plain text.
 //!
 //! Specification: <https://www.ironrealms.com/rapture/manual/files/FeatATCP-txt.html>.
+//!
+//! As a family: once ATCP is agreed either way, each message is decoded into
+//! [`Event::Message`]; an empty payload or package name is a bad subnegotiation.
 
 use super::mud_text::best_effort;
+use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::link::Link;
+use crate::option::TelnetOption;
+
+/// What the application learns from ATCP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A message arrived.
+    Message {
+        /// `Char.Vitals`, `Auth.Request`, ...
+        package: String,
+        /// The text after the name (empty when there is none).
+        value: String,
+    },
+}
+
+pub(crate) fn receive(
+    link: &Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    if !enabled_either_way(link, option) {
+        return Err(SubnegotiationError::NotAllowed);
+    }
+    if payload.is_empty() {
+        return Err(SubnegotiationError::Empty);
+    }
+    let (package, value) = decode(payload);
+    if package.is_empty() {
+        return Err(SubnegotiationError::Malformed);
+    }
+    emit.emit(Event::Message { package, value });
+    Ok(())
+}
+
+/// Queue `IAC SB ATCP <package> <value> IAC SE`.
+pub(crate) fn send(link: &mut Link, package: &str, value: &str) {
+    let mut payload = Vec::new();
+    encode(package, value, &mut payload);
+    link.send_subnegotiation(TelnetOption::Atcp, &payload);
+}
 
 /// Decode a payload into its package name and value (empty when there is none), split at
 /// the first space as telnetlib3 does. Text is UTF-8, or Latin-1 if not.
@@ -33,6 +79,9 @@ pub fn encode(package: &str, value: &str, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::Role;
+    use crate::options::tests::{transmit, Log};
+    use crate::{Policy, Session, SessionConfig};
 
     #[test]
     fn package_and_value() {
@@ -51,6 +100,31 @@ mod tests {
         assert_eq!(
             decode(&out),
             ("hello".into(), "telnetlib3 0.1.0\nauth 1".into())
+        );
+    }
+
+    #[test]
+    fn messages_once_agreed() {
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
+        let mut log = Log::default();
+        assert!(!server.send_atcp("Client.Ping", ""));
+        server.receive(
+            b"\xff\xfb\xc8\xff\xfa\xc8hello Mudlet 4.17\xff\xf0\xff\xfa\xc8\xff\xf0\xff\xfa\xc8 x\xff\xf0",
+            &mut log,
+        );
+        assert_eq!(
+            log.events,
+            [
+                "OptionChanged { option: Atcp, side: Remote, enabled: true }",
+                "Atcp(Message { package: \"hello\", value: \"Mudlet 4.17\" })",
+                "BadSubnegotiation { option: Atcp, error: Empty }",
+                "BadSubnegotiation { option: Atcp, error: Malformed }",
+            ]
+        );
+        assert!(server.send_atcp("Char.Vitals", "H:100/100"));
+        assert_eq!(
+            transmit(&mut server),
+            b"\xff\xfd\xc8\xff\xfa\xc8Char.Vitals H:100/100\xff\xf0"
         );
     }
 }

@@ -2,11 +2,140 @@
 //! `Package.SubPackage.Command` and, after one space, an optional JSON value:
 //! `IAC SB GMCP Char.Vitals {"hp":10} IAC SE`.
 //!
-//! Specification: <https://tintin.mudhalla.net/protocols/gmcp/> (also Mudlet's wiki).
+//! Specification: <https://tintin.mudhalla.net/protocols/gmcp/> (also Mudlet's wiki,
+//! <https://wiki.mudlet.org/w/Manual:Supported_Protocols#GMCP>).
+//!
+//! As a family: once GMCP is agreed either way, each message is decoded into
+//! [`Event::Message`] and merged into the session's [`GmcpData`]; a payload that is not
+//! a GMCP message is a bad subnegotiation. A client, when the server's `WILL GMCP` is
+//! agreed, introduces itself as telnetlib3's client does: `Core.Hello` with its name and
+//! version, then `Core.Supports.Set` with its modules ([`Config`]).
 
 use serde_json::Value;
 
 use super::mud_text::best_effort;
+use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::link::{Link, Role, Side};
+use crate::option::TelnetOption;
+
+/// The modules telnetlib3 5.0.1's client asks for in `Core.Supports.Set`
+/// (`_DEFAULT_GMCP_MODULES`): sub-modules are listed because not every server takes a
+/// top-level module as covering them.
+pub const DEFAULT_MODULES: &[&str] = &[
+    "char 1",
+    "char.vitals 1",
+    "char.items 1",
+    "room 1",
+    "room.info 1",
+    "comm 1",
+    "comm.channel 1",
+    "group 1",
+];
+
+/// The most bytes of GMCP data a session keeps (package names and their values as
+/// compact JSON, all together): the peer chooses the names and an object's keys, and
+/// merging would otherwise let it grow the store without bound. A message that would
+/// pass it is still reported, but not kept.
+pub const MAX_STORED_BYTES: usize = 64 * 1024;
+
+/// What a client says about itself when GMCP is agreed.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Client: the `client` of `Core.Hello` (telnetlib3: `"telnetlib3"`). Empty: no
+    /// `Core.Hello` is sent.
+    pub client_name: String,
+    /// Client: the `version` of `Core.Hello` (this crate's version).
+    pub client_version: String,
+    /// Client: the modules of `Core.Supports.Set`, such as `"Char 1"`; sent lower-cased,
+    /// as telnetlib3 sends them (GMCP names are case-insensitive, and some servers match
+    /// them in lower case only). Empty: no `Core.Supports.Set` is sent.
+    pub modules: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            client_name: "telnetlib3".to_owned(),
+            client_version: env!("CARGO_PKG_VERSION").to_owned(),
+            modules: DEFAULT_MODULES.iter().map(|&m| m.to_owned()).collect(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct State {
+    pub(crate) data: GmcpData,
+    /// `Core.Hello` goes once per connection, as telnetlib3's `_gmcp_hello_sent`.
+    hello_sent: bool,
+}
+
+/// What the application learns from GMCP.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A message arrived; it is merged into [`Session::gmcp_data`] (within
+    /// [`MAX_STORED_BYTES`]).
+    ///
+    /// [`Session::gmcp_data`]: crate::Session::gmcp_data
+    Message(GmcpMessage),
+}
+
+pub(crate) fn receive(
+    state: &mut State,
+    link: &Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    if !enabled_either_way(link, option) {
+        return Err(SubnegotiationError::NotAllowed);
+    }
+    if payload.is_empty() {
+        return Err(SubnegotiationError::Empty);
+    }
+    let message = GmcpMessage::decode(payload).map_err(|_| SubnegotiationError::Malformed)?;
+    state.data.merge_within(&message, MAX_STORED_BYTES);
+    emit.emit(Event::Message(message));
+    Ok(())
+}
+
+pub(crate) fn changed(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    side: Side,
+    enabled: bool,
+) {
+    // telnetlib3's client greets once the server performs GMCP (its `on_will_gmcp`).
+    if link.role != Role::Client || side != Side::Remote || !enabled || state.hello_sent {
+        return;
+    }
+    state.hello_sent = true;
+    if !config.client_name.is_empty() {
+        let hello = serde_json::json!({
+            "client": config.client_name,
+            "version": config.client_version,
+        });
+        send(link, &GmcpMessage::new("Core.Hello", Some(hello)));
+    }
+    if !config.modules.is_empty() {
+        let modules = config
+            .modules
+            .iter()
+            .map(|module| Value::String(module.to_lowercase()))
+            .collect();
+        let set = GmcpMessage::new("Core.Supports.Set", Some(Value::Array(modules)));
+        send(link, &set);
+    }
+}
+
+/// Queue `IAC SB GMCP <message> IAC SE`.
+pub(crate) fn send(link: &mut Link, message: &GmcpMessage) {
+    let mut payload = Vec::new();
+    message.encode(&mut payload);
+    link.send_subnegotiation(TelnetOption::Gmcp, &payload);
+}
 
 /// Why a GMCP payload was refused.
 #[derive(Debug, thiserror::Error)]
@@ -118,27 +247,53 @@ impl GmcpMessage {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GmcpData {
     packages: Vec<(String, Value)>,
+    /// What [`GmcpData::merge_within`] counts: names plus compact JSON, all packages.
+    bytes: usize,
 }
 
 impl GmcpData {
+    /// [`GmcpData::merge`], unless the data would then hold more than `max_bytes`
+    /// (package names and values as compact JSON, all together); returns whether the
+    /// message was taken. Only the package it names is measured again.
+    pub fn merge_within(&mut self, message: &GmcpMessage, max_bytes: usize) -> bool {
+        let Some(data) = &message.data else {
+            return true;
+        };
+        let found = self
+            .packages
+            .iter()
+            .position(|(package, _)| package.eq_ignore_ascii_case(&message.package));
+        let (name, old) = match found {
+            Some(at) => (self.packages[at].0.as_str(), Some(&self.packages[at].1)),
+            None => (message.package.as_str(), None),
+        };
+        let merged = match (old, data) {
+            (Some(Value::Object(old)), Value::Object(new)) => {
+                let mut merged = old.clone();
+                for (key, value) in new {
+                    merged.insert(key.clone(), value.clone());
+                }
+                Value::Object(merged)
+            }
+            _ => data.clone(),
+        };
+        let old_size = old.map_or(0, |old| name.len() + json_len(old));
+        let new_size = name.len() + json_len(&merged);
+        let total = self.bytes - old_size + new_size;
+        if total > max_bytes {
+            return false;
+        }
+        self.bytes = total;
+        match found {
+            Some(at) => self.packages[at].1 = merged,
+            None => self.packages.push((message.package.clone(), merged)),
+        }
+        true
+    }
+
     /// Take in one message (a message without a value records nothing).
     pub fn merge(&mut self, message: &GmcpMessage) {
-        let Some(data) = &message.data else { return };
-        match self
-            .packages
-            .iter_mut()
-            .find(|(package, _)| package.eq_ignore_ascii_case(&message.package))
-        {
-            Some((_, Value::Object(old))) if data.is_object() => {
-                if let Value::Object(new) = data {
-                    for (key, value) in new {
-                        old.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-            Some((_, old)) => *old = data.clone(),
-            None => self.packages.push((message.package.clone(), data.clone())),
-        }
+        self.merge_within(message, usize::MAX);
     }
 
     /// The value of `package` (case-insensitive).
@@ -170,11 +325,31 @@ impl GmcpData {
     }
 }
 
+/// How long `value` is as compact JSON.
+fn json_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0 += bytes.len();
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // As in `encode`: a `Value` always serializes.
+    serde_json::to_writer(&mut count, value).expect("a JSON value always serializes");
+    count.0
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::options::tests::{transmit, Log};
+    use crate::{Policy, Role, Session, SessionConfig};
 
     #[test]
     fn the_specification_examples_decode() {
@@ -259,5 +434,117 @@ mod tests {
         assert_eq!(data.len(), 2);
         let names: Vec<&str> = data.iter().map(|(name, _)| name).collect();
         assert_eq!(names, ["Char.Vitals", "Char.Level"]);
+    }
+
+    const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+    #[test]
+    fn a_client_agrees_to_gmcp_and_greets_as_telnetlib3() {
+        let mut client = Session::new(Role::Client, SessionConfig::with_policy(Policy::client()));
+        client.receive(b"\xff\xfb\xc9", &mut Log::default()); // WILL GMCP
+        let hello = format!(r#"Core.Hello {{"client":"telnetlib3","version":"{VERSION}"}}"#);
+        let expected = [
+            &b"\xff\xfd\xc9"[..], // DO GMCP
+            b"\xff\xfa\xc9",
+            hello.as_bytes(),
+            b"\xff\xf0\xff\xfa\xc9",
+            br#"Core.Supports.Set ["char 1","char.vitals 1","char.items 1","room 1","room.info 1","comm 1","comm.channel 1","group 1"]"#,
+            b"\xff\xf0",
+        ]
+        .concat();
+        assert_eq!(transmit(&mut client), expected);
+        // Once per connection, as telnetlib3.
+        client.receive(b"\xff\xfc\xc9\xff\xfb\xc9", &mut Log::default());
+        assert_eq!(transmit(&mut client), b"\xff\xfe\xc9\xff\xfd\xc9");
+    }
+
+    #[test]
+    fn configured_modules_go_lower_cased_and_empty_settings_send_nothing() {
+        let mut config = SessionConfig::with_policy(Policy::client());
+        config.gmcp.client_name = String::new();
+        config.gmcp.modules = vec!["Char 1".into(), "Room 1".into()];
+        let mut client = Session::new(Role::Client, config);
+        client.receive(b"\xff\xfb\xc9", &mut Log::default());
+        assert_eq!(
+            transmit(&mut client),
+            [
+                &b"\xff\xfd\xc9\xff\xfa\xc9"[..],
+                br#"Core.Supports.Set ["char 1","room 1"]"#,
+                b"\xff\xf0"
+            ]
+            .concat()
+        );
+        let mut config = SessionConfig::with_policy(Policy::client());
+        config.gmcp.client_name = String::new();
+        config.gmcp.modules.clear();
+        let mut client = Session::new(Role::Client, config);
+        client.receive(b"\xff\xfb\xc9", &mut Log::default());
+        assert_eq!(transmit(&mut client), b"\xff\xfd\xc9");
+    }
+
+    #[test]
+    fn a_server_agrees_both_ways_keeps_what_arrives_and_refuses_bad_payloads() {
+        let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
+        let mut log = Log::default();
+        server.receive(b"\xff\xfd\xc9", &mut log); // DO GMCP: no greeting from a server
+        assert_eq!(transmit(&mut server), b"\xff\xfb\xc9");
+        server.receive(
+            b"\xff\xfa\xc9Core.Hello {\"client\":\"Mudlet\",\"version\":\"4.17\"}\xff\xf0\
+              \xff\xfa\xc9Char.Vitals {\"hp\":1\xff\xf0\
+              \xff\xfa\xc9\xff\xf0\
+              \xff\xfa\xc9Core.Ping\xff\xf0",
+            &mut log,
+        );
+        assert_eq!(
+            log.events,
+            [
+                "OptionChanged { option: Gmcp, side: Local, enabled: true }",
+                "Gmcp(Message(GmcpMessage { package: \"Core.Hello\", data: \
+                 Some(Object {\"client\": String(\"Mudlet\"), \"version\": String(\"4.17\")}) }))",
+                "BadSubnegotiation { option: Gmcp, error: Malformed }",
+                "BadSubnegotiation { option: Gmcp, error: Empty }",
+                "Gmcp(Message(GmcpMessage { package: \"Core.Ping\", data: None }))",
+            ]
+        );
+        assert_eq!(
+            server.gmcp_data().get("core.hello"),
+            Some(&json!({"client": "Mudlet", "version": "4.17"}))
+        );
+        assert_eq!(server.gmcp_data().len(), 1);
+        // Sent only while enabled.
+        assert!(server.send_gmcp(&GmcpMessage::new("Char.Vitals", Some(json!({"hp": 9})))));
+        assert_eq!(
+            transmit(&mut server),
+            b"\xff\xfa\xc9Char.Vitals {\"hp\":9}\xff\xf0"
+        );
+        server.receive(b"\xff\xfe\xc9", &mut log);
+        let _ = transmit(&mut server);
+        assert!(!server.send_gmcp(&GmcpMessage::new("Core.Ping", None)));
+        assert_eq!(transmit(&mut server), b"");
+        // Not agreed: refused, nothing kept.
+        let mut log = Log::default();
+        server.receive(b"\xff\xfa\xc9Room.Info {}\xff\xf0", &mut log);
+        assert_eq!(
+            log.events,
+            ["BadSubnegotiation { option: Gmcp, error: NotAllowed }"]
+        );
+        assert!(server.gmcp_data().get("Room.Info").is_none());
+    }
+
+    #[test]
+    fn the_store_is_bounded_but_updates_in_place_still_go_in() {
+        let mut data = GmcpData::default();
+        let big = "x".repeat(100);
+        assert!(data.merge_within(&GmcpMessage::new("A", Some(json!({"k": big}))), 200));
+        // Replacing a value measures the package anew: the same size fits again and again.
+        for _ in 0..10 {
+            assert!(data.merge_within(&GmcpMessage::new("a", Some(json!({"k": big}))), 200));
+        }
+        // A merge that grows the object past the cap is not taken.
+        assert!(!data.merge_within(&GmcpMessage::new("A", Some(json!({"j": big}))), 200));
+        assert_eq!(data.get("A"), Some(&json!({"k": big})));
+        assert!(!data.merge_within(&GmcpMessage::new("B", Some(json!(big))), 200));
+        assert!(data.merge_within(&GmcpMessage::new("B", Some(json!(1))), 200));
+        assert_eq!(data.len(), 2);
     }
 }

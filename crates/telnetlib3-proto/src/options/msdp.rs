@@ -3,8 +3,97 @@
 //! `IAC SB MSDP VAR "ROOM" VAL TABLE_OPEN VAR "VNUM" VAL "6008" TABLE_CLOSE IAC SE`.
 //!
 //! Specification: <https://tintin.mudhalla.net/protocols/msdp/>.
+//!
+//! As a family: once MSDP is agreed either way, each subnegotiation is decoded into
+//! [`Event::Variables`] and the session keeps each variable's latest value (within
+//! [`MAX_STORED_BYTES`]); a payload without a variable, or nested past [`MAX_DEPTH`],
+//! is a bad subnegotiation. What a server reports, and when, is the application's
+//! choice: it answers the client's `LIST`, `REPORT` and `SEND` with
+//! [`Session::send_msdp`](crate::Session::send_msdp).
 
 use super::mud_text::best_effort;
+use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::link::Link;
+use crate::option::TelnetOption;
+
+/// The most bytes of MSDP variables a session keeps (names and encoded values, all
+/// together): the peer chooses the names. A variable that would pass it is still
+/// reported, but not kept.
+pub const MAX_STORED_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct State {
+    /// Each variable's latest value, in the order first received.
+    pub(crate) variables: Vec<(String, MsdpValue)>,
+    /// Names plus encoded values of `variables`.
+    bytes: usize,
+}
+
+impl State {
+    fn store(&mut self, name: &str, value: &MsdpValue) {
+        let size = |name: &str, value: &MsdpValue| {
+            let mut out = Vec::new();
+            encode_value(value, &mut out);
+            name.len() + out.len()
+        };
+        let new_size = size(name, value);
+        match self.variables.iter().position(|(known, _)| known == name) {
+            Some(at) => {
+                let (known, old) = &self.variables[at];
+                let total = self.bytes - size(known, old) + new_size;
+                if total <= MAX_STORED_BYTES {
+                    self.bytes = total;
+                    self.variables[at].1 = value.clone();
+                }
+            }
+            None if self.bytes + new_size <= MAX_STORED_BYTES => {
+                self.bytes += new_size;
+                self.variables.push((name.to_owned(), value.clone()));
+            }
+            None => {}
+        }
+    }
+}
+
+/// What the application learns from MSDP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Variables arrived, in the order sent; each is now
+    /// [`Session::msdp_data`](crate::Session::msdp_data)'s value for its name.
+    Variables(Vec<(String, MsdpValue)>),
+}
+
+pub(crate) fn receive(
+    state: &mut State,
+    link: &Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    if !enabled_either_way(link, option) {
+        return Err(SubnegotiationError::NotAllowed);
+    }
+    if payload.is_empty() {
+        return Err(SubnegotiationError::Empty);
+    }
+    let variables = decode(payload).map_err(|_| SubnegotiationError::Malformed)?;
+    if variables.is_empty() {
+        return Err(SubnegotiationError::Malformed);
+    }
+    for (name, value) in &variables {
+        state.store(name, value);
+    }
+    emit.emit(Event::Variables(variables));
+    Ok(())
+}
+
+/// Queue `IAC SB MSDP <variables> IAC SE`.
+pub(crate) fn send<N: AsRef<str>>(link: &mut Link, variables: &[(N, MsdpValue)]) {
+    let mut payload = Vec::new();
+    encode(variables, &mut payload);
+    link.send_subnegotiation(TelnetOption::Msdp, &payload);
+}
 
 /// `MSDP_VAR`: a variable's name follows.
 pub const VAR: u8 = 1;
@@ -51,6 +140,18 @@ impl MsdpValue {
             Self::Table(entries) => entries.iter().find(|(n, _)| n == name).map(|(_, v)| v),
             _ => None,
         }
+    }
+}
+
+impl MsdpValue {
+    /// How many tables and arrays deep the value goes (0 for text).
+    fn nesting(&self) -> usize {
+        let inner = match self {
+            Self::Text(_) => return 0,
+            Self::Array(items) => items.iter().map(Self::nesting).max(),
+            Self::Table(entries) => entries.iter().map(|(_, value)| value.nesting()).max(),
+        };
+        1 + inner.unwrap_or(0)
     }
 }
 
@@ -105,6 +206,11 @@ pub fn decode(payload: &[u8]) -> Result<Vec<(String, MsdpValue)>, MsdpError> {
         let value = match values.len() {
             0 => continue,
             1 => values.remove(0),
+            // The list becomes an array, one level deeper: it must fit as one value would,
+            // so that what we decode we could decode again once encoded.
+            _ if values.iter().any(|value| value.nesting() >= MAX_DEPTH) => {
+                return Err(MsdpError::TooDeep)
+            }
             _ => MsdpValue::Array(values),
         };
         variables.push((name, value));
@@ -224,6 +330,9 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::Role;
+    use crate::options::tests::{drive_pair_with, transmit, Log};
+    use crate::{Policy, Session, SessionConfig};
 
     fn text(value: &str) -> MsdpValue {
         MsdpValue::from(value)
@@ -333,7 +442,89 @@ mod tests {
             .concat()
         };
         assert!(decode(&nested(MAX_DEPTH)).is_ok());
+        // As one of several values it would become an array one deeper: refused too.
+        let listed = [nested(MAX_DEPTH), b"\x02x".to_vec()].concat();
+        assert_eq!(decode(&listed), Err(MsdpError::TooDeep));
+        let listed = [nested(MAX_DEPTH - 1), b"\x02x".to_vec()].concat();
+        assert!(decode(&listed).is_ok());
         assert_eq!(decode(&nested(MAX_DEPTH + 1)), Err(MsdpError::TooDeep));
         assert_eq!(decode(&nested(100_000)), Err(MsdpError::TooDeep));
+    }
+
+    #[test]
+    fn a_pair_exchanges_variables_and_keeps_the_latest() {
+        let client = SessionConfig::with_policy(Policy::client().allow_remote(TelnetOption::Msdp));
+        let server = SessionConfig::with_policy(Policy::server());
+        let (mut client, mut server, _, _) = drive_pair_with(client, server, |_, server| {
+            server.request_local(TelnetOption::Msdp, true).unwrap();
+        });
+        assert!(client.remote_enabled(TelnetOption::Msdp));
+        assert!(client.send_msdp(&[("LIST", text("COMMANDS"))]));
+        assert_eq!(
+            transmit(&mut client),
+            b"\xff\xfa\x45\x01LIST\x02COMMANDS\xff\xf0"
+        );
+        let mut log = Log::default();
+        server.receive(b"\xff\xfa\x45\x01LIST\x02COMMANDS\xff\xf0", &mut log);
+        assert_eq!(
+            log.events,
+            ["Msdp(Variables([(\"LIST\", Text(\"COMMANDS\"))]))"]
+        );
+        let room = MsdpValue::Table(vec![("VNUM".into(), text("6008"))]);
+        assert!(server.send_msdp(&[("HEALTH", text("100")), ("ROOM", room.clone())]));
+        assert!(server.send_msdp(&[("HEALTH", text("99"))]));
+        let mut log = Log::default();
+        client.receive(&transmit(&mut server), &mut log);
+        assert_eq!(log.events.len(), 2, "{log:?}");
+        assert_eq!(
+            client.msdp_data(),
+            [("HEALTH".to_owned(), text("99")), ("ROOM".to_owned(), room)]
+        );
+        // Bad payloads: refused, nothing kept.
+        let mut log = Log::default();
+        let deep = [&b"\x01A\x02"[..], &[ARRAY_OPEN, VAL].repeat(MAX_DEPTH + 1)].concat();
+        let mut frames = Vec::new();
+        for payload in [&b""[..], b"junk", &deep] {
+            frames.extend_from_slice(b"\xff\xfa\x45");
+            frames.extend_from_slice(payload);
+            frames.extend_from_slice(b"\xff\xf0");
+        }
+        client.receive(&frames, &mut log);
+        assert_eq!(
+            log.events,
+            [
+                "BadSubnegotiation { option: Msdp, error: Empty }",
+                "BadSubnegotiation { option: Msdp, error: Malformed }",
+                "BadSubnegotiation { option: Msdp, error: Malformed }",
+            ]
+        );
+        assert_eq!(client.msdp_data().len(), 2);
+    }
+
+    #[test]
+    fn a_client_refuses_msdp_by_default_and_ignores_its_data() {
+        let mut client = Session::new(Role::Client, SessionConfig::with_policy(Policy::client()));
+        let mut log = Log::default();
+        client.receive(b"\xff\xfb\x45\xff\xfa\x45\x01A\x02b\xff\xf0", &mut log);
+        assert_eq!(transmit(&mut client), b"\xff\xfe\x45"); // DONT MSDP
+        assert_eq!(
+            log.events,
+            ["BadSubnegotiation { option: Msdp, error: NotAllowed }"]
+        );
+        assert!(client.msdp_data().is_empty());
+        assert!(!client.send_msdp(&[("A", text("b"))]));
+        assert_eq!(transmit(&mut client), b"");
+    }
+
+    #[test]
+    fn the_store_is_bounded() {
+        let mut state = State::default();
+        let big = text(&"x".repeat(MAX_STORED_BYTES / 2));
+        state.store("A", &big);
+        state.store("A", &big); // replaced in place
+        state.store("B", &big); // would pass the cap
+        state.store("C", &text("small"));
+        let names: Vec<&str> = state.variables.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["A", "C"]);
     }
 }

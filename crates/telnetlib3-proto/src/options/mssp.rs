@@ -2,8 +2,115 @@
 //! player count and the like, as `VAR name VAL value [VAL value ...]`.
 //!
 //! Specification: <https://tintin.mudhalla.net/protocols/mssp/>.
+//!
+//! As a family: a server with [`Config::variables`] offers `WILL MSSP` in its opening
+//! and sends them once the client agrees; a client (or a server, should a peer send
+//! them) decodes what arrives into [`Event::Variables`] and keeps each variable's latest
+//! values (within [`MAX_STORED_BYTES`]). A payload without a variable is a bad
+//! subnegotiation.
 
 use super::mud_text::best_effort;
+use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::link::{Link, Side};
+use crate::option::TelnetOption;
+
+/// The most bytes of MSSP variables a session keeps (names and values, all together).
+/// A variable that would pass it is still reported, but not kept.
+pub const MAX_STORED_BYTES: usize = 64 * 1024;
+
+/// What a server reports with MSSP.
+#[derive(Clone, Debug, Default)]
+#[non_exhaustive]
+pub struct Config {
+    /// The variables sent once the client agrees to our `WILL MSSP`, each with its values
+    /// (several give repeated `VAL`s, as the specification lists ports). Not empty: the
+    /// server's opening offers `WILL MSSP`.
+    pub variables: Vec<(String, Vec<String>)>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct State {
+    /// Each variable's latest values, in the order first received.
+    pub(crate) variables: Vec<(String, Vec<String>)>,
+    /// Names plus values of `variables`.
+    bytes: usize,
+}
+
+impl State {
+    fn store(&mut self, name: &str, values: &[String]) {
+        let size = |name: &str, values: &[String]| {
+            name.len() + values.iter().map(String::len).sum::<usize>()
+        };
+        let new_size = size(name, values);
+        match self.variables.iter().position(|(known, _)| known == name) {
+            Some(at) => {
+                let (known, old) = &self.variables[at];
+                let total = self.bytes - size(known, old) + new_size;
+                if total <= MAX_STORED_BYTES {
+                    self.bytes = total;
+                    self.variables[at].1 = values.to_vec();
+                }
+            }
+            None if self.bytes + new_size <= MAX_STORED_BYTES => {
+                self.bytes += new_size;
+                self.variables.push((name.to_owned(), values.to_vec()));
+            }
+            None => {}
+        }
+    }
+}
+
+/// What the application learns from MSSP.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Variables arrived, each with its values, in the order sent; they are now in
+    /// [`Session::mssp_data`](crate::Session::mssp_data).
+    Variables(Vec<(String, Vec<String>)>),
+}
+
+pub(crate) fn receive(
+    state: &mut State,
+    link: &Link,
+    emit: &mut impl Emit<Event>,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    if !enabled_either_way(link, option) {
+        return Err(SubnegotiationError::NotAllowed);
+    }
+    if payload.is_empty() {
+        return Err(SubnegotiationError::Empty);
+    }
+    let variables = decode(payload);
+    if variables.is_empty() {
+        return Err(SubnegotiationError::Malformed);
+    }
+    for (name, values) in &variables {
+        state.store(name, values);
+    }
+    emit.emit(Event::Variables(variables));
+    Ok(())
+}
+
+pub(crate) fn changed(config: &Config, link: &mut Link, side: Side, enabled: bool) {
+    // The specification: "the server sends the MSSP data" once the client says DO MSSP.
+    if side == Side::Local && enabled && !config.variables.is_empty() {
+        send(link, &config.variables);
+    }
+}
+
+/// Queue `IAC SB MSSP <variables> IAC SE`.
+pub(crate) fn send<N, L, V>(link: &mut Link, variables: &[(N, L)])
+where
+    N: AsRef<str>,
+    L: AsRef<[V]>,
+    V: AsRef<str>,
+{
+    let mut payload = Vec::new();
+    encode(variables, &mut payload);
+    link.send_subnegotiation(TelnetOption::Mssp, &payload);
+}
 
 /// `MSSP_VAR`: a variable's name follows.
 pub const VAR: u8 = 1;
@@ -55,11 +162,16 @@ pub fn decode(payload: &[u8]) -> Vec<(String, Vec<String>)> {
 /// encode(&[("NAME", &["Example"][..]), ("PORT", &["4000", "4001"][..])], &mut out);
 /// assert_eq!(out, b"\x01NAME\x02Example\x01PORT\x024000\x024001");
 /// ```
-pub fn encode<N: AsRef<str>, V: AsRef<str>>(variables: &[(N, &[V])], out: &mut Vec<u8>) {
+pub fn encode<N, L, V>(variables: &[(N, L)], out: &mut Vec<u8>)
+where
+    N: AsRef<str>,
+    L: AsRef<[V]>,
+    V: AsRef<str>,
+{
     for (name, values) in variables {
         out.push(VAR);
         out.extend_from_slice(name.as_ref().as_bytes());
-        for value in *values {
+        for value in values.as_ref() {
             out.push(VAL);
             out.extend_from_slice(value.as_ref().as_bytes());
         }
@@ -69,6 +181,9 @@ pub fn encode<N: AsRef<str>, V: AsRef<str>>(variables: &[(N, &[V])], out: &mut V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::Role;
+    use crate::options::tests::{drive_pair_with, transmit, Log};
+    use crate::{Policy, ServerPlan, Session, SessionConfig};
 
     fn owned(variables: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
         variables
@@ -131,6 +246,88 @@ mod tests {
                 ("PLAYERS", &["0"]),
                 ("PORT", &["23", "6023"])
             ])
+        );
+    }
+
+    fn server_config() -> SessionConfig {
+        let mut config = SessionConfig::with_policy(Policy::server());
+        config.mssp.variables = vec![
+            ("NAME".into(), vec!["telnetlib3".into()]),
+            ("PORT".into(), vec!["23".into(), "6023".into()]),
+        ];
+        config
+    }
+
+    const SB_MSSP: &[u8] = b"\xff\xfa\x46\x01NAME\x02telnetlib3\x01PORT\x0223\x026023\xff\xf0";
+
+    #[test]
+    fn a_server_offers_mssp_in_its_opening_and_sends_its_variables() {
+        let mut server = Session::new(Role::Server, server_config());
+        server.start_server_negotiation(ServerPlan::default());
+        assert_eq!(transmit(&mut server), b"\xff\xfd\x18"); // DO TTYPE alone, as ever
+        let mut log = Log::default();
+        server.receive(b"\xff\xfb\x18", &mut log); // WILL TTYPE
+        assert_eq!(
+            transmit(&mut server),
+            [
+                &b"\xff\xfa\x18\x01\xff\xf0"[..], // SB TTYPE SEND
+                b"\xff\xfb\x03",                  // WILL SGA
+                b"\xff\xfb\x00",                  // WILL BINARY
+                b"\xff\xfd\x1f",                  // DO NAWS
+                b"\xff\xfd\x2a",                  // DO CHARSET
+                b"\xff\xfb\x46",                  // WILL MSSP
+            ]
+            .concat()
+        );
+        server.receive(b"\xff\xfd\x46", &mut log); // DO MSSP
+        assert_eq!(transmit(&mut server), SB_MSSP);
+        assert!(server.send_mssp(&[("PLAYERS", ["0"])]));
+        assert_eq!(
+            transmit(&mut server),
+            b"\xff\xfa\x46\x01PLAYERS\x020\xff\xf0"
+        );
+    }
+
+    #[test]
+    fn a_client_that_allows_mssp_keeps_the_variables() {
+        let client = SessionConfig::with_policy(Policy::client().allow_remote(TelnetOption::Mssp));
+        let (client, _, client_log, _) = drive_pair_with(client, server_config(), |_, server| {
+            server.request_local(TelnetOption::Mssp, true).unwrap();
+        });
+        assert_eq!(
+            client.mssp_data(),
+            owned(&[("NAME", &["telnetlib3"]), ("PORT", &["23", "6023"])])
+        );
+        assert!(client_log
+            .events
+            .iter()
+            .any(|e| e.starts_with("Mssp(Variables(")));
+        // telnetlib3's client refuses MSSP: the server sends nothing.
+        let client = SessionConfig::with_policy(Policy::client());
+        let (client, _, _, server_log) = drive_pair_with(client, server_config(), |_, server| {
+            server.request_local(TelnetOption::Mssp, true).unwrap();
+        });
+        assert!(client.mssp_data().is_empty());
+        assert!(!server_log.events.iter().any(|e| e.contains("Mssp(")));
+    }
+
+    #[test]
+    fn bad_payloads_are_refused() {
+        let mut client = Session::new(
+            Role::Client,
+            SessionConfig::with_policy(Policy::client().allow_remote(TelnetOption::Mssp)),
+        );
+        let mut log = Log::default();
+        client.receive(
+            b"\xff\xfb\x46\xff\xfa\x46\xff\xf0\xff\xfa\x46\x02x\xff\xf0",
+            &mut log,
+        );
+        assert_eq!(
+            log.events[1..],
+            [
+                "BadSubnegotiation { option: Mssp, error: Empty }",
+                "BadSubnegotiation { option: Mssp, error: Malformed }",
+            ]
         );
     }
 }

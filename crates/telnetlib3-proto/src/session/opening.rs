@@ -4,6 +4,8 @@
 //! session's own requests and read its getters (see that module for the sequence, after
 //! telnetlib3 5.0.1's server).
 
+use std::sync::Arc;
+
 use crate::link::{Role, Side};
 use crate::negotiation::{PlanState, ServerPlan, MUD_OPTIONS};
 use crate::option::TelnetOption;
@@ -134,6 +136,7 @@ impl Session {
             return;
         };
         let (line_mode, linemode, charset) = (plan.line_mode, plan.linemode, plan.charset);
+        let offers = Arc::clone(&plan.offers);
         // Agreed to log the client out (RFC 727): the connection is closing, so there is
         // nothing more to ask for.
         if self.local_enabled(TelnetOption::Logout) {
@@ -155,6 +158,13 @@ impl Session {
             }
             if linemode {
                 let _ = self.request_remote(TelnetOption::Linemode, true);
+            }
+            // A server with MSSP variables says so, for the crawlers that ask no option.
+            if !self.config().mssp.variables.is_empty() {
+                let _ = self.request_local(TelnetOption::Mssp, true);
+            }
+            for &option in offers.iter() {
+                let _ = self.request_local(option, true);
             }
         }
         if !self.plan.advanced {

@@ -16,6 +16,7 @@ use crate::event::{Event, Sink};
 use crate::family::SubnegotiationError;
 use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
+use crate::options::{aardwolf, atcp, gmcp, msdp, mssp, zmp};
 use crate::options::{
     charset, environ, lflow, linemode, logout, naws, sndloc, status, timing_mark, tspeed, ttype,
     xdisploc,
@@ -35,6 +36,10 @@ pub(crate) struct Families {
     pub(crate) tspeed: tspeed::State,
     pub(crate) ttype: ttype::State,
     pub(crate) xdisploc: xdisploc::State,
+    pub(crate) gmcp: gmcp::State,
+    pub(crate) msdp: msdp::State,
+    pub(crate) mssp: mssp::State,
+    pub(crate) zmp: zmp::State,
 }
 
 /// What the option families work on: the link layer below them, the configuration and
@@ -142,7 +147,13 @@ pub(super) fn receive<S: Sink>(
             option,
             payload,
         ),
-        // Anything else (MUD protocols, unknown codes) goes to the application as is.
+        O::Gmcp => gmcp::receive(&mut f.gmcp, link, sink, option, payload),
+        O::Msdp => msdp::receive(&mut f.msdp, link, sink, option, payload),
+        O::Mssp => mssp::receive(&mut f.mssp, link, sink, option, payload),
+        O::Zmp => zmp::receive(&config.zmp, link, sink, option, payload),
+        O::Atcp => atcp::receive(link, sink, option, payload),
+        O::Aardwolf => aardwolf::receive(link, sink, option, payload),
+        // Anything else (MXP, MSP, unknown codes) goes to the application as is.
         _ => {
             sink.event(Event::Subnegotiation { option, payload });
             Ok(())
@@ -224,6 +235,9 @@ pub(super) fn changed<S: Sink>(
         O::Tspeed => tspeed::changed(link, option, side, enabled),
         O::Ttype => ttype::changed(&mut f.ttype, link, option, side, enabled),
         O::Xdisploc => xdisploc::changed(link, option, side, enabled),
+        O::Gmcp => gmcp::changed(&mut f.gmcp, &config.gmcp, link, side, enabled),
+        O::Mssp => mssp::changed(&config.mssp, link, side, enabled),
+        O::Zmp => zmp::changed(&mut f.zmp, &config.zmp, link, side, enabled),
         _ => {}
     }
 }

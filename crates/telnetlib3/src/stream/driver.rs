@@ -432,6 +432,13 @@ impl OwnedEvent {
             Event::Naws(event) => Self::Plain(Event::Naws(event)),
             Event::TimingMark(event) => Self::Plain(Event::TimingMark(event)),
             Event::Tspeed(event) => Self::Plain(Event::Tspeed(event)),
+            // The MUD protocols' events own their data.
+            Event::Gmcp(event) => Self::Plain(Event::Gmcp(event)),
+            Event::Msdp(event) => Self::Plain(Event::Msdp(event)),
+            Event::Mssp(event) => Self::Plain(Event::Mssp(event)),
+            Event::Zmp(event) => Self::Plain(Event::Zmp(event)),
+            Event::Atcp(event) => Self::Plain(Event::Atcp(event)),
+            Event::Aardwolf(event) => Self::Plain(Event::Aardwolf(event)),
             _ => Self::Unknown,
         }
     }

@@ -431,9 +431,9 @@ async fn the_event_hook_runs_without_the_lock() {
     cell.set(Arc::clone(&inner)).ok().unwrap();
     let mut reader = TelnetReader::new(Arc::clone(&inner));
     let _writer = TelnetWriter::new(inner);
-    // NOP, then a subnegotiation the session does not interpret (ATCP, 200), then data.
+    // NOP, then a subnegotiation the session does not interpret (MXP, 91), then data.
     theirs
-        .write_all(b"\xff\xf1\xff\xfa\xc8\x01x\xff\xf0hi")
+        .write_all(b"\xff\xf1\xff\xfa\x5b\x01x\xff\xf0hi")
         .await
         .unwrap();
     let data = timeout(PATIENCE, reader.read(2)).await.unwrap().unwrap();
@@ -442,7 +442,7 @@ async fn the_event_hook_runs_without_the_lock() {
         *seen.lock().unwrap(),
         [
             "Command(Nop) pending=0",
-            "Subnegotiation { option: Atcp, payload: [1, 120] } pending=0"
+            "Subnegotiation { option: Mxp, payload: [1, 120] } pending=0"
         ]
     );
 }

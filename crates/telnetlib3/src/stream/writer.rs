@@ -8,7 +8,9 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use telnetlib3_proto::options::environ::Variable;
+use telnetlib3_proto::options::gmcp::GmcpMessage;
 use telnetlib3_proto::options::linemode::SlcTable;
+use telnetlib3_proto::options::msdp::MsdpValue;
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
 
@@ -246,6 +248,37 @@ impl TelnetWriter {
     /// Send `IAC EOR` after a record or prompt, if EOR is agreed. Returns whether sent.
     pub fn send_end_of_record(&mut self) -> bool {
         self.with_session(Session::send_end_of_record)
+    }
+
+    /// Send a GMCP message, if GMCP is agreed either way. Returns whether sent.
+    pub fn send_gmcp(&mut self, message: &GmcpMessage) -> bool {
+        self.with_session(|session| session.send_gmcp(message))
+    }
+
+    /// Send MSDP variables, if MSDP is agreed either way. Returns whether sent.
+    pub fn send_msdp<N: AsRef<str>>(&mut self, variables: &[(N, MsdpValue)]) -> bool {
+        self.with_session(|session| session.send_msdp(variables))
+    }
+
+    /// Send MSSP variables with their values, if MSSP is agreed either way. Returns
+    /// whether sent.
+    pub fn send_mssp<N, L, V>(&mut self, variables: &[(N, L)]) -> bool
+    where
+        N: AsRef<str>,
+        L: AsRef<[V]>,
+        V: AsRef<str>,
+    {
+        self.with_session(|session| session.send_mssp(variables))
+    }
+
+    /// Send a ZMP command, if ZMP is agreed either way. Returns whether sent.
+    pub fn send_zmp<A: AsRef<str>>(&mut self, command: &str, args: &[A]) -> bool {
+        self.with_session(|session| session.send_zmp(command, args))
+    }
+
+    /// Send an ATCP message, if ATCP is agreed either way. Returns whether sent.
+    pub fn send_atcp(&mut self, package: &str, value: &str) -> bool {
+        self.with_session(|session| session.send_atcp(package, value))
     }
 
     /// Send `DO TIMING-MARK` and wait for the answer: when it returns, the peer has
