@@ -156,6 +156,11 @@ impl Session {
             if linemode {
                 let _ = self.request_remote(TelnetOption::Linemode, true);
             }
+            // telnetlib3's `compression=True`: offer both directions, MCCP2 first.
+            if self.compression() == Some(true) {
+                let _ = self.request_local(TelnetOption::Mccp2, true);
+                let _ = self.request_local(TelnetOption::Mccp3, true);
+            }
         }
         if !self.plan.advanced {
             return;
