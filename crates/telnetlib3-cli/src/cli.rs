@@ -324,3 +324,14 @@ where
         }
     }
 }
+
+/// telnetlib3's `--compression` / `--no-compression` (argparse's BooleanOptionalAction,
+/// default None): the flag given last wins (clap's `overrides_with`), neither is `None`.
+#[must_use]
+pub fn compression(compression: bool, no_compression: bool) -> Option<bool> {
+    match (compression, no_compression) {
+        (true, _) => Some(true),
+        (_, true) => Some(false),
+        _ => None,
+    }
+}

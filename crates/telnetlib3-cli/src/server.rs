@@ -43,6 +43,9 @@ pub struct Options {
     pub force_binary: bool,
     /// Never send IAC GA after the prompt (`--never-send-ga`).
     pub never_send_ga: bool,
+    /// MCCP2/MCCP3: `Some(true)` advertises them, `Some(false)` refuses them, `None`
+    /// accepts a client's request (`--compression` / `--no-compression`).
+    pub compression: Option<bool>,
     /// Terminal types of MUD clients, not sent WILL ECHO (`--mud-clients`).
     pub mud_clients: Vec<String>,
     /// Run this program on a pseudo-terminal for each connection instead of the shell
@@ -96,6 +99,7 @@ impl Default for Options {
             line_mode: false,
             force_binary: false,
             never_send_ga: false,
+            compression: None,
             mud_clients: ServerPlan::default().mud_clients.to_vec(),
             pty_exec: None,
             pty_args: Vec::new(),
@@ -124,6 +128,7 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     config.port = port;
     config.connect_maxwait = options.connect_maxwait;
     config.timeout = options.timeout;
+    config.compression = options.compression;
     config.tls.clone_from(&options.tls);
     config.tls_auto = options.tls_auto;
     config.tls_handshake_timeout = options.tls_handshake_timeout;

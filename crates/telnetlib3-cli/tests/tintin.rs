@@ -3,7 +3,8 @@
 //! wire. A missing program fails the test with the command that installs it.
 //!
 //! TinTin++ 2.02.20 answers `DONT BINARY`, says `WILL CHARSET` but never answers our
-//! `WILL CHARSET`, accepts our REQUEST, and takes `WILL ECHO` as password mode.
+//! `WILL CHARSET`, accepts our REQUEST, and takes `WILL ECHO` as password mode. Offered
+//! MCCP2 and MCCP3, it agrees to both and compresses its own output (MCCP3).
 
 mod common;
 
@@ -140,4 +141,55 @@ fn tintin_speaks_gmcp_msdp_and_mssp_with_our_server() {
         assert!(screen.contains(line), "{line:?} missing: {screen}");
     }
     let _ = std::fs::remove_file(script);
+}
+
+/// `--compression`: TinTin++ agrees to MCCP2 and MCCP3; the prompt and a command's
+/// output reach its screen through our zlib stream (they are not on the wire in plain),
+/// and what it types reaches the shell through its own.
+#[test]
+fn tintin_negotiates_mccp_and_reads_the_compressed_shell() {
+    require(TINTIN, "tintin++");
+    let (_server, port) = start_server(&["--compression"]);
+    let proxy = Proxy::start(port);
+    let tmux = Tmux::start(&format!(
+        "{TINTIN} -G -e '#session s 127.0.0.1 {}'",
+        proxy.port()
+    ));
+    tmux.wait_for("tel:sh> ");
+    proxy.wait_to_server(b"\xff\xfd\x56"); // DO MCCP2
+    let to_client = proxy.wait_to_client(b"\xff\xfa\x56\xff\xf0"); // SB MCCP2 SE
+    assert!(
+        contains(&to_client, b"\xff\xfb\x56\xff\xfb\x57"),
+        "WILL MCCP2, WILL MCCP3: {}",
+        show(&to_client)
+    );
+    tmux.send_line("writer");
+    let screen = tmux.wait_for("<TelnetWriter server mode:");
+    let screen = screen.replace('\n', "");
+    assert!(screen.contains("tel:sh> writer"), "{screen}");
+    assert!(screen.contains("MCCP2_COMPRESS"), "{screen}");
+    let to_client = proxy.to_client();
+    assert!(
+        !contains(&to_client, b"tel:sh> "),
+        "plain: {}",
+        show(&to_client)
+    );
+    assert!(
+        !contains(&to_client, b"TelnetWriter"),
+        "plain: {}",
+        show(&to_client)
+    );
+    // TinTin++ 2.02 does MCCP3: DO MCCP3, then its SB MCCP3 and zlib from there on; the
+    // command it sent is not on the wire in plain.
+    let to_server = proxy.to_server();
+    assert!(
+        contains(&to_server, b"\xff\xfd\x57\xff\xfa\x57\xff\xf0\x78"),
+        "DO MCCP3, SB MCCP3 SE, a zlib header: {}",
+        show(&to_server)
+    );
+    assert!(
+        !contains(&to_server, b"writer"),
+        "plain: {}",
+        show(&to_server)
+    );
 }

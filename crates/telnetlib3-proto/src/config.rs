@@ -227,6 +227,9 @@ pub struct SessionConfig {
     pub linemode: options::linemode::Config,
     /// NAWS (RFC 1073): the window size a client reports.
     pub naws: options::naws::Config,
+    /// MCCP2 and MCCP3: whether we compress and accept compression (refused by
+    /// default here; see [`options::mccp::Config`]).
+    pub mccp: options::mccp::Config,
     /// SNDLOC (RFC 779): the location a client reports.
     pub sndloc: options::sndloc::Config,
     /// TSPEED (RFC 1079): the speeds a client reports.
@@ -274,6 +277,7 @@ impl Default for SessionConfig {
             lflow: Default::default(),
             linemode: Default::default(),
             naws: Default::default(),
+            mccp: Default::default(),
             sndloc: Default::default(),
             tspeed: Default::default(),
             ttype: Default::default(),

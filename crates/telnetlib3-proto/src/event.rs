@@ -69,6 +69,9 @@ pub enum Event<'a> {
     /// NAWS (RFC 1073).
     Naws(options::naws::Event),
 
+    /// MCCP2 and MCCP3: where compression starts and ends.
+    Mccp(options::mccp::Event),
+
     /// SNDLOC (RFC 779).
     Sndloc(options::sndloc::Event<'a>),
 
@@ -141,6 +144,7 @@ wrap! {
     Linemode(options::linemode::Event),
     Logout(options::logout::Event),
     Naws(options::naws::Event),
+    Mccp(options::mccp::Event),
     Sndloc(options::sndloc::Event<'a>),
     Status(options::status::Event<'a>),
     TimingMark(options::timing_mark::Event),

@@ -206,6 +206,10 @@ impl Session {
         sink: &mut S,
         output_limit: usize,
     ) -> usize {
+        // The peer's compressed stream started in an earlier call: the caller has taken
+        // it into account by now, and this input is the stream's content (or the plain
+        // bytes after its end).
+        self.core.families.mccp.pause = false;
         let mut dispatch = Dispatch {
             core: &mut self.core,
             sink,
@@ -285,7 +289,9 @@ impl Session {
         option: TelnetOption,
         enable: bool,
     ) -> Result<(), RequestError> {
-        self.core.link.request(Side::Local, option, enable)
+        self.core.link.request(Side::Local, option, enable)?;
+        routing::requested(&mut self.core, option, Side::Local, enable);
+        Ok(())
     }
 
     /// Ask the peer to perform `option` (DO) or to stop (DONT), following RFC 1143.
@@ -299,7 +305,9 @@ impl Session {
         option: TelnetOption,
         enable: bool,
     ) -> Result<(), RequestError> {
-        self.core.link.request(Side::Remote, option, enable)
+        self.core.link.request(Side::Remote, option, enable)?;
+        routing::requested(&mut self.core, option, Side::Remote, enable);
+        Ok(())
     }
 
     /// How many bytes wait for [`Session::poll_transmit`] (for back-pressure).
@@ -324,6 +332,7 @@ impl Session {
         self.core.link.urgent = None;
         let queued = self.core.link.output.len();
         self.core.families.timing_mark.transmitted();
+        self.core.families.mccp.transmitted();
         if out.is_empty() {
             // Hand over the buffer itself: no copy on the common path.
             std::mem::swap(out, &mut self.core.link.output);
@@ -392,15 +401,21 @@ impl Core {
         }
         let policy = self.config.policy;
         let state = self.link.options.get(option);
+        // A family may decide instead of the policy (MCCP follows its own setting).
+        let accepts = |side| routing::accepts(self, side, option);
         let (side, transition) = match verb {
             Verb::Will => (
                 Side::Remote,
-                state.him.receive_enable(policy.accepts_remote(option)),
+                state.him.receive_enable(
+                    accepts(Side::Remote).unwrap_or_else(|| policy.accepts_remote(option)),
+                ),
             ),
             Verb::Wont => (Side::Remote, state.him.receive_disable()),
             Verb::Do => (
                 Side::Local,
-                state.us.receive_enable(policy.accepts_local(option)),
+                state.us.receive_enable(
+                    accepts(Side::Local).unwrap_or_else(|| policy.accepts_local(option)),
+                ),
             ),
             Verb::Dont => (Side::Local, state.us.receive_disable()),
         };
@@ -496,7 +511,9 @@ impl<S: Sink> Handler for Dispatch<'_, S> {
     }
 
     fn paused(&self) -> bool {
-        self.core.link.output.len() >= self.output_limit
+        // MCCP: what follows the peer's `IAC SB MCCP2|MCCP3 IAC SE` is a zlib stream,
+        // which only the caller can decompress: stop right after the SE.
+        self.core.link.output.len() >= self.output_limit || self.core.families.mccp.pause
     }
 
     fn nvt_input(&self) -> bool {

@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use telnetlib3_proto::options::mccp;
 use telnetlib3_proto::options::naws::WindowSize;
 use telnetlib3_proto::options::tspeed::TerminalSpeed;
 use telnetlib3_proto::{Policy, Role, Session, SessionConfig, TelnetOption};
@@ -90,6 +91,14 @@ pub struct ClientConfig {
     /// [`DEFAULT_MODULES`](telnetlib3_proto::options::gmcp::DEFAULT_MODULES)), sent
     /// lower-cased. Empty: none is sent.
     pub gmcp_modules: Vec<String>,
+    /// MCCP2 and MCCP3 (telnetlib3's `compression`): `None` (and, as in telnetlib3,
+    /// `Some(true)`: a client waits for the server's offer) accepts the server's
+    /// `WILL MCCP2` (its output then arrives compressed) and `WILL MCCP3` (ours then goes
+    /// compressed); `Some(false)` refuses both. Refused whatever this says when
+    /// [`tls`](ClientConfig::tls) is set. A corrupt stream from the server: we send
+    /// `DONT MCCP2`, drop the rest of that read and take what follows as plain Telnet,
+    /// as the MCCP2 specification suggests.
+    pub compression: Option<bool>,
     /// TELNETS: [`open_connection`] begins with a TLS handshake, verifying the server as
     /// this says (telnetlib3's `ssl` and `server_hostname`). The handshake is part of
     /// connecting and bounded by `connect_timeout`.
@@ -117,6 +126,7 @@ impl Default for ClientConfig {
             on_event: None,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             output_stall_timeout: DEFAULT_OUTPUT_STALL_TIMEOUT,
+            compression: None,
             #[cfg(feature = "tls")]
             tls: None,
             policy: Policy::client(),
@@ -155,6 +165,12 @@ impl ClientConfig {
             policy.set_remote(option, true);
         }
         let mut config = SessionConfig::with_policy(policy);
+        // Compressing before encrypting leaks through lengths (CRIME, BREACH).
+        #[cfg(feature = "tls")]
+        let tls = self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        let tls = false;
+        config.mccp = mccp::Config::new(if tls { Some(false) } else { self.compression });
         config.ayt_answer = self.ayt_answer.clone().map(Into::into);
         config.ttype.types = vec![self.term.clone()];
         config.naws.size = WindowSize {

@@ -77,6 +77,14 @@ pub struct ServerConfig {
     /// ([`DEFAULT_OUTPUT_STALL_TIMEOUT`], 30 s): a client that asks for replies and does
     /// not read them.
     pub output_stall_timeout: Duration,
+    /// MCCP2 and MCCP3 (telnetlib3's `compression`): `None` accepts compression when a
+    /// client asks for it (DO MCCP2, DO MCCP3), `Some(true)` also offers both in the
+    /// opening negotiation (`WILL MCCP2`, `WILL MCCP3`), `Some(false)` refuses them. A TLS
+    /// connection refuses them whatever this says (compressing before encrypting lets an
+    /// observer learn secrets from lengths: CRIME, BREACH), as telnetlib3 does. Our
+    /// output is compressed as telnetlib3 compresses it (zlib level 9, wbits 12, memLevel
+    /// 5, a sync flush per write); see [`MCCP_COMPRESSOR_BYTES`](crate::MCCP_COMPRESSOR_BYTES).
+    pub compression: Option<bool>,
     /// TELNETS: every connection begins with a TLS handshake (telnetlib3's `ssl`), or with
     /// [`tls_auto`](ServerConfig::tls_auto), those that begin with one. Without it, a
     /// connection that begins with a TLS handshake is logged and closed at once.
@@ -115,6 +123,7 @@ impl Default for ServerConfig {
             terminal: TerminalDefaults::default(),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             output_stall_timeout: DEFAULT_OUTPUT_STALL_TIMEOUT,
+            compression: None,
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "tls")]
@@ -580,7 +589,7 @@ async fn run<F, Fut>(
 /// its scope, and the session (over a kilobyte) would then sit in every connection's task
 /// for its whole life.
 fn start_tcp(socket: tokio::net::TcpStream, peer: SocketAddr, config: &ServerConfig) -> Arc<Inner> {
-    let mut session = server_session(config);
+    let mut session = server_session(config, false);
     // The opening request goes out now rather than when the driver task first runs: the
     // client answers sooner (what the socket does not take, the driver writes).
     let mut opening = Vec::new();
@@ -603,18 +612,29 @@ fn start_tls(
 ) -> Arc<Inner> {
     let mut settings = settings(peer, config);
     settings.tls = Some(info);
-    stream::spawn_with(AnyStream::new(stream), server_session(config), settings)
+    stream::spawn_with(
+        AnyStream::new(stream),
+        server_session(config, true),
+        settings,
+    )
 }
 
 /// Start a connection's session and driver on any transport (the driver sends the
 /// opening request). Not inline, for the reason given at [`start_tcp`].
 fn start<T: Transport>(stream: T, peer: String, config: &ServerConfig) -> Arc<Inner> {
-    stream::spawn_with(stream, server_session(config), settings(peer, config))
+    stream::spawn_with(
+        stream,
+        server_session(config, false),
+        settings(peer, config),
+    )
 }
 
-/// A server's session with telnetlib3's opening negotiation queued.
-fn server_session(config: &ServerConfig) -> Session {
+/// A server's session with telnetlib3's opening negotiation queued; `tls`: over TLS,
+/// where MCCP is refused.
+fn server_session(config: &ServerConfig, tls: bool) -> Session {
     let mut session = Session::new(Role::Server, Arc::clone(&config.protocol));
+    // Per session, so that the configuration the connections share is not copied.
+    session.set_compression(if tls { Some(false) } else { config.compression });
     session.start_server_negotiation(config.plan.clone());
     session
 }

@@ -235,3 +235,128 @@ async fn timing_mark_against_the_python_echo_server() {
     let line = next_line(&mut reader).await;
     assert_eq!(line, b"before the mark\r\n");
 }
+
+/// The reference server with `compression=True` and its own shell: its greeting and a
+/// command's output arrive through its MCCP2 stream; our MCCP3 stream starts and is ended
+/// at its request, and the command reaches it after that end.
+#[tokio::test]
+async fn our_client_with_the_python_server_compressing_both_ways() {
+    let (_python_server, port) = start_server("mccp_server.py");
+    let (mut reader, mut writer) = timeout(
+        PATIENCE,
+        open_connection("127.0.0.1", port, ClientConfig::default()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut text = Vec::new();
+    while !text.ends_with(b"tel:sh> ") {
+        let chunk = timeout(PATIENCE, reader.read(4096)).await.unwrap().unwrap();
+        assert!(!chunk.is_empty(), "EOF: {}", String::from_utf8_lossy(&text));
+        text.extend_from_slice(&chunk);
+    }
+    assert!(
+        text.starts_with(b"Ready.\r\n"),
+        "{}",
+        String::from_utf8_lossy(&text)
+    );
+    // MCCP2 runs. Our MCCP3 stream ran and ended: telnetlib3 5.0.1's server offers
+    // WILL MCCP3 but answers our DO MCCP3 with WONT MCCP3 (its handle_do does not list
+    // the option), which MCCP3 defines as a request to stop; we finish our stream, and
+    // its decompressor takes the stream's end and the plain bytes after it.
+    let (mccp2, mccp3) = writer.with_session(|s| (s.input_compressed(), s.compressing()));
+    let stats = writer.stats();
+    assert!(mccp2 && !mccp3 && stats.compressed_out > 0, "{stats:?}");
+    writer.write(b"help\r").await.unwrap();
+    let mut output = Vec::new();
+    while !output.windows(4).any(|w| w == b"dump") {
+        let chunk = timeout(PATIENCE, reader.read(4096)).await.unwrap().unwrap();
+        assert!(
+            !chunk.is_empty(),
+            "EOF: {}",
+            String::from_utf8_lossy(&output)
+        );
+        output.extend_from_slice(&chunk);
+    }
+    let output = String::from_utf8_lossy(&output);
+    assert!(output.contains("quit, writer, slc"), "{output}");
+    let stats = writer.stats();
+    assert!(
+        stats.compressed_in > 0 && stats.compressed_out > 0,
+        "{stats:?}"
+    );
+    writer.close().await;
+}
+
+/// The reference client (compression passive, its default) against our server with
+/// compression on: it decompresses our MCCP2 stream, and compresses its output with
+/// MCCP3, which we decompress.
+#[tokio::test]
+async fn the_python_client_with_our_server_compressing_both_ways() {
+    let mut config = ServerConfig::default();
+    config.host = "127.0.0.1".into();
+    config.port = 0;
+    config.compression = Some(true);
+    let server = create_server(config, |mut reader, mut writer| async move {
+        let mut text = String::new();
+        for n in 0..200 {
+            text.push_str(&format!("line {n:04}: the quick brown fox jumps\r\n"));
+        }
+        text.push_str("END\r\n");
+        let _ = writer.write(text.as_bytes()).await;
+        let line = reader.read_line().await.unwrap_or_default();
+        let ys = line.iter().filter(|&&b| b == b'y').count();
+        let _ = writer.write(format!("got {ys}\r\n").as_bytes()).await;
+        let _ = writer.drain().await;
+        let _ = reader.read(1).await;
+    })
+    .await
+    .unwrap();
+    let port = server.local_addrs()[0].port();
+    let child = Command::new(python())
+        .arg(script("mccp_client.py"))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Reaped(child);
+    let output = tokio::task::spawn_blocking(move || {
+        let (mut text, mut errors) = (String::new(), String::new());
+        child
+            .0
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        child
+            .0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut errors)
+            .unwrap();
+        (text, errors)
+    });
+    let stats = {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let stats = server.connection_stats();
+            if let Some((_, stats)) = stats.first() {
+                if stats.compressed_in > 0 || tokio::time::Instant::now() > deadline {
+                    break *stats;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    let (text, errors) = timeout(PATIENCE, output).await.unwrap().unwrap();
+    assert!(text.contains("mccp2=True mccp3=True"), "{text} {errors}");
+    assert!(text.contains("lines=200"), "{text} {errors}");
+    assert!(text.contains("verdict=got 20000"), "{text} {errors}");
+    assert!(
+        stats.compressed_out > 0 && stats.compressed_in > 0,
+        "{stats:?}"
+    );
+}

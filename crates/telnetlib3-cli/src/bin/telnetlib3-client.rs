@@ -73,6 +73,13 @@ struct Args {
     /// on; here it is a choice, so that 7-bit sessions stay byte-exact)
     #[arg(long)]
     force_binary: bool,
+    /// MCCP compression: --compression to request, --no-compression to reject, omit to
+    /// passively accept (default)
+    #[arg(long, overrides_with = "no_compression")]
+    compression: bool,
+    /// reject MCCP compression (see --compression)
+    #[arg(long, overrides_with = "compression")]
+    no_compression: bool,
     /// force line-buffered input with local echo (the terminal's line editor)
     #[arg(long, conflicts_with = "raw_mode")]
     line_mode: bool,
@@ -236,6 +243,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.connect_timeout = args.connect_timeout;
     config.connect_minwait = args.connect_minwait;
     config.connect_maxwait = args.connect_maxwait;
+    config.compression = cli::compression(args.compression, args.no_compression);
     config.always_will = args.always_will.0;
     if let Some(modules) = &args.gmcp_modules {
         config.gmcp_modules = cli::parse_gmcp_modules(modules);

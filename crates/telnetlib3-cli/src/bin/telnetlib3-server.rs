@@ -47,6 +47,13 @@ struct Args {
     /// never send IAC GA after the prompt
     #[arg(long)]
     never_send_ga: bool,
+    /// MCCP compression: --compression to advertise, --no-compression to reject, omit to
+    /// passively accept (default)
+    #[arg(long, overrides_with = "no_compression")]
+    compression: bool,
+    /// reject MCCP compression (see --compression)
+    #[arg(long, overrides_with = "compression")]
+    no_compression: bool,
     /// terminal types of MUD clients, comma-separated, which are not sent WILL ECHO
     /// (they take it for password mode); '' for none
     #[arg(long, value_name = "TYPES", default_value_t = telnetlib3::proto::MUD_CLIENTS.join(","))]
@@ -132,6 +139,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         line_mode: args.line_mode,
         force_binary: args.force_binary,
         never_send_ga: args.never_send_ga,
+        compression: cli::compression(args.compression, args.no_compression),
         mud_clients: args
             .mud_clients
             .split(',')

@@ -31,6 +31,7 @@ pub mod gmcp;
 pub mod lflow;
 pub mod linemode;
 pub mod logout;
+pub mod mccp;
 pub mod msdp;
 pub mod mssp;
 pub mod mtts;

@@ -6,6 +6,7 @@ mod charset;
 mod environ;
 mod lflow;
 mod linemode;
+mod mccp;
 mod mud;
 mod naws;
 mod sndloc;

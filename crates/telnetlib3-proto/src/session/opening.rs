@@ -166,6 +166,11 @@ impl Session {
             for &option in offers.iter() {
                 let _ = self.request_local(option, true);
             }
+            // telnetlib3's `compression=True`: offer both directions, MCCP2 first.
+            if self.compression() == Some(true) {
+                let _ = self.request_local(TelnetOption::Mccp2, true);
+                let _ = self.request_local(TelnetOption::Mccp3, true);
+            }
         }
         if !self.plan.advanced {
             return;

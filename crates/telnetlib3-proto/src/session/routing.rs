@@ -18,8 +18,8 @@ use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 use crate::options::{aardwolf, atcp, gmcp, msdp, mssp, zmp};
 use crate::options::{
-    charset, environ, lflow, linemode, logout, naws, sndloc, status, timing_mark, tspeed, ttype,
-    xdisploc,
+    charset, environ, lflow, linemode, logout, mccp, naws, sndloc, status, timing_mark, tspeed,
+    ttype, xdisploc,
 };
 
 /// The per-connection state of every option family.
@@ -29,6 +29,7 @@ pub(crate) struct Families {
     pub(crate) environ: environ::State,
     pub(crate) lflow: lflow::State,
     pub(crate) linemode: linemode::State,
+    pub(crate) mccp: mccp::State,
     pub(crate) naws: naws::State,
     pub(crate) sndloc: sndloc::State,
     pub(crate) status: status::State,
@@ -130,6 +131,9 @@ pub(super) fn receive<S: Sink>(
             payload,
         ),
         O::Naws => naws::receive(&mut f.naws, link, sink, option, payload),
+        O::Mccp2 | O::Mccp3 => {
+            mccp::receive(&mut f.mccp, &config.mccp, link, sink, option, payload)
+        }
         O::Sndloc => sndloc::receive(&mut f.sndloc, link, sink, option, payload),
         O::Status => {
             let (ttype, lflow) = (&f.ttype, &f.lflow);
@@ -225,6 +229,9 @@ pub(super) fn changed<S: Sink>(
         }
         O::Logout => logout::changed(sink, side, enabled),
         O::Naws => naws::changed(&config.naws, link, option, side, enabled),
+        O::Mccp2 | O::Mccp3 => {
+            mccp::changed(&mut f.mccp, &config.mccp, link, sink, option, side, enabled)
+        }
         O::Sndloc => sndloc::changed(&config.sndloc, link, option, side, enabled),
         O::Status => {
             let (ttype, lflow) = (&f.ttype, &f.lflow);
@@ -239,6 +246,31 @@ pub(super) fn changed<S: Sink>(
         O::Mssp => mssp::changed(&config.mssp, link, side, enabled),
         O::Zmp => zmp::changed(&mut f.zmp, &config.zmp, link, side, enabled),
         _ => {}
+    }
+}
+
+/// Whether we agree to the peer's enabling request for `option` on `side`, when its
+/// family decides rather than the policy (`None`).
+pub(super) fn accepts(core: &Core, side: Side, option: TelnetOption) -> Option<bool> {
+    match option {
+        TelnetOption::Mccp2 | TelnetOption::Mccp3 => {
+            let (state, config) = (&core.families.mccp, &core.config.mccp);
+            mccp::accepts(state, config, core.link.role, side)
+        }
+        _ => None,
+    }
+}
+
+/// We asked to enable (`enable`) or disable `option` on `side`, and the request went out.
+pub(super) fn requested(core: &mut Core, option: TelnetOption, side: Side, enable: bool) {
+    if let TelnetOption::Mccp2 | TelnetOption::Mccp3 = option {
+        mccp::requested(
+            &mut core.families.mccp,
+            &mut core.link,
+            option,
+            side,
+            enable,
+        );
     }
 }
 

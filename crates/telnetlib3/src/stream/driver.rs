@@ -39,6 +39,7 @@ use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tracing::{debug, trace, warn, Level};
 
+use super::mccp::{Inflated, Streams};
 use super::{EventHook, Failure, Inner, Shared, COMMAND_QUEUE, OUTPUT_PAUSE, TLS_HANDSHAKE_RECORD};
 
 /// A stream a connection runs over: how it splits into the halves the driver reads and
@@ -287,6 +288,7 @@ thread_local! {
 /// [`UrgentRead`]). Ready with the number of bytes read.
 fn poll_receive<R: UrgentRead>(
     inner: Option<&Inner>,
+    zlib: &mut Streams,
     rd: &mut R,
     backlog: &mut Vec<u8>,
     at_mark: &mut bool,
@@ -325,7 +327,7 @@ fn poll_receive<R: UrgentRead>(
         // buffer (more may wait behind it, unreported).
         *at_mark = urgent || (direct.is_some() && n == buf.len());
         if let Some(inner) = inner {
-            let used = received(inner, data, urgent);
+            let used = received(inner, zlib, data, urgent);
             backlog.extend_from_slice(&data[used..]);
         }
         Poll::Ready(Ok(n))
@@ -430,6 +432,7 @@ impl OwnedEvent {
             Event::Linemode(event) => Self::Plain(Event::Linemode(event)),
             Event::Logout(event) => Self::Plain(Event::Logout(event)),
             Event::Naws(event) => Self::Plain(Event::Naws(event)),
+            Event::Mccp(event) => Self::Plain(Event::Mccp(event)),
             Event::TimingMark(event) => Self::Plain(Event::TimingMark(event)),
             Event::Tspeed(event) => Self::Plain(Event::Tspeed(event)),
             // The MUD protocols' events own their data.
@@ -581,6 +584,10 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     let mut backlog: Vec<u8> = Vec::new();
     // A read stopped at an urgent mark: read on without waiting for readiness.
     let mut at_mark = false;
+    // MCCP's zlib streams, and decompressed input not yet taken.
+    let mut zlib = Streams::default();
+    // Our output before compression, while a compressed stream runs (reused).
+    let mut plain: Vec<u8> = Vec::new();
     let mut close_deadline: Option<Instant> = None;
     // Since when the output has been at OUTPUT_PAUSE or more, without a break.
     let mut stalled_since: Option<Instant> = None;
@@ -600,9 +607,11 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 pos = 0;
             }
             shared.in_flight = out.len() - pos;
-            if !backlog.is_empty() && shared.queued_output() < OUTPUT_PAUSE {
-                let used = take_input(inner, &mut shared, &backlog);
-                if used > 0 {
+            let waiting = !backlog.is_empty() || !zlib.inflated.is_empty() || zlib.inflate_more;
+            if waiting && shared.queued_output() < OUTPUT_PAUSE {
+                let taken = shared.buffered();
+                let used = pump(inner, &mut shared, &mut zlib, &backlog);
+                if used > 0 || shared.buffered() != taken {
                     inner.readable.notify_waiters();
                 }
                 backlog.drain(..used);
@@ -613,7 +622,12 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             }
             // Only a server's session discards on AO (RFC 854's "system"); a client's
             // output is what its user typed.
-            if std::mem::take(&mut shared.abort_output) && shared.session.role() == Role::Server {
+            // Compressed bytes cannot be cut: the session alone discards (what it still
+            // holds) while our output is compressed.
+            if std::mem::take(&mut shared.abort_output)
+                && shared.session.role() == Role::Server
+                && !zlib.deflating()
+            {
                 // Abort Output (RFC 854): the data taken from the session and not yet on
                 // the socket goes too; frames stay whole (half a command would corrupt
                 // the stream). An earlier Synch's DM in it is superseded by the new one.
@@ -629,10 +643,26 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 wake_writer = shared.writer_to_wake();
             }
             if out.is_empty() {
-                let urgent = shared.session.urgent_offset();
-                let _ = shared.session.poll_transmit(&mut out);
-                urgent_at = urgent;
+                let session = &mut shared.session;
+                let compressed = session.output_compressed();
+                if compressed || !session.compression_switches().is_empty() {
+                    // MCCP: our output is (partly) a zlib stream. No urgent byte then:
+                    // a byte inside the stream has no place of its own on the wire.
+                    let switches = session.compression_switches().to_vec();
+                    let _ = session.poll_transmit(&mut plain);
+                    zlib.compress_batch(&plain, compressed, &switches, &mut out);
+                    plain.clear();
+                    if plain.capacity() > RETAINED_OUTPUT_CAPACITY {
+                        plain = Vec::new();
+                    }
+                    urgent_at = None;
+                } else {
+                    let urgent = session.urgent_offset();
+                    let _ = session.poll_transmit(&mut out);
+                    urgent_at = urgent;
+                }
                 shared.in_flight = out.len();
+                shared.mccp = zlib.counts;
             }
             // With nothing to write, the driver waits only for a wake-up: a writer must
             // give one. Otherwise it comes back by itself once the socket took the bytes.
@@ -641,7 +671,11 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             shared.peak_output = shared.peak_output.max(queued);
             let room = inner.settings.limit.saturating_sub(shared.buffered());
             shared.read_paused = room == 0;
-            let can_read = !shared.eof && backlog.is_empty() && queued < OUTPUT_PAUSE;
+            let can_read = !shared.eof
+                && backlog.is_empty()
+                && zlib.inflated.is_empty()
+                && !zlib.inflate_more
+                && queued < OUTPUT_PAUSE;
             (if can_read { room } else { 0 }, shared.closing(), queued)
         };
         wake_writer.into_iter().for_each(Waker::wake);
@@ -704,7 +738,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 waker.into_iter().for_each(Waker::wake);
             }
             read = poll_fn(|cx| {
-                poll_receive(Some(inner), &mut rd, &mut backlog, &mut at_mark, room, cx)
+                poll_receive(Some(inner), &mut zlib, &mut rd, &mut backlog, &mut at_mark, room, cx)
             }),
                 if room > 0 => {
                 read?;
@@ -721,7 +755,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
 /// Hand `data` from the socket (empty: EOF) to the session, and tell the waiters;
 /// `urgent`: TCP urgent data is pending beyond it (a Synch). Returns how much of `data`
 /// the session took: less than all of it when its output reached [`OUTPUT_PAUSE`].
-fn received(inner: &Inner, data: &[u8], urgent: bool) -> usize {
+fn received(inner: &Inner, zlib: &mut Streams, data: &[u8], urgent: bool) -> usize {
     let mut shared = inner.lock();
     if urgent {
         // RFC 854: data up to the Synch's DM is discarded, commands are still processed.
@@ -745,13 +779,93 @@ fn received(inner: &Inner, data: &[u8], urgent: bool) -> usize {
     } else {
         shared.bytes_in += data.len() as u64;
         shared.last_input = Instant::now();
-        take_input(inner, &mut shared, data)
+        pump(inner, &mut shared, zlib, data)
     };
     let mut events = std::mem::take(&mut shared.hook_events);
     drop(shared);
     inner.readable.notify_waiters();
     deliver(inner.settings.hook.as_ref(), &mut events);
     used
+}
+
+/// Hand `data` from the socket to the session through MCCP's decompression when the
+/// peer's stream runs; returns how much of `data` was used. Decompressed bytes go to the
+/// session as far as it takes them; what it leaves waits in `zlib.inflated`, and no more
+/// is inflated until it is taken and the input buffer has room, so a small compressed
+/// input that inflates hugely (a zip bomb) never holds more than the reader's `limit`.
+fn pump(inner: &Inner, shared: &mut Shared, zlib: &mut Streams, data: &[u8]) -> usize {
+    let mut rest = data;
+    loop {
+        if !zlib.inflated.is_empty() {
+            let used = take_input(inner, shared, &zlib.inflated);
+            zlib.inflated.drain(..used);
+            if !zlib.inflated.is_empty() {
+                // The session's output is full: the rest waits.
+                break;
+            }
+            continue;
+        }
+        if zlib.inflating() {
+            if rest.is_empty() && !zlib.inflate_more {
+                break;
+            }
+            let room = inner.settings.limit.saturating_sub(shared.buffered());
+            if room == 0 || shared.closing() {
+                break;
+            }
+            match zlib.inflate(rest, room) {
+                Inflated::Some { consumed } => {
+                    rest = &rest[consumed..];
+                    if consumed == 0 && zlib.inflated.is_empty() {
+                        // zlib wants more input than there is.
+                        zlib.inflate_more = false;
+                        if rest.is_empty() {
+                            break;
+                        }
+                    }
+                }
+                Inflated::End { consumed } => {
+                    // MCCP2/3: "Following this, the connection continues as a normal
+                    // telnet connection": the rest of this read is plain Telnet.
+                    rest = &rest[consumed..];
+                    debug!(peer = %inner.settings.peer, "MCCP: the peer's compressed stream ended");
+                    shared.session.handle_input_compression_end();
+                }
+                Inflated::Corrupt(reason) => {
+                    // What follows is undecodable up to wherever the peer stops: this
+                    // read's rest is dropped and later input taken as plain.
+                    rest = &[];
+                    shared.session.handle_input_compression_error();
+                    if shared.session.role() == Role::Server {
+                        // MCCP3: the client's input cannot be trusted any further.
+                        warn!(peer = %inner.settings.peer, "MCCP3 decompression error ({reason}): closing");
+                        shared.close();
+                    } else {
+                        // MCCP2: "the client can stop decompressing and send IAC DONT
+                        // MCCP2 ... the connection continues as a normal telnet
+                        // connection" (telnetlib3 goes on too).
+                        warn!(peer = %inner.settings.peer, "MCCP2 decompression error ({reason}), disabling: sent DONT MCCP2");
+                    }
+                }
+            }
+            continue;
+        }
+        if rest.is_empty() {
+            break;
+        }
+        let used = take_input(inner, shared, rest);
+        rest = &rest[used..];
+        if shared.session.input_compressed() {
+            // The session stopped right after the peer's SB MCCP2/MCCP3 ... SE.
+            debug!(peer = %inner.settings.peer, "MCCP: the peer's output is compressed from here");
+            zlib.start_inflate();
+            continue;
+        }
+        // All taken, or the session stopped because its output is full.
+        break;
+    }
+    shared.mccp = zlib.counts;
+    data.len() - rest.len()
 }
 
 /// Let the session take `data` from the peer until its output reaches [`OUTPUT_PAUSE`];
@@ -842,9 +956,13 @@ where
     }
     let _ = tokio::time::timeout(timeout, async {
         let (mut discarded, mut at_mark) = (Vec::new(), false);
-        while poll_fn(|cx| poll_receive(None, rd, &mut discarded, &mut at_mark, READ_CHUNK_MAX, cx))
-            .await
-            .is_ok_and(|n| n > 0)
+        let mut zlib = Streams::default();
+        while poll_fn(|cx| {
+            let max = READ_CHUNK_MAX;
+            poll_receive(None, &mut zlib, rd, &mut discarded, &mut at_mark, max, cx)
+        })
+        .await
+        .is_ok_and(|n| n > 0)
         {}
     })
     .await;

@@ -12,6 +12,7 @@
 //! The text flavours ([`TextReader`], [`TextWriter`]) wrap the bytes flavours.
 
 mod driver;
+mod mccp;
 mod reader;
 mod text;
 mod writer;
@@ -30,6 +31,7 @@ use telnetlib3_proto::{Command, Event, Session};
 use tokio::sync::{oneshot, watch, Notify};
 
 pub(crate) use driver::{AnyStream, Transport};
+pub use mccp::{MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES};
 pub use reader::{PeerCommands, TelnetReader};
 pub use text::{negotiated_encoding, TextReader, TextWriter};
 pub use writer::{writer_repr, TelnetWriter};
@@ -157,6 +159,14 @@ pub struct ConnectionStats {
     pub pending_output: usize,
     /// The most output that was ever queued at once.
     pub peak_output: usize,
+    /// MCCP: compressed bytes received (part of `bytes_in`).
+    pub compressed_in: u64,
+    /// MCCP: what those bytes decompressed to.
+    pub decompressed_in: u64,
+    /// MCCP: our output that went compressed, before compression.
+    pub uncompressed_out: u64,
+    /// MCCP: the same after compression (part of `bytes_out`).
+    pub compressed_out: u64,
 }
 
 /// How a connection failed: kept to build an [`io::Error`] for every caller that asks.
@@ -215,6 +225,8 @@ struct Shared {
     pings: VecDeque<oneshot::Sender<bool>>,
     bytes_in: u64,
     bytes_out: u64,
+    /// Bytes through MCCP's zlib streams, as the driver last counted them.
+    mccp: mccp::Counts,
     /// When the last byte from the peer arrived (the connection's start until one does):
     /// the server's idle deadline counts from it. A stamp, not a wake-up, so a busy
     /// connection costs the idle timer nothing.
@@ -423,6 +435,10 @@ pub(crate) fn stats(inner: &Inner) -> ConnectionStats {
         buffered_input: shared.buffered(),
         pending_output,
         peak_output: shared.peak_output.max(pending_output),
+        compressed_in: shared.mccp.compressed_in,
+        decompressed_in: shared.mccp.plain_in,
+        uncompressed_out: shared.mccp.plain_out,
+        compressed_out: shared.mccp.compressed_out,
     }
 }
 
@@ -460,6 +476,7 @@ where
             pings: VecDeque::new(),
             bytes_in: 0,
             bytes_out: sent as u64,
+            mccp: mccp::Counts::default(),
             last_input: tokio::time::Instant::now(),
             peak_output: unsent.len(),
             commands: None,

@@ -1,0 +1,350 @@
+//! MCCP2 and MCCP3 over TCP on 127.0.0.1: our server and our client, and hostile or
+//! scripted peers on raw sockets speaking zlib themselves. Every wait is bounded.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{local, next_line, port, PATIENCE};
+use telnetlib3::proto::TelnetOption;
+use telnetlib3::{create_server, open_connection, ClientConfig, TelnetWriter, DEFAULT_LIMIT};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::timeout;
+use zlib_rs::{Deflate, DeflateConfig, DeflateFlush, Status};
+
+const IAC: u8 = 0xff;
+const WILL: u8 = 0xfb;
+const WONT: u8 = 0xfc;
+const DO: u8 = 0xfd;
+const DONT: u8 = 0xfe;
+const SB: u8 = 0xfa;
+const SE: u8 = 0xf0;
+const MCCP2: u8 = 86;
+const MCCP3: u8 = 87;
+
+/// A zlib stream (RFC 1950) that the tests write as the peer would.
+struct Zlib(Deflate);
+
+impl Zlib {
+    fn new() -> Self {
+        Self(Deflate::new_with_config(DeflateConfig::new(6)))
+    }
+
+    /// `input` compressed, flushed with `flush` (sync: decodable so far; finish: the end).
+    fn compress(&mut self, input: &[u8], flush: DeflateFlush) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut rest = input;
+        loop {
+            let mut buf = vec![0; 64 * 1024];
+            let (before_in, before_out) = (self.0.total_in(), self.0.total_out());
+            let status = self.0.compress(rest, &mut buf, flush).unwrap();
+            let consumed = (self.0.total_in() - before_in) as usize;
+            let produced = (self.0.total_out() - before_out) as usize;
+            out.extend_from_slice(&buf[..produced]);
+            rest = &rest[consumed..];
+            let done = match flush {
+                DeflateFlush::Finish => status == Status::StreamEnd,
+                _ => rest.is_empty() && produced < buf.len(),
+            };
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+/// Lines of text that compress well, `total` bytes of them.
+fn text(total: usize) -> Vec<u8> {
+    let mut text = Vec::with_capacity(total + 64);
+    let mut n = 0u64;
+    while text.len() < total {
+        text.extend_from_slice(format!("line {n:08}: the quick brown fox jumps\r\n").as_bytes());
+        n += 1;
+    }
+    text.truncate(total);
+    text
+}
+
+/// Wait until `done` holds for the connection behind `writer`.
+async fn wait_until(writer: &TelnetWriter, what: &str, done: impl Fn(&TelnetWriter) -> bool) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !done(writer) {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Read from `stream` until `pattern` has arrived; returns everything read.
+async fn read_until(stream: &mut TcpStream, pattern: &[u8]) -> Vec<u8> {
+    let mut seen = Vec::new();
+    let mut buf = [0; 4096];
+    while !seen.windows(pattern.len()).any(|w| w == pattern) {
+        let n = timeout(PATIENCE, stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("{pattern:?} never came; got {seen:?}"))
+            .unwrap();
+        assert!(n > 0, "EOF before {pattern:?}; got {seen:?}");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    seen
+}
+
+const BULK: usize = 512 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_text_crosses_compressed_both_ways() {
+    let mut config = local();
+    config.compression = Some(true);
+    config.connect_maxwait = Duration::from_millis(500);
+    let server = create_server(config, |mut reader, mut writer| async move {
+        // Both of our streams run before the bulk goes (MCCP2 ours, MCCP3 the client's).
+        wait_until(&writer, "MCCP both ways", |w| {
+            w.with_session(|s| s.compressing() && s.input_compressed())
+        })
+        .await;
+        writer.write(&text(BULK)).await.unwrap();
+        let received = reader.read_exact(BULK).await.unwrap();
+        let verdict = if received == text(BULK) {
+            "intact"
+        } else {
+            "corrupt"
+        };
+        let stats = writer.stats();
+        writer
+            .write(format!("{verdict} {}\r\n", stats.decompressed_in).as_bytes())
+            .await
+            .unwrap();
+        writer.drain().await.unwrap();
+    })
+    .await
+    .unwrap();
+    let (mut reader, mut writer) =
+        open_connection("127.0.0.1", port(&server), ClientConfig::default())
+            .await
+            .unwrap();
+    wait_until(&writer, "MCCP3 from the client", |w| {
+        w.with_session(|s| s.compressing())
+    })
+    .await;
+    // Reading and writing at once: each side writes a bulk before it reads.
+    let receive = tokio::spawn(async move {
+        let received = timeout(PATIENCE, reader.read_exact(BULK))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(received == text(BULK), "the server's text arrived changed");
+        String::from_utf8(next_line(&mut reader).await).unwrap()
+    });
+    timeout(PATIENCE, writer.write(&text(BULK)))
+        .await
+        .unwrap()
+        .unwrap();
+    let verdict = receive.await.unwrap();
+    assert!(verdict.starts_with("intact "), "{verdict}");
+    let stats = writer.stats();
+    // Both ways compressed, and well: the text is repetitive.
+    assert!(
+        stats.compressed_in > 0 && stats.decompressed_in >= BULK as u64,
+        "{stats:?}"
+    );
+    assert!(stats.bytes_in < BULK as u64 / 4, "{stats:?}");
+    assert!(stats.uncompressed_out >= BULK as u64, "{stats:?}");
+    assert!(stats.bytes_out < BULK as u64 / 4, "{stats:?}");
+    writer.close().await;
+}
+
+/// A scripted server on a raw socket: offers MCCP2 and waits for the client's DO.
+async fn scripted_server() -> (TcpListener, u16) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    (listener, port)
+}
+
+async fn offer_mccp2(listener: &TcpListener) -> TcpStream {
+    let (mut stream, _) = listener.accept().await.unwrap();
+    stream.write_all(&[IAC, WILL, MCCP2]).await.unwrap();
+    read_until(&mut stream, &[IAC, DO, MCCP2]).await;
+    stream
+}
+
+fn quick_client() -> ClientConfig {
+    let mut config = ClientConfig::default();
+    config.connect_maxwait = Duration::from_millis(100);
+    config
+}
+
+#[tokio::test]
+async fn a_stream_end_mid_read_switches_back_to_plain() {
+    let (listener, port) = scripted_server().await;
+    let script = tokio::spawn(async move {
+        let mut stream = offer_mccp2(&listener).await;
+        // One write: the start, a whole stream, plain text after its end, a second start
+        // and a stream that runs on (flushed, not finished).
+        let mut wire = vec![IAC, SB, MCCP2, IAC, SE];
+        wire.extend(Zlib::new().compress(b"one\r\n", DeflateFlush::Finish));
+        wire.extend_from_slice(b"two\r\n");
+        wire.extend([IAC, SB, MCCP2, IAC, SE]);
+        wire.extend(Zlib::new().compress(b"three\r\n", DeflateFlush::SyncFlush));
+        stream.write_all(&wire).await.unwrap();
+        stream
+    });
+    let (mut reader, writer) = open_connection("127.0.0.1", port, quick_client())
+        .await
+        .unwrap();
+    let _stream = script.await.unwrap();
+    assert_eq!(next_line(&mut reader).await, b"one\r\n");
+    assert_eq!(next_line(&mut reader).await, b"two\r\n");
+    assert_eq!(next_line(&mut reader).await, b"three\r\n");
+    assert!(writer.with_session(|s| s.input_compressed()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zip_bomb_never_holds_more_than_the_limit() {
+    const TOTAL: usize = 100 << 20;
+    const PIECE: usize = 1 << 20;
+    let (listener, port) = scripted_server().await;
+    let script = tokio::spawn(async move {
+        let mut stream = offer_mccp2(&listener).await;
+        stream.write_all(&[IAC, SB, MCCP2, IAC, SE]).await.unwrap();
+        // 100 MB of one letter, about 100 KB on the wire.
+        let mut zlib = Zlib::new();
+        let piece = vec![b'x'; PIECE];
+        let mut sent = 0;
+        for n in 0..TOTAL / PIECE {
+            let flush = if n + 1 == TOTAL / PIECE {
+                DeflateFlush::Finish
+            } else {
+                DeflateFlush::NoFlush
+            };
+            let bytes = zlib.compress(&piece, flush);
+            sent += bytes.len();
+            stream.write_all(&bytes).await.unwrap();
+        }
+        stream
+            .write_all(b"\r\nplain after the bomb\r\n")
+            .await
+            .unwrap();
+        sent
+    });
+    let mut config = quick_client();
+    config.limit = DEFAULT_LIMIT;
+    let (mut reader, writer) = open_connection("127.0.0.1", port, config).await.unwrap();
+    let sent = timeout(PATIENCE, script).await.unwrap().unwrap();
+    assert!(sent < TOTAL / 500, "the bomb is small on the wire: {sent}");
+    // The shell does not read: the client takes all of the bomb's bytes (they are few),
+    // but holds no more than its limit.
+    wait_until(&writer, "the bomb read", |w| w.stats().compressed_in > 0).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stats = writer.stats();
+    assert!(stats.buffered_input <= DEFAULT_LIMIT, "{stats:?}");
+    assert!(
+        stats.decompressed_in <= 2 * DEFAULT_LIMIT as u64,
+        "inflated ahead of the reader: {stats:?}"
+    );
+    // Now read it all, checking the bound as we go.
+    let mut total = 0;
+    let mut after = Vec::new();
+    while total < TOTAL {
+        let data = timeout(PATIENCE, reader.read(TOTAL - total))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!data.is_empty(), "EOF after {total}");
+        assert!(data.iter().all(|&b| b == b'x'), "after {total}");
+        total += data.len();
+        let stats = writer.stats();
+        assert!(stats.buffered_input <= DEFAULT_LIMIT, "{stats:?}");
+    }
+    // The stream's end, then plain Telnet in the same connection.
+    while after.len() < 24 {
+        let data = timeout(PATIENCE, reader.read(64)).await.unwrap().unwrap();
+        assert!(!data.is_empty(), "EOF after the bomb");
+        after.extend(data);
+    }
+    assert_eq!(after, b"\r\nplain after the bomb\r\n");
+    let stats = writer.stats();
+    assert_eq!(stats.decompressed_in, TOTAL as u64);
+    assert_eq!(stats.compressed_in, sent as u64);
+}
+
+#[tokio::test]
+async fn a_corrupt_stream_makes_the_client_send_dont_mccp2_and_go_on_plain() {
+    let (listener, port) = scripted_server().await;
+    let script = tokio::spawn(async move {
+        let mut stream = offer_mccp2(&listener).await;
+        let mut wire = vec![IAC, SB, MCCP2, IAC, SE];
+        // A zlib header, then a block of the reserved type 3: a data error.
+        wire.extend([0x78, 0x9c, 0xff, 0xff, 0xff, 0xff]);
+        stream.write_all(&wire).await.unwrap();
+        // MCCP2: "the client can stop decompressing and send IAC DONT MCCP2".
+        read_until(&mut stream, &[IAC, DONT, MCCP2]).await;
+        // The server disables compression: plain from here.
+        stream.write_all(&[IAC, WONT, MCCP2]).await.unwrap();
+        stream.write_all(b"plain again\r\n").await.unwrap();
+        stream
+    });
+    let (mut reader, writer) = open_connection("127.0.0.1", port, quick_client())
+        .await
+        .unwrap();
+    let _stream = timeout(PATIENCE, script).await.unwrap().unwrap();
+    assert_eq!(next_line(&mut reader).await, b"plain again\r\n");
+    assert!(!writer.with_session(|s| s.input_compressed() || s.remote_enabled(TelnetOption::Mccp2)));
+}
+
+#[tokio::test]
+async fn a_corrupt_mccp3_stream_makes_the_server_close() {
+    let mut config = local();
+    config.compression = Some(true);
+    let server = create_server(config, |mut reader, _writer| async move {
+        let _ = reader.read(100).await;
+    })
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    stream.write_all(&[IAC, WILL, 24]).await.unwrap(); // WILL TTYPE: the opening goes on
+    read_until(&mut stream, &[IAC, WILL, MCCP3]).await;
+    let mut wire = vec![IAC, DO, MCCP3, IAC, SB, MCCP3, IAC, SE];
+    wire.extend([0x78, 0x9c, 0xff, 0xff, 0xff, 0xff]);
+    stream.write_all(&wire).await.unwrap();
+    // The server asks us to stop (WONT MCCP3), and closes.
+    let mut seen = Vec::new();
+    loop {
+        let mut buf = [0; 1024];
+        let n = timeout(PATIENCE, stream.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(seen.windows(3).any(|w| w == [IAC, WONT, MCCP3]), "{seen:?}");
+}
+
+#[tokio::test]
+async fn without_compression_nothing_is_offered_and_offers_are_refused() {
+    let mut config = local();
+    config.compression = Some(false);
+    let server = create_server(config, |mut reader, _writer| async move {
+        let _ = reader.read(100).await;
+    })
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    stream
+        .write_all(&[IAC, WILL, 24, IAC, DO, MCCP2, IAC, DO, MCCP3])
+        .await
+        .unwrap();
+    let seen = read_until(&mut stream, &[IAC, WONT, MCCP3]).await;
+    assert!(seen.windows(3).any(|w| w == [IAC, WONT, MCCP2]), "{seen:?}");
+    assert!(
+        !seen.windows(3).any(|w| w == [IAC, WILL, MCCP2]),
+        "{seen:?}"
+    );
+}
