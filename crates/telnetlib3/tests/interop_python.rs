@@ -297,18 +297,26 @@ async fn the_python_client_with_our_server_compressing_both_ways() {
     config.host = "127.0.0.1".into();
     config.port = 0;
     config.compression = Some(true);
-    let server = create_server(config, |mut reader, mut writer| async move {
-        let mut text = String::new();
-        for n in 0..200 {
-            text.push_str(&format!("line {n:04}: the quick brown fox jumps\r\n"));
+    let (report, stats) = tokio::sync::oneshot::channel();
+    let report = std::sync::Mutex::new(Some(report));
+    let server = create_server(config, move |mut reader, mut writer| {
+        let report = report.lock().unwrap().take();
+        async move {
+            let mut text = String::new();
+            for n in 0..200 {
+                text.push_str(&format!("line {n:04}: the quick brown fox jumps\r\n"));
+            }
+            text.push_str("END\r\n");
+            let _ = writer.write(text.as_bytes()).await;
+            let line = reader.read_line().await.unwrap_or_default();
+            let ys = line.iter().filter(|&&b| b == b'y').count();
+            let _ = writer.write(format!("got {ys}\r\n").as_bytes()).await;
+            let _ = writer.drain().await;
+            if let Some(report) = report {
+                let _ = report.send(writer.stats());
+            }
+            let _ = reader.read(1).await;
         }
-        text.push_str("END\r\n");
-        let _ = writer.write(text.as_bytes()).await;
-        let line = reader.read_line().await.unwrap_or_default();
-        let ys = line.iter().filter(|&&b| b == b'y').count();
-        let _ = writer.write(format!("got {ys}\r\n").as_bytes()).await;
-        let _ = writer.drain().await;
-        let _ = reader.read(1).await;
     })
     .await
     .unwrap();
@@ -339,22 +347,12 @@ async fn the_python_client_with_our_server_compressing_both_ways() {
             .unwrap();
         (text, errors)
     });
-    let stats = {
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        loop {
-            let stats = server.connection_stats();
-            if let Some((_, stats)) = stats.first() {
-                if stats.compressed_in > 0 || tokio::time::Instant::now() > deadline {
-                    break *stats;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    };
     let (text, errors) = timeout(PATIENCE, output).await.unwrap().unwrap();
     assert!(text.contains("mccp2=True mccp3=True"), "{text} {errors}");
     assert!(text.contains("lines=200"), "{text} {errors}");
     assert!(text.contains("verdict=got 20000"), "{text} {errors}");
+    // The shell's own view, taken after the client's reply was read (its MCCP3 stream).
+    let stats = timeout(PATIENCE, stats).await.unwrap().unwrap();
     assert!(
         stats.compressed_out > 0 && stats.compressed_in > 0,
         "{stats:?}"
