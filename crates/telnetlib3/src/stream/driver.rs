@@ -567,7 +567,9 @@ pub(super) async fn drive<S: Transport>(inner: Arc<Inner>, stream: S, unsent: Ve
     let waker = {
         let mut shared = inner.lock();
         shared.set_ended(failure);
-        std::mem::take(&mut shared.write_wakers)
+        let mut wakers = std::mem::take(&mut shared.write_wakers);
+        wakers.extend(shared.read_waker.take());
+        wakers
     };
     inner.readable.notify_waiters();
     waker.into_iter().for_each(Waker::wake);
@@ -609,6 +611,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 let used = take_input(inner, &mut shared, &backlog);
                 if used > 0 {
                     inner.readable.notify_waiters();
+                    if let Some(reader) = shared.read_waker.take() {
+                        reader.wake();
+                    }
                 }
                 backlog.drain(..used);
                 if backlog.is_empty() {
@@ -775,8 +780,12 @@ fn received(inner: &Inner, data: &[u8], urgent: bool) -> usize {
         take_input(inner, &mut shared, data)
     };
     let mut events = std::mem::take(&mut shared.hook_events);
+    let reader = shared.read_waker.take();
     drop(shared);
     inner.readable.notify_waiters();
+    if let Some(reader) = reader {
+        reader.wake();
+    }
     deliver(inner.settings.hook.as_ref(), &mut events);
     used
 }
@@ -860,7 +869,9 @@ where
     let waker = {
         let mut shared = inner.lock();
         shared.set_shut_down();
-        std::mem::take(&mut shared.write_wakers)
+        let mut wakers = std::mem::take(&mut shared.write_wakers);
+        wakers.extend(shared.read_waker.take());
+        wakers
     };
     inner.readable.notify_waiters();
     waker.into_iter().for_each(Waker::wake);

@@ -209,6 +209,9 @@ struct Shared {
     /// them once the queued output is down to [`WRITE_LOW_WATER`] or our side's life
     /// moves on. Rarely more than one (a shell's writer, the server's closing handle).
     write_wakers: Vec<Waker>,
+    /// The task waiting in [`TelnetReader`]'s `poll_read` for input: woken, like the
+    /// waiters on [`Inner::readable`], at every change of the input.
+    read_waker: Option<Waker>,
     /// Timing marks waiting for their answer, oldest first; never more than the session
     /// counts as outstanding ([`timing_mark::MAX_OUTSTANDING`]), so that each answer the
     /// session reports is the oldest waiter's.
@@ -457,6 +460,7 @@ where
             life: Life::Open,
             driver_idle: false,
             write_wakers: Vec::new(),
+            read_waker: None,
             pings: VecDeque::new(),
             bytes_in: 0,
             bytes_out: sent as u64,

@@ -197,6 +197,11 @@ impl TelnetWriter {
         if shared.queued_output() <= WRITE_HIGH_WATER {
             return Poll::Ready(Ok(()));
         }
+        // Our side is shut down: what is queued now never goes out, so waiting would
+        // only wait out the linger for the peer's close.
+        if shared.shut_down() {
+            return Poll::Ready(Err(shared.end_error()));
+        }
         park(inner, &mut shared, cx);
         Poll::Pending
     }
@@ -208,8 +213,8 @@ impl TelnetWriter {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] or [`Error::ConnectionLost`] if the connection ended with output
-    /// still queued.
+    /// [`Error::Closed`] or [`Error::ConnectionLost`] if the connection ended, or our side
+    /// was shut down ([`TelnetWriter::close`]), with output still queued: then at once.
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.poll_flushed(cx)).await
     }
@@ -220,7 +225,10 @@ impl TelnetWriter {
         if shared.queued_output() == 0 {
             return Poll::Ready(Ok(()));
         }
-        if shared.ended() {
+        // Once our side is shut down (the writer closed), output queued since (the
+        // session's replies to the peer, a command) can never be written: say so at
+        // once instead of waiting out the linger for the peer's close.
+        if shared.shut_down() {
             return Poll::Ready(Err(shared.end_error()));
         }
         park(inner, &mut shared, cx);
