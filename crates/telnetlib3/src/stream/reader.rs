@@ -189,9 +189,15 @@ impl TelnetReader {
         let line = next(&self.inner, |shared, more| {
             match lines.split(shared.unread(), more, limit) {
                 Split::Line { line, consumed } => {
-                    shared.skip(line.start);
-                    let taken = shared.take(line.len());
-                    shared.skip(consumed - line.end);
+                    // One copy and one consumption per line; `take` for a line that is
+                    // all there is (it may hand over the buffer itself).
+                    let taken = if line.start == 0 && consumed == line.end {
+                        shared.take(line.len())
+                    } else {
+                        let taken = shared.unread()[line].to_vec();
+                        shared.skip(consumed);
+                        taken
+                    };
                     Some(taken)
                 }
                 Split::Incomplete { consumed } => {

@@ -697,3 +697,26 @@ async fn after_close_flush_and_write_return_at_once() {
     let flushed = timeout(Duration::from_millis(1), AsyncWriteExt::flush(&mut writer)).await;
     assert!(matches!(flushed, Ok(Err(_))), "{flushed:?}");
 }
+
+#[tokio::test]
+async fn read_line_takes_buffered_lines_then_waits_for_the_rest() {
+    let (mut reader, _writer, mut peer) = pair(DEFAULT_LIMIT);
+    // Many short lines in one segment, and the start of one more.
+    let mut sent = Vec::new();
+    for i in 0..500 {
+        sent.extend_from_slice(format!("line {i}\r\n").as_bytes());
+    }
+    sent.extend_from_slice(b"last");
+    peer.write_all(&sent).await.unwrap();
+    buffered(&reader, sent.len()).await;
+    for i in 0..500 {
+        assert_eq!(line(&mut reader).await, format!("line {i}\r\n").as_bytes());
+    }
+    // Nothing whole is left: read_line waits, and the end of the line completes it.
+    let mut pending = Box::pin(reader.read_line());
+    assert!(poll_once(&mut pending).await.is_pending());
+    peer.write_all(b" one\n").await.unwrap();
+    let last = timeout(PATIENCE, pending).await.unwrap().unwrap();
+    assert_eq!(last, b"last one\n");
+    assert_eq!(reader.buffered(), 0);
+}
