@@ -54,7 +54,7 @@ impl Encoder {
             let plain = if nvt {
                 !short_contains(data, [IAC, CR, LF])
             } else {
-                !short_contains(data, [IAC])
+                !short_has_iac(data)
             };
             if plain {
                 out.extend_from_slice(data);
@@ -265,6 +265,37 @@ fn short_contains<const N: usize>(data: &[u8], needles: [u8; N]) -> bool {
     found != 0
 }
 
+/// [`short_contains`] for IAC alone (BINARY): IAC is 0xFF, the largest byte, so the
+/// lane-wise maximum of all the 16-byte blocks holds it exactly when `data` does. A
+/// block then costs one vector maximum, and the test is made once at the end.
+#[inline]
+fn short_has_iac(data: &[u8]) -> bool {
+    const WIDTH: usize = 16;
+    if data.len() < WIDTH {
+        return short_contains(data, [IAC]);
+    }
+    let mut max = [0u8; WIDTH];
+    let mut fold = |block: &[u8; WIDTH]| {
+        for (lane, &byte) in max.iter_mut().zip(block) {
+            *lane = (*lane).max(byte);
+        }
+    };
+    let mut chunks = data.chunks_exact(WIDTH);
+    for chunk in &mut chunks {
+        if let Ok(block) = <&[u8; WIDTH]>::try_from(chunk) {
+            fold(block);
+        }
+    }
+    if !chunks.remainder().is_empty() {
+        if let Ok(last) = <&[u8; WIDTH]>::try_from(&data[data.len() - WIDTH..]) {
+            fold(last);
+        }
+    }
+    max.iter()
+        .fold(0, |found, &lane| found | u8::from(lane == IAC))
+        != 0
+}
+
 fn escape_at(data: &[u8], positions: impl Iterator<Item = usize>, out: &mut Vec<u8>) {
     let mut start = 0;
     for at in positions {
@@ -457,6 +488,7 @@ mod tests {
                 };
                 prop_assert_eq!(found, expected);
             }
+            prop_assert_eq!(short_has_iac(&data), data.contains(&IAC));
             let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
             cuts.push(0);
             cuts.push(data.len());
