@@ -275,9 +275,10 @@ const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 
 /// How long the driver waits with nothing to write before it releases large output
 /// buffers. The memory trade-off: the driver's buffer and the session's queue swap at
-/// every turn, so a connection that streams output holds two buffers of up to about
-/// [`OUTPUT_PAUSE`] each (some 160 KiB) while it does and for this long after; an idle
-/// connection holds at most [`RETAINED_OUTPUT_CAPACITY`] of output buffer. Releasing the
+/// every turn, so a connection that streams output holds two buffers of up to
+/// [`OUTPUT_PAUSE`] of data each (in practice some 64 KiB each, 128 KiB at most with
+/// `Vec`'s doubling) while it does and for this long after; an idle connection holds at
+/// most [`RETAINED_OUTPUT_CAPACITY`] of output buffer. Releasing the
 /// drained buffer at once instead (as before) made the session's queue regrow from
 /// nothing on every 48 KiB a writer queued: a dozen reallocations and a copy of all it
 /// held, about 3% of the work of a loop of small writes.
