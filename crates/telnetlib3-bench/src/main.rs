@@ -73,7 +73,8 @@ enum ChildCommand {
         /// `s2c`, `s2c-iac`, `s2c-lines`, `s2c-lines-drained`, `c2s`, `c2s-iac`, `c2s-line`,
         /// `c2s-iac-line`, `text`, `dump` (case 13: the debug shell's `dump`, server and
         /// client both in this process), `tls-s2c`, `tls-s2c-pump` (case 14: our TLS
-        /// server or the tokio-rustls pump, read by the tokio-rustls reader).
+        /// server or the tokio-rustls pump, read by the tokio-rustls reader),
+        /// `s2c-read-line` (case 1's data, 64-byte lines, read with `read_line`).
         case: String,
         /// MiB moved.
         #[arg(long, default_value_t = 256)]
@@ -469,6 +470,27 @@ async fn bulk_once_ours(
         until_end.await??;
         start.elapsed()
     };
+    writer.close().await;
+    Ok(elapsed)
+}
+
+/// One s2c transfer of `total` bytes of CR LF lines of `line` bytes from our bulk server
+/// on `port`, read with `read_line`; its duration. Lines are counted, not bytes: a CR LF
+/// split between two reads comes as a line ending in CR, its LF dropped.
+async fn read_lines_once_ours(port: u16, total: usize, line: usize) -> Result<Duration> {
+    let mut client = ClientConfig::default();
+    client.connect_maxwait = Duration::from_secs(1);
+    let (mut reader, mut writer) = open_connection(HOST, port, client).await?;
+    wait_for_binary(&writer).await;
+    let start = Instant::now();
+    writer.write(b"g").await?;
+    let lines = total / line;
+    for got in 0..lines {
+        if reader.read_line().await?.is_empty() {
+            bail!("our server closed after {got} of {lines} lines");
+        }
+    }
+    let elapsed = start.elapsed();
     writer.close().await;
     Ok(elapsed)
 }
@@ -1198,6 +1220,25 @@ async fn profile(case: &str, mib: usize) -> Result<()> {
             "dump: {:.0} MB/s",
             samples.first().copied().unwrap_or_default()
         );
+        return Ok(());
+    }
+    if case == "s2c-read-line" {
+        let setup = Bulk {
+            direction: Direction::ServerToClient,
+            line_mode: false,
+            text: false,
+            pieces: Pieces::Blocks,
+        };
+        let block = Arc::new(ascii_block());
+        let total = (mib << 20) / block.len() * block.len();
+        let server = bulk_server_ours(setup, Arc::clone(&block), total).await?;
+        let line = block
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(1, |at| at + 1);
+        let elapsed = read_lines_once_ours(port_of(&server), total, line).await?;
+        server.close();
+        println!("{case}: {:.0} MB/s", mb_per_s(total, elapsed));
         return Ok(());
     }
     let (setup, block) = match case {

@@ -269,10 +269,21 @@ fn trace_bytes(direction: &str, prefix: &str, bytes: &[u8]) {
 /// The most read from the socket at once.
 pub(super) const READ_CHUNK_MAX: usize = 64 * 1024;
 
-/// A buffer of output written out is kept for the next output up to this capacity; a
-/// larger one is released when no more output waits, so that a burst does not leave an
-/// idle connection holding two output buffers.
+/// Output buffers up to this capacity are kept for good; larger ones (a writer that
+/// fills the queue grows them to about [`OUTPUT_PAUSE`]) only while output flows, see
+/// [`OUTPUT_SHRINK_DELAY`].
 const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
+
+/// How long the driver waits with nothing to write before it releases large output
+/// buffers. The memory trade-off: the driver's buffer and the session's queue swap at
+/// every turn, so a connection that streams output holds two buffers of up to
+/// [`OUTPUT_PAUSE`] of data each (in practice some 64 KiB each, 128 KiB at most with
+/// `Vec`'s doubling) while it does and for this long after; an idle connection holds at
+/// most [`RETAINED_OUTPUT_CAPACITY`] of output buffer. Releasing the
+/// drained buffer at once instead (as before) made the session's queue regrow from
+/// nothing on every 48 KiB a writer queued: a dozen reallocations and a copy of all it
+/// held, about 3% of the work of a loop of small writes.
+const OUTPUT_SHRINK_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
 thread_local! {
     /// The buffer socket reads land in: one per thread, not one per connection, since
@@ -567,7 +578,9 @@ pub(super) async fn drive<S: Transport>(inner: Arc<Inner>, stream: S, unsent: Ve
     let waker = {
         let mut shared = inner.lock();
         shared.set_ended(failure);
-        std::mem::take(&mut shared.write_wakers)
+        let mut wakers = std::mem::take(&mut shared.write_wakers);
+        wakers.extend(shared.read_waker.take());
+        wakers
     };
     inner.readable.notify_waiters();
     waker.into_iter().for_each(Waker::wake);
@@ -592,17 +605,19 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     // Since when the output has been at OUTPUT_PAUSE or more, without a break.
     let mut stalled_since: Option<Instant> = None;
     let stall_timeout = inner.settings.output_stall_timeout;
+    // An output buffer larger than RETAINED_OUTPUT_CAPACITY went through `out` since the
+    // last release: the session's queue may hold it now.
+    let mut grown = false;
+    // When to release the large output buffers, once the driver has nothing to write.
+    let mut shrink_at: Option<Instant> = None;
     loop {
         let mut wake_writer = Vec::new();
         let mut events = Vec::new();
         let (room, closing, queued) = {
             let mut shared = inner.lock();
             if pos == out.len() {
-                // Kept while output flows (a new buffer per turn would cost bulk output
-                // its throughput), released once the connection goes quiet.
-                if out.capacity() > RETAINED_OUTPUT_CAPACITY && shared.session.output_len() == 0 {
-                    out = Vec::new();
-                }
+                // Kept, whatever its size, while output flows: released by the shrink
+                // below once the connection goes quiet.
                 out.clear();
                 pos = 0;
             }
@@ -613,6 +628,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 let used = pump(inner, &mut shared, &mut zlib, &backlog);
                 if used > 0 || shared.buffered() != taken {
                     inner.readable.notify_waiters();
+                    if let Some(reader) = shared.read_waker.take() {
+                        reader.wake();
+                    }
                 }
                 backlog.drain(..used);
                 if backlog.is_empty() {
@@ -667,6 +685,12 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             // With nothing to write, the driver waits only for a wake-up: a writer must
             // give one. Otherwise it comes back by itself once the socket took the bytes.
             shared.driver_idle = out.is_empty();
+            grown |= out.capacity() > RETAINED_OUTPUT_CAPACITY;
+            shrink_at = match (shared.driver_idle && grown, shrink_at) {
+                (true, Some(at)) => Some(at),
+                (true, None) => Some(Instant::now() + OUTPUT_SHRINK_DELAY),
+                (false, _) => None,
+            };
             let queued = shared.queued_output();
             shared.peak_output = shared.peak_output.max(queued);
             let room = inner.settings.limit.saturating_sub(shared.buffered());
@@ -744,6 +768,22 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 read?;
             }
             () = inner.wake_driver.notified() => {}
+            () = tokio::time::sleep_until(shrink_at.unwrap_or_else(Instant::now)),
+                if shrink_at.is_some() && pos == out.len() => {
+                // Quiet for a while: release the large buffers, ours and, if it holds
+                // nothing, the session's queue (handing it an empty one moves nothing).
+                out = Vec::new();
+                pos = 0;
+                let mut spare = Vec::new();
+                let mut shared = inner.lock();
+                if shared.session.output_len() == 0 {
+                    let _ = shared.session.poll_transmit(&mut spare);
+                }
+                drop(shared);
+                drop(spare);
+                grown = false;
+                shrink_at = None;
+            }
             () = tokio::time::sleep_until(close_deadline.unwrap_or_else(Instant::now)),
                 if close_deadline.is_some() => {}
             () = tokio::time::sleep_until(stall_deadline.unwrap_or_else(Instant::now)),
@@ -782,8 +822,12 @@ fn received(inner: &Inner, zlib: &mut Streams, data: &[u8], urgent: bool) -> usi
         pump(inner, &mut shared, zlib, data)
     };
     let mut events = std::mem::take(&mut shared.hook_events);
+    let reader = shared.read_waker.take();
     drop(shared);
     inner.readable.notify_waiters();
+    if let Some(reader) = reader {
+        reader.wake();
+    }
     deliver(inner.settings.hook.as_ref(), &mut events);
     used
 }
@@ -947,7 +991,9 @@ where
     let waker = {
         let mut shared = inner.lock();
         shared.set_shut_down();
-        std::mem::take(&mut shared.write_wakers)
+        let mut wakers = std::mem::take(&mut shared.write_wakers);
+        wakers.extend(shared.read_waker.take());
+        wakers
     };
     inner.readable.notify_waiters();
     waker.into_iter().for_each(Waker::wake);

@@ -1,11 +1,10 @@
 //! [`TelnetReader`]: the bytes the peer sent, without the protocol.
 
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use telnetlib3_proto::line::{LineSplitter, Split};
 use telnetlib3_proto::Command;
@@ -57,17 +56,6 @@ pub struct TelnetReader {
     /// Where [`TelnetReader::read_line`]'s lines end, with the CR whose LF or NUL may
     /// still come.
     lines: LineSplitter,
-    /// [`AsyncRead::poll_read`]'s registration for the next change of the input, made
-    /// when a poll finds nothing and kept until it fires.
-    waiter: Option<Waiter>,
-}
-
-/// A wait for the connection's input to change, owned so that a poll can keep it.
-type Waiter = Pin<Box<dyn Future<Output = ()> + Send + Sync>>;
-
-/// Resolves at the next change of `inner`'s input (data, EOF, the driver's end).
-async fn input_changed(inner: Arc<Inner>) {
-    inner.readable.notified().await;
 }
 
 /// The reader took data out of `shared`: if the driver stopped reading for a full buffer
@@ -114,7 +102,6 @@ impl TelnetReader {
         Self {
             inner: inner.acquire(),
             lines: LineSplitter::new(),
-            waiter: None,
         }
     }
 
@@ -202,9 +189,15 @@ impl TelnetReader {
         let line = next(&self.inner, |shared, more| {
             match lines.split(shared.unread(), more, limit) {
                 Split::Line { line, consumed } => {
-                    shared.skip(line.start);
-                    let taken = shared.take(line.len());
-                    shared.skip(consumed - line.end);
+                    // One copy and one consumption per line; `take` for a line that is
+                    // all there is (it may hand over the buffer itself).
+                    let taken = if line.start == 0 && consumed == line.end {
+                        shared.take(line.len())
+                    } else {
+                        let taken = shared.unread()[line].to_vec();
+                        shared.skip(consumed);
+                        taken
+                    };
                     Some(taken)
                 }
                 Split::Incomplete { consumed } => {
@@ -218,8 +211,10 @@ impl TelnetReader {
     }
 
     /// Copy what is unread into `buf` (as much as fits), or say why nothing can come:
-    /// `None` when the caller must wait.
-    fn read_into(&mut self, buf: &mut ReadBuf<'_>) -> Option<io::Result<()>> {
+    /// `None` when the caller must wait, with `waker` kept (under the same lock, so no
+    /// change of the input can fall between the look and the registration) for the
+    /// driver to wake at the next change.
+    fn read_into(&mut self, buf: &mut ReadBuf<'_>, waker: &Waker) -> Option<io::Result<()>> {
         let inner = &*self.inner;
         let mut shared = inner.lock();
         let n = shared.buffered().min(buf.remaining());
@@ -235,6 +230,10 @@ impl TelnetReader {
                 Error::Closed => Ok(()),
                 failure => Err(failure.into()),
             });
+        }
+        match &mut shared.read_waker {
+            Some(kept) if kept.will_wake(waker) => {}
+            slot => *slot = Some(waker.clone()),
         }
         None
     }
@@ -373,23 +372,11 @@ impl AsyncRead for TelnetReader {
         if buf.remaining() == 0 {
             return Poll::Ready(Ok(()));
         }
-        loop {
-            // Register for the next change before looking, so that none is missed (the
-            // driver signals every waiter registered, and only those).
-            let inner = &this.inner;
-            let waiter = this
-                .waiter
-                .get_or_insert_with(|| Box::pin(input_changed(Arc::clone(inner))));
-            let changed = waiter.as_mut().poll(cx).is_ready();
-            if changed {
-                this.waiter = None;
-            }
-            if let Some(result) = this.read_into(buf) {
-                return Poll::Ready(result);
-            }
-            if !changed {
-                return Poll::Pending;
-            }
+        // No future of its own to keep between polls (a boxed `Notified` cost an
+        // allocation per wait): the waker itself is registered with the connection.
+        match this.read_into(buf, cx.waker()) {
+            Some(result) => Poll::Ready(result),
+            None => Poll::Pending,
         }
     }
 }

@@ -610,3 +610,113 @@ async fn an_interrupt_outlives_a_flood_of_editing_commands() {
         "{got:?}"
     );
 }
+
+/// A waker that counts its wake-ups.
+#[derive(Default)]
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl CountingWaker {
+    fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Wait (boundedly) until woken more than `seen` times.
+    async fn woken_after(&self, seen: usize) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while self.count() <= seen {
+            assert!(tokio::time::Instant::now() < deadline, "never woken");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn poll_read_registers_its_waker_and_is_woken_by_data_and_eof() {
+    let (mut reader, _writer, mut peer) = pair(DEFAULT_LIMIT);
+    let counter = Arc::new(CountingWaker::default());
+    let waker = std::task::Waker::from(Arc::clone(&counter));
+    let mut cx = Context::from_waker(&waker);
+    let mut space = [0u8; 16];
+    let mut poll = |reader: &mut TelnetReader| {
+        let mut buf = ReadBuf::new(&mut space);
+        match Pin::new(reader).poll_read(&mut cx, &mut buf) {
+            Poll::Ready(result) => Poll::Ready(result.map(|()| buf.filled().to_vec())),
+            Poll::Pending => Poll::Pending,
+        }
+    };
+    // Nothing yet: pending, however often polled.
+    assert!(poll(&mut reader).is_pending());
+    assert!(poll(&mut reader).is_pending());
+    peer.write_all(b"abc").await.unwrap();
+    counter.woken_after(0).await;
+    assert_eq!(
+        poll(&mut reader).map(Result::unwrap),
+        Poll::Ready(b"abc".to_vec())
+    );
+    // Waiting again, then the peer closes: woken, and end of file.
+    assert!(poll(&mut reader).is_pending());
+    let seen = counter.count();
+    drop(peer);
+    counter.woken_after(seen).await;
+    assert_eq!(
+        poll(&mut reader).map(Result::unwrap),
+        Poll::Ready(Vec::new())
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_close_flush_and_write_return_at_once() {
+    let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+    writer.write(b"bye").await.unwrap();
+    writer.close().await;
+    let mut got = [0u8; 3];
+    peer.read_exact(&mut got).await.unwrap();
+    assert_eq!(&got, b"bye");
+    // Nothing queued: flush is done.
+    writer.flush().await.unwrap();
+    // Output queued after our side was shut down can never go out: flush says so at
+    // once, not after the driver's linger for the peer's close (the peer stays open,
+    // so the linger is the close timeout, 200 ms; in paused time the 1 ms bound below
+    // comes first unless flush returns without waiting on any timer).
+    writer.send_command(telnetlib3_proto::Command::Nop);
+    let flushed = timeout(Duration::from_millis(1), writer.flush()).await;
+    assert!(matches!(flushed, Ok(Err(Error::Closed))), "{flushed:?}");
+    let drained = timeout(Duration::from_millis(1), writer.drain()).await;
+    assert!(matches!(drained, Ok(Ok(()))), "{drained:?}");
+    let written = timeout(Duration::from_millis(1), writer.write(b"more")).await;
+    assert!(matches!(written, Ok(Err(Error::Closed))), "{written:?}");
+    let flushed = timeout(Duration::from_millis(1), AsyncWriteExt::flush(&mut writer)).await;
+    assert!(matches!(flushed, Ok(Err(_))), "{flushed:?}");
+}
+
+#[tokio::test]
+async fn read_line_takes_buffered_lines_then_waits_for_the_rest() {
+    let (mut reader, _writer, mut peer) = pair(DEFAULT_LIMIT);
+    // Many short lines in one segment, and the start of one more.
+    let mut sent = Vec::new();
+    for i in 0..500 {
+        sent.extend_from_slice(format!("line {i}\r\n").as_bytes());
+    }
+    sent.extend_from_slice(b"last");
+    peer.write_all(&sent).await.unwrap();
+    buffered(&reader, sent.len()).await;
+    for i in 0..500 {
+        assert_eq!(line(&mut reader).await, format!("line {i}\r\n").as_bytes());
+    }
+    // Nothing whole is left: read_line waits, and the end of the line completes it.
+    let mut pending = Box::pin(reader.read_line());
+    assert!(poll_once(&mut pending).await.is_pending());
+    peer.write_all(b" one\n").await.unwrap();
+    let last = timeout(PATIENCE, pending).await.unwrap().unwrap();
+    assert_eq!(last, b"last one\n");
+    assert_eq!(reader.buffered(), 0);
+}

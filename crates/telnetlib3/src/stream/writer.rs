@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -62,8 +62,11 @@ impl TelnetWriter {
     ///
     /// [`Error::Closed`] once the connection is closing or closed,
     /// [`Error::ConnectionLost`] once it failed.
-    pub async fn write(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.queue(data, false).await
+    pub fn write<'a>(
+        &'a mut self,
+        data: &'a [u8],
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+        self.queue(data, false)
     }
 
     /// [`TelnetWriter::write`] for input that is complete as given, such as what a
@@ -74,25 +77,70 @@ impl TelnetWriter {
     /// # Errors
     ///
     /// As for [`TelnetWriter::write`].
-    pub async fn write_complete(&mut self, data: &[u8]) -> Result<(), Error> {
-        self.queue(data, true).await
+    pub fn write_complete<'a>(
+        &'a mut self,
+        data: &'a [u8],
+    ) -> impl Future<Output = Result<(), Error>> + Send + 'a {
+        self.queue(data, true)
     }
 
-    async fn queue(&mut self, data: &[u8], complete: bool) -> Result<(), Error> {
-        let mut rest = data;
-        loop {
-            let n = poll_fn(|cx| self.poll_queue(cx, rest, complete)).await?;
-            rest = &rest[n..];
+    /// One future for the whole call, whose every poll queues as much of `data` as the
+    /// high-water mark lets it under one lock: a small write is one lock and no wake-up
+    /// of the driver unless it is idle. A plain struct, not an async fn: the state
+    /// machine of nested async fns cost a sixth of a small write's instructions. Like an
+    /// async fn, it does nothing until polled.
+    fn queue<'a>(&'a mut self, data: &'a [u8], complete: bool) -> Queue<'a> {
+        Queue {
+            writer: self,
+            rest: data,
+            complete,
+        }
+    }
+
+    /// Queue all of `rest`, escaped, in steps of at most [`WRITE_STEP`], advancing `rest`
+    /// past what was taken; `complete`: the last of it ends the input
+    /// ([`Session::send_data_complete`]). Pending, with the waker kept, once the queued
+    /// output is too high; ready when all was taken (at once for empty `rest`).
+    fn poll_queue_all(
+        &self,
+        cx: &mut Context<'_>,
+        rest: &mut &[u8],
+        complete: bool,
+    ) -> Poll<Result<(), Error>> {
+        let inner = &*self.inner;
+        let mut shared = inner.lock();
+        if let Err(error) = writable(&shared) {
+            return Poll::Ready(Err(error));
+        }
+        let done = loop {
+            let n = queue_step(&mut shared, rest, complete);
+            *rest = &rest[n..];
             if rest.is_empty() {
-                return Ok(());
+                break true;
             }
+            if n == 0 {
+                park(inner, &mut shared, cx);
+                break false;
+            }
+        };
+        // Only with output queued: an empty write must not take the driver's idle flag
+        // without waking it, or the next write would think it busy and output would wait.
+        let wake = shared.session.output_len() > 0 && std::mem::take(&mut shared.driver_idle);
+        drop(shared);
+        if wake {
+            inner.wake_driver.notify_one();
+        }
+        if done {
+            Poll::Ready(Ok(()))
+        } else {
+            Poll::Pending
         }
     }
 
     /// Queue what fits of `data` now (at most one [`WRITE_STEP`]), escaped; `complete`:
     /// the last of it ends the input ([`Session::send_data_complete`]). Pending, with the
     /// waker kept, while the queued output is too high; ready with how many bytes were
-    /// taken (0 only for empty `data`).
+    /// taken (0 only for empty `data`). [`AsyncWrite::poll_write`].
     fn poll_queue(
         &self,
         cx: &mut Context<'_>,
@@ -104,22 +152,11 @@ impl TelnetWriter {
         if let Err(error) = writable(&shared) {
             return Poll::Ready(Err(error));
         }
-        // Escaping can double the data (IAC IAC, CR NUL, CR LF): what is taken must fit
-        // below the mark even then.
-        let room = WRITE_HIGH_WATER.saturating_sub(shared.queued_output()) / 2;
-        let n = data.len().min(WRITE_STEP).min(room);
+        let n = queue_step(&mut shared, data, complete);
         if n == 0 && !data.is_empty() {
             park(inner, &mut shared, cx);
             return Poll::Pending;
         }
-        let chunk = &data[..n];
-        if complete && n == data.len() {
-            shared.session.send_data_complete(chunk);
-        } else {
-            shared.session.send_data(chunk);
-        }
-        // Only with output queued: an empty write must not take the driver's idle flag
-        // without waking it, or the next write would think it busy and output would wait.
         let wake = shared.session.output_len() > 0 && std::mem::take(&mut shared.driver_idle);
         drop(shared);
         if wake {
@@ -162,6 +199,11 @@ impl TelnetWriter {
         if shared.queued_output() <= WRITE_HIGH_WATER {
             return Poll::Ready(Ok(()));
         }
+        // Our side is shut down: what is queued now never goes out, so waiting would
+        // only wait out the linger for the peer's close.
+        if shared.shut_down() {
+            return Poll::Ready(Err(shared.end_error()));
+        }
         park(inner, &mut shared, cx);
         Poll::Pending
     }
@@ -173,8 +215,8 @@ impl TelnetWriter {
     ///
     /// # Errors
     ///
-    /// [`Error::Closed`] or [`Error::ConnectionLost`] if the connection ended with output
-    /// still queued.
+    /// [`Error::Closed`] or [`Error::ConnectionLost`] if the connection ended, or our side
+    /// was shut down ([`TelnetWriter::close`]), with output still queued: then at once.
     pub async fn flush(&mut self) -> Result<(), Error> {
         poll_fn(|cx| self.poll_flushed(cx)).await
     }
@@ -185,7 +227,10 @@ impl TelnetWriter {
         if shared.queued_output() == 0 {
             return Poll::Ready(Ok(()));
         }
-        if shared.ended() {
+        // Once our side is shut down (the writer closed), output queued since (the
+        // session's replies to the peer, a command) can never be written: say so at
+        // once instead of waiting out the linger for the peer's close.
+        if shared.shut_down() {
             return Poll::Ready(Err(shared.end_error()));
         }
         park(inner, &mut shared, cx);
@@ -475,6 +520,25 @@ impl TelnetWriter {
     }
 }
 
+/// The future of [`TelnetWriter::write`] and [`TelnetWriter::write_complete`]: what of
+/// the data is still to queue.
+struct Queue<'a> {
+    writer: &'a mut TelnetWriter,
+    rest: &'a [u8],
+    complete: bool,
+}
+
+impl Future for Queue<'_> {
+    type Output = Result<(), Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Unpin (references only), so the fields may be borrowed apart.
+        let this = self.get_mut();
+        this.writer
+            .poll_queue_all(cx, &mut this.rest, this.complete)
+    }
+}
+
 /// Whether writes are taken: the error for a writer once the connection is closing or
 /// ended.
 fn writable(shared: &Shared) -> Result<(), Error> {
@@ -485,6 +549,27 @@ fn writable(shared: &Shared) -> Result<(), Error> {
     } else {
         Ok(())
     }
+}
+
+/// Queue, escaped, what fits of `data` below the high-water mark (at most one
+/// [`WRITE_STEP`]); `complete`: if that is all of `data`, its end ends the input. Returns
+/// how many bytes were taken: 0 for empty `data` (an empty complete write still finishes
+/// a pending CR), or when there is no room.
+fn queue_step(shared: &mut Shared, data: &[u8], complete: bool) -> usize {
+    // Escaping can double the data (IAC IAC, CR NUL, CR LF): what is taken must fit
+    // below the mark even then.
+    let room = WRITE_HIGH_WATER.saturating_sub(shared.queued_output()) / 2;
+    let n = data.len().min(WRITE_STEP).min(room);
+    if n == 0 && !data.is_empty() {
+        return 0;
+    }
+    let chunk = &data[..n];
+    if complete && n == data.len() {
+        shared.session.send_data_complete(chunk);
+    } else {
+        shared.session.send_data(chunk);
+    }
+    n
 }
 
 /// Keep `cx`'s waker for the driver to wake (see [`Shared::writer_to_wake`]), beside
