@@ -544,3 +544,41 @@ fn rss_kib() -> i64 {
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
+
+#[tokio::test]
+async fn compression_is_refused_under_tls_whatever_the_config_says() {
+    use telnetlib3::proto::TelnetOption;
+    let pki = Pki::standard();
+    let mut config = local();
+    config.tls = Some(pki.server_tls("server", None));
+    config.tls_auto = Some(Duration::from_millis(200));
+    // A server that offers MCCP to plain clients (telnetlib3's `compression=True`) ...
+    config.compression = Some(true);
+    config.connect_maxwait = Duration::from_millis(500);
+    let server = create_server(config, security_shell).await.unwrap();
+    let mccp = |writer: &TelnetWriter| {
+        writer.with_session(|s| {
+            [TelnetOption::Mccp2, TelnetOption::Mccp3]
+                .map(|o| s.remote_enabled(o) || s.local_enabled(o))
+        })
+    };
+    // ... offers and agrees to nothing of it over TLS, to a client that would accept it.
+    let mut tls_client = pki.client("ca");
+    tls_client.compression = Some(true);
+    let (mut reader, writer) = open_connection("127.0.0.1", port(&server), tls_client)
+        .await
+        .unwrap();
+    assert!(next_line(&mut reader).await.starts_with(b"secure: "));
+    assert_eq!(mccp(&writer), [false, false]);
+    assert_eq!(writer.stats().compressed_in, 0);
+    // The same server compresses for a plain client on the same port.
+    let mut plain = ClientConfig::default();
+    plain.connect_maxwait = Duration::from_millis(500);
+    let (mut reader, writer) = open_connection("127.0.0.1", port(&server), plain)
+        .await
+        .unwrap();
+    assert_eq!(next_line(&mut reader).await, b"plain\r\n");
+    assert_eq!(mccp(&writer), [true, true]);
+    assert!(writer.stats().compressed_in > 0, "{:?}", writer.stats());
+    server.close();
+}
