@@ -44,6 +44,7 @@ async def bulk(
     text: bool,
     pieces: str,
     tls=None,
+    compression=False,
 ) -> None:
     finished = asyncio.Queue()
     lines = [block[i : i + LINE] for i in range(0, len(block), LINE)]
@@ -97,6 +98,7 @@ async def bulk(
         connect_maxwait=0.5,
         line_mode=line_mode,
         ssl=server_context(*tls[:2]) if tls else None,
+        **({"compression": True} if compression else {}),
     )
     client_ssl = ssl.create_default_context(cafile=tls[2]) if tls else None
     port = server.sockets[0].getsockname()[1]
@@ -155,6 +157,8 @@ async def bulk(
                 await writer.drain()
             await waiter
             elapsed = time.perf_counter() - start
+        if compression:
+            print(f"mccp2={writer.mccp2_active}", flush=True)
         writer.close()
         await asyncio.wait_for(finished.get(), 10)
         print(f"elapsed={elapsed:.6f}", flush=True)
@@ -270,6 +274,7 @@ def main() -> None:
                 if "--lines-drained" in flags
                 else "lines" if "--lines" in flags else "blocks",
                 tls,
+                "--compression" in flags,
             )
         )
     elif mode == "dump":

@@ -24,6 +24,8 @@ use tokio::process::Command;
 use tokio::time::timeout;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
+mod mccp;
+
 /// The Python side, written to a temporary directory at run time.
 const PYTHON_SCRIPT: &str = include_str!("../python/bench.py");
 const BLOCK: usize = 64 * 1024;
@@ -66,6 +68,10 @@ enum ChildCommand {
         /// Over TLS, with the certificate and key in this directory (see `Tls`).
         #[arg(long)]
         tls: Option<PathBuf>,
+        /// MCCP2 offered (alone, as most MUD servers do): `release` frees the compressor
+        /// of an idle connection (the default), `keep` keeps one stream.
+        #[arg(long)]
+        compression: Option<String>,
     },
     /// Internal: one bulk transfer of ours, in this process only (for profilers).
     #[command(hide = true)]
@@ -134,6 +140,8 @@ enum Impl {
     Pump,
     Ours,
     Python,
+    /// zlib-rs compressing in memory (the MCCP cases' anchor).
+    Zlib,
 }
 
 impl Impl {
@@ -142,6 +150,7 @@ impl Impl {
             Self::Pump => "tokio pump",
             Self::Ours => "telnetlib3-rs",
             Self::Python => "Python telnetlib3 5.0.1",
+            Self::Zlib => "zlib-rs in memory",
         }
     }
 }
@@ -605,6 +614,20 @@ async fn bulk_python(
     sizes: Sizes,
     tls: Option<&Tls>,
 ) -> Result<Vec<f64>> {
+    bulk_python_with(python, setup, block, total, sizes, tls, false).await
+}
+
+/// [`bulk_python`]; `compression`: the server runs with `compression=True` (MCCP2 and
+/// MCCP3 offered), and every run must have had MCCP2 on.
+async fn bulk_python_with(
+    python: &Python,
+    setup: Bulk,
+    block: &[u8],
+    total: usize,
+    sizes: Sizes,
+    tls: Option<&Tls>,
+    compression: bool,
+) -> Result<Vec<f64>> {
     let block_file = python
         .dir
         .join(format!("block-{}-{}.bin", block[9], block[1]));
@@ -635,6 +658,9 @@ async fn bulk_python(
             command.arg("--lines-drained");
         }
     }
+    if compression {
+        command.arg("--compression");
+    }
     if let Some(tls) = tls {
         command
             .arg("--tls")
@@ -662,6 +688,10 @@ async fn bulk_python(
         .collect::<Result<_, _>>()?;
     if samples.len() != sizes.runs {
         bail!("Python reported {} of {} runs", samples.len(), sizes.runs);
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if compression && stdout.lines().filter(|l| *l == "mccp2=True").count() != sizes.runs {
+        bail!("MCCP2 was not on in every Python run: {stdout}");
     }
     Ok(samples)
 }
@@ -907,6 +937,7 @@ async fn greeting_child(
             }
             command
         }
+        Impl::Zlib => bail!("skipped: no server"),
         Impl::Ours | Impl::Pump => {
             let mut command = Command::new(std::env::current_exe()?);
             command.arg("idle-server");
@@ -1169,7 +1200,7 @@ enum Held {
     Ours(telnetlib3::TelnetReader, TelnetWriter),
 }
 
-async fn idle_server(pump: bool, tls: Option<&Path>) -> Result<()> {
+async fn idle_server(pump: bool, tls: Option<&Path>, compression: Option<&str>) -> Result<()> {
     if let (true, Some(dir)) = (pump, tls) {
         let (port, _acceptor) = greeting_server_tls_pump(Tls::acceptor_from(dir)?).await?;
         println!("port={port}");
@@ -1183,6 +1214,14 @@ async fn idle_server(pump: bool, tls: Option<&Path>) -> Result<()> {
         config.connect_maxwait = Duration::from_secs(2);
         if let Some(dir) = tls {
             config.tls = Some(Arc::new(Tls::server_from(dir)?));
+        }
+        if let Some(compression) = compression {
+            // Passive MCCP (accept DO MCCP2) and WILL MCCP2 offered in the opening.
+            config.compression = None;
+            config.plan.offers = Arc::from([TelnetOption::Mccp2]);
+            if compression == "keep" {
+                config.compression_idle_release = None;
+            }
         }
         let server = create_server(config, |mut reader, mut writer| async move {
             let _ = writer.write(GREETING).await;
@@ -1595,6 +1634,7 @@ async fn tls_bulk(
             let (port, task) = tls_bulk_server_pump(acceptor, Arc::clone(block), total).await?;
             (port, Running::Pump(task))
         }
+        Impl::Zlib => bail!("skipped: no server"),
         Impl::Python => {
             let python = python.context("skipped: no Python")?;
             let block_file = python.dir.join("tls-block.bin");
@@ -1921,9 +1961,11 @@ impl Runner<'_> {
 async fn main() -> Result<()> {
     let args = Args::parse();
     match &args.child {
-        Some(ChildCommand::IdleServer { pump, tls }) => {
-            return idle_server(*pump, tls.as_deref()).await
-        }
+        Some(ChildCommand::IdleServer {
+            pump,
+            tls,
+            compression,
+        }) => return idle_server(*pump, tls.as_deref(), compression.as_deref()).await,
         Some(ChildCommand::Profile { case, mib }) => return profile(case, *mib).await,
         None => {}
     }
@@ -2085,6 +2127,7 @@ async fn main() -> Result<()> {
                     Some(p) => bulk_python(p, setup, block, python_bulk, sizes, None).await,
                     None => Err(anyhow!("skipped: no Python")),
                 },
+                Impl::Zlib => Err(anyhow!("skipped: not a Telnet case")),
             };
             run.push(case, "MB/s", imp, goal, outcome);
         }
@@ -2382,6 +2425,62 @@ async fn main() -> Result<()> {
             }
         }
     }
+    let mccp_bulk = "15 MCCP2 s2c bulk MUD text, uncompressed";
+    let mccp_vs_zlib = "15a MCCP2 bulk / zlib-rs compressing in memory";
+    let mccp_idle = "15b server RSS per idle MCCP2 connection, 1000 held";
+    let mccp_idle_kept = "15c the same with the compressor kept (no idle release)";
+    let mccp_idle_plain = "15d the same without compression (anchor)";
+    let mccp_ratio = "15e compression ratio on the MUD text (level 9, wbits 12, memLevel 5)";
+    let mccp_best = "15f compression ratio, zlib's best (level 9, wbits 15, memLevel 9)";
+    if run.wanted(mccp_bulk) || run.wanted(mccp_vs_zlib) || run.wanted(mccp_ratio) {
+        let mud = Arc::new(mccp::mud_block());
+        let total = sizes.bulk / mud.len() * mud.len();
+        eprintln!("running {mccp_bulk} / {}", Impl::Zlib.name());
+        let zlib = mccp::zlib_in_memory(&mud, total, sizes.runs);
+        run.push(mccp_bulk, "MB/s", Impl::Zlib, None, Ok(zlib));
+        eprintln!("running {mccp_bulk} / {}", Impl::Ours.name());
+        let (ours, wire_ratio) = match mccp::bulk_ours(&mud, total, sizes.runs).await {
+            Ok((samples, ratio)) => (Ok(samples), Ok(vec![ratio])),
+            Err(error) => (Err(anyhow!("{error:#}")), Err(error)),
+        };
+        run.push(mccp_bulk, "MB/s", Impl::Ours, None, ours);
+        eprintln!("running {mccp_bulk} / {}", Impl::Python.name());
+        let python_total = sizes.python_bulk / mud.len() * mud.len();
+        let outcome = match &python {
+            Some(p) => bulk_python_with(p, s2c, &mud, python_total, sizes, None, true).await,
+            None => Err(anyhow!("skipped: no Python")),
+        };
+        run.push(mccp_bulk, "MB/s", Impl::Python, None, outcome);
+        let outcome = match (
+            median_of(&run.rows, mccp_bulk, Impl::Ours),
+            median_of(&run.rows, mccp_bulk, Impl::Zlib),
+        ) {
+            (Some(ours), Some(zlib)) if zlib > 0.0 => Ok(vec![ours / zlib]),
+            _ => Err(anyhow!("skipped: needs both rows of case 15")),
+        };
+        run.push(
+            mccp_vs_zlib,
+            "ratio",
+            Impl::Ours,
+            Some(Goal::AtLeast(0.8)),
+            outcome,
+        );
+        let (library, best) = mccp::ratios(&mud, total / mud.len());
+        run.push(mccp_ratio, "x", Impl::Ours, None, wire_ratio);
+        run.push(mccp_ratio, "x", Impl::Zlib, None, Ok(vec![library]));
+        run.push(mccp_best, "x", Impl::Zlib, None, Ok(vec![best]));
+    }
+    if run.wanted(mccp_idle) || run.wanted(mccp_idle_kept) || run.wanted(mccp_idle_plain) {
+        for (case, compression, goal) in [
+            (mccp_idle_plain, None, None),
+            (mccp_idle, Some(true), Some(Goal::AtMost(48.0))),
+            (mccp_idle_kept, Some(false), None),
+        ] {
+            eprintln!("running {case} / {}", Impl::Ours.name());
+            let outcome = mccp::idle_compressed(compression, sizes.idle, sizes.runs).await;
+            run.push(case, "KiB/conn", Impl::Ours, goal, outcome);
+        }
+    }
     let rows = run.rows;
 
     print_table(&rows);
@@ -2430,6 +2529,21 @@ async fn main() -> Result<()> {
          cases 4, 7, 8; each client completes the handshake, reads the first bytes (ours \
          and Python: the opening negotiation; the pump: its greeting), sends close_notify \
          and closes. 14e: as case 5, over TLS (the pump's clients are tokio-rustls ones)."
+    );
+    println!(
+        "Case 15: MUD-like text (ANSI-coloured room titles, descriptions, exits, mobiles, \
+         combat lines and prompts, picked by a fixed pseudo-random sequence), 64 KiB written \
+         repeatedly. 15: our server with compression on (MCCP2 and MCCP3 offered) to our \
+         client in this process, timed as case 1 from the go byte, MB/s of uncompressed \
+         data; the anchor is zlib-rs (the library's zlib) compressing the same bytes in \
+         memory with the library's settings (level 9, wbits 12, memLevel 5) and a sync \
+         flush per 64 KiB; Python: its server with compression=True read by its own \
+         client in one process. 15b-d: as case 5, with a child server that offers MCCP2 \
+         alone (as most MUD servers do), measured {} s after the last connection opened \
+         (past MCCP_IDLE_RELEASE); 15c keeps each connection's compressor. 15e: ours is \
+         the wire's ratio as our client counted it in the last run of 15; zlib-rs's the \
+         same settings in memory; 15f one stream with zlib's best settings, no flushes.",
+        (telnetlib3::MCCP_IDLE_RELEASE + Duration::from_secs(1)).as_secs()
     );
     let failed = rows
         .iter()
