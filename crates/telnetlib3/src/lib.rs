@@ -86,6 +86,7 @@ mod error;
 pub mod net;
 mod server;
 mod stream;
+pub mod telnetlib;
 pub mod text;
 #[cfg(feature = "tls")]
 pub mod tls;
