@@ -135,6 +135,25 @@ pub type DebugOutput = Box<dyn FnMut(&str) + Send>;
 
 /// A Telnet connection with CPython's `telnetlib.Telnet` interface. See the
 /// [module](self) for how it differs from Python's.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use telnetlib3::telnetlib::Telnet;
+///
+/// # fn demo() -> Result<(), telnetlib3::Error> {
+/// let mut tn = Telnet::open("127.0.0.1", 23, Some(Duration::from_secs(5)))?;
+/// let banner: Vec<u8> = tn.read_until(b"login: ", Some(Duration::from_secs(5)))?;
+/// tn.write(b"admin\r\n")?;
+/// let patterns = [regex::bytes::Regex::new(r"[#>] $").unwrap()];
+/// let (index, matched, before): (Option<usize>, Option<Vec<u8>>, Vec<u8>) =
+///     tn.expect(&patterns, Some(Duration::from_secs(5)))?;
+/// let rest: Vec<u8> = tn.read_very_eager()?;
+/// tn.close();
+/// # Ok(())
+/// # }
+/// ```
+///
+/// `expect`'s third value is, as CPython's, the text read up to and including the match.
 pub struct Telnet {
     host: String,
     port: u16,
