@@ -98,9 +98,9 @@ pub use server::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
 pub use server::{create_server, create_text_server, serve_stream, Server, ServerConfig};
 pub use stream::{
     negotiated_encoding, ConnectionStats, EventHook, Found, PeerCommands, TelnetReader,
-    TelnetWriter, TerminalDefaults, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT,
-    DEFAULT_OUTPUT_STALL_TIMEOUT, MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES, OUTPUT_PAUSE,
-    PATTERN_LOOKBACK, REPLY_ALLOWANCE, WRITE_HIGH_WATER,
+    TelnetWriter, TerminalDefaults, TextFound, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT, MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES,
+    OUTPUT_PAUSE, PATTERN_LOOKBACK, REPLY_ALLOWANCE, WRITE_HIGH_WATER,
 };
 
 /// The text forms of a connection's state that telnetlib3 prints, for tools that show

@@ -46,6 +46,39 @@ pub struct Found {
     pub before: Vec<u8>,
 }
 
+/// A pattern that matched, in [`TextReader::expect`](crate::TextReader::expect): which one,
+/// what it matched, and the text before the match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextFound {
+    /// The index of the pattern that matched, in the list given.
+    pub index: usize,
+    /// The text the pattern matched.
+    pub matched: String,
+    /// The text before the match.
+    pub before: String,
+}
+
+/// The first of `patterns` (in their order) to match `text`, searched from `searched`
+/// less each pattern's look-back (on a character boundary), as [`PatternSearch`] does
+/// for bytes.
+pub(crate) fn find_text(
+    text: &str,
+    searched: usize,
+    patterns: &[regex::Regex],
+    lookbacks: &[usize],
+) -> Option<(usize, Range<usize>)> {
+    for (index, (pattern, lookback)) in patterns.iter().zip(lookbacks).enumerate() {
+        let mut from = searched.saturating_sub(*lookback);
+        while !text.is_char_boundary(from) {
+            from -= 1;
+        }
+        if let Some(found) = pattern.find_at(text, from) {
+            return Some((index, found.range()));
+        }
+    }
+    None
+}
+
 impl Found {
     /// Split `data` (consumed up to the match's end) into what came before and the match.
     pub(crate) fn from_data(index: usize, mut data: Vec<u8>, at: &Range<usize>) -> Self {
@@ -67,12 +100,17 @@ impl Found {
 /// accept is unbounded. The other flags only shorten matches (`x` drops whitespace,
 /// `-u` makes `.` one byte) or leave their length alone.
 pub(crate) fn lookback(pattern: &Regex) -> usize {
+    lookback_of(pattern.as_str(), false)
+}
+
+/// [`lookback`] of a pattern's text; `utf8` for a text (`regex::Regex`) pattern.
+pub(crate) fn lookback_of(pattern: &str, utf8: bool) -> usize {
     let bound = |case_insensitive: bool| {
         regex_syntax::ParserBuilder::new()
-            .utf8(false)
+            .utf8(utf8)
             .case_insensitive(case_insensitive)
             .build()
-            .parse(pattern.as_str())
+            .parse(pattern)
             .ok()
             .and_then(|hir| hir.properties().maximum_len())
     };

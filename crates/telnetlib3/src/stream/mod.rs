@@ -32,7 +32,7 @@ use telnetlib3_proto::{Command, Event, Session};
 use tokio::sync::{oneshot, watch, Notify};
 
 pub(crate) use driver::{AnyStream, Transport};
-pub use expect::{Found, PATTERN_LOOKBACK};
+pub use expect::{Found, TextFound, PATTERN_LOOKBACK};
 pub use mccp::{MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES};
 pub use reader::{PeerCommands, TelnetReader};
 pub use text::{negotiated_encoding, TextReader, TextWriter};

@@ -874,3 +874,58 @@ async fn a_timed_out_expect_loses_nothing() {
         b"partial # "
     );
 }
+
+#[tokio::test]
+async fn text_expect_splits_characters_and_patterns_across_arrivals() {
+    use crate::text::{Encoding, ErrorMode};
+    let data = "Grüße\r\nrouter‹1›# rest".as_bytes();
+    let patterns = [
+        regex::Regex::new(r">\s*$").unwrap(),
+        regex::Regex::new(r"\w+‹\d›# ").unwrap(),
+    ];
+    let never = regex::Regex::new("never").unwrap();
+    for split in 1..data.len() {
+        let (reader, _writer, mut peer) = pair(1 << 16);
+        let mut text = TextReader::new(
+            reader,
+            Encoding::from_name("utf8").unwrap(),
+            ErrorMode::Strict,
+        );
+        peer.write_all(&data[..split]).await.unwrap();
+        let patterns = patterns.clone();
+        let read = tokio::spawn(async move {
+            let found = text.expect(&patterns).await.unwrap();
+            (found, text)
+        });
+        tokio::task::yield_now().await;
+        peer.write_all(&data[split..]).await.unwrap();
+        drop(peer);
+        let (found, mut text) = timeout(PATIENCE, read).await.unwrap().unwrap();
+        assert_eq!(found.index, 1, "split at {split}");
+        assert_eq!(found.before, "Grüße\r\n", "split at {split}");
+        assert_eq!(found.matched, "router‹1›# ", "split at {split}");
+        match text.read_until_pattern(&never).await {
+            Err(Error::Incomplete { partial }) => assert_eq!(partial, b"rest"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn text_expect_at_the_limit() {
+    use crate::text::{Encoding, ErrorMode};
+    let (reader, _writer, mut peer) = pair(16);
+    let mut text = TextReader::new(
+        reader,
+        Encoding::from_name("utf8").unwrap(),
+        ErrorMode::Strict,
+    );
+    peer.write_all(b"0123456789abcdefghij#").await.unwrap();
+    let pattern = regex::Regex::new("#").unwrap();
+    assert!(matches!(
+        timeout(PATIENCE, text.read_until_pattern(&pattern))
+            .await
+            .unwrap(),
+        Err(Error::LimitOverrun { limit: 16 })
+    ));
+}
