@@ -467,3 +467,64 @@ fn unconnected_and_closed_instances() {
     assert!(tn.get_socket().is_none());
     assert!(matches!(tn.read_very_eager(), Err(Error::Closed)));
 }
+
+/// The child side of [`interact_copies_between_the_terminal_and_the_peer`]: this test
+/// binary run again, with the port to interact with.
+#[test]
+fn interact_child() {
+    let Ok(port) = std::env::var("TELNETLIB_INTERACT_PORT") else {
+        return;
+    };
+    let mut tn = Telnet::open("127.0.0.1", port.parse().unwrap(), Some(PATIENCE)).unwrap();
+    tn.interact().unwrap();
+}
+
+#[test]
+fn interact_copies_between_the_terminal_and_the_peer() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.write_all(b"hello\r\n").unwrap();
+        let mut line = Vec::new();
+        BufReader::new(sock.try_clone().unwrap())
+            .read_until(b'\n', &mut line)
+            .unwrap();
+        sock.write_all(b"got ").unwrap();
+        sock.write_all(&line).unwrap();
+        line
+    });
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "interact_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("TELNETLIB_INTERACT_PORT", port.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // stdin stays open: the peer's close is what ends the interaction.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"typed \xff line\n").unwrap();
+    let typed = server.join().unwrap();
+    // What was typed went out with its IAC doubled.
+    assert_eq!(typed, b"typed \xff\xff line\n");
+    let mut out = Vec::new();
+    child.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    assert!(child.wait().unwrap().success());
+    drop(stdin);
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("hello\r\n"), "{out}");
+    assert!(out.contains("got typed"), "{out}");
+    assert!(
+        out.contains("*** Connection closed by remote host ***"),
+        "{out}"
+    );
+}
