@@ -332,6 +332,9 @@ async fn open_on<T: Transport>(
             defaults,
             close_timeout: config.close_timeout,
             output_stall_timeout: config.output_stall_timeout,
+            // MCCP3 restarts are not attempted: telnetlib3's server reads the bytes
+            // after a new `SB MCCP3` in the same read as plain Telnet.
+            compression_idle_release: None,
             tls,
             refuse_tls_hello: false,
         },

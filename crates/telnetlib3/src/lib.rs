@@ -64,7 +64,7 @@
 //! | unwritten output (the shell's writes and the session's replies) | [`OUTPUT_PAUSE`] (80 KiB) + the replies to one command (at most 2 × the subnegotiation cap + 1 KiB: 17 KiB) = 97 KiB | writers wait at [`WRITE_HIGH_WATER`] (64 KiB); at [`OUTPUT_PAUSE`] the session takes no more input, between two commands, and the socket is not read |
 //! | subnegotiation being received | [`proto::DEFAULT_MAX_SUBNEGOTIATION`] (8 KiB) | longer ones are discarded (a CHARSET REQUEST is answered REJECTED) |
 //! | text decoder | a partial character (at most 4 bytes) | decoding goes through a stack buffer |
-//! | MCCP (only while a compressed stream runs) | compressing: [`MCCP_COMPRESSOR_BYTES`] (161 KiB, telnetlib3's wbits 12 and memLevel 5); decompressing: [`MCCP_DECOMPRESSOR_BYTES`] (47 KiB) + decompressed input within the `limit` above | the decompressor inflates at most what the input buffer has room for, in 16 KiB steps, and keeps the rest of the compressed input for later, so a zip bomb is read at the shell's pace |
+//! | MCCP (only while a compressed stream runs) | compressing: [`MCCP_COMPRESSOR_BYTES`] (161 KiB, telnetlib3's wbits 12 and memLevel 5; a server frees it after [`MCCP_IDLE_RELEASE`] without output); decompressing: [`MCCP_DECOMPRESSOR_BYTES`] (47 KiB) + decompressed input within the `limit` above | the decompressor inflates at most what the input buffer has room for, in 16 KiB steps, and keeps the rest of the compressed input for later, so a zip bomb is read at the shell's pace |
 //! | per-option state | terminal types: 8 names of at most 40 bytes; NEW-ENVIRON: 64 variables and 8 KiB; CHARSET offer: 64 names of 64 bytes; XDISPLOC, SNDLOC: 256 bytes; FORWARDMASK: 32 bytes; SLC table: 30 entries, made when first needed; GMCP, MSDP, MSSP data: 64 KiB each | `proto::options` constants and configuration |
 //!
 //! Buffers grown by a burst are released once emptied (input beyond 4 KiB, output beyond
@@ -100,7 +100,7 @@ pub use stream::{
     negotiated_encoding, ConnectionStats, EventHook, Found, PeerCommands, TelnetReader,
     TelnetWriter, TerminalDefaults, TextFound, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT, MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES,
-    OUTPUT_PAUSE, PATTERN_LOOKBACK, REPLY_ALLOWANCE, WRITE_HIGH_WATER,
+    MCCP_IDLE_RELEASE, OUTPUT_PAUSE, PATTERN_LOOKBACK, REPLY_ALLOWANCE, WRITE_HIGH_WATER,
 };
 
 /// The text forms of a connection's state that telnetlib3 prints, for tools that show

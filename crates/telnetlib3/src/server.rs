@@ -85,6 +85,14 @@ pub struct ServerConfig {
     /// output is compressed as telnetlib3 compresses it (zlib level 9, wbits 12, memLevel
     /// 5, a sync flush per write); see [`MCCP_COMPRESSOR_BYTES`](crate::MCCP_COMPRESSOR_BYTES).
     pub compression: Option<bool>,
+    /// After this long with no output, a connection's MCCP2 stream is finished (an
+    /// orderly zlib stream end, which MCCP2 allows "at any point") and its compressor
+    /// ([`MCCP_COMPRESSOR_BYTES`](crate::MCCP_COMPRESSOR_BYTES)) freed; the next output
+    /// starts a new stream with `IAC SB MCCP2 IAC SE`, so an idle compressed connection
+    /// costs what an idle plain one does. [`MCCP_IDLE_RELEASE`](crate::MCCP_IDLE_RELEASE)
+    /// (5 s) by default; `None` keeps one stream for the whole connection, as telnetlib3
+    /// does.
+    pub compression_idle_release: Option<Duration>,
     /// TELNETS: every connection begins with a TLS handshake (telnetlib3's `ssl`), or with
     /// [`tls_auto`](ServerConfig::tls_auto), those that begin with one. Without it, a
     /// connection that begins with a TLS handshake is logged and closed at once.
@@ -124,6 +132,7 @@ impl Default for ServerConfig {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             output_stall_timeout: DEFAULT_OUTPUT_STALL_TIMEOUT,
             compression: None,
+            compression_idle_release: Some(crate::MCCP_IDLE_RELEASE),
             #[cfg(feature = "tls")]
             tls: None,
             #[cfg(feature = "tls")]
@@ -647,6 +656,7 @@ fn settings(peer: String, config: &ServerConfig) -> Settings {
         defaults: config.terminal.clone(),
         close_timeout: config.close_timeout,
         output_stall_timeout: config.output_stall_timeout,
+        compression_idle_release: config.compression_idle_release,
         tls: None,
         refuse_tls_hello: false,
     }

@@ -358,3 +358,86 @@ async fn the_python_client_with_our_server_compressing_both_ways() {
         "{stats:?}"
     );
 }
+
+/// The reference client against our server that ends its MCCP2 stream when idle and
+/// starts a new one with the next output (telnetlib3's client ends its decompressor at
+/// the stream's end and starts a new one on the next `IAC SB MCCP2 IAC SE`): both lines
+/// arrive, and two streams ran.
+#[tokio::test]
+async fn the_python_client_reads_across_a_restarted_mccp2_stream() {
+    let mut config = ServerConfig::default();
+    config.host = "127.0.0.1".into();
+    config.port = 0;
+    config.compression = Some(true);
+    config.compression_idle_release = Some(Duration::from_millis(300));
+    let (report, starts) = tokio::sync::oneshot::channel();
+    let report = std::sync::Mutex::new(Some(report));
+    let server = create_server(config, move |reader, mut writer| {
+        let report = report.lock().unwrap().take();
+        async move {
+            let mut starts = 0;
+            // The stream runs once the client agreed.
+            let deadline = tokio::time::Instant::now() + PATIENCE;
+            while !writer.with_session(|s| s.compressing()) {
+                if tokio::time::Instant::now() > deadline {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            starts += 1;
+            let _ = writer.write(b"first\r\n").await;
+            while !writer.with_session(|s| s.output_compression_suspended()) {
+                if tokio::time::Instant::now() > deadline {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let _ = writer.write(b"second\r\n").await;
+            // Written out: the driver started the new stream when it took the line.
+            let _ = writer.flush().await;
+            if writer.with_session(|s| s.compressing()) {
+                starts += 1;
+            }
+            if let Some(report) = report {
+                let _ = report.send(starts);
+            }
+            // The shell ends: the connection closes, and the client with it.
+            drop(reader);
+        }
+    })
+    .await
+    .unwrap();
+    let port = server.local_addrs()[0].port();
+    let child = Command::new(python())
+        .arg(script("mccp_restart_client.py"))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Reaped(child);
+    let output = tokio::task::spawn_blocking(move || {
+        let (mut text, mut errors) = (String::new(), String::new());
+        let process = &mut child.0;
+        process
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        process
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut errors)
+            .unwrap();
+        (text, errors)
+    });
+    let (text, errors) = timeout(PATIENCE, output).await.unwrap().unwrap();
+    assert!(
+        text.contains("text='first\\r\\nsecond\\r\\n' mccp2=True"),
+        "{text} {errors}"
+    );
+    assert_eq!(timeout(PATIENCE, starts).await.unwrap().unwrap(), 2);
+}

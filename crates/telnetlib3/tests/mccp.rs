@@ -348,3 +348,133 @@ async fn without_compression_nothing_is_offered_and_offers_are_refused() {
         "{seen:?}"
     );
 }
+
+/// A server that compresses (MCCP2 offered) and ends its stream after `release` of idle
+/// output; its shell writes `first`, waits for the release, then writes `second`.
+async fn releasing_server(release: Duration) -> telnetlib3::Server {
+    let mut config = local();
+    config.compression = Some(true);
+    config.connect_maxwait = Duration::from_millis(100);
+    config.compression_idle_release = Some(release);
+    create_server(config, |_reader, mut writer| async move {
+        wait_until(&writer, "MCCP2 on", |w| w.with_session(|s| s.compressing())).await;
+        writer.write(b"first\r\n").await.unwrap();
+        writer.drain().await.unwrap();
+        wait_until(&writer, "the stream released", |w| {
+            w.with_session(|s| s.output_compression_suspended())
+        })
+        .await;
+        // The release is on the wire (a finished stream) before the next output.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        writer.write(b"second\r\n").await.unwrap();
+        writer.drain().await.unwrap();
+        // Held open until the client goes.
+        std::future::pending::<()>().await;
+    })
+    .await
+    .unwrap()
+}
+
+/// Inflate one zlib stream from the start of `wire`: what it holds, and how many bytes
+/// of `wire` it took; `finished`: whether it ended (Z_STREAM_END).
+fn inflate(wire: &[u8]) -> (Vec<u8>, usize, bool) {
+    let mut zlib = zlib_rs::Inflate::new(true, 15);
+    let mut out = vec![0; 1 << 16];
+    let status = zlib
+        .decompress(wire, &mut out, zlib_rs::InflateFlush::NoFlush)
+        .expect("a valid zlib stream");
+    out.truncate(zlib.total_out() as usize);
+    (out, zlib.total_in() as usize, status == Status::StreamEnd)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_server_ends_its_stream_and_starts_a_new_one_on_the_next_output() {
+    const START: [u8; 5] = [IAC, SB, MCCP2, IAC, SE];
+    let server = releasing_server(Duration::from_millis(200)).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    stream.write_all(&[IAC, DO, MCCP2]).await.unwrap();
+    // Read until the second stream holds `second`, then take the wire apart.
+    let mut wire = Vec::new();
+    let mut buf = [0; 4096];
+    let parse = |wire: &[u8]| -> Option<(Vec<u8>, Vec<u8>, Vec<u8>)> {
+        let at = wire.windows(5).position(|w| w == START)? + 5;
+        let (one, used, finished) = inflate(&wire[at..]);
+        if !finished {
+            return None;
+        }
+        let rest = &wire[at + used..];
+        let again = rest.windows(5).position(|w| w == START)?;
+        let between = rest[..again].to_vec();
+        let (two, _, _) = inflate(&rest[again + 5..]);
+        two.ends_with(b"second\r\n").then_some((one, between, two))
+    };
+    let (one, between, two) = loop {
+        if let Some(parts) = parse(&wire) {
+            break parts;
+        }
+        let n = timeout(PATIENCE, stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no second stream; got {wire:?}"))
+            .unwrap();
+        assert!(n > 0, "EOF; got {wire:?}");
+        wire.extend_from_slice(&buf[..n]);
+    };
+    // The first stream held `first` and ended (Z_FINISH); nothing plain came between
+    // the streams; the second holds only `second`.
+    assert!(one.ends_with(b"first\r\n"), "{one:?}");
+    assert!(!one.windows(6).any(|w| w == b"second"), "{one:?}");
+    assert_eq!(between, b"", "plain bytes between the streams");
+    assert_eq!(two, b"second\r\n");
+    server.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_reads_across_a_restarted_stream() {
+    let server = releasing_server(Duration::from_millis(200)).await;
+    let (mut reader, mut writer) = open_connection("127.0.0.1", port(&server), quick_client())
+        .await
+        .unwrap();
+    assert_eq!(next_line(&mut reader).await, b"first\r\n");
+    // The first stream ends: plain input for a moment, then the second stream.
+    wait_until(&writer, "the first stream's end", |w| {
+        w.with_session(|s| !s.input_compressed())
+    })
+    .await;
+    assert_eq!(next_line(&mut reader).await, b"second\r\n");
+    assert!(writer.with_session(|s| s.input_compressed()));
+    writer.close().await;
+    server.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_idle_release_one_stream_runs_on() {
+    let mut config = local();
+    config.compression = Some(true);
+    config.connect_maxwait = Duration::from_millis(100);
+    config.compression_idle_release = None;
+    let server = create_server(config, |_reader, mut writer| async move {
+        wait_until(&writer, "MCCP2 on", |w| w.with_session(|s| s.compressing())).await;
+        writer.write(b"first\r\n").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let verdict: &[u8] = if writer.with_session(|s| s.compressing()) {
+            b"still\r\n"
+        } else {
+            b"ended\r\n"
+        };
+        writer.write(verdict).await.unwrap();
+        writer.drain().await.unwrap();
+        std::future::pending::<()>().await;
+    })
+    .await
+    .unwrap();
+    let (mut reader, mut writer) = open_connection("127.0.0.1", port(&server), quick_client())
+        .await
+        .unwrap();
+    assert_eq!(next_line(&mut reader).await, b"first\r\n");
+    assert_eq!(next_line(&mut reader).await, b"still\r\n");
+    assert!(writer.with_session(|s| s.input_compressed()));
+    writer.close().await;
+    server.close();
+}

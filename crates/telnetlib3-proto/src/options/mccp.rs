@@ -122,6 +122,9 @@ pub(crate) struct State {
     pub(crate) input: bool,
     /// The peer's stream just started: the parser stops right after its `IAC SE`.
     pub(crate) pause: bool,
+    /// Our stream was ended while the option stays on ([`suspend`]): the next output
+    /// starts a new one.
+    pub(crate) suspended: bool,
 }
 
 impl State {
@@ -244,6 +247,7 @@ fn start_output(
     emit: &mut impl Emit<Event>,
     option: TelnetOption,
 ) {
+    state.suspended = false;
     if state.output {
         return;
     }
@@ -262,6 +266,8 @@ fn end_output(
     emit: &mut impl Emit<Event>,
     option: TelnetOption,
 ) {
+    // Off for good: a suspended stream is not started again either.
+    state.suspended = false;
     if !state.output {
         return;
     }
@@ -285,11 +291,70 @@ fn switch(state: &mut State, link: &mut Link, compress: bool) {
 /// The application ends our stream without renegotiating (MCCP2: "The server may
 /// terminate compression at any point by sending an orderly stream end").
 pub(crate) fn finish(state: &mut State, link: &mut Link) -> bool {
+    state.suspended = false;
     if !state.output {
         return false;
     }
     switch(state, link, false);
     true
+}
+
+/// End our stream after what is queued now, and start a new one before the next output
+/// ([`resume`]), so that an idle connection need not keep a compressor. MCCP2 allows both
+/// halves: "The server may terminate compression at any point by sending an orderly
+/// stream end", after which "the connection continues as a normal telnet connection",
+/// and a server starts compressing by sending `IAC SB MCCP2 IAC SE` (the option is still
+/// agreed, so no new negotiation is needed; a client expects a new stream after it, as
+/// it did after the first). Returns whether a stream was running.
+pub(crate) fn suspend(state: &mut State, link: &mut Link) -> bool {
+    let (option, side) = outgoing(link.role);
+    if !state.output || !link.enabled(option, side) {
+        return false;
+    }
+    switch(state, link, false);
+    state.suspended = true;
+    true
+}
+
+/// The length of `IAC SB <option> IAC SE`.
+pub(crate) const START_LEN: usize = 5;
+
+/// Start our stream again, after a [`suspend`], if output is queued after its end:
+/// `IAC SB <option> IAC SE` goes in front of that output, and the stream starts right
+/// after it (MCCP2: "IAC SB MCCP2 IAC SE and immediately afterwards start compressing
+/// data"). What was queued while suspended is all compressed. Returns where in the
+/// queue the start was put, if it was.
+pub(crate) fn resume(state: &mut State, config: &Config, link: &mut Link) -> Option<usize> {
+    let (option, side) = outgoing(link.role);
+    // The end that suspended the stream, if the queue was not handed over since (then
+    // the queue starts plain): nothing else switches while the option stays on and we
+    // do not compress, so it is the last switch.
+    let at = state.switches.last().map_or(0, |end| end.offset);
+    if !state.suspended || link.output.len() <= at {
+        return None;
+    }
+    state.suspended = false;
+    if state.output || state.compression(config) == Some(false) || !link.enabled(option, side) {
+        return None;
+    }
+    link.output
+        .splice(at..at, [0xff, 0xfa, option.code(), 0xff, 0xf0]);
+    state.switches.push(CompressionSwitch {
+        offset: at + START_LEN,
+        compress: true,
+    });
+    link.urgent = link.urgent.map(|urgent| {
+        if urgent >= at {
+            urgent + START_LEN
+        } else {
+            urgent
+        }
+    });
+    // The start is a frame: an Abort Output keeps it (the end's switch already kept
+    // everything before `at`).
+    link.frames_only = link.frames_only.max(at) + START_LEN;
+    state.output = true;
+    Some(at)
 }
 
 /// The transport found the end of the peer's stream: input is plain again.
@@ -526,6 +591,63 @@ mod tests {
         let input = [IAC, SB, MCCP2, 1, IAC, SE, b'z'];
         assert_eq!(client.receive_until_output(&input, &mut log, 99), 7);
         assert!(log.events.last().unwrap().contains("TooLong"));
+    }
+
+    #[test]
+    fn a_suspended_stream_starts_again_before_the_next_output() {
+        let mut server = session(Role::Server, None);
+        let mut log = Log::default();
+        server.receive(&[IAC, DO, MCCP2], &mut log);
+        let _ = transmit(&mut server);
+        server.send_data(b"a");
+        // Idle: the stream ends after what is queued; nothing restarts without output.
+        assert!(server.suspend_output_compression());
+        assert!(!server.suspend_output_compression());
+        assert_eq!(server.compression_switches(), [switch(1, false)]);
+        assert!(!server.resume_output_compression());
+        assert_eq!(transmit(&mut server), b"a");
+        assert!(!server.output_compressed() && server.output_compression_suspended());
+        assert!(!server.output_compressed() && server.output_compression_suspended());
+        assert!(!server.resume_output_compression());
+        // Output while suspended: the start goes in front of it, then a new stream.
+        server.send_data(b"b");
+        server.receive(&[IAC, 0xf1], &mut log); // a NOP queues nothing
+        assert!(server.resume_output_compression());
+        assert!(server.compressing() && !server.output_compression_suspended());
+        assert_eq!(server.compression_switches(), [switch(5, true)]);
+        assert_eq!(transmit(&mut server), [IAC, SB, MCCP2, IAC, SE, b'b']);
+        assert!(server.output_compressed());
+        // Suspended and output queued before the end was handed over: the end, the
+        // start, then the output, in that order.
+        assert!(server.suspend_output_compression());
+        server.send_data(b"c");
+        assert!(server.resume_output_compression());
+        assert_eq!(
+            server.compression_switches(),
+            [switch(0, false), switch(5, true)]
+        );
+        assert_eq!(transmit(&mut server), [IAC, SB, MCCP2, IAC, SE, b'c']);
+        // Output before the end stays in the old stream, output after it goes in the
+        // new one.
+        server.send_data(b"d");
+        assert!(server.suspend_output_compression());
+        server.send_data(b"e");
+        assert!(server.resume_output_compression());
+        assert_eq!(
+            server.compression_switches(),
+            [switch(1, false), switch(6, true)]
+        );
+        assert_eq!(transmit(&mut server), [b'd', IAC, SB, MCCP2, IAC, SE, b'e']);
+        // DONT MCCP2 while suspended: off for good, no start with the next output.
+        assert!(server.suspend_output_compression());
+        let _ = transmit(&mut server);
+        server.receive(&[IAC, DONT, MCCP2], &mut log);
+        assert!(!server.output_compression_suspended());
+        assert!(!server.resume_output_compression());
+        assert_eq!(transmit(&mut server), [IAC, WONT, MCCP2]);
+        // Nothing to suspend on a session that does not compress.
+        let mut plain = session(Role::Server, None);
+        assert!(!plain.suspend_output_compression());
     }
 
     #[test]

@@ -610,6 +610,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     let mut grown = false;
     // When to release the large output buffers, once the driver has nothing to write.
     let mut shrink_at: Option<Instant> = None;
+    // When to finish our compressed stream and free its compressor, once the output is
+    // idle (see `Settings::compression_idle_release`).
+    let mut release_at: Option<Instant> = None;
     loop {
         let mut wake_writer = Vec::new();
         let mut events = Vec::new();
@@ -662,6 +665,11 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             }
             if out.is_empty() {
                 let session = &mut shared.session;
+                // A stream finished for idleness starts again before the next output
+                // (a new `IAC SB MCCP2 IAC SE`, then a new zlib stream).
+                if session.output_compression_suspended() && session.resume_output_compression() {
+                    debug!(peer = %inner.settings.peer, "MCCP: output again, a new compressed stream");
+                }
                 let compressed = session.output_compressed();
                 if compressed || !session.compression_switches().is_empty() {
                     // MCCP: our output is (partly) a zlib stream. No urgent byte then:
@@ -690,6 +698,12 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 (true, Some(at)) => Some(at),
                 (true, None) => Some(Instant::now() + OUTPUT_SHRINK_DELAY),
                 (false, _) => None,
+            };
+            // The idle clock runs from the last output, while a compressor is held.
+            let release = inner.settings.compression_idle_release;
+            release_at = match (release, shared.driver_idle && zlib.deflating()) {
+                (Some(delay), true) => release_at.or_else(|| Instant::now().checked_add(delay)),
+                _ => None,
             };
             let queued = shared.queued_output();
             shared.peak_output = shared.peak_output.max(queued);
@@ -783,6 +797,18 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 drop(spare);
                 grown = false;
                 shrink_at = None;
+            }
+            () = tokio::time::sleep_until(release_at.unwrap_or_else(Instant::now)),
+                if release_at.is_some() && pos == out.len() && !closing => {
+                // Our output has been idle for a while: end the zlib stream (the next
+                // turn finishes it, Z_FINISH, and drops the compressor). MCCP2: "The
+                // server may terminate compression at any point by sending an orderly
+                // stream end"; the session starts a new stream before the next output.
+                release_at = None;
+                let mut shared = inner.lock();
+                if shared.session.output_len() == 0 && shared.session.suspend_output_compression() {
+                    debug!(peer = %inner.settings.peer, "MCCP: output idle, compressed stream ended");
+                }
             }
             () = tokio::time::sleep_until(close_deadline.unwrap_or_else(Instant::now)),
                 if close_deadline.is_some() => {}

@@ -40,6 +40,18 @@ pub const MCCP_COMPRESSOR_BYTES: usize = 165_120;
 /// in bytes (a 32 KiB window, the most RFC 1950 lets a peer use, and inflate's state).
 pub const MCCP_DECOMPRESSOR_BYTES: usize = 47_680;
 
+/// How long a server's compressed output stays idle before its zlib stream is finished
+/// and the compressor freed ([`ServerConfig::compression_idle_release`](crate::ServerConfig::compression_idle_release)'s
+/// default); the next output starts a new stream with a new `IAC SB MCCP2 IAC SE`.
+///
+/// Why 5 s: a restart costs some 15 bytes on the wire (the `SB`, a zlib header, the
+/// end of the old stream) and the 4 KiB of history the next output would have been
+/// matched against, so it should not happen between the bursts of an active player: a
+/// DikuMUD combat round is 3 s, prompts and channel chatter come every few seconds. A
+/// connection quiet for longer is most likely idle for minutes (an AFK player), and
+/// most of a MUD's connections are; those then hold no compressor (161 KiB each).
+pub const MCCP_IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The most inflated in one step.
 const INFLATE_CHUNK: usize = 16 * 1024;
 

@@ -33,7 +33,7 @@ use tokio::sync::{oneshot, watch, Notify};
 
 pub(crate) use driver::{AnyStream, Transport};
 pub use expect::{Found, TextFound, PATTERN_LOOKBACK};
-pub use mccp::{MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES};
+pub use mccp::{MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES, MCCP_IDLE_RELEASE};
 pub use reader::{PeerCommands, TelnetReader};
 pub use text::{negotiated_encoding, TextReader, TextWriter};
 pub use writer::{writer_repr, TelnetWriter};
@@ -127,6 +127,9 @@ pub(crate) struct Settings {
     pub(crate) close_timeout: Duration,
     /// How long the output may stay at [`OUTPUT_PAUSE`] or more.
     pub(crate) output_stall_timeout: Duration,
+    /// Finish our compressed stream and free the compressor after this long with no
+    /// output (a server's MCCP2); `None` keeps it.
+    pub(crate) compression_idle_release: Option<Duration>,
     /// What the connection's TLS session agreed, when it runs over TLS.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     pub(crate) tls: Option<TlsDetails>,

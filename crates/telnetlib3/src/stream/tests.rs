@@ -31,6 +31,7 @@ fn settings(limit: usize) -> Settings {
         defaults: TerminalDefaults::default(),
         close_timeout: Duration::from_millis(200),
         output_stall_timeout: Duration::from_secs(30),
+        compression_idle_release: None,
         tls: None,
         refuse_tls_hello: false,
     }

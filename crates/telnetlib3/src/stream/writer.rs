@@ -713,6 +713,7 @@ mod tests {
             defaults: TerminalDefaults::default(),
             close_timeout: Duration::from_millis(200),
             output_stall_timeout: Duration::from_secs(30),
+            compression_idle_release: None,
             tls: None,
             refuse_tls_hello: false,
         };

@@ -108,4 +108,68 @@ impl Session {
     pub fn end_output_compression(&mut self) -> bool {
         mccp::finish(&mut self.core.families.mccp, &mut self.core.link)
     }
+
+    /// End our compressed stream after what is queued now, as
+    /// [`Session::end_output_compression`] does, but start a new one before the next
+    /// output ([`Session::resume_output_compression`]): the transport can then free its
+    /// compressor while the connection is idle. MCCP2 allows both: "The server may
+    /// terminate compression at any point by sending an orderly stream end", and a new
+    /// `IAC SB MCCP2 IAC SE` starts a new stream while the option is agreed. Returns
+    /// whether a stream was running (and the option is on).
+    ///
+    /// ```
+    /// use telnetlib3_proto::options::mccp::{self, CompressionSwitch};
+    /// use telnetlib3_proto::{Event, Role, Session, SessionConfig, Sink};
+    /// # struct Null; impl Sink for Null { fn data(&mut self, _: &[u8]) {} fn event(&mut self, _: Event<'_>) {} }
+    /// let mut config = SessionConfig::default();
+    /// config.mccp = mccp::Config::new(None);
+    /// let mut server = Session::new(Role::Server, config);
+    /// server.receive(b"\xff\xfd\x56", &mut Null); // IAC DO MCCP2: compressing
+    /// server.poll_transmit(&mut Vec::new());
+    /// assert!(server.suspend_output_compression()); // idle: the stream ends here
+    /// let end = CompressionSwitch { offset: 0, compress: false };
+    /// assert_eq!(server.compression_switches(), [end]);
+    /// server.poll_transmit(&mut Vec::new()); // the transport finishes its stream
+    /// server.send_data(b"hi");
+    /// assert!(server.resume_output_compression()); // IAC SB MCCP2 IAC SE goes first
+    /// let start = CompressionSwitch { offset: 5, compress: true };
+    /// assert_eq!(server.compression_switches(), [start]);
+    /// let mut out = Vec::new();
+    /// server.poll_transmit(&mut out);
+    /// assert_eq!(out, b"\xff\xfa\x56\xff\xf0hi");
+    /// ```
+    pub fn suspend_output_compression(&mut self) -> bool {
+        mccp::suspend(&mut self.core.families.mccp, &mut self.core.link)
+    }
+
+    /// After [`Session::suspend_output_compression`], with output queued: put our
+    /// `IAC SB MCCP2 IAC SE` (a client's `SB MCCP3`) in front of it and record the start
+    /// of a new stream right after it, so that all of it goes compressed. Call it before
+    /// reading [`Session::compression_switches`] and [`Session::poll_transmit`]. Does
+    /// nothing (returns `false`) when nothing is queued, when the stream was not
+    /// suspended, or when the option went off meanwhile.
+    pub fn resume_output_compression(&mut self) -> bool {
+        let link = &mut self.core.link;
+        let logged = link.logged;
+        let at = mccp::resume(&mut self.core.families.mccp, &self.core.config.mccp, link);
+        match at {
+            Some(at) if logged > at => {
+                // What follows it was logged already: log the start on its own.
+                if crate::session::wire_log::enabled() {
+                    crate::session::wire_log::sent(&link.output[at..at + mccp::START_LEN]);
+                }
+                link.logged = logged + mccp::START_LEN;
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Whether our stream was suspended ([`Session::suspend_output_compression`]) and
+    /// starts again with the next output.
+    #[must_use]
+    pub fn output_compression_suspended(&self) -> bool {
+        self.core.families.mccp.suspended
+    }
 }
