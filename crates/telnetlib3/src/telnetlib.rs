@@ -273,11 +273,13 @@ impl Telnet {
             None => Error::NoAddress {
                 host: host.to_owned(),
             },
-            Some(error) if error.kind() == io::ErrorKind::TimedOut => Error::ConnectTimeout {
-                addr,
-                timeout: self.timeout.unwrap_or_default(),
+            Some(source) => match self.timeout {
+                Some(timeout) if source.kind() == io::ErrorKind::TimedOut => {
+                    Error::ConnectTimeout { addr, timeout }
+                }
+                // Without a timeout of ours, the system's is an ordinary failure.
+                _ => Error::Connect { addr, source },
             },
-            Some(source) => Error::Connect { addr, source },
         })
     }
 
