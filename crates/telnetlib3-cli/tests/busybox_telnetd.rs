@@ -106,3 +106,57 @@ fn enter_goes_out_as_cr_nul_in_one_write() {
         proxy.show_reads_to_server()
     );
 }
+
+/// Issue 16: the stdlib-style `Telnet` (options all refused, as CPython's) runs commands
+/// in busybox's shell by prompt.
+#[test]
+fn the_telnetlib_port_against_busybox_telnetd() {
+    use telnetlib3::regex::bytes::Regex;
+    use telnetlib3::telnetlib::Telnet;
+
+    let (_telnetd, port) = start_telnetd();
+    let wait = Some(PATIENCE);
+    let mut tn = Telnet::open("127.0.0.1", port, wait).unwrap();
+    let banner = tn.read_until(PROMPT.as_bytes(), wait).unwrap();
+    assert!(banner.ends_with(PROMPT.as_bytes()), "{banner:?}");
+    // The arithmetic proves the line ran in the remote shell, not just echoed.
+    tn.write(b"echo hello-from-$((6*7))\r\n").unwrap();
+    let patterns = [
+        Regex::new(r"not found").unwrap(),
+        Regex::new(r"hello-from-(\d+)\r?\n").unwrap(),
+    ];
+    let (index, matched, _) = tn.expect(&patterns, wait).unwrap();
+    assert_eq!(index, Some(1), "{matched:?}");
+    assert_eq!(matched.unwrap(), b"hello-from-42\r\n");
+    tn.read_until(PROMPT.as_bytes(), wait).unwrap();
+    tn.write(b"exit\r\n").unwrap();
+    // The shell's end closes the connection: read_all returns at EOF.
+    tn.read_all().unwrap();
+    assert!(matches!(
+        tn.read_very_eager(),
+        Err(telnetlib3::Error::Closed)
+    ));
+    tn.close();
+}
+
+/// Issue 16: the blocking client's expect-style reads drive busybox's shell by prompt.
+#[test]
+fn the_blocking_client_expects_busybox_prompts() {
+    use telnetlib3::blocking::TelnetConnection;
+    use telnetlib3::regex::bytes::Regex;
+
+    let (_telnetd, port) = start_telnetd();
+    let wait = Some(PATIENCE);
+    let mut conn =
+        TelnetConnection::connect("127.0.0.1", port, telnetlib3::ClientConfig::default()).unwrap();
+    let prompt = Regex::new(r"\S+\$ $").unwrap();
+    let banner = conn.read_until_pattern(&prompt, wait).unwrap();
+    assert!(banner.ends_with(PROMPT.as_bytes()), "{banner:?}");
+    conn.write(b"echo hello-from-$((6*7))\r\n").unwrap();
+    let found = conn
+        .expect(&[Regex::new(r"hello-from-\d+").unwrap()], wait)
+        .unwrap();
+    assert_eq!(found.matched, b"hello-from-42");
+    conn.read_until(PROMPT, wait).unwrap();
+    conn.close();
+}

@@ -10,7 +10,7 @@
 //!
 //! # fn demo() -> Result<(), telnetlib3::Error> {
 //! let mut conn = TelnetConnection::connect("localhost", 6023, Default::default())?;
-//! let banner = conn.read_until(b'>', Some(Duration::from_secs(5)))?;
+//! let banner = conn.read_until(b">", Some(Duration::from_secs(5)))?;
 //! conn.write(b"help\r\n")?;
 //! let help = conn.read_line(Some(Duration::from_secs(5)))?;
 //! conn.close();
@@ -21,9 +21,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use regex::bytes::Regex;
 use tokio::runtime::Runtime;
 
-use crate::{open_connection, ClientConfig, Error, TelnetReader, TelnetWriter};
+use crate::{open_connection, ClientConfig, Error, Found, TelnetReader, TelnetWriter};
 
 /// A Telnet client connection driven from blocking code.
 pub struct TelnetConnection {
@@ -78,13 +79,44 @@ impl TelnetConnection {
         within(&self.runtime, wait, self.reader.read_line())
     }
 
-    /// Bytes up to and including `separator`.
+    /// Bytes up to and including `separator` (one byte or several), as
+    /// [`TelnetReader::read_until`].
     ///
     /// # Errors
     ///
-    /// [`Error::TimedOut`] when the separator did not come within `wait`.
-    pub fn read_until(&mut self, separator: u8, wait: Option<Duration>) -> Result<Vec<u8>, Error> {
+    /// [`Error::TimedOut`] when the separator did not come within `wait` (what came
+    /// stays unread), [`Error::LimitOverrun`].
+    pub fn read_until(
+        &mut self,
+        separator: impl AsRef<[u8]>,
+        wait: Option<Duration>,
+    ) -> Result<Vec<u8>, Error> {
         within(&self.runtime, wait, self.reader.read_until(separator))
+    }
+
+    /// Bytes up to and including the first match of `pattern`, as
+    /// [`TelnetReader::read_until_pattern`] (linear in the data).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimedOut`] when nothing matched within `wait` (what came stays unread),
+    /// [`Error::Incomplete`] at end of input, [`Error::LimitOverrun`].
+    pub fn read_until_pattern(
+        &mut self,
+        pattern: &Regex,
+        wait: Option<Duration>,
+    ) -> Result<Vec<u8>, Error> {
+        within(&self.runtime, wait, self.reader.read_until_pattern(pattern))
+    }
+
+    /// The first of `patterns` to match, with the match and what came before it, as
+    /// [`TelnetReader::expect`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TelnetConnection::read_until_pattern`].
+    pub fn expect(&mut self, patterns: &[Regex], wait: Option<Duration>) -> Result<Found, Error> {
+        within(&self.runtime, wait, self.reader.expect(patterns))
     }
 
     /// Send `data` and wait until it is written to the socket.

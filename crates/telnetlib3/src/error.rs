@@ -64,6 +64,21 @@ pub enum Error {
     /// A blocking call did not complete within the time it was given.
     #[error("timed out")]
     TimedOut,
+    /// The reader's limit of unread data was reached without the separator or a pattern
+    /// being found (telnetlib3's `LimitOverrunError`): the data stays unread, for
+    /// [`TelnetReader::read`](crate::TelnetReader::read) or a larger limit.
+    #[error("no match within the reader's limit of {limit} bytes")]
+    LimitOverrun {
+        /// The reader's limit.
+        limit: usize,
+    },
+    /// The input ended before a pattern matched (telnetlib3's `IncompleteReadError`):
+    /// what was left unread, now consumed.
+    #[error("end of input before a match ({} bytes unmatched)", partial.len())]
+    Incomplete {
+        /// The data read without a match.
+        partial: Vec<u8>,
+    },
     /// A TLS configuration could not be loaded or used.
     #[cfg(feature = "tls")]
     #[error(transparent)]
@@ -101,6 +116,8 @@ impl Error {
             | Self::ConnectTimeout { .. }
             | Self::Closed
             | Self::TimedOut
+            | Self::LimitOverrun { .. }
+            | Self::Incomplete { .. }
             | Self::Text(_) => None,
         }
     }
@@ -113,7 +130,8 @@ impl From<Error> for io::Error {
     /// [`io::Error::get_ref`] and `downcast_ref::<telnetlib3::Error>()`), with the kind of
     /// the operating system's error they carry, or else: [`Error::Closed`]
     /// `BrokenPipe`, [`Error::TimedOut`] and [`Error::ConnectTimeout`] `TimedOut`,
-    /// [`Error::NoAddress`] `NotFound`, [`Error::Text`] `InvalidData`.
+    /// [`Error::NoAddress`] `NotFound`, [`Error::Text`] and [`Error::LimitOverrun`]
+    /// `InvalidData`, [`Error::Incomplete`] `UnexpectedEof`.
     ///
     /// ```
     /// use std::io;
@@ -126,7 +144,8 @@ impl From<Error> for io::Error {
             Error::Closed => io::ErrorKind::BrokenPipe,
             Error::ConnectTimeout { .. } | Error::TimedOut => io::ErrorKind::TimedOut,
             Error::NoAddress { .. } => io::ErrorKind::NotFound,
-            Error::Text(_) => io::ErrorKind::InvalidData,
+            Error::Text(_) | Error::LimitOverrun { .. } => io::ErrorKind::InvalidData,
+            Error::Incomplete { .. } => io::ErrorKind::UnexpectedEof,
             Error::Resolve { source, .. }
             | Error::Connect { source, .. }
             | Error::Listen { source, .. }

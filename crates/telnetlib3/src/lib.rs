@@ -42,7 +42,7 @@
 //! .await?;
 //!
 //! let (mut reader, mut writer) = open_connection("localhost", 6023, ClientConfig::default()).await?;
-//! let question = reader.read_until(b'?').await?;
+//! let question = reader.read_until(b"?").await?;
 //! writer.write(b"y").await?;
 //! # Ok(())
 //! # }
@@ -86,6 +86,7 @@ mod error;
 pub mod net;
 mod server;
 mod stream;
+pub mod telnetlib;
 pub mod text;
 #[cfg(feature = "tls")]
 pub mod tls;
@@ -96,10 +97,10 @@ pub use error::Error;
 pub use server::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
 pub use server::{create_server, create_text_server, serve_stream, Server, ServerConfig};
 pub use stream::{
-    negotiated_encoding, ConnectionStats, EventHook, PeerCommands, TelnetReader, TelnetWriter,
-    TerminalDefaults, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT, DEFAULT_LIMIT,
-    DEFAULT_OUTPUT_STALL_TIMEOUT, MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES,
-    MCCP_IDLE_RELEASE, OUTPUT_PAUSE, REPLY_ALLOWANCE, WRITE_HIGH_WATER,
+    negotiated_encoding, ConnectionStats, EventHook, Found, PeerCommands, TelnetReader,
+    TelnetWriter, TerminalDefaults, TextFound, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT,
+    DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT, MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES,
+    MCCP_IDLE_RELEASE, OUTPUT_PAUSE, PATTERN_LOOKBACK, REPLY_ALLOWANCE, WRITE_HIGH_WATER,
 };
 
 /// The text forms of a connection's state that telnetlib3 prints, for tools that show
@@ -108,6 +109,9 @@ pub mod repr {
     pub use crate::stream::writer_repr;
 }
 
+/// The `regex` crate whose `bytes::Regex` the expect-style reads take, so that a caller's
+/// patterns are of the same version.
+pub use regex;
 /// The sans-IO protocol core this crate drives, re-exported.
 pub use telnetlib3_proto as proto;
 

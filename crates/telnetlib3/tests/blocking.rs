@@ -28,7 +28,7 @@ fn blocking_dialogue_and_timeouts() {
 
     let wait = Some(Duration::from_secs(10));
     let mut conn = TelnetConnection::connect("127.0.0.1", port, ClientConfig::default()).unwrap();
-    assert_eq!(conn.read_until(b'>', wait).unwrap(), b"name>");
+    assert_eq!(conn.read_until(b">", wait).unwrap(), b"name>");
     conn.write(b"world\r\n").unwrap();
     assert_eq!(conn.read_line(wait).unwrap(), b" hello world\r\n");
     let silent = conn.read(10, Some(Duration::from_millis(200)));
@@ -37,6 +37,46 @@ fn blocking_dialogue_and_timeouts() {
         .writer()
         .to_string()
         .starts_with("<TelnetWriter client mode:"));
+    conn.close();
+    runtime.block_on(async { server.shutdown(Duration::from_secs(5)).await });
+}
+
+#[test]
+fn blocking_expect_read_until_pattern_and_their_timeouts() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let mut config = ServerConfig::default();
+        config.host = "127.0.0.1".into();
+        config.port = 0;
+        create_server(config, |mut reader, mut writer| async move {
+            let _ = writer.write(b"Welcome\r\nrouter> ").await;
+            if reader.read_until(b"\r\n").await.is_ok() {
+                let _ = writer.write(b"Password: ").await;
+            }
+            let _ = reader.read(1).await;
+        })
+        .await
+        .unwrap()
+    });
+    let port = server.local_addrs()[0].port();
+
+    let wait = Some(Duration::from_secs(10));
+    let prompts = [
+        regex::bytes::Regex::new(r"[#>] $").unwrap(),
+        regex::bytes::Regex::new(r"(?i)password: $").unwrap(),
+    ];
+    let mut conn = TelnetConnection::connect("127.0.0.1", port, ClientConfig::default()).unwrap();
+    let found = conn.expect(&prompts, wait).unwrap();
+    assert_eq!(found.index, 0);
+    assert_eq!(found.matched, b"> ");
+    assert!(found.before.ends_with(b"Welcome\r\nrouter"), "{found:?}");
+    conn.write(b"enable\r\n").unwrap();
+    assert_eq!(
+        conn.read_until_pattern(&prompts[1], wait).unwrap(),
+        b"Password: "
+    );
+    let silent = conn.expect(&prompts, Some(Duration::from_millis(200)));
+    assert!(matches!(silent, Err(Error::TimedOut)), "{silent:?}");
     conn.close();
     runtime.block_on(async { server.shutdown(Duration::from_secs(5)).await });
 }

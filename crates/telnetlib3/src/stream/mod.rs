@@ -12,6 +12,7 @@
 //! The text flavours ([`TextReader`], [`TextWriter`]) wrap the bytes flavours.
 
 mod driver;
+pub(crate) mod expect;
 mod mccp;
 mod reader;
 mod text;
@@ -31,6 +32,7 @@ use telnetlib3_proto::{Command, Event, Session};
 use tokio::sync::{oneshot, watch, Notify};
 
 pub(crate) use driver::{AnyStream, Transport};
+pub use expect::{Found, TextFound, PATTERN_LOOKBACK};
 pub use mccp::{MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES, MCCP_IDLE_RELEASE};
 pub use reader::{PeerCommands, TelnetReader};
 pub use text::{negotiated_encoding, TextReader, TextWriter};

@@ -10,6 +10,9 @@ use telnetlib3_proto::line::{LineSplitter, Split};
 use telnetlib3_proto::Command;
 use tokio::io::{AsyncRead, ReadBuf};
 
+use regex::bytes::Regex;
+
+use super::expect::{Found, PatternSearch, SeparatorSearch};
 use super::{wait_until, Inner, Shared};
 use crate::Error;
 
@@ -138,32 +141,99 @@ impl TelnetReader {
         Ok(data)
     }
 
-    /// Bytes up to and including `separator`; what is left at end of file (empty: nothing
-    /// was); or, when the reader's limit is reached without a separator, a piece of the
-    /// limit's size (the rest follows in the next calls): memory never grows beyond the
-    /// limit.
+    /// Bytes up to and including `separator` (one byte or several); what is left at end
+    /// of file (empty: nothing was), which the caller tells from a match by its end.
+    ///
+    /// Each arrival is searched with a look-back of `separator.len() - 1` bytes into what
+    /// was searched before, so the work is linear in the data however it is split.
+    /// Nothing is consumed until the separator is found: the call is cancel-safe, so
+    /// `tokio::time::timeout` gives it a time limit and the data stays for the next read.
     ///
     /// # Errors
     ///
-    /// [`Error::ConnectionLost`] when the connection failed and nothing is left to read.
-    pub async fn read_until(&mut self, separator: u8) -> Result<Vec<u8>, Error> {
+    /// [`Error::LimitOverrun`] when the reader's limit of unread data is reached without
+    /// the separator (the data stays unread); [`Error::ConnectionLost`] when the
+    /// connection failed and nothing is left to read.
+    pub async fn read_until(&mut self, separator: impl AsRef<[u8]>) -> Result<Vec<u8>, Error> {
+        let separator = separator.as_ref();
         let limit = self.inner.settings.limit;
         self.lines.reset();
-        let mut searched = 0;
+        let mut search = SeparatorSearch::default();
         let data = next(&self.inner, |shared, more| {
-            let unread = shared.unread();
-            let n = match memchr::memchr(separator, &unread[searched..]) {
-                Some(at) => (searched + at + 1).min(limit),
-                None if !more || unread.len() >= limit => unread.len().min(limit),
-                None => {
-                    searched = unread.len();
-                    return None;
-                }
-            };
-            Some(shared.take(n))
+            let len = shared.buffered();
+            Some(match search.find(shared.unread(), separator) {
+                Some(end) => Ok(shared.take(end)),
+                None if !more => Ok(shared.take(len)),
+                None if len >= limit => Err(Error::LimitOverrun { limit }),
+                None => return None,
+            })
         })
         .await?;
-        Ok(data.unwrap_or_default())
+        data.unwrap_or(Ok(Vec::new()))
+    }
+
+    /// Bytes up to and including the first match of `pattern` (telnetlib3's
+    /// `readuntil_pattern`).
+    ///
+    /// The pattern is searched as data arrives, each time in what arrived plus a bounded
+    /// look-back into what was searched already: the longest match the pattern can make,
+    /// at most [`PATTERN_LOOKBACK`](crate::PATTERN_LOOKBACK) bytes. The work is linear in
+    /// the data however it is split; a pattern without a bound on its matches (`\S+#`)
+    /// whose match arrives in pieces is found by the match's last `PATTERN_LOOKBACK`
+    /// bytes. Cancel-safe, as [`TelnetReader::read_until`].
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use regex::bytes::Regex;
+    /// # async fn demo(mut reader: telnetlib3::TelnetReader) -> Result<(), telnetlib3::Error> {
+    /// let prompt = Regex::new(r"[#>$] $").unwrap();
+    /// let output = tokio::time::timeout(Duration::from_secs(5), reader.read_until_pattern(&prompt))
+    ///     .await
+    ///     .map_err(|_| telnetlib3::Error::TimedOut)??;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Incomplete`] with the data left when the input ends without a match;
+    /// [`Error::LimitOverrun`] when the reader's limit is reached without one (the data
+    /// stays unread); [`Error::ConnectionLost`] when the connection failed.
+    pub async fn read_until_pattern(&mut self, pattern: &Regex) -> Result<Vec<u8>, Error> {
+        let found = self.expect(std::slice::from_ref(pattern)).await?;
+        let mut data = found.before;
+        data.extend_from_slice(&found.matched);
+        Ok(data)
+    }
+
+    /// Wait for the first of `patterns` to match, as CPython's `telnetlib.Telnet.expect`:
+    /// at each arrival the patterns are tried in their order, and the first that matches
+    /// wins (not the leftmost match). Consumes the data up to the match's end and returns
+    /// which pattern matched, the match, and what came before it.
+    ///
+    /// Searched in linear work as [`TelnetReader::read_until_pattern`]; cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// As [`TelnetReader::read_until_pattern`].
+    pub async fn expect(&mut self, patterns: &[Regex]) -> Result<Found, Error> {
+        let limit = self.inner.settings.limit;
+        self.lines.reset();
+        let mut search = PatternSearch::new(patterns);
+        let found = next(&self.inner, |shared, more| {
+            let len = shared.buffered();
+            Some(match search.find(shared.unread(), patterns) {
+                Some((index, at)) => Ok(Found::from_data(index, shared.take(at.end), &at)),
+                None if !more => Err(Error::Incomplete {
+                    partial: shared.take(len),
+                }),
+                None if len >= limit => Err(Error::LimitOverrun { limit }),
+                None => return None,
+            })
+        })
+        .await?;
+        found.unwrap_or(Err(Error::Incomplete {
+            partial: Vec::new(),
+        }))
     }
 
     /// A line as telnetlib3's `readline` ends it: at the first of CR LF (both kept), CR

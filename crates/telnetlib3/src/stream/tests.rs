@@ -143,13 +143,17 @@ async fn lines_longer_than_the_limit_come_in_pieces() {
 async fn read_until_read_exact_and_read() {
     let (mut reader, _writer, mut peer) = pair(8);
     peer.write_all(b"ab?cdefghijklm?").await.unwrap();
-    assert_eq!(reader.read_until(b'?').await.unwrap(), b"ab?");
-    assert_eq!(
-        reader.read_until(b'?').await.unwrap(),
-        b"cdefghij",
+    assert_eq!(reader.read_until(b"?").await.unwrap(), b"ab?");
+    assert!(
+        matches!(
+            reader.read_until(b"?").await,
+            Err(Error::LimitOverrun { limit: 8 })
+        ),
         "a limit's worth without the separator"
     );
-    assert_eq!(reader.read_until(b'?').await.unwrap(), b"klm?");
+    // The data stayed unread.
+    assert_eq!(reader.read(8).await.unwrap(), b"cdefghij");
+    assert_eq!(reader.read_until(b"?").await.unwrap(), b"klm?");
     peer.write_all(b"0123456789").await.unwrap();
     assert_eq!(reader.read(0).await.unwrap(), b"");
     assert_eq!(reader.read_exact(3).await.unwrap(), b"012");
@@ -157,7 +161,7 @@ async fn read_until_read_exact_and_read() {
     peer.write_all(b"tail").await.unwrap();
     drop(peer);
     assert!(matches!(reader.read_exact(5).await, Err(Error::Closed)));
-    assert_eq!(reader.read_until(b'?').await.unwrap(), b"");
+    assert_eq!(reader.read_until(b"?").await.unwrap(), b"");
     assert_eq!(reader.read(10).await.unwrap(), b"");
 }
 
@@ -720,4 +724,209 @@ async fn read_line_takes_buffered_lines_then_waits_for_the_rest() {
     let last = timeout(PATIENCE, pending).await.unwrap().unwrap();
     assert_eq!(last, b"last one\n");
     assert_eq!(reader.buffered(), 0);
+}
+
+#[tokio::test]
+async fn read_until_a_separator_split_across_every_boundary() {
+    let data = b"banner\r\nlogin: rest";
+    for split in 1..data.len() {
+        let (mut reader, _writer, mut peer) = pair(1 << 16);
+        peer.write_all(&data[..split]).await.unwrap();
+        // Let the first piece arrive on its own, then the rest.
+        buffered(&reader, split).await;
+        let read = tokio::spawn(async move {
+            let got = reader.read_until(b"login: ").await.unwrap();
+            (got, reader)
+        });
+        tokio::task::yield_now().await;
+        peer.write_all(&data[split..]).await.unwrap();
+        let (got, mut reader) = timeout(PATIENCE, read).await.unwrap().unwrap();
+        assert_eq!(got, b"banner\r\nlogin: ", "split at {split}");
+        assert_eq!(reader.read_exact(4).await.unwrap(), b"rest");
+    }
+}
+
+#[tokio::test]
+async fn expect_a_pattern_split_across_every_boundary() {
+    let data = b"output\r\nrouter# ";
+    let patterns = [
+        regex::bytes::Regex::new(r">\s*$").unwrap(),
+        regex::bytes::Regex::new(r"\w+# $").unwrap(),
+    ];
+    for split in 1..data.len() {
+        let (mut reader, _writer, mut peer) = pair(1 << 16);
+        peer.write_all(&data[..split]).await.unwrap();
+        buffered(&reader, split).await;
+        let patterns = patterns.clone();
+        let read = tokio::spawn(async move { reader.expect(&patterns).await.unwrap() });
+        tokio::task::yield_now().await;
+        peer.write_all(&data[split..]).await.unwrap();
+        let found = timeout(PATIENCE, read).await.unwrap().unwrap();
+        assert_eq!(found.index, 1, "split at {split}");
+        assert_eq!(found.matched, b"router# ", "split at {split}");
+        assert_eq!(found.before, b"output\r\n", "split at {split}");
+    }
+}
+
+#[tokio::test]
+async fn expect_takes_the_first_pattern_in_order_and_read_until_pattern_the_match() {
+    let (mut reader, _writer, mut peer) = pair(1 << 16);
+    peer.write_all(b"a> b# c").await.unwrap();
+    buffered(&reader, 7).await;
+    let patterns = [
+        regex::bytes::Regex::new("#").unwrap(),
+        regex::bytes::Regex::new(">").unwrap(),
+    ];
+    let found = reader.expect(&patterns).await.unwrap();
+    assert_eq!((found.index, &found.matched[..]), (0, &b"#"[..]));
+    assert_eq!(found.before, b"a> b");
+    let pattern = regex::bytes::Regex::new("c").unwrap();
+    assert_eq!(reader.read_until_pattern(&pattern).await.unwrap(), b" c");
+}
+
+#[tokio::test]
+async fn ten_megabytes_before_the_match_in_small_pieces() {
+    const SIZE: usize = 10_000_000;
+    let (mut reader, _writer, mut peer) = pair(SIZE + 4096);
+    let sender = tokio::spawn(async move {
+        let block = [b'.'; 100];
+        let mut sent = 0;
+        while sent < SIZE {
+            peer.write_all(&block).await.unwrap();
+            sent += block.len();
+        }
+        peer.write_all(b"\r\nrouter# ").await.unwrap();
+        peer
+    });
+    let patterns = [regex::bytes::Regex::new(r"\S+# $").unwrap()];
+    // Linear work: the scan counts are checked in `expect::tests`; here, that the whole
+    // thing ends well within the patience (a quadratic search of 10 MB would not).
+    let found = timeout(PATIENCE, reader.expect(&patterns))
+        .await
+        .expect("expect took too long")
+        .unwrap();
+    assert_eq!(found.before.len(), SIZE + 2);
+    assert_eq!(found.matched, b"router# ");
+    let mut peer = sender.await.unwrap();
+    peer.write_all(b"xx login: ").await.unwrap();
+    assert_eq!(
+        timeout(PATIENCE, reader.read_until(b"login: "))
+            .await
+            .unwrap()
+            .unwrap(),
+        b"xx login: "
+    );
+}
+
+#[tokio::test]
+async fn expect_at_end_of_input_and_at_the_limit() {
+    let pattern = regex::bytes::Regex::new("#").unwrap();
+    let (mut reader, _writer, mut peer) = pair(1 << 16);
+    peer.write_all(b"no prompt").await.unwrap();
+    drop(peer);
+    match timeout(PATIENCE, reader.read_until_pattern(&pattern))
+        .await
+        .unwrap()
+    {
+        Err(Error::Incomplete { partial }) => assert_eq!(partial, b"no prompt"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        reader.expect(std::slice::from_ref(&pattern)).await,
+        Err(Error::Incomplete { partial }) if partial.is_empty()
+    ));
+
+    let (mut reader, _writer, mut peer) = pair(16);
+    peer.write_all(b"0123456789abcdefghij#").await.unwrap();
+    assert!(matches!(
+        timeout(PATIENCE, reader.read_until_pattern(&pattern))
+            .await
+            .unwrap(),
+        Err(Error::LimitOverrun { limit: 16 })
+    ));
+    assert_eq!(reader.read(10).await.unwrap(), b"0123456789");
+    assert_eq!(
+        reader.read_until_pattern(&pattern).await.unwrap(),
+        b"abcdefghij#"
+    );
+}
+
+#[tokio::test]
+async fn a_timed_out_expect_loses_nothing() {
+    let pattern = regex::bytes::Regex::new("# $").unwrap();
+    let (mut reader, _writer, mut peer) = pair(1 << 16);
+    peer.write_all(b"partial #").await.unwrap();
+    buffered(&reader, 9).await;
+    assert!(timeout(
+        Duration::from_millis(50),
+        reader.read_until_pattern(&pattern)
+    )
+    .await
+    .is_err());
+    assert!(timeout(Duration::from_millis(50), reader.read_until(b"# "))
+        .await
+        .is_err());
+    peer.write_all(b" ").await.unwrap();
+    assert_eq!(
+        timeout(PATIENCE, reader.read_until_pattern(&pattern))
+            .await
+            .unwrap()
+            .unwrap(),
+        b"partial # "
+    );
+}
+
+#[tokio::test]
+async fn text_expect_splits_characters_and_patterns_across_arrivals() {
+    use crate::text::{Encoding, ErrorMode};
+    let data = "Grüße\r\nrouter‹1›# rest".as_bytes();
+    let patterns = [
+        regex::Regex::new(r">\s*$").unwrap(),
+        regex::Regex::new(r"\w+‹\d›# ").unwrap(),
+    ];
+    let never = regex::Regex::new("never").unwrap();
+    for split in 1..data.len() {
+        let (reader, _writer, mut peer) = pair(1 << 16);
+        let mut text = TextReader::new(
+            reader,
+            Encoding::from_name("utf8").unwrap(),
+            ErrorMode::Strict,
+        );
+        peer.write_all(&data[..split]).await.unwrap();
+        let patterns = patterns.clone();
+        let read = tokio::spawn(async move {
+            let found = text.expect(&patterns).await.unwrap();
+            (found, text)
+        });
+        tokio::task::yield_now().await;
+        peer.write_all(&data[split..]).await.unwrap();
+        drop(peer);
+        let (found, mut text) = timeout(PATIENCE, read).await.unwrap().unwrap();
+        assert_eq!(found.index, 1, "split at {split}");
+        assert_eq!(found.before, "Grüße\r\n", "split at {split}");
+        assert_eq!(found.matched, "router‹1›# ", "split at {split}");
+        match text.read_until_pattern(&never).await {
+            Err(Error::Incomplete { partial }) => assert_eq!(partial, b"rest"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn text_expect_at_the_limit() {
+    use crate::text::{Encoding, ErrorMode};
+    let (reader, _writer, mut peer) = pair(16);
+    let mut text = TextReader::new(
+        reader,
+        Encoding::from_name("utf8").unwrap(),
+        ErrorMode::Strict,
+    );
+    peer.write_all(b"0123456789abcdefghij#").await.unwrap();
+    let pattern = regex::Regex::new("#").unwrap();
+    assert!(matches!(
+        timeout(PATIENCE, text.read_until_pattern(&pattern))
+            .await
+            .unwrap(),
+        Err(Error::LimitOverrun { limit: 16 })
+    ));
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use telnetlib3_proto::Session;
 
+use super::expect::{find_text, lookback_of, TextFound};
 use super::{TelnetReader, TelnetWriter};
 use crate::text::{Encoding, ErrorMode, TextDecoder, TextEncoder};
 use crate::Error;
@@ -58,6 +59,63 @@ impl TextReader {
         let bytes = self.reader.read_line().await?;
         self.decoder.decode(&bytes, bytes.is_empty(), &mut line)?;
         Ok(line)
+    }
+
+    /// Text up to and including the first match of `pattern`, as
+    /// [`TelnetReader::read_until_pattern`] for text: decoded as it arrives and searched
+    /// with the same bounded look-back (linear in the data); cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Incomplete`] (the text left, as UTF-8) when the input ends without a
+    /// match; [`Error::LimitOverrun`] when the reader's limit of decoded text is reached
+    /// without one (the text stays unread); [`Error::Text`] as [`TextReader::read`].
+    pub async fn read_until_pattern(&mut self, pattern: &regex::Regex) -> Result<String, Error> {
+        let found = self.expect(std::slice::from_ref(pattern)).await?;
+        Ok(found.before + &found.matched)
+    }
+
+    /// The first of `patterns` to match (in their order at each arrival, as
+    /// [`TelnetReader::expect`]), with the match and the text before it.
+    ///
+    /// # Errors
+    ///
+    /// As [`TextReader::read_until_pattern`].
+    pub async fn expect(&mut self, patterns: &[regex::Regex]) -> Result<TextFound, Error> {
+        let limit = self.reader.limit();
+        let lookbacks: Vec<usize> = patterns
+            .iter()
+            .map(|pattern| lookback_of(pattern.as_str(), true))
+            .collect();
+        let mut searched = 0;
+        let mut ended = false;
+        loop {
+            if let Some((index, at)) = find_text(&self.pending, searched, patterns, &lookbacks) {
+                let rest = self.pending.split_off(at.end);
+                let matched = self.pending.split_off(at.start);
+                let before = std::mem::replace(&mut self.pending, rest);
+                return Ok(TextFound {
+                    index,
+                    matched,
+                    before,
+                });
+            }
+            if ended {
+                return Err(Error::Incomplete {
+                    partial: std::mem::take(&mut self.pending).into_bytes(),
+                });
+            }
+            searched = self.pending.len();
+            if searched >= limit {
+                return Err(Error::LimitOverrun { limit });
+            }
+            // Cancel-safe: `read` takes bytes only when it returns them, and they are
+            // decoded into `pending` before the next await.
+            let bytes = self.reader.read(limit).await?;
+            // At the end, the decoder may flush a last character: one more search.
+            ended = bytes.is_empty();
+            self.decoder.decode(&bytes, ended, &mut self.pending)?;
+        }
     }
 
     /// The encoding in use.
