@@ -3,10 +3,11 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use support::{local, next_line, port, PATIENCE};
-use telnetlib3::proto::TelnetOption;
+use telnetlib3::proto::{Event, TelnetOption};
 use telnetlib3::{create_server, open_connection, ClientConfig, TelnetWriter, DEFAULT_LIMIT};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -477,4 +478,87 @@ async fn without_an_idle_release_one_stream_runs_on() {
     assert!(writer.with_session(|s| s.input_compressed()));
     writer.close().await;
     server.close();
+}
+
+#[tokio::test]
+async fn a_stream_end_inside_a_command_completes_it_from_the_plain_bytes_after() {
+    let (listener, port) = scripted_server().await;
+    let script = tokio::spawn(async move {
+        let mut stream = offer_mccp2(&listener).await;
+        // The stream ends after `IAC WILL` of `IAC WILL ECHO`; the option's byte and
+        // the rest come plain.
+        let mut wire = vec![IAC, SB, MCCP2, IAC, SE];
+        wire.extend(Zlib::new().compress(&[b'x', IAC, WILL], DeflateFlush::Finish));
+        wire.extend([1]);
+        wire.extend_from_slice(b"y\r\n");
+        stream.write_all(&wire).await.unwrap();
+        // Our DO ECHO answers the command that straddled the stream's end.
+        read_until(&mut stream, &[IAC, DO, 1]).await;
+        stream
+    });
+    let (mut reader, writer) = open_connection("127.0.0.1", port, quick_client())
+        .await
+        .unwrap();
+    assert_eq!(next_line(&mut reader).await, b"xy\r\n");
+    let _stream = timeout(PATIENCE, script).await.unwrap().unwrap();
+    assert!(writer.with_session(|s| !s.input_compressed() && s.remote_enabled(TelnetOption::Echo)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mebibyte_of_gmcp_json_in_the_stream_is_discarded_at_the_cap() {
+    const GMCP: u8 = 201;
+    const JSON: usize = 1 << 20;
+    let (listener, port) = scripted_server().await;
+    let script = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream
+            .write_all(&[IAC, WILL, MCCP2, IAC, WILL, GMCP])
+            .await
+            .unwrap();
+        read_until(&mut stream, &[IAC, DO, MCCP2]).await;
+        // One GMCP message of 1 MiB of JSON (an array of numbers), then a line, all
+        // compressed.
+        let mut payload = b"Char.Huge [".to_vec();
+        while payload.len() < JSON {
+            payload.extend_from_slice(b"12345678,");
+        }
+        payload.extend_from_slice(b"0]");
+        let mut plain = vec![IAC, SB, GMCP];
+        plain.extend_from_slice(&payload);
+        plain.extend([IAC, SE]);
+        plain.extend_from_slice(b"after\r\n");
+        let mut wire = vec![IAC, SB, MCCP2, IAC, SE];
+        wire.extend(Zlib::new().compress(&plain, DeflateFlush::SyncFlush));
+        stream.write_all(&wire).await.unwrap();
+        stream
+    });
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&events);
+    let mut config = quick_client();
+    config.on_event = Some(Arc::new(move |event: &Event<'_>| {
+        if matches!(event, Event::ProtocolError(_) | Event::Gmcp(_)) {
+            seen.lock().unwrap().push(format!("{event:?}"));
+        }
+    }));
+    let (mut reader, writer) = open_connection("127.0.0.1", port, config).await.unwrap();
+    let _stream = timeout(PATIENCE, script).await.unwrap().unwrap();
+    // The text after the message arrives; the message was cut at the cap (8 KiB) and
+    // reported once, never stored or handed on.
+    assert_eq!(next_line(&mut reader).await, b"after\r\n");
+    // The hook is called after the reader is woken.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while events.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let events = events.lock().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("SubnegotiationTooLong") && events[0].contains("Gmcp"),
+        "{events:?}"
+    );
+    let stats = writer.stats();
+    assert!(stats.decompressed_in > JSON as u64, "{stats:?}");
+    assert!(stats.buffered_input < 64 * 1024, "{stats:?}");
+    assert!(writer.with_session(|s| s.gmcp_data().get("Char.Huge").is_none()));
 }
