@@ -165,6 +165,34 @@ fn quick_run_prints_a_row_per_case() {
             "14f idle TLS RSS / idle plain RSS (case 5)",
             &["tokio pump", "telnetlib3-rs", "Python telnetlib3"][..],
         ),
+        (
+            "15 MCCP2 s2c bulk MUD text, uncompressed",
+            &["zlib-rs in memory", "telnetlib3-rs", "Python telnetlib3"][..],
+        ),
+        (
+            "15a MCCP2 bulk / zlib-rs compressing in memory",
+            &["telnetlib3-rs"][..],
+        ),
+        (
+            "15b server RSS per idle MCCP2 connection, 1000 held",
+            &["telnetlib3-rs"][..],
+        ),
+        (
+            "15c the same with the compressor kept (no idle release)",
+            &["telnetlib3-rs"][..],
+        ),
+        (
+            "15d the same without compression (anchor)",
+            &["telnetlib3-rs"][..],
+        ),
+        (
+            "15e compression ratio on the MUD text (level 9, wbits 12, memLevel 5)",
+            &["telnetlib3-rs", "zlib-rs in memory"][..],
+        ),
+        (
+            "15f compression ratio, zlib's best (level 9, wbits 15, memLevel 9)",
+            &["zlib-rs in memory"][..],
+        ),
     ] {
         for implementation in implementations {
             assert!(
