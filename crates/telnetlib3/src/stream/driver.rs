@@ -601,6 +601,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     let mut zlib = Streams::default();
     // Our output before compression, while a compressed stream runs (reused).
     let mut plain: Vec<u8> = Vec::new();
+    // `out` holds zlib output: the end of a stream may be there after the compressor is
+    // gone (an idle release, a DONT MCCP2), and compressed bytes cannot be cut.
+    let mut out_compressed = false;
     let mut close_deadline: Option<Instant> = None;
     // Since when the output has been at OUTPUT_PAUSE or more, without a break.
     let mut stalled_since: Option<Instant> = None;
@@ -622,6 +625,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 // Kept, whatever its size, while output flows: released by the shrink
                 // below once the connection goes quiet.
                 out.clear();
+                out_compressed = false;
                 pos = 0;
             }
             shared.in_flight = out.len() - pos;
@@ -648,6 +652,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             if std::mem::take(&mut shared.abort_output)
                 && shared.session.role() == Role::Server
                 && !zlib.deflating()
+                && !out_compressed
             {
                 // Abort Output (RFC 854): the data taken from the session and not yet on
                 // the socket goes too; frames stay whole (half a command would corrupt
@@ -677,6 +682,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     let switches = session.compression_switches().to_vec();
                     let _ = session.poll_transmit(&mut plain);
                     zlib.compress_batch(&plain, compressed, &switches, &mut out);
+                    out_compressed = true;
                     plain.clear();
                     if plain.capacity() > RETAINED_OUTPUT_CAPACITY {
                         plain = Vec::new();
