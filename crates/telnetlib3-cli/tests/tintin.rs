@@ -193,3 +193,33 @@ fn tintin_negotiates_mccp_and_reads_the_compressed_shell() {
         show(&to_server)
     );
 }
+
+/// `--compression` and an idle connection: after 5 s without output (the library's
+/// `MCCP_IDLE_RELEASE`) our server ends its MCCP2 stream, and its next output starts a
+/// new one with a second `IAC SB MCCP2 IAC SE`; TinTin++ reads across the restart.
+#[test]
+fn tintin_reads_across_a_restarted_mccp2_stream() {
+    require(TINTIN, "tintin++");
+    let (_server, port) = start_server(&["--compression"]);
+    let proxy = Proxy::start(port);
+    let tmux = Tmux::start(&format!(
+        "{TINTIN} -G -e '#session s 127.0.0.1 {}'",
+        proxy.port()
+    ));
+    tmux.wait_for("tel:sh> ");
+    proxy.wait_to_client(b"\xff\xfa\x56\xff\xf0"); // SB MCCP2 SE
+    std::thread::sleep(telnetlib3::MCCP_IDLE_RELEASE + std::time::Duration::from_secs(1));
+    tmux.send_line("help");
+    tmux.wait_for("quit, writer, slc, linemode, toggle [option|all], reader, proto, dump, mud");
+    let to_client = proxy.to_client();
+    let starts = to_client
+        .windows(5)
+        .filter(|w| *w == b"\xff\xfa\x56\xff\xf0")
+        .count();
+    assert_eq!(starts, 2, "two MCCP2 starts: {}", show(&to_client));
+    assert!(
+        !contains(&to_client, b"linemode"),
+        "plain: {}",
+        show(&to_client)
+    );
+}
