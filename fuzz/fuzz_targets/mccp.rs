@@ -5,7 +5,9 @@
 //! and alternate from the state the queue starts in.
 //!
 //! The fuzzer plays the transport: after a start it skips some bytes as "the compressed
-//! stream", then reports its end or an error, and feeds the rest as plain Telnet.
+//! stream", then reports its end or an error, and feeds the rest as plain Telnet; it
+//! may also suspend our stream (the idle release) and resume it before the next output,
+//! whose start must be an `IAC SB <option> IAC SE` where the switch says.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -78,11 +80,28 @@ fuzz_target!(|input: &[u8]| {
                     session.handle_input_compression_error();
                 }
             }
-            out.clear();
-            let _ = session.poll_transmit(&mut out);
+            // An idle release (the tokio layer's): the stream ends, and starts again
+            // with `IAC SB <option> IAC SE` in front of the next output.
+            if session.output_compression_suspended() && session.resume_output_compression() {
+                check_output(&session);
+                let start = session.compression_switches().last().expect("the start");
+                assert!(start.compress && start.offset >= 5);
+                let at = start.offset - 5;
+                out.clear();
+                let _ = session.poll_transmit(&mut out);
+                assert_eq!(out[at..at + 2], [0xff, 0xfa]);
+                assert_eq!(out[at + 3..at + 5], [0xff, 0xf0]);
+            } else {
+                out.clear();
+                let _ = session.poll_transmit(&mut out);
+            }
             check_output(&session);
             if control & 8 != 0 && session.end_output_compression() {
                 check_output(&session);
+            }
+            if control & 16 != 0 && session.suspend_output_compression() {
+                check_output(&session);
+                assert!(session.output_compression_suspended());
             }
         }
     }
