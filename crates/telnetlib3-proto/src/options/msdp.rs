@@ -11,7 +11,7 @@
 //! choice: it answers the client's `LIST`, `REPORT` and `SEND` with
 //! [`Session::send_msdp`](crate::Session::send_msdp).
 
-use super::mud_text::best_effort;
+use super::mud_text::{best_effort, store_within};
 use crate::family::{enabled_either_way, Emit, SubnegotiationError};
 use crate::link::Link;
 use crate::option::TelnetOption;
@@ -31,27 +31,19 @@ pub(crate) struct State {
 
 impl State {
     fn store(&mut self, name: &str, value: &MsdpValue) {
-        let size = |name: &str, value: &MsdpValue| {
+        let encoded_len = |value: &MsdpValue| {
             let mut out = Vec::new();
             encode_value(value, &mut out);
-            name.len() + out.len()
+            out.len()
         };
-        let new_size = size(name, value);
-        match self.variables.iter().position(|(known, _)| known == name) {
-            Some(at) => {
-                let (known, old) = &self.variables[at];
-                let total = self.bytes - size(known, old) + new_size;
-                if total <= MAX_STORED_BYTES {
-                    self.bytes = total;
-                    self.variables[at].1 = value.clone();
-                }
-            }
-            None if self.bytes + new_size <= MAX_STORED_BYTES => {
-                self.bytes += new_size;
-                self.variables.push((name.to_owned(), value.clone()));
-            }
-            None => {}
-        }
+        let (variables, bytes) = (&mut self.variables, &mut self.bytes);
+        store_within(
+            variables,
+            bytes,
+            (name, value),
+            encoded_len,
+            MAX_STORED_BYTES,
+        );
     }
 }
 

@@ -9,7 +9,7 @@
 //! values (within [`MAX_STORED_BYTES`]). A payload without a variable is a bad
 //! subnegotiation.
 
-use super::mud_text::best_effort;
+use super::mud_text::{best_effort, store_within};
 use crate::family::{enabled_either_way, Emit, SubnegotiationError};
 use crate::link::{Link, Side};
 use crate::option::TelnetOption;
@@ -38,25 +38,15 @@ pub(crate) struct State {
 
 impl State {
     fn store(&mut self, name: &str, values: &[String]) {
-        let size = |name: &str, values: &[String]| {
-            name.len() + values.iter().map(String::len).sum::<usize>()
-        };
-        let new_size = size(name, values);
-        match self.variables.iter().position(|(known, _)| known == name) {
-            Some(at) => {
-                let (known, old) = &self.variables[at];
-                let total = self.bytes - size(known, old) + new_size;
-                if total <= MAX_STORED_BYTES {
-                    self.bytes = total;
-                    self.variables[at].1 = values.to_vec();
-                }
-            }
-            None if self.bytes + new_size <= MAX_STORED_BYTES => {
-                self.bytes += new_size;
-                self.variables.push((name.to_owned(), values.to_vec()));
-            }
-            None => {}
-        }
+        let values_len = |values: &Vec<String>| values.iter().map(String::len).sum::<usize>();
+        let (variables, bytes) = (&mut self.variables, &mut self.bytes);
+        store_within(
+            variables,
+            bytes,
+            (name, &values.to_vec()),
+            values_len,
+            MAX_STORED_BYTES,
+        );
     }
 }
 
