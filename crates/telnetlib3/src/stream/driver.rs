@@ -929,7 +929,14 @@ fn pump(inner: &Inner, shared: &mut Shared, zlib: &mut Streams, data: &[u8]) -> 
         if rest.is_empty() {
             break;
         }
-        let used = take_input(inner, shared, rest);
+        // Plain input never takes the buffer past the limit either: a socket read is
+        // sized to the room, but the plain rest of a read after a compressed stream's end
+        // comes on top of what that stream inflated.
+        let room = inner.settings.limit.saturating_sub(shared.buffered());
+        if room == 0 {
+            break;
+        }
+        let used = take_input(inner, shared, &rest[..rest.len().min(room)]);
         rest = &rest[used..];
         if shared.session.input_compressed() {
             // The session stopped right after the peer's SB MCCP2/MCCP3 ... SE.
