@@ -85,8 +85,7 @@ pub enum TlsError {
     AutoWithoutTls,
 }
 
-/// The certificate files a [`TlsServer`] was loaded from, with their modification times
-/// when loaded.
+/// The certificate files a [`TlsServer`] was loaded from, to read again on a reload.
 #[derive(Debug, Clone)]
 struct Files {
     cert: PathBuf,
