@@ -97,7 +97,7 @@ pub use error::Error;
 pub use server::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
 pub use server::{create_server, create_text_server, serve_stream, Server, ServerConfig};
 pub use stream::{
-    negotiated_encoding, ConnectionStats, EventHook, Found, PeerCommands, TelnetReader,
+    negotiated_encoding, ConnectionStats, EventHook, Found, OptionWait, PeerCommands, TelnetReader,
     TelnetWriter, TerminalDefaults, TextFound, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT,
     DEFAULT_LIMIT, DEFAULT_OUTPUT_STALL_TIMEOUT, MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES,
     MCCP_IDLE_RELEASE, OUTPUT_PAUSE, PATTERN_LOOKBACK, REPLY_ALLOWANCE, WRITE_HIGH_WATER,

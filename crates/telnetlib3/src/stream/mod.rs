@@ -36,7 +36,7 @@ pub use expect::{Found, TextFound, PATTERN_LOOKBACK};
 pub use mccp::{MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES, MCCP_IDLE_RELEASE};
 pub use reader::{PeerCommands, TelnetReader};
 pub use text::{negotiated_encoding, TextReader, TextWriter};
-pub use writer::{writer_repr, TelnetWriter};
+pub use writer::{writer_repr, OptionWait, TelnetWriter};
 
 use crate::Error;
 
@@ -517,7 +517,7 @@ where
 pub(crate) async fn wait_for(
     inner: &Inner,
     deadline: tokio::time::Instant,
-    done: impl Fn(&Session, bool) -> bool,
+    mut done: impl FnMut(&Session, bool) -> bool,
 ) -> bool {
     let settled = wait_until(&inner.readable, || {
         let shared = inner.lock();

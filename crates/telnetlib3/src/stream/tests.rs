@@ -930,3 +930,145 @@ async fn text_expect_at_the_limit() {
         Err(Error::LimitOverrun { limit: 16 })
     ));
 }
+
+mod waiting {
+    //! `wait_for`, `wait_for_condition`, `echo` and `write_eof` against a scripted peer.
+
+    use telnetlib3_proto::TelnetOption;
+
+    use super::*;
+    use crate::OptionWait;
+
+    const IAC: u8 = 255;
+    const WILL: u8 = 251;
+    const DO: u8 = 253;
+    const NAWS: u8 = 31;
+    const ECHO: u8 = 1;
+
+    /// Read exactly `n` bytes from the peer's end.
+    async fn peer_reads(peer: &mut DuplexStream, n: usize) -> Vec<u8> {
+        let mut buf = vec![0; n];
+        timeout(PATIENCE, peer.read_exact(&mut buf))
+            .await
+            .expect("peer read waited")
+            .unwrap();
+        buf
+    }
+
+    #[tokio::test]
+    async fn wait_for_returns_once_the_peer_agrees() {
+        let (_reader, writer, mut peer) = pair(DEFAULT_LIMIT);
+        writer
+            .with_session(|s| s.request_remote(TelnetOption::Naws, true))
+            .unwrap();
+        assert_eq!(peer_reads(&mut peer, 3).await, [IAC, DO, NAWS]);
+        // Asked and not answered: pending, not enabled.
+        let asked = OptionWait::new()
+            .pending(TelnetOption::Naws, true)
+            .remote(TelnetOption::Naws, false);
+        writer.wait_for(&asked, Some(PATIENCE)).await.unwrap();
+        let agreed = OptionWait::new()
+            .remote(TelnetOption::Naws, true)
+            .pending(TelnetOption::Naws, false);
+        let waiting = tokio::spawn(async move {
+            let result = writer.wait_for(&agreed, None).await;
+            (result, writer)
+        });
+        tokio::task::yield_now().await;
+        peer.write_all(&[IAC, WILL, NAWS]).await.unwrap();
+        let (result, writer) = timeout(PATIENCE, waiting).await.unwrap().unwrap();
+        result.unwrap();
+        assert!(writer.remote_enabled(TelnetOption::Naws));
+    }
+
+    #[tokio::test]
+    async fn wait_for_times_out() {
+        let (_reader, writer, _peer) = pair(DEFAULT_LIMIT);
+        let wait = OptionWait::new().remote(TelnetOption::Naws, true);
+        let result = writer
+            .wait_for(&wait, Some(Duration::from_millis(20)))
+            .await;
+        assert!(matches!(result, Err(Error::TimedOut)), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn wait_for_fails_when_the_connection_ends_first() {
+        let (_reader, writer, peer) = pair(DEFAULT_LIMIT);
+        let wait = OptionWait::new().remote(TelnetOption::Naws, true);
+        let waiting = tokio::spawn(async move { writer.wait_for(&wait, None).await });
+        tokio::task::yield_now().await;
+        drop(peer);
+        let result = timeout(PATIENCE, waiting).await.unwrap().unwrap();
+        assert!(matches!(result, Err(Error::Closed)), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn wait_for_condition_sees_the_sessions_changes() {
+        let (_reader, writer, mut peer) = pair(DEFAULT_LIMIT);
+        writer
+            .with_session(|s| s.request_remote(TelnetOption::Naws, true))
+            .unwrap();
+        assert_eq!(peer_reads(&mut peer, 3).await, [IAC, DO, NAWS]);
+        let waiting = tokio::spawn(async move {
+            let mut calls = 0;
+            let result = writer
+                .wait_for_condition(
+                    |session| {
+                        calls += 1;
+                        session.remote_enabled(TelnetOption::Naws)
+                    },
+                    Some(PATIENCE),
+                )
+                .await;
+            (result, calls)
+        });
+        tokio::task::yield_now().await;
+        peer.write_all(&[IAC, WILL, NAWS]).await.unwrap();
+        let (result, calls) = timeout(PATIENCE, waiting).await.unwrap().unwrap();
+        result.unwrap();
+        assert!(calls >= 1);
+        // Already true: at once; never true: the timeout.
+        let (_reader, writer, _peer) = pair(DEFAULT_LIMIT);
+        writer.wait_for_condition(|_| true, None).await.unwrap();
+        let result = writer
+            .wait_for_condition(|_| false, Some(Duration::from_millis(20)))
+            .await;
+        assert!(matches!(result, Err(Error::TimedOut)), "{result:?}");
+    }
+
+    #[tokio::test]
+    async fn echo_writes_only_once_we_will_echo() {
+        let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+        assert!(!writer.will_echo());
+        assert!(!writer.echo(b"unseen").await.unwrap());
+        writer.write(b"|").await.unwrap();
+        writer.flush().await.unwrap();
+        assert_eq!(peer_reads(&mut peer, 1).await, b"|", "nothing echoed");
+
+        writer
+            .with_session(|s| s.request_local(TelnetOption::Echo, true))
+            .unwrap();
+        assert_eq!(peer_reads(&mut peer, 3).await, [IAC, WILL, ECHO]);
+        peer.write_all(&[IAC, DO, ECHO]).await.unwrap();
+        let wait = OptionWait::new().local(TelnetOption::Echo, true);
+        writer.wait_for(&wait, Some(PATIENCE)).await.unwrap();
+        assert!(writer.will_echo());
+        assert!(writer.echo(b"seen").await.unwrap());
+        writer.flush().await.unwrap();
+        assert_eq!(peer_reads(&mut peer, 4).await, b"seen");
+    }
+
+    #[tokio::test]
+    async fn write_eof_ends_our_side_after_the_data() {
+        let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+        writer.write(b"last words").await.unwrap();
+        writer.write_eof().await.unwrap();
+        let mut all = Vec::new();
+        timeout(PATIENCE, peer.read_to_end(&mut all))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(all, b"last words");
+        assert!(matches!(writer.write(b"more").await, Err(Error::Closed)));
+    }
+}

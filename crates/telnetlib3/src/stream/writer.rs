@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use std::future::{poll_fn, Future};
 use std::io;
@@ -20,6 +21,7 @@ use tokio::io::AsyncWrite;
 use tokio::sync::{oneshot, watch};
 
 use super::{close_now, wait_until, Inner, Shared, WRITE_HIGH_WATER};
+use crate::stream;
 use crate::Error;
 
 /// The most data queued by one step of [`TelnetWriter::write`]; escaping can at most double
@@ -255,6 +257,175 @@ impl TelnetWriter {
         }
         park(inner, &mut shared, cx);
         Poll::Pending
+    }
+
+    /// Wait until every condition of `wait` holds (telnetlib3's `wait_for(remote=...,
+    /// local=..., pending=...)`): options enabled or not on either side, or no longer
+    /// awaiting the peer's answer. Returns at once if they already hold. `timeout`
+    /// `None` waits as long as the connection lasts.
+    ///
+    /// While the reader's buffer is full the peer's answers cannot arrive: keep reading
+    /// meanwhile (from another task) if the peer may send data before it answers.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use telnetlib3::proto::TelnetOption;
+    /// use telnetlib3::OptionWait;
+    ///
+    /// # async fn demo(writer: telnetlib3::TelnetWriter) -> Result<(), telnetlib3::Error> {
+    /// // TTYPE and NAWS agreed by the client, and no answer about TTYPE outstanding.
+    /// let wait = OptionWait::new()
+    ///     .remote(TelnetOption::Ttype, true)
+    ///     .remote(TelnetOption::Naws, true)
+    ///     .pending(TelnetOption::Ttype, false);
+    /// writer.wait_for(&wait, Some(Duration::from_secs(5))).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimedOut`] once `timeout` has passed; [`Error::Closed`] (or
+    /// [`Error::ConnectionLost`] if it failed) if the connection is closing, ends, or the
+    /// peer closes its side before the conditions hold (telnetlib3 cancels the waiter
+    /// then).
+    pub async fn wait_for(
+        &self,
+        wait: &OptionWait,
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        self.wait_for_condition(|session| wait.is_met(session), timeout)
+            .await
+    }
+
+    /// Wait until `predicate` holds for the protocol session (telnetlib3's
+    /// `wait_for_condition`). It is called at once, then after every change of the
+    /// connection's state (input, negotiation, its end), with the connection locked: it
+    /// must be quick and must not wait. `timeout` `None` waits as long as the connection
+    /// lasts.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use telnetlib3::proto::Mode;
+    ///
+    /// # async fn demo(writer: telnetlib3::TelnetWriter) -> Result<(), telnetlib3::Error> {
+    /// // telnetlib3: await writer.wait_for_condition(lambda w: w.mode == "kludge")
+    /// writer
+    ///     .wait_for_condition(|session| session.mode() == Mode::Kludge, Some(Duration::from_secs(5)))
+    ///     .await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`TelnetWriter::wait_for`].
+    pub async fn wait_for_condition(
+        &self,
+        mut predicate: impl FnMut(&Session) -> bool + Send,
+        timeout: Option<Duration>,
+    ) -> Result<(), Error> {
+        let inner = &*self.inner;
+        let deadline = timeout.map(|timeout| tokio::time::Instant::now() + timeout);
+        // No timeout: a deadline no connection lives to see.
+        let far = tokio::time::Instant::now() + Duration::from_secs(100 * 365 * 86_400);
+        let limit = inner.settings.limit;
+        loop {
+            if stream::wait_for(inner, deadline.unwrap_or(far), |session, _| {
+                predicate(session)
+            })
+            .await
+            {
+                return Ok(());
+            }
+            {
+                let shared = inner.lock();
+                if shared.eof || shared.closing() {
+                    return Err(shared.end_error());
+                }
+            }
+            if deadline.is_some_and(|deadline| tokio::time::Instant::now() >= deadline) {
+                return Err(Error::TimedOut);
+            }
+            // The input buffer is full (the shared helper gives up then, for the opening
+            // negotiation): wait until a reader makes room, or the connection ends.
+            let room = wait_until(&inner.readable, || {
+                let shared = inner.lock();
+                (shared.buffered() < limit || shared.eof || shared.closing()).then_some(())
+            });
+            if tokio::time::timeout_at(deadline.unwrap_or(far), room)
+                .await
+                .is_err()
+            {
+                return Err(Error::TimedOut);
+            }
+        }
+    }
+
+    /// Whether [`TelnetWriter::echo`] writes: as a server, we agreed to WILL ECHO; as a
+    /// client, the server did ([`Session::will_echo`], telnetlib3's `will_echo`).
+    #[must_use]
+    pub fn will_echo(&self) -> bool {
+        self.session(Session::will_echo)
+    }
+
+    /// Write `data` (input received from the peer) back only when echo is ours to do
+    /// (telnetlib3's `echo`): a server writes it once it agreed to WILL ECHO, and
+    /// otherwise the client echoes locally, so nothing is written. As in telnetlib3, the
+    /// test is [`TelnetWriter::will_echo`] (for a client, whether the server echoes).
+    /// Returns whether it wrote.
+    ///
+    /// ```no_run
+    /// # async fn demo(
+    /// #     mut reader: telnetlib3::TelnetReader,
+    /// #     mut writer: telnetlib3::TelnetWriter,
+    /// # ) -> Result<(), telnetlib3::Error> {
+    /// let typed = reader.read(64).await?;
+    /// writer.echo(&typed).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As for [`TelnetWriter::write`], when it writes.
+    pub async fn echo(&mut self, data: &[u8]) -> Result<bool, Error> {
+        if !self.will_echo() {
+            return Ok(false);
+        }
+        self.write(data).await?;
+        Ok(true)
+    }
+
+    /// End our side of the connection after the queued output (telnetlib3's
+    /// `write_eof`): writes are refused from now on, what is queued is written out, then
+    /// our side is shut down, so the peer reads all the data and then end of file.
+    /// Returns once that is done or the close timeout has passed.
+    ///
+    /// This is [`TelnetWriter::close`] reporting how it went. Unlike asyncio's
+    /// `write_eof`, it is not a half-close for reading: our reader sees end of input
+    /// once our side is shut down, and the driver only waits (within the close timeout)
+    /// for the peer to close its side, discarding what it sends meanwhile.
+    ///
+    /// ```no_run
+    /// # async fn demo(mut writer: telnetlib3::TelnetWriter) -> Result<(), telnetlib3::Error> {
+    /// writer.write(b"bye\r\n").await?;
+    /// writer.write_eof().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ConnectionLost`] if the connection failed, or the close timeout passed
+    /// with output unwritten.
+    pub async fn write_eof(&mut self) -> Result<(), Error> {
+        self.close().await;
+        let shared = self.inner.lock();
+        match shared.failure() {
+            Some(_) => Err(shared.end_error()),
+            None => Ok(()),
+        }
     }
 
     /// Whether the connection is closing or has ended.
@@ -517,6 +688,75 @@ impl TelnetWriter {
 
     pub(crate) fn inner(&self) -> Arc<Inner> {
         Arc::clone(&self.inner)
+    }
+}
+
+/// Conditions on the connection's options for [`TelnetWriter::wait_for`]: telnetlib3's
+/// `remote={...}`, `local={...}` and `pending={...}` dictionaries. All must hold.
+///
+/// ```
+/// use telnetlib3::proto::{Policy, Role, Session, SessionConfig, TelnetOption};
+/// use telnetlib3::OptionWait;
+///
+/// let wait = OptionWait::new().local(TelnetOption::Echo, false);
+/// let session = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
+/// assert!(wait.is_met(&session));
+/// assert!(!OptionWait::new().remote(TelnetOption::Naws, true).is_met(&session));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OptionWait {
+    /// Options the peer performs (`true`) or does not (`false`).
+    pub remote: Vec<(TelnetOption, bool)>,
+    /// Options we perform (`true`) or do not (`false`).
+    pub local: Vec<(TelnetOption, bool)>,
+    /// Options with a request of ours awaiting the peer's answer, on either side
+    /// (`true`), or with none (`false`).
+    pub pending: Vec<(TelnetOption, bool)>,
+}
+
+impl OptionWait {
+    /// No conditions (met at once).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Also wait until the peer performs `option` (`enabled`) or does not.
+    #[must_use]
+    pub fn remote(mut self, option: TelnetOption, enabled: bool) -> Self {
+        self.remote.push((option, enabled));
+        self
+    }
+
+    /// Also wait until we perform `option` (`enabled`) or do not.
+    #[must_use]
+    pub fn local(mut self, option: TelnetOption, enabled: bool) -> Self {
+        self.local.push((option, enabled));
+        self
+    }
+
+    /// Also wait until a request about `option` is awaiting its answer (`pending`), or
+    /// until none is.
+    #[must_use]
+    pub fn pending(mut self, option: TelnetOption, pending: bool) -> Self {
+        self.pending.push((option, pending));
+        self
+    }
+
+    /// Whether every condition holds for `session`.
+    #[must_use]
+    pub fn is_met(&self, session: &Session) -> bool {
+        self.remote
+            .iter()
+            .all(|&(option, on)| session.remote_enabled(option) == on)
+            && self
+                .local
+                .iter()
+                .all(|&(option, on)| session.local_enabled(option) == on)
+            && self.pending.iter().all(|&(option, pending)| {
+                let state = session.option_state(option);
+                (state.us.is_pending() || state.him.is_pending()) == pending
+            })
     }
 }
 
