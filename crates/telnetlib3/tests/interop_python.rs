@@ -11,6 +11,43 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use support::python::{python, script, start_server, Reaped};
+
+/// Start the Python script `name` (from the support scripts) with `args`, its standard
+/// output and error piped; killed and reaped when dropped.
+fn python_client(name: &str, args: &[&str]) -> Reaped {
+    let child = Command::new(python())
+        .arg(script(name))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Reaped(child)
+}
+
+/// Everything `child` writes to its standard output, then to its standard error, up to
+/// its exit (read on a blocking thread).
+async fn outputs(mut child: Reaped) -> (String, String) {
+    tokio::task::spawn_blocking(move || {
+        let (mut text, mut errors) = (String::new(), String::new());
+        let process = &mut child.0;
+        process
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        process
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut errors)
+            .unwrap();
+        (text, errors)
+    })
+    .await
+    .unwrap()
+}
 use support::{megabyte, next_line, wait_for_binary, PATIENCE};
 use telnetlib3::proto::TelnetOption;
 use telnetlib3::{create_server, open_connection, ClientConfig, ServerConfig};
@@ -42,14 +79,7 @@ async fn python_client_against_our_server() {
     .await
     .unwrap();
     let port = server.local_addrs()[0].port();
-    let child = Command::new(python())
-        .arg(script("client_view.py"))
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Reaped(child);
+    let child = python_client("client_view.py", &[&port.to_string()]);
     let ((term, size, charset, binary), repr) =
         timeout(PATIENCE, rx.recv()).await.unwrap().unwrap();
     assert_eq!(term.as_deref(), Some("xterm-256color"));
@@ -61,18 +91,8 @@ async fn python_client_against_our_server() {
         "<TelnetWriter server mode:kludge +lineflow -xon_any +slc_sim \
          server-will:BINARY,CHARSET,ECHO,SGA client-will:BINARY,CHARSET,NAWS,NEW_ENVIRON,TTYPE>"
     );
-    let output = tokio::task::spawn_blocking(move || {
-        let mut text = String::new();
-        child
-            .0
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        text
-    });
-    let text = timeout(PATIENCE, output).await.unwrap().unwrap();
+    let output = async { outputs(child).await.0 };
+    let text = timeout(PATIENCE, output).await.unwrap();
     assert!(text.contains("text='Ready.\\r\\ntel:sh> '"), "{text}");
     assert!(text.contains("mode=kludge"), "{text}");
 }
@@ -165,35 +185,12 @@ async fn text_round_trip_with_python(encoding: &str, expected_name: &str) {
     .await
     .unwrap();
     let port = server.local_addrs()[0].port();
-    let child = Command::new(python())
-        .arg(script("text_client.py"))
-        .arg(port.to_string())
-        .arg(encoding)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Reaped(child);
-    let output = tokio::task::spawn_blocking(move || {
-        let mut text = String::new();
-        child
-            .0
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        let mut errors = String::new();
-        child
-            .0
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut errors)
-            .unwrap();
+    let child = python_client("text_client.py", &[&port.to_string(), encoding]);
+    let output = async {
+        let (text, errors) = outputs(child).await;
         text + &errors
-    });
-    let text = timeout(PATIENCE, output).await.unwrap().unwrap();
+    };
+    let text = timeout(PATIENCE, output).await.unwrap();
     assert!(
         // Either spelling of the name: LANG and CHARSET may both name it.
         text.to_lowercase().contains(&format!(
@@ -321,33 +318,9 @@ async fn the_python_client_with_our_server_compressing_both_ways() {
     .await
     .unwrap();
     let port = server.local_addrs()[0].port();
-    let child = Command::new(python())
-        .arg(script("mccp_client.py"))
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Reaped(child);
-    let output = tokio::task::spawn_blocking(move || {
-        let (mut text, mut errors) = (String::new(), String::new());
-        child
-            .0
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        child
-            .0
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut errors)
-            .unwrap();
-        (text, errors)
-    });
-    let (text, errors) = timeout(PATIENCE, output).await.unwrap().unwrap();
+    let child = python_client("mccp_client.py", &[&port.to_string()]);
+    let output = outputs(child);
+    let (text, errors) = timeout(PATIENCE, output).await.unwrap();
     assert!(text.contains("mccp2=True mccp3=True"), "{text} {errors}");
     assert!(text.contains("lines=200"), "{text} {errors}");
     assert!(text.contains("verdict=got 20000"), "{text} {errors}");
@@ -409,32 +382,9 @@ async fn the_python_client_reads_across_a_restarted_mccp2_stream() {
     .await
     .unwrap();
     let port = server.local_addrs()[0].port();
-    let child = Command::new(python())
-        .arg(script("mccp_restart_client.py"))
-        .arg(port.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = Reaped(child);
-    let output = tokio::task::spawn_blocking(move || {
-        let (mut text, mut errors) = (String::new(), String::new());
-        let process = &mut child.0;
-        process
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        process
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut errors)
-            .unwrap();
-        (text, errors)
-    });
-    let (text, errors) = timeout(PATIENCE, output).await.unwrap().unwrap();
+    let child = python_client("mccp_restart_client.py", &[&port.to_string()]);
+    let output = outputs(child);
+    let (text, errors) = timeout(PATIENCE, output).await.unwrap();
     assert!(
         text.contains("text='first\\r\\nsecond\\r\\n' mccp2=True"),
         "{text} {errors}"
