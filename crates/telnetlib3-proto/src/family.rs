@@ -141,3 +141,19 @@ pub(crate) fn ascii_text(value: &[u8], max: usize) -> Result<&str, Subnegotiatio
 pub(crate) fn enabled_either_way(link: &Link, option: TelnetOption) -> bool {
     link.enabled(option, Side::Local) || link.enabled(option, Side::Remote)
 }
+
+/// What every MUD protocol checks before it decodes a payload: the option is enabled on
+/// either side ([`enabled_either_way`]), and the payload is not empty.
+pub(crate) fn check_mud_payload(
+    link: &Link,
+    option: TelnetOption,
+    payload: &[u8],
+) -> Result<(), SubnegotiationError> {
+    if !enabled_either_way(link, option) {
+        return Err(SubnegotiationError::NotAllowed);
+    }
+    if payload.is_empty() {
+        return Err(SubnegotiationError::Empty);
+    }
+    Ok(())
+}

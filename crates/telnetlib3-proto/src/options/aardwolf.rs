@@ -7,7 +7,7 @@
 //! As a family: once option 102 is agreed either way, each message is decoded into
 //! [`Event::Message`]; an empty payload is a bad subnegotiation.
 
-use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::Link;
 use crate::option::TelnetOption;
 
@@ -25,9 +25,7 @@ pub(crate) fn receive(
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
-    if !enabled_either_way(link, option) {
-        return Err(SubnegotiationError::NotAllowed);
-    }
+    check_mud_payload(link, option, payload)?;
     let message = AardwolfMessage::decode(payload).ok_or(SubnegotiationError::Empty)?;
     emit.emit(Event::Message(message));
     Ok(())

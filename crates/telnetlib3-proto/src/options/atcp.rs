@@ -7,7 +7,7 @@
 //! [`Event::Message`]; an empty payload or package name is a bad subnegotiation.
 
 use super::mud_text::best_effort;
-use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::Link;
 use crate::option::TelnetOption;
 
@@ -30,12 +30,7 @@ pub(crate) fn receive(
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
-    if !enabled_either_way(link, option) {
-        return Err(SubnegotiationError::NotAllowed);
-    }
-    if payload.is_empty() {
-        return Err(SubnegotiationError::Empty);
-    }
+    check_mud_payload(link, option, payload)?;
     let (package, value) = decode(payload);
     if package.is_empty() {
         return Err(SubnegotiationError::Malformed);

@@ -14,7 +14,7 @@
 use serde_json::Value;
 
 use super::mud_text::best_effort;
-use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 
@@ -88,12 +88,7 @@ pub(crate) fn receive(
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
-    if !enabled_either_way(link, option) {
-        return Err(SubnegotiationError::NotAllowed);
-    }
-    if payload.is_empty() {
-        return Err(SubnegotiationError::Empty);
-    }
+    check_mud_payload(link, option, payload)?;
     let message = GmcpMessage::decode(payload).map_err(|_| SubnegotiationError::Malformed)?;
     state.data.merge_within(&message, MAX_STORED_BYTES);
     emit.emit(Event::Message(message));

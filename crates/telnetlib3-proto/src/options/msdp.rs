@@ -12,7 +12,7 @@
 //! [`Session::send_msdp`](crate::Session::send_msdp).
 
 use super::mud_text::{best_effort, store_within};
-use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::Link;
 use crate::option::TelnetOption;
 
@@ -63,12 +63,7 @@ pub(crate) fn receive(
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
-    if !enabled_either_way(link, option) {
-        return Err(SubnegotiationError::NotAllowed);
-    }
-    if payload.is_empty() {
-        return Err(SubnegotiationError::Empty);
-    }
+    check_mud_payload(link, option, payload)?;
     let variables = decode(payload).map_err(|_| SubnegotiationError::Malformed)?;
     if variables.is_empty() {
         return Err(SubnegotiationError::Malformed);

@@ -11,7 +11,7 @@
 //! `zmp.support` or `zmp.no-support`, as the specification asks.
 
 use super::mud_text::best_effort;
-use crate::family::{enabled_either_way, Emit, SubnegotiationError};
+use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
 
@@ -67,9 +67,7 @@ pub(crate) fn receive(
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
-    if !enabled_either_way(link, option) {
-        return Err(SubnegotiationError::NotAllowed);
-    }
+    check_mud_payload(link, option, payload)?;
     let mut fields = decode(payload);
     if fields.is_empty() {
         return Err(SubnegotiationError::Empty);
