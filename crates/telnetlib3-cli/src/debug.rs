@@ -139,8 +139,9 @@ const MNES: [&str; 7] = [
 ];
 
 /// The `mud` command (ours, not telnetlib3's): the MUD options agreed, then what arrived,
-/// one line each: GMCP packages with their JSON, MSDP and MSSP variables, the client's
-/// MTTS flags and MNES variables. Categories with nothing are left out.
+/// one line each: GMCP packages with their JSON, MSDP and MSSP variables, ZMP commands
+/// with their arguments, ATCP packages, Aardwolf channels with their data bytes, the
+/// client's MTTS flags and MNES variables. Categories with nothing are left out.
 #[must_use]
 pub fn mud_report(session: &Session) -> String {
     let agreed: Vec<String> = MUD_OPTIONS
@@ -160,6 +161,24 @@ pub fn mud_report(session: &Session) -> String {
     }
     for (name, values) in session.mssp_data() {
         lines.push(format!("MSSP {name} {}", values.join(", ")));
+    }
+    for (command, args) in session.zmp_data() {
+        lines.push(
+            format!("ZMP {command} {}", args.join(", "))
+                .trim_end()
+                .to_owned(),
+        );
+    }
+    for (package, value) in session.atcp_data() {
+        lines.push(format!("ATCP {package} {value}").trim_end().to_owned());
+    }
+    for (channel, data) in session.aardwolf_data() {
+        let bytes: Vec<String> = data.iter().map(u8::to_string).collect();
+        lines.push(
+            format!("AARDWOLF {channel} {}", bytes.join(" "))
+                .trim_end()
+                .to_owned(),
+        );
     }
     if let Some(flags) = session.mtts() {
         let names: Vec<&str> = flags.iter_names().map(|(name, _)| name).collect();
@@ -429,15 +448,23 @@ mod tests {
               \xff\xfd\xc9\xff\xfd\x45\xff\xfb\x27\
               \xff\xfa\x27\x00\x00CLIENT_NAME\x01TinTin++\x00CLIENT_VERSION\x012.02\xff\xf0\
               \xff\xfa\xc9Core.Hello {\"client\":\"TinTin++\"}\xff\xf0\
-              \xff\xfa\x45\x01CLIENT_ID\x02TinTin++\x01LIST\x02\x05\x02A\x02B\x06\xff\xf0",
+              \xff\xfa\x45\x01CLIENT_ID\x02TinTin++\x01LIST\x02\x05\x02A\x02B\x06\xff\xf0\
+              \xff\xfd\x5d\xff\xfa\x5dzmp.ident\0Mudlet\x004.17\0\xff\xf0\xff\xfa\x5dzmp.input\0\xff\xf0\
+              \xff\xfb\xc8\xff\xfa\xc8hello Mudlet 4.17\xff\xf0\
+              \xff\xfb\x66\xff\xfa\x66\x64\x03\xff\xf0\xff\xfa\x66\x65\xff\xf0",
             &mut Null,
         );
         assert_eq!(
             mud_report(&server),
-            "MUD options: GMCP MSDP\r\n\
+            "MUD options: GMCP MSDP ZMP ATCP AARDWOLF\r\n\
              GMCP Core.Hello {\"client\":\"TinTin++\"}\r\n\
              MSDP CLIENT_ID TinTin++\r\n\
              MSDP LIST [A, B]\r\n\
+             ZMP zmp.ident Mudlet, 4.17\r\n\
+             ZMP zmp.input\r\n\
+             ATCP hello Mudlet 4.17\r\n\
+             AARDWOLF status 3\r\n\
+             AARDWOLF tick\r\n\
              MTTS 137 ANSI|COLORS_256|PROXY\r\n\
              MNES CLIENT_NAME=TinTin++ CLIENT_VERSION=2.02"
         );

@@ -107,6 +107,10 @@ pub enum Event<'a> {
 
     /// Aardwolf's option 102.
     Aardwolf(options::aardwolf::Event),
+
+    /// A MUD protocol's data store was full: what arrived was reported (by the variant
+    /// above) but not kept.
+    MudDataDropped(options::mud_store::DataDropped),
 }
 
 /// Receives a [`Session`](crate::Session)'s output toward the application, in stream order.
@@ -157,4 +161,5 @@ wrap! {
     Zmp(options::zmp::Event),
     Atcp(options::atcp::Event),
     Aardwolf(options::aardwolf::Event),
+    MudDataDropped(options::mud_store::DataDropped),
 }

@@ -5,11 +5,27 @@
 //! Specification: <https://www.aardwolf.com/blog/2008/07/10/telnet-negotiation-control-mud-client-interaction/>.
 //!
 //! As a family: once option 102 is agreed either way, each message is decoded into
-//! [`Event::Message`]; an empty payload is a bad subnegotiation.
+//! [`Event::Message`]; an empty payload is a bad subnegotiation. Each channel's latest
+//! data is kept, by telnetlib3's name for the channel, within [`MAX_STORED_BYTES`]
+//! (telnetlib3's `aardwolf_data` keeps every message, without bound).
 
+use super::mud_store::{self, store_within, DataDropped, Warned};
 use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::Link;
 use crate::option::TelnetOption;
+
+/// The most bytes of Aardwolf data a session keeps (channel names and data, all
+/// together). A message that would pass it is still reported, but not kept.
+pub const MAX_STORED_BYTES: usize = 16 * 1024;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct State {
+    /// Each channel's latest data, by [`AardwolfMessage::channel_label`], in the order
+    /// first received.
+    pub(crate) channels: Vec<(String, Vec<u8>)>,
+    /// Names plus data of `channels`.
+    bytes: usize,
+}
 
 /// What the application learns from Aardwolf's option 102.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -20,14 +36,28 @@ pub enum Event {
 }
 
 pub(crate) fn receive(
+    state: &mut State,
+    warned: &mut Warned,
     link: &Link,
-    emit: &mut impl Emit<Event>,
+    emit: &mut (impl Emit<Event> + Emit<DataDropped>),
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
     check_mud_payload(link, option, payload)?;
     let message = AardwolfMessage::decode(payload).ok_or(SubnegotiationError::Empty)?;
+    let label = message.channel_label();
+    let (channels, bytes) = (&mut state.channels, &mut state.bytes);
+    let kept = store_within(
+        channels,
+        bytes,
+        (&label, &message.data),
+        Vec::len,
+        MAX_STORED_BYTES,
+    );
     emit.emit(Event::Message(message));
+    if !kept {
+        mud_store::dropped(emit, warned, option, &label);
+    }
     Ok(())
 }
 
@@ -74,6 +104,23 @@ impl AardwolfMessage {
             108 => "message",
             _ => return None,
         })
+    }
+
+    /// The channel's name ([`AardwolfMessage::channel_name`]), or its byte in hex
+    /// (`0x07`), as telnetlib3 labels it.
+    ///
+    /// ```
+    /// use telnetlib3_proto::options::aardwolf::AardwolfMessage;
+    ///
+    /// assert_eq!(AardwolfMessage::decode(&[101]).unwrap().channel_label(), "tick");
+    /// assert_eq!(AardwolfMessage::decode(&[7, 1]).unwrap().channel_label(), "0x07");
+    /// ```
+    #[must_use]
+    pub fn channel_label(&self) -> String {
+        match self.channel_name() {
+            Some(name) => name.to_owned(),
+            None => format!("0x{:02x}", self.channel),
+        }
     }
 
     /// Append the payload to `out`.
@@ -123,6 +170,18 @@ mod tests {
                 "OptionChanged { option: Aardwolf, side: Remote, enabled: true }",
                 "Aardwolf(Message(AardwolfMessage { channel: 100, data: [3] }))",
                 "BadSubnegotiation { option: Aardwolf, error: Empty }",
+            ]
+        );
+        client.receive(
+            b"\xff\xfa\x66\x65\xff\xf0\xff\xfa\x66\x64\x05\xff\xf0\xff\xfa\x66\x07\x01\x02\xff\xf0",
+            &mut log,
+        );
+        assert_eq!(
+            client.aardwolf_data(),
+            [
+                ("status".to_owned(), vec![5]),
+                ("tick".to_owned(), vec![]),
+                ("0x07".to_owned(), vec![1, 2]),
             ]
         );
     }

@@ -4,12 +4,28 @@
 //! Specification: <https://www.ironrealms.com/rapture/manual/files/FeatATCP-txt.html>.
 //!
 //! As a family: once ATCP is agreed either way, each message is decoded into
-//! [`Event::Message`]; an empty payload or package name is a bad subnegotiation.
+//! [`Event::Message`]; an empty payload or package name is a bad subnegotiation. Each
+//! package's latest value is kept, within [`MAX_STORED_BYTES`] (telnetlib3's
+//! `atcp_data` keeps every message, without bound; the latest of each is what GMCP,
+//! its successor, keeps too).
 
+use super::mud_store::{self, store_within, DataDropped, Warned};
 use super::mud_text::best_effort;
 use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::Link;
 use crate::option::TelnetOption;
+
+/// The most bytes of ATCP messages a session keeps (package names and values, all
+/// together). A message that would pass it is still reported, but not kept.
+pub const MAX_STORED_BYTES: usize = 64 * 1024;
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct State {
+    /// Each package's latest value, in the order first received.
+    pub(crate) packages: Vec<(String, String)>,
+    /// Names plus values of `packages`.
+    bytes: usize,
+}
 
 /// What the application learns from ATCP.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,8 +41,10 @@ pub enum Event {
 }
 
 pub(crate) fn receive(
+    state: &mut State,
+    warned: &mut Warned,
     link: &Link,
-    emit: &mut impl Emit<Event>,
+    emit: &mut (impl Emit<Event> + Emit<DataDropped>),
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
@@ -35,7 +53,19 @@ pub(crate) fn receive(
     if package.is_empty() {
         return Err(SubnegotiationError::Malformed);
     }
+    let (packages, bytes) = (&mut state.packages, &mut state.bytes);
+    let kept = store_within(
+        packages,
+        bytes,
+        (&package, &value),
+        String::len,
+        MAX_STORED_BYTES,
+    );
+    let dropped = (!kept).then(|| package.clone());
     emit.emit(Event::Message { package, value });
+    if let Some(package) = dropped {
+        mud_store::dropped(emit, warned, option, &package);
+    }
     Ok(())
 }
 
@@ -115,6 +145,10 @@ mod tests {
                 "BadSubnegotiation { option: Atcp, error: Empty }",
                 "BadSubnegotiation { option: Atcp, error: Malformed }",
             ]
+        );
+        assert_eq!(
+            server.atcp_data(),
+            [("hello".to_owned(), "Mudlet 4.17".to_owned())]
         );
         assert!(server.send_atcp("Char.Vitals", "H:100/100"));
         assert_eq!(

@@ -13,6 +13,7 @@
 
 use serde_json::Value;
 
+use super::mud_store::{self, DataDropped, Warned};
 use super::mud_text::best_effort;
 use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::{Link, Role, Side};
@@ -83,15 +84,20 @@ pub enum Event {
 
 pub(crate) fn receive(
     state: &mut State,
+    warned: &mut Warned,
     link: &Link,
-    emit: &mut impl Emit<Event>,
+    emit: &mut (impl Emit<Event> + Emit<DataDropped>),
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
     check_mud_payload(link, option, payload)?;
     let message = GmcpMessage::decode(payload).map_err(|_| SubnegotiationError::Malformed)?;
-    state.data.merge_within(&message, MAX_STORED_BYTES);
+    let kept = state.data.merge_within(&message, MAX_STORED_BYTES);
+    let package = (!kept).then(|| message.package.clone());
     emit.emit(Event::Message(message));
+    if let Some(package) = package {
+        mud_store::dropped(emit, warned, option, &package);
+    }
     Ok(())
 }
 

@@ -35,6 +35,7 @@ pub mod mccp;
 pub mod msdp;
 pub mod mssp;
 pub mod mtts;
+pub mod mud_store;
 mod mud_text;
 pub mod naws;
 pub mod sndloc;

@@ -11,7 +11,8 @@
 //! choice: it answers the client's `LIST`, `REPORT` and `SEND` with
 //! [`Session::send_msdp`](crate::Session::send_msdp).
 
-use super::mud_text::{best_effort, store_within};
+use super::mud_store::{self, store_within, DataDropped, Warned};
+use super::mud_text::best_effort;
 use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::Link;
 use crate::option::TelnetOption;
@@ -30,7 +31,8 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn store(&mut self, name: &str, value: &MsdpValue) {
+    /// Keep `value` as `name`'s latest; returns whether it was kept.
+    fn store(&mut self, name: &str, value: &MsdpValue) -> bool {
         let encoded_len = |value: &MsdpValue| {
             let mut out = Vec::new();
             encode_value(value, &mut out);
@@ -43,7 +45,7 @@ impl State {
             (name, value),
             encoded_len,
             MAX_STORED_BYTES,
-        );
+        )
     }
 }
 
@@ -58,8 +60,9 @@ pub enum Event {
 
 pub(crate) fn receive(
     state: &mut State,
+    warned: &mut Warned,
     link: &Link,
-    emit: &mut impl Emit<Event>,
+    emit: &mut (impl Emit<Event> + Emit<DataDropped>),
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
@@ -68,10 +71,15 @@ pub(crate) fn receive(
     if variables.is_empty() {
         return Err(SubnegotiationError::Malformed);
     }
-    for (name, value) in &variables {
-        state.store(name, value);
-    }
+    let dropped: Vec<String> = variables
+        .iter()
+        .filter(|(name, value)| !state.store(name, value))
+        .map(|(name, _)| name.clone())
+        .collect();
     emit.emit(Event::Variables(variables));
+    for name in dropped {
+        mud_store::dropped(emit, warned, option, &name);
+    }
     Ok(())
 }
 
@@ -507,10 +515,10 @@ mod tests {
     fn the_store_is_bounded() {
         let mut state = State::default();
         let big = text(&"x".repeat(MAX_STORED_BYTES / 2));
-        state.store("A", &big);
-        state.store("A", &big); // replaced in place
-        state.store("B", &big); // would pass the cap
-        state.store("C", &text("small"));
+        assert!(state.store("A", &big));
+        assert!(state.store("A", &big)); // replaced in place
+        assert!(!state.store("B", &big)); // would pass the cap
+        assert!(state.store("C", &text("small")));
         let names: Vec<&str> = state.variables.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["A", "C"]);
     }

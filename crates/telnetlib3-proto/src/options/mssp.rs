@@ -9,7 +9,8 @@
 //! values (within [`MAX_STORED_BYTES`]). A payload without a variable is a bad
 //! subnegotiation.
 
-use super::mud_text::{best_effort, store_within};
+use super::mud_store::{self, store_within, DataDropped, Warned};
+use super::mud_text::best_effort;
 use crate::family::{check_mud_payload, Emit, SubnegotiationError};
 use crate::link::{Link, Side};
 use crate::option::TelnetOption;
@@ -37,7 +38,8 @@ pub(crate) struct State {
 }
 
 impl State {
-    fn store(&mut self, name: &str, values: &[String]) {
+    /// Keep `values` as `name`'s latest; returns whether they were kept.
+    fn store(&mut self, name: &str, values: &[String]) -> bool {
         let values_len = |values: &Vec<String>| values.iter().map(String::len).sum::<usize>();
         let (variables, bytes) = (&mut self.variables, &mut self.bytes);
         store_within(
@@ -46,7 +48,7 @@ impl State {
             (name, &values.to_vec()),
             values_len,
             MAX_STORED_BYTES,
-        );
+        )
     }
 }
 
@@ -61,8 +63,9 @@ pub enum Event {
 
 pub(crate) fn receive(
     state: &mut State,
+    warned: &mut Warned,
     link: &Link,
-    emit: &mut impl Emit<Event>,
+    emit: &mut (impl Emit<Event> + Emit<DataDropped>),
     option: TelnetOption,
     payload: &[u8],
 ) -> Result<(), SubnegotiationError> {
@@ -71,10 +74,15 @@ pub(crate) fn receive(
     if variables.is_empty() {
         return Err(SubnegotiationError::Malformed);
     }
-    for (name, values) in &variables {
-        state.store(name, values);
-    }
+    let dropped: Vec<String> = variables
+        .iter()
+        .filter(|(name, values)| !state.store(name, values))
+        .map(|(name, _)| name.clone())
+        .collect();
     emit.emit(Event::Variables(variables));
+    for name in dropped {
+        mud_store::dropped(emit, warned, option, &name);
+    }
     Ok(())
 }
 

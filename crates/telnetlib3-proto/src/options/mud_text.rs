@@ -10,33 +10,6 @@ pub(crate) fn best_effort(bytes: &[u8]) -> String {
     }
 }
 
-/// Keep `value` as `name`'s latest in `entries` (first-arrival order), within `max` bytes
-/// of names and values in all: `bytes` is their running total and `size` a value's cost.
-/// What would pass the budget is not kept (the caller still reports it).
-pub(crate) fn store_within<V: Clone>(
-    entries: &mut Vec<(String, V)>,
-    bytes: &mut usize,
-    (name, value): (&str, &V),
-    size: impl Fn(&V) -> usize,
-    max: usize,
-) {
-    let new_size = name.len() + size(value);
-    match entries.iter().position(|(known, _)| known == name) {
-        Some(at) => {
-            let total = *bytes - (name.len() + size(&entries[at].1)) + new_size;
-            if total <= max {
-                *bytes = total;
-                entries[at].1 = value.clone();
-            }
-        }
-        None if *bytes + new_size <= max => {
-            *bytes += new_size;
-            entries.push((name.to_owned(), value.clone()));
-        }
-        None => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

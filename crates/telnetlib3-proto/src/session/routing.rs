@@ -16,7 +16,7 @@ use crate::event::{Event, Sink};
 use crate::family::SubnegotiationError;
 use crate::link::{Link, Role, Side};
 use crate::option::TelnetOption;
-use crate::options::{aardwolf, atcp, gmcp, msdp, mssp, zmp};
+use crate::options::{aardwolf, atcp, gmcp, msdp, mssp, mud_store, zmp};
 use crate::options::{
     charset, environ, lflow, linemode, logout, mccp, naws, sndloc, status, timing_mark, tspeed,
     ttype, xdisploc,
@@ -41,6 +41,10 @@ pub(crate) struct Families {
     pub(crate) msdp: msdp::State,
     pub(crate) mssp: mssp::State,
     pub(crate) zmp: zmp::State,
+    pub(crate) atcp: atcp::State,
+    pub(crate) aardwolf: aardwolf::State,
+    /// Whether a MUD store's first loss was logged (once per connection, for all).
+    pub(crate) mud_store_warned: mud_store::Warned,
 }
 
 /// What the option families work on: the link layer below them, the configuration and
@@ -114,6 +118,7 @@ pub(super) fn receive<S: Sink>(
         config,
         families: f,
     } = core;
+    let warned = &mut f.mud_store_warned;
     let result = match option {
         O::Charset => {
             charset::receive(&mut f.charset, &config.charset, link, sink, option, payload)
@@ -151,12 +156,12 @@ pub(super) fn receive<S: Sink>(
             option,
             payload,
         ),
-        O::Gmcp => gmcp::receive(&mut f.gmcp, link, sink, option, payload),
-        O::Msdp => msdp::receive(&mut f.msdp, link, sink, option, payload),
-        O::Mssp => mssp::receive(&mut f.mssp, link, sink, option, payload),
-        O::Zmp => zmp::receive(&config.zmp, link, sink, option, payload),
-        O::Atcp => atcp::receive(link, sink, option, payload),
-        O::Aardwolf => aardwolf::receive(link, sink, option, payload),
+        O::Gmcp => gmcp::receive(&mut f.gmcp, warned, link, sink, option, payload),
+        O::Msdp => msdp::receive(&mut f.msdp, warned, link, sink, option, payload),
+        O::Mssp => mssp::receive(&mut f.mssp, warned, link, sink, option, payload),
+        O::Zmp => zmp::receive(&mut f.zmp, warned, &config.zmp, link, sink, option, payload),
+        O::Atcp => atcp::receive(&mut f.atcp, warned, link, sink, option, payload),
+        O::Aardwolf => aardwolf::receive(&mut f.aardwolf, warned, link, sink, option, payload),
         // Anything else (MXP, MSP, unknown codes) goes to the application as is.
         _ => {
             sink.event(Event::Subnegotiation { option, payload });

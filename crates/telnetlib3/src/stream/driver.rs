@@ -453,6 +453,7 @@ impl OwnedEvent {
             Event::Zmp(event) => Self::Plain(Event::Zmp(event)),
             Event::Atcp(event) => Self::Plain(Event::Atcp(event)),
             Event::Aardwolf(event) => Self::Plain(Event::Aardwolf(event)),
+            Event::MudDataDropped(dropped) => Self::Plain(Event::MudDataDropped(dropped)),
             _ => Self::Unknown,
         }
     }

@@ -1,4 +1,4 @@
-//! The MUD protocols (GMCP, MSDP, MSSP, ZMP, ATCP) and MTTS: requests and getters on
+//! The MUD protocols (GMCP, MSDP, MSSP, ZMP, ATCP, Aardwolf) and MTTS: requests and getters on
 //! [`Session`].
 //!
 //! Each `send_*` queues its subnegotiation only when the option is enabled on either side
@@ -32,6 +32,28 @@ impl Session {
     #[must_use]
     pub fn mssp_data(&self) -> &[(String, Vec<String>)] {
         &self.core.families.mssp.variables
+    }
+
+    /// Every ZMP command received so far with its latest arguments, in the order first
+    /// received (telnetlib3's `zmp_data`).
+    #[must_use]
+    pub fn zmp_data(&self) -> &[(String, Vec<String>)] {
+        &self.core.families.zmp.commands
+    }
+
+    /// Every ATCP package received so far with its latest value, in the order first
+    /// received (telnetlib3's `atcp_data` lists every message; this keeps the latest of
+    /// each, as [`Session::gmcp_data`] does).
+    #[must_use]
+    pub fn atcp_data(&self) -> &[(String, String)] {
+        &self.core.families.atcp.packages
+    }
+
+    /// Every Aardwolf channel heard so far with its latest data, by its name (`status`,
+    /// `tick`, ..., or its byte in hex, `0x07`), in the order first received.
+    #[must_use]
+    pub fn aardwolf_data(&self) -> &[(String, Vec<u8>)] {
+        &self.core.families.aardwolf.channels
     }
 
     /// Server: the client's MTTS flags, from a terminal type `MTTS <n>` of its TTYPE
