@@ -325,6 +325,12 @@ where
     }
 }
 
+/// `--compression-idle-release SECONDS`: 0 is never.
+#[must_use]
+pub fn idle_release(delay: Duration) -> Option<Duration> {
+    (!delay.is_zero()).then_some(delay)
+}
+
 /// telnetlib3's `--compression` / `--no-compression` (argparse's BooleanOptionalAction,
 /// default None): the flag given last wins (clap's `overrides_with`), neither is `None`.
 #[must_use]

@@ -46,6 +46,9 @@ pub struct Options {
     /// MCCP2/MCCP3: `Some(true)` advertises them, `Some(false)` refuses them, `None`
     /// accepts a client's request (`--compression` / `--no-compression`).
     pub compression: Option<bool>,
+    /// How long a connection's compressed output may be idle before its stream ends and
+    /// its compressor is freed (`--compression-idle-release`); `None`: never.
+    pub compression_idle_release: Option<Duration>,
     /// Terminal types of MUD clients, not sent WILL ECHO (`--mud-clients`).
     pub mud_clients: Vec<String>,
     /// Run this program on a pseudo-terminal for each connection instead of the shell
@@ -100,6 +103,7 @@ impl Default for Options {
             force_binary: false,
             never_send_ga: false,
             compression: None,
+            compression_idle_release: Some(telnetlib3::MCCP_IDLE_RELEASE),
             mud_clients: ServerPlan::default().mud_clients.to_vec(),
             pty_exec: None,
             pty_args: Vec::new(),
@@ -129,6 +133,7 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     config.connect_maxwait = options.connect_maxwait;
     config.timeout = options.timeout;
     config.compression = options.compression;
+    config.compression_idle_release = options.compression_idle_release;
     config.tls.clone_from(&options.tls);
     config.tls_auto = options.tls_auto;
     config.tls_handshake_timeout = options.tls_handshake_timeout;

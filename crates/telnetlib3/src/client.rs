@@ -99,6 +99,15 @@ pub struct ClientConfig {
     /// `DONT MCCP2`, drop the rest of that read and take what follows as plain Telnet,
     /// as the MCCP2 specification suggests.
     pub compression: Option<bool>,
+    /// Finish our MCCP3 stream once our output has been idle this long, freeing its
+    /// compressor, and start a new one (a new `IAC SB MCCP3 IAC SE`) with the next
+    /// output, as [`ServerConfig::compression_idle_release`](crate::ServerConfig::compression_idle_release)
+    /// does for a server's MCCP2. `None` (the default): the stream runs until MCCP3
+    /// ends. Not on by default as on a server: a client holds one compressor, not
+    /// thousands, and telnetlib3 5.0.1's server reads the bytes after a second
+    /// `SB MCCP3` that arrive in the same read as plain Telnet, so it misreads a
+    /// restart; our server reads it.
+    pub compression_idle_release: Option<Duration>,
     /// TELNETS: [`open_connection`] begins with a TLS handshake, verifying the server as
     /// this says (telnetlib3's `ssl` and `server_hostname`). The handshake is part of
     /// connecting and bounded by `connect_timeout`.
@@ -127,6 +136,7 @@ impl Default for ClientConfig {
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             output_stall_timeout: DEFAULT_OUTPUT_STALL_TIMEOUT,
             compression: None,
+            compression_idle_release: None,
             #[cfg(feature = "tls")]
             tls: None,
             policy: Policy::client(),
@@ -332,9 +342,7 @@ async fn open_on<T: Transport>(
             defaults,
             close_timeout: config.close_timeout,
             output_stall_timeout: config.output_stall_timeout,
-            // MCCP3 restarts are not attempted: telnetlib3's server reads the bytes
-            // after a new `SB MCCP3` in the same read as plain Telnet.
-            compression_idle_release: None,
+            compression_idle_release: config.compression_idle_release,
             tls,
             refuse_tls_hello: false,
         },

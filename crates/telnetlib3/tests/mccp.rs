@@ -562,3 +562,100 @@ async fn a_mebibyte_of_gmcp_json_in_the_stream_is_discarded_at_the_cap() {
     assert!(stats.buffered_input < 64 * 1024, "{stats:?}");
     assert!(writer.with_session(|s| s.gmcp_data().get("Char.Huge").is_none()));
 }
+
+/// Our client's MCCP3 with an idle release, through a proxy that records what the
+/// client sends to our server: the client's stream ends after `release` without output
+/// and its next output goes in a new stream behind a new `IAC SB MCCP3 IAC SE`, which
+/// the server reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_client_ends_its_mccp3_stream_and_the_server_reads_the_new_one() {
+    const START: [u8; 5] = [IAC, SB, MCCP3, IAC, SE];
+    let mut config = local();
+    config.compression = Some(true);
+    config.connect_maxwait = Duration::from_millis(100);
+    config.compression_idle_release = None;
+    let server = create_server(config, |mut reader, mut writer| async move {
+        for _ in 0..2 {
+            let line = next_line(&mut reader).await;
+            let answer = [b"got ", line.as_slice()].concat();
+            writer.write(&answer).await.unwrap();
+        }
+        writer.drain().await.unwrap();
+        std::future::pending::<()>().await;
+    })
+    .await
+    .unwrap();
+    // The proxy: one connection, both ways, the client's bytes recorded.
+    let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_port = proxy.local_addr().unwrap().port();
+    let sent = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&sent);
+    let server_port = port(&server);
+    tokio::spawn(async move {
+        let (client, _) = proxy.accept().await.unwrap();
+        let upstream = TcpStream::connect(("127.0.0.1", server_port))
+            .await
+            .unwrap();
+        let (mut client_rd, mut client_wr) = client.into_split();
+        let (mut server_rd, mut server_wr) = upstream.into_split();
+        tokio::spawn(async move {
+            let _ = tokio::io::copy(&mut server_rd, &mut client_wr).await;
+        });
+        let mut buf = [0; 4096];
+        while let Ok(n @ 1..) = client_rd.read(&mut buf).await {
+            record.lock().unwrap().extend_from_slice(&buf[..n]);
+            if server_wr.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut client = quick_client();
+    client.compression_idle_release = Some(Duration::from_millis(200));
+    let (mut reader, mut writer) = open_connection("127.0.0.1", proxy_port, client)
+        .await
+        .unwrap();
+    wait_until(&writer, "MCCP3 on", |w| w.with_session(|s| s.compressing())).await;
+    writer.write(b"first\r\n").await.unwrap();
+    assert_eq!(next_line(&mut reader).await, b"got first\r\n");
+    wait_until(&writer, "the MCCP3 stream released", |w| {
+        w.with_session(|s| s.output_compression_suspended())
+    })
+    .await;
+    // The release's end of stream is on the wire before the next output.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    writer.write(b"second\r\n").await.unwrap();
+    assert_eq!(next_line(&mut reader).await, b"got second\r\n");
+    assert!(writer.with_session(|s| s.compressing()));
+
+    // The client's wire: a first stream that ended (Z_FINISH) after `first`, nothing
+    // plain, then a new start and a fresh zlib stream (its own header) with `second`.
+    let wire = sent.lock().unwrap().clone();
+    let at = wire
+        .windows(5)
+        .position(|w| w == START)
+        .expect("no SB MCCP3")
+        + 5;
+    let (one, used, finished) = inflate(&wire[at..]);
+    assert!(finished, "the first stream did not end: {wire:?}");
+    // (The negotiation's late answers may follow `first` in it.)
+    assert!(one.windows(7).any(|w| w == b"first\r\n"), "{one:?}");
+    assert!(!one.windows(6).any(|w| w == b"second"), "{one:?}");
+    let rest = &wire[at + used..];
+    assert_eq!(
+        rest[..5],
+        START,
+        "no new start right after the end: {rest:?}"
+    );
+    // RFC 1950's header: deflate (CM 8) with our 4 KiB window (CINFO 4), its check bits
+    // making the first two bytes a multiple of 31.
+    let header = u16::from_be_bytes([rest[5], rest[6]]);
+    assert_eq!(
+        (rest[5], header % 31),
+        (0x48, 0),
+        "not a zlib header: {rest:?}"
+    );
+    let (two, _, _) = inflate(&rest[5..]);
+    assert_eq!(two, b"second\r\n");
+    writer.close().await;
+    server.close();
+}

@@ -80,6 +80,11 @@ struct Args {
     /// reject MCCP compression (see --compression)
     #[arg(long, overrides_with = "compression")]
     no_compression: bool,
+    /// end our MCCP3 stream after this many seconds without output, freeing its
+    /// compressor, and start a new one with the next output; 0 (default) never does
+    /// (telnetlib3's server misreads a restarted stream)
+    #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = cli::parse_seconds)]
+    compression_idle_release: Duration,
     /// force line-buffered input with local echo (the terminal's line editor)
     #[arg(long, conflicts_with = "raw_mode")]
     line_mode: bool,
@@ -122,7 +127,7 @@ struct Args {
     always_do: cli::OptionList,
     /// comma-separated GMCP module specs to request (e.g. "Char 1,Room 1,IRE.Rift 1"),
     /// sent lower-cased in Core.Supports.Set once the server's GMCP is agreed; replaces
-    /// the built-in defaults
+    /// the built-in defaults (an empty list keeps them, as telnetlib3)
     #[arg(long, value_name = "MODULES")]
     gmcp_modules: Option<String>,
     /// options always refused with WONT, comma separated
@@ -244,9 +249,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.connect_minwait = args.connect_minwait;
     config.connect_maxwait = args.connect_maxwait;
     config.compression = cli::compression(args.compression, args.no_compression);
+    config.compression_idle_release = cli::idle_release(args.compression_idle_release);
     config.always_will = args.always_will.0;
-    if let Some(modules) = &args.gmcp_modules {
-        config.gmcp_modules = cli::parse_gmcp_modules(modules);
+    // telnetlib3: an empty list (`--gmcp-modules ""`) falls back to the defaults.
+    let modules = args.gmcp_modules.as_deref().map(cli::parse_gmcp_modules);
+    if let Some(modules) = modules.filter(|modules| !modules.is_empty()) {
+        config.gmcp_modules = modules;
     }
     config.always_do = args.always_do.0;
     for option in args.always_wont.0 {

@@ -54,6 +54,10 @@ struct Args {
     /// reject MCCP compression (see --compression)
     #[arg(long, overrides_with = "compression")]
     no_compression: bool,
+    /// end a connection's MCCP2 stream after this many seconds without output, freeing
+    /// its compressor, and start a new one with the next output; 0 never does
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = cli::parse_seconds)]
+    compression_idle_release: Duration,
     /// terminal types of MUD clients, comma-separated, which are not sent WILL ECHO
     /// (they take it for password mode); '' for none
     #[arg(long, value_name = "TYPES", default_value_t = telnetlib3::proto::MUD_CLIENTS.join(","))]
@@ -140,6 +144,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         force_binary: args.force_binary,
         never_send_ga: args.never_send_ga,
         compression: cli::compression(args.compression, args.no_compression),
+        compression_idle_release: cli::idle_release(args.compression_idle_release),
         mud_clients: args
             .mud_clients
             .split(',')

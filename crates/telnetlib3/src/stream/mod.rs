@@ -128,7 +128,7 @@ pub(crate) struct Settings {
     /// How long the output may stay at [`OUTPUT_PAUSE`] or more.
     pub(crate) output_stall_timeout: Duration,
     /// Finish our compressed stream and free the compressor after this long with no
-    /// output (a server's MCCP2); `None` keeps it.
+    /// output (a server's MCCP2, a client's MCCP3); `None` keeps it.
     pub(crate) compression_idle_release: Option<Duration>,
     /// What the connection's TLS session agreed, when it runs over TLS.
     #[cfg_attr(not(feature = "tls"), allow(dead_code))]
