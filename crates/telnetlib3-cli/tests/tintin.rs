@@ -223,3 +223,114 @@ fn tintin_reads_across_a_restarted_mccp2_stream() {
         show(&to_client)
     );
 }
+
+/// The whole of TinTin++'s pane, scrollback included, one line per screen line.
+fn history(tmux: &Tmux) -> Vec<String> {
+    let out = tmux
+        .command()
+        .args(["capture-pane", "-t", "t", "-p", "-J", "-S", "-"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| line.trim_end().to_owned())
+        .collect()
+}
+
+/// Where each of `lines` is in `history`, each after the one before; panics naming the
+/// first one missing.
+fn in_order(history: &[String], lines: &[&str]) -> Vec<usize> {
+    let mut from = 0;
+    lines
+        .iter()
+        .map(|line| {
+            let at = history[from..]
+                .iter()
+                .position(|seen| seen == line)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "{line:?} missing after line {from}:\n{}",
+                        history.join("\n")
+                    )
+                });
+            from += at + 1;
+            from - 1
+        })
+        .collect()
+}
+
+/// TinTin++'s own trace of the negotiation (`#config {debug telnet} on`) with our MUD
+/// server: it hears our WILL GMCP (and, told to by an `#event`, agrees), agrees to MCCP2
+/// and MCCP3 and starts both streams, and the shell's text after compression started is
+/// readable. With `--compression-idle-release 1`, a quiet second ends our stream
+/// (TinTin++ says `#COMPRESSION END`), and TinTin++ reports the new one that carries the
+/// next answer.
+#[test]
+fn tintin_traces_gmcp_and_mccp2_and_reads_across_an_idle_release() {
+    require(TINTIN, "tintin++");
+    let (_server, port) = start_server(&[
+        "--compression",
+        "--always-will",
+        "GMCP",
+        "--compression-idle-release",
+        "1",
+    ]);
+    let script = std::env::temp_dir().join(format!("tintin-debug-{}.tin", std::process::id()));
+    std::fs::write(
+        &script,
+        format!(
+            "#config {{debug telnet}} on\n\
+             #event {{IAC WILL GMCP}} {{#send {{\\xFF\\xFD\\xC9\\}}}}\n\
+             #session s 127.0.0.1 {port}\n"
+        ),
+    )
+    .unwrap();
+    let tmux = Tmux::start(&format!("{TINTIN} -G {}", script.display()));
+    tmux.wait_for("tel:sh> ");
+    // The lines TinTin++ 2.02.20 prints, in the order it prints them (others between).
+    in_order(
+        &history(&tmux),
+        &[
+            "RCVD IAC WILL GMCP",
+            "RCVD IAC WILL MCCP2",
+            "SENT IAC DO MCCP2",
+            "RCVD IAC WILL MCCP3",
+            "SENT IAC DO MCCP3",
+            "SENT IAC SB MCCP3 IAC SE",
+            "INFO MCCP3 INITIALIZED",
+            "RCVD IAC SB MCCP2",
+            "INFO MCCP2 INITIALIZED",
+            "Ready.",
+        ],
+    );
+    // Well past the idle release: the answer comes in a second stream, readable.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    tmux.send_line("mud");
+    tmux.wait_for("MNES CLIENT_NAME=TinTin++");
+    let history = history(&tmux);
+    let starts = history
+        .iter()
+        .filter(|line| *line == "INFO MCCP2 INITIALIZED")
+        .count();
+    assert_eq!(starts, 2, "{}", history.join("\n"));
+    // TinTin++ reports the end of our first stream after the prompt it carried, then
+    // the second stream, which carries the answer.
+    let at = in_order(
+        &history,
+        &[
+            "INFO MCCP2 INITIALIZED",
+            "Ready.",
+            "tel:sh> #COMPRESSION END, DISABLING MCCP2.",
+            "mud",
+            "RCVD IAC SB MCCP2",
+            "INFO MCCP2 INITIALIZED",
+            "MUD options: GMCP",
+        ],
+    );
+    assert!(
+        history[at[6] + 1].starts_with("MTTS "),
+        "{}",
+        history.join("\n")
+    );
+    let _ = std::fs::remove_file(script);
+}
