@@ -2469,6 +2469,11 @@ async fn main() -> Result<()> {
         run.push(mccp_ratio, "x", Impl::Ours, None, wire_ratio);
         run.push(mccp_ratio, "x", Impl::Zlib, None, Ok(vec![library]));
         run.push(mccp_best, "x", Impl::Zlib, None, Ok(vec![best]));
+        for (case, level, window_bits, mem_level, writes) in mccp::RATIO_BREAKDOWN {
+            let settings = (level, window_bits, mem_level);
+            let ratio = mccp::ratio(&mud, total / mud.len(), settings, writes);
+            run.push(case, "x", Impl::Zlib, None, Ok(vec![ratio]));
+        }
     }
     if run.wanted(mccp_idle) || run.wanted(mccp_idle_kept) || run.wanted(mccp_idle_plain) {
         for (case, compression, goal) in [

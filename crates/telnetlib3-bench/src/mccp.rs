@@ -115,15 +115,26 @@ fn compress_stream(
     times: usize,
     flush: DeflateFlush,
 ) -> usize {
-    let mut out = vec![0; block.len() + block.len() / 100 + 1024];
+    compress_pieces(deflate, std::iter::repeat_n(block, times), flush)
+}
+
+/// Compress `pieces` into one stream, flushing with `flush` after each but the last,
+/// which finishes it; returns the compressed size.
+fn compress_pieces<'a>(
+    deflate: &mut Deflate,
+    pieces: impl ExactSizeIterator<Item = &'a [u8]>,
+    flush: DeflateFlush,
+) -> usize {
+    let mut out = vec![0; BLOCK + BLOCK / 100 + 1024];
     let mut total = 0;
-    for n in 0..times {
-        let flush = if n + 1 == times {
+    let count = pieces.len();
+    for (n, piece) in pieces.enumerate() {
+        let flush = if n + 1 == count {
             DeflateFlush::Finish
         } else {
             flush
         };
-        let mut rest = block;
+        let mut rest = piece;
         loop {
             let (before_in, before_out) = (deflate.total_in(), deflate.total_out());
             let status = deflate.compress(rest, &mut out, flush);
@@ -166,15 +177,116 @@ pub(crate) fn zlib_in_memory(block: &[u8], total: usize, runs: usize) -> Vec<f64
 /// and a sync flush per block (what MCCP2 sends), and with zlib's best (level 9, wbits
 /// 15, memLevel 9, one stream, no flushes).
 pub(crate) fn ratios(block: &[u8], times: usize) -> (f64, f64) {
+    (
+        ratio(block, times, (9, 12, 5), Writes::Blocks),
+        ratio(block, times, (9, 15, 9), Writes::None),
+    )
+}
+
+/// Where the MUD text is cut into writes: how often the compressor is flushed.
+#[derive(Clone, Copy)]
+pub(crate) enum Writes {
+    /// One stream, no flush until its end: zlib's best case.
+    None,
+    /// A sync flush per 64 KiB block (a bulk writer's batches).
+    Blocks,
+    /// A sync flush per MUD write: a room (or a combat round) and its prompt, some
+    /// 300 bytes, as a MUD server sends them and telnetlib3 flushes each write.
+    Rooms,
+    /// A sync flush per line.
+    Lines,
+}
+
+/// The ratio gap between our compressor and zlib's best, split into its causes: each
+/// row changes one thing from ours (level 9, wbits 12, memLevel 5, a flush per write)
+/// toward zlib's best (level 9, wbits 15, memLevel 9, one stream without flushes), or
+/// is zlib's default level.
+pub(crate) const RATIO_BREAKDOWN: [(&str, i32, i32, i32, Writes); 7] = [
+    (
+        "15g ratio: ours (9, wbits 12, memLevel 5), a sync flush per line",
+        9,
+        12,
+        5,
+        Writes::Lines,
+    ),
+    (
+        "15h ratio: ours, a sync flush per MUD write (a room and its prompt, ~0.3 KiB)",
+        9,
+        12,
+        5,
+        Writes::Rooms,
+    ),
+    (
+        "15i ratio: ours, one stream without flushes",
+        9,
+        12,
+        5,
+        Writes::None,
+    ),
+    (
+        "15j ratio: ours with zlib's window (wbits 15), no flushes",
+        9,
+        15,
+        5,
+        Writes::None,
+    ),
+    (
+        "15k ratio: ours with zlib's memLevel (8), no flushes",
+        9,
+        12,
+        8,
+        Writes::None,
+    ),
+    (
+        "15l ratio: level 9 with zlib's defaults otherwise (wbits 15, memLevel 8), no flushes",
+        9,
+        15,
+        8,
+        Writes::None,
+    ),
+    (
+        "15m ratio: zlib's defaults (level 6, wbits 15, memLevel 8), no flushes",
+        6,
+        15,
+        8,
+        Writes::None,
+    ),
+];
+
+/// Uncompressed / compressed for `block` repeated `times`, compressed with `level`,
+/// `window_bits` and `mem_level`, flushed as `writes` says.
+pub(crate) fn ratio(
+    block: &[u8],
+    times: usize,
+    (level, window_bits, mem_level): (i32, i32, i32),
+    writes: Writes,
+) -> f64 {
     let plain = (block.len() * times) as f64;
-    let ours = compress_stream(
-        &mut deflater(9, 12, 5),
-        block,
-        times,
-        DeflateFlush::SyncFlush,
-    );
-    let best = compress_stream(&mut deflater(9, 15, 9), block, times, DeflateFlush::NoFlush);
-    (plain / ours as f64, plain / best as f64)
+    let mut deflate = deflater(level, window_bits, mem_level);
+    let cuts: Vec<&[u8]> = match writes {
+        Writes::None | Writes::Blocks => vec![block],
+        // A prompt line ends each room or round.
+        Writes::Rooms => {
+            let mut writes = Vec::new();
+            let (mut start, mut at) = (0, 0);
+            for line in block.split_inclusive(|&b| b == b'\n') {
+                at += line.len();
+                if line.ends_with(b"> \x1b[0m\r\n") || at == block.len() {
+                    writes.push(&block[start..at]);
+                    start = at;
+                }
+            }
+            writes
+        }
+        Writes::Lines => block.split_inclusive(|&b| b == b'\n').collect(),
+    };
+    let flush = match writes {
+        Writes::None => DeflateFlush::NoFlush,
+        _ => DeflateFlush::SyncFlush,
+    };
+    let pieces = (0..times).flat_map(|_| cuts.iter().copied());
+    let pieces: Vec<&[u8]> = pieces.collect();
+    plain / compress_pieces(&mut deflate, pieces.into_iter(), flush) as f64
 }
 
 /// Per run: MB/s (uncompressed) of `total` bytes of `block` from our server with MCCP2

@@ -193,6 +193,34 @@ fn quick_run_prints_a_row_per_case() {
             "15f compression ratio, zlib's best (level 9, wbits 15, memLevel 9)",
             &["zlib-rs in memory"][..],
         ),
+        (
+            "15g ratio: ours (9, wbits 12, memLevel 5), a sync flush per line",
+            &["zlib-rs in memory"][..],
+        ),
+        (
+            "15h ratio: ours, a sync flush per MUD write (a room and its prompt, ~0.3 KiB)",
+            &["zlib-rs in memory"][..],
+        ),
+        (
+            "15i ratio: ours, one stream without flushes",
+            &["zlib-rs in memory"][..],
+        ),
+        (
+            "15j ratio: ours with zlib's window (wbits 15), no flushes",
+            &["zlib-rs in memory"][..],
+        ),
+        (
+            "15k ratio: ours with zlib's memLevel (8), no flushes",
+            &["zlib-rs in memory"][..],
+        ),
+        (
+            "15l ratio: level 9 with zlib's defaults otherwise (wbits 15, memLevel 8), no flushes",
+            &["zlib-rs in memory"][..],
+        ),
+        (
+            "15m ratio: zlib's defaults (level 6, wbits 15, memLevel 8), no flushes",
+            &["zlib-rs in memory"][..],
+        ),
     ] {
         for implementation in implementations {
             assert!(
