@@ -1,6 +1,7 @@
 //! The MUD flags of the tools as processes: `--compression-idle-release` on both (a
-//! restart on the wire, 0 for never, bad values refused in one line) and the client's
-//! `--gmcp-modules ""` (telnetlib3's defaults).
+//! restart on the wire, 0 for never, bad values refused in one line), the client's
+//! `--gmcp-modules ""` (telnetlib3's defaults), and the server's warning when a client
+//! fills a MUD data store.
 
 mod common;
 
@@ -101,5 +102,42 @@ fn empty_gmcp_modules_fall_back_to_telnetlib3s_defaults() {
         assert!(out.status.success(), "{out:?}");
         let expected = r#"GMCP Core.Supports.Set ["char 1","char.vitals 1","char.items 1","room 1","room.info 1","comm 1","comm.channel 1","group 1"]"#;
         assert!(text.contains(expected), "{modules:?}: {text}");
+    }
+}
+
+/// A client that fills a MUD data store: each item lost is an event, but the server's
+/// log says so once per connection, at warn level.
+#[test]
+fn a_full_mud_store_is_logged_once_per_connection() {
+    let (mut server, port) = start_server(&["--connect-maxwait", "0.2"]);
+    let mut wire = b"\xff\xfb\x66".to_vec(); // WILL AARDWOLF
+                                             // 7 000 bytes on each of five channels: the store (16 KiB) takes two.
+    for channel in 100u8..105 {
+        wire.extend_from_slice(&[0xff, 0xfa, 0x66, channel]);
+        wire.extend(std::iter::repeat_n(b'x', 7_000));
+        wire.extend_from_slice(&[0xff, 0xf0]);
+    }
+    for _ in 0..2 {
+        let mut client = Raw::connect(port);
+        client.send(&wire);
+        client.read_until(b"tel:sh> ");
+        client.send(b"quit\r\n");
+        client.read_until(b"Goodbye.");
+    }
+    let _ = server.wait_for_line("Connection closed for");
+    let _ = server.wait_for_line("Connection closed for");
+    let warnings: Vec<String> = server
+        .stderr_so_far()
+        .iter()
+        .filter(|line| line.contains("a MUD data store is full"))
+        .cloned()
+        .collect();
+    assert_eq!(warnings.len(), 2, "{:?}", server.stderr_so_far());
+    for warning in &warnings {
+        assert!(warning.starts_with("WARNING "), "{warning}");
+        assert!(
+            warning.contains("option=AARDWOLF name=\"affect\""),
+            "{warning}"
+        );
     }
 }
