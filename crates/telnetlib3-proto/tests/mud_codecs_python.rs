@@ -8,6 +8,7 @@
 //! values as JSON on its standard input and prints what its codecs make of them.
 
 #[path = "support/python.rs"]
+#[allow(dead_code)] // No server here: only `python()` and `script()`.
 mod python;
 
 use std::io::Write;
