@@ -104,9 +104,10 @@ pub struct ClientConfig {
     /// output, as [`ServerConfig::compression_idle_release`](crate::ServerConfig::compression_idle_release)
     /// does for a server's MCCP2. `None` (the default): the stream runs until MCCP3
     /// ends. Not on by default as on a server: a client holds one compressor, not
-    /// thousands, and telnetlib3 5.0.1's server reads the bytes after a second
-    /// `SB MCCP3` that arrive in the same read as plain Telnet, so it misreads a
-    /// restart; our server reads it.
+    /// thousands, and telnetlib3 5.0.1's server starts decompressing only with the read
+    /// after an `SB MCCP3` (its `data_received`), so a restart whose first compressed
+    /// bytes share a read with the `SB` would be taken as plain Telnet; our server reads
+    /// it.
     pub compression_idle_release: Option<Duration>,
     /// TELNETS: [`open_connection`] begins with a TLS handshake, verifying the server as
     /// this says (telnetlib3's `ssl` and `server_hostname`). The handshake is part of
