@@ -198,6 +198,74 @@ mod tests {
         );
     }
 
+    /// GMCP, MSDP and MSSP items of 7 902 bytes (a subnegotiation holds 8 KiB at most):
+    /// eight fit in each store's 64 KiB, the ninth is reported by its own event and then
+    /// by `MudDataDropped`, and is not kept.
+    #[test]
+    fn a_full_store_reports_what_it_drops() {
+        let big = "x".repeat(7_890);
+        let frames: [(TelnetOption, fn(usize, &str) -> Vec<u8>); 3] = [
+            (TelnetOption::Gmcp, |n, big| {
+                format!("Pkg{n:05} \"{big}\"").into_bytes()
+            }),
+            (TelnetOption::Msdp, |n, big| {
+                [
+                    &[1][..],
+                    format!("VAR{n:05}").as_bytes(),
+                    &[2],
+                    big.as_bytes(),
+                ]
+                .concat()
+            }),
+            (TelnetOption::Mssp, |n, big| {
+                [
+                    &[1][..],
+                    format!("VAR{n:05}").as_bytes(),
+                    &[2],
+                    big.as_bytes(),
+                ]
+                .concat()
+            }),
+        ];
+        for (option, payload) in frames {
+            let mut server =
+                Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
+            let mut log = Log::default();
+            server.receive(&[255, 251, option.code()], &mut log);
+            for n in 0..9 {
+                let frame = [
+                    &[255, 250, option.code()][..],
+                    &payload(n, &big),
+                    &[255, 240],
+                ];
+                server.receive(&frame.concat(), &mut log);
+            }
+            let dropped: Vec<&String> = log
+                .events
+                .iter()
+                .filter(|event| event.starts_with("MudDataDropped"))
+                .collect();
+            let name = if option == TelnetOption::Gmcp {
+                "Pkg00008"
+            } else {
+                "VAR00008"
+            };
+            assert_eq!(
+                dropped,
+                [&format!(
+                    "MudDataDropped(DataDropped {{ option: {option:?}, name: \"{name}\" }})"
+                )],
+                "{option:?}"
+            );
+            let kept = match option {
+                TelnetOption::Gmcp => server.gmcp_data().len(),
+                TelnetOption::Msdp => server.msdp_data().len(),
+                _ => server.mssp_data().len(),
+            };
+            assert_eq!(kept, 8, "{option:?}");
+        }
+    }
+
     /// TinTin++ 2.02's TTYPE cycle and NEW-ENVIRON answer (MNES), as it sends them: the
     /// MTTS flags come from its third terminal type, and its MNES variables, which the
     /// server's SEND asks for with a bare VAR ("every variable"), stay in the environ store.
