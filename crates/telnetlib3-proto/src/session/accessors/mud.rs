@@ -203,8 +203,10 @@ mod tests {
     /// by `MudDataDropped`, and is not kept.
     #[test]
     fn a_full_store_reports_what_it_drops() {
+        /// The payload of item `n`, around `big`.
+        type Payload = fn(usize, &str) -> Vec<u8>;
         let big = "x".repeat(7_890);
-        let frames: [(TelnetOption, fn(usize, &str) -> Vec<u8>); 3] = [
+        let frames: [(TelnetOption, Payload); 3] = [
             (TelnetOption::Gmcp, |n, big| {
                 format!("Pkg{n:05} \"{big}\"").into_bytes()
             }),
