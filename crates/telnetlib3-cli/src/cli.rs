@@ -151,9 +151,38 @@ pub fn parse_locale(text: &str) -> Result<String, String> {
     }
 }
 
+/// A network for `--trusted-proxy`: `10.0.0.0/8`, `fd00::/8`, or one address
+/// (`127.0.0.1`, `::1`) for itself alone.
+///
+/// # Errors
+///
+/// A message for clap when the text is neither.
+pub fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .map(|network| network.trunc())
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{text}' is not an address or a network (such as 10.0.0.0/8)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_are_networks_or_single_addresses() {
+        assert_eq!(
+            parse_network("10.1.2.3/8"),
+            Ok("10.0.0.0/8".parse().unwrap())
+        );
+        assert_eq!(
+            parse_network("127.0.0.1"),
+            Ok("127.0.0.1/32".parse().unwrap())
+        );
+        assert_eq!(parse_network("::1"), Ok("::1/128".parse().unwrap()));
+        assert!(parse_network("10.0.0.0/33").is_err());
+        assert!(parse_network("localhost").is_err());
+    }
 
     #[test]
     fn seconds_accept_fractions_and_refuse_negatives() {

@@ -232,6 +232,8 @@ pub struct Negotiated {
     pub charset: Option<String>,
     /// The client's NEW-ENVIRON (or ENVIRON) variables, in arrival order.
     pub environ: Vec<Variable>,
+    /// The client's address (the one a PROXY header named, behind a load balancer).
+    pub client_address: Option<std::net::IpAddr>,
 }
 
 impl Negotiated {
@@ -244,8 +246,15 @@ impl Negotiated {
             size: window_size(writer),
             charset: writer.charset(),
             environ: writer.environ(),
+            client_address: client_address(writer.peer()),
         }
     }
+}
+
+/// The address in a connection's name (`127.0.0.5 40000`, as [`TelnetWriter::peer`]
+/// gives it).
+fn client_address(peer: &str) -> Option<std::net::IpAddr> {
+    peer.split(' ').next()?.parse().ok()
 }
 
 /// The window size `(cols, rows)` to give the pty: the client's, with 80x25 for a zero
@@ -269,7 +278,10 @@ fn window_size(writer: &TelnetWriter) -> (u16, u16) {
 /// - LANG from the client's LANG variable, else `en_US.CHARSET` from CHARSET, else
 ///   `defaults.lang`;
 /// - the client's other variables on [`CLIENT_VARIABLES`] or named `LC_*`, with valid
-///   values (locale names for LANG and `LC_*`, never paths); the first of each name wins.
+///   values (locale names for LANG and `LC_*`, never paths); the first of each name wins;
+/// - REMOTEHOST: the client's address, as login(1) records it from telnetd's `-h` (the
+///   address a PROXY header named, behind a load balancer), set before the client's
+///   variables so that none can replace it.
 pub fn environment(
     server: impl Fn(&str) -> Option<OsString>,
     negotiated: &Negotiated,
@@ -328,6 +340,9 @@ pub fn environment(
         })
         .unwrap_or_else(|| defaults.lang.clone());
     set(&mut env, "LANG", lang.into());
+    if let Some(address) = negotiated.client_address {
+        set(&mut env, "REMOTEHOST", address.to_string().into());
+    }
     for variable in &negotiated.environ {
         let Ok(name) = std::str::from_utf8(&variable.name) else {
             continue;
@@ -995,7 +1010,9 @@ mod tests {
                 var("TERM", b"vt100"),
                 var("COLORTERM", b"second"),
                 var("LC_ALL", &[b'x'; MAX_VALUE_LEN + 1]),
+                var("REMOTEHOST", b"10.9.9.9"),
             ],
+            client_address: Some("127.0.0.5".parse().unwrap()),
         };
         assert_eq!(
             render(&environment(server, &negotiated, &EnvDefaults::default())),
@@ -1006,6 +1023,7 @@ mod tests {
                 "LINES=30",
                 "COLUMNS=100",
                 "LANG=de_DE.UTF-8",
+                "REMOTEHOST=127.0.0.5",
                 "COLORTERM=truecolor",
                 "LC_TIME=C",
             ]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use telnetlib3::proto::{ServerPlan, SessionConfig, TelnetOption};
-use telnetlib3::{create_server, Error, Server, ServerConfig, TerminalDefaults};
+use telnetlib3::{
+    create_server, create_server_with_listeners, Error, Server, ServerConfig, TerminalDefaults,
+};
 use tracing::debug;
 
 use crate::shell::{self, ShellText};
@@ -72,6 +74,25 @@ pub struct Options {
     /// Options offered with WILL once the client speaks Telnet (`--always-will`), such
     /// as GMCP and MSDP for MUD clients.
     pub always_will: Vec<TelnetOption>,
+    /// Client addresses from PROXY protocol headers, sent by these load balancers only
+    /// (`--proxy-protocol`, `--trusted-proxy`).
+    pub proxy_protocol: Option<telnetlib3::ProxyProtocol>,
+    /// Share the port with other processes: SO_REUSEPORT (`--reuse-port`).
+    pub reuse_port: bool,
+}
+
+/// Where the server takes its connections from.
+#[derive(Debug)]
+pub enum Listen {
+    /// Listen on every address a host name resolves to, on a port.
+    Address {
+        /// The host name or address.
+        host: String,
+        /// The port (0: any free port).
+        port: u16,
+    },
+    /// Accept on sockets already listening: those systemd passes (`LISTEN_FDS`).
+    Sockets(Vec<std::net::TcpListener>),
 }
 
 /// Why the server could not start.
@@ -111,6 +132,8 @@ impl Default for Options {
             tls_handshake_timeout: telnetlib3::DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             mssp: Vec::new(),
             always_will: Vec::new(),
+            proxy_protocol: None,
+            reuse_port: false,
         }
     }
 }
@@ -123,9 +146,22 @@ impl Default for Options {
 /// When the address cannot be listened on, or the program cannot be run (checked once
 /// here, so that a typo does not give a server that fails every connection).
 pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, StartError> {
+    let listen = Listen::Address {
+        host: host.to_string(),
+        port,
+    };
+    start_on(listen, options).await
+}
+
+/// [`start`] on an address, or on sockets already listening.
+///
+/// # Errors
+///
+/// As [`start`].
+pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, StartError> {
     let mut config = ServerConfig::default();
-    config.host = host.to_string();
-    config.port = port;
+    config.proxy_protocol.clone_from(&options.proxy_protocol);
+    config.reuse_port = options.reuse_port;
     config.connect_maxwait = options.connect_maxwait;
     config.timeout = options.timeout;
     config.compression = options.compression;
@@ -170,7 +206,7 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
             .min(tokio::sync::Semaphore::MAX_PERMITS);
         Arc::new(tokio::sync::Semaphore::new(permits))
     });
-    let server = create_server(config, move |reader, writer| {
+    let shell = move |reader, writer| {
         let text = text.clone();
         let program = program.clone();
         let limit = limit.clone();
@@ -201,9 +237,15 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
                 debug!("shell ended: {error}");
             }
         }
+    };
+    Ok(match listen {
+        Listen::Address { host, port } => {
+            config.host = host;
+            config.port = port;
+            create_server(config, shell).await?
+        }
+        Listen::Sockets(listeners) => create_server_with_listeners(listeners, config, shell)?,
     })
-    .await?;
-    Ok(server)
 }
 
 /// Gather `--mssp NAME=VALUE` flags into variables, a name given again adding a value

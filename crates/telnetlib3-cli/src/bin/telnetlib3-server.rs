@@ -98,6 +98,18 @@ struct Args {
     /// clients), after telnetlib3's own requests
     #[arg(long, value_name = "OPT", value_parser = cli::parse_options, default_value = "")]
     always_will: cli::OptionList,
+    /// each connection begins with a PROXY protocol header (v1 or v2, as HAProxy's
+    /// send-proxy / send-proxy-v2 write it) naming the client; needs --trusted-proxy
+    #[arg(long, requires = "trusted_proxy")]
+    proxy_protocol: bool,
+    /// a load balancer allowed to send PROXY headers: an address or a network
+    /// (repeatable); connections from anywhere else are refused
+    #[arg(long, value_name = "CIDR", value_parser = cli::parse_network, requires = "proxy_protocol")]
+    trusted_proxy: Vec<telnetlib3::IpNet>,
+    /// share the port with other server processes (SO_REUSEPORT): the kernel spreads
+    /// new connections among them
+    #[arg(long)]
+    reuse_port: bool,
     /// arguments for --pty-exec's PROGRAM
     #[arg(last = true, value_name = "ARGS")]
     pty_args: Vec<String>,
@@ -116,10 +128,42 @@ fn main() -> ExitCode {
     if let Err(status) = cli::init_logging(PROGRAM, args.loglevel, &args.log) {
         return status;
     }
-    cli::run_main(PROGRAM, cli::Runtime::MultiThread, run(args))
+    // Before any thread starts: taking them unsets LISTEN_FDS and LISTEN_PID, so that
+    // the programs --pty-exec runs do not take them for their own.
+    let activated = match activated_sockets() {
+        Ok(sockets) => sockets,
+        Err(error) => {
+            eprintln!("{PROGRAM}: error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    cli::run_main(PROGRAM, cli::Runtime::MultiThread, run(args, activated))
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+/// The listening TCP sockets systemd's socket activation passed (`LISTEN_FDS`, for this
+/// process's `LISTEN_PID`), in order; none when started otherwise.
+fn activated_sockets() -> anyhow::Result<Vec<std::net::TcpListener>> {
+    let mut passed = listenfd::ListenFd::from_env();
+    (0..passed.len())
+        .filter_map(|index| {
+            passed
+                .take_tcp_listener(index)
+                .map_err(|error| {
+                    anyhow::anyhow!("passed socket #{index} is not a listening TCP socket: {error}")
+                })
+                .transpose()
+        })
+        .collect()
+}
+
+/// Tell the service manager how the server stands, when it asked (`NOTIFY_SOCKET`).
+fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    if let Err(error) = sd_notify::notify(state) {
+        warn!("cannot notify the service manager: {error}");
+    }
+}
+
+async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Result<()> {
     if args.pty_exec.is_none() && !args.pty_args.is_empty() {
         anyhow::bail!("arguments after -- are for --pty-exec's program: give --pty-exec PROGRAM");
     }
@@ -157,17 +201,43 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tls_handshake_timeout: args.tls_handshake_timeout,
         mssp: server::mssp_variables(&args.mssp),
         always_will: args.always_will.0,
+        proxy_protocol: args
+            .proxy_protocol
+            .then(|| telnetlib3::ProxyProtocol::new(args.trusted_proxy)),
+        reuse_port: args.reuse_port,
     };
-    let server = server::start(&args.host, args.port, &options).await?;
-    let port = server.local_addrs()[0].port();
-    info!(
-        "Server ready on {}",
-        telnetlib3::net::display_addr(&args.host, port)
-    );
+    let server = if activated.is_empty() {
+        let listen = server::Listen::Address {
+            host: args.host.clone(),
+            port: args.port,
+        };
+        let server = server::start_on(listen, &options).await?;
+        let port = server.local_addrs()[0].port();
+        info!(
+            "Server ready on {}",
+            telnetlib3::net::display_addr(&args.host, port)
+        );
+        server
+    } else {
+        let server = server::start_on(server::Listen::Sockets(activated), &options).await?;
+        let addrs: Vec<String> = server
+            .local_addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        info!(
+            "Server ready on {} (sockets passed by the service manager)",
+            addrs.join(", ")
+        );
+        server
+    };
+    // systemd's Type=notify: ready now (nothing happens without NOTIFY_SOCKET).
+    notify(&[sd_notify::NotifyState::Ready]);
     if let Some(tls) = tls {
         tokio::spawn(reload_certificates(tls));
     }
     shutdown_signal().await;
+    notify(&[sd_notify::NotifyState::Stopping]);
     info!("Server stop.");
     server.close();
     // The closed connections' programs get their hang-up grace, then SIGKILL, on tasks
