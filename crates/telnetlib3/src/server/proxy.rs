@@ -304,6 +304,39 @@ mod tests {
         ));
     }
 
+    /// Every truncation and every one-byte change of real headers gives a defined
+    /// answer, and a header never claims more bytes than came.
+    #[test]
+    fn any_damaged_header_gives_a_defined_answer() {
+        let mut v2_with_tlv = v2_header(1);
+        v2_with_tlv[15] += 7;
+        v2_with_tlv.extend_from_slice(&[0x05, 0, 4, b'u', b'i', b'd', b'1']);
+        let headers = [
+            b"PROXY TCP4 127.0.0.5 127.0.0.1 40000 6023\r\n".to_vec(),
+            b"PROXY TCP6 ::5 ::1 40000 6023\r\n".to_vec(),
+            b"PROXY UNKNOWN\r\n".to_vec(),
+            v2_header(1),
+            v2_with_tlv,
+        ];
+        for header in headers {
+            for end in 0..=header.len() {
+                check(&header[..end]);
+            }
+            for at in 0..header.len() {
+                for byte in 0..=255 {
+                    let mut damaged = header.clone();
+                    damaged[at] = byte;
+                    check(&damaged);
+                }
+            }
+        }
+        fn check(input: &[u8]) {
+            if let Ok(Some((length, _))) = parse(input) {
+                assert!(length <= input.len(), "{input:?}");
+            }
+        }
+    }
+
     #[test]
     fn only_trusted_networks_may_send_a_header() {
         let config =
