@@ -25,9 +25,17 @@ struct Args {
     /// bind port (0: any free port, shown in the "Server ready" log line)
     #[arg(default_value_t = 6023)]
     port: u16,
-    /// the shell run on each connection (--pty-exec replaces it)
-    #[arg(long, value_enum, default_value = "debug")]
-    shell: server::ShellKind,
+    /// the shell run on each connection: debug, echo, wargame, relay (see --relay-to),
+    /// or a PROGRAM run with pipes, no pty, as inetd runs one (use -- to pass args);
+    /// --pty-exec replaces it
+    #[arg(long, value_name = "SHELL|PROGRAM", default_value = "debug", value_parser = cli::parse_shell)]
+    shell: cli::ShellChoice,
+    /// where --shell relay connects a client that gave the passcode
+    #[arg(long, value_name = "HOST:PORT", value_parser = cli::parse_host_port)]
+    relay_to: Option<(String, u16)>,
+    /// the passcode --shell relay asks for ('' asks none)
+    #[arg(long, value_name = "CODE", default_value = telnetlib3_cli::relay::DEFAULT_PASSCODE)]
+    relay_passcode: String,
     /// timeout for pending negotiation, in seconds
     #[arg(long, default_value = "1.5", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     connect_maxwait: Duration,
@@ -110,7 +118,7 @@ struct Args {
     /// new connections among them
     #[arg(long)]
     reuse_port: bool,
-    /// arguments for --pty-exec's PROGRAM
+    /// arguments for --pty-exec's or --shell's PROGRAM
     #[arg(last = true, value_name = "ARGS")]
     pty_args: Vec<String>,
     /// level name (debug, info, warning, error, ...)
@@ -164,9 +172,28 @@ fn notify(state: &[sd_notify::NotifyState<'_>]) {
 }
 
 async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Result<()> {
-    if args.pty_exec.is_none() && !args.pty_args.is_empty() {
-        anyhow::bail!("arguments after -- are for --pty-exec's program: give --pty-exec PROGRAM");
+    let (shell, shell_program) = match args.shell {
+        cli::ShellChoice::Builtin(kind) => (kind, None),
+        cli::ShellChoice::Program(program) => (server::ShellKind::Debug, Some(program)),
+    };
+    if args.pty_exec.is_none() && shell_program.is_none() && !args.pty_args.is_empty() {
+        anyhow::bail!(
+            "arguments after -- are for a program: give --pty-exec PROGRAM or --shell PROGRAM"
+        );
     }
+    if args.pty_exec.is_some() && shell_program.is_some() {
+        anyhow::bail!("--pty-exec and --shell PROGRAM each run a program: give one");
+    }
+    if args.relay_to.is_some() != (shell == server::ShellKind::Relay) {
+        anyhow::bail!("--relay-to HOST:PORT and --shell relay go together");
+    }
+    let relay = args
+        .relay_to
+        .map(|(host, port)| telnetlib3_cli::relay::RelayConfig {
+            host,
+            port,
+            passcode: Some(args.relay_passcode).filter(|code| !code.is_empty()),
+        });
     let tls = match &args.ssl_certfile {
         Some(cert) => {
             let key = args.ssl_keyfile.as_deref().unwrap_or(cert);
@@ -176,7 +203,7 @@ async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Resul
         None => None,
     };
     let options = server::Options {
-        shell: args.shell,
+        shell,
         encoding: args.encoding.0,
         connect_maxwait: args.connect_maxwait,
         timeout: (!args.timeout.is_zero()).then_some(args.timeout),
@@ -205,6 +232,8 @@ async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Resul
             .proxy_protocol
             .then(|| telnetlib3::ProxyProtocol::new(args.trusted_proxy)),
         reuse_port: args.reuse_port,
+        shell_program,
+        relay,
     };
     let server = if activated.is_empty() {
         let listen = server::Listen::Address {
