@@ -230,11 +230,9 @@ impl Exchange {
             };
             input = after;
             if byte == ETX {
-                // The editor drops the line and echoes `^C`.
+                // The editor drops the line and echoes `^C`, as a terminal does; the
+                // program's own output (a shell's new prompt) starts the next line.
                 let _ = self.editor.feed(&[ETX], echo, &mut echoed);
-                if echo {
-                    echoed.extend_from_slice(b"\r\n");
-                }
                 interrupt(running);
             } else if self.editor.pending().is_empty() {
                 debug!("^D: end of the program's input");

@@ -52,8 +52,8 @@ fn interrupt_signals_the_program_and_eof_ends_its_input() {
     let mut client = client_with_echo(port);
     client.read_until(b"ready\r\n");
     client.send(b"dropped\x03");
-    client.read_until(b"dropped^C\r\n");
-    client.read_until(b"interrupted\r\n");
+    client.expect(b"dropped^C");
+    client.expect(b"interrupted\r\n");
     // ^D in the middle of a line does nothing; on an empty line, end of input.
     client.send(b"a\x04\x7f\x04");
     client.read_until(b"end-of-input\r\n");
