@@ -18,6 +18,7 @@
 pub mod cli;
 pub mod client;
 pub mod debug;
+pub mod escape;
 pub mod logging;
 #[cfg(unix)]
 pub mod pipe;
