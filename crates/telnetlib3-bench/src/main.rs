@@ -25,6 +25,7 @@ use tokio::time::timeout;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 mod mccp;
+mod scaling;
 
 /// The Python side, written to a temporary directory at run time.
 const PYTHON_SCRIPT: &str = include_str!("../python/bench.py");
@@ -72,6 +73,13 @@ enum ChildCommand {
         /// of an idle connection (the default), `keep` keeps one stream.
         #[arg(long)]
         compression: Option<String>,
+    },
+    /// Internal: the greeting server behind HAProxy (case 17): SO_REUSEPORT on `port`
+    /// (0: any), PROXY headers from 127.0.0.1.
+    #[command(hide = true)]
+    ProxiedServer {
+        #[arg(long)]
+        port: u16,
     },
     /// Internal: one bulk transfer of ours, in this process only (for profilers).
     #[command(hide = true)]
@@ -1223,16 +1231,18 @@ async fn idle_server(pump: bool, tls: Option<&Path>, compression: Option<&str>) 
                 config.compression_idle_release = None;
             }
         }
-        let server = create_server(config, |mut reader, mut writer| async move {
-            let _ = writer.write(GREETING).await;
-            let _ = writer.drain().await;
-            while matches!(reader.read(4096).await, Ok(data) if !data.is_empty()) {}
-        })
-        .await?;
+        let server = create_server(config, greeting_shell).await?;
         println!("port={}", port_of(&server));
         std::future::pending::<()>().await;
     }
     Ok(())
+}
+
+/// The child servers' shell: the greeting line, then read until the client closes.
+async fn greeting_shell(mut reader: telnetlib3::TelnetReader, mut writer: TelnetWriter) {
+    let _ = writer.write(GREETING).await;
+    let _ = writer.drain().await;
+    while matches!(reader.read(4096).await, Ok(data) if !data.is_empty()) {}
 }
 
 /// One bulk case of ours, for `perf record` and `valgrind --tool=callgrind`.
@@ -1967,6 +1977,7 @@ async fn main() -> Result<()> {
             compression,
         }) => return idle_server(*pump, tls.as_deref(), compression.as_deref()).await,
         Some(ChildCommand::Profile { case, mib }) => return profile(case, *mib).await,
+        Some(ChildCommand::ProxiedServer { port }) => return scaling::proxied_server(*port).await,
         None => {}
     }
     let sizes = Sizes::new(args.quick, args.runs);
@@ -2486,6 +2497,31 @@ async fn main() -> Result<()> {
             run.push(case, "KiB/conn", Impl::Ours, goal, outcome);
         }
     }
+    let haproxy_one = "17 conn/s via HAProxy (PROXY v2), 1 server process";
+    let haproxy_three = "17a conn/s via HAProxy (PROXY v2), 3 --reuse-port processes";
+    let haproxy_scaling = "17b 3 processes / 1 process via HAProxy";
+    if run.wanted(haproxy_one) || run.wanted(haproxy_three) || run.wanted(haproxy_scaling) {
+        for (case, p99_case, processes) in [
+            (haproxy_one, "17c p99 ms via HAProxy, 1 process", 1),
+            (haproxy_three, "17d p99 ms via HAProxy, 3 processes", 3),
+        ] {
+            eprintln!("running {case} / {}", Impl::Ours.name());
+            let (rates, p99s) = match scaling::rate_through_haproxy(processes, sizes).await {
+                Ok((rates, p99s)) => (Ok(rates), Ok(p99s)),
+                Err(error) => (Err(anyhow!("{error:#}")), Err(error)),
+            };
+            run.push(case, "conn/s", Impl::Ours, None, rates);
+            run.push(p99_case, "ms", Impl::Ours, None, p99s);
+        }
+        let row = ratio_row(
+            &run.rows,
+            haproxy_scaling,
+            Impl::Ours,
+            (haproxy_three, haproxy_one),
+            None,
+        );
+        run.rows.push(row);
+    }
     let rows = run.rows;
 
     print_table(&rows);
@@ -2549,6 +2585,15 @@ async fn main() -> Result<()> {
          the wire's ratio as our client counted it in the last run of 15; zlib-rs's the \
          same settings in memory; 15f one stream with zlib's best settings, no flushes.",
         (telnetlib3::MCCP_IDLE_RELEASE + Duration::from_secs(1)).as_secs()
+    );
+    println!(
+        "Case 17: HAProxy 2.6 (Debian) in TCP mode with send-proxy-v2 in front of one child \
+         server process, or three sharing the backend port with SO_REUSEPORT (the kernel \
+         spreads connections among them); each is case 4's greeting server with the PROXY \
+         protocol on (ours only: Python telnetlib3 has no PROXY protocol); clients as case 4's \
+         minimal ones, {IN_FLIGHT} in flight. Case 4's minimal row is the same server without \
+         HAProxy. On this 2-core machine HAProxy, the servers and the clients share the cores: \
+         a scaling figure, not a goal."
     );
     let failed = rows
         .iter()

@@ -151,9 +151,109 @@ pub fn parse_locale(text: &str) -> Result<String, String> {
     }
 }
 
+/// What `--shell` names: a built-in shell, or a program.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShellChoice {
+    /// `debug`, `echo`, `wargame`, `relay`.
+    Builtin(crate::server::ShellKind),
+    /// Anything else: a program, by path or looked up in PATH.
+    Program(String),
+}
+
+/// A `--shell` value: a built-in shell's name, else a program (`/bin/cat`, `bc`).
+///
+/// # Errors
+///
+/// A message for clap when the value is empty.
+pub fn parse_shell(text: &str) -> Result<ShellChoice, String> {
+    use clap::ValueEnum;
+    if text.trim().is_empty() {
+        return Err("give a shell (debug, echo, wargame, relay) or a program".to_string());
+    }
+    Ok(match crate::server::ShellKind::from_str(text, true) {
+        Ok(kind) => ShellChoice::Builtin(kind),
+        Err(_) => ShellChoice::Program(text.to_string()),
+    })
+}
+
+/// `HOST:PORT` (`[::1]:23` for an IPv6 address).
+///
+/// # Errors
+///
+/// A message for clap when there is no port, or it is not a number up to 65535.
+pub fn parse_host_port(text: &str) -> Result<(String, u16), String> {
+    let (host, port) = text
+        .rsplit_once(':')
+        .filter(|(host, _)| !host.is_empty())
+        .ok_or_else(|| format!("'{text}' is not HOST:PORT"))?;
+    let port = port
+        .parse()
+        .map_err(|_| format!("'{port}' in '{text}' is not a port number"))?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|inner| inner.strip_suffix(']'))
+        .unwrap_or(host);
+    Ok((host.to_string(), port))
+}
+
+/// A network for `--trusted-proxy`: `10.0.0.0/8`, `fd00::/8`, or one address
+/// (`127.0.0.1`, `::1`) for itself alone.
+///
+/// # Errors
+///
+/// A message for clap when the text is neither.
+pub fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .map(|network| network.trunc())
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{text}' is not an address or a network (such as 10.0.0.0/8)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shells_are_built_in_names_or_programs() {
+        use crate::server::ShellKind;
+        assert_eq!(
+            parse_shell("relay"),
+            Ok(ShellChoice::Builtin(ShellKind::Relay))
+        );
+        assert_eq!(
+            parse_shell("Echo"),
+            Ok(ShellChoice::Builtin(ShellKind::Echo))
+        );
+        assert_eq!(
+            parse_shell("/bin/cat"),
+            Ok(ShellChoice::Program("/bin/cat".to_string()))
+        );
+        assert!(parse_shell("").is_err());
+        assert_eq!(parse_host_port("[::1]:23"), Ok(("::1".to_string(), 23)));
+        assert_eq!(
+            parse_host_port("bbs.example:2323"),
+            Ok(("bbs.example".to_string(), 2323))
+        );
+        assert!(parse_host_port("nohost").is_err());
+        assert!(parse_host_port(":23").is_err());
+        assert!(parse_host_port("h:70000").is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_single_addresses() {
+        assert_eq!(
+            parse_network("10.1.2.3/8"),
+            Ok("10.0.0.0/8".parse().unwrap())
+        );
+        assert_eq!(
+            parse_network("127.0.0.1"),
+            Ok("127.0.0.1/32".parse().unwrap())
+        );
+        assert_eq!(parse_network("::1"), Ok("::1/128".parse().unwrap()));
+        assert!(parse_network("10.0.0.0/33").is_err());
+        assert!(parse_network("localhost").is_err());
+    }
 
     #[test]
     fn seconds_accept_fractions_and_refuse_negatives() {

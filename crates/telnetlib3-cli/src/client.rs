@@ -26,7 +26,8 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::{mpsc, Notify};
 use tracing::{debug, warn};
 
-use crate::terminal::{self, Terminal, TerminalMode, ESCAPE};
+use crate::escape::{self, EscapeCommand, StatusDetails};
+use crate::terminal::{self, Terminal, TerminalMode};
 
 /// The most data taken from the connection at once.
 const READ_SIZE: usize = 64 * 1024;
@@ -388,8 +389,31 @@ impl Ending {
     }
 }
 
-/// The banner telnetlib3 prints when an interactive session starts.
+/// The banner telnetlib3 prints when an interactive session starts (with the default
+/// escape character).
 pub const BANNER: &str = "Escape character is '^]'.";
+
+/// How the user set up the interactive session.
+#[derive(Clone, Debug)]
+pub struct Interaction {
+    /// A terminal mode asked for instead of following the server (`--line-mode`,
+    /// `--raw-mode`, the prompt's `mode`).
+    pub forced: Option<Forced>,
+    /// The character that opens the `telnet> ` prompt (`-e`; `None`: none).
+    pub escape: Option<u8>,
+    /// The encoding's name, for `status`.
+    pub encoding: String,
+}
+
+impl Default for Interaction {
+    fn default() -> Self {
+        Self {
+            forced: None,
+            escape: Some(terminal::ESCAPE),
+            encoding: "none (bytes)".to_string(),
+        }
+    }
+}
 
 /// The local echo of typed bytes, as telnetlib3's `_send_stdin`: DEL and BS rub out, CR
 /// starts a line, other control characters are not shown.
@@ -472,7 +496,8 @@ fn follow(
 
 /// The interactive session on `terminal` (standard input): the banner, then keyboard to
 /// server and server to standard output until one of the [`Ending`]s, whose message is
-/// printed. `changes` is notified on every option change (from the connection's event
+/// printed. The escape character opens the `telnet> ` prompt ([`crate::escape`]), where
+/// `close` or `quit` (or end of file) ends the session with [`Ending::Escape`]. `changes` is notified on every option change (from the connection's event
 /// hook), so that the terminal mode follows the server at once. The terminal is restored
 /// before returning, and by `terminal`'s `Drop` on any other way out.
 ///
@@ -484,7 +509,7 @@ pub async fn interactive(
     reader: &mut TelnetReader,
     writer: &mut TelnetWriter,
     terminal: &mut Terminal,
-    forced: Option<Forced>,
+    mut interaction: Interaction,
     changes: Arc<Notify>,
     filter: &mut Output,
     encode: &mut Input,
@@ -493,11 +518,21 @@ pub async fn interactive(
     let mut stdout = io::stdout();
     let mut input = stdin_chunks();
     let mut input_open = true;
-    deliver(&mut stdout, format!("{BANNER}\r\n").as_bytes())?;
+    terminal
+        .set_escape(interaction.escape)
+        .map_err(PumpError::Terminal)?;
+    let banner = match interaction.escape {
+        Some(escape) => format!(
+            "Escape character is '{}'.\r\n",
+            escape::show_escape(Some(escape))
+        ),
+        None => "No escape character.\r\n".to_string(),
+    };
+    deliver(&mut stdout, banner.as_bytes())?;
     // The size may have changed since it was measured for the configuration (before
     // SIGWINCH was watched).
     send_window_size(writer);
-    let mut mode = writer.with_session(|s| decide_mode(s, forced));
+    let mut mode = writer.with_session(|s| decide_mode(s, interaction.forced));
     terminal.set(mode.terminal).map_err(PumpError::Terminal)?;
     let ending = loop {
         let ending = tokio::select! {
@@ -516,11 +551,20 @@ pub async fn interactive(
             chunk = input.recv(), if input_open => match chunk {
                 Some(data) => {
                     // An option change ready at the same moment applies to this input.
-                    follow(writer, terminal, forced, &mut mode)?;
+                    follow(writer, terminal, interaction.forced, &mut mode)?;
                     // As telnetlib3: the read holding the escape is not sent (in line
                     // mode it is an unfinished line).
-                    if data.contains(&ESCAPE) {
-                        break Ending::Escape;
+                    if interaction.escape.is_some_and(|escape| memchr::memchr(escape, &data).is_some()) {
+                        let prompted =
+                            command_prompt(writer, terminal, &mut input, &mut stdout, &mut interaction)
+                                .await?;
+                        if prompted == Prompted::Close {
+                            break Ending::Escape;
+                        }
+                        // Back to the session, in the mode it asks for (or `mode` set).
+                        mode = writer.with_session(|s| decide_mode(s, interaction.forced));
+                        terminal.set(mode.terminal).map_err(PumpError::Terminal)?;
+                        continue;
                     }
                     if mode.local_echo && !deliver(&mut stdout, &echo_bytes(&data))? {
                         break Ending::OutputClosed;
@@ -561,7 +605,7 @@ pub async fn interactive(
         if let Some(ending) = ending {
             break ending;
         }
-        follow(writer, terminal, forced, &mut mode)?;
+        follow(writer, terminal, interaction.forced, &mut mode)?;
     };
     debug!("interactive session ends: {ending:?}");
     if ending != Ending::ServerClosed {
@@ -573,6 +617,103 @@ pub async fn interactive(
     }
     terminal.restore();
     Ok(ending)
+}
+
+/// How the `telnet> ` prompt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Prompted {
+    /// Back to the session.
+    Resume,
+    /// `close`, `quit`, or end of file at the prompt: end the session.
+    Close,
+}
+
+/// BSD telnet's command mode: `telnet> `, one line read in the terminal's own line
+/// editing, one command run (see [`escape::parse`]); then back to the session.
+async fn command_prompt(
+    writer: &mut TelnetWriter,
+    terminal: &mut Terminal,
+    input: &mut mpsc::Receiver<Vec<u8>>,
+    stdout: &mut io::Stdout,
+    interaction: &mut Interaction,
+) -> Result<Prompted, PumpError> {
+    terminal
+        .set(TerminalMode::Prompt)
+        .map_err(PumpError::Terminal)?;
+    deliver(stdout, format!("\r\n{}", escape::PROMPT).as_bytes())?;
+    let mut line = Vec::new();
+    while !line.ends_with(b"\n") {
+        let chunk = input.recv().await;
+        let end_of_file = match chunk {
+            Some(chunk) => {
+                line.extend_from_slice(&chunk);
+                // ^D ends a read (see `TerminalMode::Prompt`): alone, it is end of file.
+                line.last() == Some(&terminal::EOT) && {
+                    line.pop();
+                    line.is_empty()
+                }
+            }
+            None => true,
+        };
+        if end_of_file {
+            // End of file at the prompt: quit, as BSD telnet does.
+            deliver(stdout, b"\r\n")?;
+            return Ok(Prompted::Close);
+        }
+    }
+    let line = String::from_utf8_lossy(&line);
+    let command = escape::parse(line.trim_end_matches(['\r', '\n']));
+    debug!("telnet> {command:?}");
+    let reply = match command {
+        EscapeCommand::Resume => None,
+        EscapeCommand::Close => return Ok(Prompted::Close),
+        EscapeCommand::Send(command) => {
+            writer.send_command(command);
+            None
+        }
+        EscapeCommand::Synch => {
+            writer.send_synch();
+            None
+        }
+        EscapeCommand::Status => {
+            let tls = writer
+                .tls()
+                .map(|tls| format!("{} {}", tls.version, tls.cipher_suite));
+            let details = StatusDetails {
+                encoding: &interaction.encoding,
+                tls: tls.as_deref(),
+                forced: interaction.forced,
+                escape: interaction.escape,
+            };
+            Some(writer.with_session(|session| escape::status(session, writer.peer(), &details)))
+        }
+        EscapeCommand::Mode(forced) => {
+            interaction.forced = forced;
+            None
+        }
+        EscapeCommand::SetEscape(escape) => {
+            interaction.escape = escape;
+            terminal.set_escape(escape).map_err(PumpError::Terminal)?;
+            Some(format!(
+                "Escape character is '{}'.\r\n",
+                escape::show_escape(escape)
+            ))
+        }
+        EscapeCommand::Suspend => {
+            terminal.restore();
+            let _ = rustix::process::kill_process(
+                rustix::process::getpid(),
+                rustix::process::Signal::STOP,
+            );
+            None
+        }
+        EscapeCommand::Help(text) => Some(text.to_string()),
+        EscapeCommand::Invalid(complaint) => Some(format!("{complaint}\r\n")),
+    };
+    if let Some(reply) = reply {
+        deliver(stdout, reply.as_bytes())?;
+    }
+    Ok(Prompted::Resume)
 }
 
 /// CR LF to LF, across chunk boundaries, for a program reading the server's lines.

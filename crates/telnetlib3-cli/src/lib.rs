@@ -18,9 +18,15 @@
 pub mod cli;
 pub mod client;
 pub mod debug;
+pub mod escape;
 pub mod logging;
 #[cfg(unix)]
+pub mod pipe;
+#[cfg(unix)]
+mod process;
+#[cfg(unix)]
 pub mod pty;
+pub mod relay;
 pub mod server;
 pub mod shell;
 pub mod terminal;

@@ -37,11 +37,10 @@ use std::ffi::OsString;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use pty_process::{OwnedReadPty, OwnedWritePty, Size};
-use rustix::process::{kill_process_group, Pid, Signal};
+use rustix::process::Pid;
 use rustix::termios::{
     self, InputModes, LocalModes, OptionalActions, OutputModes, SpecialCodeIndex, Termios,
 };
@@ -50,19 +49,13 @@ use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::{Command, TelnetOption};
 use telnetlib3::{PeerCommands, TelnetReader, TelnetWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::process::Child;
-use tokio::sync::Notify;
 use tracing::{debug, info, warn};
 
 /// The name in the one-line message a client gets when its program cannot start.
 const PROGRAM_NAME: &str = "telnetlib3-server";
 
-/// How long a hung-up program has to exit after SIGHUP before it is killed.
-pub const HANGUP_GRACE: Duration = Duration::from_secs(2);
-
-/// After the program exited, its output is still forwarded until the pty reports end of
-/// file or is quiet this long (a background process may hold the pty open).
-const DRAIN_IDLE: Duration = Duration::from_millis(200);
+pub use crate::process::{wait_reaped, HANGUP_GRACE};
+use crate::process::{Running, DRAIN_IDLE};
 
 /// Without SGA, telnetlib3 sends `IAC GA` once the program's output pauses this long
 /// (cooked mode only: a prompt is waiting for a line).
@@ -133,7 +126,7 @@ impl Default for EnvDefaults {
 }
 
 /// The one-line description of an OS error, without Rust's ` (os error N)`.
-fn describe(error: &io::Error) -> String {
+pub(crate) fn describe(error: &io::Error) -> String {
     let text = error.to_string();
     match (error.raw_os_error(), text.rfind(" (os error ")) {
         (Some(_), Some(at)) => text[..at].to_string(),
@@ -232,6 +225,8 @@ pub struct Negotiated {
     pub charset: Option<String>,
     /// The client's NEW-ENVIRON (or ENVIRON) variables, in arrival order.
     pub environ: Vec<Variable>,
+    /// The client's address (the one a PROXY header named, behind a load balancer).
+    pub client_address: Option<std::net::IpAddr>,
 }
 
 impl Negotiated {
@@ -244,8 +239,15 @@ impl Negotiated {
             size: window_size(writer),
             charset: writer.charset(),
             environ: writer.environ(),
+            client_address: client_address(writer.peer()),
         }
     }
+}
+
+/// The address in a connection's name (`127.0.0.5 40000`, as [`TelnetWriter::peer`]
+/// gives it).
+fn client_address(peer: &str) -> Option<std::net::IpAddr> {
+    peer.split(' ').next()?.parse().ok()
 }
 
 /// The window size `(cols, rows)` to give the pty: the client's, with 80x25 for a zero
@@ -269,7 +271,10 @@ fn window_size(writer: &TelnetWriter) -> (u16, u16) {
 /// - LANG from the client's LANG variable, else `en_US.CHARSET` from CHARSET, else
 ///   `defaults.lang`;
 /// - the client's other variables on [`CLIENT_VARIABLES`] or named `LC_*`, with valid
-///   values (locale names for LANG and `LC_*`, never paths); the first of each name wins.
+///   values (locale names for LANG and `LC_*`, never paths); the first of each name wins;
+/// - REMOTEHOST: the client's address, as login(1) records it from telnetd's `-h` (the
+///   address a PROXY header named, behind a load balancer), set before the client's
+///   variables so that none can replace it.
 pub fn environment(
     server: impl Fn(&str) -> Option<OsString>,
     negotiated: &Negotiated,
@@ -328,6 +333,9 @@ pub fn environment(
         })
         .unwrap_or_else(|| defaults.lang.clone());
     set(&mut env, "LANG", lang.into());
+    if let Some(address) = negotiated.client_address {
+        set(&mut env, "REMOTEHOST", address.to_string().into());
+    }
     for variable in &negotiated.environ {
         let Ok(name) = std::str::from_utf8(&variable.name) else {
             continue;
@@ -628,11 +636,7 @@ fn spawn(
         .id()
         .and_then(|id| i32::try_from(id).ok())
         .and_then(Pid::from_raw);
-    let running = Running {
-        child: Some(child),
-        pid,
-        reaper: false,
-    };
+    let running = Running::new(child, pid);
     Ok((pty, running))
 }
 
@@ -763,159 +767,6 @@ async fn bridge(
     }
 }
 
-/// The running program: its process, which leads its own session and process group.
-///
-/// If the connection's task is dropped first (the server aborts it at the idle
-/// `--timeout` and at shutdown), `Drop` hangs the program's group up and hands the
-/// process to a task of its own that SIGKILLs the group after [`HANGUP_GRACE`] and reaps
-/// it, as a client hang-up would ([`wait_reaped`] waits for those tasks). Should that
-/// task be dropped too (the runtime is going away), the group gets SIGKILL at once, and
-/// `kill_on_drop` kills the leader, which tokio then reaps.
-struct Running {
-    /// `None` once `Drop` handed the process to a reaper task.
-    child: Option<Child>,
-    /// The child's pid, which is also its process group's id.
-    pid: Option<Pid>,
-    /// Whether this is a reaper task's: dropped, it allows no more grace.
-    reaper: bool,
-}
-
-/// Reaper tasks still running (see [`Running`]), and a wake-up when one ends.
-static REAPERS: AtomicUsize = AtomicUsize::new(0);
-static REAPER_DONE: Notify = Notify::const_new();
-
-/// Counts a reaper task while it lives.
-struct ReaperCount;
-
-impl ReaperCount {
-    fn new() -> Self {
-        REAPERS.fetch_add(1, Ordering::AcqRel);
-        Self
-    }
-}
-
-impl Drop for ReaperCount {
-    fn drop(&mut self) {
-        REAPERS.fetch_sub(1, Ordering::AcqRel);
-        REAPER_DONE.notify_waiters();
-    }
-}
-
-/// Wait until the programs of connections that were aborted (idle `--timeout`,
-/// [`Server::close`](telnetlib3::Server::close)) have been hung up, killed if need be,
-/// and reaped: at most about [`HANGUP_GRACE`] after the abort. Call it before the runtime
-/// goes, which would cut the grace short.
-pub async fn wait_reaped() {
-    loop {
-        let done = REAPER_DONE.notified();
-        tokio::pin!(done);
-        done.as_mut().enable();
-        if REAPERS.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        done.await;
-    }
-}
-
-impl Running {
-    /// The program's pid, for the log.
-    fn id(&self) -> u32 {
-        self.child.as_ref().and_then(Child::id).unwrap_or_default()
-    }
-
-    /// Whether the program still runs (not yet reaped).
-    fn running(&mut self) -> bool {
-        self.child
-            .as_mut()
-            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
-    }
-
-    /// The program's exit, reaping it (never, once handed over).
-    async fn wait(&mut self) -> io::Result<ExitStatus> {
-        match self.child.as_mut() {
-            Some(child) => child.wait().await,
-            None => std::future::pending().await,
-        }
-    }
-
-    /// SIGHUP (and SIGCONT: a stopped job acts on SIGHUP only once continued) to the
-    /// program's process group, if the program is not reaped yet: until then its pid,
-    /// and the group it leads, cannot belong to anyone else.
-    fn hang_up(&mut self) {
-        if let Some(pid) = self.pid.filter(|_| self.running()) {
-            let _ = kill_process_group(pid, Signal::HUP);
-            let _ = kill_process_group(pid, Signal::CONT);
-        }
-    }
-
-    /// SIGKILL to the program's group (while it is not reaped) and its leader.
-    fn kill(&mut self) {
-        if let Some(pid) = self.pid.filter(|_| self.running()) {
-            let _ = kill_process_group(pid, Signal::KILL);
-        }
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.start_kill();
-        }
-    }
-
-    /// Reap the program. If it still runs: right away when the client hung up, else
-    /// after a short grace (its output ended, so it is on its way out), hang it up, then
-    /// SIGKILL its group after [`HANGUP_GRACE`].
-    async fn finish(&mut self, hung_up: bool) -> Option<ExitStatus> {
-        if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
-            return Some(status);
-        }
-        if !hung_up {
-            if let Ok(status) = tokio::time::timeout(DRAIN_IDLE, self.wait()).await {
-                return status.ok();
-            }
-        }
-        self.hang_up();
-        self.reap_hung_up().await
-    }
-
-    /// Once hung up: [`HANGUP_GRACE`] to exit, then SIGKILL to the group; reaps.
-    async fn reap_hung_up(&mut self) -> Option<ExitStatus> {
-        if let Ok(status) = tokio::time::timeout(HANGUP_GRACE, self.wait()).await {
-            return status.ok();
-        }
-        debug!("program ignored SIGHUP; killing it");
-        self.kill();
-        self.wait().await.ok()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if !self.running() {
-            return;
-        }
-        if self.reaper {
-            // The reaper task itself is dropped: the runtime is going away.
-            self.kill();
-            return;
-        }
-        self.hang_up();
-        let reaper = Self {
-            child: self.child.take(),
-            pid: self.pid,
-            reaper: true,
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                let count = ReaperCount::new();
-                runtime.spawn(async move {
-                    let _count = count;
-                    let mut reaper = reaper;
-                    reaper.reap_hung_up().await;
-                });
-            }
-            // No runtime to wait on: `reaper` is dropped here, and kills.
-            Err(_) => drop(reaper),
-        }
-    }
-}
-
 /// telnetlib3's `busy_shell` for a connection over `--pty-fork-limit`: "Machine is busy,
 /// do not touch! ", a line read (30 s at most), "You hear a distant explosion... ",
 /// another line, then the connection closes. The lines are only logged.
@@ -995,7 +846,9 @@ mod tests {
                 var("TERM", b"vt100"),
                 var("COLORTERM", b"second"),
                 var("LC_ALL", &[b'x'; MAX_VALUE_LEN + 1]),
+                var("REMOTEHOST", b"10.9.9.9"),
             ],
+            client_address: Some("127.0.0.5".parse().unwrap()),
         };
         assert_eq!(
             render(&environment(server, &negotiated, &EnvDefaults::default())),
@@ -1006,6 +859,7 @@ mod tests {
                 "LINES=30",
                 "COLUMNS=100",
                 "LANG=de_DE.UTF-8",
+                "REMOTEHOST=127.0.0.5",
                 "COLORTERM=truecolor",
                 "LC_TIME=C",
             ]

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use telnetlib3::proto::{ServerPlan, SessionConfig, TelnetOption};
-use telnetlib3::{create_server, Error, Server, ServerConfig, TerminalDefaults};
+use telnetlib3::{
+    create_server, create_server_with_listeners, Error, Server, ServerConfig, TerminalDefaults,
+};
 use tracing::debug;
 
 use crate::shell::{self, ShellText};
@@ -23,6 +25,9 @@ pub enum ShellKind {
     Echo,
     /// The seed README's war game.
     Wargame,
+    /// telnetlib3's relay shell: a passcode, then the connection is piped to another
+    /// Telnet server ([`Options::relay`]).
+    Relay,
 }
 
 /// The server's flags, as telnetlib3-server's.
@@ -75,6 +80,31 @@ pub struct Options {
     /// Options offered with WILL once the client speaks Telnet (`--always-will`), such
     /// as GMCP and MSDP for MUD clients.
     pub always_will: Vec<TelnetOption>,
+    /// Client addresses from PROXY protocol headers, sent by these load balancers only
+    /// (`--proxy-protocol`, `--trusted-proxy`).
+    pub proxy_protocol: Option<telnetlib3::ProxyProtocol>,
+    /// Share the port with other processes: SO_REUSEPORT (`--reuse-port`).
+    pub reuse_port: bool,
+    /// Run this program with pipes, no pty, for each connection instead of the shell
+    /// (`--shell PROGRAM`; Unix only), as inetd runs a service.
+    pub shell_program: Option<String>,
+    /// Where [`ShellKind::Relay`] connects, and its passcode (`--relay-to`,
+    /// `--relay-passcode`).
+    pub relay: Option<crate::relay::RelayConfig>,
+}
+
+/// Where the server takes its connections from.
+#[derive(Debug)]
+pub enum Listen {
+    /// Listen on every address a host name resolves to, on a port.
+    Address {
+        /// The host name or address.
+        host: String,
+        /// The port (0: any free port).
+        port: u16,
+    },
+    /// Accept on sockets already listening: those systemd passes (`LISTEN_FDS`).
+    Sockets(Vec<std::net::TcpListener>),
 }
 
 /// Why the server could not start.
@@ -87,9 +117,13 @@ pub enum StartError {
     #[cfg(unix)]
     #[error(transparent)]
     Program(#[from] crate::pty::PtyError),
-    /// `--pty-exec` or `--pty-fork-limit` on a platform without pseudo-terminals.
-    #[error("--pty-exec and --pty-fork-limit need a Unix system")]
+    /// `--pty-exec`, `--shell PROGRAM` or `--pty-fork-limit` on a platform without
+    /// pseudo-terminals and process groups.
+    #[error("--pty-exec, --shell PROGRAM and --pty-fork-limit need a Unix system")]
     Unsupported,
+    /// The relay shell without a destination.
+    #[error("--shell relay needs --relay-to HOST:PORT")]
+    RelayWithoutDestination,
 }
 
 impl Default for Options {
@@ -115,6 +149,10 @@ impl Default for Options {
             tls_handshake_timeout: telnetlib3::DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             mssp: Vec::new(),
             always_will: Vec::new(),
+            proxy_protocol: None,
+            reuse_port: false,
+            shell_program: None,
+            relay: None,
         }
     }
 }
@@ -127,9 +165,22 @@ impl Default for Options {
 /// When the address cannot be listened on, or the program cannot be run (checked once
 /// here, so that a typo does not give a server that fails every connection).
 pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, StartError> {
+    let listen = Listen::Address {
+        host: host.to_string(),
+        port,
+    };
+    start_on(listen, options).await
+}
+
+/// [`start`] on an address, or on sockets already listening.
+///
+/// # Errors
+///
+/// As [`start`].
+pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, StartError> {
     let mut config = ServerConfig::default();
-    config.host = host.to_string();
-    config.port = port;
+    config.proxy_protocol.clone_from(&options.proxy_protocol);
+    config.reuse_port = options.reuse_port;
     config.connect_maxwait = options.connect_maxwait;
     config.timeout = options.timeout;
     config.compression = options.compression;
@@ -166,7 +217,11 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
         ..TerminalDefaults::default()
     };
     let kind = options.shell;
-    let program = pty_program(options)?;
+    let program = program(options)?;
+    let relay = options.relay.clone().map(Arc::new);
+    if kind == ShellKind::Relay && relay.is_none() {
+        return Err(StartError::RelayWithoutDestination);
+    }
     // telnetlib3's ConnectionCounter: a permit per running shell, released when it ends.
     // (More than tokio's maximum, which would panic, is as good as no limit.)
     let limit = (options.pty_fork_limit > 0).then(|| {
@@ -175,10 +230,11 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
             .min(tokio::sync::Semaphore::MAX_PERMITS);
         Arc::new(tokio::sync::Semaphore::new(permits))
     });
-    let server = create_server(config, move |reader, writer| {
+    let shell = move |reader, writer| {
         let text = text.clone();
         let program = program.clone();
         let limit = limit.clone();
+        let relay = relay.clone();
         async move {
             let _permit = match limit.map(tokio::sync::Semaphore::try_acquire_owned) {
                 Some(Err(_)) => {
@@ -191,24 +247,43 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
             };
             #[cfg(not(unix))]
             let _ = program;
+            // The program's errors are logged and told to the client.
             #[cfg(unix)]
-            if let Some(program) = program {
-                // The error was logged and told to the client.
-                let _ = crate::pty::run(reader, writer, &program).await;
-                return;
+            match program {
+                Some(Program::Pty(program)) => {
+                    let _ = crate::pty::run(reader, writer, &program).await;
+                    return;
+                }
+                Some(Program::Pipes(program)) => {
+                    let _ = crate::pipe::run(reader, writer, &program).await;
+                    return;
+                }
+                None => {}
             }
-            let ended = match kind {
-                ShellKind::Debug => shell::debug_shell_with(reader, writer, &text).await,
-                ShellKind::Echo => shell::echo_shell(reader, writer).await,
-                ShellKind::Wargame => shell::wargame_shell(reader, writer).await,
+            let ended = match (kind, relay) {
+                (ShellKind::Relay, Some(relay)) => {
+                    crate::relay::relay_shell(reader, writer, &relay).await;
+                    Ok(())
+                }
+                (ShellKind::Debug | ShellKind::Relay, _) => {
+                    shell::debug_shell_with(reader, writer, &text).await
+                }
+                (ShellKind::Echo, _) => shell::echo_shell(reader, writer).await,
+                (ShellKind::Wargame, _) => shell::wargame_shell(reader, writer).await,
             };
             if let Err(error) = ended {
                 debug!("shell ended: {error}");
             }
         }
+    };
+    Ok(match listen {
+        Listen::Address { host, port } => {
+            config.host = host;
+            config.port = port;
+            create_server(config, shell).await?
+        }
+        Listen::Sockets(listeners) => create_server_with_listeners(listeners, config, shell)?,
     })
-    .await?;
-    Ok(server)
 }
 
 /// Gather `--mssp NAME=VALUE` flags into variables, a name given again adding a value
@@ -225,28 +300,45 @@ pub fn mssp_variables(pairs: &[(String, String)]) -> Vec<(String, Vec<String>)> 
     variables
 }
 
-/// `--pty-exec`'s program, checked.
+/// A program each connection runs, and how it is connected.
 #[cfg(unix)]
-fn pty_program(options: &Options) -> Result<Option<crate::pty::PtyProgram>, StartError> {
-    let Some(program) = &options.pty_exec else {
-        return Ok(None);
+#[derive(Clone, Debug)]
+enum Program {
+    /// On a pseudo-terminal (`--pty-exec`).
+    Pty(crate::pty::PtyProgram),
+    /// With pipes (`--shell PROGRAM`).
+    Pipes(crate::pty::PtyProgram),
+}
+
+/// `--pty-exec`'s or `--shell PROGRAM`'s program, checked.
+#[cfg(unix)]
+fn program(options: &Options) -> Result<Option<Program>, StartError> {
+    let (name, on_pty) = match (&options.pty_exec, &options.shell_program) {
+        (Some(name), _) => (name, true),
+        (None, Some(name)) => (name, false),
+        (None, None) => return Ok(None),
     };
-    crate::pty::check_program(program)?;
-    Ok(Some(crate::pty::PtyProgram {
-        program: program.clone(),
+    crate::pty::check_program(name)?;
+    let program = crate::pty::PtyProgram {
+        program: name.clone(),
         args: options.pty_args.clone(),
         line_mode: options.line_mode,
         defaults: crate::pty::EnvDefaults {
             term: options.default_term.clone(),
             lang: options.default_lang.clone(),
         },
+    };
+    Ok(Some(if on_pty {
+        Program::Pty(program)
+    } else {
+        Program::Pipes(program)
     }))
 }
 
-/// `--pty-exec` cannot work here.
+/// Programs cannot run here.
 #[cfg(not(unix))]
-fn pty_program(options: &Options) -> Result<Option<()>, StartError> {
-    if options.pty_exec.is_some() || options.pty_fork_limit > 0 {
+fn program(options: &Options) -> Result<Option<()>, StartError> {
+    if options.pty_exec.is_some() || options.shell_program.is_some() || options.pty_fork_limit > 0 {
         return Err(StartError::Unsupported);
     }
     Ok(None)

@@ -12,8 +12,11 @@ use rustix::termios::{
     self, ControlModes, InputModes, LocalModes, OptionalActions, SpecialCodeIndex, Termios,
 };
 
-/// The escape key, Ctrl-] as in BSD telnet and telnetlib3.
+/// The escape key by default, Ctrl-] as in BSD telnet and telnetlib3 (`-e` changes it).
 pub const ESCAPE: u8 = 0x1d;
+
+/// ^D, end of file at the `telnet> ` prompt ([`TerminalMode::Prompt`]).
+pub const EOT: u8 = 0x04;
 
 /// How the local terminal is set for the connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,6 +30,9 @@ pub enum TerminalMode {
     /// Character at a time: no line editing, no echo, no signals from ^C or ^Z (they are
     /// bytes for the server), no CR to NL translation.
     Raw,
+    /// The `telnet> ` prompt: the user's own settings (line editing, echo, ^D for end of
+    /// file, which answers `quit`).
+    Prompt,
 }
 
 /// The terminal settings found at start, for the panic hook: it may run on any thread,
@@ -40,6 +46,7 @@ static SAVED: Mutex<Option<Termios>> = Mutex::new(None);
 pub struct Terminal {
     saved: Termios,
     current: Option<TerminalMode>,
+    escape: Option<u8>,
 }
 
 impl Terminal {
@@ -61,6 +68,7 @@ impl Terminal {
         Ok(Some(Self {
             saved,
             current: None,
+            escape: Some(ESCAPE),
         }))
     }
 
@@ -81,10 +89,27 @@ impl Terminal {
         if self.current == Some(mode) {
             return Ok(());
         }
-        let settings = settings_for(&self.saved, mode);
+        let settings = settings_for(&self.saved, mode, self.escape);
         termios::tcsetattr(io::stdin(), OptionalActions::Drain, &settings)?;
         self.current = Some(mode);
         Ok(())
+    }
+
+    /// The escape character the cooked modes end a read at (`None`: none), so that it
+    /// works without Enter; set again at once if a mode is set.
+    ///
+    /// # Errors
+    ///
+    /// The terminal refused the settings.
+    pub fn set_escape(&mut self, escape: Option<u8>) -> io::Result<()> {
+        if self.escape == escape {
+            return Ok(());
+        }
+        self.escape = escape;
+        match self.current.take() {
+            Some(mode) => self.set(mode),
+            None => Ok(()),
+        }
     }
 
     /// Put the settings found at start back.
@@ -102,7 +127,7 @@ impl Drop for Terminal {
 }
 
 /// The termios settings for `mode`, from the user's own `saved` ones.
-fn settings_for(saved: &Termios, mode: TerminalMode) -> Termios {
+fn settings_for(saved: &Termios, mode: TerminalMode, escape: Option<u8>) -> Termios {
     let mut settings = saved.clone();
     match mode {
         TerminalMode::Cooked { echo } => {
@@ -110,7 +135,7 @@ fn settings_for(saved: &Termios, mode: TerminalMode) -> Termios {
             settings.local_modes.set(LocalModes::ECHO, echo);
             // BSD telnet's trick: ^] as an extra end-of-line character makes the read
             // return as soon as it is typed, so the escape works without Enter.
-            settings.special_codes[SpecialCodeIndex::VEOL] = ESCAPE;
+            settings.special_codes[SpecialCodeIndex::VEOL] = escape.unwrap_or(0);
             // No end-of-file character: ^D is data for the server, and standard input
             // never ends while the terminal is there (nothing could be typed after it).
             settings.special_codes[SpecialCodeIndex::VEOF] = 0;
@@ -129,6 +154,16 @@ fn settings_for(saved: &Termios, mode: TerminalMode) -> Termios {
                 !(LocalModes::ICANON | LocalModes::IEXTEN | LocalModes::ISIG | LocalModes::ECHO);
             settings.special_codes[SpecialCodeIndex::VMIN] = 1;
             settings.special_codes[SpecialCodeIndex::VTIME] = 0;
+        }
+        TerminalMode::Prompt => {
+            // The user's settings as found, but surely cooked with echo: the prompt reads
+            // a line. ^D is an end of line (delivered as a byte) rather than VEOF: a read
+            // begun in raw mode (VMIN 1) does not return for an end of file, even once
+            // the mode is canonical, and the reading thread's read began before the
+            // prompt. The prompt takes a lone ^D as end of file.
+            settings.local_modes |= LocalModes::ICANON | LocalModes::ISIG | LocalModes::ECHO;
+            settings.special_codes[SpecialCodeIndex::VEOF] = 0;
+            settings.special_codes[SpecialCodeIndex::VEOL] = EOT;
         }
     }
     settings

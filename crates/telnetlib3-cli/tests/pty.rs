@@ -213,6 +213,7 @@ fn only_allowed_valid_client_variables_reach_the_program() {
           LC_TIME=C.UTF-8\r\n\
           LINES=25\r\n\
           PATH=/usr/bin:/bin\r\n\
+          REMOTEHOST=127.0.0.1\r\n\
           TERM=xterm\r\n\
           USER=tester\r\n",
     );
@@ -656,6 +657,7 @@ fn a_client_without_ttype_or_lang_gets_xterm_and_en_us_utf8() {
           LANG=en_US.UTF-8\r\n\
           LINES=25\r\n\
           PATH=/usr/bin:/bin\r\n\
+          REMOTEHOST=127.0.0.1\r\n\
           TERM=xterm\r\n\
           USER=tester\r\n",
     );
@@ -679,6 +681,7 @@ fn the_defaults_for_term_and_lang_are_configurable() {
           LANG=C.UTF-8\r\n\
           LINES=25\r\n\
           PATH=/usr/bin:/bin\r\n\
+          REMOTEHOST=127.0.0.1\r\n\
           TERM=vt220\r\n\
           USER=tester\r\n",
     );

@@ -151,6 +151,13 @@ fn wait_for_stty(tmux: &Tmux, flags: &[&str]) {
     }
 }
 
+/// The escape key, then `quit` at the `telnet> ` prompt.
+fn quit_at_the_prompt(tmux: &Tmux) {
+    tmux.send_keys(&["C-]"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("quit");
+}
+
 /// Our server, and our client (with `extra` flags) in tmux at its first prompt, the
 /// pane's terminal set with `modes` (stty flags).
 fn at_our_prompt(extra: &[&str], modes: &[&str]) -> (Proc, Tmux, Scratch) {
@@ -187,7 +194,7 @@ fn interactive_against_our_server_kludge_mode_then_escape_restores_the_terminal(
         screen.contains("client-will:BINARY,CHARSET,NAWS,NEW_ENVIRON,TTYPE>"),
         "{screen}"
     );
-    tmux.send_keys(&["C-]"]);
+    quit_at_the_prompt(&tmux);
     let screen = tmux.wait_for("Connection closed.");
     assert!(!screen.contains("foreign host"), "{screen}");
     assert_eq!(scratch.wait_for("status"), "0\n");
@@ -418,7 +425,7 @@ fn line_mode_edits_and_echoes_locally_sends_cr_lf_and_follows_the_server_to_raw(
     tmux.send_keys(&["y"]);
     assert_eq!(show(&server.expect_tail(b"y")), show(b"y"));
 
-    tmux.send_keys(&["C-]"]);
+    quit_at_the_prompt(&tmux);
     tmux.wait_for("Connection closed.");
     assert_eq!(scratch.wait_for("status"), "0\n");
     assert_restored(&scratch);
@@ -447,7 +454,7 @@ fn a_line_ends_in_lf_in_binary_and_in_cr_lf_outside() {
     );
     tmux.send_keys(&["pwd", "Enter"]);
     assert_eq!(show(&server.expect_tail(b"\n")), show(b"pwd\n"));
-    tmux.send_keys(&["C-]"]);
+    quit_at_the_prompt(&tmux);
     tmux.wait_for("Connection closed.");
     assert_eq!(scratch.wait_for("status"), "0\n");
     assert_restored(&scratch);
@@ -471,10 +478,87 @@ fn forced_line_mode_keeps_the_line_editor_and_the_escape_drops_the_unfinished_li
     wait_for_stty(&tmux, &["icanon", "echo"]);
     tmux.send_keys(&["ls", "Enter"]);
     assert_eq!(show(&server.expect_tail(b"\r\n")), show(b"ls\r\n"));
-    // An unfinished line is dropped when the escape key quits.
+    // An unfinished line is dropped when the escape key opens the prompt.
     tmux.send_keys(&["rm -rf", "C-]"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("quit");
     tmux.wait_for("Connection closed.");
     assert_eq!(show(&server.wait_closed()), "");
+    assert_eq!(scratch.wait_for("status"), "0\n");
+    assert_restored(&scratch);
+}
+
+/// BSD telnet's command mode: the escape key opens `telnet> ` in the terminal's own line
+/// editing; a command runs and the session resumes in its mode; `send ayt` reaches the
+/// server; `status` tells the connection; `set escape` and `-e` change the key; end of
+/// file at the prompt quits.
+#[test]
+fn the_escape_key_opens_the_telnet_prompt() {
+    let (_server, tmux, scratch) = at_our_prompt(&[], &["-icanon", "-echo"]);
+    tmux.send_keys(&["C-]"]);
+    tmux.wait_for("telnet> ");
+    wait_for_stty(&tmux, &["icanon", "echo", "isig"]);
+    tmux.send_line("send ayt");
+    // Our server answers AYT as BSD telnetd does; the session is raw again.
+    tmux.wait_for("[Yes]");
+    wait_for_stty(&tmux, &["-icanon", "-echo"]);
+    tmux.send_keys(&["C-]"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("st");
+    let screen = tmux.wait_for("Encoding: none (bytes)");
+    for line in [
+        "Operating in character mode (the server echoes, no go-aheads).",
+        "Terminal mode: following the server.",
+        "The server does: BINARY CHARSET ECHO SGA",
+        "We do: BINARY CHARSET NAWS NEW_ENVIRON TTYPE",
+        "Encoding: none (bytes)",
+    ] {
+        assert!(screen.contains(line), "{line:?} not in {screen}");
+    }
+    assert!(screen.contains("Connected to 127.0.0.1 "), "{screen}");
+    // An unknown command, then a new escape key; the old one is data now.
+    tmux.send_keys(&["C-]"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("bogus");
+    tmux.wait_for("?Invalid command 'bogus'");
+    tmux.send_keys(&["C-]"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("set escape ^X");
+    tmux.wait_for("Escape character is '^X'.");
+    // Back in the session (raw) before the new key is typed.
+    wait_for_stty(&tmux, &["-icanon", "-echo"]);
+    tmux.send_keys(&["C-x"]);
+    let screen = tmux.wait_for("telnet> ");
+    assert_eq!(screen.matches("telnet> ").count(), 5, "{screen}");
+    // End of file at the prompt quits.
+    tmux.send_keys(&["C-d"]);
+    tmux.wait_for("Connection closed.");
+    assert_eq!(scratch.wait_for("status"), "0\n");
+    assert_restored(&scratch);
+}
+
+#[test]
+fn dash_e_sets_the_escape_key_and_mode_line_forces_line_editing() {
+    let (_server, tmux, scratch) = at_our_prompt(&["-e", "^B"], &["-icanon", "-echo"]);
+    let screen = tmux.wait_for("tel:sh> ");
+    assert!(screen.contains("Escape character is '^B'."), "{screen}");
+    tmux.send_keys(&["C-b"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("mode line");
+    // The session's line editing ends a read at the escape key (the prompt's does not).
+    wait_for_stty(&tmux, &["icanon", "echo", "^B;"]);
+    tmux.send_keys(&["C-b"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("status");
+    tmux.wait_for("Terminal mode: line, as asked with 'mode line'.");
+    tmux.send_keys(&["C-b"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("mode auto");
+    wait_for_stty(&tmux, &["-icanon", "-echo"]);
+    tmux.send_keys(&["C-b"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("close");
+    tmux.wait_for("Connection closed.");
     assert_eq!(scratch.wait_for("status"), "0\n");
     assert_restored(&scratch);
 }

@@ -261,10 +261,24 @@ impl Session {
         write_command(&mut self.core.link.output, command);
     }
 
+    /// Queue a Synch (RFC 854, "The TELNET 'Synch' Signal"; BSD telnet's `send synch`):
+    /// `IAC DM`, with the DM to be sent as TCP urgent data ([`Session::urgent_offset`]),
+    /// so that the peer discards the data before it and keeps the commands. A Synch
+    /// already waiting to be handed over covers this one too.
+    pub fn send_synch(&mut self) {
+        if self.core.link.urgent.is_some() {
+            return;
+        }
+        self.core.link.before_frame();
+        write_command(&mut self.core.link.output, Command::Dm);
+        self.core.link.urgent = Some(self.core.link.output.len() - 1);
+    }
+
     /// Where, among the bytes the next [`Session::poll_transmit`] hands over, the DM of a
     /// Synch we queued is: the transport should send that byte as TCP urgent data (RFC
     /// 854, "The TELNET 'Synch' Signal"), after the bytes before it. `None` when no Synch
-    /// waits. A session queues a Synch when it answers the peer's `IAC AO`.
+    /// waits. A session queues a Synch when it answers the peer's `IAC AO`, and on
+    /// [`Session::send_synch`].
     #[must_use]
     pub fn urgent_offset(&self) -> Option<usize> {
         self.core.link.urgent

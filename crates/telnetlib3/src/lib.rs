@@ -93,9 +93,15 @@ pub mod tls;
 
 pub use client::{connect_stream, open_connection, open_connection_with_shell, ClientConfig};
 pub use error::Error;
+/// CIDR networks, as [`ProxyProtocol::trusted`] takes them.
+pub use ipnet::IpNet;
 #[cfg(feature = "tls")]
 pub use server::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
-pub use server::{create_server, create_text_server, serve_stream, Server, ServerConfig};
+pub use server::{
+    create_server, create_server_with_listeners, create_text_server, serve_stream,
+    ProxyHeaderError, ProxyProtocol, Server, ServerConfig, DEFAULT_PROXY_HEADER_TIMEOUT,
+    MAX_PROXY_HEADER,
+};
 pub use stream::{
     negotiated_encoding, ConnectionStats, EventHook, Found, OptionWait, PeerCommands, TelnetReader,
     TelnetWriter, TerminalDefaults, TextFound, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT,

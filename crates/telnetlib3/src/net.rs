@@ -102,13 +102,34 @@ pub async fn connect(host: &str, port: u16, timeout: Duration) -> Result<TcpStre
 /// [`Error::Resolve`] or [`Error::NoAddress`] when the name does not resolve, and
 /// [`Error::Listen`] when an address cannot be bound (already in use, permission denied).
 pub async fn listen(host: &str, port: u16) -> Result<Vec<TcpListener>, Error> {
+    listen_with(host, port, false).await
+}
+
+/// [`listen`], and with `reuse_port`, SO_REUSEPORT on each socket: several processes
+/// (or servers in one) listening this way share the port, and the kernel spreads new
+/// connections among them. SO_REUSEADDR is set either way, as [`TcpListener::bind`] does
+/// on Unix, so a restarted server binds while old connections linger in TIME_WAIT.
+///
+/// # Errors
+///
+/// As [`listen`]; [`Error::Listen`] also when SO_REUSEPORT is not supported.
+pub async fn listen_with(
+    host: &str,
+    port: u16,
+    reuse_port: bool,
+) -> Result<Vec<TcpListener>, Error> {
     let addr = display_addr(host, port);
     let mut listeners: Vec<TcpListener> = Vec::new();
     let mut unavailable = None;
     let mut port = port;
     for mut target in resolve(host, port).await? {
         target.set_port(port);
-        match TcpListener::bind(target).await {
+        let bound = if reuse_port {
+            bind_reusing_port(target)
+        } else {
+            TcpListener::bind(target).await
+        };
+        match bound {
             Ok(listener) => {
                 if port == 0 {
                     port = listener
@@ -138,6 +159,42 @@ pub async fn listen(host: &str, port: u16) -> Result<Vec<TcpListener>, Error> {
     Ok(listeners)
 }
 
+/// A listening socket with SO_REUSEADDR and SO_REUSEPORT.
+fn bind_reusing_port(target: SocketAddr) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(target), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    set_reuse_port(&socket)?;
+    if target.is_ipv6() {
+        // As the standard library binds: an IPv6 socket takes only IPv6.
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&target.into())?;
+    // The standard library's backlog.
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
+}
+
+#[cfg(all(
+    unix,
+    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+))]
+fn set_reuse_port(socket: &socket2::Socket) -> io::Result<()> {
+    socket.set_reuse_port(true)
+}
+
+#[cfg(not(all(
+    unix,
+    not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+)))]
+fn set_reuse_port(_: &socket2::Socket) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "SO_REUSEPORT is not supported on this system",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +213,16 @@ mod tests {
         assert_ne!(port, 0);
         let stream = connect("127.0.0.1", port, Duration::from_secs(5)).await;
         assert!(stream.is_ok());
+    }
+
+    #[tokio::test]
+    async fn two_listeners_share_a_port_only_with_reuse_port() {
+        let first = listen_with("127.0.0.1", 0, true).await.unwrap();
+        let port = first[0].local_addr().unwrap().port();
+        let second = listen_with("127.0.0.1", port, true).await.unwrap();
+        assert_eq!(second[0].local_addr().unwrap().port(), port);
+        let error = listen("127.0.0.1", port).await.unwrap_err();
+        assert_eq!(error.io_kind(), Some(io::ErrorKind::AddrInUse));
     }
 
     #[tokio::test]

@@ -41,12 +41,27 @@ enum TypescriptMode {
     Rewrite,
 }
 
+/// `-e`'s character (`None`: no escape character).
+#[derive(Clone, Copy, Debug)]
+struct EscapeChar(Option<u8>);
+
+/// `-e CHAR`, as the prompt's `set escape` reads it; empty for none, as BSD telnet's `-e ''`.
+fn parse_escape(text: &str) -> Result<EscapeChar, String> {
+    if text.is_empty() {
+        return Ok(EscapeChar(None));
+    }
+    telnetlib3_cli::escape::parse_escape(text)
+        .map(EscapeChar)
+        .map_err(|complaint| complaint.trim_start_matches('?').to_string())
+}
+
 /// Telnet protocol client
 ///
 /// On a terminal, the terminal follows the server: raw (character at a time, no local
 /// echo) when the server echoes and suppresses go-ahead, else line editing with local
-/// echo; Ctrl-] quits. With standard input from a pipe or file, standard input is sent and
-/// the server's output printed until the server closes.
+/// echo; Ctrl-] opens the telnet> prompt (quit, close, send, status, mode, set escape, z,
+/// ?; an empty line returns). With standard input from a pipe or file, standard input is
+/// sent and the server's output printed until the server closes.
 #[derive(Debug, Parser)]
 #[command(name = PROGRAM, version)]
 struct Args {
@@ -58,6 +73,10 @@ struct Args {
     /// terminal type sent with TTYPE and as TERM (default: $TERM, else unknown)
     #[arg(long)]
     term: Option<String>,
+    /// the escape character that opens the telnet> prompt, as BSD telnet writes it:
+    /// '^]' (the default), '^X', one character, or 'off' for none
+    #[arg(short = 'e', long, value_name = "CHAR", default_value = "^]", value_parser = parse_escape)]
+    escape: EscapeChar,
     /// terminal speed sent with TSPEED
     #[arg(long, default_value_t = 38400)]
     speed: u32,
@@ -291,7 +310,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 &mut reader,
                 &mut writer,
                 &mut terminal,
-                forced,
+                client::Interaction {
+                    forced,
+                    escape: args.escape.0,
+                    encoding: match &args.encoding {
+                        Some(name) => name.clone(),
+                        None => "none (bytes)".to_string(),
+                    },
+                },
                 changes,
                 &mut output,
                 &mut input,

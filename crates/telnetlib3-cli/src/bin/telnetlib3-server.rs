@@ -25,9 +25,17 @@ struct Args {
     /// bind port (0: any free port, shown in the "Server ready" log line)
     #[arg(default_value_t = 6023)]
     port: u16,
-    /// the shell run on each connection (--pty-exec replaces it)
-    #[arg(long, value_enum, default_value = "debug")]
-    shell: server::ShellKind,
+    /// the shell run on each connection: debug, echo, wargame, relay (see --relay-to),
+    /// or a PROGRAM run with pipes, no pty, as inetd runs one (use -- to pass args);
+    /// --pty-exec replaces it
+    #[arg(long, value_name = "SHELL|PROGRAM", default_value = "debug", value_parser = cli::parse_shell)]
+    shell: cli::ShellChoice,
+    /// where --shell relay connects a client that gave the passcode
+    #[arg(long, value_name = "HOST:PORT", value_parser = cli::parse_host_port)]
+    relay_to: Option<(String, u16)>,
+    /// the passcode --shell relay asks for ('' asks none)
+    #[arg(long, value_name = "CODE", default_value = telnetlib3_cli::relay::DEFAULT_PASSCODE)]
+    relay_passcode: String,
     /// timeout for pending negotiation, in seconds
     #[arg(long, default_value = "1.5", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     connect_maxwait: Duration,
@@ -102,7 +110,19 @@ struct Args {
     /// clients), after telnetlib3's own requests
     #[arg(long, value_name = "OPT", value_parser = cli::parse_options, default_value = "")]
     always_will: cli::OptionList,
-    /// arguments for --pty-exec's PROGRAM
+    /// each connection begins with a PROXY protocol header (v1 or v2, as HAProxy's
+    /// send-proxy / send-proxy-v2 write it) naming the client; needs --trusted-proxy
+    #[arg(long, requires = "trusted_proxy")]
+    proxy_protocol: bool,
+    /// a load balancer allowed to send PROXY headers: an address or a network
+    /// (repeatable); connections from anywhere else are refused
+    #[arg(long, value_name = "CIDR", value_parser = cli::parse_network, requires = "proxy_protocol")]
+    trusted_proxy: Vec<telnetlib3::IpNet>,
+    /// share the port with other server processes (SO_REUSEPORT): the kernel spreads
+    /// new connections among them
+    #[arg(long)]
+    reuse_port: bool,
+    /// arguments for --pty-exec's or --shell's PROGRAM
     #[arg(last = true, value_name = "ARGS")]
     pty_args: Vec<String>,
     /// level name (debug, info, warning, error, ...)
@@ -120,13 +140,64 @@ fn main() -> ExitCode {
     if let Err(status) = cli::init_logging(PROGRAM, args.loglevel, &args.log) {
         return status;
     }
-    cli::run_main(PROGRAM, cli::Runtime::MultiThread, run(args))
+    // Before any thread starts: taking them unsets LISTEN_FDS and LISTEN_PID, so that
+    // the programs --pty-exec runs do not take them for their own.
+    let activated = match activated_sockets() {
+        Ok(sockets) => sockets,
+        Err(error) => {
+            eprintln!("{PROGRAM}: error: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    cli::run_main(PROGRAM, cli::Runtime::MultiThread, run(args, activated))
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    if args.pty_exec.is_none() && !args.pty_args.is_empty() {
-        anyhow::bail!("arguments after -- are for --pty-exec's program: give --pty-exec PROGRAM");
+/// The listening TCP sockets systemd's socket activation passed (`LISTEN_FDS`, for this
+/// process's `LISTEN_PID`), in order; none when started otherwise.
+fn activated_sockets() -> anyhow::Result<Vec<std::net::TcpListener>> {
+    let mut passed = listenfd::ListenFd::from_env();
+    (0..passed.len())
+        .filter_map(|index| {
+            passed
+                .take_tcp_listener(index)
+                .map_err(|error| {
+                    anyhow::anyhow!("passed socket #{index} is not a listening TCP socket: {error}")
+                })
+                .transpose()
+        })
+        .collect()
+}
+
+/// Tell the service manager how the server stands, when it asked (`NOTIFY_SOCKET`).
+fn notify(state: &[sd_notify::NotifyState<'_>]) {
+    if let Err(error) = sd_notify::notify(state) {
+        warn!("cannot notify the service manager: {error}");
     }
+}
+
+async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Result<()> {
+    let (shell, shell_program) = match args.shell {
+        cli::ShellChoice::Builtin(kind) => (kind, None),
+        cli::ShellChoice::Program(program) => (server::ShellKind::Debug, Some(program)),
+    };
+    if args.pty_exec.is_none() && shell_program.is_none() && !args.pty_args.is_empty() {
+        anyhow::bail!(
+            "arguments after -- are for a program: give --pty-exec PROGRAM or --shell PROGRAM"
+        );
+    }
+    if args.pty_exec.is_some() && shell_program.is_some() {
+        anyhow::bail!("--pty-exec and --shell PROGRAM each run a program: give one");
+    }
+    if args.relay_to.is_some() != (shell == server::ShellKind::Relay) {
+        anyhow::bail!("--relay-to HOST:PORT and --shell relay go together");
+    }
+    let relay = args
+        .relay_to
+        .map(|(host, port)| telnetlib3_cli::relay::RelayConfig {
+            host,
+            port,
+            passcode: Some(args.relay_passcode).filter(|code| !code.is_empty()),
+        });
     let tls = match &args.ssl_certfile {
         Some(cert) => {
             let key = args.ssl_keyfile.as_deref().unwrap_or(cert);
@@ -136,7 +207,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let options = server::Options {
-        shell: args.shell,
+        shell,
         encoding: args.encoding.0,
         connect_maxwait: args.connect_maxwait,
         timeout: (!args.timeout.is_zero()).then_some(args.timeout),
@@ -162,17 +233,45 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tls_handshake_timeout: args.tls_handshake_timeout,
         mssp: server::mssp_variables(&args.mssp),
         always_will: args.always_will.0,
+        proxy_protocol: args
+            .proxy_protocol
+            .then(|| telnetlib3::ProxyProtocol::new(args.trusted_proxy)),
+        reuse_port: args.reuse_port,
+        shell_program,
+        relay,
     };
-    let server = server::start(&args.host, args.port, &options).await?;
-    let port = server.local_addrs()[0].port();
-    info!(
-        "Server ready on {}",
-        telnetlib3::net::display_addr(&args.host, port)
-    );
+    let server = if activated.is_empty() {
+        let listen = server::Listen::Address {
+            host: args.host.clone(),
+            port: args.port,
+        };
+        let server = server::start_on(listen, &options).await?;
+        let port = server.local_addrs()[0].port();
+        info!(
+            "Server ready on {}",
+            telnetlib3::net::display_addr(&args.host, port)
+        );
+        server
+    } else {
+        let server = server::start_on(server::Listen::Sockets(activated), &options).await?;
+        let addrs: Vec<String> = server
+            .local_addrs()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        info!(
+            "Server ready on {} (sockets passed by the service manager)",
+            addrs.join(", ")
+        );
+        server
+    };
+    // systemd's Type=notify: ready now (nothing happens without NOTIFY_SOCKET).
+    notify(&[sd_notify::NotifyState::Ready]);
     if let Some(tls) = tls {
         tokio::spawn(reload_certificates(tls));
     }
     shutdown_signal().await;
+    notify(&[sd_notify::NotifyState::Stopping]);
     info!("Server stop.");
     server.close();
     // The closed connections' programs get their hang-up grace, then SIGKILL, on tasks

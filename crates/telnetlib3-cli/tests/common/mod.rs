@@ -249,7 +249,23 @@ pub struct Raw {
 
 impl Raw {
     pub fn connect(port: u16) -> Self {
-        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        Self::over(TcpStream::connect(("127.0.0.1", port)).unwrap())
+    }
+
+    /// Connect to 127.0.0.1 `port` from the loopback address `source` (any of
+    /// 127.0.0.0/8 is this machine's).
+    pub fn connect_from(source: std::net::Ipv4Addr, port: u16) -> Self {
+        use socket2::{Domain, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+        socket
+            .bind(&std::net::SocketAddr::from((source, 0)).into())
+            .unwrap();
+        let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        socket.connect_timeout(&target.into(), PATIENCE).unwrap();
+        Self::over(socket.into())
+    }
+
+    fn over(stream: TcpStream) -> Self {
         stream
             .set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();

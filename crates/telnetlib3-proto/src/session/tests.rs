@@ -389,6 +389,22 @@ fn ao_discards_queued_data_keeps_replies_and_sends_a_synch() {
     assert_eq!(transmit(&mut server), b"next");
 }
 
+/// BSD telnet's `send synch`: `IAC DM` after the data, the DM marked urgent; a second
+/// Synch before the first is handed over adds nothing.
+#[test]
+fn send_synch_queues_one_urgent_dm() {
+    let mut client = session(Policy::client());
+    client.send_data(b"ab");
+    client.send_synch();
+    client.send_synch();
+    assert_eq!(client.urgent_offset(), Some(3));
+    assert_eq!(transmit(&mut client), b"ab\xff\xf2");
+    assert_eq!(client.urgent_offset(), None);
+    client.send_synch();
+    assert_eq!(client.urgent_offset(), Some(1));
+    assert_eq!(transmit(&mut client), b"\xff\xf2");
+}
+
 /// A CR already handed over gets its NUL before the Synch (RFC 854: CR is followed by NUL
 /// or LF), even though the data around it was discarded.
 #[test]

@@ -1,6 +1,10 @@
 //! `create_server`: accept Telnet connections and run a shell on each; `serve_stream`:
 //! the same for one connection over any byte stream.
 
+mod proxy;
+
+pub use proxy::{ProxyHeaderError, ProxyProtocol, DEFAULT_PROXY_HEADER_TIMEOUT, MAX_PROXY_HEADER};
+
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,7 +19,7 @@ use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
 use tracing::{debug, info, warn};
 
-use crate::net::listen;
+use crate::net::listen_with;
 use crate::stream::Transport;
 use crate::stream::{
     self, AnyStream, ConnectionStats, EventHook, Inner, Settings, TelnetReader, TelnetWriter,
@@ -109,6 +113,14 @@ pub struct ServerConfig {
     /// ([`DEFAULT_TLS_HANDSHAKE_TIMEOUT`], 10 s).
     #[cfg(feature = "tls")]
     pub tls_handshake_timeout: Duration,
+    /// Each connection begins with a PROXY protocol header from a trusted load balancer,
+    /// which names the client: that address is the peer everywhere (logs,
+    /// [`TelnetWriter::peer`], [`Server::connections`]). A connection from an untrusted
+    /// address, or with a missing or malformed header, is logged and closed.
+    pub proxy_protocol: Option<ProxyProtocol>,
+    /// Listen with SO_REUSEPORT, so that several processes (or servers) share the port
+    /// and the kernel spreads new connections among them.
+    pub reuse_port: bool,
 }
 
 /// How long a server waits for a client's TLS handshake by default.
@@ -139,6 +151,8 @@ impl Default for ServerConfig {
             tls_auto: None,
             #[cfg(feature = "tls")]
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+            proxy_protocol: None,
+            reuse_port: false,
         }
     }
 }
@@ -154,6 +168,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("plan", &self.plan)
             .field("close_timeout", &self.close_timeout)
             .field("output_stall_timeout", &self.output_stall_timeout)
+            .field("proxy_protocol", &self.proxy_protocol)
+            .field("reuse_port", &self.reuse_port)
             .finish_non_exhaustive()
     }
 }
@@ -294,7 +310,70 @@ where
     if config.tls_auto.is_some() && config.tls.is_none() {
         return Err(crate::tls::TlsError::AutoWithoutTls.into());
     }
-    let listeners = listen(&config.host, config.port).await?;
+    let listeners = listen_with(&config.host, config.port, config.reuse_port).await?;
+    serve_listeners(listeners, config, shell)
+}
+
+/// [`create_server`] on sockets already listening (`config.host`, `config.port` and
+/// `config.reuse_port` aside): those a service manager passes (systemd's socket
+/// activation, `LISTEN_FDS`), or a parent process, or a program's own. The sockets are
+/// made non-blocking.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), telnetlib3::Error> {
+/// let listener = std::net::TcpListener::bind("127.0.0.1:6023")?;
+/// let server = telnetlib3::create_server_with_listeners(
+///     vec![listener],
+///     telnetlib3::ServerConfig::default(),
+///     |_reader, mut writer| async move {
+///         let _ = writer.write(b"Hello.\r\n").await;
+///     },
+/// )?;
+/// server.wait_closed().await;
+/// # Ok(()) }
+/// ```
+///
+/// # Errors
+///
+/// [`Error::Io`] when a socket cannot be made non-blocking or registered with the
+/// runtime; [`Error::Tls`] for a configuration `create_server` refuses too.
+///
+/// # Panics
+///
+/// Outside a tokio runtime.
+pub fn create_server_with_listeners<F, Fut>(
+    listeners: Vec<std::net::TcpListener>,
+    config: ServerConfig,
+    shell: F,
+) -> Result<Server, Error>
+where
+    F: Fn(TelnetReader, TelnetWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    #[cfg(feature = "tls")]
+    if config.tls_auto.is_some() && config.tls.is_none() {
+        return Err(crate::tls::TlsError::AutoWithoutTls.into());
+    }
+    let listeners = listeners
+        .into_iter()
+        .map(|listener| {
+            listener.set_nonblocking(true)?;
+            TcpListener::from_std(listener)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    serve_listeners(listeners, config, shell)
+}
+
+/// Accept on each listener, and return the running server.
+fn serve_listeners<F, Fut>(
+    listeners: Vec<TcpListener>,
+    config: ServerConfig,
+    shell: F,
+) -> Result<Server, Error>
+where
+    F: Fn(TelnetReader, TelnetWriter) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let addrs = listeners
         .iter()
         .filter_map(|listener| listener.local_addr().ok())
@@ -378,19 +457,35 @@ async fn accept<F, Fut>(
 {
     loop {
         match listener.accept().await {
-            Ok((socket, peer)) => {
+            Ok((mut socket, mut peer)) => {
                 if registry.is_closed() {
                     return;
                 }
                 let _ = socket.set_nodelay(true);
                 crate::net::keep_urgent_inline(&socket);
-                info!("Connection from <Peer {} {}>", peer.ip(), peer.port());
                 let (config, registry, shell) = (
                     Arc::clone(&config),
                     Arc::clone(&registry),
                     Arc::clone(&shell),
                 );
                 tokio::spawn(async move {
+                    if let Some(proxy) = &config.proxy_protocol {
+                        match proxy::accept(&mut socket, peer, proxy).await {
+                            Ok(client) => {
+                                debug!(%client, proxy = %peer, "PROXY header");
+                                peer = client;
+                            }
+                            Err(error) => {
+                                warn!(
+                                    "Connection from <Peer {} {}> refused: {error}",
+                                    peer.ip(),
+                                    peer.port()
+                                );
+                                return;
+                            }
+                        }
+                    }
+                    info!("Connection from <Peer {} {}>", peer.ip(), peer.port());
                     serve_accepted(socket, peer, &config, &registry, &*shell).await;
                     info!("Connection closed for <Peer {} {}>", peer.ip(), peer.port());
                 });

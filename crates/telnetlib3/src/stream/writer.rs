@@ -455,6 +455,13 @@ impl TelnetWriter {
         self.with_session(|session| session.send_command(command));
     }
 
+    /// Send a Synch (RFC 854): `IAC DM` with the DM as TCP urgent data, so that the peer
+    /// discards the data before it (BSD telnet's `send synch`). Over a transport without
+    /// urgent data (TLS, a pipe) the `IAC DM` goes as ordinary bytes.
+    pub fn send_synch(&mut self) {
+        self.with_session(Session::send_synch);
+    }
+
     /// Send `IAC GA` after a prompt, unless go-aheads are suppressed (SGA agreed, or the
     /// server's `never_send_ga`). Returns whether sent.
     pub fn send_go_ahead(&mut self) -> bool {
