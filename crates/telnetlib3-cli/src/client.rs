@@ -17,8 +17,9 @@ use std::io::{self, Read, Write};
 use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 
+use telnetlib3::proto::options::linemode::{ModeMask, SlcFlags, SlcFunction};
 use telnetlib3::proto::options::naws::WindowSize;
-use telnetlib3::proto::{Mode, Session, TelnetOption};
+use telnetlib3::proto::{Command, Mode, Session, TelnetOption};
 use telnetlib3::text::{Encoding, ErrorMode, TextDecoder, TextEncoder, TextError};
 use telnetlib3::{TelnetReader, TelnetWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -27,7 +28,7 @@ use tokio::sync::{mpsc, Notify};
 use tracing::{debug, warn};
 
 use crate::escape::{self, EscapeCommand, StatusDetails};
-use crate::terminal::{self, Terminal, TerminalMode};
+use crate::terminal::{self, LineChars, Terminal, TerminalMode};
 
 /// The most data taken from the connection at once.
 const READ_SIZE: usize = 64 * 1024;
@@ -331,7 +332,7 @@ pub struct InputMode {
 /// | server negotiated | terminal | echo |
 /// |---|---|---|
 /// | nothing | cooked (line editing) | terminal |
-/// | LINEMODE with EDIT | cooked | terminal |
+/// | LINEMODE with EDIT | cooked, the server's SLC keys | terminal |
 /// | LINEMODE without EDIT | raw | server |
 /// | WILL SGA only | raw | ours |
 /// | WILL ECHO only | cooked | server |
@@ -349,7 +350,7 @@ pub fn decide_mode(session: &Session, forced: Option<Forced>) -> InputMode {
     }
     if session.local_enabled(TelnetOption::Linemode) {
         return if session.mode() == Mode::Local {
-            mode(TerminalMode::Cooked { echo: true }, false)
+            mode(TerminalMode::Edit(line_chars(session)), false)
         } else {
             mode(TerminalMode::Raw, false)
         };
@@ -362,6 +363,64 @@ pub fn decide_mode(session: &Session, forced: Option<Forced>) -> InputMode {
         (false, true) => mode(TerminalMode::Raw, true),
         (false, false) => mode(TerminalMode::Cooked { echo: true }, false),
     }
+}
+
+/// The terminal's editing and signal keys under LINEMODE EDIT: the SLC table's active
+/// characters (RFC 1184 section 2.3), and TRAPSIG from the MODE.
+#[must_use]
+pub fn line_chars(session: &Session) -> LineChars {
+    let table = session.slc_table();
+    let key = |function: SlcFunction| {
+        let entry = table.get(function);
+        entry.is_active().then_some(entry.value)
+    };
+    LineChars {
+        erase: key(SlcFunction::Ec),
+        kill: key(SlcFunction::El),
+        word_erase: key(SlcFunction::Ew),
+        reprint: key(SlcFunction::Rp),
+        literal_next: key(SlcFunction::Lnext),
+        eof: key(SlcFunction::Eof),
+        start: key(SlcFunction::Xon),
+        stop: key(SlcFunction::Xoff),
+        trapsig: session
+            .linemode_mode()
+            .is_some_and(|mode| mode.contains(ModeMask::TRAPSIG)),
+        interrupt: key(SlcFunction::Ip),
+        quit: key(SlcFunction::Abort),
+        suspend: key(SlcFunction::Susp),
+    }
+}
+
+/// Under LINEMODE with TRAPSIG, a signal key the terminal turned into a signal goes to
+/// the server as its Telnet command (RFC 1184 section 2.2: IP, ABORT, SUSP), with a
+/// Synch after it when the SLC entry asks for FLUSHIN (as BSD telnet's `sendsusp` and
+/// `intp`). Returns whether the signal was taken so.
+fn trap_signal(writer: &mut TelnetWriter, mode: InputMode, function: SlcFunction) -> bool {
+    let TerminalMode::Edit(chars) = mode.terminal else {
+        return false;
+    };
+    if !chars.trapsig {
+        return false;
+    }
+    let command = match function {
+        SlcFunction::Ip => Command::Ip,
+        SlcFunction::Abort => Command::Abort,
+        _ => Command::Susp,
+    };
+    let flush_input = writer.with_session(|session| {
+        session
+            .slc_table()
+            .get(function)
+            .flags
+            .contains(SlcFlags::FLUSHIN)
+    });
+    debug!("LINEMODE TRAPSIG: {command:?}");
+    writer.send_command(command);
+    if flush_input {
+        writer.send_synch();
+    }
+    true
 }
 
 /// What ended an interactive session.
@@ -569,17 +628,30 @@ pub async fn interactive(
                     if mode.local_echo && !deliver(&mut stdout, &echo_bytes(&data))? {
                         break Ending::OutputClosed;
                     }
+                    // LINEMODE's EOF key ends the read it is in: what came before it
+                    // goes as data, the key as `IAC EOF` (RFC 1184, SLC_EOF).
+                    let eof_key = match mode.terminal {
+                        TerminalMode::Edit(chars) => chars.eof,
+                        _ => None,
+                    };
+                    let (data, eof) = match eof_key.and_then(|key| memchr::memchr(key, &data)) {
+                        Some(at) => (&data[..at], true),
+                        None => (&data[..], false),
+                    };
                     // Keys go as BSD telnet sends them. The line editor ends a line
                     // with LF: outside BINARY the NVT rules send it as CR LF; in BINARY
                     // there is no end-of-line convention (RFC 856; RFC 1123 3.2.7) and
                     // it goes as LF (a CR LF is a second, empty line to inetutils
                     // `telnetd -l`, which passes binary input to its pty as it is).
                     // Enter in raw mode is CR: CR NUL outside BINARY, CR alone in it.
-                    let data = encode.process(&data, client_binary(writer));
+                    let data = encode.process(data, client_binary(writer));
                     // What the keyboard gave is complete: a CR that ends it goes out
                     // with its NUL in the same write (busybox telnetd drops the NUL only
                     // when both come in one read).
                     writer.write_complete(&data).await?;
+                    if eof {
+                        writer.send_command(Command::Eof);
+                    }
                     None
                 }
                 None => {
@@ -594,11 +666,17 @@ pub async fn interactive(
                 None
             }
             _ = signals.suspend.recv() => {
-                suspend(terminal, mode)?;
+                if !trap_signal(writer, mode, SlcFunction::Susp) {
+                    suspend(terminal, mode)?;
+                }
                 None
             }
-            _ = signals.interrupt.recv() => Some(Ending::Signal(2)),
-            _ = signals.quit.recv() => Some(Ending::Signal(3)),
+            _ = signals.interrupt.recv() => {
+                (!trap_signal(writer, mode, SlcFunction::Ip)).then_some(Ending::Signal(2))
+            }
+            _ = signals.quit.recv() => {
+                (!trap_signal(writer, mode, SlcFunction::Abort)).then_some(Ending::Signal(3))
+            }
             _ = signals.terminate.recv() => Some(Ending::Signal(15)),
             _ = signals.hangup.recv() => Some(Ending::Signal(1)),
         };
@@ -642,7 +720,8 @@ async fn command_prompt(
         .map_err(PumpError::Terminal)?;
     deliver(stdout, format!("\r\n{}", escape::PROMPT).as_bytes())?;
     let mut line = Vec::new();
-    while !line.ends_with(b"\n") {
+    // A line typed ahead while the terminal was still raw ends with CR.
+    while !line.ends_with(b"\n") && !line.ends_with(b"\r") {
         let chunk = input.recv().await;
         let end_of_file = match chunk {
             Some(chunk) => {
@@ -928,7 +1007,29 @@ mod tests {
         let remote = client_after(b"\xff\xfd\x22\xff\xfa\x22\x01\x00\xff\xf0");
         assert_eq!(decide_mode(&remote, None), raw(false));
         let edit = client_after(b"\xff\xfd\x22\xff\xfa\x22\x01\x01\xff\xf0");
-        assert_eq!(decide_mode(&edit, None), cooked(true));
+        let edit_mode = decide_mode(&edit, None);
+        assert!(!edit_mode.local_echo);
+        let TerminalMode::Edit(chars) = edit_mode.terminal else {
+            panic!("{edit_mode:?}");
+        };
+        // BSD's characters until the server sets others; no TRAPSIG asked.
+        assert_eq!(
+            (chars.erase, chars.kill, chars.eof),
+            (Some(0x7f), Some(0x15), Some(0x04))
+        );
+        assert!(!chars.trapsig);
+        // The server's SLC characters and TRAPSIG (RFC 1184): EC ^H, EL ^X.
+        let edit = client_after(
+            b"\xff\xfd\x22\xff\xfa\x22\x01\x03\xff\xf0\
+              \xff\xfa\x22\x03\x0a\x02\x08\x0b\x02\x18\xff\xf0",
+        );
+        let TerminalMode::Edit(chars) = decide_mode(&edit, None).terminal else {
+            panic!("not Edit");
+        };
+        assert_eq!(
+            (chars.erase, chars.kill, chars.trapsig),
+            (Some(0x08), Some(0x18), true)
+        );
     }
 
     #[test]

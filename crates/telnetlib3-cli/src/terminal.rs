@@ -33,6 +33,39 @@ pub enum TerminalMode {
     /// The `telnet> ` prompt: the user's own settings (line editing, echo, ^D for end of
     /// file, which answers `quit`).
     Prompt,
+    /// LINEMODE with EDIT (RFC 1184): the terminal edits lines with the server's SLC
+    /// characters, as BSD telnet sets its tty from them.
+    Edit(LineChars),
+}
+
+/// The editing and signal characters of [`TerminalMode::Edit`], from the LINEMODE SLC
+/// table (`None`: the function is not supported, its key does nothing special).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LineChars {
+    /// SLC_EC: erase a character.
+    pub erase: Option<u8>,
+    /// SLC_EL: erase the line.
+    pub kill: Option<u8>,
+    /// SLC_EW: erase a word.
+    pub word_erase: Option<u8>,
+    /// SLC_RP: reprint the line.
+    pub reprint: Option<u8>,
+    /// SLC_LNEXT: take the next character literally.
+    pub literal_next: Option<u8>,
+    /// SLC_EOF: ends the read where it is typed (the client sends `IAC EOF`).
+    pub eof: Option<u8>,
+    /// SLC_XON, SLC_XOFF: restart and stop output.
+    pub start: Option<u8>,
+    /// See `start`.
+    pub stop: Option<u8>,
+    /// TRAPSIG: the signal keys raise signals, which the client sends as commands.
+    pub trapsig: bool,
+    /// SLC_IP, SLC_ABORT, SLC_SUSP: the keys for SIGINT, SIGQUIT and SIGTSTP.
+    pub interrupt: Option<u8>,
+    /// See `interrupt`.
+    pub quit: Option<u8>,
+    /// See `interrupt`.
+    pub suspend: Option<u8>,
 }
 
 /// The terminal settings found at start, for the panic hook: it may run on any thread,
@@ -154,6 +187,28 @@ fn settings_for(saved: &Termios, mode: TerminalMode, escape: Option<u8>) -> Term
                 !(LocalModes::ICANON | LocalModes::IEXTEN | LocalModes::ISIG | LocalModes::ECHO);
             settings.special_codes[SpecialCodeIndex::VMIN] = 1;
             settings.special_codes[SpecialCodeIndex::VTIME] = 0;
+        }
+        TerminalMode::Edit(chars) => {
+            settings.local_modes |= LocalModes::ICANON | LocalModes::ECHO;
+            settings.local_modes.set(LocalModes::ISIG, chars.trapsig);
+            let code = |key: Option<u8>| key.unwrap_or(0);
+            let codes = &mut settings.special_codes;
+            codes[SpecialCodeIndex::VERASE] = code(chars.erase);
+            codes[SpecialCodeIndex::VKILL] = code(chars.kill);
+            codes[SpecialCodeIndex::VWERASE] = code(chars.word_erase);
+            codes[SpecialCodeIndex::VREPRINT] = code(chars.reprint);
+            codes[SpecialCodeIndex::VLNEXT] = code(chars.literal_next);
+            codes[SpecialCodeIndex::VSTART] = code(chars.start);
+            codes[SpecialCodeIndex::VSTOP] = code(chars.stop);
+            codes[SpecialCodeIndex::VINTR] = code(chars.interrupt);
+            codes[SpecialCodeIndex::VQUIT] = code(chars.quit);
+            codes[SpecialCodeIndex::VSUSP] = code(chars.suspend);
+            // The escape and EOF keys end a read where they are typed: as in the cooked
+            // mode, ^] works without Enter; EOF is data here, sent as `IAC EOF` (a
+            // terminal's VEOF would end standard input for good).
+            codes[SpecialCodeIndex::VEOL] = escape.unwrap_or(0);
+            codes[SpecialCodeIndex::VEOL2] = code(chars.eof);
+            codes[SpecialCodeIndex::VEOF] = 0;
         }
         TerminalMode::Prompt => {
             // The user's settings as found, but surely cooked with echo: the prompt reads

@@ -153,9 +153,25 @@ fn wait_for_stty(tmux: &Tmux, flags: &[&str]) {
 
 /// The escape key, then `quit` at the `telnet> ` prompt.
 fn quit_at_the_prompt(tmux: &Tmux) {
-    tmux.send_keys(&["C-]"]);
-    tmux.wait_for("telnet> ");
+    open_prompt(tmux, "C-]");
     tmux.send_line("quit");
+}
+
+/// Press `key` (the escape key) and wait for the new `telnet> ` prompt, its line editing
+/// in place (the prompt's end of line is ^D), so that what is typed next is the prompt's.
+fn open_prompt(tmux: &Tmux, key: &str) {
+    let prompts = |screen: &str| screen.matches("telnet> ").count();
+    let before = prompts(&tmux.screen());
+    tmux.send_keys(&[key]);
+    let deadline = Instant::now() + PATIENCE;
+    while prompts(&tmux.screen()) <= before || !pane_stty_with(tmux, "-a").contains("eol = ^D;") {
+        assert!(
+            Instant::now() < deadline,
+            "no new prompt: {}",
+            tmux.screen()
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Our server, and our client (with `extra` flags) in tmux at its first prompt, the
@@ -479,8 +495,8 @@ fn forced_line_mode_keeps_the_line_editor_and_the_escape_drops_the_unfinished_li
     tmux.send_keys(&["ls", "Enter"]);
     assert_eq!(show(&server.expect_tail(b"\r\n")), show(b"ls\r\n"));
     // An unfinished line is dropped when the escape key opens the prompt.
-    tmux.send_keys(&["rm -rf", "C-]"]);
-    tmux.wait_for("telnet> ");
+    tmux.send_keys(&["rm -rf"]);
+    open_prompt(&tmux, "C-]");
     tmux.send_line("quit");
     tmux.wait_for("Connection closed.");
     assert_eq!(show(&server.wait_closed()), "");
@@ -495,15 +511,13 @@ fn forced_line_mode_keeps_the_line_editor_and_the_escape_drops_the_unfinished_li
 #[test]
 fn the_escape_key_opens_the_telnet_prompt() {
     let (_server, tmux, scratch) = at_our_prompt(&[], &["-icanon", "-echo"]);
-    tmux.send_keys(&["C-]"]);
-    tmux.wait_for("telnet> ");
+    open_prompt(&tmux, "C-]");
     wait_for_stty(&tmux, &["icanon", "echo", "isig"]);
     tmux.send_line("send ayt");
     // Our server answers AYT as BSD telnetd does; the session is raw again.
     tmux.wait_for("[Yes]");
     wait_for_stty(&tmux, &["-icanon", "-echo"]);
-    tmux.send_keys(&["C-]"]);
-    tmux.wait_for("telnet> ");
+    open_prompt(&tmux, "C-]");
     tmux.send_line("st");
     let screen = tmux.wait_for("Encoding: none (bytes)");
     for line in [
@@ -517,19 +531,15 @@ fn the_escape_key_opens_the_telnet_prompt() {
     }
     assert!(screen.contains("Connected to 127.0.0.1 "), "{screen}");
     // An unknown command, then a new escape key; the old one is data now.
-    tmux.send_keys(&["C-]"]);
-    tmux.wait_for("telnet> ");
+    open_prompt(&tmux, "C-]");
     tmux.send_line("bogus");
     tmux.wait_for("?Invalid command 'bogus'");
-    tmux.send_keys(&["C-]"]);
-    tmux.wait_for("telnet> ");
+    open_prompt(&tmux, "C-]");
     tmux.send_line("set escape ^X");
     tmux.wait_for("Escape character is '^X'.");
     // Back in the session (raw) before the new key is typed.
     wait_for_stty(&tmux, &["-icanon", "-echo"]);
-    tmux.send_keys(&["C-x"]);
-    let screen = tmux.wait_for("telnet> ");
-    assert_eq!(screen.matches("telnet> ").count(), 5, "{screen}");
+    open_prompt(&tmux, "C-x");
     // End of file at the prompt quits.
     tmux.send_keys(&["C-d"]);
     tmux.wait_for("Connection closed.");
@@ -542,22 +552,73 @@ fn dash_e_sets_the_escape_key_and_mode_line_forces_line_editing() {
     let (_server, tmux, scratch) = at_our_prompt(&["-e", "^B"], &["-icanon", "-echo"]);
     let screen = tmux.wait_for("tel:sh> ");
     assert!(screen.contains("Escape character is '^B'."), "{screen}");
-    tmux.send_keys(&["C-b"]);
-    tmux.wait_for("telnet> ");
+    open_prompt(&tmux, "C-b");
     tmux.send_line("mode line");
     // The session's line editing ends a read at the escape key (the prompt's does not).
     wait_for_stty(&tmux, &["icanon", "echo", "^B;"]);
-    tmux.send_keys(&["C-b"]);
-    tmux.wait_for("telnet> ");
+    open_prompt(&tmux, "C-b");
     tmux.send_line("status");
     tmux.wait_for("Terminal mode: line, as asked with 'mode line'.");
-    tmux.send_keys(&["C-b"]);
-    tmux.wait_for("telnet> ");
+    open_prompt(&tmux, "C-b");
     tmux.send_line("mode auto");
     wait_for_stty(&tmux, &["-icanon", "-echo"]);
-    tmux.send_keys(&["C-b"]);
-    tmux.wait_for("telnet> ");
+    open_prompt(&tmux, "C-b");
     tmux.send_line("close");
+    tmux.wait_for("Connection closed.");
+    assert_eq!(scratch.wait_for("status"), "0\n");
+    assert_restored(&scratch);
+}
+
+/// Issue 18, part 3: under LINEMODE with EDIT the terminal edits with the server's SLC
+/// keys (RFC 1184), as BSD telnet sets its tty; with TRAPSIG the interrupt key goes as
+/// `IAC IP`, and the EOF key as `IAC EOF` after the data before it.
+#[test]
+fn linemode_edit_uses_the_servers_slc_keys_and_sends_their_commands() {
+    let listener = listen_local();
+    let port = listener.local_addr().unwrap().port();
+    let (tmux, scratch) =
+        client_in_tmux(&["127.0.0.1", &port.to_string(), "--connect-maxwait", "0.2"]);
+    let mut server = Scripted::accept(&listener);
+    socket2::SockRef::from(&server.stream)
+        .set_out_of_band_inline(true)
+        .unwrap();
+    server.send(b"\xff\xfd\x22");
+    server.wait_until("WILL LINEMODE", |r| {
+        r.windows(3).any(|w| w == b"\xff\xfb\x22")
+    });
+    // MODE EDIT|TRAPSIG; SLC: EC ^H, EL ^X (level VALUE), IP ^C, EOF ^D.
+    server.send(b"\xff\xfa\x22\x01\x03\xff\xf0");
+    server.send(b"\xff\xfa\x22\x03\x0a\x02\x08\x0b\x02\x18\x03\x02\x03\x08\x02\x04\xff\xf0> ");
+    tmux.wait_for("> ");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let modes = pane_stty_with(&tmux, "-a");
+        let words: Vec<&str> = modes.split_whitespace().collect();
+        if ["erase = ^H;", "kill = ^X;", "eol2 = ^D;", "intr = ^C;"]
+            .iter()
+            .all(|setting| modes.contains(setting))
+            && ["isig", "icanon", "echo"]
+                .iter()
+                .all(|flag| words.contains(flag))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never the SLC keys: {modes}");
+        thread::sleep(Duration::from_millis(20));
+    }
+    server.received.lock().unwrap().clear();
+    tmux.send_keys(&["abcd", "C-h", "e", "Enter"]);
+    assert_eq!(show(&server.expect_tail(b"\r\n")), show(b"abce\r\n"));
+    // IAC IP, then a Synch (IAC DM, the DM as urgent data: kept inline here to be seen)
+    // for SLC_IP's FLUSHIN, BSD's default.
+    tmux.send_keys(&["C-c"]);
+    assert_eq!(
+        show(&server.expect_tail(b"\xff\xf2")),
+        show(b"\xff\xf4\xff\xf2")
+    );
+    tmux.send_keys(&["xy", "C-d"]);
+    assert_eq!(show(&server.expect_tail(b"\xff\xec")), show(b"xy\xff\xec"));
+    quit_at_the_prompt(&tmux);
     tmux.wait_for("Connection closed.");
     assert_eq!(scratch.wait_for("status"), "0\n");
     assert_restored(&scratch);
