@@ -96,6 +96,9 @@ pub use error::Error;
 #[cfg(feature = "tls")]
 pub use server::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
 pub use server::{create_server, create_text_server, serve_stream, Server, ServerConfig};
+pub use server::{
+    robot_check, Client, ClientStatus, DrainSummary, Refusal, Refused, Status, ROBOT_CHECK_TIMEOUT,
+};
 pub use stream::{
     negotiated_encoding, ConnectionStats, EventHook, Found, OptionWait, PeerCommands, TelnetReader,
     TelnetWriter, TerminalDefaults, TextFound, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT,
