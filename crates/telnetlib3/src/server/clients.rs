@@ -101,9 +101,16 @@ impl Client {
     }
 }
 
+/// Neither closing nor hung up by the client.
+fn is_live(connection: &Connection) -> bool {
+    !stream::is_closing(&connection.inner) && !stream::input_ended(&connection.inner)
+}
+
 impl Server {
-    /// The connections whose shell runs (their opening negotiation settled, or
-    /// `connect_maxwait` passed), in the order their shells started.
+    /// The live connections: those whose shell runs (their opening negotiation settled,
+    /// or `connect_maxwait` passed), in the order their shells started, and neither
+    /// closing nor hung up by the client (a shell still running on after its client
+    /// left is not listed).
     ///
     /// ```no_run
     /// # async fn demo(server: &telnetlib3::Server) {
@@ -117,7 +124,7 @@ impl Server {
         let registry = self.registry.lock();
         let mut running: Vec<&Connection> = registry
             .values()
-            .filter(|connection| connection.arrival.is_some())
+            .filter(|connection| connection.arrival.is_some() && is_live(connection))
             .collect();
         running.sort_by_key(|connection| connection.arrival);
         running.into_iter().map(Client::new).collect()
@@ -158,7 +165,9 @@ impl Server {
             let cursor = self.next_client.load(Ordering::Acquire);
             let next = registry
                 .values()
-                .filter(|connection| connection.arrival.is_some_and(|a| a >= cursor))
+                .filter(|connection| {
+                    connection.arrival.is_some_and(|a| a >= cursor) && is_live(connection)
+                })
                 .min_by_key(|connection| connection.arrival)?;
             let arrival = next.arrival.unwrap_or(cursor);
             // Another caller may have taken it meanwhile: then look again.
