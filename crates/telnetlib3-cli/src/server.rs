@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use telnetlib3::proto::{ServerPlan, SessionConfig, TelnetOption};
-use telnetlib3::{create_server, Error, Server, ServerConfig, TerminalDefaults};
+use telnetlib3::{
+    create_server, Error, Server, ServerConfig, TerminalDefaults, ROBOT_CHECK_TIMEOUT,
+};
 use tracing::debug;
 
 use crate::shell::{self, ShellText};
@@ -72,6 +74,13 @@ pub struct Options {
     /// Options offered with WILL once the client speaks Telnet (`--always-will`), such
     /// as GMCP and MSDP for MUD clients.
     pub always_will: Vec<TelnetOption>,
+    /// At most this many connections at once (`--max-connections`; `None`: no limit).
+    pub max_connections: Option<usize>,
+    /// At most this many connections at once from one address (`--max-per-ip`).
+    pub max_per_ip: Option<usize>,
+    /// Probe each client with telnetlib3's cursor position check before its shell, and
+    /// send those that fail to the robot shell (`--robot-check`).
+    pub robot_check: bool,
 }
 
 /// Why the server could not start.
@@ -111,6 +120,9 @@ impl Default for Options {
             tls_handshake_timeout: telnetlib3::DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             mssp: Vec::new(),
             always_will: Vec::new(),
+            max_connections: None,
+            max_per_ip: None,
+            robot_check: false,
         }
     }
 }
@@ -132,6 +144,8 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     config.tls.clone_from(&options.tls);
     config.tls_auto = options.tls_auto;
     config.tls_handshake_timeout = options.tls_handshake_timeout;
+    config.max_connections = options.max_connections;
+    config.max_per_ip = options.max_per_ip;
     let mut plan = ServerPlan::default();
     plan.line_mode = options.line_mode;
     plan.force_binary = options.force_binary;
@@ -161,6 +175,7 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
         ..TerminalDefaults::default()
     };
     let kind = options.shell;
+    let robot_check = options.robot_check;
     let program = pty_program(options)?;
     // telnetlib3's ConnectionCounter: a permit per running shell, released when it ends.
     // (More than tokio's maximum, which would panic, is as good as no limit.)
@@ -170,7 +185,7 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
             .min(tokio::sync::Semaphore::MAX_PERMITS);
         Arc::new(tokio::sync::Semaphore::new(permits))
     });
-    let server = create_server(config, move |reader, writer| {
+    let server = create_server(config, move |mut reader, mut writer| {
         let text = text.clone();
         let program = program.clone();
         let limit = limit.clone();
@@ -184,6 +199,13 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
                 Some(Ok(permit)) => Some(permit),
                 None => None,
             };
+            // After the limit, as telnetlib3's guarded shell does.
+            if robot_check
+                && !telnetlib3::robot_check(&mut reader, &mut writer, ROBOT_CHECK_TIMEOUT).await
+            {
+                crate::guard::robot_shell(reader, writer).await;
+                return;
+            }
             #[cfg(not(unix))]
             let _ = program;
             #[cfg(unix)]
