@@ -21,7 +21,10 @@ pub async fn robot_shell(mut reader: TelnetReader, mut writer: TelnetWriter) {
     let mut lines = Lines::default();
     let mut answers = Vec::new();
     let questions = [
-        ("Do robots dream of electric sheep? [yn] ", "timeout waiting for response"),
+        (
+            "Do robots dream of electric sheep? [yn] ",
+            "timeout waiting for response",
+        ),
         (
             "\r\nHave you ever wondered, who are the windowmakers? ",
             "timeout on second question",
@@ -74,7 +77,11 @@ impl Lines {
     }
 
     /// The next line, echoed when we echo; `None` at the end of the connection.
-    async fn line(&mut self, reader: &mut TelnetReader, writer: &mut TelnetWriter) -> Option<String> {
+    async fn line(
+        &mut self,
+        reader: &mut TelnetReader,
+        writer: &mut TelnetWriter,
+    ) -> Option<String> {
         let mut echo = Vec::new();
         loop {
             if self.rest.is_empty() {

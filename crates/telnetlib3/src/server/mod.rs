@@ -458,8 +458,9 @@ async fn accept<F, Fut>(
                     Arc::clone(&shell),
                 );
                 tokio::spawn(async move {
-                    let _admitted = admitted;
                     serve_accepted(socket, peer, &config, &registry, &*shell).await;
+                    // Uncounted before the log line says the connection is gone.
+                    drop(admitted);
                     info!("Connection closed for <Peer {} {}>", peer.ip(), peer.port());
                 });
             }
