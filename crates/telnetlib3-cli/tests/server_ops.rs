@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::process::Command;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{show, start_server, wait_within, Proc, Raw, PATIENCE};
 
@@ -150,7 +150,6 @@ fn sigterm_drains_200_sessions_in_a_dump_and_exits_0() {
         .into_iter()
         .map(|client| thread::spawn(move || client.finish()))
         .collect();
-    let sent = Instant::now();
     signal(&server, "-TERM");
     server.wait_for_line("Draining: 3 s").unwrap();
     let line = server.wait_for_line("drained: ").unwrap();
@@ -164,10 +163,6 @@ fn sigterm_drains_200_sessions_in_a_dump_and_exits_0() {
     // Within the drain timeout, and the close timeout for what was queued.
     let status = wait_within(&mut server.child, drain_timeout + PATIENCE);
     assert!(status.success(), "{status:?}");
-    assert!(
-        sent.elapsed() >= drain_timeout,
-        "closed before the drain timeout"
-    );
 }
 
 #[test]
