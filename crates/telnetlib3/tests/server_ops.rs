@@ -382,3 +382,55 @@ async fn the_status_names_each_connection_in_telnetlib3_words() {
         )
     );
 }
+
+#[tokio::test]
+async fn a_stream_served_by_the_server_is_listed_limited_and_drained() {
+    let mut config = local();
+    config.connect_maxwait = Duration::from_millis(100);
+    config.max_per_ip = Some(1);
+    let server = std::sync::Arc::new(create_server(config, idle_shell).await.unwrap());
+    let peer = SocketAddr::from(([192, 0, 2, 7], 4000));
+    let (mut ours, theirs) = tokio::io::duplex(64 * 1024);
+    let serving = {
+        let server = std::sync::Arc::clone(&server);
+        tokio::spawn(async move { server.serve_stream(theirs, peer, idle_shell).await })
+    };
+    until(&server, |s| s.clients().len() == 1).await;
+    assert_eq!(server.clients()[0].peer(), peer);
+
+    // The same address again, over the per-address limit.
+    let (mut refused, theirs) = tokio::io::duplex(1024);
+    server.serve_stream(theirs, peer, idle_shell).await;
+    let mut line = Vec::new();
+    timeout(PATIENCE, refused.read_to_end(&mut line))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, Refusal::MaxPerIp.message());
+    assert_eq!(server.refused().max_per_ip, 1);
+
+    // The drain reaches it: the notice, then the close.
+    let summary = server.drain(NOTICE, Duration::from_millis(100)).await;
+    assert_eq!((summary.open, summary.notified, summary.closed), (1, 1, 1));
+    let mut received = Vec::new();
+    timeout(PATIENCE, ours.read_to_end(&mut received))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        received.ends_with(NOTICE),
+        "{:?}",
+        received.escape_ascii().to_string()
+    );
+    timeout(PATIENCE, serving).await.unwrap().unwrap();
+
+    // A stopped server serves nothing more.
+    let (mut late, theirs) = tokio::io::duplex(1024);
+    server.serve_stream(theirs, peer, idle_shell).await;
+    let mut nothing = Vec::new();
+    timeout(PATIENCE, late.read_to_end(&mut nothing))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(nothing.is_empty());
+}

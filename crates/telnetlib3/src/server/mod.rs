@@ -10,6 +10,7 @@ mod drain;
 mod guard;
 mod limits;
 mod status;
+mod streams;
 
 pub use clients::Client;
 pub use drain::DrainSummary;
@@ -266,6 +267,8 @@ impl Registry {
 /// # Ok(()) }
 /// ```
 pub struct Server {
+    /// What each connection is served with ([`Server::serve_stream`] too).
+    config: Arc<ServerConfig>,
     addrs: Vec<SocketAddr>,
     registry: Arc<Registry>,
     acceptors: Vec<JoinHandle<()>>,
@@ -372,6 +375,7 @@ where
         })
         .collect();
     Ok(Server {
+        config,
         addrs,
         registry,
         acceptors,
@@ -558,9 +562,9 @@ async fn serve<F, Fut>(
     peer: SocketAddr,
     config: &ServerConfig,
     registry: &Registry,
-    shell: &F,
+    shell: F,
 ) where
-    F: Fn(TelnetReader, TelnetWriter) -> Fut,
+    F: FnOnce(TelnetReader, TelnetWriter) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let id = registry.next_id.fetch_add(1, Ordering::Relaxed);
@@ -632,8 +636,8 @@ async fn serve<F, Fut>(
 ///
 /// The connection belongs to no [`Server`]: [`Server::close`], [`Server::drain`],
 /// [`Server::clients`] and the connection limits do not see it. It ends when its shell
-/// returns, its peer leaves, or its idle timeout passes: a program that must end such
-/// connections at its own shutdown tells their shells to return.
+/// returns, its peer leaves, or its idle timeout passes. To make it one of a server's
+/// connections, reached by all of those, serve it with [`Server::serve_stream`].
 pub async fn serve_stream<S, F, Fut>(stream: S, peer: &str, config: &ServerConfig, shell: F)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
@@ -833,8 +837,9 @@ impl Server {
     /// queued is written out within the close timeout, and the sockets are closed.
     /// Connections still in their TLS handshake (or waiting for one) are dropped.
     ///
-    /// This reaches the connections this server accepted; a connection run by the free
-    /// function [`serve_stream`] belongs to no server and ends with its own stream.
+    /// This reaches the connections this server accepted and those given to
+    /// [`Server::serve_stream`]; a connection run by the free function [`serve_stream`]
+    /// belongs to no server.
     pub fn close(&self) {
         self.stop_accepting();
         for connection in self.registry.lock().values() {
