@@ -210,6 +210,9 @@ struct Registry {
     closed: AtomicBool,
     /// A connection ended, or the server was closed.
     changed: Notify,
+    /// The server was told to stop (waking only those who wait for that, such as TLS
+    /// handshakes, not every waiter on each connection's end).
+    stopping: Notify,
     /// The order of connections whose shell started.
     next_arrival: AtomicU64,
     /// A connection's shell started, or the server was closed.
@@ -231,14 +234,11 @@ impl Registry {
 
     /// Returns once the server is told to stop (at once if it was).
     async fn stopped(&self) {
-        loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if self.is_closed() {
-                return;
-            }
-            changed.await;
+        let stopping = self.stopping.notified();
+        tokio::pin!(stopping);
+        stopping.as_mut().enable();
+        if !self.is_closed() {
+            stopping.await;
         }
     }
 }
@@ -830,6 +830,7 @@ impl Server {
             acceptor.abort();
         }
         self.registry.changed.notify_waiters();
+        self.registry.stopping.notify_waiters();
         self.registry.arrived.notify_waiters();
     }
 
