@@ -23,6 +23,60 @@ pub fn parse_seconds(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("'{text}' is not a non-negative, finite number of seconds"))
 }
 
+/// Parse text with backslash escapes, as a shell's `$'...'` takes them: `\r`, `\n`,
+/// `\t`, `\e` (ESC), `\\`, `\xNN` (a byte in hex). Other characters are kept as they
+/// are; another escape is an error.
+///
+/// ```
+/// use telnetlib3_cli::cli::parse_escaped;
+///
+/// assert_eq!(parse_escaped(r"\r\nBye.\x07").unwrap(), b"\r\nBye.\x07");
+/// assert!(parse_escaped(r"\q").is_err());
+/// ```
+///
+/// # Errors
+///
+/// A message for clap naming an unknown escape or a bad `\x`.
+pub fn parse_escaped(text: &str) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut rest = text.as_bytes();
+    while let Some((&byte, after)) = rest.split_first() {
+        rest = after;
+        if byte != b'\\' {
+            out.push(byte);
+            continue;
+        }
+        let Some((&escape, after)) = rest.split_first() else {
+            return Err(format!("'{text}' ends with a lone backslash"));
+        };
+        rest = after;
+        out.push(match escape {
+            b'r' => b'\r',
+            b'n' => b'\n',
+            b't' => b'\t',
+            b'e' => 0x1b,
+            b'\\' => b'\\',
+            b'x' => {
+                let hex = rest
+                    .get(..2)
+                    .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|hex| std::str::from_utf8(hex).ok())
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                    .ok_or_else(|| format!("'{text}': \\x needs two hex digits"))?;
+                rest = &rest[2..];
+                hex
+            }
+            other => {
+                return Err(format!(
+                    "'{text}': unknown escape '\\{}' (\\r \\n \\t \\e \\\\ \\xNN)",
+                    char::from(other)
+                ))
+            }
+        });
+    }
+    Ok(out)
+}
+
 /// Parse a log level name as Python's `logging` spells them (`info`, `WARNING`, `warn`,
 /// `critical`, ...), case-insensitively, plus `trace` and `off`.
 ///

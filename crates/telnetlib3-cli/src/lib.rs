@@ -9,6 +9,7 @@
 //!   output until the server closes ([`client::pump`]), or, on a terminal, the
 //!   interactive client ([`client::interactive`], with [`terminal`] for the modes), or an
 //!   external program as the client's shell ([`client::shell_exec`]);
+//! - [`guard`]: the shell for connections that fail `--robot-check`;
 //! - [`cli`]: flag value parsers, one-line usage errors;
 //! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings.
 
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod client;
 pub mod debug;
 pub mod escape;
+pub mod guard;
 pub mod logging;
 #[cfg(unix)]
 pub mod pipe;

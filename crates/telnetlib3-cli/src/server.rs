@@ -8,6 +8,7 @@ use std::time::Duration;
 use telnetlib3::proto::{ServerPlan, SessionConfig, TelnetOption};
 use telnetlib3::{
     create_server, create_server_with_listeners, Error, Server, ServerConfig, TerminalDefaults,
+    ROBOT_CHECK_TIMEOUT,
 };
 use tracing::debug;
 
@@ -80,6 +81,13 @@ pub struct Options {
     /// Options offered with WILL once the client speaks Telnet (`--always-will`), such
     /// as GMCP and MSDP for MUD clients.
     pub always_will: Vec<TelnetOption>,
+    /// At most this many connections at once (`--max-connections`; `None`: no limit).
+    pub max_connections: Option<usize>,
+    /// At most this many connections at once from one address (`--max-per-ip`).
+    pub max_per_ip: Option<usize>,
+    /// Probe each client with telnetlib3's cursor position check before its shell, and
+    /// send those that fail to the robot shell (`--robot-check`).
+    pub robot_check: bool,
     /// Client addresses from PROXY protocol headers, sent by these load balancers only
     /// (`--proxy-protocol`, `--trusted-proxy`).
     pub proxy_protocol: Option<telnetlib3::ProxyProtocol>,
@@ -153,6 +161,9 @@ impl Default for Options {
             reuse_port: false,
             shell_program: None,
             relay: None,
+            max_connections: None,
+            max_per_ip: None,
+            robot_check: false,
         }
     }
 }
@@ -188,6 +199,8 @@ pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, Start
     config.tls.clone_from(&options.tls);
     config.tls_auto = options.tls_auto;
     config.tls_handshake_timeout = options.tls_handshake_timeout;
+    config.max_connections = options.max_connections;
+    config.max_per_ip = options.max_per_ip;
     let mut plan = ServerPlan::default();
     plan.line_mode = options.line_mode;
     plan.force_binary = options.force_binary;
@@ -217,6 +230,7 @@ pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, Start
         ..TerminalDefaults::default()
     };
     let kind = options.shell;
+    let robot_check = options.robot_check;
     let program = program(options)?;
     let relay = options.relay.clone().map(Arc::new);
     if kind == ShellKind::Relay && relay.is_none() {
@@ -230,7 +244,7 @@ pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, Start
             .min(tokio::sync::Semaphore::MAX_PERMITS);
         Arc::new(tokio::sync::Semaphore::new(permits))
     });
-    let shell = move |reader, writer| {
+    let shell = move |mut reader, mut writer| {
         let text = text.clone();
         let program = program.clone();
         let limit = limit.clone();
@@ -245,6 +259,13 @@ pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, Start
                 Some(Ok(permit)) => Some(permit),
                 None => None,
             };
+            // After the limit, as telnetlib3's guarded shell does.
+            if robot_check
+                && !telnetlib3::robot_check(&mut reader, &mut writer, ROBOT_CHECK_TIMEOUT).await
+            {
+                crate::guard::robot_shell(reader, writer).await;
+                return;
+            }
             #[cfg(not(unix))]
             let _ = program;
             // The program's errors are logged and told to the client.

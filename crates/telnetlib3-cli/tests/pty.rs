@@ -470,7 +470,16 @@ fn the_idle_timeout_also_ends_group_members_that_ignore_the_hang_up() {
 fn server_shutdown_ends_the_programs_process_groups() {
     let marker = format!("9{}", std::process::id());
     let script = format!("trap '' HUP; sleep {marker} & sleep {marker}; :");
-    let (mut server, port) = start(&["--pty-exec", "/bin/sh", "--", "-c", &script]);
+    // SIGTERM drains: the program is closed after the drain's second.
+    let (mut server, port) = start(&[
+        "--drain-timeout",
+        "1",
+        "--pty-exec",
+        "/bin/sh",
+        "--",
+        "-c",
+        &script,
+    ]);
     let _client = connect(port, None);
     wait_until("both sleeps run", || sleeps_named(&marker).len() == 2);
     let _cleanup = KillOnDrop(sleeps_named(&marker));

@@ -102,6 +102,9 @@ pub use server::{
     ProxyHeaderError, ProxyProtocol, Server, ServerConfig, DEFAULT_PROXY_HEADER_TIMEOUT,
     MAX_PROXY_HEADER,
 };
+pub use server::{
+    robot_check, Client, ClientStatus, DrainSummary, Refusal, Refused, Status, ROBOT_CHECK_TIMEOUT,
+};
 pub use stream::{
     negotiated_encoding, ConnectionStats, EventHook, Found, OptionWait, PeerCommands, TelnetReader,
     TelnetWriter, TerminalDefaults, TextFound, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT,

@@ -582,3 +582,35 @@ async fn compression_is_refused_under_tls_whatever_the_config_says() {
     assert!(writer.stats().compressed_in > 0, "{:?}", writer.stats());
     server.close();
 }
+
+#[tokio::test]
+async fn close_and_drain_end_connections_still_in_their_tls_handshake() {
+    let pki = Pki::standard();
+    for drain in [false, true] {
+        // A handshake that would otherwise be waited for far longer than the test.
+        let mut config: ServerConfig = local();
+        config.tls = Some(pki.server_tls("server", None));
+        config.tls_handshake_timeout = PATIENCE * 10;
+        let server = create_server(config, security_shell).await.unwrap();
+        let mut stalled = TcpStream::connect(("127.0.0.1", port(&server)))
+            .await
+            .unwrap();
+        // Half a ClientHello record header: the handshake has begun and waits for more.
+        stalled.write_all(&[0x16, 0x03]).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if drain {
+            let summary = timeout(PATIENCE, server.drain(b"bye\r\n", PATIENCE * 10))
+                .await
+                .expect("the drain waited for the handshake");
+            assert_eq!(summary.open, 0);
+        } else {
+            server.close();
+        }
+        let mut rest = Vec::new();
+        let read = timeout(PATIENCE, stalled.read_to_end(&mut rest))
+            .await
+            .expect("the handshake was kept");
+        assert!(read.is_err() || rest.is_empty(), "{rest:?}");
+        timeout(PATIENCE, server.wait_closed()).await.unwrap();
+    }
+}

@@ -122,6 +122,28 @@ struct Args {
     /// new connections among them
     #[arg(long)]
     reuse_port: bool,
+    /// at most N connections at once; one more is sent a one-line refusal and closed (0:
+    /// no limit)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_connections: usize,
+    /// at most N connections at once from one address (0: no limit)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    max_per_ip: usize,
+    /// check if client can render wide unicode (rejects bots)
+    #[arg(long)]
+    robot_check: bool,
+    /// periodic status log interval in seconds (0 to disable). status only logged when
+    /// connected clients has changed.
+    #[arg(long, value_name = "SECONDS", default_value = "20", value_parser = cli::parse_seconds)]
+    status_interval: Duration,
+    /// on SIGTERM: stop accepting, send --drain-message to every session, let them go on
+    /// this many seconds, then close them (a second SIGTERM or Ctrl-C closes at once)
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = cli::parse_seconds)]
+    drain_timeout: Duration,
+    /// what each session is sent on SIGTERM; backslash escapes \r \n \t \e \\ \xNN
+    #[arg(long, value_name = "TEXT", default_value = r"\r\nServer restarting, please reconnect.\r\n",
+          value_parser = parse_message)]
+    drain_message: Message,
     /// arguments for --pty-exec's or --shell's PROGRAM
     #[arg(last = true, value_name = "ARGS")]
     pty_args: Vec<String>,
@@ -130,6 +152,14 @@ struct Args {
     loglevel: LevelFilter,
     #[command(flatten)]
     log: logging::LogArgs,
+}
+
+/// `--drain-message`'s bytes.
+#[derive(Clone, Debug)]
+struct Message(Vec<u8>);
+
+fn parse_message(text: &str) -> Result<Message, String> {
+    cli::parse_escaped(text).map(Message)
 }
 
 fn main() -> ExitCode {
@@ -239,7 +269,12 @@ async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Resul
         reuse_port: args.reuse_port,
         shell_program,
         relay,
+        max_connections: (args.max_connections > 0).then_some(args.max_connections),
+        max_per_ip: (args.max_per_ip > 0).then_some(args.max_per_ip),
+        robot_check: args.robot_check,
     };
+    // Before "Server ready": from then on a SIGTERM drains rather than kills.
+    let mut signals = Signals::new();
     let server = if activated.is_empty() {
         let listen = server::Listen::Address {
             host: args.host.clone(),
@@ -270,8 +305,33 @@ async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Resul
     if let Some(tls) = tls {
         tokio::spawn(reload_certificates(tls));
     }
-    shutdown_signal().await;
+    let status = async {
+        if args.status_interval.is_zero() {
+            std::future::pending().await
+        } else {
+            server.log_status(args.status_interval).await;
+        }
+    };
+    let stop = tokio::select! {
+        stop = signals.next() => stop,
+        () = status => Stop::Interrupt,
+    };
     notify(&[sd_notify::NotifyState::Stopping]);
+    if stop == Stop::Terminate {
+        info!(
+            "Draining: {} s for the sessions to end.",
+            args.drain_timeout.as_secs_f64()
+        );
+        tokio::select! {
+            _ = server.drain(&args.drain_message.0, args.drain_timeout) => {}
+            _ = signals.next() => {
+                info!("Closing at once.");
+                server.close();
+                info!("Server stop.");
+                return Ok(());
+            }
+        }
+    }
     info!("Server stop.");
     server.close();
     // The closed connections' programs get their hang-up grace, then SIGKILL, on tasks
@@ -287,28 +347,59 @@ async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Resul
     Ok(())
 }
 
-/// Wait for Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
+/// Which signal asked the server to stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stop {
+    /// Ctrl-C: close at once.
+    Interrupt,
+    /// SIGTERM: drain.
+    Terminate,
+}
+
+/// Ctrl-C and SIGTERM, listened for from the start (a SIGTERM during the drain must not
+/// kill the process before the handler is back).
+struct Signals {
     #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    terminate: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Self {
+            #[cfg(unix)]
+            terminate: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .ok(),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => info!("Interrupt received, closing server."),
-        () = terminate => info!("SIGTERM received, closing server."),
+    }
+
+    /// Wait for the next Ctrl-C or SIGTERM.
+    async fn next(&mut self) -> Stop {
+        let interrupt = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match self.terminate.as_mut() {
+                Some(stream) => {
+                    stream.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = interrupt => {
+                info!("Interrupt received, closing server.");
+                Stop::Interrupt
+            }
+            () = terminate => {
+                info!("SIGTERM received, closing server.");
+                Stop::Terminate
+            }
+        }
     }
 }
 

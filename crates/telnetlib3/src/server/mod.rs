@@ -1,5 +1,22 @@
 //! `create_server`: accept Telnet connections and run a shell on each; `serve_stream`:
 //! the same for one connection over any byte stream.
+//!
+//! Operating a server: [`Server::clients`] and [`Server::wait_for_client`] (`clients`),
+//! [`Server::drain`] (`drain`), connection limits (`limits`), the robot check (`guard`)
+//! and the status line (`status`), each in a module of its own.
+
+mod clients;
+mod drain;
+mod guard;
+mod limits;
+mod status;
+mod streams;
+
+pub use clients::Client;
+pub use drain::DrainSummary;
+pub use guard::{robot_check, ROBOT_CHECK_TIMEOUT};
+pub use limits::{Refusal, Refused};
+pub use status::{ClientStatus, Status};
 
 mod proxy;
 
@@ -10,7 +27,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use telnetlib3_proto::{Policy, Role, ServerPlan, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -121,6 +138,13 @@ pub struct ServerConfig {
     /// Listen with SO_REUSEPORT, so that several processes (or servers) share the port
     /// and the kernel spreads new connections among them.
     pub reuse_port: bool,
+    /// At most this many connections at once (counted from the accept, TLS handshakes
+    /// included); one more is told [`Refusal::MaxConnections`]'s line and closed.
+    /// `None`: no limit.
+    pub max_connections: Option<usize>,
+    /// At most this many connections at once from one peer address; one more is told
+    /// [`Refusal::MaxPerIp`]'s line and closed. `None`: no limit.
+    pub max_per_ip: Option<usize>,
 }
 
 /// How long a server waits for a client's TLS handshake by default.
@@ -153,6 +177,8 @@ impl Default for ServerConfig {
             tls_handshake_timeout: DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             proxy_protocol: None,
             reuse_port: false,
+            max_connections: None,
+            max_per_ip: None,
         }
     }
 }
@@ -170,6 +196,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("output_stall_timeout", &self.output_stall_timeout)
             .field("proxy_protocol", &self.proxy_protocol)
             .field("reuse_port", &self.reuse_port)
+            .field("max_connections", &self.max_connections)
+            .field("max_per_ip", &self.max_per_ip)
             .finish_non_exhaustive()
     }
 }
@@ -180,6 +208,13 @@ struct Connection {
     inner: Arc<Inner>,
     /// The shell's task, once it runs.
     shell: Option<AbortHandle>,
+    /// When the connection was accepted.
+    connected_at: SystemTime,
+    /// Its place in the order of connections whose shell started (see
+    /// [`Server::wait_for_client`]), once it did.
+    arrival: Option<u64>,
+    /// What the program calls the client ([`Server::name_client`]).
+    name: Option<Arc<str>>,
 }
 
 /// What the server knows of its connections.
@@ -191,6 +226,15 @@ struct Registry {
     closed: AtomicBool,
     /// A connection ended, or the server was closed.
     changed: Notify,
+    /// The server was told to stop (waking only those who wait for that, such as TLS
+    /// handshakes, not every waiter on each connection's end).
+    stopping: Notify,
+    /// The order of connections whose shell started.
+    next_arrival: AtomicU64,
+    /// A connection's shell started, or the server was closed.
+    arrived: Notify,
+    /// `max_connections` and `max_per_ip`, and the refusals they made.
+    limits: limits::Limits,
 }
 
 impl Registry {
@@ -202,6 +246,16 @@ impl Registry {
 
     fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Returns once the server is told to stop (at once if it was).
+    async fn stopped(&self) {
+        let stopping = self.stopping.notified();
+        tokio::pin!(stopping);
+        stopping.as_mut().enable();
+        if !self.is_closed() {
+            stopping.await;
+        }
     }
 }
 
@@ -229,9 +283,13 @@ impl Registry {
 /// # Ok(()) }
 /// ```
 pub struct Server {
+    /// What each connection is served with ([`Server::serve_stream`] too).
+    config: Arc<ServerConfig>,
     addrs: Vec<SocketAddr>,
     registry: Arc<Registry>,
     acceptors: Vec<JoinHandle<()>>,
+    /// The arrival [`Server::wait_for_client`] returns next (or the first after it).
+    next_client: AtomicU64,
 }
 
 impl std::fmt::Debug for Server {
@@ -378,7 +436,10 @@ where
         .iter()
         .filter_map(|listener| listener.local_addr().ok())
         .collect();
-    let registry = Arc::new(Registry::default());
+    let registry = Arc::new(Registry {
+        limits: limits::Limits::new(config.max_connections, config.max_per_ip),
+        ..Registry::default()
+    });
     let shell = Arc::new(shell);
     let config = Arc::new(config);
     let acceptors = listeners
@@ -393,9 +454,11 @@ where
         })
         .collect();
     Ok(Server {
+        config,
         addrs,
         registry,
         acceptors,
+        next_client: AtomicU64::new(0),
     })
 }
 
@@ -486,7 +549,18 @@ async fn accept<F, Fut>(
                         }
                     }
                     info!("Connection from <Peer {} {}>", peer.ip(), peer.port());
+                    // Counted by the client's address (a PROXY header's), and held until
+                    // the connection ends, TLS handshake included.
+                    let admitted = match registry.limits.admit(peer.ip()) {
+                        Ok(admitted) => admitted,
+                        Err(refusal) => {
+                            limits::refuse(socket, peer, refusal, speaks_first_in_plain(&config));
+                            return;
+                        }
+                    };
                     serve_accepted(socket, peer, &config, &registry, &*shell).await;
+                    // Uncounted before the log line says the connection is gone.
+                    drop(admitted);
                     info!("Connection closed for <Peer {} {}>", peer.ip(), peer.port());
                 });
             }
@@ -497,6 +571,17 @@ async fn accept<F, Fut>(
             }
         }
     }
+}
+
+/// Whether a client of this server may be sent plain text before anything else (not
+/// when every connection must begin with a TLS handshake).
+fn speaks_first_in_plain(config: &ServerConfig) -> bool {
+    #[cfg(feature = "tls")]
+    if config.tls.is_some() && config.tls_auto.is_none() {
+        return false;
+    }
+    let _ = config;
+    true
 }
 
 /// Removes a connection from the registry however its task ends.
@@ -525,16 +610,31 @@ async fn serve_accepted<F, Fut>(
 {
     #[cfg(feature = "tls")]
     if let Some(tls) = &config.tls {
+        // Not registered yet: the wait for a ClientHello and the handshake end as soon
+        // as the server is told to stop (close, shutdown, drain), dropping the socket.
         let begins_with_tls = match config.tls_auto {
             None => true,
-            Some(wait) => match crate::tls::sniff(&socket, wait).await {
-                Some(begins_with_tls) => begins_with_tls,
-                None => return,
-            },
+            Some(wait) => {
+                let sniffed = tokio::select! {
+                    sniffed = crate::tls::sniff(&socket, wait) => sniffed,
+                    () = registry.stopped() => None,
+                };
+                match sniffed {
+                    Some(begins_with_tls) => begins_with_tls,
+                    None => return,
+                }
+            }
         };
         if begins_with_tls {
             let timeout = config.tls_handshake_timeout;
-            let Some((stream, info)) = crate::tls::accept(socket, &peer, tls, timeout).await else {
+            let handshake = tokio::select! {
+                handshake = crate::tls::accept(socket, &peer, tls, timeout) => handshake,
+                () = registry.stopped() => {
+                    debug!(%peer, "TLS handshake abandoned: the server is stopping");
+                    None
+                }
+            };
+            let Some((stream, info)) = handshake else {
                 return;
             };
             let name = format!("{} {}", peer.ip(), peer.port());
@@ -558,9 +658,9 @@ async fn serve<F, Fut>(
     peer: SocketAddr,
     config: &ServerConfig,
     registry: &Registry,
-    shell: &F,
+    shell: F,
 ) where
-    F: Fn(TelnetReader, TelnetWriter) -> Fut,
+    F: FnOnce(TelnetReader, TelnetWriter) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let id = registry.next_id.fetch_add(1, Ordering::Relaxed);
@@ -570,6 +670,9 @@ async fn serve<F, Fut>(
             peer,
             inner: Arc::clone(&inner),
             shell: None,
+            connected_at: SystemTime::now(),
+            arrival: None,
+            name: None,
         },
     );
     let _registered = Registered { registry, id };
@@ -580,7 +683,9 @@ async fn serve<F, Fut>(
     run(inner, &peer, config, shell, |task| {
         if let Some(connection) = registry.lock().get_mut(&id) {
             connection.shell = Some(task);
+            connection.arrival = Some(registry.next_arrival.fetch_add(1, Ordering::Relaxed));
         }
+        registry.arrived.notify_waiters();
     })
     .await;
 }
@@ -624,6 +729,11 @@ async fn serve<F, Fut>(
 ///
 /// A text shell wraps the reader and writer itself: [`TextReader::new`] and
 /// [`TextWriter::new`] in the encoding [`negotiated_encoding`] chooses.
+///
+/// The connection belongs to no [`Server`]: [`Server::close`], [`Server::drain`],
+/// [`Server::clients`] and the connection limits do not see it. It ends when its shell
+/// returns, its peer leaves, or its idle timeout passes. To make it one of a server's
+/// connections, reached by all of those, serve it with [`Server::serve_stream`].
 pub async fn serve_stream<S, F, Fut>(stream: S, peer: &str, config: &ServerConfig, shell: F)
 where
     S: AsyncRead + AsyncWrite + Send + 'static,
@@ -816,10 +926,17 @@ impl Server {
             acceptor.abort();
         }
         self.registry.changed.notify_waiters();
+        self.registry.stopping.notify_waiters();
+        self.registry.arrived.notify_waiters();
     }
 
     /// Stop accepting and close every connection now: shells are stopped, what they
     /// queued is written out within the close timeout, and the sockets are closed.
+    /// Connections still in their TLS handshake (or waiting for one) are dropped.
+    ///
+    /// This reaches the connections this server accepted and those given to
+    /// [`Server::serve_stream`]; a connection run by the free function [`serve_stream`]
+    /// belongs to no server.
     pub fn close(&self) {
         self.stop_accepting();
         for connection in self.registry.lock().values() {
@@ -833,22 +950,10 @@ impl Server {
     /// Stop accepting, let the shells finish until `grace` has passed, then
     /// [`close`](Server::close) the connections that remain. Returns how many had to be
     /// closed.
+    ///
+    /// [`Server::drain`] without a notice.
     pub async fn shutdown(&self, grace: Duration) -> usize {
-        self.stop_accepting();
-        let deadline = tokio::time::Instant::now() + grace;
-        loop {
-            let changed = self.registry.changed.notified();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if self.connection_count() == 0 {
-                return 0;
-            }
-            if tokio::time::timeout_at(deadline, changed).await.is_err() {
-                let remaining = self.connection_count();
-                self.close();
-                return remaining;
-            }
-        }
+        self.drain(b"", grace).await.closed
     }
 
     /// Wait until the server has stopped accepting ([`Server::close`] or

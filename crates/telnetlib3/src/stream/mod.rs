@@ -564,6 +564,11 @@ pub(crate) fn last_input(inner: &Inner) -> tokio::time::Instant {
     inner.lock().last_input
 }
 
+/// Whether `inner` runs over TLS.
+pub(crate) fn over_tls(inner: &Inner) -> bool {
+    inner.settings.tls.is_some()
+}
+
 /// Whether the local side asked to close `inner`.
 pub(crate) fn is_closing(inner: &Inner) -> bool {
     inner.lock().closing()
