@@ -46,7 +46,8 @@ struct Handed {
 /// let server = BlockingTelnetServer::bind(config)?;
 /// server.serve_forever(|mut conn| {
 ///     let wait = Some(Duration::from_secs(300));
-///     let _ = conn.write(format!("Hello, {}!\r\n", conn.terminal_type()).as_bytes());
+///     let greeting = format!("Hello, {}!\r\n", conn.terminal_type());
+///     let _ = conn.write(greeting.as_bytes());
 ///     while let Ok(line) = conn.read_line(wait) {
 ///         if line.is_empty() || conn.write(b"Echo: ").and_then(|()| conn.write(&line)).is_err() {
 ///             break;
