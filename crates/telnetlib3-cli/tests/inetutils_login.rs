@@ -106,7 +106,10 @@ fn the_telnetlib_port_logs_into_inetutils_telnetd_and_runs_commands() {
     let wait = Some(PATIENCE);
     let mut tn = Telnet::open("127.0.0.1", port, wait).unwrap();
     let banner = tn.read_until(b"login: ", wait).unwrap();
-    assert!(banner.ends_with(b"Test switch\r\n\r\nlogin: "), "{banner:?}");
+    assert!(
+        banner.ends_with(b"Test switch\r\n\r\nlogin: "),
+        "{banner:?}"
+    );
     tn.write(b"admin\r\n").unwrap();
     tn.read_until(b"Password: ", wait).unwrap();
     tn.write(b"s3cret\r\n").unwrap();
@@ -162,7 +165,10 @@ fn the_blocking_client_logs_into_inetutils_telnetd_and_runs_commands() {
     let mut conn =
         TelnetConnection::connect("127.0.0.1", port, telnetlib3::ClientConfig::default()).unwrap();
     let banner = conn.read_until(b"login: ", wait).unwrap();
-    assert!(banner.ends_with(b"Test switch\r\n\r\nlogin: "), "{banner:?}");
+    assert!(
+        banner.ends_with(b"Test switch\r\n\r\nlogin: "),
+        "{banner:?}"
+    );
     // Our client agrees BINARY with telnetd, which then hands the pty the bytes as
     // they are: a line ends with LF, as Unix wants it (a CR LF would be two line ends
     // after the pty's ICRNL: an empty password).
@@ -172,7 +178,10 @@ fn the_blocking_client_logs_into_inetutils_telnetd_and_runs_commands() {
     conn.write(b"s3cret\n").unwrap();
     let found = conn.expect(&prompts(), wait).unwrap();
     assert_eq!(found.index, 0, "{found:?}");
-    assert!(found.before.ends_with(b"Welcome, admin\r\nsw1"), "{found:?}");
+    assert!(
+        found.before.ends_with(b"Welcome, admin\r\nsw1"),
+        "{found:?}"
+    );
     conn.write(b"echo up-$((6*7))\n").unwrap();
     let output = conn.read_until(PROMPT, wait).unwrap();
     assert!(
