@@ -568,11 +568,12 @@ async fn run<F, Fut>(
         return;
     }
 
+    // Before the shell starts: it may change the timeout at once
+    // (TelnetWriter::set_idle_timeout).
+    stream::idle::set(&inner, config.timeout, false);
     let reader = TelnetReader::new(Arc::clone(&inner));
     let mut task = tokio::spawn(shell(reader, TelnetWriter::new(Arc::clone(&inner))));
     started(task.abort_handle());
-    // The writer may change the timeout at run time (TelnetWriter::set_idle_timeout).
-    stream::idle::set(&inner, config.timeout, false);
     tokio::select! {
         ended = &mut task => match ended {
             Err(error) if error.is_panic() => warn!(%peer, "the shell panicked"),
