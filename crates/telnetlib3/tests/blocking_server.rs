@@ -24,6 +24,7 @@ fn xterm() -> ClientConfig {
     config.term = "xterm-256color".into();
     config.cols = 132;
     config.rows = 43;
+    config.lang = "en_US.UTF-8".into();
     config
 }
 
@@ -48,6 +49,11 @@ fn accept_gives_a_connection_with_miniboas_properties() {
     conn.wait_for(&OptionWait::new().remote(TelnetOption::Naws, true), WAIT)
         .unwrap();
     assert!(conn.local_enabled(TelnetOption::Echo));
+    assert_eq!(conn.window_size(), (132, 43));
+    assert_eq!(conn.environ_value("LANG").as_deref(), Some("en_US.UTF-8"));
+    assert_eq!(conn.charset().as_deref(), Some("UTF-8"));
+    assert_eq!(client.charset().as_deref(), Some("UTF-8"));
+    assert!(!conn.is_closing() && !client.is_closing());
 
     // miniboa's send: every line end CR LF.
     conn.send("hello\nworld\r\n").unwrap();
@@ -61,6 +67,7 @@ fn accept_gives_a_connection_with_miniboas_properties() {
 
     conn.deactivate();
     assert!(!conn.active());
+    assert!(conn.is_closing());
     assert_eq!(client.read_some(WAIT).unwrap(), b"");
     assert!(client.at_eof());
     assert!(matches!(conn.write(b"gone"), Err(Error::Closed)));
