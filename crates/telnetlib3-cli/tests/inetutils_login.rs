@@ -190,7 +190,8 @@ fn the_blocking_client_logs_into_inetutils_telnetd_and_runs_commands() {
         String::from_utf8_lossy(&output)
     );
     conn.write(b"exit\n").unwrap();
-    // The shell echoes the line (the pty does), then ends, and so does the connection.
+    // The shell ends, and so does the connection. The pty's echo of the line may come
+    // first, or telnetd may hang up before it relays it: no more than the echo comes.
     let mut rest = Vec::new();
     loop {
         let data = conn.read_some(wait).unwrap();
@@ -199,7 +200,7 @@ fn the_blocking_client_logs_into_inetutils_telnetd_and_runs_commands() {
         }
         rest.extend_from_slice(&data);
     }
-    assert_eq!(rest, b"exit\r\n");
+    assert!(b"exit\r\n".starts_with(&rest), "{rest:?}");
     assert!(conn.at_eof());
     conn.close();
 }
