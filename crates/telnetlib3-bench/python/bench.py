@@ -14,6 +14,10 @@ Usage:
   bench.py dump KB RUNS
       telnetlib3's default shell and a client in this one process; for each run the
       client sends `dump KB` and reads to its `KB OK`; prints `mbps=MB/S` per run.
+  bench.py expect PORT SIZE RUNS
+      telnetlib3's client against the bench's own server on PORT: sends `go SIZE`, and
+      times readuntil_pattern(rb"[#>] $") over the SIZE bytes and prompt that come;
+      prints `elapsed=SECONDS` per run.
   bench.py greet-server [CERT KEY]
       a server whose shell writes `hello\\r\\n` and then waits for the client to close;
       prints `port=N` once listening. With CERT and KEY (PEM files): over TLS.
@@ -23,6 +27,7 @@ Usage:
       close; prints `port=N` once listening. The client (the Rust bench) times it.
 """
 import asyncio
+import re
 import ssl
 import sys
 import time
@@ -196,6 +201,25 @@ async def dump(kb: int, runs: int) -> None:
     server.close()
 
 
+
+async def expect(port: int, size: int, runs: int) -> None:
+    """Issue 16's expect case: against our server's `go SIZE` (SIZE bytes of output in
+    100-byte writes, then a prompt), the time to readuntil_pattern the prompt."""
+    prompt = re.compile(rb"[#>] $")
+    for _ in range(runs):
+        reader, writer = await telnetlib3.open_connection(
+            "127.0.0.1", port, encoding=False, connect_maxwait=0.5, limit=1 << 26
+        )
+        start = time.perf_counter()
+        writer.write(f"go {size}\r\n".encode())
+        data = await reader.readuntil_pattern(prompt)
+        elapsed = time.perf_counter() - start
+        if len(data) != size + len(b"router# "):
+            raise SystemExit(f"read {len(data)} bytes, not {size} and the prompt")
+        print(f"elapsed={elapsed:.6f}", flush=True)
+        writer.close()
+
+
 def server_context(cert, key):
     if cert is None:
         return None
@@ -279,6 +303,8 @@ def main() -> None:
         )
     elif mode == "dump":
         asyncio.run(dump(int(sys.argv[2]), int(sys.argv[3])))
+    elif mode == "expect":
+        asyncio.run(expect(int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))
     elif mode == "greet-server":
         asyncio.run(serve(*sys.argv[2:4]))
     elif mode == "tls-s2c-server":

@@ -24,6 +24,7 @@ use tokio::process::Command;
 use tokio::time::timeout;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
+mod expect;
 mod mccp;
 mod scaling;
 
@@ -150,6 +151,12 @@ enum Impl {
     Python,
     /// zlib-rs compressing in memory (the MCCP cases' anchor).
     Zlib,
+    /// Our blocking client (`blocking::TelnetConnection`).
+    OursBlocking,
+    /// Our port of the stdlib's `Telnet` (`telnetlib::Telnet`).
+    OursTelnetlib,
+    /// Python 3.11's stdlib `telnetlib`.
+    PythonStdlib,
 }
 
 impl Impl {
@@ -159,6 +166,9 @@ impl Impl {
             Self::Ours => "telnetlib3-rs",
             Self::Python => "Python telnetlib3 5.0.1",
             Self::Zlib => "zlib-rs in memory",
+            Self::OursBlocking => "telnetlib3-rs blocking",
+            Self::OursTelnetlib => "telnetlib3-rs telnetlib::Telnet",
+            Self::PythonStdlib => "Python 3.11 stdlib telnetlib",
         }
     }
 }
@@ -945,7 +955,9 @@ async fn greeting_child(
             }
             command
         }
-        Impl::Zlib => bail!("skipped: no server"),
+        Impl::Zlib | Impl::OursBlocking | Impl::OursTelnetlib | Impl::PythonStdlib => {
+            bail!("skipped: no server")
+        }
         Impl::Ours | Impl::Pump => {
             let mut command = Command::new(std::env::current_exe()?);
             command.arg("idle-server");
@@ -1644,7 +1656,9 @@ async fn tls_bulk(
             let (port, task) = tls_bulk_server_pump(acceptor, Arc::clone(block), total).await?;
             (port, Running::Pump(task))
         }
-        Impl::Zlib => bail!("skipped: no server"),
+        Impl::Zlib | Impl::OursBlocking | Impl::OursTelnetlib | Impl::PythonStdlib => {
+            bail!("skipped: no server")
+        }
         Impl::Python => {
             let python = python.context("skipped: no Python")?;
             let block_file = python.dir.join("tls-block.bin");
@@ -2138,7 +2152,7 @@ async fn main() -> Result<()> {
                     Some(p) => bulk_python(p, setup, block, python_bulk, sizes, None).await,
                     None => Err(anyhow!("skipped: no Python")),
                 },
-                Impl::Zlib => Err(anyhow!("skipped: not a Telnet case")),
+                _ => Err(anyhow!("skipped: not a bulk case")),
             };
             run.push(case, "MB/s", imp, goal, outcome);
         }
@@ -2497,6 +2511,7 @@ async fn main() -> Result<()> {
             run.push(case, "KiB/conn", Impl::Ours, goal, outcome);
         }
     }
+    expect_cases(&mut run, python.as_ref(), sizes, args.quick).await;
     let haproxy_one = "17 conn/s via HAProxy (PROXY v2), 1 server process";
     let haproxy_three = "17a conn/s via HAProxy (PROXY v2), 3 --reuse-port processes";
     let haproxy_scaling = "17b 3 processes / 1 process via HAProxy";
@@ -2587,6 +2602,18 @@ async fn main() -> Result<()> {
         (telnetlib3::MCCP_IDLE_RELEASE + Duration::from_secs(1)).as_secs()
     );
     println!(
+        "Case 16: our server (in this process) answers `go SIZE` with SIZE bytes in \
+         100-byte writes (100-byte lines free of '#' and '>'), then `router# `; each client \
+         connects (not timed), sends the command and expects the prompt with the pattern \
+         `[#>] $` (input limit 64 MiB: expect returns all that came before); the figure is \
+         the time from the command to the match per byte of output. A linear reader has \
+         the same figure at both sizes (16c: the ratio, ideally 1). Ours: the async \
+         client's expect, the blocking client's expect, telnetlib::Telnet::expect (50-byte \
+         recvs, as CPython); Python telnetlib3 5.0.1: readuntil_pattern; Python 3.11: the \
+         stdlib's telnetlib.Telnet.expect. 16d: the Python figure over ours at the larger \
+         size."
+    );
+    println!(
         "Case 17: HAProxy 2.6 (Debian) in TCP mode with send-proxy-v2 in front of one child \
          server process, or three sharing the backend port with SO_REUSEPORT (the kernel \
          spreads connections among them); each is case 4's greeting server with the PROXY \
@@ -2602,4 +2629,94 @@ async fn main() -> Result<()> {
         bail!("some cases failed");
     }
     Ok(())
+}
+
+/// Case 16 (issue 16): expect a prompt after a large output, at two sizes.
+async fn expect_cases(run: &mut Runner<'_>, python: Option<&Python>, sizes: Sizes, quick: bool) {
+    let small_case = "16 expect the prompt after 1 MB in 100-byte writes";
+    let large_case = "16b expect the prompt after 10 MB in 100-byte writes";
+    let linear = "16c linearity: per-byte time at 10 MB / at 1 MB";
+    let speedup = "16d speed-up at 10 MB: Python telnetlib3 ns/B / ours";
+    let speedup_stdlib = "16e speed-up at 10 MB: Python 3.11 telnetlib ns/B / ours";
+    if !(run.wanted(small_case) || run.wanted(large_case)) {
+        return;
+    }
+    // --quick: a tenth of each (the case names keep the full run's sizes).
+    let (small, large) = if quick {
+        (100_000, 1_000_000)
+    } else {
+        (1_000_000, 10_000_000)
+    };
+    let server = match expect::output_server().await {
+        Ok(server) => server,
+        Err(error) => {
+            run.push(small_case, "ns/B", Impl::Ours, None, Err(error));
+            return;
+        }
+    };
+    let port = port_of(&server);
+    let imps = [
+        Impl::Ours,
+        Impl::OursBlocking,
+        Impl::OursTelnetlib,
+        Impl::Python,
+        Impl::PythonStdlib,
+    ];
+    for (case, size) in [(small_case, small), (large_case, large)] {
+        for imp in imps {
+            eprintln!("running {case} / {}", imp.name());
+            let runs = sizes.runs;
+            let outcome = match imp {
+                Impl::Ours => expect::ours_async(port, size, runs).await,
+                Impl::OursBlocking => {
+                    tokio::task::spawn_blocking(move || expect::ours_blocking(port, size, runs))
+                        .await
+                        .map_err(anyhow::Error::from)
+                        .and_then(|r| r)
+                }
+                Impl::OursTelnetlib => {
+                    tokio::task::spawn_blocking(move || expect::ours_telnetlib(port, size, runs))
+                        .await
+                        .map_err(anyhow::Error::from)
+                        .and_then(|r| r)
+                }
+                Impl::Python => match python {
+                    Some(p) => {
+                        expect::python_telnetlib3(p, port, size, runs, sizes.python_timeout).await
+                    }
+                    None => Err(anyhow!("skipped: no Python")),
+                },
+                Impl::PythonStdlib => {
+                    // Quadratic (it searches everything again at each 50-byte recv): one
+                    // run of the larger size.
+                    let runs = if size == large { 1 } else { runs.min(3) };
+                    expect::python_stdlib(port, size, runs, sizes.python_timeout).await
+                }
+                _ => Err(anyhow!("skipped: not an expect case")),
+            };
+            run.push(case, "ns/B", imp, None, outcome);
+        }
+    }
+    for imp in imps {
+        if median_of(&run.rows, large_case, imp).is_some() {
+            let row = ratio_row(&run.rows, linear, imp, (large_case, small_case), None);
+            run.rows.push(row);
+        }
+    }
+    for (case, theirs) in [
+        (speedup, Impl::Python),
+        (speedup_stdlib, Impl::PythonStdlib),
+    ] {
+        let Some(python_figure) = median_of(&run.rows, large_case, theirs) else {
+            continue;
+        };
+        for imp in [Impl::Ours, Impl::OursBlocking, Impl::OursTelnetlib] {
+            let outcome = match median_of(&run.rows, large_case, imp) {
+                Some(ours) if ours > 0.0 => Ok(vec![python_figure / ours]),
+                _ => Err(anyhow!("skipped: needs both figures")),
+            };
+            run.push(case, "x", imp, Some(Goal::AtLeast(100.0)), outcome);
+        }
+    }
+    server.close();
 }

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use telnetlib3::blocking::TelnetConnection;
-use telnetlib3::{create_server, ClientConfig, Error, ServerConfig};
+use telnetlib3::proto::{Mode, TelnetOption};
+use telnetlib3::{create_server, ClientConfig, Error, OptionWait, ServerConfig};
 
 #[test]
 fn blocking_dialogue_and_timeouts() {
@@ -77,6 +78,84 @@ fn blocking_expect_read_until_pattern_and_their_timeouts() {
     );
     let silent = conn.expect(&prompts, Some(Duration::from_millis(200)));
     assert!(matches!(silent, Err(Error::TimedOut)), "{silent:?}");
+    conn.close();
+    runtime.block_on(async { server.shutdown(Duration::from_secs(5)).await });
+}
+
+#[test]
+fn the_blocking_client_has_the_async_clients_reads_waits_and_state() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let mut config = ServerConfig::default();
+        config.host = "127.0.0.1".into();
+        config.port = 0;
+        create_server(config, |mut reader, mut writer| async move {
+            let _ = writer.write(b"0123456789abcdef").await;
+            // The client's request ends with its end of file: answer it after.
+            let mut request = Vec::new();
+            while let Ok(data) = reader.read(64).await {
+                if data.is_empty() {
+                    break;
+                }
+                request.extend_from_slice(&data);
+            }
+            let _ = writer.write(b"request was: ").await;
+            let _ = writer.write(&request).await;
+        })
+        .await
+        .unwrap()
+    });
+    let port = server.local_addrs()[0].port();
+    let wait = Some(Duration::from_secs(10));
+    let mut config = ClientConfig::default();
+    config.term = "vt220".into();
+    let mut conn = TelnetConnection::connect("127.0.0.1", port, config).unwrap();
+
+    // The negotiated state, as the async writer has it.
+    conn.wait_for(
+        &OptionWait::new()
+            .remote(TelnetOption::Echo, true)
+            .local(TelnetOption::Ttype, true),
+        wait,
+    )
+    .unwrap();
+    assert!(conn.remote_enabled(TelnetOption::Echo));
+    assert!(conn.local_enabled(TelnetOption::Naws));
+    assert!(!conn.remote_enabled(TelnetOption::Naws));
+    assert_eq!(conn.peer(), format!("127.0.0.1 {port}"));
+    conn.wait_for_condition(|s| s.mode() == Mode::Kludge, wait)
+        .unwrap();
+    assert_eq!(conn.mode(), Mode::Kludge);
+    assert!(
+        conn.options_summary().contains("server-will:"),
+        "{}",
+        conn.options_summary()
+    );
+    let never = conn.wait_for(
+        &OptionWait::new().remote(TelnetOption::Linemode, true),
+        Some(Duration::from_millis(100)),
+    );
+    assert!(matches!(never, Err(Error::TimedOut)), "{never:?}");
+
+    assert_eq!(conn.read_exact(4, wait).unwrap(), b"0123");
+    let mut rest = conn.read_some(wait).unwrap();
+    while rest.len() < 12 {
+        rest.extend(conn.read_some(wait).unwrap());
+    }
+    assert_eq!(rest, b"456789abcdef");
+    let silent = conn.read_some(Some(Duration::from_millis(100)));
+    assert!(matches!(silent, Err(Error::TimedOut)), "{silent:?}");
+
+    conn.write(b"show version").unwrap();
+    conn.flush(wait).unwrap();
+    conn.write_eof().unwrap();
+    assert!(matches!(conn.write(b"more"), Err(Error::Closed)));
+    assert_eq!(
+        conn.read_until(b"version", wait).unwrap(),
+        b"request was: show version"
+    );
+    assert_eq!(conn.read_some(wait).unwrap(), b"");
+    assert!(conn.at_eof());
     conn.close();
     runtime.block_on(async { server.shutdown(Duration::from_secs(5)).await });
 }

@@ -107,3 +107,80 @@ async fn a_steady_trickle_of_input_never_times_out() {
     assert_eq!(rest, TIMEOUT);
     assert_eq!(when - start, Duration::from_secs(63) + IDLE);
 }
+
+/// A server with the idle timeout [`IDLE`] whose shell runs `shell` with its writer,
+/// then never ends; returns the client's end.
+fn serve_with<F, Fut>(shell: F) -> DuplexStream
+where
+    F: FnOnce(telnetlib3::TelnetWriter) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (client, server_end) = tokio::io::duplex(64 * 1024);
+    let mut config = ServerConfig::default();
+    config.connect_maxwait = Duration::from_secs(1);
+    config.timeout = Some(IDLE);
+    tokio::spawn(async move {
+        serve_stream(server_end, "idle", &config, |_reader, writer| async move {
+            shell(writer).await;
+            std::future::pending::<()>().await;
+        })
+        .await;
+    });
+    client
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shorter_timeout_set_on_an_idle_connection_ends_it_at_the_new_deadline() {
+    let start = Instant::now();
+    let (seen, seen_rx) = tokio::sync::oneshot::channel();
+    // The shell starts at 1 s (connect_maxwait: the client never answers), idle since
+    // the start; at 3 s it sets 2 s: the clock restarts then, the deadline is 5 s.
+    let mut client = serve_with(|writer| async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let before = writer.idle_timeout();
+        writer.set_idle_timeout(Some(Duration::from_secs(2)));
+        let _ = seen.send((before, writer.idle_timeout()));
+    });
+    let (rest, when) = read_notice(&mut client).await;
+    assert_eq!(rest, [DO_TTYPE, TIMEOUT].concat());
+    assert_eq!(when - start, Duration::from_secs(5));
+    assert_eq!(
+        seen_rx.await.unwrap(),
+        (Some(IDLE), Some(Duration::from_secs(2)))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_removed_timeout_never_fires_until_one_is_set_again() {
+    let start = Instant::now();
+    let mut client = serve_with(|writer| async move {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        writer.set_idle_timeout(None);
+        // Far past the configured deadline (10 s) with no input.
+        tokio::time::sleep(Duration::from_secs(57)).await;
+        assert_eq!(writer.idle_timeout(), None);
+        writer.set_idle_timeout(Some(Duration::from_secs(1)));
+    });
+    let (rest, when) = read_notice(&mut client).await;
+    assert_eq!(rest, [DO_TTYPE, TIMEOUT].concat());
+    assert_eq!(when - start, Duration::from_secs(61));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_longer_timeout_moves_the_deadline_later() {
+    let start = Instant::now();
+    let mut client = serve_with(|writer| async move {
+        tokio::time::sleep(Duration::from_secs(8)).await;
+        writer.set_idle_timeout(Some(Duration::from_secs(30)));
+    });
+    // The configured deadline (10 s) passes: nothing.
+    assert_eq!(
+        read_until(&mut client, start + Duration::from_secs(38) - MS).await,
+        DO_TTYPE
+    );
+    client.write_all(b"x").await.unwrap();
+    // Input moves it on as before: 38 s + 30 s.
+    let (rest, when) = read_notice(&mut client).await;
+    assert_eq!(rest, TIMEOUT);
+    assert_eq!(when - start, Duration::from_secs(68) - MS);
+}

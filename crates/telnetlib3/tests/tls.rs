@@ -614,3 +614,34 @@ async fn close_and_drain_end_connections_still_in_their_tls_handshake() {
         timeout(PATIENCE, server.wait_closed()).await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn write_eof_over_tls_sends_close_notify_and_keeps_reading() {
+    let pki = Pki::standard();
+    let mut config: ServerConfig = local();
+    config.tls = Some(pki.server_tls("server", None));
+    config.connect_maxwait = Duration::from_millis(500);
+    let (answers, mut answered) = tokio::sync::mpsc::channel(1);
+    let server = create_server(config, move |mut reader, mut writer| {
+        let answers = answers.clone();
+        async move {
+            writer.write(b"question\r\n").await.unwrap();
+            writer.write_eof().await.unwrap();
+            let answer = reader.read_line().await.unwrap();
+            answers.send(answer).await.unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let (mut reader, mut writer) = open_connection("127.0.0.1", port(&server), pki.client("ca"))
+        .await
+        .unwrap();
+    assert_eq!(next_line(&mut reader).await, b"question\r\n");
+    // close_notify then FIN: a clean end of file, not a truncation error.
+    let end = timeout(PATIENCE, reader.read(16)).await.unwrap().unwrap();
+    assert_eq!(end, b"");
+    writer.write(b"answer\r\n").await.unwrap();
+    let answer = timeout(PATIENCE, answered.recv()).await.unwrap().unwrap();
+    assert_eq!(answer, b"answer\r\n");
+    server.close();
+}

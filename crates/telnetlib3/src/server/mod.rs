@@ -773,24 +773,21 @@ async fn run<F, Fut>(
         return;
     }
 
+    // Before the shell starts: it may change the timeout at once
+    // (TelnetWriter::set_idle_timeout).
+    stream::idle::set(&inner, config.timeout, false);
     let reader = TelnetReader::new(Arc::clone(&inner));
     let mut task = tokio::spawn(shell(reader, TelnetWriter::new(Arc::clone(&inner))));
     started(task.abort_handle());
-    let idle = async {
-        match config.timeout {
-            Some(idle) => idle_watch(&inner, idle).await,
-            None => std::future::pending().await,
-        }
-    };
     tokio::select! {
         ended = &mut task => match ended {
             Err(error) if error.is_panic() => warn!(%peer, "the shell panicked"),
             _ => {}
         },
-        () = idle => {
+        idle = stream::idle::expired(&inner) => {
             task.abort();
             let _ = task.await;
-            debug!(%peer, "idle for {:?}", config.timeout.unwrap_or_default());
+            debug!(%peer, "idle for {idle:?}");
             let _ = tokio::time::timeout(config.close_timeout, writer.write(b"\r\nTimeout.\r\n"))
                 .await;
         }
@@ -864,25 +861,6 @@ fn settings(peer: String, config: &ServerConfig) -> Settings {
         compression_idle_release: config.compression_idle_release,
         tls: None,
         refuse_tls_hello: false,
-    }
-}
-
-/// Returns at the idle deadline: `idle` after the last byte from the peer, or after the
-/// connection's start if none came (telnetlib3 restarts its timer in `data_received`).
-///
-/// The driver only stamps the time of each read and wakes nobody; this sleeps until the
-/// deadline, and if a byte arrived meanwhile, until the deadline that byte set. So it
-/// fires exactly at the deadline, however busy the connection. A deadline past what an
-/// `Instant` holds never comes.
-async fn idle_watch(inner: &Inner, idle: Duration) {
-    loop {
-        let Some(deadline) = stream::last_input(inner).checked_add(idle) else {
-            return std::future::pending().await;
-        };
-        if tokio::time::Instant::now() >= deadline {
-            return;
-        }
-        tokio::time::sleep_until(deadline).await;
     }
 }
 

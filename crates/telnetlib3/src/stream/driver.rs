@@ -40,7 +40,9 @@ use tokio::time::Instant;
 use tracing::{debug, trace, warn, Level};
 
 use super::mccp::{Inflated, Streams};
-use super::{EventHook, Failure, Inner, Shared, COMMAND_QUEUE, OUTPUT_PAUSE, TLS_HANDSHAKE_RECORD};
+use super::{
+    EventHook, Failure, Inner, OutputEnd, Shared, COMMAND_QUEUE, OUTPUT_PAUSE, TLS_HANDSHAKE_RECORD,
+};
 
 /// A stream a connection runs over: how it splits into the halves the driver reads and
 /// writes at once, and whether it can send TCP urgent data.
@@ -606,6 +608,8 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     // gone (an idle release, a DONT MCCP2), and compressed bytes cannot be cut.
     let mut out_compressed = false;
     let mut close_deadline: Option<Instant> = None;
+    // Our side was shut down by write_eof: a close does not do it again.
+    let mut write_shut = false;
     // Since when the output has been at OUTPUT_PAUSE or more, without a break.
     let mut stalled_since: Option<Instant> = None;
     let stall_timeout = inner.settings.output_stall_timeout;
@@ -620,7 +624,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     loop {
         let mut wake_writer = Vec::new();
         let mut events = Vec::new();
-        let (room, closing, queued) = {
+        let (room, closing, queued, end_output) = {
             let mut shared = inner.lock();
             if pos == out.len() {
                 // Kept, whatever its size, while output flows: released by the shrink
@@ -669,7 +673,13 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 );
                 wake_writer = shared.writer_to_wake();
             }
-            if out.is_empty() {
+            if out.is_empty() && shared.output_end == OutputEnd::Sent {
+                // Our side is shut down (write_eof): the session's replies to the peer
+                // can no longer be sent.
+                let _ = shared.session.poll_transmit(&mut out);
+                out.clear();
+                urgent_at = None;
+            } else if out.is_empty() {
                 let session = &mut shared.session;
                 // A stream finished for idleness starts again before the next output
                 // (a new `IAC SB MCCP2 IAC SE`, then a new zlib stream).
@@ -721,7 +731,13 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 && zlib.inflated.is_empty()
                 && !zlib.inflate_more
                 && queued < OUTPUT_PAUSE;
-            (if can_read { room } else { 0 }, shared.closing(), queued)
+            let end_output = shared.output_end == OutputEnd::Requested;
+            (
+                if can_read { room } else { 0 },
+                shared.closing(),
+                queued,
+                end_output,
+            )
         };
         wake_writer.into_iter().for_each(Waker::wake);
         deliver(inner.settings.hook.as_ref(), &mut events);
@@ -741,11 +757,18 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
         } else {
             stalled_since = None;
         }
-        if closing {
+        if closing || end_output {
             let deadline = *close_deadline
                 .get_or_insert_with(|| Instant::now() + inner.settings.close_timeout);
+            if pos == out.len() && closing {
+                return shut_down(inner, &mut rd, &mut wr, write_shut).await;
+            }
             if pos == out.len() {
-                return shut_down(inner, &mut rd, &mut wr).await;
+                // write_eof: a half-close. The peer reads end of file; we keep reading.
+                end_output_now(inner, &mut wr).await?;
+                write_shut = true;
+                close_deadline = None;
+                continue;
             }
             if Instant::now() >= deadline {
                 // Output was lost: the connection ends in failure, so that a writer's
@@ -1019,15 +1042,41 @@ fn reserve_within(buffer: &mut Vec<u8>, additional: usize, cap: usize) {
     buffer.reserve_exact(target - buffer.len());
 }
 
-/// Everything queued is written: send our FIN, tell the handles, and give the peer the
-/// close timeout to close its side (reading and discarding meanwhile).
-async fn shut_down<R, W>(inner: &Inner, rd: &mut R, wr: &mut W) -> io::Result<()>
+/// Everything queued before `write_eof` is written: shut our side down (TLS sends its
+/// close_notify first, then the TCP FIN goes), and tell the writers. Reading goes on:
+/// RFC 9293 3.6, a half-closed connection still carries the peer's data.
+async fn end_output_now<W: AsyncWrite + Unpin>(inner: &Inner, wr: &mut W) -> io::Result<()> {
+    let shutdown = tokio::time::timeout(inner.settings.close_timeout, wr.shutdown()).await;
+    let wakers = {
+        let mut shared = inner.lock();
+        shared.output_end = OutputEnd::Sent;
+        std::mem::take(&mut shared.write_wakers)
+    };
+    debug!(peer = %inner.settings.peer, "write_eof: our side is shut down");
+    wakers.into_iter().for_each(Waker::wake);
+    match shutdown {
+        Ok(result) => result,
+        Err(_) => Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "write_eof: the shutdown did not complete",
+        )),
+    }
+}
+
+/// Everything queued is written: send our FIN (unless `write_shut`: write_eof sent it),
+/// tell the handles, and give the peer the close timeout to close its side (reading and
+/// discarding meanwhile).
+async fn shut_down<R, W>(inner: &Inner, rd: &mut R, wr: &mut W, write_shut: bool) -> io::Result<()>
 where
     R: UrgentRead,
     W: AsyncWrite + Unpin,
 {
     let timeout = inner.settings.close_timeout;
-    let shutdown = tokio::time::timeout(timeout, wr.shutdown()).await;
+    let shutdown = if write_shut {
+        Ok(Ok(()))
+    } else {
+        tokio::time::timeout(timeout, wr.shutdown()).await
+    };
     let waker = {
         let mut shared = inner.lock();
         shared.set_shut_down();

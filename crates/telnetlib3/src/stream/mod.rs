@@ -13,6 +13,7 @@
 
 mod driver;
 pub(crate) mod expect;
+pub(crate) mod idle;
 mod mccp;
 mod reader;
 mod text;
@@ -181,6 +182,19 @@ struct Failure {
     message: String,
 }
 
+/// Our output's own end, apart from the connection's [`Life`]: after
+/// [`TelnetWriter::write_eof`] the peer reads end of file while we keep reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum OutputEnd {
+    /// Writes are taken.
+    Open,
+    /// Writes are refused; the driver shuts our side down once what is queued is written.
+    Requested,
+    /// Our side is shut down (TCP FIN, after TLS's close_notify); the session's replies
+    /// to the peer are dropped from now on, since they cannot be sent.
+    Sent,
+}
+
 /// Where the connection is in its life, as far as our side goes; it only moves
 /// forward. Whether more input can come is a separate axis ([`Shared::eof`]): the peer
 /// may close its side while ours is open.
@@ -239,6 +253,13 @@ struct Shared {
     /// the server's idle deadline counts from it. A stamp, not a wake-up, so a busy
     /// connection costs the idle timer nothing.
     last_input: tokio::time::Instant,
+    /// The idle timeout in force ([`TelnetWriter::set_idle_timeout`]); `None`: none.
+    idle_timeout: Option<std::time::Duration>,
+    /// When the idle clock was last restarted by setting the timeout (the connection's
+    /// start until then): the deadline counts from this or the last input, the later.
+    idle_since: tokio::time::Instant,
+    /// [`TelnetWriter::write_eof`]'s half-close, for our output only.
+    output_end: OutputEnd,
     /// The most output ever queued at once, as the driver saw it after each step.
     peak_output: usize,
     /// Commands from the peer for the shell ([`PeerCommands`]); `None` until someone
@@ -386,6 +407,8 @@ pub(crate) struct Inner {
     window_size: OnceLock<watch::Sender<Option<WindowSize>>>,
     /// The peer's terminal type, as the session chose it so far.
     terminal_type: OnceLock<watch::Sender<Option<String>>>,
+    /// The idle timeout was changed: its watcher computes the deadline again.
+    idle_changed: Notify,
     settings: Settings,
 }
 
@@ -494,6 +517,9 @@ where
             bytes_out: sent as u64,
             mccp: mccp::Counts::default(),
             last_input: tokio::time::Instant::now(),
+            idle_timeout: None,
+            idle_since: tokio::time::Instant::now(),
+            output_end: OutputEnd::Open,
             peak_output: unsent.len(),
             commands: None,
             abort_output: false,
@@ -504,6 +530,7 @@ where
         handles: AtomicUsize::new(0),
         window_size: OnceLock::new(),
         terminal_type: OnceLock::new(),
+        idle_changed: Notify::new(),
         settings,
     });
     tokio::spawn(driver::drive(Arc::clone(&inner), stream, unsent));

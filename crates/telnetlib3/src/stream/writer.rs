@@ -20,7 +20,7 @@ use telnetlib3_proto::{Command, Mode, Role, Session, TelnetOption};
 use tokio::io::AsyncWrite;
 use tokio::sync::{oneshot, watch};
 
-use super::{close_now, wait_until, Inner, Shared, WRITE_HIGH_WATER};
+use super::{close_now, wait_until, Inner, OutputEnd, Shared, WRITE_HIGH_WATER};
 use crate::stream;
 use crate::Error;
 
@@ -232,7 +232,7 @@ impl TelnetWriter {
         // Once our side is shut down (the writer closed), output queued since (the
         // session's replies to the peer, a command) can never be written: say so at
         // once instead of waiting out the linger for the peer's close.
-        if shared.shut_down() {
+        if shared.shut_down() || shared.output_end == OutputEnd::Sent {
             return Poll::Ready(Err(shared.end_error()));
         }
         park(inner, &mut shared, cx);
@@ -397,20 +397,25 @@ impl TelnetWriter {
         Ok(true)
     }
 
-    /// End our side of the connection after the queued output (telnetlib3's
-    /// `write_eof`): writes are refused from now on, what is queued is written out, then
-    /// our side is shut down, so the peer reads all the data and then end of file.
-    /// Returns once that is done or the close timeout has passed.
-    ///
-    /// This is [`TelnetWriter::close`] reporting how it went. Unlike asyncio's
-    /// `write_eof`, it is not a half-close for reading: our reader sees end of input
-    /// once our side is shut down, and the driver only waits (within the close timeout)
-    /// for the peer to close its side, discarding what it sends meanwhile.
+    /// End our output after what is queued, and keep reading (telnetlib3's
+    /// `write_eof`, a true half-close): writes are refused from now on, what is queued is
+    /// written out, then our side is shut down (TCP `shutdown(Write)`; over TLS,
+    /// `close_notify` first), so the peer reads all the data and then end of file. The
+    /// connection stays open for input: the reader gets what the peer still sends, up
+    /// to its end of file. The session's own replies to the peer (negotiation answers)
+    /// are dropped from then on, since they can no longer be sent. Returns once our side
+    /// is shut down, or at once if the connection is already closing.
+    /// [`TelnetWriter::close`] (or dropping the handles) ends the connection as usual.
     ///
     /// ```no_run
-    /// # async fn demo(mut writer: telnetlib3::TelnetWriter) -> Result<(), telnetlib3::Error> {
-    /// writer.write(b"bye\r\n").await?;
+    /// # async fn demo(
+    /// #     mut reader: telnetlib3::TelnetReader,
+    /// #     mut writer: telnetlib3::TelnetWriter,
+    /// # ) -> Result<(), telnetlib3::Error> {
+    /// writer.write(b"bye, send your report\r\n").await?;
     /// writer.write_eof().await?;
+    /// // The peer has read "bye..." and end of file; it may still answer.
+    /// let report = reader.read_line().await?;
     /// # Ok(())
     /// # }
     /// ```
@@ -420,12 +425,72 @@ impl TelnetWriter {
     /// [`Error::ConnectionLost`] if the connection failed, or the close timeout passed
     /// with output unwritten.
     pub async fn write_eof(&mut self) -> Result<(), Error> {
-        self.close().await;
+        {
+            let mut shared = self.inner.lock();
+            if shared.ended() {
+                return Err(shared.end_error());
+            }
+            if shared.output_end == OutputEnd::Open && !shared.closing() {
+                shared.output_end = OutputEnd::Requested;
+                shared.driver_idle = false;
+                drop(shared);
+                self.inner.wake_driver.notify_one();
+            }
+        }
+        poll_fn(|cx| {
+            let inner = &*self.inner;
+            let mut shared = inner.lock();
+            if shared.output_end == OutputEnd::Sent || shared.closing() {
+                return Poll::Ready(());
+            }
+            park(inner, &mut shared, cx);
+            Poll::Pending
+        })
+        .await;
         let shared = self.inner.lock();
         match shared.failure() {
             Some(_) => Err(shared.end_error()),
             None => Ok(()),
         }
+    }
+
+    /// Whether [`TelnetWriter::write_eof`] was called: our output is ending or ended.
+    #[must_use]
+    pub fn is_output_ended(&self) -> bool {
+        self.inner.lock().output_end != OutputEnd::Open
+    }
+
+    /// Change this connection's idle timeout now (telnetlib3's `set_timeout`): `None`
+    /// removes it. The idle clock starts again from this call, so the connection ends
+    /// once `timeout` passes with no byte from the peer, however long it was idle
+    /// before; a shorter timeout on an idle connection ends it when the new deadline
+    /// passes. A server's connection starts with [`ServerConfig::timeout`](crate::ServerConfig::timeout)
+    /// and, at the deadline, is told `\r\nTimeout.\r\n`
+    /// and closed. A client's connection has no idle watch: there the value is only
+    /// kept for [`TelnetWriter::idle_timeout`].
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// # async fn demo(writer: telnetlib3::TelnetWriter) {
+    /// // A user who logged in gets longer than one at the login prompt.
+    /// writer.set_idle_timeout(Some(Duration::from_secs(3600)));
+    /// # }
+    /// ```
+    pub fn set_idle_timeout(&self, timeout: Option<Duration>) {
+        stream::idle::set(&self.inner, timeout, true);
+    }
+
+    /// The idle timeout in force ([`TelnetWriter::set_idle_timeout`]).
+    #[must_use]
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        stream::idle::get(&self.inner)
+    }
+
+    /// How long since the peer last sent a byte (since the connection's start if it
+    /// sent none).
+    #[must_use]
+    pub fn idle_time(&self) -> Duration {
+        stream::last_input(&self.inner).elapsed()
     }
 
     /// Whether the connection is closing or has ended.
@@ -791,7 +856,7 @@ impl Future for Queue<'_> {
 fn writable(shared: &Shared) -> Result<(), Error> {
     if shared.ended() {
         Err(shared.end_error())
-    } else if shared.closing() {
+    } else if shared.closing() || shared.output_end != OutputEnd::Open {
         Err(Error::Closed)
     } else {
         Ok(())
