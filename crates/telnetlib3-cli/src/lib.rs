@@ -10,7 +10,8 @@
 //!   interactive client ([`client::interactive`], with [`terminal`] for the modes), or an
 //!   external program as the client's shell ([`client::shell_exec`]);
 //! - [`cli`]: flag value parsers, one-line usage errors;
-//! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings.
+//! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings;
+//! - [`retro`]: the client's BBS helpers: keys for ATASCII and PETSCII, SyncTERM fonts.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -21,6 +22,7 @@ pub mod debug;
 pub mod logging;
 #[cfg(unix)]
 pub mod pty;
+pub mod retro;
 pub mod server;
 pub mod shell;
 pub mod terminal;
