@@ -1,8 +1,8 @@
-//! `telnetlib3-client`'s flags for retro-computing BBSes, against a scripted server that
-//! checks the exact bytes: the BBS encodings (binary forced, the machine's key codes,
-//! `--ansi-keys`, `--ascii-eol`), SyncTERM font selections switching the decoding, the
-//! `--always-*` option lists by name or number, `--send-environ USER` and the
-//! `--connect-maxwait` default.
+//! The tools with the BBS encodings, and `telnetlib3-client`'s flags for retro-computing
+//! BBSes against a scripted server that checks the exact bytes: the BBS encodings (binary
+//! forced, the machine's key codes, `--ansi-keys`, `--ascii-eol`), SyncTERM font
+//! selections switching the decoding, the `--always-*` option lists by name or number,
+//! `--send-environ USER` and the `--connect-maxwait` default.
 
 mod common;
 
@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use common::{listen_local, run, show, Proc, CLIENT, PATIENCE};
+use common::{listen_local, run, show, start_server, Proc, CLIENT, PATIENCE};
 
 /// A client started on a scripted server: its standard input, what it prints (read on a
 /// thread until it exits), and the server's end of the connection.
@@ -226,4 +226,37 @@ fn connect_maxwait_defaults_to_telnetlib3_clients() {
         .and_then(|rest| rest.split("\n  -").next())
         .unwrap();
     assert!(flag.contains("[default: 4]"), "{flag}");
+}
+
+/// Both tools take the BBS encodings by name: our server's shell in ATASCII, which ends its
+/// lines in ASCII CR LF (what `--ascii-eol` is for), read by our client in ATASCII.
+#[test]
+fn both_tools_speak_atascii() {
+    let (_server, port) = start_server(&[
+        "--connect-maxwait",
+        "30",
+        "--encoding",
+        "atascii",
+        "--force-binary",
+    ]);
+    let mut command = Command::new(CLIENT);
+    command.args([
+        "127.0.0.1",
+        &port.to_string(),
+        "--encoding",
+        "atascii",
+        "--ascii-eol",
+    ]);
+    // Return goes as ASCII CR (not 0x9B): the server's line editor ends the line.
+    let out = run(command, b"reader\rquit\r");
+    assert!(out.status.success(), "{out:?}");
+    // buflen counts what had arrived of `quit` by then: not part of the question.
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (before, after) = text.split_once("buflen=").unwrap();
+    let after = after.trim_start_matches(|c: char| c.is_ascii_digit());
+    assert_eq!(
+        format!("{before}buflen=0{after}"),
+        "Ready.\r\ntel:sh> reader\r\n<TelnetReaderUnicode encoding='atascii' limit=65536 \
+         buflen=0 eof=False>\r\ntel:sh> quit\r\nGoodbye.\r\n"
+    );
 }
