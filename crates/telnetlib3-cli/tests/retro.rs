@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use common::{listen_local, run, show, start_server, Proc, CLIENT, PATIENCE};
+use common::{listen_local, run, show, start_server, Proc, Tmux, CLIENT, PATIENCE};
 
 /// A client started on a scripted server: its standard input, what it prints (read on a
 /// thread until it exits), and the server's end of the connection.
@@ -259,4 +259,39 @@ fn both_tools_speak_atascii() {
         "Ready.\r\ntel:sh> reader\r\n<TelnetReaderUnicode encoding='atascii' limit=65536 \
          buflen=0 eof=False>\r\ntel:sh> quit\r\nGoodbye.\r\n"
     );
+}
+
+/// On a terminal (tmux): the keys as tmux's terminal sends them reach the server as the
+/// Atari's codes, a lone Escape goes after `$ESCDELAY`, and the server's ATASCII shows.
+#[test]
+fn on_a_terminal_keys_are_the_atari_s_and_the_screen_shows_atascii() {
+    let listener = listen_local();
+    let port = listener.local_addr().unwrap().port();
+    let tmux = Tmux::start(&format!(
+        "ESCDELAY=50 {CLIENT} 127.0.0.1 {port} --encoding atascii --connect-maxwait 0.5"
+    ));
+    let (mut server, _) = listener.accept().unwrap();
+    server.set_read_timeout(Some(PATIENCE)).unwrap();
+    server.write_all(b"\x00READY\x9b").unwrap();
+    tmux.wait_for("\u{2665}READY");
+    let mut receive = |n: usize| {
+        let mut buf = vec![0; n];
+        server.read_exact(&mut buf).unwrap();
+        buf
+    };
+    for (key, code) in [
+        ("Up", &b"\x1c"[..]),
+        ("Left", b"\x1e"),
+        ("Enter", b"\x9b"),
+        ("BSpace", b"\x7e"),
+        ("DC", b"\x7e"),
+        ("Tab", b"\x7f"),
+        ("Escape", b"\x1b"),
+        ("a", b"a"),
+    ] {
+        tmux.send_keys(&[key]);
+        assert_eq!(show(&receive(code.len())), show(code), "{key}");
+    }
+    tmux.send_keys(&["C-]"]);
+    tmux.wait_for("Connection closed.");
 }

@@ -198,7 +198,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         errors: errors(args.encoding_errors),
         force_binary: args.force_binary || retro,
     });
-    let keys = (!args.line_mode)
+    // Keys are the keyboard's: not with --line-mode (telnetlib3 maps them only in raw
+    // mode), nor for a --shell-exec program's output.
+    let keys = (!args.line_mode && args.shell_exec.is_none())
         .then(|| retro::KeyMap::new(&encoding, args.ansi_keys, args.ascii_eol))
         .flatten();
     let mut input = Input::new(codec.as_ref())?.with_keys(keys);
