@@ -358,6 +358,35 @@ mod tests {
     }
 
     #[test]
+    fn options_by_name_or_number_merged_across_flags() {
+        use telnetlib3::proto::TelnetOption;
+        assert_eq!(
+            parse_options(" naws,201, 91 ,,EOR"),
+            Ok(OptionList(vec![
+                TelnetOption::Naws,
+                TelnetOption::Gmcp,
+                TelnetOption::Mxp,
+                TelnetOption::Eor,
+            ]))
+        );
+        assert_eq!(
+            parse_options("250"),
+            Ok(OptionList(vec![TelnetOption::from(250)]))
+        );
+        assert!(parse_options("256").is_err());
+        assert!(parse_options("-1").is_err());
+        assert!(parse_options("NAWZ").is_err());
+        let lists = vec![
+            parse_options("GMCP").unwrap(),
+            parse_options("91,gmcp").unwrap(),
+        ];
+        assert_eq!(
+            OptionList::merge(lists),
+            [TelnetOption::Gmcp, TelnetOption::Mxp]
+        );
+    }
+
+    #[test]
     fn clap_errors_become_one_line() {
         let rendered = "error: the following required arguments were not provided:\n  \
                         <HOST>\n\nUsage: telnetlib3-client <HOST> [PORT]\n\n\
@@ -373,8 +402,9 @@ mod tests {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OptionList(pub Vec<telnetlib3::proto::TelnetOption>);
 
-/// A comma-separated list of Telnet option names (`NAWS,TTYPE`, case-insensitive), for
-/// the `--always-*` flags.
+/// A comma-separated list of Telnet options (`NAWS,TTYPE,201`), for the `--always-*`
+/// flags: each a name (case-insensitive, as telnetlib3's `option_from_name`) or a decimal
+/// option number 0..=255, as telnetlib3's `_parse_option_arg`.
 ///
 /// # Errors
 ///
@@ -385,10 +415,32 @@ pub fn parse_options(text: &str) -> Result<OptionList, String> {
         .filter(|name| !name.is_empty())
         .map(|name| {
             telnetlib3::proto::TelnetOption::from_name(name)
-                .ok_or_else(|| format!("unknown telnet option {name:?}"))
+                .or_else(|| {
+                    name.parse::<u8>()
+                        .ok()
+                        .map(telnetlib3::proto::TelnetOption::from)
+                })
+                .ok_or_else(|| {
+                    format!("unknown telnet option {name:?} (a name, or a number 0 to 255)")
+                })
         })
         .collect::<Result<_, _>>()
         .map(OptionList)
+}
+
+impl OptionList {
+    /// The options of repeated flags (`--always-do GMCP --always-do 91,NAWS`) as one list,
+    /// each once, in the order first given (telnetlib3 keeps a set).
+    #[must_use]
+    pub fn merge(lists: Vec<Self>) -> Vec<telnetlib3::proto::TelnetOption> {
+        let mut merged: Vec<telnetlib3::proto::TelnetOption> = Vec::new();
+        for option in lists.into_iter().flat_map(|list| list.0) {
+            if !merged.contains(&option) {
+                merged.push(option);
+            }
+        }
+        merged
+    }
 }
 
 /// One `--mssp NAME=VALUE`: a non-empty name; neither may hold a control character (MSSP

@@ -28,6 +28,7 @@ use tokio::sync::{mpsc, Notify};
 use tracing::{debug, warn};
 
 use crate::escape::{self, EscapeCommand, StatusDetails};
+use crate::retro::{self, FontScanner, KeyMap, Piece};
 use crate::terminal::{self, LineChars, Terminal, TerminalMode};
 
 /// The most data taken from the connection at once.
@@ -81,6 +82,10 @@ pub struct Output {
     decoder: Option<(TextDecoder, bool)>,
     typescript: Option<File>,
     text: String,
+    /// SyncTERM font selections switch the decoding (see [`Output::with_font_switching`]).
+    fonts: Option<(FontScanner, ErrorMode)>,
+    /// `--ascii-eol`: see [`Output::with_ascii_eol`].
+    ascii_eol: bool,
 }
 
 impl Output {
@@ -97,7 +102,28 @@ impl Output {
             decoder: codec.map(|c| (c.encoding.decoder(c.errors), c.force_binary)),
             typescript,
             text: String::new(),
+            fonts: None,
+            ascii_eol: false,
         }
+    }
+
+    /// A SyncTERM font selection (`CSI Ps1 ; Ps2 SP D`) from the server switches the
+    /// decoding to the font's encoding ([`retro::syncterm_font_encoding`]), transcoding
+    /// from then on even without BINARY, as telnetlib3's client does when no encoding was
+    /// named. The switch takes effect right after the selection (telnetlib3 switches for
+    /// the whole read holding it).
+    #[must_use]
+    pub fn with_font_switching(mut self, errors: ErrorMode) -> Self {
+        self.fonts = Some((FontScanner::default(), errors));
+        self
+    }
+
+    /// `--ascii-eol`: ATASCII's pictures of bytes 0x0D and 0x0A (U+1FB82, U+25E3) are shown
+    /// as CR and LF, for BBSes that draw Atari graphics but end lines in ASCII.
+    #[must_use]
+    pub fn with_ascii_eol(mut self) -> Self {
+        self.ascii_eol = true;
+        self
     }
 
     /// The bytes to deliver for `data` from the server; `binary` says whether the server
@@ -111,18 +137,58 @@ impl Output {
         data: &'a [u8],
         binary: bool,
     ) -> Result<Cow<'a, [u8]>, PumpError> {
-        let out = match &mut self.decoder {
+        let switches = match &mut self.fonts {
+            Some((scanner, _)) => scanner.scan(data),
+            None => Vec::new(),
+        };
+        let out = if switches.is_empty() {
+            self.decode(data, binary)?
+        } else {
+            let mut out = Vec::with_capacity(data.len());
+            let mut start = 0;
+            for (end, font) in switches {
+                out.extend_from_slice(&self.decode(&data[start..end], binary)?);
+                start = end;
+                self.switch_font(font);
+            }
+            out.extend_from_slice(&self.decode(&data[start..], binary)?);
+            Cow::Owned(out)
+        };
+        self.record(&out)?;
+        Ok(out)
+    }
+
+    fn decode<'a>(&mut self, data: &'a [u8], binary: bool) -> Result<Cow<'a, [u8]>, PumpError> {
+        Ok(match &mut self.decoder {
             Some((decoder, force)) if *force || binary => {
                 self.text.clear();
                 decoder
                     .decode(data, false, &mut self.text)
                     .map_err(PumpError::Decode)?;
+                if self.ascii_eol {
+                    self.text = self
+                        .text
+                        .replace('\u{1FB82}', "\r")
+                        .replace('\u{25E3}', "\n");
+                }
                 Cow::Owned(self.text.as_bytes().to_vec())
             }
             _ => Cow::Borrowed(data),
+        })
+    }
+
+    fn switch_font(&mut self, font: u32) {
+        let Some((_, errors)) = &self.fonts else {
+            return;
         };
-        self.record(&out)?;
-        Ok(out)
+        match retro::syncterm_font_encoding(font).map(Encoding::from_name) {
+            Some(Ok(encoding)) => {
+                debug!("SyncTERM font {font}: decoding {}", encoding.name());
+                self.decoder = Some((encoding.decoder(*errors), true));
+            }
+            Some(Err(error)) => debug!("SyncTERM font {font}: {error}"),
+            None => debug!("SyncTERM font {font}: no encoding known"),
+        }
     }
 
     /// The bytes to deliver when the server has closed: what the decoder still holds (a
@@ -162,6 +228,8 @@ impl Output {
 pub struct Input {
     coder: Option<(TextDecoder, TextEncoder, bool)>,
     text: String,
+    /// The machine's key codes for ATASCII and PETSCII (see [`Input::with_keys`]).
+    keys: Option<KeyMap>,
 }
 
 impl Input {
@@ -191,13 +259,48 @@ impl Input {
         Ok(Self {
             coder,
             text: String::new(),
+            keys: None,
         })
+    }
+
+    /// Keys as the BBS's machine sends them ([`KeyMap`]): its codes go unencoded, typed
+    /// text through the encoding.
+    #[must_use]
+    pub fn with_keys(mut self, keys: Option<KeyMap>) -> Self {
+        self.keys = keys;
+        self
+    }
+
+    /// Whether the beginning of a key sequence is held (see [`KeyMap::pending`]): call
+    /// [`Input::flush_keys`] when no input came for [`retro::esc_delay`].
+    #[must_use]
+    pub fn pending_keys(&self) -> bool {
+        self.keys.as_ref().is_some_and(KeyMap::pending)
+    }
+
+    /// The held beginning of a key sequence, to send as it is.
+    pub fn flush_keys(&mut self) -> Vec<u8> {
+        self.keys.as_mut().map(KeyMap::flush).unwrap_or_default()
     }
 
     /// The bytes to send for `data`; `binary` says whether we send in BINARY. A character
     /// the encoding lacks in strict mode is dropped with a warning: a typing slip should
     /// not end the session.
     pub fn process<'a>(&mut self, data: &'a [u8], binary: bool) -> Cow<'a, [u8]> {
+        let Some(keys) = &mut self.keys else {
+            return self.encode(data, binary);
+        };
+        let mut out = Vec::with_capacity(data.len());
+        for piece in keys.feed(data) {
+            match piece {
+                Piece::Text(text) => out.extend_from_slice(&self.encode(&text, binary)),
+                Piece::Raw(raw) => out.extend_from_slice(&raw),
+            }
+        }
+        Cow::Owned(out)
+    }
+
+    fn encode<'a>(&mut self, data: &'a [u8], binary: bool) -> Cow<'a, [u8]> {
         match &mut self.coder {
             Some((utf8, encoder, force)) if *force || binary => {
                 self.text.clear();
@@ -276,8 +379,12 @@ pub async fn pump<W: Write>(
                 None => {
                     debug!("end of input; waiting for the server to close");
                     input_open = false;
+                    writer.write(&encode.flush_keys()).await?;
                 }
             },
+            () = tokio::time::sleep(retro::esc_delay()), if encode.pending_keys() => {
+                writer.write(&encode.flush_keys()).await?;
+            }
         }
     }
 }
@@ -660,6 +767,10 @@ pub async fn interactive(
                     None
                 }
             },
+            () = tokio::time::sleep(retro::esc_delay()), if encode.pending_keys() => {
+                writer.write_complete(&encode.flush_keys()).await?;
+                None
+            }
             () = changes.notified() => None,
             _ = signals.window.recv() => {
                 send_window_size(writer);

@@ -11,7 +11,8 @@
 //!   external program as the client's shell ([`client::shell_exec`]);
 //! - [`guard`]: the shell for connections that fail `--robot-check`;
 //! - [`cli`]: flag value parsers, one-line usage errors;
-//! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings.
+//! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings;
+//! - [`retro`]: the client's BBS helpers: keys for ATASCII and PETSCII, SyncTERM fonts.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -29,6 +30,7 @@ mod process;
 #[cfg(unix)]
 pub mod pty;
 pub mod relay;
+pub mod retro;
 pub mod server;
 pub mod shell;
 pub mod terminal;

@@ -56,6 +56,11 @@ pub struct ClientConfig {
     /// The variables NEW-ENVIRON may send (telnetlib3: TERM, LANG, COLUMNS, LINES,
     /// COLORTERM); no other is ever sent.
     pub send_environ: Vec<String>,
+    /// More variables NEW-ENVIRON may send, name then value, sent only when the name is
+    /// in [`send_environ`](ClientConfig::send_environ) (telnetlib3's client takes USER,
+    /// HOME and SHELL from its environment; the library reads none, so a client passes
+    /// them here). Empty by default.
+    pub extra_environ: Vec<(String, String)>,
     /// The least time to wait for the server's negotiation before returning (0 s).
     pub connect_minwait: Duration,
     /// The most time to wait for the server's negotiation before returning (3 s).
@@ -129,6 +134,7 @@ impl Default for ClientConfig {
             send_environ: ["TERM", "LANG", "COLUMNS", "LINES", "COLORTERM"]
                 .map(String::from)
                 .to_vec(),
+            extra_environ: Vec::new(),
             connect_minwait: Duration::ZERO,
             connect_maxwait: Duration::from_secs(3),
             connect_timeout: Duration::from_secs(10),
@@ -208,6 +214,11 @@ impl ClientConfig {
         ]
         .iter()
         .map(|(name, value)| (name.as_bytes().to_vec(), value.as_bytes().to_vec()))
+        .chain(
+            self.extra_environ
+                .iter()
+                .map(|(name, value)| (name.as_bytes().to_vec(), value.as_bytes().to_vec())),
+        )
         .collect();
         config
     }

@@ -15,7 +15,7 @@ use telnetlib3::text::{Encoding, ErrorMode};
 use telnetlib3::tls::TlsClient;
 use telnetlib3::{open_connection, ClientConfig};
 use telnetlib3_cli::client::{self, Codec, Forced, Input, Output};
-use telnetlib3_cli::{cli, logging, terminal};
+use telnetlib3_cli::{cli, logging, retro, terminal};
 use tokio::sync::Notify;
 use tracing::info;
 use tracing_subscriber::filter::LevelFilter;
@@ -80,9 +80,13 @@ struct Args {
     /// terminal speed sent with TSPEED
     #[arg(long, default_value_t = 38400)]
     speed: u32,
-    /// the server's encoding (utf8, cp437, latin1, ...): named in LANG (`en_US.<encoding>`;
-    /// utf8 when not given) and, when given, used to decode the server's 8-bit output to
-    /// UTF-8 and to encode the keyboard's UTF-8 input
+    /// the server's encoding (utf8, cp437, latin1, ..., and the BBS encodings atascii,
+    /// petscii, atarist, big5bbs): named in LANG (`en_US.<encoding>`; utf8 when not given)
+    /// and, when given, used to decode the server's 8-bit output to UTF-8 and to encode
+    /// the keyboard's UTF-8 input. atascii, petscii and atarist (and their aliases) imply
+    /// --force-binary and --raw-mode (unless --line-mode), as in telnetlib3. Without an
+    /// encoding (or with utf8 or ascii), a SyncTERM font selection from the server
+    /// (`CSI 0 ; N SP D`) switches the decoding to that font's encoding
     #[arg(long)]
     encoding: Option<String>,
     /// handler for encoding errors
@@ -104,6 +108,16 @@ struct Args {
     /// (telnetlib3's server misreads a restarted stream)
     #[arg(long, value_name = "SECONDS", default_value = "0", value_parser = cli::parse_seconds)]
     compression_idle_release: Duration,
+    /// send arrow and function keys as the terminal's ANSI sequences, not as the Atari's
+    /// or Commodore's key codes (with --encoding atascii or petscii), for BBSes that
+    /// expect ANSI cursor keys
+    #[arg(long)]
+    ansi_keys: bool,
+    /// use ASCII CR and LF for line ends instead of the encoding's own (ATASCII 0x9B):
+    /// Return is sent as CR, and ATASCII's CR and LF pictures are shown as line ends, for
+    /// BBSes that draw Atari graphics but end lines in ASCII
+    #[arg(long)]
+    ascii_eol: bool,
     /// force line-buffered input with local echo (the terminal's line editor)
     #[arg(long, conflicts_with = "raw_mode")]
     line_mode: bool,
@@ -126,7 +140,9 @@ struct Args {
     /// arguments for the --shell-exec program
     #[arg(last = true, value_name = "ARGS", requires = "shell_exec")]
     shell_args: Vec<String>,
-    /// variables NEW-ENVIRON may send, comma separated
+    /// variables NEW-ENVIRON may send, comma separated; besides TERM, LANG, COLUMNS, LINES
+    /// and COLORTERM, telnetlib3's USER, HOME and SHELL are taken from our environment
+    /// when named here
     #[arg(long, default_value = "TERM,LANG,COLUMNS,LINES,COLORTERM")]
     send_environ: String,
     /// timeout for the TCP connection, in seconds
@@ -135,26 +151,27 @@ struct Args {
     /// least time to wait for the server's negotiation, in seconds
     #[arg(long, default_value = "0", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     connect_minwait: Duration,
-    /// most time to wait for the server's negotiation, in seconds
-    #[arg(long, default_value = "3", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
+    /// most time to wait for the server's negotiation, in seconds (telnetlib3-client's
+    /// default)
+    #[arg(long, default_value = "4", value_parser = cli::parse_seconds, allow_negative_numbers = true)]
     connect_maxwait: Duration,
-    /// options to offer at once with WILL, comma separated (e.g. NAWS,TTYPE)
-    #[arg(long, value_parser = cli::parse_options, default_value = "")]
-    always_will: cli::OptionList,
-    /// options to ask for at once with DO, comma separated
-    #[arg(long, value_parser = cli::parse_options, default_value = "")]
-    always_do: cli::OptionList,
+    /// options to offer at once with WILL, by name or number (GMCP, 201), comma separated; repeatable
+    #[arg(long, value_name = "OPT", value_parser = cli::parse_options, action = clap::ArgAction::Append)]
+    always_will: Vec<cli::OptionList>,
+    /// options to ask for at once with DO, by name or number (GMCP, 201), comma separated; repeatable
+    #[arg(long, value_name = "OPT", value_parser = cli::parse_options, action = clap::ArgAction::Append)]
+    always_do: Vec<cli::OptionList>,
     /// comma-separated GMCP module specs to request (e.g. "Char 1,Room 1,IRE.Rift 1"),
     /// sent lower-cased in Core.Supports.Set once the server's GMCP is agreed; replaces
     /// the built-in defaults (an empty list keeps them, as telnetlib3)
     #[arg(long, value_name = "MODULES")]
     gmcp_modules: Option<String>,
-    /// options always refused with WONT, comma separated
-    #[arg(long, value_parser = cli::parse_options, default_value = "")]
-    always_wont: cli::OptionList,
-    /// options always refused with DONT, comma separated
-    #[arg(long, value_parser = cli::parse_options, default_value = "")]
-    always_dont: cli::OptionList,
+    /// options always refused with WONT, by name or number (GMCP, 201), comma separated; repeatable
+    #[arg(long, value_name = "OPT", value_parser = cli::parse_options, action = clap::ArgAction::Append)]
+    always_wont: Vec<cli::OptionList>,
+    /// options always refused with DONT, by name or number (GMCP, 201), comma separated; repeatable
+    #[arg(long, value_name = "OPT", value_parser = cli::parse_options, action = clap::ArgAction::Append)]
+    always_dont: Vec<cli::OptionList>,
     /// connect using TLS (TELNETS), verifying the server against the system's trusted
     /// roots (or --ssl-cafile's)
     #[arg(long)]
@@ -198,16 +215,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
     // Bad encoding names and typescript files are the user's errors: say so before
     // connecting.
     let encoding = Encoding::from_name(args.encoding.as_deref().unwrap_or("utf8"))?;
+    // telnetlib3's FORCE_BINARY_ENCODINGS: their BBSes draw with every byte value.
+    let retro = retro::forces_binary(&encoding);
     let codec = args.encoding.is_some().then(|| Codec {
         encoding: encoding.clone(),
-        errors: match args.encoding_errors {
-            Errors::Replace => ErrorMode::Replace,
-            Errors::Ignore => ErrorMode::Ignore,
-            Errors::Strict => ErrorMode::Strict,
-        },
-        force_binary: args.force_binary,
+        errors: errors(args.encoding_errors),
+        force_binary: args.force_binary || retro,
     });
-    let mut input = Input::new(codec.as_ref())?;
+    // Keys are the keyboard's: not with --line-mode (telnetlib3 maps them only in raw
+    // mode), nor for a --shell-exec program's output.
+    let keys = (!args.line_mode && args.shell_exec.is_none())
+        .then(|| retro::KeyMap::new(&encoding, args.ansi_keys, args.ascii_eol))
+        .flatten();
+    let mut input = Input::new(codec.as_ref())?.with_keys(keys);
     let typescript = match &args.typescript {
         Some(path) => Some(
             std::fs::OpenOptions::new()
@@ -224,6 +244,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     let mut output = Output::new(codec.as_ref(), typescript);
+    // As telnetlib3: a font selection switches the decoding unless an encoding other
+    // than UTF-8 or ASCII was named.
+    if !matches!(encoding.canonical_name(), "UTF-8" | "US-ASCII") {
+        tracing::debug!(
+            "SyncTERM font selections ignored: --encoding {}",
+            encoding.name()
+        );
+    } else {
+        output = output.with_font_switching(errors(args.encoding_errors));
+    }
+    if args.ascii_eol {
+        output = output.with_ascii_eol();
+    }
     let terminal = match args.shell_exec {
         Some(_) => None,
         None => terminal::Terminal::from_stdin()
@@ -231,7 +264,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let forced = if args.line_mode {
         Some(Forced::Line)
-    } else if args.raw_mode {
+    } else if args.raw_mode || retro {
         Some(Forced::Raw)
     } else {
         None
@@ -264,22 +297,29 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .filter(|name| !name.is_empty())
         .map(String::from)
         .collect();
+    // telnetlib3's client has these from its environment (never DISPLAY); sent only when
+    // named in --send-environ.
+    config.extra_environ = ["USER", "HOME", "SHELL"]
+        .into_iter()
+        .filter(|name| config.send_environ.iter().any(|n| n == name))
+        .filter_map(|name| Some((name.to_string(), std::env::var(name).ok()?)))
+        .collect();
     config.connect_timeout = args.connect_timeout;
     config.connect_minwait = args.connect_minwait;
     config.connect_maxwait = args.connect_maxwait;
     config.compression = cli::compression(args.compression, args.no_compression);
     config.compression_idle_release = cli::idle_release(args.compression_idle_release);
-    config.always_will = args.always_will.0;
+    config.always_will = cli::OptionList::merge(args.always_will);
     // telnetlib3: an empty list (`--gmcp-modules ""`) falls back to the defaults.
     let modules = args.gmcp_modules.as_deref().map(cli::parse_gmcp_modules);
     if let Some(modules) = modules.filter(|modules| !modules.is_empty()) {
         config.gmcp_modules = modules;
     }
-    config.always_do = args.always_do.0;
-    for option in args.always_wont.0 {
+    config.always_do = cli::OptionList::merge(args.always_do);
+    for option in cli::OptionList::merge(args.always_wont) {
         config.policy.set_local(option, false);
     }
-    for option in args.always_dont.0 {
+    for option in cli::OptionList::merge(args.always_dont) {
         config.policy.set_remote(option, false);
     }
     let (mut reader, mut writer) = open_connection(&args.host, args.port, config).await?;
@@ -341,6 +381,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+fn errors(errors: Errors) -> ErrorMode {
+    match errors {
+        Errors::Replace => ErrorMode::Replace,
+        Errors::Ignore => ErrorMode::Ignore,
+        Errors::Strict => ErrorMode::Strict,
+    }
 }
 
 /// The TLS settings the flags ask for, if any.

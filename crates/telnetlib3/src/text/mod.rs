@@ -1,12 +1,18 @@
 //! Character encodings for the text flavour of the streams: every encoding `encoding_rs`
 //! knows, true ISO-8859-1 and US-ASCII, and the DOS/OEM code pages (cp437, cp850, ...)
 //! through `oem_cp`, looked up by the names Python users write (`utf8`, `latin1`,
-//! `cp437`, `shift_jis`, ...).
+//! `cp437`, `shift_jis`, ...), and telnetlib3's BBS encodings: `atascii`, `petscii`,
+//! `atarist` and `big5bbs`.
 //!
 //! Decoding is incremental and linear in its input: a multi-byte sequence split across
 //! reads is held by the decoder, never re-decoded from the start.
 
 use std::fmt;
+
+mod big5_table;
+mod big5bbs;
+mod retro;
+mod retro_tables;
 
 use encoding_rs::{CoderResult, DecoderResult, EncoderResult};
 use oem_cp::code_table as oem;
@@ -68,6 +74,10 @@ enum Kind {
     Standard(&'static encoding_rs::Encoding),
     /// A single-byte table for 0x80..=0xFF (ISO-8859-1, US-ASCII, OEM code pages).
     Table(&'static [Option<char>; 128]),
+    /// A single-byte table for all 256 bytes (ATASCII, PETSCII, Atari ST).
+    Full(&'static retro::FullTable),
+    /// Big5 with CP437 half-width art bytes.
+    Big5Bbs,
 }
 
 /// A named character encoding.
@@ -242,6 +252,11 @@ impl Encoding {
             "cp936" => Kind::Standard(encoding_rs::GBK),
             "cp949" | "uhc" => Kind::Standard(encoding_rs::EUC_KR),
             "cp950" => Kind::Standard(encoding_rs::BIG5),
+            // telnetlib3's names for PCMan's reading of Taiwanese BBSes.
+            "big5bbs" | "big5pcman" | "big5pcmanx" | "big5ptt" => Kind::Big5Bbs,
+            _ if retro::lookup(&compact).is_some() => {
+                Kind::Full(retro::lookup(&compact).expect("just looked up"))
+            }
             _ => {
                 let oem = ["cp", "ibm", "oem"]
                     .iter()
@@ -270,8 +285,9 @@ impl Encoding {
         &self.name
     }
 
-    /// A canonical name: `UTF-8`, `ISO-8859-1`, `US-ASCII`, `windows-1252`, or the name
-    /// as given for an OEM code page.
+    /// A canonical name: `UTF-8`, `ISO-8859-1`, `US-ASCII`, `windows-1252`, telnetlib3's
+    /// name for its BBS encodings (`atascii`, `petscii`, `atarist`, `big5bbs`), or the
+    /// name as given for an OEM code page.
     #[must_use]
     pub fn canonical_name(&self) -> &str {
         match self.kind {
@@ -279,6 +295,8 @@ impl Encoding {
             Kind::Table(table) if std::ptr::eq(table, &LATIN1) => "ISO-8859-1",
             Kind::Table(table) if std::ptr::eq(table, &ASCII) => "US-ASCII",
             Kind::Table(_) => &self.name,
+            Kind::Full(table) => table.name,
+            Kind::Big5Bbs => "big5bbs",
         }
     }
 
@@ -294,6 +312,8 @@ impl Encoding {
                 DecoderState::Standard(encoding.new_decoder_without_bom_handling())
             }
             Kind::Table(table) => DecoderState::Table(table),
+            Kind::Full(table) => DecoderState::Full(table),
+            Kind::Big5Bbs => DecoderState::Big5Bbs(big5bbs::Big5BbsDecoder::default()),
         };
         TextDecoder {
             state,
@@ -314,6 +334,8 @@ impl Encoding {
             }
             Kind::Standard(encoding) => EncoderState::Standard(encoding.new_encoder()),
             Kind::Table(table) => EncoderState::Table(table),
+            Kind::Full(table) => EncoderState::Full(retro::FullTableEncoder::new(table)),
+            Kind::Big5Bbs => EncoderState::Big5Bbs,
         };
         Ok(TextEncoder {
             state,
@@ -342,6 +364,8 @@ enum DecoderState {
     },
     Standard(encoding_rs::Decoder),
     Table(&'static [Option<char>; 128]),
+    Full(&'static retro::FullTable),
+    Big5Bbs(big5bbs::Big5BbsDecoder),
 }
 
 /// Decodes bytes to text incrementally.
@@ -377,6 +401,14 @@ impl TextDecoder {
                         encoding: self.name.clone(),
                     });
                 }
+                Ok(())
+            }
+            DecoderState::Full(table) => {
+                table.decode(input, out);
+                Ok(())
+            }
+            DecoderState::Big5Bbs(decoder) => {
+                decoder.decode(input, last, out);
                 Ok(())
             }
             DecoderState::Table(table) => {
@@ -541,6 +573,8 @@ fn incomplete_tail(input: &[u8]) -> usize {
 enum EncoderState {
     Standard(encoding_rs::Encoder),
     Table(&'static [Option<char>; 128]),
+    Full(retro::FullTableEncoder),
+    Big5Bbs,
 }
 
 /// Encodes text to bytes.
@@ -581,6 +615,26 @@ impl TextEncoder {
                             .map(|i| 0x80 + i as u8)
                     };
                     push(byte, c, self.mode, &self.name, out)?;
+                }
+                Ok(())
+            }
+            EncoderState::Full(encoder) => {
+                out.reserve(text.len());
+                for c in text.chars() {
+                    match encoder.encode_char(c) {
+                        Ok(Some(byte)) => out.push(byte),
+                        Ok(None) => {}
+                        Err(()) => push(None, c, self.mode, &self.name, out)?,
+                    }
+                }
+                Ok(())
+            }
+            EncoderState::Big5Bbs => {
+                out.reserve(text.len());
+                for c in text.chars() {
+                    if !big5bbs::encode_char(c, out) {
+                        push(None, c, self.mode, &self.name, out)?;
+                    }
                 }
                 Ok(())
             }
