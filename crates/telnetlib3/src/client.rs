@@ -337,6 +337,7 @@ async fn open_on<T: Transport>(
             compression_idle_release: None,
             tls,
             refuse_tls_hello: false,
+            metrics: None,
         },
     );
     let start = tokio::time::Instant::now();

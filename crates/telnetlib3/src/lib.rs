@@ -84,6 +84,7 @@ pub mod blocking;
 mod client;
 mod error;
 pub mod net;
+pub mod record;
 mod server;
 mod stream;
 pub mod telnetlib;
@@ -95,7 +96,10 @@ pub use client::{connect_stream, open_connection, open_connection_with_shell, Cl
 pub use error::Error;
 #[cfg(feature = "tls")]
 pub use server::DEFAULT_TLS_HANDSHAKE_TIMEOUT;
-pub use server::{create_server, create_text_server, serve_stream, Server, ServerConfig};
+pub use server::{
+    create_server, create_text_server, serve_stream, RefusalReason, Server, ServerConfig,
+    ServerMetrics,
+};
 pub use stream::{
     negotiated_encoding, ConnectionStats, EventHook, Found, OptionWait, PeerCommands, TelnetReader,
     TelnetWriter, TerminalDefaults, TextFound, TextReader, TextWriter, DEFAULT_CLOSE_TIMEOUT,

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use telnetlib3_proto::options::{
-    charset, environ, logout, sndloc, status, timing_mark, ttype, xdisploc,
+    charset, environ, logout, naws, sndloc, status, timing_mark, ttype, xdisploc,
 };
 use telnetlib3_proto::{Command, Encoder, Event, Role, Sink, TelnetOption};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -520,11 +520,16 @@ struct Collect<'a> {
     commands: Option<&'a mut VecDeque<Command>>,
     /// The peer sent Abort Output: the driver must discard the data it holds.
     abort_output: &'a mut bool,
+    /// The session's recording, when it runs: input and window sizes go there.
+    recording: Option<&'a mut crate::record::Recording>,
 }
 
 impl Sink for Collect<'_> {
     fn data(&mut self, data: &[u8]) {
         self.input.extend_from_slice(data);
+        if let Some(recording) = self.recording.as_deref_mut() {
+            recording.input(data);
+        }
     }
 
     fn event(&mut self, event: Event<'_>) {
@@ -534,6 +539,11 @@ impl Sink for Collect<'_> {
             if let Some(ping) = self.pings.pop_front() {
                 let _ = ping.send(will);
             }
+        }
+        if let (Some(recording), Event::Naws(naws::Event::WindowSize(size))) =
+            (self.recording.as_deref_mut(), &event)
+        {
+            recording.resize(size.cols, size.rows);
         }
         if let Event::Logout(logout::Event::LogoutRequested) = event {
             self.logout = true;
@@ -570,6 +580,9 @@ pub(super) async fn drive<S: Transport>(inner: Arc<Inner>, stream: S, unsent: Ve
     let result = run(&inner, stream, unsent).await;
     let failure = result.err().map(|error| {
         debug!(peer = %inner.settings.peer, "connection failed: {error}");
+        if let Some(metrics) = &inner.settings.metrics {
+            metrics.connection_failed(&error);
+        }
         Failure {
             kind: error.kind(),
             message: error.to_string(),
@@ -773,6 +786,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     urgent_at = None;
                 }
                 pos += n;
+                if let Some(metrics) = &inner.settings.metrics {
+                    metrics.sent(n);
+                }
                 let waker = {
                     let mut shared = inner.lock();
                     shared.in_flight = out.len() - pos;
@@ -828,6 +844,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
 /// `urgent`: TCP urgent data is pending beyond it (a Synch). Returns how much of `data`
 /// the session took: less than all of it when its output reached [`OUTPUT_PAUSE`].
 fn received(inner: &Inner, zlib: &mut Streams, data: &[u8], urgent: bool) -> usize {
+    if let Some(metrics) = &inner.settings.metrics {
+        metrics.received(data.len());
+    }
     let mut shared = inner.lock();
     if urgent {
         // RFC 854: data up to the Synch's DM is discarded, commands are still processed.
@@ -846,6 +865,9 @@ fn received(inner: &Inner, zlib: &mut Streams, data: &[u8], urgent: bool) -> usi
             inner.settings.peer.replacen(' ', ":", 1)
         );
         shared.bytes_in += data.len() as u64;
+        if let Some(metrics) = &inner.settings.metrics {
+            metrics.refused(&crate::RefusalReason::TlsWithoutTls);
+        }
         shared.close();
         data.len()
     } else {
@@ -966,6 +988,7 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         commands,
         abort_output,
         hook_events,
+        recording,
         ..
     } = shared;
     let mut sink = Collect {
@@ -975,6 +998,7 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         logout: false,
         commands: commands.as_mut(),
         abort_output,
+        recording: recording.as_mut(),
     };
     let used = session.receive_until_output(data, &mut sink, output_limit);
     let logout = sink.logout;

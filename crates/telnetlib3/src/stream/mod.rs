@@ -136,6 +136,9 @@ pub(crate) struct Settings {
     /// Close at once if the peer's first byte begins a TLS handshake: a server without
     /// TLS on this connection (telnetlib3 closes such connections too).
     pub(crate) refuse_tls_hello: bool,
+    /// A server's metrics: the driver counts the bytes it moves (per socket read and
+    /// write) and its failures.
+    pub(crate) metrics: Option<Arc<crate::ServerMetrics>>,
 }
 
 /// The first byte of every TLS handshake record (RFC 8446 5.1, `ContentType.handshake`):
@@ -249,6 +252,9 @@ struct Shared {
     /// Events found under the lock for the [`EventHook`], which the driver calls once it
     /// has released the lock; always empty without a hook.
     hook_events: Vec<driver::OwnedEvent>,
+    /// The session's recording, once it runs ([`start_recording`]): writers record the
+    /// data they queue, the driver the input and window sizes it parses.
+    recording: Option<crate::record::Recording>,
 }
 
 impl Shared {
@@ -498,6 +504,7 @@ where
             commands: None,
             abort_output: false,
             hook_events: Vec::new(),
+            recording: None,
         }),
         readable: Notify::new(),
         wake_driver: Notify::new(),
@@ -562,6 +569,19 @@ pub(crate) fn input_ended(inner: &Inner) -> bool {
 /// When the last byte from the peer arrived on `inner` (its start, until one did).
 pub(crate) fn last_input(inner: &Inner) -> tokio::time::Instant {
     inner.lock().last_input
+}
+
+/// Record the session of `inner` from now on.
+pub(crate) fn start_recording(inner: &Inner, recording: crate::record::Recording) {
+    inner.lock().recording = Some(recording);
+}
+
+/// Stop recording `inner`'s session, and write out and close the file.
+pub(crate) fn finish_recording(inner: &Inner) {
+    let recording = inner.lock().recording.take();
+    if let Some(recording) = recording {
+        recording.finish();
+    }
 }
 
 /// Whether the local side asked to close `inner`.

@@ -804,6 +804,9 @@ fn queue_step(shared: &mut Shared, data: &[u8], complete: bool) -> usize {
         return 0;
     }
     let chunk = &data[..n];
+    if let Some(recording) = &mut shared.recording {
+        recording.output(chunk);
+    }
     if complete && n == data.len() {
         shared.session.send_data_complete(chunk);
     } else {
@@ -956,6 +959,7 @@ mod tests {
             compression_idle_release: None,
             tls: None,
             refuse_tls_hello: false,
+            metrics: None,
         };
         (
             TelnetWriter::new(spawn_with(ours, session, settings)),
