@@ -9,7 +9,7 @@
 //!   standard input, its standard output goes to the server.
 //!
 //! All three can decode the server's 8-bit output from an encoding (cp437, ...) to UTF-8
-//! and record it in a typescript ([`Output`]).
+//! and record it in a typescript and an asciicast file ([`Output`]).
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::{Mode, Session, TelnetOption};
+use telnetlib3::record::Asciicast;
 use telnetlib3::text::{Encoding, ErrorMode, TextDecoder, TextEncoder, TextError};
 use telnetlib3::{TelnetReader, TelnetWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -79,6 +80,8 @@ pub struct Output {
     decoder: Option<(TextDecoder, bool)>,
     typescript: Option<File>,
     text: String,
+    /// `--record`: the delivered output as asciicast `o` events, timed from its start.
+    recording: Option<(Asciicast<io::BufWriter<File>>, std::time::Instant)>,
 }
 
 impl Output {
@@ -95,6 +98,28 @@ impl Output {
             decoder: codec.map(|c| (c.encoding.decoder(c.errors), c.force_binary)),
             typescript,
             text: String::new(),
+            recording: None,
+        }
+    }
+
+    /// Record the delivered output in `cast` too (`--record`), timed from now. The
+    /// output delivered is UTF-8 when decoded (and most likely when not), so `cast`
+    /// decodes as UTF-8.
+    #[must_use]
+    pub fn with_recording(mut self, cast: Asciicast<io::BufWriter<File>>) -> Self {
+        self.recording = Some((cast, std::time::Instant::now()));
+        self
+    }
+
+    /// Write out the recording, if any, and close its file.
+    ///
+    /// # Errors
+    ///
+    /// [`PumpError::Typescript`] when the last of it cannot be written.
+    pub fn finish_recording(&mut self) -> Result<(), PumpError> {
+        match self.recording.take() {
+            Some((cast, _)) => cast.finish().map(drop).map_err(PumpError::Typescript),
+            None => Ok(()),
         }
     }
 
@@ -145,6 +170,9 @@ impl Output {
     }
 
     fn record(&mut self, out: &[u8]) -> Result<(), PumpError> {
+        if let Some((cast, started)) = &mut self.recording {
+            cast.output(started.elapsed(), out);
+        }
         if let (Some(file), false) = (&mut self.typescript, out.is_empty()) {
             file.write_all(out)
                 .and_then(|()| file.flush())

@@ -10,7 +10,8 @@
 //!   interactive client ([`client::interactive`], with [`terminal`] for the modes), or an
 //!   external program as the client's shell ([`client::shell_exec`]);
 //! - [`cli`]: flag value parsers, one-line usage errors;
-//! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings.
+//! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings;
+//! - [`metrics_http`]: the `--metrics` endpoint Prometheus scrapes.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -19,6 +20,7 @@ pub mod cli;
 pub mod client;
 pub mod debug;
 pub mod logging;
+pub mod metrics_http;
 #[cfg(unix)]
 pub mod pty;
 pub mod server;

@@ -72,6 +72,10 @@ pub struct Options {
     /// Options offered with WILL once the client speaks Telnet (`--always-will`), such
     /// as GMCP and MSDP for MUD clients.
     pub always_will: Vec<TelnetOption>,
+    /// The server's metrics, counted when given (`--metrics`).
+    pub metrics: Option<Arc<telnetlib3::ServerMetrics>>,
+    /// Record each session (`--record DIR`, `--record-input`, `--record-max-bytes`).
+    pub record: Option<Arc<telnetlib3::record::RecordConfig>>,
 }
 
 /// Why the server could not start.
@@ -111,6 +115,8 @@ impl Default for Options {
             tls_handshake_timeout: telnetlib3::DEFAULT_TLS_HANDSHAKE_TIMEOUT,
             mssp: Vec::new(),
             always_will: Vec::new(),
+            metrics: None,
+            record: None,
         }
     }
 }
@@ -132,6 +138,8 @@ pub async fn start(host: &str, port: u16, options: &Options) -> Result<Server, S
     config.tls.clone_from(&options.tls);
     config.tls_auto = options.tls_auto;
     config.tls_handshake_timeout = options.tls_handshake_timeout;
+    config.metrics.clone_from(&options.metrics);
+    config.record.clone_from(&options.record);
     let mut plan = ServerPlan::default();
     plan.line_mode = options.line_mode;
     plan.force_binary = options.force_binary;

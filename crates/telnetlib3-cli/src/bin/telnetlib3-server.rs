@@ -98,6 +98,21 @@ struct Args {
     /// clients), after telnetlib3's own requests
     #[arg(long, value_name = "OPT", value_parser = cli::parse_options, default_value = "")]
     always_will: cli::OptionList,
+    /// serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9323)
+    #[arg(long, value_name = "ADDR:PORT", value_parser = cli::parse_socket_addr)]
+    metrics: Option<std::net::SocketAddr>,
+    /// record each session as an asciicast v2 file in DIR (for asciinema play), named by
+    /// time and peer
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// with --record, record what clients type too ("i" events; passwords included)
+    #[arg(long, requires = "record")]
+    record_input: bool,
+    /// with --record, stop recording a session before its file passes BYTES
+    #[arg(long, value_name = "BYTES", requires = "record",
+          default_value_t = telnetlib3::record::DEFAULT_RECORD_MAX_BYTES,
+          value_parser = cli::parse_record_max_bytes)]
+    record_max_bytes: u64,
     /// arguments for --pty-exec's PROGRAM
     #[arg(last = true, value_name = "ARGS")]
     pty_args: Vec<String>,
@@ -131,6 +146,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let record = match &args.record {
+        Some(dir) => {
+            if !dir.is_dir() {
+                anyhow::bail!("--record {}: not a directory", dir.display());
+            }
+            let mut record = telnetlib3::record::RecordConfig::new(dir);
+            record.input = args.record_input;
+            record.max_bytes = args.record_max_bytes;
+            Some(Arc::new(record))
+        }
+        None => None,
+    };
+    let metrics = args
+        .metrics
+        .map(|_| Arc::new(telnetlib3::ServerMetrics::new()));
     let options = server::Options {
         shell: args.shell,
         encoding: args.encoding.0,
@@ -157,7 +187,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tls_handshake_timeout: args.tls_handshake_timeout,
         mssp: server::mssp_variables(&args.mssp),
         always_will: args.always_will.0,
+        metrics: metrics.clone(),
+        record,
     };
+    if let (Some(addr), Some(metrics)) = (args.metrics, metrics) {
+        let bound = telnetlib3_cli::metrics_http::serve(addr, metrics)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot listen on {addr} for --metrics: {error}"))?;
+        info!("Metrics at http://{bound}/metrics");
+    }
     let server = server::start(&args.host, args.port, &options).await?;
     let port = server.local_addrs()[0].port();
     info!(

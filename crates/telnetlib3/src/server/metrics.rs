@@ -236,7 +236,9 @@ impl ServerMetrics {
     /// Count a connection turned away for `reason`: what a guard in front of the server
     /// (a connection limit, a PROXY protocol check) calls when it refuses one.
     pub fn refused(&self, reason: &RefusalReason) {
-        self.refused.get_or_create(&[("reason", reason.label())]).inc();
+        self.refused
+            .get_or_create(&[("reason", reason.label())])
+            .inc();
     }
 
     /// Count an error of `kind` (a short `snake_case` name, one series per name).

@@ -445,7 +445,10 @@ async fn serve_accepted<F, Fut>(
     Fut: Future<Output = ()> + Send + 'static,
 {
     let accepted = tokio::time::Instant::now();
-    let _open = config.metrics.as_deref().map(ServerMetrics::connection_opened);
+    let _open = config
+        .metrics
+        .as_deref()
+        .map(ServerMetrics::connection_opened);
     #[cfg(feature = "tls")]
     if let Some(tls) = &config.tls {
         let begins_with_tls = match config.tls_auto {
@@ -562,7 +565,10 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let accepted = tokio::time::Instant::now();
-    let _open = config.metrics.as_deref().map(ServerMetrics::connection_opened);
+    let _open = config
+        .metrics
+        .as_deref()
+        .map(ServerMetrics::connection_opened);
     let inner = start(AnyStream::new(stream), peer.to_owned(), config);
     run(inner, &peer, accepted, config, shell, |_| {}).await;
 }

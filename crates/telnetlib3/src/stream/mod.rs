@@ -572,8 +572,13 @@ pub(crate) fn last_input(inner: &Inner) -> tokio::time::Instant {
 }
 
 /// Record the session of `inner` from now on.
-pub(crate) fn start_recording(inner: &Inner, recording: crate::record::Recording) {
-    inner.lock().recording = Some(recording);
+///
+/// Input that came before (while the opening negotiation ran) and is still unread is
+/// recorded first, at time zero: the shell has it yet to read.
+pub(crate) fn start_recording(inner: &Inner, mut recording: crate::record::Recording) {
+    let mut shared = inner.lock();
+    recording.input(shared.unread());
+    shared.recording = Some(recording);
 }
 
 /// Stop recording `inner`'s session, and write out and close the file.
