@@ -183,7 +183,6 @@ async fn connections(sizes: Sizes, scratch: &Scratch) -> Result<[Compared; 2]> {
                 connection_batch(server, Client::Refusing, sizes.connections, IN_FLIGHT).await?;
             rate[i].push(batch.rate);
             cpu[i].push(batch.cpu_us);
-            scratch.empty()?;
         }
     }
     for server in servers {

@@ -988,9 +988,12 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         commands,
         abort_output,
         hook_events,
-        recording,
         ..
     } = shared;
+    let mut recording = inner
+        .recording_on
+        .load(std::sync::atomic::Ordering::Acquire)
+        .then(|| inner.recording());
     let mut sink = Collect {
         input,
         pings,
@@ -998,7 +1001,7 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         logout: false,
         commands: commands.as_mut(),
         abort_output,
-        recording: recording.as_mut(),
+        recording: recording.as_mut().and_then(|guard| guard.as_mut()),
     };
     let used = session.receive_until_output(data, &mut sink, output_limit);
     let logout = sink.logout;

@@ -20,7 +20,7 @@ mod writer;
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::Duration;
@@ -252,9 +252,6 @@ struct Shared {
     /// Events found under the lock for the [`EventHook`], which the driver calls once it
     /// has released the lock; always empty without a hook.
     hook_events: Vec<driver::OwnedEvent>,
-    /// The session's recording, once it runs ([`start_recording`]): writers record the
-    /// data they queue, the driver the input and window sizes it parses.
-    recording: Option<crate::record::Recording>,
 }
 
 impl Shared {
@@ -392,6 +389,13 @@ pub(crate) struct Inner {
     window_size: OnceLock<watch::Sender<Option<WindowSize>>>,
     /// The peer's terminal type, as the session chose it so far.
     terminal_type: OnceLock<watch::Sender<Option<String>>>,
+    /// The session's recording, once it runs ([`start_recording`]): writers record the
+    /// data they queue, after releasing the connection's lock (the recording's own work,
+    /// text decoding, JSON and the file, never holds up the driver); the driver records
+    /// the input and window sizes it parses. Locked after [`Inner::shared`] when both are.
+    recording: Mutex<Option<crate::record::Recording>>,
+    /// Whether `recording` holds one: a write checks this, not the lock.
+    recording_on: AtomicBool,
     settings: Settings,
 }
 
@@ -504,13 +508,14 @@ where
             commands: None,
             abort_output: false,
             hook_events: Vec::new(),
-            recording: None,
         }),
         readable: Notify::new(),
         wake_driver: Notify::new(),
         handles: AtomicUsize::new(0),
         window_size: OnceLock::new(),
         terminal_type: OnceLock::new(),
+        recording: Mutex::new(None),
+        recording_on: AtomicBool::new(false),
         settings,
     });
     tokio::spawn(driver::drive(Arc::clone(&inner), stream, unsent));
@@ -576,16 +581,37 @@ pub(crate) fn last_input(inner: &Inner) -> tokio::time::Instant {
 /// Input that came before (while the opening negotiation ran) and is still unread is
 /// recorded first, at time zero: the shell has it yet to read.
 pub(crate) fn start_recording(inner: &Inner, mut recording: crate::record::Recording) {
-    let mut shared = inner.lock();
+    let shared = inner.lock();
     recording.input(shared.unread());
-    shared.recording = Some(recording);
+    *inner.recording() = Some(recording);
+    inner.recording_on.store(true, Ordering::Release);
 }
 
 /// Stop recording `inner`'s session, and write out and close the file.
 pub(crate) fn finish_recording(inner: &Inner) {
-    let recording = inner.lock().recording.take();
+    inner.recording_on.store(false, Ordering::Release);
+    let recording = inner.recording().take();
     if let Some(recording) = recording {
         recording.finish();
+    }
+}
+
+impl Inner {
+    fn recording(&self) -> MutexGuard<'_, Option<crate::record::Recording>> {
+        // A panic in the recording's work loses at most the recording.
+        self.recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Record `data`, just queued by a writer, when the session is recorded. Called
+    /// without the connection's lock.
+    fn record_output(&self, data: &[u8]) {
+        if !data.is_empty() && self.recording_on.load(Ordering::Acquire) {
+            if let Some(recording) = self.recording().as_mut() {
+                recording.output(data);
+            }
+        }
     }
 }
 

@@ -114,6 +114,7 @@ impl TelnetWriter {
         if let Err(error) = writable(&shared) {
             return Poll::Ready(Err(error));
         }
+        let given = *rest;
         let done = loop {
             let n = queue_step(&mut shared, rest, complete);
             *rest = &rest[n..];
@@ -132,6 +133,7 @@ impl TelnetWriter {
         if wake {
             inner.wake_driver.notify_one();
         }
+        inner.record_output(&given[..given.len() - rest.len()]);
         if done {
             Poll::Ready(Ok(()))
         } else {
@@ -164,6 +166,7 @@ impl TelnetWriter {
         if wake {
             inner.wake_driver.notify_one();
         }
+        inner.record_output(&data[..n]);
         Poll::Ready(Ok(n))
     }
 
@@ -804,9 +807,6 @@ fn queue_step(shared: &mut Shared, data: &[u8], complete: bool) -> usize {
         return 0;
     }
     let chunk = &data[..n];
-    if let Some(recording) = &mut shared.recording {
-        recording.output(chunk);
-    }
     if complete && n == data.len() {
         shared.session.send_data_complete(chunk);
     } else {
