@@ -362,54 +362,53 @@ fn floor_char_boundary(text: &str, index: usize) -> usize {
 /// 8 bytes at a time where none needs escaping: terminal output is mostly such runs, and
 /// a byte-by-byte escape cost a recorded bulk transfer a fifth of its throughput.
 fn push_json_string(out: &mut Vec<u8>, text: &str) {
-    const ONES: u64 = u64::from_ne_bytes([1; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    /// Whether a byte of `word` is below 0x20, `"` or `\` (exact for existence: the
-    /// "has a zero byte" test of Hacker's Delight, 6-1).
-    fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    /// The high bit of each byte of `word` (little-endian) that is below 0x20, `"` or
+    /// `\`: the "has a zero byte" test of Hacker's Delight (6-1), whose lowest bit set
+    /// is exact (a borrow only runs upwards, from a byte that is itself found).
+    fn escapes(word: u64) -> u64 {
         let control = word.wrapping_sub(ONES * 0x20) & !word;
         let quote = word ^ (ONES * u64::from(b'"'));
         let quote = quote.wrapping_sub(ONES) & !quote;
         let backslash = word ^ (ONES * u64::from(b'\\'));
         let backslash = backslash.wrapping_sub(ONES) & !backslash;
-        (control | quote | backslash) & HIGHS != 0
+        (control | quote | backslash) & HIGHS
     }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut run = 0;
     let mut i = 0;
     while i < bytes.len() {
+        // Find the next byte to escape, 8 at a time, then one at a time at the end.
         if let Some(word) = bytes.get(i..i + 8) {
-            let word = u64::from_ne_bytes(word.try_into().expect("8 bytes"));
-            if !needs_escape(word) {
+            let found = escapes(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+            if found == 0 {
                 i += 8;
                 continue;
             }
+            i += (found.trailing_zeros() / 8) as usize;
+        } else if !matches!(bytes[i], 0..=0x1f | b'"' | b'\\') {
+            i += 1;
+            continue;
         }
         let byte = bytes[i];
-        let escape: &[u8] = match byte {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
         out.extend_from_slice(&bytes[run..i]);
-        if escape.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[usize::from(byte >> 4)]);
-            out.push(HEX[usize::from(byte & 0xf)]);
-        } else {
-            out.extend_from_slice(escape);
+        match byte {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(byte >> 4)]);
+                out.push(HEX[usize::from(byte & 0xf)]);
+            }
         }
         i += 1;
         run = i;
