@@ -629,11 +629,16 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     // When to finish our compressed stream and free its compressor, once the output is
     // idle (see `Settings::compression_idle_release`).
     let mut release_at: Option<Instant> = None;
+    // Output writers queued, taken for the recording (reused).
+    let mut recorded: Vec<u8> = Vec::new();
     loop {
         let mut wake_writer = Vec::new();
         let mut events = Vec::new();
         let (room, closing, queued) = {
             let mut shared = inner.lock();
+            if !shared.record_pending.is_empty() {
+                std::mem::swap(&mut recorded, &mut shared.record_pending);
+            }
             if pos == out.len() {
                 // Kept, whatever its size, while output flows: released by the shrink
                 // below once the connection goes quiet.
@@ -737,6 +742,13 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
         };
         wake_writer.into_iter().for_each(Waker::wake);
         deliver(inner.settings.hook.as_ref(), &mut events);
+        if !recorded.is_empty() {
+            inner.record_output(&recorded);
+            recorded.clear();
+            if recorded.capacity() > RETAINED_OUTPUT_CAPACITY {
+                recorded = Vec::new();
+            }
+        }
         if queued >= OUTPUT_PAUSE && !closing {
             let since = *stalled_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= stall_timeout {
@@ -988,12 +1000,18 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         commands,
         abort_output,
         hook_events,
+        record_pending,
         ..
     } = shared;
     let mut recording = inner
         .recording_on
         .load(std::sync::atomic::Ordering::Acquire)
         .then(|| inner.recording());
+    if let Some(recording) = recording.as_mut().and_then(|guard| guard.as_mut()) {
+        // The output queued so far comes before this input.
+        recording.output(record_pending);
+        record_pending.clear();
+    }
     let mut sink = Collect {
         input,
         pings,

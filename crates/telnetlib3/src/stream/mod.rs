@@ -252,6 +252,11 @@ struct Shared {
     /// Events found under the lock for the [`EventHook`], which the driver calls once it
     /// has released the lock; always empty without a hook.
     hook_events: Vec<driver::OwnedEvent>,
+    /// The session is recorded ([`start_recording`]): writers keep what they queue in
+    /// `record_pending`, which the driver hands to the recording at each of its turns,
+    /// one clock reading per batch (not per write), after it unlocks.
+    recording: bool,
+    record_pending: Vec<u8>,
 }
 
 impl Shared {
@@ -389,12 +394,12 @@ pub(crate) struct Inner {
     window_size: OnceLock<watch::Sender<Option<WindowSize>>>,
     /// The peer's terminal type, as the session chose it so far.
     terminal_type: OnceLock<watch::Sender<Option<String>>>,
-    /// The session's recording, once it runs ([`start_recording`]): writers record the
-    /// data they queue, after releasing the connection's lock (the recording's own work,
-    /// text decoding, JSON and the file, never holds up the driver); the driver records
-    /// the input and window sizes it parses. Locked after [`Inner::shared`] when both are.
+    /// The session's recording, once it runs ([`start_recording`]): the driver records
+    /// the output writers queued (its work, text decoding, JSON and the file, outside the
+    /// connection's lock), and the input and window sizes it parses. Locked after
+    /// [`Inner::shared`] when both are.
     recording: Mutex<Option<crate::record::Recording>>,
-    /// Whether `recording` holds one: a write checks this, not the lock.
+    /// Whether `recording` holds one.
     recording_on: AtomicBool,
     settings: Settings,
 }
@@ -508,6 +513,8 @@ where
             commands: None,
             abort_output: false,
             hook_events: Vec::new(),
+            recording: false,
+            record_pending: Vec::new(),
         }),
         readable: Notify::new(),
         wake_driver: Notify::new(),
@@ -581,17 +588,24 @@ pub(crate) fn last_input(inner: &Inner) -> tokio::time::Instant {
 /// Input that came before (while the opening negotiation ran) and is still unread is
 /// recorded first, at time zero: the shell has it yet to read.
 pub(crate) fn start_recording(inner: &Inner, mut recording: crate::record::Recording) {
-    let shared = inner.lock();
+    let mut shared = inner.lock();
     recording.input(shared.unread());
     *inner.recording() = Some(recording);
     inner.recording_on.store(true, Ordering::Release);
+    shared.recording = true;
 }
 
 /// Stop recording `inner`'s session, and write out and close the file.
 pub(crate) fn finish_recording(inner: &Inner) {
+    let pending = {
+        let mut shared = inner.lock();
+        shared.recording = false;
+        std::mem::take(&mut shared.record_pending)
+    };
     inner.recording_on.store(false, Ordering::Release);
     let recording = inner.recording().take();
-    if let Some(recording) = recording {
+    if let Some(mut recording) = recording {
+        recording.output(&pending);
         recording.finish();
     }
 }
@@ -604,8 +618,8 @@ impl Inner {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Record `data`, just queued by a writer, when the session is recorded. Called
-    /// without the connection's lock.
+    /// Record `data`, queued by writers, when the session is recorded. Called without
+    /// the connection's lock.
     fn record_output(&self, data: &[u8]) {
         if !data.is_empty() && self.recording_on.load(Ordering::Acquire) {
             if let Some(recording) = self.recording().as_mut() {

@@ -114,7 +114,6 @@ impl TelnetWriter {
         if let Err(error) = writable(&shared) {
             return Poll::Ready(Err(error));
         }
-        let given = *rest;
         let done = loop {
             let n = queue_step(&mut shared, rest, complete);
             *rest = &rest[n..];
@@ -133,7 +132,6 @@ impl TelnetWriter {
         if wake {
             inner.wake_driver.notify_one();
         }
-        inner.record_output(&given[..given.len() - rest.len()]);
         if done {
             Poll::Ready(Ok(()))
         } else {
@@ -166,7 +164,6 @@ impl TelnetWriter {
         if wake {
             inner.wake_driver.notify_one();
         }
-        inner.record_output(&data[..n]);
         Poll::Ready(Ok(n))
     }
 
@@ -807,6 +804,10 @@ fn queue_step(shared: &mut Shared, data: &[u8], complete: bool) -> usize {
         return 0;
     }
     let chunk = &data[..n];
+    if shared.recording {
+        // The driver hands it to the recording with its next batch of output.
+        shared.record_pending.extend_from_slice(chunk);
+    }
     if complete && n == data.len() {
         shared.session.send_data_complete(chunk);
     } else {
