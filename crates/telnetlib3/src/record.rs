@@ -375,46 +375,80 @@ fn push_json_string(out: &mut Vec<u8>, text: &str) {
         let backslash = backslash.wrapping_sub(ONES) & !backslash;
         (control | quote | backslash) & HIGHS
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = text.as_bytes();
     out.reserve(bytes.len() + 2);
     out.push(b'"');
     let mut run = 0;
     let mut i = 0;
     while i < bytes.len() {
-        // Find the next byte to escape, 8 at a time, then one at a time at the end.
-        if let Some(word) = bytes.get(i..i + 8) {
-            let found = escapes(u64::from_le_bytes(word.try_into().expect("8 bytes")));
-            if found == 0 {
-                i += 8;
-                continue;
+        // 8 bytes at a time while none needs escaping; a word with one is taken byte by
+        // byte (text dense with escapes, such as a line of backslashes, stays linear).
+        let end = match bytes.get(i..i + 8) {
+            Some(word) => {
+                if escapes(u64::from_le_bytes(word.try_into().expect("8 bytes"))) == 0 {
+                    i += 8;
+                    continue;
+                }
+                i + 8
             }
-            i += (found.trailing_zeros() / 8) as usize;
-        } else if !matches!(bytes[i], 0..=0x1f | b'"' | b'\\') {
-            i += 1;
-            continue;
-        }
-        let byte = bytes[i];
-        out.extend_from_slice(&bytes[run..i]);
-        match byte {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            0x0c => out.extend_from_slice(b"\\f"),
-            _ => {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(byte >> 4)]);
-                out.push(HEX[usize::from(byte & 0xf)]);
+            None => bytes.len(),
+        };
+        for (at, &byte) in bytes.iter().enumerate().take(end).skip(i) {
+            if let Some(escape) = json_escape(byte) {
+                out.extend_from_slice(&bytes[run..at]);
+                out.extend_from_slice(&escape);
+                run = at + 1;
             }
         }
-        i += 1;
-        run = i;
+        i = end;
     }
     out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
+}
+
+/// How JSON (as `serde_json`) writes `byte` in a string, if not as itself; the escape is
+/// 2 or 6 bytes (`\n`, `\u001b`), padded with zeros.
+fn json_escape(byte: u8) -> Option<EscapedByte> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = |c: u8| EscapedByte {
+        bytes: [b'\\', c, 0, 0, 0, 0],
+        len: 2,
+    };
+    Some(match byte {
+        b'"' => short(b'"'),
+        b'\\' => short(b'\\'),
+        b'\n' => short(b'n'),
+        b'\r' => short(b'r'),
+        b'\t' => short(b't'),
+        0x08 => short(b'b'),
+        0x0c => short(b'f'),
+        0..=0x1f => EscapedByte {
+            bytes: [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ],
+            len: 6,
+        },
+        _ => return None,
+    })
+}
+
+/// A byte as JSON writes it in a string ([`json_escape`]).
+struct EscapedByte {
+    bytes: [u8; 6],
+    len: u8,
+}
+
+impl std::ops::Deref for EscapedByte {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
 }
 
 /// The file name of a session recorded at `time` from `peer`:
