@@ -246,11 +246,71 @@ pub(crate) async fn run(sizes: Sizes) -> Result<()> {
             }
         }
     }
+    match writer_alone(&scratch, sizes) {
+        Ok(figures) => println!(
+            "17e the asciicast writer alone (JSON lines, UTF-8 decoding included), 64 KiB \
+             events of 17a's / 17b's data, 17a's size and runs, medians: {figures}"
+        ),
+        Err(error) => {
+            failed = true;
+            println!("17e the asciicast writer alone: error: {error:#}");
+        }
+    }
     if failed {
         Err(anyhow!("case 17 failed"))
     } else {
         Ok(())
     }
+}
+
+/// The recording's own work, without a connection: what each recorded 64 KiB costs the
+/// driver, into memory and into a file in the scratch directory.
+fn writer_alone(scratch: &Scratch, sizes: Sizes) -> Result<String> {
+    use std::io::Write as _;
+    use std::time::{Duration, Instant};
+    use telnetlib3::record::{Asciicast, Header};
+    let header = Header {
+        width: 80,
+        height: 24,
+        timestamp: 0,
+        term: None,
+    };
+    let utf8 = telnetlib3::text::Encoding::from_name("utf-8")?;
+    let total = sizes.bulk;
+    let mut figures = Vec::new();
+    for (name, block) in [("ASCII", ascii_block()), ("dump lines", dump_block())] {
+        for to_file in [false, true] {
+            let mut samples = Vec::new();
+            for _ in 0..sizes.runs {
+                let out: Box<dyn std::io::Write> = if to_file {
+                    let file = std::fs::File::create(scratch.0.join("alone.cast"))?;
+                    Box::new(std::io::BufWriter::with_capacity(64 << 10, file))
+                } else {
+                    Box::new(std::io::sink())
+                };
+                let mut cast = Asciicast::new(out, &header, &utf8, u64::MAX)?;
+                let start = Instant::now();
+                let mut at = Duration::ZERO;
+                let mut written = 0;
+                while written < total {
+                    // Apart by more than the coalescing window: one event per block.
+                    at += Duration::from_millis(20);
+                    cast.output(at, &block);
+                    written += block.len();
+                }
+                cast.finish()?.flush()?;
+                samples.push(mb_per_s(written, start.elapsed()));
+                scratch.empty()?;
+            }
+            let (median, ..) = median_min_max(&samples);
+            let per_block = block.len() as f64 / median;
+            let sink = if to_file { "file" } else { "memory" };
+            figures.push(format!(
+                "{name} to {sink} {median:.0} MB/s ({per_block:.0} us per 64 KiB)"
+            ));
+        }
+    }
+    Ok(figures.join(", "))
 }
 
 /// A table row: the three medians (min - max) and the two costs in %.
