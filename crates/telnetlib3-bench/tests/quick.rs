@@ -203,4 +203,23 @@ fn quick_run_prints_a_row_per_case() {
             );
         }
     }
+    // Case 17's own table: plain, + metrics, its cost, + record, its cost.
+    for case in [
+        "17a s2c bulk ASCII, 64 KiB writes (case 1)",
+        "17b s2c bulk dump lines, 84-byte writes",
+        "17c connection rate, minimal client (case 4)",
+        "17d server CPU per connection (case 4)",
+    ] {
+        assert!(
+            rows.iter().any(
+                |row| row.starts_with(&format!("| {case} | ")) && row.matches('%').count() >= 2
+            ),
+            "no row for {case}:\n{text}"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("17e the asciicast writer alone") && line.contains("MB/s")),
+        "no 17e line:\n{text}"
+    );
 }
