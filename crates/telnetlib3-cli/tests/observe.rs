@@ -356,6 +356,10 @@ fn recordings_play_back_as_the_session_screen() {
     let name = file.file_name().unwrap().to_str().unwrap();
     assert!(name.contains("Z-127.0.0.1-"), "{name}");
     assert!(name.ends_with(".cast"), "{name}");
+    // What clients typed is in it: for the server's user only.
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
 
     assert_eq!(
         asciinema_cat(&file),

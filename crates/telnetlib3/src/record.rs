@@ -508,7 +508,13 @@ impl Recording {
         max_bytes: u64,
         input: bool,
     ) -> io::Result<Self> {
-        let file = File::options().write(true).create_new(true).open(path)?;
+        let mut options = File::options();
+        options.write(true).create_new(true);
+        // Readable by the server's user only: a recording may hold what clients typed
+        // (passwords, with input recorded) and what they were shown.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
         let out = BufWriter::with_capacity(FILE_BUFFER, file);
         Ok(Self {
             cast: Asciicast::new(out, header, encoding, max_bytes)?,

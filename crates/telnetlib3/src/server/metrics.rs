@@ -100,7 +100,7 @@ const NEGOTIATION_BUCKETS: [f64; 13] = [
 /// | `connections_refused_total` | counter | `reason` ([`RefusalReason`]) |
 /// | `tls_connections_total` | counter | |
 /// | `compressed_connections_total` | counter | `direction`: `out` (MCCP2), `in` (MCCP3) |
-/// | `received_bytes_total`, `sent_bytes_total` | counter | |
+/// | `received_bytes_total`, `sent_bytes_total` | counter | (Telnet's bytes: under TLS, before encryption) |
 /// | `negotiation_seconds` | histogram | |
 /// | `shells_started_total`, `shells_ended_total` | counter | |
 /// | `options_enabled_total` | counter | `option` (its RFC name), `side` (`local`, `remote`) |

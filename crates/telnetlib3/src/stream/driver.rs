@@ -636,9 +636,6 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
         let mut events = Vec::new();
         let (room, closing, queued) = {
             let mut shared = inner.lock();
-            if !shared.record_pending.is_empty() {
-                std::mem::swap(&mut recorded, &mut shared.record_pending);
-            }
             if pos == out.len() {
                 // Kept, whatever its size, while output flows: released by the shrink
                 // below once the connection goes quiet.
@@ -733,6 +730,11 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             shared.peak_output = shared.peak_output.max(queued);
             let room = inner.settings.limit.saturating_sub(shared.buffered());
             shared.read_paused = room == 0;
+            // Taken last: input parsed above (the backlog) recorded the output queued
+            // before it first.
+            if !shared.record_pending.is_empty() {
+                std::mem::swap(&mut recorded, &mut shared.record_pending);
+            }
             let can_read = !shared.eof
                 && backlog.is_empty()
                 && zlib.inflated.is_empty()
