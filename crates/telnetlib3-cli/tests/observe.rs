@@ -519,3 +519,120 @@ fn bad_observability_flags_are_one_line_errors() {
         "{out:?}"
     );
 }
+
+#[test]
+fn metrics_count_tls_connections_and_failed_handshakes() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new("tls");
+    let ca = common::tls::Authority::new("telnetlib3 test CA");
+    let issued = ca.server();
+    let write = |name: &str, contents: &str| {
+        let path = dir.0.join(name);
+        std::fs::write(&path, contents).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let ca_file = write("ca.pem", &ca.pem());
+    let cert_file = write("server.pem", &issued.cert);
+    let key_file = write("server-key.pem", &issued.key);
+    let metrics_port = free_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let (_server, port) = start_server(&[
+        "--connect-maxwait",
+        "0.5",
+        "--ssl-certfile",
+        &cert_file,
+        "--ssl-keyfile",
+        &key_file,
+        "--metrics",
+        &metrics_addr,
+    ]);
+    // Our client over TLS, through a session.
+    let mut command = Command::new(CLIENT);
+    command.args(["127.0.0.1", &port.to_string(), "--ssl-cafile", &ca_file]);
+    let out = run(command, b"quit\r\n");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        common::contains(&out.stdout, b"Goodbye."),
+        "{}",
+        show(&out.stdout)
+    );
+    // A handshake that is not one: a TLS record header, then junk.
+    let mut broken = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    broken.set_read_timeout(Some(PATIENCE)).unwrap();
+    broken
+        .write_all(&[0x16, 0x03, 0x01, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef])
+        .unwrap();
+    let mut answer = Vec::new();
+    // The server's alert, if any, then its close.
+    let _ = broken.read_to_end(&mut answer);
+
+    let (_, samples) = scrape_until(metrics_port, |s| {
+        sample(s, "telnetlib3_connections_total{}") == 2.0
+            && sample(s, "telnetlib3_connections_open{}") == 0.0
+    });
+    for (name, value) in [
+        ("telnetlib3_tls_connections_total{}", 1.0),
+        (
+            "telnetlib3_connections_refused_total{reason=\"tls_handshake\"}",
+            1.0,
+        ),
+        ("telnetlib3_shells_started_total{}", 1.0),
+        ("telnetlib3_shells_ended_total{}", 1.0),
+    ] {
+        assert_eq!(sample(&samples, name), value, "{name} in {samples:#?}");
+    }
+    // MCCP is refused under TLS: no compression.
+    assert!(
+        !samples
+            .keys()
+            .any(|name| name.starts_with("telnetlib3_compressed_connections_total{")),
+        "{samples:#?}"
+    );
+}
+
+#[test]
+fn metrics_count_compressed_connections() {
+    let metrics_port = free_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let (_server, port) = start_server(&[
+        "--connect-maxwait",
+        "0.5",
+        "--compression",
+        "--metrics",
+        &metrics_addr,
+    ]);
+    // Our client accepts the offered MCCP2 and MCCP3.
+    let mut command = Command::new(CLIENT);
+    command.args(["127.0.0.1", &port.to_string()]);
+    let out = run(command, b"quit\r\n");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        common::contains(&out.stdout, b"Goodbye."),
+        "{}",
+        show(&out.stdout)
+    );
+    let (_, samples) = scrape_until(metrics_port, |s| {
+        sample(s, "telnetlib3_connections_total{}") == 1.0
+            && sample(s, "telnetlib3_connections_open{}") == 0.0
+    });
+    for (name, value) in [
+        (
+            "telnetlib3_compressed_connections_total{direction=\"out\"}",
+            1.0,
+        ),
+        (
+            "telnetlib3_compressed_connections_total{direction=\"in\"}",
+            1.0,
+        ),
+        (
+            "telnetlib3_options_enabled_total{option=\"MCCP2_COMPRESS\",side=\"local\"}",
+            1.0,
+        ),
+        (
+            "telnetlib3_options_enabled_total{option=\"MCCP3_COMPRESS\",side=\"local\"}",
+            1.0,
+        ),
+    ] {
+        assert_eq!(sample(&samples, name), value, "{name} in {samples:#?}");
+    }
+}
