@@ -111,6 +111,13 @@ impl Output {
         self
     }
 
+    /// Record that the terminal became `cols` x `rows` (an `r` event), if recording.
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        if let Some((cast, started)) = &mut self.recording {
+            cast.resize(started.elapsed(), cols, rows);
+        }
+    }
+
     /// Write out the recording, if any, and close its file.
     ///
     /// # Errors
@@ -460,16 +467,18 @@ impl Signals {
 }
 
 /// Send our window size with NAWS if it changed (if NAWS is not agreed, it is remembered
-/// for later).
-fn send_window_size(writer: &TelnetWriter) {
+/// for later); returns the new size if it changed.
+fn send_window_size(writer: &TelnetWriter) -> Option<(u16, u16)> {
     let (cols, rows) = terminal::window_size();
     let size = WindowSize { cols, rows };
     writer.with_session(|session| {
-        if session.config().naws.size != size {
-            debug!("window size {cols}x{rows}");
-            session.set_window_size(size);
+        if session.config().naws.size == size {
+            return None;
         }
-    });
+        debug!("window size {cols}x{rows}");
+        session.set_window_size(size);
+        Some((cols, rows))
+    })
 }
 
 /// SIGTSTP's job, done so that the terminal is not left in our mode: put the user's
@@ -574,7 +583,9 @@ pub async fn interactive(
             },
             () = changes.notified() => None,
             _ = signals.window.recv() => {
-                send_window_size(writer);
+                if let Some((cols, rows)) = send_window_size(writer) {
+                    filter.resize(cols, rows);
+                }
                 None
             }
             _ = signals.suspend.recv() => {

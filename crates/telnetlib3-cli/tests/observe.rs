@@ -636,3 +636,43 @@ fn metrics_count_compressed_connections() {
         assert_eq!(sample(&samples, name), value, "{name} in {samples:#?}");
     }
 }
+
+#[test]
+fn the_interactive_client_records_its_window_size_and_resizes() {
+    let dir = TempDir::new("interactive");
+    let file = dir.0.join("session.cast");
+    let (_server, port) = start_server(&["--connect-maxwait", "0.5"]);
+    let tmux = common::Tmux::start(&format!(
+        "TERM=xterm {CLIENT} 127.0.0.1 {port} --record {}",
+        file.display()
+    ));
+    tmux.wait_for("tel:sh> ");
+    tmux.resize(100, 30);
+    // A round trip after the resize: the client has taken its SIGWINCH before we quit.
+    tmux.send_keys(&["writer", "Enter"]);
+    tmux.wait_for("client-will:");
+    tmux.send_keys(&["quit", "Enter"]);
+    tmux.wait_for("Goodbye.");
+    let deadline = Instant::now() + PATIENCE;
+    while !read_recording_file_done(&file) {
+        assert!(Instant::now() < deadline, "the recording was not closed");
+        thread::sleep(Duration::from_millis(100));
+    }
+    let (header, events) = read_recording(&file);
+    // tmux's window: 120 x 40.
+    assert!(
+        header.starts_with("{\"env\": {\"TERM\": \"xterm\"}, \"height\": 40, "),
+        "{header}"
+    );
+    assert!(header.ends_with(", \"width\": 120}"), "{header}");
+    let resizes: Vec<_> = events.iter().filter(|(code, _)| code == "r").collect();
+    assert_eq!(resizes, [&("r".to_owned(), "100x30".to_owned())]);
+    let played = String::from_utf8(asciinema_cat(&file)).unwrap();
+    assert!(played.contains("tel:sh> "), "{played}");
+    assert!(played.ends_with("Goodbye.\r\n"), "{played:?}");
+}
+
+/// Whether the client's recording at `file` ends with the session's last output.
+fn read_recording_file_done(file: &Path) -> bool {
+    std::fs::read_to_string(file).is_ok_and(|text| text.contains("Goodbye."))
+}
