@@ -1,4 +1,4 @@
-//! Case 17 (issue 17): what metrics and session recordings cost. The same server, plain,
+//! Case 18 (issue 17): what metrics and session recordings cost. The same server, plain,
 //! with [`ServerMetrics`], and with a recording of every session, side by side: bulk
 //! throughput in this process (case 1's transfer, with 64 KiB writes and with the debug
 //! shell's 84-byte dump lines, one recorded event each), and the connection rate and
@@ -19,7 +19,7 @@ use super::{
 };
 
 /// The case names, for `--only`.
-pub(crate) const CASE: &str = "17 observability cost";
+pub(crate) const CASE: &str = "18 observability cost";
 
 /// The issue's goals: metrics cost at most 3 % of bulk throughput, recording 15 %.
 const METRICS_GOAL: f64 = 3.0;
@@ -190,14 +190,14 @@ async fn connections(sizes: Sizes, scratch: &Scratch) -> Result<[Compared; 2]> {
     }
     Ok([
         Compared {
-            name: "17c connection rate, minimal client (case 4)",
+            name: "18c connection rate, minimal client (case 4)",
             unit: "conn/s",
             higher_is_better: true,
             samples: rate,
             goals: false,
         },
         Compared {
-            name: "17d server CPU per connection (case 4)",
+            name: "18d server CPU per connection (case 4)",
             unit: "us/conn",
             higher_is_better: false,
             samples: cpu,
@@ -206,13 +206,13 @@ async fn connections(sizes: Sizes, scratch: &Scratch) -> Result<[Compared; 2]> {
     ])
 }
 
-/// Run case 17 and print its table; `Err` if a measure failed (its row says why).
+/// Run case 18 and print its table; `Err` if a measure failed (its row says why).
 pub(crate) async fn run(sizes: Sizes) -> Result<()> {
     let scratch = Scratch::new()?;
     let mut results: Vec<Result<Compared, (&'static str, String)>> = Vec::new();
     for (name, pieces) in [
-        ("17a s2c bulk ASCII, 64 KiB writes (case 1)", Pieces::Blocks),
-        ("17b s2c bulk dump lines, 84-byte writes", Pieces::Lines),
+        ("18a s2c bulk ASCII, 64 KiB writes (case 1)", Pieces::Blocks),
+        ("18b s2c bulk dump lines, 84-byte writes", Pieces::Lines),
     ] {
         eprintln!("running {name}");
         results.push(
@@ -221,14 +221,14 @@ pub(crate) async fn run(sizes: Sizes) -> Result<()> {
                 .map_err(|error| (name, format!("{error:#}"))),
         );
     }
-    eprintln!("running 17c/17d connections");
+    eprintln!("running 18c/18d connections");
     match connections(sizes, &scratch).await {
         Ok(compared) => results.extend(compared.into_iter().map(Ok)),
-        Err(error) => results.push(Err(("17c/17d connections", format!("{error:#}")))),
+        Err(error) => results.push(Err(("18c/18d connections", format!("{error:#}")))),
     }
     println!();
     println!(
-        "Case 17: the same server plain, with --metrics (ServerMetrics), and with --record \
+        "Case 18 (issue 17): the same server plain, with --metrics (ServerMetrics), and with --record \
          (every session recorded, unbounded, input not recorded); medians, min - max; cost \
          = how much worse than plain. Issue 17's goals: metrics <= {METRICS_GOAL}%, \
          recording <= {RECORD_GOAL}% of bulk throughput (printed, not asserted)."
@@ -248,16 +248,16 @@ pub(crate) async fn run(sizes: Sizes) -> Result<()> {
     }
     match writer_alone(&scratch, sizes) {
         Ok(figures) => println!(
-            "17e the asciicast writer alone (JSON lines, UTF-8 decoding included), 64 KiB \
-             events of 17a's / 17b's data, 17a's size and runs, medians: {figures}"
+            "18e the asciicast writer alone (JSON lines, UTF-8 decoding included), 64 KiB \
+             events of 18a's / 18b's data, 18a's size and runs, medians: {figures}"
         ),
         Err(error) => {
             failed = true;
-            println!("17e the asciicast writer alone: error: {error:#}");
+            println!("18e the asciicast writer alone: error: {error:#}");
         }
     }
     if failed {
-        Err(anyhow!("case 17 failed"))
+        Err(anyhow!("case 18 failed"))
     } else {
         Ok(())
     }

@@ -203,12 +203,12 @@ fn quick_run_prints_a_row_per_case() {
             );
         }
     }
-    // Case 17's own table: plain, + metrics, its cost, + record, its cost.
+    // Case 18's own table: plain, + metrics, its cost, + record, its cost.
     for case in [
-        "17a s2c bulk ASCII, 64 KiB writes (case 1)",
-        "17b s2c bulk dump lines, 84-byte writes",
-        "17c connection rate, minimal client (case 4)",
-        "17d server CPU per connection (case 4)",
+        "18a s2c bulk ASCII, 64 KiB writes (case 1)",
+        "18b s2c bulk dump lines, 84-byte writes",
+        "18c connection rate, minimal client (case 4)",
+        "18d server CPU per connection (case 4)",
     ] {
         assert!(
             rows.iter().any(
@@ -219,7 +219,7 @@ fn quick_run_prints_a_row_per_case() {
     }
     assert!(
         text.lines()
-            .any(|line| line.starts_with("17e the asciicast writer alone") && line.contains("MB/s")),
-        "no 17e line:\n{text}"
+            .any(|line| line.starts_with("18e the asciicast writer alone") && line.contains("MB/s")),
+        "no 18e line:\n{text}"
     );
 }
