@@ -26,6 +26,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 mod expect;
 mod mccp;
+mod observe;
 mod scaling;
 
 /// The Python side, written to a temporary directory at run time.
@@ -74,6 +75,10 @@ enum ChildCommand {
         /// of an idle connection (the default), `keep` keeps one stream.
         #[arg(long)]
         compression: Option<String>,
+        /// Case 17: `metrics` counts in a ServerMetrics, `record=DIR` records every
+        /// session in DIR.
+        #[arg(long)]
+        observe: Option<String>,
     },
     /// Internal: the greeting server behind HAProxy (case 17): SO_REUSEPORT on `port`
     /// (0: any), PROXY headers from 127.0.0.1.
@@ -1220,7 +1225,12 @@ enum Held {
     Ours(telnetlib3::TelnetReader, TelnetWriter),
 }
 
-async fn idle_server(pump: bool, tls: Option<&Path>, compression: Option<&str>) -> Result<()> {
+async fn idle_server(
+    pump: bool,
+    tls: Option<&Path>,
+    compression: Option<&str>,
+    observe: Option<&str>,
+) -> Result<()> {
     if let (true, Some(dir)) = (pump, tls) {
         let (port, _acceptor) = greeting_server_tls_pump(Tls::acceptor_from(dir)?).await?;
         println!("port={port}");
@@ -1230,7 +1240,7 @@ async fn idle_server(pump: bool, tls: Option<&Path>, compression: Option<&str>) 
         println!("port={port}");
         std::future::pending::<()>().await;
     } else {
-        let mut config = local_server_config();
+        let mut config = observe::config(observe)?;
         config.connect_maxwait = Duration::from_secs(2);
         if let Some(dir) = tls {
             config.tls = Some(Arc::new(Tls::server_from(dir)?));
@@ -1989,7 +1999,11 @@ async fn main() -> Result<()> {
             pump,
             tls,
             compression,
-        }) => return idle_server(*pump, tls.as_deref(), compression.as_deref()).await,
+            observe,
+        }) => {
+            let observe = observe.as_deref();
+            return idle_server(*pump, tls.as_deref(), compression.as_deref(), observe).await;
+        }
         Some(ChildCommand::Profile { case, mib }) => return profile(case, *mib).await,
         Some(ChildCommand::ProxiedServer { port }) => return scaling::proxied_server(*port).await,
         None => {}
@@ -2537,9 +2551,11 @@ async fn main() -> Result<()> {
         );
         run.rows.push(row);
     }
+    let run_observe = run.wanted(observe::CASE);
     let rows = run.rows;
 
     print_table(&rows);
+    let observe_failed = run_observe && observe::run(sizes).await.is_err();
     println!();
     println!("Load average at the end: {}", load_average());
     println!();
@@ -2625,7 +2641,7 @@ async fn main() -> Result<()> {
     let failed = rows
         .iter()
         .any(|row| matches!(&row.outcome, Err(e) if !e.starts_with("skipped")));
-    if failed {
+    if failed || observe_failed {
         bail!("some cases failed");
     }
     Ok(())

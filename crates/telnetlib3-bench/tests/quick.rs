@@ -231,4 +231,23 @@ fn quick_run_prints_a_row_per_case() {
             );
         }
     }
+    // Case 18's own table: plain, + metrics, its cost, + record, its cost.
+    for case in [
+        "18a s2c bulk ASCII, 64 KiB writes (case 1)",
+        "18b s2c bulk dump lines, 84-byte writes",
+        "18c connection rate, minimal client (case 4)",
+        "18d server CPU per connection (case 4)",
+    ] {
+        assert!(
+            rows.iter().any(
+                |row| row.starts_with(&format!("| {case} | ")) && row.matches('%').count() >= 2
+            ),
+            "no row for {case}:\n{text}"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|line| line.starts_with("18e the asciicast writer alone") && line.contains("MB/s")),
+        "no 18e line:\n{text}"
+    );
 }

@@ -77,6 +77,36 @@ pub fn parse_escaped(text: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
+/// Parse `--metrics`' `ADDR:PORT` (`127.0.0.1:9323`, `[::1]:9323`).
+///
+/// # Errors
+///
+/// A message for clap when the text is not an IP address and a port.
+pub fn parse_socket_addr(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not ADDR:PORT with an IP address (127.0.0.1:9323)"))
+}
+
+/// Parse `--record-max-bytes`: a whole number of bytes, at least
+/// [`MIN_RECORD_BYTES`] (room for a header line).
+///
+/// # Errors
+///
+/// A message for clap otherwise.
+pub fn parse_record_max_bytes(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(bytes) if bytes >= MIN_RECORD_BYTES => Ok(bytes),
+        Ok(_) => Err(format!(
+            "{text} bytes cannot hold a recording's header: give at least {MIN_RECORD_BYTES}"
+        )),
+        Err(_) => Err(format!("'{text}' is not a whole number of bytes")),
+    }
+}
+
+/// The least `--record-max-bytes`: a recording's header line with a long TERM fits.
+pub const MIN_RECORD_BYTES: u64 = 1024;
+
 /// Parse a log level name as Python's `logging` spells them (`info`, `WARNING`, `warn`,
 /// `critical`, ...), case-insensitively, plus `trace` and `off`.
 ///

@@ -9,7 +9,7 @@
 //!   standard input, its standard output goes to the server.
 //!
 //! All three can decode the server's 8-bit output from an encoding (cp437, ...) to UTF-8
-//! and record it in a typescript ([`Output`]).
+//! and record it in a typescript and an asciicast file ([`Output`]).
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -20,6 +20,7 @@ use std::sync::Arc;
 use telnetlib3::proto::options::linemode::{ModeMask, SlcFlags, SlcFunction};
 use telnetlib3::proto::options::naws::WindowSize;
 use telnetlib3::proto::{Command, Mode, Session, TelnetOption};
+use telnetlib3::record::Asciicast;
 use telnetlib3::text::{Encoding, ErrorMode, TextDecoder, TextEncoder, TextError};
 use telnetlib3::{TelnetReader, TelnetWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -86,6 +87,8 @@ pub struct Output {
     fonts: Option<(FontScanner, ErrorMode)>,
     /// `--ascii-eol`: see [`Output::with_ascii_eol`].
     ascii_eol: bool,
+    /// `--record`: the delivered output as asciicast `o` events, timed from its start.
+    recording: Option<(Asciicast<io::BufWriter<File>>, std::time::Instant)>,
 }
 
 impl Output {
@@ -104,6 +107,35 @@ impl Output {
             text: String::new(),
             fonts: None,
             ascii_eol: false,
+            recording: None,
+        }
+    }
+
+    /// Record the delivered output in `cast` too (`--record`), timed from now. The
+    /// output delivered is UTF-8 when decoded (and most likely when not), so `cast`
+    /// decodes as UTF-8.
+    #[must_use]
+    pub fn with_recording(mut self, cast: Asciicast<io::BufWriter<File>>) -> Self {
+        self.recording = Some((cast, std::time::Instant::now()));
+        self
+    }
+
+    /// Record that the terminal became `cols` x `rows` (an `r` event), if recording.
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        if let Some((cast, started)) = &mut self.recording {
+            cast.resize(started.elapsed(), cols, rows);
+        }
+    }
+
+    /// Write out the recording, if any, and close its file.
+    ///
+    /// # Errors
+    ///
+    /// [`PumpError::Typescript`] when the last of it cannot be written.
+    pub fn finish_recording(&mut self) -> Result<(), PumpError> {
+        match self.recording.take() {
+            Some((cast, _)) => cast.finish().map(drop).map_err(PumpError::Typescript),
+            None => Ok(()),
         }
     }
 
@@ -213,6 +245,9 @@ impl Output {
     }
 
     fn record(&mut self, out: &[u8]) -> Result<(), PumpError> {
+        if let Some((cast, started)) = &mut self.recording {
+            cast.output(started.elapsed(), out);
+        }
         if let (Some(file), false) = (&mut self.typescript, out.is_empty()) {
             file.write_all(out)
                 .and_then(|()| file.flush())
@@ -622,16 +657,18 @@ impl Signals {
 }
 
 /// Send our window size with NAWS if it changed (if NAWS is not agreed, it is remembered
-/// for later).
-fn send_window_size(writer: &TelnetWriter) {
+/// for later); returns the new size if it changed.
+fn send_window_size(writer: &TelnetWriter) -> Option<(u16, u16)> {
     let (cols, rows) = terminal::window_size();
     let size = WindowSize { cols, rows };
     writer.with_session(|session| {
-        if session.config().naws.size != size {
-            debug!("window size {cols}x{rows}");
-            session.set_window_size(size);
+        if session.config().naws.size == size {
+            return None;
         }
-    });
+        debug!("window size {cols}x{rows}");
+        session.set_window_size(size);
+        Some((cols, rows))
+    })
 }
 
 /// SIGTSTP's job, done so that the terminal is not left in our mode: put the user's
@@ -773,7 +810,9 @@ pub async fn interactive(
             }
             () = changes.notified() => None,
             _ = signals.window.recv() => {
-                send_window_size(writer);
+                if let Some((cols, rows)) = send_window_size(writer) {
+                    filter.resize(cols, rows);
+                }
                 None
             }
             _ = signals.suspend.recv() => {

@@ -13,6 +13,7 @@
 //! - [`cli`]: flag value parsers, one-line usage errors;
 //! - [`logging`]: `--logfile` and `--logfmt`, Python logging format strings;
 //! - [`retro`]: the client's BBS helpers: keys for ATASCII and PETSCII, SyncTERM fonts.
+//! - [`metrics_http`]: the `--metrics` endpoint Prometheus scrapes.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs, unreachable_pub)]
@@ -23,6 +24,7 @@ pub mod debug;
 pub mod escape;
 pub mod guard;
 pub mod logging;
+pub mod metrics_http;
 #[cfg(unix)]
 pub mod pipe;
 #[cfg(unix)]

@@ -81,6 +81,10 @@ pub struct Options {
     /// Options offered with WILL once the client speaks Telnet (`--always-will`), such
     /// as GMCP and MSDP for MUD clients.
     pub always_will: Vec<TelnetOption>,
+    /// The server's metrics, counted when given (`--metrics`).
+    pub metrics: Option<Arc<telnetlib3::ServerMetrics>>,
+    /// Record each session (`--record DIR`, `--record-input`, `--record-max-bytes`).
+    pub record: Option<Arc<telnetlib3::record::RecordConfig>>,
     /// At most this many connections at once (`--max-connections`; `None`: no limit).
     pub max_connections: Option<usize>,
     /// At most this many connections at once from one address (`--max-per-ip`).
@@ -164,6 +168,8 @@ impl Default for Options {
             max_connections: None,
             max_per_ip: None,
             robot_check: false,
+            metrics: None,
+            record: None,
         }
     }
 }
@@ -201,6 +207,8 @@ pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, Start
     config.tls_handshake_timeout = options.tls_handshake_timeout;
     config.max_connections = options.max_connections;
     config.max_per_ip = options.max_per_ip;
+    config.metrics.clone_from(&options.metrics);
+    config.record.clone_from(&options.record);
     let mut plan = ServerPlan::default();
     plan.line_mode = options.line_mode;
     plan.force_binary = options.force_binary;
@@ -231,6 +239,7 @@ pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, Start
     };
     let kind = options.shell;
     let robot_check = options.robot_check;
+    let metrics = options.metrics.clone();
     let program = program(options)?;
     let relay = options.relay.clone().map(Arc::new);
     if kind == ShellKind::Relay && relay.is_none() {
@@ -249,6 +258,7 @@ pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, Start
         let program = program.clone();
         let limit = limit.clone();
         let relay = relay.clone();
+        let metrics = metrics.clone();
         async move {
             let _permit = match limit.map(tokio::sync::Semaphore::try_acquire_owned) {
                 Some(Err(_)) => {
@@ -263,6 +273,9 @@ pub async fn start_on(listen: Listen, options: &Options) -> Result<Server, Start
             if robot_check
                 && !telnetlib3::robot_check(&mut reader, &mut writer, ROBOT_CHECK_TIMEOUT).await
             {
+                if let Some(metrics) = &metrics {
+                    metrics.refused(&telnetlib3::RefusalReason::Robot);
+                }
                 crate::guard::robot_shell(reader, writer).await;
                 return;
             }

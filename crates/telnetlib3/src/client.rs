@@ -357,6 +357,7 @@ async fn open_on<T: Transport>(
             compression_idle_release: config.compression_idle_release,
             tls,
             refuse_tls_hello: false,
+            metrics: None,
         },
     );
     let start = tokio::time::Instant::now();

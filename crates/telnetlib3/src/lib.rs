@@ -84,6 +84,7 @@ pub mod blocking;
 mod client;
 mod error;
 pub mod net;
+pub mod record;
 mod server;
 mod stream;
 pub mod telnetlib;
@@ -103,7 +104,8 @@ pub use server::{
     MAX_PROXY_HEADER,
 };
 pub use server::{
-    robot_check, Client, ClientStatus, DrainSummary, Refusal, Refused, Status, ROBOT_CHECK_TIMEOUT,
+    robot_check, Client, ClientStatus, DrainSummary, Refusal, RefusalReason, Refused,
+    ServerMetrics, Status, ROBOT_CHECK_TIMEOUT,
 };
 pub use stream::{
     negotiated_encoding, ConnectionStats, EventHook, Found, OptionWait, PeerCommands, TelnetReader,

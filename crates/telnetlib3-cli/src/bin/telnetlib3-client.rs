@@ -128,6 +128,15 @@ struct Args {
     /// record the server's output to FILE (like script(1))
     #[arg(long, value_name = "FILE")]
     typescript: Option<std::path::PathBuf>,
+    /// record the server's output to FILE as an asciicast v2 recording (for asciinema
+    /// play), beside or instead of --typescript; FILE is replaced
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
+    /// with --record, stop recording before the file passes BYTES
+    #[arg(long, value_name = "BYTES", requires = "record",
+          default_value_t = telnetlib3::record::DEFAULT_RECORD_MAX_BYTES,
+          value_parser = cli::parse_record_max_bytes)]
+    record_max_bytes: u64,
     /// typescript write mode
     #[arg(long, value_enum, default_value_t = TypescriptMode::Append)]
     typescript_mode: TypescriptMode,
@@ -262,6 +271,35 @@ async fn run(args: Args) -> anyhow::Result<()> {
         None => terminal::Terminal::from_stdin()
             .map_err(|error| anyhow::anyhow!("cannot read the terminal's settings: {error}"))?,
     };
+    let term = args
+        .term
+        .clone()
+        .or_else(|| std::env::var("TERM").ok())
+        .unwrap_or_else(|| "unknown".to_string());
+    let window = if terminal.is_some() {
+        terminal::window_size()
+    } else {
+        let config = ClientConfig::default();
+        (config.cols, config.rows)
+    };
+    if let Some(path) = &args.record {
+        let utf8 = Encoding::from_name("utf-8")?;
+        let header = telnetlib3::record::Header {
+            width: window.0,
+            height: window.1,
+            timestamp: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| since.as_secs()),
+            term: Some(term.clone()),
+        };
+        let cast = std::fs::File::create(path)
+            .map(|file| std::io::BufWriter::with_capacity(64 * 1024, file))
+            .and_then(|file| {
+                telnetlib3::record::Asciicast::new(file, &header, &utf8, args.record_max_bytes)
+            })
+            .map_err(|error| anyhow::anyhow!("cannot record to {}: {error}", path.display()))?;
+        output = output.with_recording(cast);
+    }
     let forced = if args.line_mode {
         Some(Forced::Line)
     } else if args.raw_mode || retro {
@@ -273,7 +311,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let mut config = ClientConfig::default();
     config.tls = tls_client(&args)?;
     if terminal.is_some() {
-        (config.cols, config.rows) = terminal::window_size();
+        (config.cols, config.rows) = window;
     }
     // Option changes wake the interactive loop, so the terminal mode follows at once.
     let changes = Arc::new(Notify::new());
@@ -283,10 +321,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             notify.notify_one();
         }
     }));
-    config.term = args
-        .term
-        .or_else(|| std::env::var("TERM").ok())
-        .unwrap_or_else(|| "unknown".to_string());
+    config.term = term;
     config.tspeed = (args.speed, args.speed);
     config.lang = format!("en_US.{}", encoding.name());
     config.colorterm = std::env::var("COLORTERM").ok();
@@ -342,6 +377,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             let code = status.code().map_or(1, |code| code.clamp(1, 255));
             STATUS.store(u8::try_from(code).unwrap_or(1), Ordering::Relaxed);
         }
+        output.finish_recording()?;
         return Ok(());
     }
     match terminal {
@@ -380,6 +416,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await?;
         }
     }
+    output.finish_recording()?;
     Ok(())
 }
 

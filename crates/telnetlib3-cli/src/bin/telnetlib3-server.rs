@@ -144,6 +144,21 @@ struct Args {
     #[arg(long, value_name = "TEXT", default_value = r"\r\nServer restarting, please reconnect.\r\n",
           value_parser = parse_message)]
     drain_message: Message,
+    /// serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9323)
+    #[arg(long, value_name = "ADDR:PORT", value_parser = cli::parse_socket_addr)]
+    metrics: Option<std::net::SocketAddr>,
+    /// record each session as an asciicast v2 file in DIR (for asciinema play), named by
+    /// time and peer
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    /// with --record, record what clients type too ("i" events; passwords included)
+    #[arg(long, requires = "record")]
+    record_input: bool,
+    /// with --record, stop recording a session before its file passes BYTES
+    #[arg(long, value_name = "BYTES", requires = "record",
+          default_value_t = telnetlib3::record::DEFAULT_RECORD_MAX_BYTES,
+          value_parser = cli::parse_record_max_bytes)]
+    record_max_bytes: u64,
     /// arguments for --pty-exec's or --shell's PROGRAM
     #[arg(last = true, value_name = "ARGS")]
     pty_args: Vec<String>,
@@ -236,6 +251,21 @@ async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Resul
         }
         None => None,
     };
+    let record = match &args.record {
+        Some(dir) => {
+            if !dir.is_dir() {
+                anyhow::bail!("--record {}: not a directory", dir.display());
+            }
+            let mut record = telnetlib3::record::RecordConfig::new(dir);
+            record.input = args.record_input;
+            record.max_bytes = args.record_max_bytes;
+            Some(Arc::new(record))
+        }
+        None => None,
+    };
+    let metrics = args
+        .metrics
+        .map(|_| Arc::new(telnetlib3::ServerMetrics::new()));
     let options = server::Options {
         shell,
         encoding: args.encoding.0,
@@ -272,7 +302,15 @@ async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Resul
         max_connections: (args.max_connections > 0).then_some(args.max_connections),
         max_per_ip: (args.max_per_ip > 0).then_some(args.max_per_ip),
         robot_check: args.robot_check,
+        metrics: metrics.clone(),
+        record,
     };
+    if let (Some(addr), Some(metrics)) = (args.metrics, metrics) {
+        let bound = telnetlib3_cli::metrics_http::serve(addr, metrics)
+            .await
+            .map_err(|error| anyhow::anyhow!("cannot listen on {addr} for --metrics: {error}"))?;
+        info!("Metrics at http://{bound}/metrics");
+    }
     // Before "Server ready": from then on a SIGTERM drains rather than kills.
     let mut signals = Signals::new();
     let server = if activated.is_empty() {

@@ -23,6 +23,15 @@ pub enum Refusal {
 }
 
 impl Refusal {
+    /// The reason as the metrics count it.
+    #[must_use]
+    pub fn reason(self) -> super::RefusalReason {
+        match self {
+            Self::MaxConnections => super::RefusalReason::MaxConnections,
+            Self::MaxPerIp => super::RefusalReason::MaxPerIp,
+        }
+    }
+
     /// The line the client is sent before the close, in the words of telnetlib3's
     /// `busy_shell` ("Machine is busy, do not touch!"), with the reason.
     ///

@@ -37,6 +37,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use tracing::{debug, info, warn};
 
 use crate::net::listen_with;
+use crate::record::{self, RecordConfig, Recording};
 use crate::stream::Transport;
 use crate::stream::{
     self, AnyStream, ConnectionStats, EventHook, Inner, Settings, TelnetReader, TelnetWriter,
@@ -44,6 +45,10 @@ use crate::stream::{
 };
 use crate::text::{Encoding, ErrorMode};
 use crate::{negotiated_encoding, Error, TextReader, TextWriter};
+
+mod metrics;
+
+pub use metrics::{RefusalReason, ServerMetrics};
 
 /// How a server listens and treats each connection, after telnetlib3's `create_server`.
 ///
@@ -145,6 +150,13 @@ pub struct ServerConfig {
     /// At most this many connections at once from one peer address; one more is told
     /// [`Refusal::MaxPerIp`]'s line and closed. `None`: no limit.
     pub max_per_ip: Option<usize>,
+    /// Count connections, bytes, negotiation times, options, errors and refusals here
+    /// (see [`ServerMetrics`] for the names); `None` counts nothing.
+    pub metrics: Option<Arc<ServerMetrics>>,
+    /// Record each session as an asciicast file (see [`crate::record`]), from the start
+    /// of its shell: what the shell writes, what the client sends if
+    /// [`RecordConfig::input`], and window size changes. `None` records nothing.
+    pub record: Option<Arc<RecordConfig>>,
 }
 
 /// How long a server waits for a client's TLS handshake by default.
@@ -179,6 +191,8 @@ impl Default for ServerConfig {
             reuse_port: false,
             max_connections: None,
             max_per_ip: None,
+            metrics: None,
+            record: None,
         }
     }
 }
@@ -198,6 +212,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("reuse_port", &self.reuse_port)
             .field("max_connections", &self.max_connections)
             .field("max_per_ip", &self.max_per_ip)
+            .field("metrics", &self.metrics.is_some())
+            .field("record", &self.record)
             .finish_non_exhaustive()
     }
 }
@@ -539,6 +555,14 @@ async fn accept<F, Fut>(
                                 peer = client;
                             }
                             Err(error) => {
+                                if let Some(metrics) = &config.metrics {
+                                    metrics.refused(&match error {
+                                        ProxyHeaderError::Untrusted => {
+                                            RefusalReason::UntrustedProxy
+                                        }
+                                        _ => RefusalReason::ProxyHeader,
+                                    });
+                                }
                                 warn!(
                                     "Connection from <Peer {} {}> refused: {error}",
                                     peer.ip(),
@@ -554,6 +578,9 @@ async fn accept<F, Fut>(
                     let admitted = match registry.limits.admit(peer.ip()) {
                         Ok(admitted) => admitted,
                         Err(refusal) => {
+                            if let Some(metrics) = &config.metrics {
+                                metrics.refused(&refusal.reason());
+                            }
                             limits::refuse(socket, peer, refusal, speaks_first_in_plain(&config));
                             return;
                         }
@@ -608,6 +635,11 @@ async fn serve_accepted<F, Fut>(
     F: Fn(TelnetReader, TelnetWriter) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let accepted = tokio::time::Instant::now();
+    let _open = config
+        .metrics
+        .as_deref()
+        .map(ServerMetrics::connection_opened);
     #[cfg(feature = "tls")]
     if let Some(tls) = &config.tls {
         // Not registered yet: the wait for a ClientHello and the handshake end as soon
@@ -635,16 +667,23 @@ async fn serve_accepted<F, Fut>(
                 }
             };
             let Some((stream, info)) = handshake else {
+                if let Some(metrics) = &config.metrics {
+                    metrics.refused(&RefusalReason::TlsHandshake);
+                }
                 return;
             };
+            if let Some(metrics) = &config.metrics {
+                metrics.tls_connection();
+            }
             let name = format!("{} {}", peer.ip(), peer.port());
             let inner = start_tls(stream, name, info, config);
-            return serve(inner, peer, config, registry, shell).await;
+            return serve(inner, peer, accepted, config, registry, shell).await;
         }
     }
     serve(
         start_tcp(socket, peer, config),
         peer,
+        accepted,
         config,
         registry,
         shell,
@@ -656,6 +695,7 @@ async fn serve_accepted<F, Fut>(
 async fn serve<F, Fut>(
     inner: Arc<Inner>,
     peer: SocketAddr,
+    accepted: tokio::time::Instant,
     config: &ServerConfig,
     registry: &Registry,
     shell: F,
@@ -680,7 +720,7 @@ async fn serve<F, Fut>(
         // `Server::close` ran between the accept and the registration.
         stream::close_now(&inner);
     }
-    run(inner, &peer, config, shell, |task| {
+    run(inner, &peer, accepted, config, shell, |task| {
         if let Some(connection) = registry.lock().get_mut(&id) {
             connection.shell = Some(task);
             connection.arrival = Some(registry.next_arrival.fetch_add(1, Ordering::Relaxed));
@@ -740,8 +780,13 @@ where
     F: FnOnce(TelnetReader, TelnetWriter) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let accepted = tokio::time::Instant::now();
+    let _open = config
+        .metrics
+        .as_deref()
+        .map(ServerMetrics::connection_opened);
     let inner = start(AnyStream::new(stream), peer.to_owned(), config);
-    run(inner, &peer, config, shell, |_| {}).await;
+    run(inner, &peer, accepted, config, shell, |_| {}).await;
 }
 
 /// A connection's life after its driver started: the opening negotiation, the shell
@@ -749,6 +794,7 @@ where
 async fn run<F, Fut>(
     inner: Arc<Inner>,
     peer: &(impl std::fmt::Display + Sync),
+    accepted: tokio::time::Instant,
     config: &ServerConfig,
     shell: F,
     started: impl FnOnce(AbortHandle),
@@ -776,12 +822,23 @@ async fn run<F, Fut>(
     // Before the shell starts: it may change the timeout at once
     // (TelnetWriter::set_idle_timeout).
     stream::idle::set(&inner, config.timeout, false);
+    if let Some(record) = &config.record {
+        start_recording(&inner, record, config);
+    }
+    if let Some(metrics) = &config.metrics {
+        metrics.shell_started(accepted.elapsed());
+    }
     let reader = TelnetReader::new(Arc::clone(&inner));
     let mut task = tokio::spawn(shell(reader, TelnetWriter::new(Arc::clone(&inner))));
     started(task.abort_handle());
     tokio::select! {
         ended = &mut task => match ended {
-            Err(error) if error.is_panic() => warn!(%peer, "the shell panicked"),
+            Err(error) if error.is_panic() => {
+                warn!(%peer, "the shell panicked");
+                if let Some(metrics) = &config.metrics {
+                    metrics.error("shell_panic");
+                }
+            }
             _ => {}
         },
         idle = stream::idle::expired(&inner) => {
@@ -792,7 +849,52 @@ async fn run<F, Fut>(
                 .await;
         }
     }
+    if let Some(metrics) = &config.metrics {
+        metrics.shell_ended();
+    }
     writer.close().await;
+    stream::finish_recording(&inner);
+    if let Some(metrics) = &config.metrics {
+        let stats = stream::stats(&inner);
+        if stats.compressed_out > 0 {
+            metrics.compressed("out");
+        }
+        if stats.compressed_in > 0 {
+            metrics.compressed("in");
+        }
+    }
+}
+
+/// Open the session's recording file in `record.dir` and start recording: the header
+/// has the window size and terminal type negotiated so far, and the data is decoded in
+/// the encoding the session speaks. A file that cannot be made is logged, and the
+/// session runs unrecorded.
+fn start_recording(inner: &Inner, record: &RecordConfig, config: &ServerConfig) {
+    let now = std::time::SystemTime::now();
+    let (header, encoding) = stream::with_session(inner, |session| {
+        let size = session.peer_window_size();
+        let header = record::Header {
+            width: size.map_or(record::DEFAULT_WIDTH, |size| size.cols),
+            height: size.map_or(record::DEFAULT_HEIGHT, |size| size.rows),
+            timestamp: record::unix_now(),
+            term: session.terminal_type().map(str::to_owned),
+        };
+        let encoding = negotiated_encoding(session, &config.encoding, config.plan.force_binary);
+        (header, encoding)
+    });
+    let path = record.dir.join(record::file_name(now, inner.peer()));
+    match Recording::create(&path, &header, &encoding, record.max_bytes, record.input) {
+        Ok(recording) => {
+            debug!(peer = %inner.peer(), "recording to {}", path.display());
+            stream::start_recording(inner, recording);
+        }
+        Err(error) => {
+            warn!(peer = %inner.peer(), "cannot record to {}: {error}", path.display());
+            if let Some(metrics) = &config.metrics {
+                metrics.error("record");
+            }
+        }
+    }
 }
 
 /// Start a TCP connection's session and driver. A function of its own, not inline in
@@ -807,6 +909,9 @@ fn start_tcp(socket: tokio::net::TcpStream, peer: SocketAddr, config: &ServerCon
     let _ = session.poll_transmit(&mut opening);
     let sent = socket.try_write(&opening).unwrap_or(0);
     opening.drain(..sent);
+    if let Some(metrics) = &config.metrics {
+        metrics.sent(sent);
+    }
     let mut settings = settings(format!("{} {}", peer.ip(), peer.port()), config);
     settings.refuse_tls_hello = true;
     stream::spawn_after(socket, session, settings, opening, sent)
@@ -851,9 +956,24 @@ fn server_session(config: &ServerConfig, tls: bool) -> Session {
 }
 
 fn settings(peer: String, config: &ServerConfig) -> Settings {
+    // The metrics count options and protocol errors from the events, before the
+    // config's own hook sees them.
+    let hook = match (&config.metrics, &config.on_event) {
+        (None, hook) => hook.clone(),
+        (Some(metrics), hook) => {
+            let (metrics, hook) = (Arc::clone(metrics), hook.clone());
+            let counting: EventHook = Arc::new(move |event| {
+                metrics.event(event);
+                if let Some(hook) = &hook {
+                    hook(event);
+                }
+            });
+            Some(counting)
+        }
+    };
     Settings {
         limit: config.limit,
-        hook: config.on_event.clone(),
+        hook,
         peer,
         defaults: config.terminal.clone(),
         close_timeout: config.close_timeout,
@@ -861,6 +981,7 @@ fn settings(peer: String, config: &ServerConfig) -> Settings {
         compression_idle_release: config.compression_idle_release,
         tls: None,
         refuse_tls_hello: false,
+        metrics: config.metrics.clone(),
     }
 }
 

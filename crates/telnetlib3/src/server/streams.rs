@@ -53,6 +53,9 @@ impl Server {
         let admitted = match registry.limits.admit(peer.ip()) {
             Ok(admitted) => admitted,
             Err(refusal) => {
+                if let Some(metrics) = &self.config.metrics {
+                    metrics.refused(&refusal.reason());
+                }
                 info!(
                     "Connection from <Peer {} {}> refused: {refusal}",
                     peer.ip(),
@@ -68,7 +71,15 @@ impl Server {
         };
         let name = format!("{} {}", peer.ip(), peer.port());
         let inner = start(AnyStream::new(stream), name, &self.config);
-        serve(inner, peer, &self.config, registry, shell).await;
+        serve(
+            inner,
+            peer,
+            tokio::time::Instant::now(),
+            &self.config,
+            registry,
+            shell,
+        )
+        .await;
         drop(admitted);
     }
 }

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use telnetlib3_proto::options::{
-    charset, environ, logout, sndloc, status, timing_mark, ttype, xdisploc,
+    charset, environ, logout, naws, sndloc, status, timing_mark, ttype, xdisploc,
 };
 use telnetlib3_proto::{Command, Encoder, Event, Role, Sink, TelnetOption};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -523,11 +523,16 @@ struct Collect<'a> {
     commands: Option<&'a mut VecDeque<Command>>,
     /// The peer sent Abort Output: the driver must discard the data it holds.
     abort_output: &'a mut bool,
+    /// The session's recording, when it runs: input and window sizes go there.
+    recording: Option<&'a mut crate::record::Recording>,
 }
 
 impl Sink for Collect<'_> {
     fn data(&mut self, data: &[u8]) {
         self.input.extend_from_slice(data);
+        if let Some(recording) = self.recording.as_deref_mut() {
+            recording.input(data);
+        }
     }
 
     fn event(&mut self, event: Event<'_>) {
@@ -537,6 +542,11 @@ impl Sink for Collect<'_> {
             if let Some(ping) = self.pings.pop_front() {
                 let _ = ping.send(will);
             }
+        }
+        if let (Some(recording), Event::Naws(naws::Event::WindowSize(size))) =
+            (self.recording.as_deref_mut(), &event)
+        {
+            recording.resize(size.cols, size.rows);
         }
         if let Event::Logout(logout::Event::LogoutRequested) = event {
             self.logout = true;
@@ -573,6 +583,9 @@ pub(super) async fn drive<S: Transport>(inner: Arc<Inner>, stream: S, unsent: Ve
     let result = run(&inner, stream, unsent).await;
     let failure = result.err().map(|error| {
         debug!(peer = %inner.settings.peer, "connection failed: {error}");
+        if let Some(metrics) = &inner.settings.metrics {
+            metrics.connection_failed(&error);
+        }
         Failure {
             kind: error.kind(),
             message: error.to_string(),
@@ -621,6 +634,8 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     // When to finish our compressed stream and free its compressor, once the output is
     // idle (see `Settings::compression_idle_release`).
     let mut release_at: Option<Instant> = None;
+    // Output writers queued, taken for the recording (reused).
+    let mut recorded: Vec<u8> = Vec::new();
     loop {
         let mut wake_writer = Vec::new();
         let mut events = Vec::new();
@@ -726,6 +741,11 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             shared.peak_output = shared.peak_output.max(queued);
             let room = inner.settings.limit.saturating_sub(shared.buffered());
             shared.read_paused = room == 0;
+            // Taken last: input parsed above (the backlog) recorded the output queued
+            // before it first.
+            if !shared.record_pending.is_empty() {
+                std::mem::swap(&mut recorded, &mut shared.record_pending);
+            }
             let can_read = !shared.eof
                 && backlog.is_empty()
                 && zlib.inflated.is_empty()
@@ -741,6 +761,13 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
         };
         wake_writer.into_iter().for_each(Waker::wake);
         deliver(inner.settings.hook.as_ref(), &mut events);
+        if !recorded.is_empty() {
+            inner.record_output(&recorded);
+            recorded.clear();
+            if recorded.capacity() > RETAINED_OUTPUT_CAPACITY {
+                recorded = Vec::new();
+            }
+        }
         if queued >= OUTPUT_PAUSE && !closing {
             let since = *stalled_since.get_or_insert_with(Instant::now);
             if since.elapsed() >= stall_timeout {
@@ -797,6 +824,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     urgent_at = None;
                 }
                 pos += n;
+                if let Some(metrics) = &inner.settings.metrics {
+                    metrics.sent(n);
+                }
                 let waker = {
                     let mut shared = inner.lock();
                     shared.in_flight = out.len() - pos;
@@ -852,6 +882,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
 /// `urgent`: TCP urgent data is pending beyond it (a Synch). Returns how much of `data`
 /// the session took: less than all of it when its output reached [`OUTPUT_PAUSE`].
 fn received(inner: &Inner, zlib: &mut Streams, data: &[u8], urgent: bool) -> usize {
+    if let Some(metrics) = &inner.settings.metrics {
+        metrics.received(data.len());
+    }
     let mut shared = inner.lock();
     if urgent {
         // RFC 854: data up to the Synch's DM is discarded, commands are still processed.
@@ -870,6 +903,9 @@ fn received(inner: &Inner, zlib: &mut Streams, data: &[u8], urgent: bool) -> usi
             inner.settings.peer.replacen(' ', ":", 1)
         );
         shared.bytes_in += data.len() as u64;
+        if let Some(metrics) = &inner.settings.metrics {
+            metrics.refused(&crate::RefusalReason::TlsWithoutTls);
+        }
         shared.close();
         data.len()
     } else {
@@ -990,8 +1026,18 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         commands,
         abort_output,
         hook_events,
+        record_pending,
         ..
     } = shared;
+    let mut recording = inner
+        .recording_on
+        .load(std::sync::atomic::Ordering::Acquire)
+        .then(|| inner.recording());
+    if let Some(recording) = recording.as_mut().and_then(|guard| guard.as_mut()) {
+        // The output queued so far comes before this input.
+        recording.output(record_pending);
+        record_pending.clear();
+    }
     let mut sink = Collect {
         input,
         pings,
@@ -999,6 +1045,7 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         logout: false,
         commands: commands.as_mut(),
         abort_output,
+        recording: recording.as_mut().and_then(|guard| guard.as_mut()),
     };
     let used = session.receive_until_output(data, &mut sink, output_limit);
     let logout = sink.logout;

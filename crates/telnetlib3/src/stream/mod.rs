@@ -21,7 +21,7 @@ mod writer;
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::Duration;
@@ -137,6 +137,9 @@ pub(crate) struct Settings {
     /// Close at once if the peer's first byte begins a TLS handshake: a server without
     /// TLS on this connection (telnetlib3 closes such connections too).
     pub(crate) refuse_tls_hello: bool,
+    /// A server's metrics: the driver counts the bytes it moves (per socket read and
+    /// write) and its failures.
+    pub(crate) metrics: Option<Arc<crate::ServerMetrics>>,
 }
 
 /// The first byte of every TLS handshake record (RFC 8446 5.1, `ContentType.handshake`):
@@ -270,6 +273,11 @@ struct Shared {
     /// Events found under the lock for the [`EventHook`], which the driver calls once it
     /// has released the lock; always empty without a hook.
     hook_events: Vec<driver::OwnedEvent>,
+    /// The session is recorded ([`start_recording`]): writers keep what they queue in
+    /// `record_pending`, which the driver hands to the recording at each of its turns,
+    /// one clock reading per batch (not per write), after it unlocks.
+    recording: bool,
+    record_pending: Vec<u8>,
 }
 
 impl Shared {
@@ -409,6 +417,13 @@ pub(crate) struct Inner {
     terminal_type: OnceLock<watch::Sender<Option<String>>>,
     /// The idle timeout was changed: its watcher computes the deadline again.
     idle_changed: Notify,
+    /// The session's recording, once it runs ([`start_recording`]): the driver records
+    /// the output writers queued (its work, text decoding, JSON and the file, outside the
+    /// connection's lock), and the input and window sizes it parses. Locked after
+    /// [`Inner::shared`] when both are.
+    recording: Mutex<Option<crate::record::Recording>>,
+    /// Whether `recording` holds one.
+    recording_on: AtomicBool,
     settings: Settings,
 }
 
@@ -524,6 +539,8 @@ where
             commands: None,
             abort_output: false,
             hook_events: Vec::new(),
+            recording: false,
+            record_pending: Vec::new(),
         }),
         readable: Notify::new(),
         wake_driver: Notify::new(),
@@ -531,6 +548,8 @@ where
         window_size: OnceLock::new(),
         terminal_type: OnceLock::new(),
         idle_changed: Notify::new(),
+        recording: Mutex::new(None),
+        recording_on: AtomicBool::new(false),
         settings,
     });
     tokio::spawn(driver::drive(Arc::clone(&inner), stream, unsent));
@@ -594,6 +613,52 @@ pub(crate) fn last_input(inner: &Inner) -> tokio::time::Instant {
 /// Whether `inner` runs over TLS.
 pub(crate) fn over_tls(inner: &Inner) -> bool {
     inner.settings.tls.is_some()
+}
+
+/// Record the session of `inner` from now on.
+///
+/// Input that came before (while the opening negotiation ran) and is still unread is
+/// recorded first, at time zero: the shell has it yet to read.
+pub(crate) fn start_recording(inner: &Inner, mut recording: crate::record::Recording) {
+    let mut shared = inner.lock();
+    recording.input(shared.unread());
+    *inner.recording() = Some(recording);
+    inner.recording_on.store(true, Ordering::Release);
+    shared.recording = true;
+}
+
+/// Stop recording `inner`'s session, and write out and close the file.
+pub(crate) fn finish_recording(inner: &Inner) {
+    let pending = {
+        let mut shared = inner.lock();
+        shared.recording = false;
+        std::mem::take(&mut shared.record_pending)
+    };
+    inner.recording_on.store(false, Ordering::Release);
+    let recording = inner.recording().take();
+    if let Some(mut recording) = recording {
+        recording.output(&pending);
+        recording.finish();
+    }
+}
+
+impl Inner {
+    fn recording(&self) -> MutexGuard<'_, Option<crate::record::Recording>> {
+        // A panic in the recording's work loses at most the recording.
+        self.recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Record `data`, queued by writers, when the session is recorded. Called without
+    /// the connection's lock.
+    fn record_output(&self, data: &[u8]) {
+        if !data.is_empty() && self.recording_on.load(Ordering::Acquire) {
+            if let Some(recording) = self.recording().as_mut() {
+                recording.output(data);
+            }
+        }
+    }
 }
 
 /// Whether the local side asked to close `inner`.

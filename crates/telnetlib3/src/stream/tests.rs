@@ -34,6 +34,7 @@ fn settings(limit: usize) -> Settings {
         compression_idle_release: None,
         tls: None,
         refuse_tls_hello: false,
+        metrics: None,
     }
 }
 

@@ -876,6 +876,10 @@ fn queue_step(shared: &mut Shared, data: &[u8], complete: bool) -> usize {
         return 0;
     }
     let chunk = &data[..n];
+    if shared.recording {
+        // The driver hands it to the recording with its next batch of output.
+        shared.record_pending.extend_from_slice(chunk);
+    }
     if complete && n == data.len() {
         shared.session.send_data_complete(chunk);
     } else {
@@ -1028,6 +1032,7 @@ mod tests {
             compression_idle_release: None,
             tls: None,
             refuse_tls_hello: false,
+            metrics: None,
         };
         (
             TelnetWriter::new(spawn_with(ours, session, settings)),

@@ -1,0 +1,762 @@
+//! Session recordings in the asciicast v2 format, for `asciinema play` and
+//! `asciinema cat` (<https://docs.asciinema.org/manual/asciicast/v2/>).
+//!
+//! A recording is a header line (a JSON object: `version` 2, the terminal's `width` and
+//! `height`, the start `timestamp`, and `env.TERM`) and then one line per event, a JSON
+//! array `[seconds, code, data]`: `"o"` for output shown on the terminal, `"i"` for what
+//! the user typed, `"r"` for a resize (`"COLSxROWS"`).
+//!
+//! Event data in asciicast is text (JSON strings are Unicode), and Telnet carries bytes:
+//! a recording decodes them with the session's encoding (the one [`negotiated_encoding`]
+//! chooses for a server; UTF-8 for the command-line client), incrementally, so that a
+//! character cut between two writes is whole in the recording. Bytes that encoding cannot
+//! decode become U+FFFD (`�`): a recording never fails on the bytes it is given, and
+//! plain ASCII is recorded exactly.
+//!
+//! Output written in quick succession is one event: output within [`COALESCE`] of the
+//! first byte of an event, up to [`MAX_EVENT_BYTES`], joins it (a shell that writes a
+//! screen line by line makes one event, not one per line); any other event ends it.
+//! Played back, nobody can tell.
+//!
+//! A recording is bounded: once the next event would take the file past its
+//! `max_bytes`, recording stops (with a log line) after as much of that event's data as
+//! fits (whole characters; a resize is all or nothing), and the file ends with that
+//! whole line, so it stays a valid asciicast file.
+//!
+//! ```
+//! use std::time::Duration;
+//! use telnetlib3::record::{Asciicast, Header};
+//! use telnetlib3::text::Encoding;
+//!
+//! let header = Header {
+//!     width: 80,
+//!     height: 24,
+//!     timestamp: 1_700_000_000,
+//!     term: Some("xterm".into()),
+//! };
+//! let utf8 = Encoding::from_name("utf-8").unwrap();
+//! let mut cast = Asciicast::new(Vec::new(), &header, &utf8, 1 << 20).unwrap();
+//! cast.output(Duration::from_millis(1500), b"Hello\r\n");
+//! cast.resize(Duration::from_secs(2), 100, 30);
+//! let file = String::from_utf8(cast.finish().unwrap()).unwrap();
+//! assert_eq!(
+//!     file,
+//!     "{\"env\":{\"TERM\":\"xterm\"},\"height\":24,\"timestamp\":1700000000,\"version\":2,\"width\":80}\n\
+//!      [1.500000, \"o\", \"Hello\\r\\n\"]\n\
+//!      [2.000000, \"r\", \"100x30\"]\n"
+//! );
+//! ```
+//!
+//! [`negotiated_encoding`]: crate::negotiated_encoding
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tracing::warn;
+
+use crate::text::{Encoding, ErrorMode, TextDecoder};
+
+/// The size a recording is stopped at by default (10 MiB).
+pub const DEFAULT_RECORD_MAX_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Output within this long of an event's first byte joins that event.
+pub const COALESCE: Duration = Duration::from_millis(10);
+
+/// The most output bytes one event holds.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// The width recorded when the client reported no window size (NAWS).
+pub const DEFAULT_WIDTH: u16 = 80;
+
+/// The height recorded when the client reported no window size (NAWS).
+pub const DEFAULT_HEIGHT: u16 = 24;
+
+/// How a server records its sessions ([`ServerConfig::record`](crate::ServerConfig::record)).
+///
+/// ```
+/// use std::sync::Arc;
+/// use telnetlib3::record::RecordConfig;
+/// use telnetlib3::ServerConfig;
+///
+/// let mut config = ServerConfig::default();
+/// let mut record = RecordConfig::new("recordings");
+/// record.input = true; // passwords too: mind who may read the files
+/// config.record = Some(Arc::new(record));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecordConfig {
+    /// The directory each session's file is written in, named by its start time and
+    /// peer ([`session_file_name`]).
+    pub dir: PathBuf,
+    /// Record what the client sends too (`"i"` events), not only the output.
+    pub input: bool,
+    /// Stop recording a session once its file would grow past this.
+    pub max_bytes: u64,
+}
+
+impl RecordConfig {
+    /// Record output only, into `dir`, up to [`DEFAULT_RECORD_MAX_BYTES`] per session.
+    #[must_use]
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            input: false,
+            max_bytes: DEFAULT_RECORD_MAX_BYTES,
+        }
+    }
+}
+
+/// A recording's header line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Header {
+    /// The terminal's width in columns.
+    pub width: u16,
+    /// The terminal's height in rows.
+    pub height: u16,
+    /// When the recording began, in seconds since the Unix epoch.
+    pub timestamp: u64,
+    /// The terminal type (`env.TERM`), when known.
+    pub term: Option<String>,
+}
+
+impl Header {
+    /// The header line, without its newline.
+    fn line(&self) -> String {
+        let mut env = serde_json::Map::new();
+        if let Some(term) = &self.term {
+            env.insert("TERM".into(), term.as_str().into());
+        }
+        serde_json::json!({
+            "version": 2,
+            "width": self.width,
+            "height": self.height,
+            "timestamp": self.timestamp,
+            "env": env,
+        })
+        .to_string()
+    }
+}
+
+/// An asciicast v2 writer over any [`Write`]: the header when made, then events, each a
+/// whole line, until the size bound stops it. Times are given by the caller (offsets from
+/// the recording's start), so that what it writes is exact in tests.
+pub struct Asciicast<W: Write> {
+    out: W,
+    output: TextDecoder,
+    input: TextDecoder,
+    /// Bytes written so far, the header included.
+    written: u64,
+    max_bytes: u64,
+    /// Stopped by the bound or by a failed write: nothing more is written.
+    stopped: bool,
+    /// Output not yet written as an event, and the time of its first byte.
+    pending: Vec<u8>,
+    pending_at: Duration,
+    /// The decoded text and the line, reused.
+    text: String,
+    line: Vec<u8>,
+}
+
+impl<W: Write> std::fmt::Debug for Asciicast<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Asciicast")
+            .field("written", &self.written)
+            .field("max_bytes", &self.max_bytes)
+            .field("stopped", &self.stopped)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> Asciicast<W> {
+    /// Write `header` to `out`; event data is decoded with `encoding`; the file stops
+    /// growing before `max_bytes`.
+    ///
+    /// # Errors
+    ///
+    /// When the header cannot be written, or is longer than `max_bytes`
+    /// ([`io::ErrorKind::InvalidInput`]).
+    pub fn new(
+        mut out: W,
+        header: &Header,
+        encoding: &Encoding,
+        max_bytes: u64,
+    ) -> io::Result<Self> {
+        let mut line = header.line().into_bytes();
+        line.push(b'\n');
+        if line.len() as u64 > max_bytes {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("a recording's header alone is over {max_bytes} bytes"),
+            ));
+        }
+        out.write_all(&line)?;
+        Ok(Self {
+            out,
+            output: encoding.decoder(ErrorMode::Replace),
+            input: encoding.decoder(ErrorMode::Replace),
+            written: line.len() as u64,
+            max_bytes,
+            stopped: false,
+            pending: Vec::new(),
+            pending_at: Duration::ZERO,
+            text: String::new(),
+            line,
+        })
+    }
+
+    /// Record `bytes` shown on the terminal at `at` (with the output just before, if
+    /// within [`COALESCE`]).
+    pub fn output(&mut self, at: Duration, bytes: &[u8]) {
+        if self.stopped || bytes.is_empty() {
+            return;
+        }
+        if !self.pending.is_empty()
+            && (at.saturating_sub(self.pending_at) > COALESCE
+                || self.pending.len() + bytes.len() > MAX_EVENT_BYTES)
+        {
+            self.flush_output();
+        }
+        if self.pending.is_empty() {
+            self.pending_at = at;
+        }
+        self.pending.extend_from_slice(bytes);
+    }
+
+    /// Record `bytes` typed by the user at `at`.
+    pub fn input(&mut self, at: Duration, bytes: &[u8]) {
+        self.flush_output();
+        self.data(at, "i", bytes, true);
+    }
+
+    /// Record that the terminal became `cols` x `rows` at `at`.
+    pub fn resize(&mut self, at: Duration, cols: u16, rows: u16) {
+        self.flush_output();
+        self.text.clear();
+        self.text.push_str(&format!("{cols}x{rows}"));
+        self.event(at, "r");
+    }
+
+    /// Whether recording stopped (the size bound, or a failed write).
+    #[must_use]
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+
+    /// How many bytes were written, the header included.
+    #[must_use]
+    pub fn bytes_written(&self) -> u64 {
+        self.written
+    }
+
+    /// Flush and hand back the writer.
+    ///
+    /// # Errors
+    ///
+    /// When the flush fails.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.flush_output();
+        self.out.flush()?;
+        Ok(self.out)
+    }
+
+    /// Write the pending output as an event.
+    fn flush_output(&mut self) {
+        if !self.pending.is_empty() {
+            let pending = std::mem::take(&mut self.pending);
+            self.data(self.pending_at, "o", &pending, false);
+            // Keep the buffer for the next event.
+            self.pending = pending;
+            self.pending.clear();
+        }
+    }
+
+    fn data(&mut self, at: Duration, code: &str, bytes: &[u8], input: bool) {
+        if self.stopped || bytes.is_empty() {
+            return;
+        }
+        self.text.clear();
+        let decoder = if input {
+            &mut self.input
+        } else {
+            &mut self.output
+        };
+        // Replace mode: never an error.
+        let _ = decoder.decode(bytes, false, &mut self.text);
+        if !self.text.is_empty() {
+            self.event(at, code);
+        }
+    }
+
+    /// Write `[at, code, self.text]` as a line, or stop if it does not fit.
+    fn event(&mut self, at: Duration, code: &str) {
+        if self.stopped {
+            return;
+        }
+        self.build_line(at, code, self.text.len());
+        if self.written + self.line.len() as u64 > self.max_bytes {
+            // The longest beginning of the data that fits goes in, and that is the end
+            // (a size is all or nothing).
+            let room = self.max_bytes - self.written;
+            let mut fits = 0;
+            if code != "r" {
+                // Binary search over the text's length: a longer beginning never makes
+                // a shorter line.
+                let (mut low, mut high) = (0, self.text.len());
+                while low < high {
+                    let mid = floor_char_boundary(&self.text, (low + high).div_ceil(2));
+                    if mid <= low {
+                        break;
+                    }
+                    self.build_line(at, code, mid);
+                    if self.line.len() as u64 <= room {
+                        low = mid;
+                    } else {
+                        high = mid - 1;
+                    }
+                }
+                fits = low;
+            }
+            warn!(
+                "recording stopped at {} bytes: the next event would pass the limit of {}",
+                self.written, self.max_bytes
+            );
+            self.stopped = true;
+            if fits == 0 {
+                return;
+            }
+            self.build_line(at, code, fits);
+        }
+        match self.out.write_all(&self.line) {
+            Ok(()) => self.written += self.line.len() as u64,
+            Err(error) => {
+                warn!("recording stopped: {error}");
+                self.stopped = true;
+            }
+        }
+    }
+
+    /// `[at, code, the text's first len bytes]` into `self.line`.
+    fn build_line(&mut self, at: Duration, code: &str, len: usize) {
+        self.line.clear();
+        let _ = write!(self.line, "[{:.6}, \"{code}\", ", at.as_secs_f64());
+        push_json_string(&mut self.line, &self.text[..len]);
+        self.line.extend_from_slice(b"]\n");
+    }
+}
+
+/// The largest character boundary of `text` at or below `index`.
+fn floor_char_boundary(text: &str, index: usize) -> usize {
+    let mut index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    index
+}
+
+/// Append `text` to `out` as a JSON string, escaped as `serde_json` escapes it (`\"`,
+/// `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00XX` for the other control characters),
+/// 8 bytes at a time where none needs escaping: terminal output is mostly such runs, and
+/// a byte-by-byte escape cost a recorded bulk transfer a fifth of its throughput.
+fn push_json_string(out: &mut Vec<u8>, text: &str) {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    /// The high bit of each byte of `word` (little-endian) that is below 0x20, `"` or
+    /// `\`: the "has a zero byte" test of Hacker's Delight (6-1), whose lowest bit set
+    /// is exact (a borrow only runs upwards, from a byte that is itself found).
+    fn escapes(word: u64) -> u64 {
+        let control = word.wrapping_sub(ONES * 0x20) & !word;
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let quote = quote.wrapping_sub(ONES) & !quote;
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let backslash = backslash.wrapping_sub(ONES) & !backslash;
+        (control | quote | backslash) & HIGHS
+    }
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        // 8 bytes at a time while none needs escaping; a word with one is taken byte by
+        // byte (text dense with escapes, such as a line of backslashes, stays linear).
+        let end = match bytes.get(i..i + 8) {
+            Some(word) => {
+                if escapes(u64::from_le_bytes(word.try_into().expect("8 bytes"))) == 0 {
+                    i += 8;
+                    continue;
+                }
+                i + 8
+            }
+            None => bytes.len(),
+        };
+        for (at, &byte) in bytes.iter().enumerate().take(end).skip(i) {
+            if let Some(escape) = json_escape(byte) {
+                out.extend_from_slice(&bytes[run..at]);
+                out.extend_from_slice(&escape);
+                run = at + 1;
+            }
+        }
+        i = end;
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+/// How JSON (as `serde_json`) writes `byte` in a string, if not as itself; the escape is
+/// 2 or 6 bytes (`\n`, `\u001b`), padded with zeros.
+fn json_escape(byte: u8) -> Option<EscapedByte> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let short = |c: u8| EscapedByte {
+        bytes: [b'\\', c, 0, 0, 0, 0],
+        len: 2,
+    };
+    Some(match byte {
+        b'"' => short(b'"'),
+        b'\\' => short(b'\\'),
+        b'\n' => short(b'n'),
+        b'\r' => short(b'r'),
+        b'\t' => short(b't'),
+        0x08 => short(b'b'),
+        0x0c => short(b'f'),
+        0..=0x1f => EscapedByte {
+            bytes: [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0xf)],
+            ],
+            len: 6,
+        },
+        _ => return None,
+    })
+}
+
+/// A byte as JSON writes it in a string ([`json_escape`]).
+struct EscapedByte {
+    bytes: [u8; 6],
+    len: u8,
+}
+
+impl std::ops::Deref for EscapedByte {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// The file name of a session recorded at `time` from `peer`:
+/// `20261203T233232.123Z-127.0.0.1-40000.cast` (UTC; an IPv6 address with `_` for `:`,
+/// which some file systems refuse). One peer address and port has one connection at a
+/// time, so names do not collide.
+#[must_use]
+pub fn session_file_name(time: SystemTime, peer: &SocketAddr) -> String {
+    file_name(time, &format!("{} {}", peer.ip(), peer.port()))
+}
+
+/// [`session_file_name`] for a peer named as the connection names it (`ip port`, or
+/// what [`serve_stream`](crate::serve_stream) was given): `:` becomes `_`, and anything
+/// but ASCII letters, digits and `.` becomes `-`, so no name leaves the directory.
+pub(crate) fn file_name(time: SystemTime, peer: &str) -> String {
+    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let utc = time::OffsetDateTime::UNIX_EPOCH + since_epoch;
+    let peer: String = peer
+        .chars()
+        .map(|c| match c {
+            ':' => '_',
+            c if c.is_ascii_alphanumeric() || c == '.' => c,
+            _ => '-',
+        })
+        .collect();
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z-{peer}.cast",
+        utc.year(),
+        u8::from(utc.month()),
+        utc.day(),
+        utc.hour(),
+        utc.minute(),
+        utc.second(),
+        utc.millisecond(),
+    )
+}
+
+/// A recording into a file: its [`Asciicast`] and the clock its events are timed by.
+pub(crate) struct Recording {
+    cast: Asciicast<BufWriter<File>>,
+    started: std::time::Instant,
+    /// Record input too.
+    pub(crate) input: bool,
+    path: PathBuf,
+}
+
+/// What the file's buffer holds before it is written: file writes happen a few times per
+/// 64 KiB of session output, never per event.
+const FILE_BUFFER: usize = 64 * 1024;
+
+impl Recording {
+    /// Create `path` (never overwriting a file) and write the header.
+    pub(crate) fn create(
+        path: &Path,
+        header: &Header,
+        encoding: &Encoding,
+        max_bytes: u64,
+        input: bool,
+    ) -> io::Result<Self> {
+        let mut options = File::options();
+        options.write(true).create_new(true);
+        // Readable by the server's user only: a recording may hold what clients typed
+        // (passwords, with input recorded) and what they were shown.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
+        let out = BufWriter::with_capacity(FILE_BUFFER, file);
+        Ok(Self {
+            cast: Asciicast::new(out, header, encoding, max_bytes)?,
+            started: std::time::Instant::now(),
+            input,
+            path: path.to_owned(),
+        })
+    }
+
+    pub(crate) fn output(&mut self, bytes: &[u8]) {
+        let at = self.started.elapsed();
+        self.cast.output(at, bytes);
+    }
+
+    pub(crate) fn input(&mut self, bytes: &[u8]) {
+        if self.input {
+            let at = self.started.elapsed();
+            self.cast.input(at, bytes);
+        }
+    }
+
+    pub(crate) fn resize(&mut self, cols: u16, rows: u16) {
+        let at = self.started.elapsed();
+        self.cast.resize(at, cols, rows);
+    }
+
+    /// Write out what the buffer holds and close the file.
+    pub(crate) fn finish(self) {
+        if let Err(error) = self.cast.finish() {
+            warn!("recording {} not complete: {error}", self.path.display());
+        }
+    }
+}
+
+/// The time now in seconds since the Unix epoch, for a [`Header`].
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            width: 80,
+            height: 24,
+            timestamp: 1_764_806_400,
+            term: Some("xterm-256color".into()),
+        }
+    }
+
+    fn cast(encoding: &str, max_bytes: u64) -> Asciicast<Vec<u8>> {
+        let encoding = Encoding::from_name(encoding).unwrap();
+        Asciicast::new(Vec::new(), &header(), &encoding, max_bytes).unwrap()
+    }
+
+    fn lines(cast: Asciicast<Vec<u8>>) -> Vec<String> {
+        String::from_utf8(cast.finish().unwrap())
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    const HEADER: &str = r#"{"env":{"TERM":"xterm-256color"},"height":24,"timestamp":1764806400,"version":2,"width":80}"#;
+
+    #[test]
+    fn header_and_events_are_exact_lines() {
+        let mut cast = cast("utf-8", DEFAULT_RECORD_MAX_BYTES);
+        cast.output(Duration::from_micros(1_234_567), b"tel:sh> ");
+        cast.input(Duration::from_millis(2000), b"help\r");
+        cast.resize(Duration::from_millis(2500), 132, 43);
+        cast.output(Duration::ZERO, b"\x1b[1m\"quoted\"\\\t\x07");
+        assert_eq!(
+            lines(cast),
+            [
+                HEADER,
+                r#"[1.234567, "o", "tel:sh> "]"#,
+                r#"[2.000000, "i", "help\r"]"#,
+                r#"[2.500000, "r", "132x43"]"#,
+                r#"[0.000000, "o", "\u001b[1m\"quoted\"\\\t\u0007"]"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn header_without_a_terminal_type_has_an_empty_env() {
+        let header = Header {
+            term: None,
+            ..header()
+        };
+        let utf8 = Encoding::from_name("utf-8").unwrap();
+        let cast = Asciicast::new(Vec::new(), &header, &utf8, 1000).unwrap();
+        assert_eq!(
+            lines(cast),
+            [r#"{"env":{},"height":24,"timestamp":1764806400,"version":2,"width":80}"#]
+        );
+    }
+
+    #[test]
+    fn a_character_cut_between_writes_is_recorded_whole() {
+        let mut cast = cast("utf-8", DEFAULT_RECORD_MAX_BYTES);
+        // "é" is C3 A9; "€" is E2 82 AC. A second apart: three events.
+        cast.output(Duration::ZERO, b"caf\xc3");
+        cast.output(Duration::from_secs(1), b"\xa9 \xe2\x82");
+        cast.output(Duration::from_secs(2), b"\xac");
+        assert_eq!(
+            lines(cast)[1..],
+            [
+                r#"[0.000000, "o", "caf"]"#,
+                "[1.000000, \"o\", \"é \"]",
+                "[2.000000, \"o\", \"€\"]",
+            ]
+        );
+    }
+
+    #[test]
+    fn output_in_quick_succession_is_one_event() {
+        let mut cast = cast("utf-8", DEFAULT_RECORD_MAX_BYTES);
+        cast.output(Duration::from_millis(100), b"one ");
+        cast.output(Duration::from_millis(105), b"two ");
+        cast.output(Duration::from_millis(110), b"three");
+        // Past the window of the event's first byte: a new event.
+        cast.output(Duration::from_millis(111), b"four");
+        // Input ends an event.
+        cast.input(Duration::from_millis(112), b"x");
+        cast.output(Duration::from_millis(113), b"five");
+        // So does a size that would pass MAX_EVENT_BYTES.
+        cast.output(Duration::from_millis(114), &[b'.'; MAX_EVENT_BYTES]);
+        assert_eq!(
+            lines(cast)[1..5],
+            [
+                r#"[0.100000, "o", "one two three"]"#,
+                r#"[0.111000, "o", "four"]"#,
+                r#"[0.112000, "i", "x"]"#,
+                r#"[0.113000, "o", "five"]"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_escapes_them() {
+        let mut samples: Vec<String> = (0..=0x7f_u8).map(|b| char::from(b).to_string()).collect();
+        samples.push((0..=0x7f_u8).map(char::from).collect());
+        samples.push("plain text, longer than a word, then \"quoted\" \\ and \u{1b}[1m".into());
+        samples.push("é€😀\r\n\u{7f}\u{80}\u{ffff}".repeat(3));
+        for offset in 0..9 {
+            samples.push(format!(
+                "{}\\{}\n",
+                "x".repeat(offset),
+                "y".repeat(9 - offset)
+            ));
+        }
+        for text in samples {
+            let mut ours = Vec::new();
+            push_json_string(&mut ours, &text);
+            let theirs = serde_json::to_string(&text).unwrap();
+            assert_eq!(String::from_utf8(ours).unwrap(), theirs, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn undecodable_bytes_become_replacement_characters() {
+        let mut cast = cast("utf-8", DEFAULT_RECORD_MAX_BYTES);
+        cast.output(Duration::ZERO, b"a\xffb");
+        assert_eq!(lines(cast)[1], "[0.000000, \"o\", \"a\u{fffd}b\"]");
+    }
+
+    #[test]
+    fn output_is_decoded_with_the_sessions_encoding() {
+        let mut cast = cast("cp437", DEFAULT_RECORD_MAX_BYTES);
+        // CP437: C9 CD BB is a box's top edge.
+        cast.output(Duration::ZERO, b"\xc9\xcd\xbb");
+        assert_eq!(lines(cast)[1], "[0.000000, \"o\", \"╔═╗\"]");
+    }
+
+    #[test]
+    fn recording_stops_before_the_bound_and_the_file_stays_whole() {
+        let event = |second| format!(r#"[{second}.000000, "o", "0123456789"]"#);
+        // Room for the header, two events, and a third with 4 characters ("é" is 2
+        // bytes, "\"" 2 in JSON).
+        let max = (HEADER.len() + 1 + 3 * (event(0).len() + 1) - 4) as u64;
+        let mut cast = cast("utf-8", max);
+        for second in 0..2 {
+            cast.output(Duration::from_secs(second), b"0123456789");
+        }
+        cast.output(Duration::from_secs(2), "ab\"é€xyz".as_bytes());
+        // The third is still pending: written (or not) when another event comes.
+        assert!(!cast.is_stopped());
+        cast.resize(Duration::from_secs(4), 1, 1);
+        assert!(cast.is_stopped());
+        assert_eq!(cast.bytes_written(), max);
+        // Nothing after a stop, even what would fit.
+        cast.output(Duration::from_secs(5), b"x");
+        let lines = lines(cast);
+        assert_eq!(
+            lines,
+            [
+                HEADER.to_owned(),
+                event(0),
+                event(1),
+                r#"[2.000000, "o", "ab\"é"]"#.to_owned()
+            ]
+        );
+    }
+
+    #[test]
+    fn a_resize_past_the_bound_is_left_out() {
+        let max = (HEADER.len() + 1 + 10) as u64;
+        let mut cast = cast("utf-8", max);
+        cast.resize(Duration::ZERO, 80, 24);
+        assert!(cast.is_stopped());
+        assert_eq!(lines(cast), [HEADER]);
+    }
+
+    #[test]
+    fn a_header_over_the_bound_is_refused() {
+        let utf8 = Encoding::from_name("utf-8").unwrap();
+        let error = Asciicast::new(Vec::new(), &header(), &utf8, 10).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn file_names_carry_the_utc_time_and_the_peer() {
+        let time = UNIX_EPOCH + Duration::from_millis(1_764_805_952_123);
+        let v4: SocketAddr = "127.0.0.5:40000".parse().unwrap();
+        let v6: SocketAddr = "[::1]:2323".parse().unwrap();
+        assert_eq!(
+            session_file_name(time, &v4),
+            "20251203T235232.123Z-127.0.0.5-40000.cast"
+        );
+        assert_eq!(
+            session_file_name(time, &v6),
+            "20251203T235232.123Z-__1-2323.cast"
+        );
+        // A stream's peer name cannot lead out of the directory.
+        assert_eq!(
+            file_name(time, "../../etc/x y"),
+            "20251203T235232.123Z-..-..-etc-x-y.cast"
+        );
+    }
+}
