@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests start (none is optional: a missing one fails its test).
-packages=(inetutils-telnet inetutils-telnetd busybox-static tmux tintin++ putty-tools socat openssl telnet-ssl haproxy asciinema systemd)
+packages=(inetutils-telnet inetutils-telnetd busybox-static tmux tintin++ putty-tools socat openssl telnet-ssl haproxy asciinema systemd gcc-mingw-w64-x86-64)
 if ((${#packages[@]})) && ! dpkg -s "${packages[@]}" >/dev/null 2>&1; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -24,3 +24,5 @@ export TELNETLIB3_PYTHON="$PWD/.venv/bin/python"
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc
+# The library and the client build for Windows (checked, not run).
+bash scripts/check-windows.sh

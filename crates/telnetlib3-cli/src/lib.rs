@@ -23,6 +23,8 @@ pub mod client;
 pub mod debug;
 pub mod escape;
 pub mod guard;
+#[cfg(unix)]
+pub mod interactive;
 pub mod logging;
 pub mod metrics_http;
 #[cfg(unix)]

@@ -380,9 +380,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
         output.finish_recording()?;
         return Ok(());
     }
+    // The interactive session's settings have no use without terminal modes.
+    #[cfg(not(unix))]
+    let _ = (forced, args.escape.0);
     match terminal {
+        #[cfg(unix)]
         Some(mut terminal) => {
-            let ending = client::interactive(
+            let ending = telnetlib3_cli::interactive::interactive(
                 &mut reader,
                 &mut writer,
                 &mut terminal,
@@ -404,6 +408,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 STATUS.store(code, Ordering::Relaxed);
             }
         }
+        // No terminal modes without Unix: standard input is copied as it comes (the
+        // console edits and echoes lines).
+        #[cfg(not(unix))]
+        Some(never) => match never {},
         None => {
             client::pump(
                 &mut reader,
