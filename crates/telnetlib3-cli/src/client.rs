@@ -2,9 +2,10 @@
 //!
 //! - [`pump`]: standard input is not a terminal. Standard input goes to the server, the
 //!   server's data to standard output, until the server closes (for scripts).
-//! - [`interactive`]: standard input is a terminal. The terminal is put in the mode the
-//!   server's negotiation asks for (telnetlib3's `determine_mode`), switching as it
-//!   changes; Ctrl-] quits; the window size follows SIGWINCH.
+//! - [`interactive`](crate::interactive::interactive) (Unix): standard input is a
+//!   terminal. The terminal is put in the mode the server's negotiation asks for
+//!   (telnetlib3's `determine_mode`), switching as it changes; Ctrl-] opens the
+//!   `telnet> ` prompt; the window size follows SIGWINCH.
 //! - [`shell_exec`]: an external program is the client's shell: the server's data is its
 //!   standard input, its standard output goes to the server.
 //!

@@ -10,10 +10,10 @@ use tracing::info;
 use crate::shell::LineEditor;
 
 /// How long each question waits for its answer (telnetlib3's `_ask_question`).
-const ANSWER_WAIT: Duration = Duration::from_secs(10);
+pub const ANSWER_WAIT: Duration = Duration::from_secs(10);
 
-/// telnetlib3's `robot_shell`: "Do robots dream of electric sheep? [yn] ", then
-/// "Have you ever wondered, who are the windowmakers? ", each asked again on a blank
+/// telnetlib3's `robot_shell`: `Do robots dream of electric sheep? [yn] `, then
+/// `Have you ever wondered, who are the windowmakers? `, each asked again on a blank
 /// answer and waited for [`ANSWER_WAIT`] (echoed when we echo), then the connection
 /// closes. The answers are only logged.
 pub async fn robot_shell(mut reader: TelnetReader, mut writer: TelnetWriter) {

@@ -144,7 +144,7 @@ fn follow(
 ///
 /// # Errors
 ///
-/// As [`pump`], and [`PumpError::Terminal`].
+/// As [`pump`](crate::client::pump), and [`PumpError::Terminal`].
 #[allow(clippy::too_many_arguments)]
 pub async fn interactive(
     reader: &mut TelnetReader,

@@ -7,7 +7,7 @@
 //!   `--pty-exec`, a program on a pseudo-terminal (`pty`, Unix only) on each connection;
 //! - [`client`]: copy standard input to the server and the server's data to standard
 //!   output until the server closes ([`client::pump`]), or, on a terminal, the
-//!   interactive client ([`client::interactive`], with [`terminal`] for the modes), or an
+//!   interactive client ([`interactive::interactive`], with [`terminal`] for the modes), or an
 //!   external program as the client's shell ([`client::shell_exec`]);
 //! - [`guard`]: the shell for connections that fail `--robot-check`;
 //! - [`cli`]: flag value parsers, one-line usage errors;

@@ -13,7 +13,7 @@
 //! The environment is the one `--pty-exec` builds ([`crate::pty::environment`]): TERM,
 //! LINES, COLUMNS, LANG, REMOTEHOST and the allowed client variables. The connection ends
 //! when the program's output ends; a client that hangs up gets its program hung up (then
-//! killed), and the program is always reaped ([`crate::process`]).
+//! killed), and the program is always reaped (the `process` module).
 
 use std::process::{ExitStatus, Stdio};
 
