@@ -292,6 +292,9 @@ fn on_a_terminal_keys_are_the_atari_s_and_the_screen_shows_atascii() {
         tmux.send_keys(&[key]);
         assert_eq!(show(&receive(code.len())), show(code), "{key}");
     }
+    // The escape key opens the telnet> prompt; `quit` there ends the session.
     tmux.send_keys(&["C-]"]);
+    tmux.wait_for("telnet> ");
+    tmux.send_line("quit");
     tmux.wait_for("Connection closed.");
 }
