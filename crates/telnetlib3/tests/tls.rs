@@ -1,5 +1,6 @@
 //! TELNETS: the library's TLS server and client against each other and against raw
 //! sockets, with certificates made here (rcgen).
+#![cfg(feature = "tls")]
 
 mod support;
 

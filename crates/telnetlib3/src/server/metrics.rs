@@ -125,6 +125,8 @@ pub struct ServerMetrics {
     connections_open: Gauge,
     connections_total: Counter,
     refused: Family<Label, Counter>,
+    // Registered either way (a scraper sees 0 without TLS), counted only with it.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
     tls_connections: Counter,
     compressed: Family<Label, Counter>,
     bytes_in: Counter,
@@ -265,6 +267,7 @@ impl ServerMetrics {
         OpenConnection(self)
     }
 
+    #[cfg(feature = "tls")]
     pub(crate) fn tls_connection(&self) {
         self.tls_connections.inc();
     }
