@@ -34,6 +34,9 @@ const CHUNK: usize = 16 * 1024;
 const ETX: u8 = 0x03;
 /// ^D: end of the program's input, on an empty line.
 const EOT: u8 = 0x04;
+/// The most client input kept for a program that has not read it yet; past it the
+/// client's input waits in the connection (and the client's TCP window).
+const QUEUED_INPUT: usize = 64 * 1024;
 
 /// How the exchange ended.
 enum End {
@@ -81,6 +84,8 @@ pub async fn run(
     );
     let mut exchange = Exchange {
         stdin: Some(stdin),
+        to_program: Vec::new(),
+        end_of_input: false,
         commands,
         editor: LineEditor::new(),
         line_mode: program.line_mode,
@@ -141,6 +146,10 @@ fn spawn(
 struct Exchange {
     /// `None` once closed (^D, or the program stopped reading).
     stdin: Option<ChildStdin>,
+    /// Whole lines the program has yet to read.
+    to_program: Vec<u8>,
+    /// ^D was typed: the input closes once `to_program` is written.
+    end_of_input: bool,
     commands: telnetlib3::PeerCommands,
     editor: LineEditor,
     line_mode: bool,
@@ -148,8 +157,12 @@ struct Exchange {
 
 impl Exchange {
     /// Move data both ways until the output ends or the client goes. Every wait in the
-    /// loop is cancel-safe; writes run to completion inside it, so client input is read
-    /// only once the program took the last line (back-pressure).
+    /// loop is cancel-safe, the program's input among them: its lines wait in
+    /// `to_program`, written as the program reads, while its output goes on being read
+    /// (a program that writes a lot before it reads, and a client typing ahead, would
+    /// otherwise wait on each other for good). Client input is read only while less
+    /// than [`QUEUED_INPUT`] waits (back-pressure); writes to the client run to
+    /// completion inside the loop.
     async fn run(
         &mut self,
         reader: &mut TelnetReader,
@@ -162,7 +175,24 @@ impl Exchange {
         let mut after_cr = false;
         let mut exited = false;
         loop {
+            let stdin_waiting = !self.to_program.is_empty() && self.stdin.is_some();
+            let room = self.to_program.len() < QUEUED_INPUT;
             tokio::select! {
+                written = write_some(self.stdin.as_mut(), &self.to_program), if stdin_waiting => {
+                    match written {
+                        Ok(n) => {
+                            self.to_program.drain(..n);
+                        }
+                        Err(error) => {
+                            debug!("program input closed: {error}");
+                            self.stdin = None;
+                            self.to_program.clear();
+                        }
+                    }
+                    if self.to_program.is_empty() && self.end_of_input {
+                        self.stdin = None;
+                    }
+                }
                 read = output.read(&mut buffer) => {
                     let n = match read {
                         Ok(0) => return End::Output,
@@ -178,7 +208,7 @@ impl Exchange {
                         return End::Client;
                     }
                 }
-                input = reader.read(CHUNK) => match input {
+                input = reader.read(CHUNK), if room => match input {
                     Ok(data) if !data.is_empty() => {
                         if self.take_input(&data, writer, running).await.is_err() {
                             return End::Client;
@@ -215,14 +245,16 @@ impl Exchange {
             let (text, rest) = input.split_at(control.unwrap_or(input.len()));
             let (used, line) = self.editor.feed(text, echo, &mut echoed);
             input = &input[used..];
-            if let Some(mut line) = line {
+            if let Some(line) = line {
                 if echo {
                     echoed.extend_from_slice(b"\r\n");
                 }
                 writer.write(&echoed).await?;
                 echoed.clear();
-                line.push(b'\n');
-                self.give_program(&line).await;
+                if self.stdin.is_some() && !self.end_of_input {
+                    self.to_program.extend_from_slice(&line);
+                    self.to_program.push(b'\n');
+                }
                 continue;
             }
             let Some((&byte, after)) = rest.split_first() else {
@@ -235,22 +267,24 @@ impl Exchange {
                 let _ = self.editor.feed(&[ETX], echo, &mut echoed);
                 interrupt(running);
             } else if self.editor.pending().is_empty() {
-                debug!("^D: end of the program's input");
-                self.stdin = None;
+                debug!("^D: end of the program's input (after the lines queued)");
+                self.end_of_input = true;
+                if self.to_program.is_empty() {
+                    self.stdin = None;
+                }
             }
         }
         writer.write(&echoed).await
     }
 
-    /// Give the program a line; a program that no longer reads gets no more.
-    async fn give_program(&mut self, line: &[u8]) {
-        let Some(stdin) = self.stdin.as_mut() else {
-            return;
-        };
-        if let Err(error) = stdin.write_all(line).await {
-            debug!("program input closed: {error}");
-            self.stdin = None;
-        }
+}
+
+/// One write of `data` to the program's input (cancel-safe: nothing is written unless
+/// it completes); never ready without one.
+async fn write_some(stdin: Option<&mut ChildStdin>, data: &[u8]) -> std::io::Result<usize> {
+    match stdin {
+        Some(stdin) => stdin.write(data).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -64,6 +64,43 @@ fn interrupt_signals_the_program_and_eof_ends_its_input() {
     client.expect_close();
 }
 
+/// A program that writes more than a pipe holds before it reads, while the client types
+/// ahead more than a pipe holds: both go on (the program's input waits in a queue while
+/// its output is read), and every line arrives.
+#[test]
+fn output_and_type_ahead_larger_than_a_pipe_do_not_wait_on_each_other() {
+    let (_server, port) = start_server(&[
+        "--connect-maxwait",
+        "0.2",
+        "--line-mode",
+        "--shell",
+        "/bin/sh",
+        "--",
+        "-c",
+        "head -c 300000 /dev/zero | tr '\\0' x; echo; echo ready; \
+         while read line; do echo \"got:$line\"; done",
+    ]);
+    let mut client = Raw::connect(port);
+    let mut sending = client.stream.try_clone().unwrap();
+    let lines = 2000;
+    let typing = std::thread::spawn(move || {
+        use std::io::Write;
+        for n in 0..lines {
+            sending
+                .write_all(format!("{n:048}\r\n").as_bytes())
+                .unwrap();
+        }
+    });
+    client.read_until(b"ready\r\n");
+    let last = format!("got:{:048}\r\n", lines - 1);
+    let answers = client.read_until(last.as_bytes());
+    typing.join().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&answers).matches("got:").count(),
+        lines
+    );
+}
+
 #[test]
 fn a_program_gets_the_pty_programs_environment() {
     let (_server, port) = start_server(&["--connect-maxwait", "0.2", "--shell", "/usr/bin/env"]);
