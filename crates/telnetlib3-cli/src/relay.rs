@@ -125,50 +125,66 @@ async fn ask_passcode(
 }
 
 /// Move data both ways, and the client's window size to the next hop, until one side
-/// closes; then close the other.
+/// closes; then close the other. Each direction runs on its own, so that a write waiting
+/// on one side (back-pressure: a peer that does not read) never stops the other side from
+/// being read: a next hop that echoes a large paste must have its echo read while the
+/// paste is still going to it.
 async fn pipe(
     mut reader: TelnetReader,
     mut writer: TelnetWriter,
     mut upstream_reader: TelnetReader,
     mut upstream_writer: TelnetWriter,
 ) {
+    let peer = writer.peer().to_owned();
     let mut sizes = writer.watch_window_size();
-    let mut watching_sizes = true;
-    loop {
-        tokio::select! {
-            input = reader.read(CHUNK) => match input {
-                Ok(data) if !data.is_empty() => {
-                    if upstream_writer.write(&data).await.is_err() {
-                        debug!("{}: the next hop closed", writer.peer());
-                        break;
+    {
+        let to_next_hop = async {
+            let mut watching_sizes = true;
+            loop {
+                tokio::select! {
+                    input = reader.read(CHUNK) => match input {
+                        Ok(data) if !data.is_empty() => {
+                            if upstream_writer.write(&data).await.is_err() {
+                                debug!("{peer}: the next hop closed");
+                                return;
+                            }
+                        }
+                        _ => {
+                            debug!("{peer}: EOF from the client");
+                            return;
+                        }
+                    },
+                    changed = sizes.changed(), if watching_sizes => {
+                        if changed.is_err() {
+                            watching_sizes = false;
+                            continue;
+                        }
+                        let reported = *sizes.borrow_and_update();
+                        if let Some(size) = reported {
+                            upstream_writer.with_session(|session| session.set_window_size(size));
+                        }
                     }
-                }
-                _ => {
-                    debug!("{}: EOF from the client", writer.peer());
-                    break;
-                }
-            },
-            output = upstream_reader.read(CHUNK) => match output {
-                Ok(data) if !data.is_empty() => {
-                    if writer.write(&data).await.is_err() {
-                        break;
-                    }
-                }
-                _ => {
-                    debug!("{}: EOF from the next hop", writer.peer());
-                    break;
-                }
-            },
-            changed = sizes.changed(), if watching_sizes => {
-                if changed.is_err() {
-                    watching_sizes = false;
-                    continue;
-                }
-                let reported = *sizes.borrow_and_update();
-                if let Some(size) = reported {
-                    upstream_writer.with_session(|session| session.set_window_size(size));
                 }
             }
+        };
+        let to_client = async {
+            loop {
+                match upstream_reader.read(CHUNK).await {
+                    Ok(data) if !data.is_empty() => {
+                        if writer.write(&data).await.is_err() {
+                            return;
+                        }
+                    }
+                    _ => {
+                        debug!("{peer}: EOF from the next hop");
+                        return;
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            () = to_next_hop => {}
+            () = to_client => {}
         }
     }
     upstream_writer.close().await;

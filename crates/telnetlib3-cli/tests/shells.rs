@@ -244,6 +244,58 @@ async fn the_relay_asks_the_passcode_then_pipes_to_the_next_hop() {
     assert_eq!(read_until(&mut reader, "\r\n").await, "echo: through\r\n");
 }
 
+/// A paste far larger than the sockets hold, through the relay to a next hop that echoes
+/// it: the echo is read while the paste still goes out, and all of it comes back.
+#[tokio::test]
+async fn the_relay_moves_both_ways_at_once() {
+    let next_hop = create_server(local_config(), |mut reader, mut writer| async move {
+        while let Ok(data) = reader.read(16 * 1024).await {
+            if data.is_empty() || writer.write(&data).await.is_err() {
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let relay = RelayConfig {
+        host: "127.0.0.1".into(),
+        port: next_hop.local_addrs()[0].port(),
+        passcode: None,
+    };
+    let relay_server = create_server(local_config(), move |reader, writer| {
+        let relay = relay.clone();
+        async move { relay_shell(reader, writer, &relay).await }
+    })
+    .await
+    .unwrap();
+    let port = relay_server.local_addrs()[0].port();
+    let (mut reader, mut writer) = open_connection("127.0.0.1", port, ClientConfig::default())
+        .await
+        .unwrap();
+    read_until(&mut reader, "connected!\r\n").await;
+    const PASTE: usize = 32 << 20;
+    let paste = tokio::spawn(async move {
+        let line = [b'p'; 1023];
+        let mut sent = 0;
+        while sent < PASTE {
+            writer.write(&[&line[..], b"\n"].concat()).await.unwrap();
+            sent += 1024;
+        }
+        writer
+    });
+    let mut echoed = 0;
+    while echoed < PASTE {
+        let data = tokio::time::timeout(Duration::from_secs(30), reader.read(64 * 1024))
+            .await
+            .unwrap_or_else(|_| panic!("stuck after {echoed} bytes of echo"))
+            .unwrap();
+        assert!(!data.is_empty(), "closed after {echoed} bytes");
+        echoed += data.iter().filter(|&&byte| byte == b'p' || byte == b'\n').count();
+    }
+    assert_eq!(echoed, PASTE);
+    let _writer = paste.await.unwrap();
+}
+
 #[tokio::test]
 async fn three_wrong_passcodes_close_the_connection() {
     let relay = RelayConfig {
