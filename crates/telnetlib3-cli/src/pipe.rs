@@ -276,7 +276,6 @@ impl Exchange {
         }
         writer.write(&echoed).await
     }
-
 }
 
 /// One write of `data` to the program's input (cancel-safe: nothing is written unless

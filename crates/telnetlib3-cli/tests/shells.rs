@@ -290,7 +290,10 @@ async fn the_relay_moves_both_ways_at_once() {
             .unwrap_or_else(|_| panic!("stuck after {echoed} bytes of echo"))
             .unwrap();
         assert!(!data.is_empty(), "closed after {echoed} bytes");
-        echoed += data.iter().filter(|&&byte| byte == b'p' || byte == b'\n').count();
+        echoed += data
+            .iter()
+            .filter(|&&byte| byte == b'p' || byte == b'\n')
+            .count();
     }
     assert_eq!(echoed, PASTE);
     let _writer = paste.await.unwrap();

@@ -41,7 +41,8 @@ use tracing::{debug, trace, warn, Level};
 
 use super::mccp::{Inflated, Streams};
 use super::{
-    EventHook, Failure, Inner, OutputEnd, Shared, COMMAND_QUEUE, OUTPUT_PAUSE, TLS_HANDSHAKE_RECORD,
+    EventHook, Failure, Inner, OutputEnd, RecordOp, Shared, COMMAND_QUEUE, OUTPUT_PAUSE,
+    TLS_HANDSHAKE_RECORD,
 };
 
 /// A stream a connection runs over: how it splits into the halves the driver reads and
@@ -523,15 +524,22 @@ struct Collect<'a> {
     commands: Option<&'a mut VecDeque<Command>>,
     /// The peer sent Abort Output: the driver must discard the data it holds.
     abort_output: &'a mut bool,
-    /// The session's recording, when it runs: input and window sizes go there.
-    recording: Option<&'a mut crate::record::Recording>,
+    /// The session's recording, when it runs: input and window sizes are noted for it.
+    recording: Option<RecordSink<'a>>,
+}
+
+/// Where parsing notes what the recording takes (applied after the lock is released).
+struct RecordSink<'a> {
+    ops: &'a mut Vec<RecordOp>,
+    /// The recording takes input.
+    input: bool,
 }
 
 impl Sink for Collect<'_> {
     fn data(&mut self, data: &[u8]) {
         self.input.extend_from_slice(data);
-        if let Some(recording) = self.recording.as_deref_mut() {
-            recording.input(data);
+        if let Some(recording) = self.recording.as_mut().filter(|sink| sink.input) {
+            recording.ops.push(RecordOp::Input(data.to_vec()));
         }
     }
 
@@ -544,9 +552,9 @@ impl Sink for Collect<'_> {
             }
         }
         if let (Some(recording), Event::Naws(naws::Event::WindowSize(size))) =
-            (self.recording.as_deref_mut(), &event)
+            (self.recording.as_mut(), &event)
         {
-            recording.resize(size.cols, size.rows);
+            recording.ops.push(RecordOp::Resize(size.cols, size.rows));
         }
         if let Event::Logout(logout::Event::LogoutRequested) = event {
             self.logout = true;
@@ -636,6 +644,8 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     let mut release_at: Option<Instant> = None;
     // Output writers queued, taken for the recording (reused).
     let mut recorded: Vec<u8> = Vec::new();
+    // What parsing noted for the recording, taken with it (reused).
+    let mut record_ops: Vec<RecordOp> = Vec::new();
     loop {
         let mut wake_writer = Vec::new();
         let mut events = Vec::new();
@@ -746,6 +756,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             if !shared.record_pending.is_empty() {
                 std::mem::swap(&mut recorded, &mut shared.record_pending);
             }
+            if !shared.record_ops.is_empty() {
+                std::mem::swap(&mut record_ops, &mut shared.record_ops);
+            }
             let can_read = !shared.eof
                 && backlog.is_empty()
                 && zlib.inflated.is_empty()
@@ -761,8 +774,8 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
         };
         wake_writer.into_iter().for_each(Waker::wake);
         deliver(inner.settings.hook.as_ref(), &mut events);
-        if !recorded.is_empty() {
-            inner.record_output(&recorded);
+        if !recorded.is_empty() || !record_ops.is_empty() {
+            inner.record(&mut record_ops, &recorded);
             recorded.clear();
             if recorded.capacity() > RETAINED_OUTPUT_CAPACITY {
                 recorded = Vec::new();
@@ -1027,16 +1040,15 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         abort_output,
         hook_events,
         record_pending,
+        record_ops,
         ..
     } = shared;
-    let mut recording = inner
+    let recording = inner
         .recording_on
-        .load(std::sync::atomic::Ordering::Acquire)
-        .then(|| inner.recording());
-    if let Some(recording) = recording.as_mut().and_then(|guard| guard.as_mut()) {
+        .load(std::sync::atomic::Ordering::Acquire);
+    if recording && !record_pending.is_empty() {
         // The output queued so far comes before this input.
-        recording.output(record_pending);
-        record_pending.clear();
+        record_ops.push(RecordOp::Output(std::mem::take(record_pending)));
     }
     let mut sink = Collect {
         input,
@@ -1045,7 +1057,12 @@ fn take_input(inner: &Inner, shared: &mut Shared, data: &[u8]) -> usize {
         logout: false,
         commands: commands.as_mut(),
         abort_output,
-        recording: recording.as_mut().and_then(|guard| guard.as_mut()),
+        recording: recording.then_some(RecordSink {
+            ops: record_ops,
+            input: inner
+                .recording_input
+                .load(std::sync::atomic::Ordering::Acquire),
+        }),
     };
     let used = session.receive_until_output(data, &mut sink, output_limit);
     let logout = sink.logout;

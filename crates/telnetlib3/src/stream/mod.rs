@@ -278,6 +278,21 @@ struct Shared {
     /// one clock reading per batch (not per write), after it unlocks.
     recording: bool,
     record_pending: Vec<u8>,
+    /// What the driver's parsing found for the recording (the output queued before an
+    /// input, the input, window sizes), in order, applied once it has unlocked: the
+    /// recording's work (decoding, JSON, the file) never runs under this lock.
+    record_ops: Vec<RecordOp>,
+}
+
+/// One thing for the recording, found under the connection's lock.
+#[derive(Debug)]
+pub(crate) enum RecordOp {
+    /// Output the shell queued.
+    Output(Vec<u8>),
+    /// Input from the peer (recorded only when the recording takes input).
+    Input(Vec<u8>),
+    /// The peer's new window size (NAWS).
+    Resize(u16, u16),
 }
 
 impl Shared {
@@ -417,13 +432,16 @@ pub(crate) struct Inner {
     terminal_type: OnceLock<watch::Sender<Option<String>>>,
     /// The idle timeout was changed: its watcher computes the deadline again.
     idle_changed: Notify,
-    /// The session's recording, once it runs ([`start_recording`]): the driver records
-    /// the output writers queued (its work, text decoding, JSON and the file, outside the
-    /// connection's lock), and the input and window sizes it parses. Locked after
-    /// [`Inner::shared`] when both are.
+    /// The session's recording, once it runs ([`start_recording`]): the driver hands it
+    /// the output writers queued and what its parsing noted (`Shared::record_ops`: input,
+    /// window sizes) once it has released the connection's lock, so that the recording's
+    /// work (text decoding, JSON, the file) never holds it. Locked after
+    /// [`Inner::shared`] when both are (only when recording starts).
     recording: Mutex<Option<crate::record::Recording>>,
     /// Whether `recording` holds one.
     recording_on: AtomicBool,
+    /// Whether it records input too.
+    recording_input: AtomicBool,
     settings: Settings,
 }
 
@@ -541,6 +559,7 @@ where
             hook_events: Vec::new(),
             recording: false,
             record_pending: Vec::new(),
+            record_ops: Vec::new(),
         }),
         readable: Notify::new(),
         wake_driver: Notify::new(),
@@ -550,6 +569,7 @@ where
         idle_changed: Notify::new(),
         recording: Mutex::new(None),
         recording_on: AtomicBool::new(false),
+        recording_input: AtomicBool::new(false),
         settings,
     });
     tokio::spawn(driver::drive(Arc::clone(&inner), stream, unsent));
@@ -622,6 +642,9 @@ pub(crate) fn over_tls(inner: &Inner) -> bool {
 pub(crate) fn start_recording(inner: &Inner, mut recording: crate::record::Recording) {
     let mut shared = inner.lock();
     recording.input(shared.unread());
+    inner
+        .recording_input
+        .store(recording.input, Ordering::Release);
     *inner.recording() = Some(recording);
     inner.recording_on.store(true, Ordering::Release);
     shared.recording = true;
@@ -629,16 +652,31 @@ pub(crate) fn start_recording(inner: &Inner, mut recording: crate::record::Recor
 
 /// Stop recording `inner`'s session, and write out and close the file.
 pub(crate) fn finish_recording(inner: &Inner) {
-    let pending = {
+    let (mut ops, pending) = {
         let mut shared = inner.lock();
         shared.recording = false;
-        std::mem::take(&mut shared.record_pending)
+        (
+            std::mem::take(&mut shared.record_ops),
+            std::mem::take(&mut shared.record_pending),
+        )
     };
     inner.recording_on.store(false, Ordering::Release);
     let recording = inner.recording().take();
     if let Some(mut recording) = recording {
+        apply(&mut recording, &mut ops);
         recording.output(&pending);
         recording.finish();
+    }
+}
+
+/// Hand `ops`, in order, to `recording` (emptying it).
+fn apply(recording: &mut crate::record::Recording, ops: &mut Vec<RecordOp>) {
+    for op in ops.drain(..) {
+        match op {
+            RecordOp::Output(data) => recording.output(&data),
+            RecordOp::Input(data) => recording.input(&data),
+            RecordOp::Resize(cols, rows) => recording.resize(cols, rows),
+        }
     }
 }
 
@@ -650,14 +688,20 @@ impl Inner {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Record `data`, queued by writers, when the session is recorded. Called without
-    /// the connection's lock.
-    fn record_output(&self, data: &[u8]) {
-        if !data.is_empty() && self.recording_on.load(Ordering::Acquire) {
-            if let Some(recording) = self.recording().as_mut() {
+    /// Record `ops` (what parsing found) and then `data` (output writers queued since),
+    /// when the session is recorded. Called without the connection's lock.
+    fn record(&self, ops: &mut Vec<RecordOp>, data: &[u8]) {
+        if (ops.is_empty() && data.is_empty()) || !self.recording_on.load(Ordering::Acquire) {
+            ops.clear();
+            return;
+        }
+        if let Some(recording) = self.recording().as_mut() {
+            apply(recording, ops);
+            if !data.is_empty() {
                 recording.output(data);
             }
         }
+        ops.clear();
     }
 }
 
