@@ -372,16 +372,16 @@ async fn run(args: Args, activated: Vec<std::net::TcpListener>) -> anyhow::Resul
     }
     info!("Server stop.");
     server.close();
-    // The closed connections' programs get their hang-up grace, then SIGKILL, on tasks
-    // that the runtime's end would cut short: wait for them (boundedly).
-    #[cfg(unix)]
-    {
-        let reaped = async {
-            server.wait_closed().await;
-            telnetlib3_cli::pty::wait_reaped().await;
-        };
-        let _ = tokio::time::timeout(2 * telnetlib3_cli::pty::HANGUP_GRACE, reaped).await;
-    }
+    // Closed connections write out what was queued within the close timeout (then the
+    // peer has as long again to close), and their programs get their hang-up grace,
+    // then SIGKILL, on tasks that the runtime's end would cut short: wait for both,
+    // boundedly (the close timeout twice is longer than the programs' grace twice).
+    let ended = async {
+        server.wait_closed().await;
+        #[cfg(unix)]
+        telnetlib3_cli::pty::wait_reaped().await;
+    };
+    let _ = tokio::time::timeout(2 * telnetlib3::DEFAULT_CLOSE_TIMEOUT, ended).await;
     Ok(())
 }
 

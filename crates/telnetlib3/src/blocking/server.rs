@@ -170,9 +170,14 @@ impl BlockingTelnetServer {
             };
             let handler = Arc::clone(&handler);
             let name = format!("telnet {}", conn.addrport());
-            std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name(name)
-                .spawn(move || handler(conn))?;
+                .spawn(move || handler(conn));
+            if let Err(error) = spawned {
+                // Out of threads (a flood of connections; set `max_connections`): this
+                // client is dropped, closing it, and the others are served on.
+                tracing::warn!("no thread for a client: {error}");
+            }
         }
     }
 

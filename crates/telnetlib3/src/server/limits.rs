@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -182,6 +182,32 @@ impl Limits {
 /// sees the close.
 const REFUSED_LINGER: Duration = Duration::from_secs(1);
 
+/// The most refused connections lingering at once (each holds a descriptor).
+const MAX_LINGERING: usize = 256;
+
+/// How many refused connections linger now.
+static LINGERING: AtomicUsize = AtomicUsize::new(0);
+
+/// One of the [`MAX_LINGERING`] places, given back when dropped.
+struct Lingering;
+
+impl Lingering {
+    fn take() -> Option<Self> {
+        LINGERING
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < MAX_LINGERING).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Self)
+    }
+}
+
+impl Drop for Lingering {
+    fn drop(&mut self) {
+        LINGERING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Turn a connection away: its line (when the client may be sent plain text first),
 /// our side shut down, then what the client sends is read and dropped until it closes
 /// or [`REFUSED_LINGER`] passes. Closing a socket with unread input resets the
@@ -192,12 +218,18 @@ pub(super) fn refuse(socket: TcpStream, peer: SocketAddr, refusal: Refusal, plai
         peer.ip(),
         peer.port()
     );
+    if plain {
+        // A new socket's send buffer is empty: the short line fits at once.
+        let _ = socket.try_write(refusal.message());
+    }
+    let _ = socket2::SockRef::from(&socket).shutdown(std::net::Shutdown::Write);
+    // The linger holds a descriptor per refused connection: under a flood at the limit,
+    // past MAX_LINGERING they are closed at once (a reset may then lose the line).
+    let Some(lingering) = Lingering::take() else {
+        return;
+    };
     tokio::spawn(async move {
-        if plain {
-            // A new socket's send buffer is empty: the short line fits at once.
-            let _ = socket.try_write(refusal.message());
-        }
-        let _ = socket2::SockRef::from(&socket).shutdown(std::net::Shutdown::Write);
+        let _lingering = lingering;
         let mut socket = socket;
         let mut sink = [0; 512];
         let drained = async { while matches!(socket.read(&mut sink).await, Ok(n) if n > 0) {} };

@@ -50,6 +50,12 @@ impl Server {
         if registry.is_closed() {
             return;
         }
+        let accepted = tokio::time::Instant::now();
+        let _open = self
+            .config
+            .metrics
+            .as_deref()
+            .map(super::ServerMetrics::connection_opened);
         let admitted = match registry.limits.admit(peer.ip()) {
             Ok(admitted) => admitted,
             Err(refusal) => {
@@ -71,15 +77,7 @@ impl Server {
         };
         let name = format!("{} {}", peer.ip(), peer.port());
         let inner = start(AnyStream::new(stream), name, &self.config);
-        serve(
-            inner,
-            peer,
-            tokio::time::Instant::now(),
-            &self.config,
-            registry,
-            shell,
-        )
-        .await;
+        serve(inner, peer, accepted, &self.config, registry, shell).await;
         drop(admitted);
     }
 }
