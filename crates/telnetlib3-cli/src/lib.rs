@@ -19,6 +19,7 @@ pub mod cli;
 pub mod client;
 pub mod debug;
 pub mod escape;
+pub mod fingerprint;
 pub mod logging;
 #[cfg(unix)]
 pub mod pipe;
