@@ -346,6 +346,8 @@ impl Negotiator {
                 reply.extend_from_slice(b"38400,38400");
                 self.subnegotiate(TSPEED, &reply);
             }
+            // RFC 1096: SEND (1) is answered IS (0) with no display (telnetlib3's default).
+            (XDISPLOC, Some(1)) => self.subnegotiate(XDISPLOC, &[0]),
             // RFC 2066: REQUEST (1) [TTABLE] <sep> names...; we accept UTF-8 when offered.
             (CHARSET, Some(1)) => self.answer_charset(&payload[1..]),
             (MCCP2, _) => self.compression_started = true,

@@ -151,7 +151,12 @@ impl Connection {
         ansi: Option<&AnsiProbes>,
     ) -> Vec<u8> {
         let deadline = Instant::now() + max_wait;
-        let mut collected = Vec::new();
+        // Data that came with the opening negotiation is the banner's start.
+        let mut collected = std::mem::take(&mut self.negotiator.data);
+        if let Some(ansi) = ansi {
+            self.answer_terminal_queries(&collected, ansi);
+        }
+        collected.truncate(max_bytes);
         let mut buffer = vec![0u8; 16 * 1024];
         while !self.closed {
             let left = deadline
@@ -163,12 +168,8 @@ impl Connection {
             match tokio::time::timeout(left, self.stream.read(&mut buffer)).await {
                 Ok(Ok(0)) | Ok(Err(_)) => self.closed = true,
                 Ok(Ok(n)) => {
-                    let before = self.negotiator.data.len();
                     self.receive(&buffer[..n]);
-                    let chunk = self
-                        .negotiator
-                        .data
-                        .split_off(before.min(self.negotiator.data.len()));
+                    let chunk = std::mem::take(&mut self.negotiator.data);
                     if let Some(ansi) = ansi {
                         self.answer_terminal_queries(&chunk, ansi);
                     }
