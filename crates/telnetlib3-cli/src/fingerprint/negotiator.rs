@@ -237,19 +237,8 @@ impl Negotiator {
                 }
                 Some(true)
             }
-            _ if MUD_PROTOCOLS.contains(&option) => {
-                if self.always_will.contains(&option) {
-                    if !self.local_enabled(option) {
-                        self.request(Verb::Will, option);
-                    }
-                    Some(true)
-                } else {
-                    if !self.local_enabled(option) {
-                        self.request(Verb::Wont, option);
-                    }
-                    Some(false)
-                }
-            }
+            // A MUD protocol not in always_will is declined (the catch-all below);
+            // one in it is agreed, as any other always_will option.
             _ if self.always_will.contains(&option) => {
                 if !self.local_enabled(option) {
                     self.request(Verb::Will, option);
@@ -351,7 +340,7 @@ impl Negotiator {
             // RFC 2066: REQUEST (1) [TTABLE] <sep> names...; we accept UTF-8 when offered.
             (CHARSET, Some(1)) => self.answer_charset(&payload[1..]),
             (MCCP2, _) => self.compression_started = true,
-            (MSSP, _) => self.mssp = Some(parse_mssp(&payload)),
+            (MSSP, _) => self.mssp = Some(parse_mssp(payload)),
             _ => {}
         }
     }
