@@ -359,42 +359,14 @@ pub fn store_server_record(
     }));
     let side_dir = data_dir.join("server");
     let target = side_dir.join(hash);
-    if target.exists() {
-        if count_entries(&target, |p| p.extension().is_some_and(|e| e == "json"))?
-            >= limits.max_files
-        {
-            tracing::warn!(
-                "fingerprint {hash} at file limit ({}), not saving",
-                limits.max_files
-            );
-            return Ok(None);
-        }
-    } else {
-        if side_dir.exists() && count_entries(&side_dir, Path::is_dir)? >= limits.max_fingerprints {
-            tracing::warn!(
-                "max fingerprints ({}) exceeded, not saving {hash}",
-                limits.max_fingerprints
-            );
-            return Ok(None);
-        }
-        std::fs::create_dir_all(&target)?;
-        tracing::info!("new server fingerprint {hash}");
-    }
-    let path = target.join(format!("{session_hash}.json"));
-    let mut to_write = record.clone();
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        match serde_json::from_str::<Value>(&text) {
-            Ok(mut existing) if existing["sessions"].is_array() => {
-                existing["server-probe"]["session_data"] = probe["session_data"].clone();
-                if let Some(sessions) = existing["sessions"].as_array_mut() {
-                    sessions.push(session.clone());
-                }
-                to_write = existing;
-            }
-            _ => tracing::warn!("failed to read existing {}", path.display()),
-        }
-    }
-    write_atomic(&path, &to_write).map(Some)
+    store_record(
+        &side_dir,
+        &target,
+        "server-probe",
+        record,
+        &session_hash,
+        limits,
+    )
 }
 
 /// Name fingerprint `hash` in `DATA_DIR/fingerprint_names.json`, keeping the other names.
@@ -451,4 +423,97 @@ pub fn culled_for_display(value: &Value) -> Value {
         Value::Array(items) => Value::Array(items.iter().map(culled_for_display).collect()),
         other => other.clone(),
     }
+}
+
+/// The probe folder telnetlib3 uses while a client's terminal is not yet probed.
+const UNKNOWN_TERMINAL_HASH: &str = "0000000000000000";
+
+/// Store a client record as telnetlib3 does:
+/// `DATA_DIR/client/<fingerprint>/<probe folder>/<session hash>.json`, the probe folder
+/// being the first one already there other than `0000000000000000` (a terminal probe's),
+/// else that one. A file already there for the same session keeps its history, as with
+/// [`store_server_record`].
+///
+/// # Errors
+/// Any error creating directories, reading or writing files.
+pub fn store_client_record(
+    data_dir: &Path,
+    record: &Value,
+    session_hash: &str,
+    limits: StoreLimits,
+) -> io::Result<Option<PathBuf>> {
+    let hash = record["telnet-probe"]["fingerprint"]
+        .as_str()
+        .unwrap_or_default();
+    let side_dir = data_dir.join("client");
+    let telnet_dir = side_dir.join(hash);
+    let mut probe_dir = None;
+    if telnet_dir.is_dir() {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&telnet_dir)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| path.is_dir() && !path.ends_with(UNKNOWN_TERMINAL_HASH))
+            .collect();
+        names.sort();
+        probe_dir = names.into_iter().next();
+    }
+    let target = probe_dir.unwrap_or_else(|| telnet_dir.join(UNKNOWN_TERMINAL_HASH));
+    store_record(
+        &side_dir,
+        &target,
+        "telnet-probe",
+        record,
+        session_hash,
+        limits,
+    )
+}
+
+/// [`store_server_record`] and [`store_client_record`]'s common part: the limits, the
+/// folder, and a session's history kept.
+fn store_record(
+    side_dir: &Path,
+    target: &Path,
+    probe_key: &str,
+    record: &Value,
+    session_hash: &str,
+    limits: StoreLimits,
+) -> io::Result<Option<PathBuf>> {
+    let hash = record[probe_key]["fingerprint"]
+        .as_str()
+        .unwrap_or_default();
+    if target.exists() {
+        if count_entries(target, |p| p.extension().is_some_and(|e| e == "json"))?
+            >= limits.max_files
+        {
+            tracing::warn!(
+                "fingerprint {hash} at file limit ({}), not saving",
+                limits.max_files
+            );
+            return Ok(None);
+        }
+    } else {
+        if side_dir.exists() && count_entries(side_dir, Path::is_dir)? >= limits.max_fingerprints {
+            tracing::warn!(
+                "max fingerprints ({}) exceeded, not saving {hash}",
+                limits.max_fingerprints
+            );
+            return Ok(None);
+        }
+        std::fs::create_dir_all(target)?;
+        tracing::info!("new fingerprint {hash}");
+    }
+    let path = target.join(format!("{session_hash}.json"));
+    let mut to_write = record.clone();
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        match serde_json::from_str::<Value>(&text) {
+            Ok(mut existing) if existing["sessions"].is_array() => {
+                existing[probe_key]["session_data"] = record[probe_key]["session_data"].clone();
+                if let Some(sessions) = existing["sessions"].as_array_mut() {
+                    sessions.push(record["sessions"][0].clone());
+                }
+                to_write = existing;
+            }
+            _ => tracing::warn!("failed to read existing {}", path.display()),
+        }
+    }
+    write_atomic(&path, &to_write).map(Some)
 }

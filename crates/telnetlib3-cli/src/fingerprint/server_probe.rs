@@ -802,7 +802,7 @@ fn decode_banner(bytes: &[u8], encoding: &str) -> String {
 
 /// `time` as Python's `datetime.now(timezone.utc).isoformat()`:
 /// `2026-12-04T00:18:16.683559+00:00`.
-fn iso_utc(time: SystemTime) -> String {
+pub(crate) fn iso_utc(time: SystemTime) -> String {
     let since = time
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
