@@ -121,6 +121,9 @@ fn assert_same_probe(ours: &Value, theirs: &Value, skip: &[&str]) {
         "dsr_replies",
         "mssp",
     ] {
+        if skip.contains(&format!("session_data.{field}").as_str()) {
+            continue;
+        }
         assert_eq!(sa.get(field), sb.get(field), "session_data.{field} differs");
     }
     let mut states_a = sa["option_states"].clone();
@@ -133,12 +136,15 @@ fn assert_same_probe(ours: &Value, theirs: &Value, skip: &[&str]) {
         }
     }
     assert_eq!(states_a, states_b, "session_data.option_states differ");
+    // NUL is padding on an NVT (RFC 854): where a server pads (CR NUL) depends on when
+    // BINARY was agreed, which differs from one connection to the next.
     let banner = |s: &Value| {
         format!(
             "{}{}",
             s["banner_before_return"].as_str().unwrap(),
             s["banner_after_return"].as_str().unwrap()
         )
+        .replace('\0', "")
     };
     assert_eq!(banner(sa), banner(sb), "the banners differ");
     assert!(sa["timing"]["probe"].is_f64() && sa["timing"]["total"].is_f64());
@@ -202,7 +208,11 @@ fn python_and_ours_agree_on_our_server() {
     // which ends the session before any probe (a separate matter from fingerprinting).
     let (_server, port) = start_server(&["--no-compression"]);
     let (ours, theirs) = probe_both(port, "ours");
-    assert_same_probe(&ours, &theirs, &[]);
+    // telnetlib3's tool sets the session encoding to its --encoding (ascii) when its shell
+    // starts, overwriting the CHARSET agreement when that came first, and not when it
+    // comes later: its `encoding` is UTF-8 or ascii by the timing. Ours is the charset
+    // agreed, always; so exactly that field is skipped.
+    assert_same_probe(&ours, &theirs, &["session_data.encoding"]);
     let data = &ours["server-probe"]["fingerprint-data"];
     assert_eq!(
         names(&data["offered-options"]),
