@@ -520,3 +520,60 @@ fn errors_are_one_line() {
         "{out:?}"
     );
 }
+
+/// A hostile "server" on a free port: it sends `script` once a client connects, then
+/// holds the connection open (reading and dropping what comes) until the client leaves.
+fn hostile_server(script: Vec<u8>) -> u16 {
+    let listener = listen_local();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let Ok((mut stream, _)) = listener.accept() else {
+            return;
+        };
+        use std::io::{Read, Write};
+        let _ = stream.write_all(&script);
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+    });
+    port
+}
+
+/// Our tool against `script`: it ends, successfully, with a record.
+fn probe_hostile(script: Vec<u8>, extra: &[&str]) -> Value {
+    let port = hostile_server(script);
+    let dir = scratch_dir("hostile");
+    let mut command = Command::new(FINGERPRINT);
+    command.args(extra);
+    probe_with(command, port, &dir, "ours")
+}
+
+#[test]
+fn a_corrupt_mccp2_stream_ends_the_probe_with_a_record() {
+    // WILL MCCP2, its start, then bytes that are no zlib stream.
+    let mut script = vec![255, 251, 86, 255, 250, 86, 255, 240];
+    script.extend_from_slice(b"this is not zlib at all");
+    let record = probe_hostile(script, &[]);
+    let session = &record["server-probe"]["session_data"];
+    assert_eq!(session["option_states"]["server_offered"]["MCCP2"], true);
+    assert_eq!(session["banner_before_return"], "");
+    assert_eq!(
+        record["server-probe"]["fingerprint-data"]["offered-options"],
+        json!([])
+    );
+}
+
+#[test]
+fn a_flood_keeps_the_banner_bounded() {
+    let mut script = vec![b'A'; 4 << 20];
+    // An unterminated subnegotiation at the end: the parser caps it.
+    script.extend_from_slice(&[255, 250, 24]);
+    script.extend(std::iter::repeat_n(b'x', 1 << 20));
+    let record = probe_hostile(script, &["--banner-max-bytes", "1000"]);
+    let session = &record["server-probe"]["session_data"];
+    let before = session["banner_before_return"].as_str().unwrap();
+    let after = session["banner_after_return"].as_str().unwrap();
+    // The settle read and the banner read keep 1000 bytes each, as telnetlib3's.
+    assert!(before.len() <= 2000, "{}", before.len());
+    assert!(after.len() <= 5 * 1000, "{}", after.len());
+    assert!(before.starts_with("AAAA"), "{before:.20}");
+}
