@@ -182,3 +182,36 @@ fn our_client_is_fingerprinted_as_pythons_server_does() {
         "our-client",
     );
 }
+
+#[test]
+fn errors_are_one_line() {
+    let out = common::run(
+        {
+            let mut command = Command::new(FINGERPRINT_SERVER);
+            command.args(["127.0.0.1", "99999"]);
+            command
+        },
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("telnetlib3-fingerprint-server: error: "),
+        "{out:?}"
+    );
+
+    // A port already taken.
+    let taken = common::listen_local();
+    let port = taken.local_addr().unwrap().port();
+    let mut command = Command::new(FINGERPRINT_SERVER);
+    command.args(["127.0.0.1", &port.to_string(), "--loglevel", "off"]);
+    let out = common::run(command, b"");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("telnetlib3-fingerprint-server: error: "),
+        "{out:?}"
+    );
+}
