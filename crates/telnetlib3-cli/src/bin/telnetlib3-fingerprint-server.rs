@@ -40,6 +40,12 @@ struct Args {
     /// idle disconnect (0 disables)
     #[arg(long, default_value = "300", value_parser = cli::parse_seconds)]
     timeout: Duration,
+    /// keep clients in NVT line mode by not sending WILL SGA or WILL ECHO
+    #[arg(long)]
+    line_mode: bool,
+    /// force binary transmission
+    #[arg(long)]
+    force_binary: bool,
     /// log level
     #[arg(long, default_value = "info", value_parser = cli::parse_loglevel)]
     loglevel: LevelFilter,
@@ -66,6 +72,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
     config.port = args.port;
     config.connect_maxwait = args.connect_maxwait;
     config.timeout = timeout;
+    config.plan.line_mode = args.line_mode;
+    config.plan.force_binary = args.force_binary;
     config.protocol = Arc::new(protocol_config(&config.protocol));
     let limits = StoreLimits::from_env();
     let server = create_server(

@@ -444,8 +444,14 @@ fn session_data(
             extra.insert("rows".into(), rows.into());
         }
     }
+    // Python keeps the number as given: 300, or 1.5.
     if let Some(timeout) = timeout {
-        extra.insert("timeout".into(), timeout.as_secs().into());
+        let value: Value = if timeout.subsec_nanos() == 0 {
+            timeout.as_secs().into()
+        } else {
+            timeout.as_secs_f64().into()
+        };
+        extra.insert("timeout".into(), value);
     }
     let mut by_status: Map<String, Value> = Map::new();
     for (code, answer) in results {
