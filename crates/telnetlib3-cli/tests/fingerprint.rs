@@ -24,12 +24,14 @@ use telnetlib3_cli::fingerprint::record::{fingerprint_hash, python_json};
 
 const FINGERPRINT: &str = env!("CARGO_BIN_EXE_telnetlib3-fingerprint");
 
-/// Shorter waits than the defaults: the servers here answer at once.
+/// Shorter waits than the defaults, yet long enough for a server slowed by a loaded
+/// machine to show its banner to both tools (a banner that comes after the quiet time
+/// is seen by one tool and not the other).
 const QUICK: [&str; 6] = [
     "--banner-quiet-time",
-    "0.5",
+    "1.5",
     "--banner-max-wait",
-    "2",
+    "4",
     "--mssp-wait",
     "0",
 ];
@@ -250,6 +252,8 @@ fn python_and_ours_agree_on_pythons_server_through_mccp2() {
                  sys.argv[0] = 'telnetlib3-server'; main()",
                 "127.0.0.1",
                 &port.to_string(),
+                "--connect-maxwait",
+                "0.5",
             ])
             .env("PYTHONUNBUFFERED", "1")
             .stdin(Stdio::null())
