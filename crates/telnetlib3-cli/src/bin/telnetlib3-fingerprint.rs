@@ -103,6 +103,9 @@ struct Args {
     /// probe depth: 'quick' probes core options only, 'full' includes legacy options
     #[arg(long, value_enum, default_value = "quick")]
     scan_type: Scan,
+    /// environment variable to send (repeatable); KEY alone sends it empty
+    #[arg(long, value_name = "KEY=VALUE")]
+    send_env: Vec<String>,
     /// store this name for the fingerprint in fingerprint_names.json
     #[arg(long, value_name = "NAME")]
     set_name: Option<String>,
@@ -140,6 +143,14 @@ async fn run(args: Args) -> anyhow::Result<()> {
     settings.connect_timeout = args.connect_timeout;
     settings.always_will = args.always_will.concat();
     settings.always_do = args.always_do.concat();
+    settings.send_env = args
+        .send_env
+        .iter()
+        .map(|item| match item.split_once('=') {
+            Some((key, value)) => (key.to_owned(), value.to_owned()),
+            None => (item.clone(), String::new()),
+        })
+        .collect();
 
     let record = probe_server(&settings).await?;
     let hash = record["server-probe"]["fingerprint"]

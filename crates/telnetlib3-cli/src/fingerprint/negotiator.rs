@@ -71,6 +71,8 @@ pub(crate) struct Negotiator {
     always_do: BTreeSet<u8>,
     /// The terminal type answered to TTYPE SEND.
     terminal_type: String,
+    /// Variables sent in every NEW-ENVIRON IS besides TERM (`--send-env`).
+    pub send_env: Vec<(String, String)>,
     /// The raw payload of the last NEW-ENVIRON SEND, after the SEND byte.
     pub environ_send: Option<Vec<u8>>,
     /// The character set agreed through CHARSET (RFC 2066), as the peer named it.
@@ -102,6 +104,7 @@ impl Negotiator {
             always_will: will,
             always_do: do_,
             terminal_type: terminal_type.to_owned(),
+            send_env: Vec::new(),
             environ_send: None,
             charset: None,
             mssp: None,
@@ -323,10 +326,22 @@ impl Negotiator {
             // RFC 1572: SEND (1); the answer is IS (0) with our terminal type only.
             (NEW_ENVIRON, Some(1)) => {
                 self.environ_send = Some(payload[1..].to_vec());
-                let mut reply = vec![0, 0];
-                reply.extend_from_slice(b"TERM");
-                reply.push(1);
-                reply.extend_from_slice(self.terminal_type.as_bytes());
+                let mut reply = vec![0];
+                let term = ("TERM".to_owned(), self.terminal_type.clone());
+                for (name, value) in std::iter::once(&term).chain(&self.send_env) {
+                    // RFC 1572: the well-known names go as VAR (0), others as USERVAR
+                    // (3); VAR, VALUE, ESC and USERVAR bytes inside are escaped by ESC.
+                    let well_known = ["USER", "JOB", "ACCT", "PRINTER", "SYSTEMTYPE", "DISPLAY"];
+                    let kind = if name == "TERM" || well_known.contains(&name.as_str()) {
+                        0
+                    } else {
+                        3
+                    };
+                    reply.push(kind);
+                    push_environ_escaped(&mut reply, name.as_bytes());
+                    reply.push(1);
+                    push_environ_escaped(&mut reply, value.as_bytes());
+                }
                 self.subnegotiate(NEW_ENVIRON, &reply);
             }
             // RFC 1079: SEND (1) is answered IS (0) "38400,38400".
@@ -367,6 +382,16 @@ impl Negotiator {
             }
             None => self.subnegotiate(CHARSET, &[3]),
         }
+    }
+}
+
+/// `text` into a NEW-ENVIRON IS, its bytes 0 to 3 escaped with ESC (2), RFC 1572.
+fn push_environ_escaped(out: &mut Vec<u8>, text: &[u8]) {
+    for &byte in text {
+        if byte <= 3 {
+            out.push(2);
+        }
+        out.push(byte);
     }
 }
 
@@ -482,6 +507,18 @@ mod tests {
             b"\xff\xfa\x18\x00xterm\xff\xf0\xff\xfa\x2a\x02UTF-8\xff\xf0"
         );
         assert_eq!(negotiator.charset.as_deref(), Some("UTF-8"));
+    }
+
+    #[test]
+    fn environ_is_answered_with_term_and_the_values_given() {
+        let mut negotiator = Negotiator::new("VT100", &[], &[]);
+        negotiator.send_env = vec![("USER".into(), "me".into()), ("K".into(), "a\x01b".into())];
+        feed(&mut negotiator, &[IAC, SB, NEW_ENVIRON, 1, IAC, SE]);
+        assert_eq!(
+            negotiator.output,
+            b"\xff\xfa\x27\x00\x00TERM\x01VT100\x00USER\x01me\x03K\x01a\x02\x01b\xff\xf0"
+        );
+        assert_eq!(negotiator.environ_send.as_deref(), Some(&b""[..]));
     }
 
     #[test]

@@ -82,6 +82,8 @@ pub struct ServerProbeSettings {
     pub always_will: Vec<u8>,
     /// Options always requested (DO), besides the MUD protocols.
     pub always_do: Vec<u8>,
+    /// Environment variables sent when NEW-ENVIRON asks, besides TERM.
+    pub send_env: Vec<(String, String)>,
 }
 
 impl ServerProbeSettings {
@@ -101,6 +103,7 @@ impl ServerProbeSettings {
             connect_timeout: Duration::from_secs(10),
             always_will: Vec::new(),
             always_do: Vec::new(),
+            send_env: Vec::new(),
         }
     }
 }
@@ -382,6 +385,7 @@ pub async fn probe_server(settings: &ServerProbeSettings) -> Result<Value, Probe
         &settings.always_will,
         &settings.always_do,
     );
+    negotiator.send_env.clone_from(&settings.send_env);
     negotiator.begin();
     let mut connection = Connection {
         stream,
