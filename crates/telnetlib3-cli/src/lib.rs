@@ -22,6 +22,7 @@ pub mod cli;
 pub mod client;
 pub mod debug;
 pub mod escape;
+pub mod fingerprint;
 pub mod guard;
 #[cfg(unix)]
 pub mod interactive;
