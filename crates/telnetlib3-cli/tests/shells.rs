@@ -184,6 +184,16 @@ fn local_config() -> ServerConfig {
     config
 }
 
+/// A server running the relay shell with `relay`.
+async fn relay_server(relay: RelayConfig) -> telnetlib3::Server {
+    create_server(local_config(), move |reader, writer| {
+        let relay = relay.clone();
+        async move { relay_shell(reader, writer, &relay).await }
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn the_relay_asks_the_passcode_then_pipes_to_the_next_hop() {
     // The next hop says what it learned of the client, then echoes lines.
@@ -209,12 +219,7 @@ async fn the_relay_asks_the_passcode_then_pipes_to_the_next_hop() {
         port: next_hop.local_addrs()[0].port(),
         passcode: Some("1234".into()),
     };
-    let relay_server = create_server(local_config(), move |reader, writer| {
-        let relay = relay.clone();
-        async move { relay_shell(reader, writer, &relay).await }
-    })
-    .await
-    .unwrap();
+    let relay_server = relay_server(relay).await;
 
     let mut client_config = ClientConfig::default();
     client_config.term = "xterm-relayed".into();
@@ -262,12 +267,7 @@ async fn the_relay_moves_both_ways_at_once() {
         port: next_hop.local_addrs()[0].port(),
         passcode: None,
     };
-    let relay_server = create_server(local_config(), move |reader, writer| {
-        let relay = relay.clone();
-        async move { relay_shell(reader, writer, &relay).await }
-    })
-    .await
-    .unwrap();
+    let relay_server = relay_server(relay).await;
     let port = relay_server.local_addrs()[0].port();
     let (mut reader, mut writer) = open_connection("127.0.0.1", port, ClientConfig::default())
         .await
@@ -306,12 +306,7 @@ async fn three_wrong_passcodes_close_the_connection() {
         port: 1,
         passcode: Some("1234".into()),
     };
-    let relay_server = create_server(local_config(), move |reader, writer| {
-        let relay = relay.clone();
-        async move { relay_shell(reader, writer, &relay).await }
-    })
-    .await
-    .unwrap();
+    let relay_server = relay_server(relay).await;
     let port = relay_server.local_addrs()[0].port();
     let (mut reader, mut writer) = open_connection("127.0.0.1", port, ClientConfig::default())
         .await
