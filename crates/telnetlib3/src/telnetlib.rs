@@ -3,7 +3,7 @@
 //!
 //! It is a port of that class's processing model, not a front for this crate's
 //! connections: a plain [`TcpStream`], a raw queue read 50 bytes per `recv` as CPython
-//! does, a cooked queue, the subnegotiation queue and the IAC sequence in progress. So it
+//! does (the 50-byte pieces served from larger socket reads), a cooked queue, the subnegotiation queue and the IAC sequence in progress. So it
 //! refuses every option (DO is answered WONT, WILL DONT) unless a callback is set, drops
 //! NUL and XON (`\x11`) from the data as CPython does, and keeps CPython's quirks (an
 //! `expect` called after end of file matches nothing). Use [`crate::blocking`] or the
@@ -721,10 +721,27 @@ impl Telnet {
     /// Move the raw queue into the cooked queue (and the subnegotiation data into its
     /// queue), answering negotiation, as CPython's `process_rawq`.
     fn process_rawq(&mut self) -> Result<(), Error> {
+        // Without an option callback, nothing looks at the cooked queue during the call:
+        // the data goes straight into it (one copy less), and out again if the call
+        // fails, as CPython's `buf[0]` is lost then.
+        if self.option_callback.is_none() {
+            let mark = self.cookedq.len();
+            let result = self.process_rawq_into(true);
+            if result.is_err() {
+                self.cookedq.truncate(mark);
+            }
+            return result;
+        }
+        self.process_rawq_into(false)
+    }
+
+    /// [`Telnet::process_rawq`], the data `direct`ly into the cooked queue or (for an
+    /// option callback to see the cooked queue without this call's data, as CPython's
+    /// does) through a buffer appended at the end.
+    fn process_rawq_into(&mut self, direct: bool) -> Result<(), Error> {
         // CPython's `buf[0]` (data) and `buf[1]` (subnegotiation data); `buf[0]` in a
         // buffer kept from call to call (one allocation per 50 bytes was a tenth of
-        // `expect`'s work). Not the cooked queue itself: an option callback sees the
-        // cooked queue without this call's data, as CPython's does.
+        // `expect`'s work).
         let mut data = std::mem::take(&mut self.cooking);
         data.clear();
         let mut sb_data = Vec::new();
@@ -733,7 +750,11 @@ impl Telnet {
                 // A run of plain bytes at once: up to the next NUL, XON or IAC.
                 let rest = &self.rawq[self.irawq..];
                 let run = memchr::memchr3(THE_NULL, XON, IAC, rest).unwrap_or(rest.len());
-                let out = if self.sb { &mut sb_data } else { &mut data };
+                let out = match (self.sb, direct) {
+                    (true, _) => &mut sb_data,
+                    (false, true) => &mut self.cookedq,
+                    (false, false) => &mut data,
+                };
                 out.extend_from_slice(&rest[..run]);
                 self.irawq += run;
                 if run < rest.len() {
@@ -755,7 +776,11 @@ impl Telnet {
                 }
                 self.iacseq.clear();
                 if c == IAC {
-                    let out = if self.sb { &mut sb_data } else { &mut data };
+                    let out = match (self.sb, direct) {
+                        (true, _) => &mut sb_data,
+                        (false, true) => &mut self.cookedq,
+                        (false, false) => &mut data,
+                    };
                     out.push(c);
                 } else {
                     if c == SB {
