@@ -3,11 +3,12 @@
 //!
 //! It is a port of that class's processing model, not a front for this crate's
 //! connections: a plain [`TcpStream`], a raw queue read 50 bytes per `recv` as CPython
-//! does (the 50-byte pieces served from larger socket reads), a cooked queue, the subnegotiation queue and the IAC sequence in progress. So it
-//! refuses every option (DO is answered WONT, WILL DONT) unless a callback is set, drops
-//! NUL and XON (`\x11`) from the data as CPython does, and keeps CPython's quirks (an
-//! `expect` called after end of file matches nothing). Use [`crate::blocking`] or the
-//! async API for a connection that negotiates.
+//! does (the 50-byte pieces served from larger socket reads), a cooked queue, the
+//! subnegotiation queue and the IAC sequence in progress. So it refuses every option (DO
+//! is answered WONT, WILL DONT) unless a callback is set, drops NUL and XON (`\x11`) from
+//! the data as CPython does, and keeps CPython's quirks (an `expect` called after end of
+//! file matches nothing). Use [`crate::blocking`] or the async API for a connection that
+//! negotiates.
 //!
 //! Differences, where Rust differs from Python:
 //!
