@@ -101,13 +101,15 @@ pub(crate) async fn server_child() -> Result<ChildServer> {
     ChildServer::start(command).await
 }
 
-/// One expect of `case` (`expect`, `expect-blocking`, `expect-telnetlib`) after `size`
-/// bytes from the child server, for profilers: the client alone in this process.
+/// One expect of `case` (`expect` as a task, `expect-main` on the main thread,
+/// `expect-blocking`, `expect-telnetlib`) after `size` bytes from the child server, for
+/// profilers: the client alone in this process.
 pub(crate) async fn profile(case: &str, size: usize) -> Result<()> {
     let server = server_child().await?;
     let port = server.port;
     let samples = match case {
-        "expect" => ours_async(port, size, 1).await,
+        "expect" => tokio::spawn(ours_async(port, size, 1)).await?,
+        "expect-main" => ours_async(port, size, 1).await,
         "expect-blocking" => {
             tokio::task::spawn_blocking(move || ours_blocking(port, size, 1)).await?
         }

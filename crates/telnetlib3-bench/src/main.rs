@@ -99,8 +99,9 @@ enum ChildCommand {
         /// client both in this process), `tls-s2c`, `tls-s2c-pump` (case 14: our TLS
         /// server or the tokio-rustls pump, read by the tokio-rustls reader),
         /// `s2c-read-line` (case 1's data, 64-byte lines, read with `read_line`),
-        /// `expect`, `expect-blocking`, `expect-telnetlib` (case 16: one expect after MiB
-        /// of output from the child output server; the client in this process).
+        /// `expect`, `expect-main`, `expect-blocking`, `expect-telnetlib` (case 16: one
+        /// expect after MiB of output from the child output server, the client in this
+        /// process; `expect` as a task, `expect-main` on the main thread's `block_on`).
         case: String,
         /// MiB moved.
         #[arg(long, default_value_t = 256)]
@@ -2636,7 +2637,8 @@ async fn main() -> Result<()> {
          expect returns all that came before); the figure is the time from the command to \
          the match per byte of output. A linear reader has the same figure at both sizes \
          (16c: the ratio, ideally 1; below 1, a fixed cost per run shows at the smaller \
-         size). Ours: the async client's expect, the blocking client's expect, \
+         size). Ours: the async client's expect (a tokio task, as an application runs it), the \
+         blocking client's expect, \
          telnetlib::Telnet::expect (CPython's 50-byte recvs, each processed and searched, \
          served from 64 KiB socket reads); Python telnetlib3 5.0.1: readuntil_pattern; \
          Python 3.11: the stdlib's telnetlib.Telnet.expect. 16d, 16e: the Python figure \
@@ -2698,7 +2700,13 @@ async fn expect_cases(run: &mut Runner<'_>, python: Option<&Python>, sizes: Size
             eprintln!("running {case} / {}", imp.name());
             let runs = sizes.runs;
             let outcome = match imp {
-                Impl::Ours => expect::ours_async(port, size, runs).await,
+                // A task on the runtime's workers, as an application's connections run,
+                // not on the main thread's `block_on`: each wake by the connection's
+                // driver is then no cross-thread hand-off.
+                Impl::Ours => tokio::spawn(expect::ours_async(port, size, runs))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r),
                 Impl::OursBlocking => {
                     tokio::task::spawn_blocking(move || expect::ours_blocking(port, size, runs))
                         .await
