@@ -1,8 +1,8 @@
 //! Issue 16's expect case: a server sends SIZE bytes of output in 100-byte writes, then
 //! a prompt; the figure is the time from the client's command to its `expect` of the
 //! prompt, per byte of output, at two sizes so that linearity shows (a linear reader has
-//! the same time per byte at both). The same server (ours, in this process) for every
-//! client: ours async, blocking and `telnetlib::Telnet`, Python telnetlib3 5.0.1's
+//! the same time per byte at both). The same server (ours, in a child process: no client
+//! shares its process with the server) for every client: ours async, blocking and `telnetlib::Telnet`, Python telnetlib3 5.0.1's
 //! `readuntil_pattern`, and Python 3.11's stdlib `telnetlib.Telnet.expect`.
 
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use telnetlib3::{create_server, open_connection, ClientConfig, Server};
 use tokio::process::Command;
 use tokio::time::timeout;
 
-use super::{local_server_config, Python, HOST};
+use super::{local_server_config, port_of, ChildServer, Python, HOST};
 
 /// What ends the output: a router's prompt.
 pub(crate) const PROMPT: &[u8] = b"router# ";
@@ -84,6 +84,46 @@ pub(crate) async fn output_server() -> Result<Server> {
     })
     .await?;
     Ok(server)
+}
+
+/// The `expect-server` child: [`output_server`], its port on stdout, until killed.
+pub(crate) async fn serve_child() -> Result<()> {
+    let server = output_server().await?;
+    println!("port={}", port_of(&server));
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// Start the `expect-server` child (this program).
+pub(crate) async fn server_child() -> Result<ChildServer> {
+    let mut command = Command::new(std::env::current_exe()?);
+    command.arg("expect-server");
+    ChildServer::start(command).await
+}
+
+/// One expect of `case` (`expect` as a task, `expect-main` on the main thread,
+/// `expect-blocking`, `expect-telnetlib`) after `size` bytes from the child server, for
+/// profilers: the client alone in this process.
+pub(crate) async fn profile(case: &str, size: usize) -> Result<()> {
+    let server = server_child().await?;
+    let port = server.port;
+    let samples = match case {
+        "expect" => tokio::spawn(ours_async(port, size, 1)).await?,
+        "expect-main" => ours_async(port, size, 1).await,
+        "expect-blocking" => {
+            tokio::task::spawn_blocking(move || ours_blocking(port, size, 1)).await?
+        }
+        "expect-telnetlib" => {
+            tokio::task::spawn_blocking(move || ours_telnetlib(port, size, 1)).await?
+        }
+        other => Err(anyhow!("no such profile case: {other}")),
+    };
+    server.stop().await;
+    println!(
+        "{case}: {:.3} ns/B",
+        samples?.first().copied().unwrap_or_default()
+    );
+    Ok(())
 }
 
 fn prompt() -> Regex {

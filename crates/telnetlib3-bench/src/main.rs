@@ -87,6 +87,10 @@ enum ChildCommand {
         #[arg(long)]
         port: u16,
     },
+    /// Internal: case 16's output server (`go SIZE`), in a process of its own so that
+    /// every client, ours and Python's, reads from a server outside its process.
+    #[command(hide = true)]
+    ExpectServer,
     /// Internal: one bulk transfer of ours, in this process only (for profilers).
     #[command(hide = true)]
     Profile {
@@ -94,7 +98,10 @@ enum ChildCommand {
         /// `c2s-iac-line`, `text`, `dump` (case 13: the debug shell's `dump`, server and
         /// client both in this process), `tls-s2c`, `tls-s2c-pump` (case 14: our TLS
         /// server or the tokio-rustls pump, read by the tokio-rustls reader),
-        /// `s2c-read-line` (case 1's data, 64-byte lines, read with `read_line`).
+        /// `s2c-read-line` (case 1's data, 64-byte lines, read with `read_line`),
+        /// `expect`, `expect-main`, `expect-blocking`, `expect-telnetlib` (case 16: one
+        /// expect after MiB of output from the child output server, the client in this
+        /// process; `expect` as a task, `expect-main` on the main thread's `block_on`).
         case: String,
         /// MiB moved.
         #[arg(long, default_value_t = 256)]
@@ -1269,6 +1276,9 @@ async fn greeting_shell(mut reader: telnetlib3::TelnetReader, mut writer: Telnet
 
 /// One bulk case of ours, for `perf record` and `valgrind --tool=callgrind`.
 async fn profile(case: &str, mib: usize) -> Result<()> {
+    if case.starts_with("expect") {
+        return expect::profile(case, mib << 20).await;
+    }
     if let Some(imp) = match case {
         "tls-s2c" => Some(Impl::Ours),
         "tls-s2c-pump" => Some(Impl::Pump),
@@ -2005,6 +2015,7 @@ async fn main() -> Result<()> {
             return idle_server(*pump, tls.as_deref(), compression.as_deref(), observe).await;
         }
         Some(ChildCommand::Profile { case, mib }) => return profile(case, *mib).await,
+        Some(ChildCommand::ExpectServer) => return expect::serve_child().await,
         Some(ChildCommand::ProxiedServer { port }) => return scaling::proxied_server(*port).await,
         None => {}
     }
@@ -2618,16 +2629,20 @@ async fn main() -> Result<()> {
         (telnetlib3::MCCP_IDLE_RELEASE + Duration::from_secs(1)).as_secs()
     );
     println!(
-        "Case 16: our server (in this process) answers `go SIZE` with SIZE bytes in \
-         100-byte writes (100-byte lines free of '#' and '>'), then `router# `; each client \
-         connects (not timed), sends the command and expects the prompt with the pattern \
-         `[#>] $` (input limit 64 MiB: expect returns all that came before); the figure is \
-         the time from the command to the match per byte of output. A linear reader has \
-         the same figure at both sizes (16c: the ratio, ideally 1). Ours: the async \
-         client's expect, the blocking client's expect, telnetlib::Telnet::expect (50-byte \
-         recvs, as CPython); Python telnetlib3 5.0.1: readuntil_pattern; Python 3.11: the \
-         stdlib's telnetlib.Telnet.expect. 16d: the Python figure over ours at the larger \
-         size."
+        "Case 16: our server answers `go SIZE` with SIZE bytes in 100-byte writes \
+         (100-byte lines free of '#' and '>'), then `router# `; it runs in a child process \
+         for every client (ours in this process, Python's in their own), so that no client \
+         shares its process with the server. Each client connects (not timed), sends the \
+         command and expects the prompt with the pattern `[#>] $` (input limit 64 MiB: \
+         expect returns all that came before); the figure is the time from the command to \
+         the match per byte of output. A linear reader has the same figure at both sizes \
+         (16c: the ratio, ideally 1; below 1, a fixed cost per run shows at the smaller \
+         size). Ours: the async client's expect (a tokio task, as an application runs it), the \
+         blocking client's expect, \
+         telnetlib::Telnet::expect (CPython's 50-byte recvs, each processed and searched, \
+         served from 64 KiB socket reads); Python telnetlib3 5.0.1: readuntil_pattern; \
+         Python 3.11: the stdlib's telnetlib.Telnet.expect. 16d, 16e: the Python figure \
+         over ours at the larger size."
     );
     println!(
         "Case 17: HAProxy 2.6 (Debian) in TCP mode with send-proxy-v2 in front of one child \
@@ -2663,14 +2678,16 @@ async fn expect_cases(run: &mut Runner<'_>, python: Option<&Python>, sizes: Size
     } else {
         (1_000_000, 10_000_000)
     };
-    let server = match expect::output_server().await {
+    // The server in a child process for every client: Python's clients run in their
+    // own processes, so ours must not share theirs with the server either.
+    let server = match expect::server_child().await {
         Ok(server) => server,
         Err(error) => {
             run.push(small_case, "ns/B", Impl::Ours, None, Err(error));
             return;
         }
     };
-    let port = port_of(&server);
+    let port = server.port;
     let imps = [
         Impl::Ours,
         Impl::OursBlocking,
@@ -2683,7 +2700,13 @@ async fn expect_cases(run: &mut Runner<'_>, python: Option<&Python>, sizes: Size
             eprintln!("running {case} / {}", imp.name());
             let runs = sizes.runs;
             let outcome = match imp {
-                Impl::Ours => expect::ours_async(port, size, runs).await,
+                // A task on the runtime's workers, as an application's connections run,
+                // not on the main thread's `block_on`: each wake by the connection's
+                // driver is then no cross-thread hand-off.
+                Impl::Ours => tokio::spawn(expect::ours_async(port, size, runs))
+                    .await
+                    .map_err(anyhow::Error::from)
+                    .and_then(|r| r),
                 Impl::OursBlocking => {
                     tokio::task::spawn_blocking(move || expect::ours_blocking(port, size, runs))
                         .await
@@ -2734,5 +2757,5 @@ async fn expect_cases(run: &mut Runner<'_>, python: Option<&Python>, sizes: Size
             run.push(case, "x", imp, Some(Goal::AtLeast(100.0)), outcome);
         }
     }
-    server.close();
+    server.stop().await;
 }

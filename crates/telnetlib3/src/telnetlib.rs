@@ -3,11 +3,12 @@
 //!
 //! It is a port of that class's processing model, not a front for this crate's
 //! connections: a plain [`TcpStream`], a raw queue read 50 bytes per `recv` as CPython
-//! does, a cooked queue, the subnegotiation queue and the IAC sequence in progress. So it
-//! refuses every option (DO is answered WONT, WILL DONT) unless a callback is set, drops
-//! NUL and XON (`\x11`) from the data as CPython does, and keeps CPython's quirks (an
-//! `expect` called after end of file matches nothing). Use [`crate::blocking`] or the
-//! async API for a connection that negotiates.
+//! does (the 50-byte pieces served from larger socket reads), a cooked queue, the
+//! subnegotiation queue and the IAC sequence in progress. So it refuses every option (DO
+//! is answered WONT, WILL DONT) unless a callback is set, drops NUL and XON (`\x11`) from
+//! the data as CPython does, and keeps CPython's quirks (an `expect` called after end of
+//! file matches nothing). Use [`crate::blocking`] or the async API for a connection that
+//! negotiates.
 //!
 //! Differences, where Rust differs from Python:
 //!
@@ -122,6 +123,10 @@ pub const TELNET_PORT: u16 = 23;
 /// quadratic; kept so that reads return what CPython's return).
 const RECV_SIZE: usize = 50;
 
+/// Bytes per system call: a `recv` of [`RECV_SIZE`] is served from what one read of up
+/// to this much brought (see [`Telnet::fill_rawq`]).
+const SOCKET_READ: usize = 64 * 1024;
+
 /// XON (DC1), which CPython drops from the data.
 const XON: u8 = 0x11;
 
@@ -159,9 +164,15 @@ pub struct Telnet {
     port: u16,
     timeout: Option<Duration>,
     sock: Option<TcpStream>,
+    /// Bytes read from the socket that CPython's 50-byte `recv`s would still have left in
+    /// the kernel's buffer: `sockq[isockq..]`, served [`RECV_SIZE`] at a time.
+    sockq: Vec<u8>,
+    isockq: usize,
     rawq: Vec<u8>,
     irawq: usize,
     cookedq: Vec<u8>,
+    /// [`Telnet::process_rawq`]'s data buffer, kept empty between calls.
+    cooking: Vec<u8>,
     eof: bool,
     /// The IAC sequence in progress: empty, `IAC`, or `IAC <verb>`.
     iacseq: Vec<u8>,
@@ -202,9 +213,12 @@ impl Telnet {
             port: 0,
             timeout: None,
             sock: None,
+            sockq: Vec::new(),
+            isockq: 0,
             rawq: Vec::new(),
             irawq: 0,
             cookedq: Vec::new(),
+            cooking: Vec::new(),
             eof: false,
             iacseq: Vec::new(),
             sb: false,
@@ -324,6 +338,9 @@ impl Telnet {
         self.eof = true;
         self.iacseq.clear();
         self.sb = false;
+        // What the socket held unread goes with it.
+        self.sockq = Vec::new();
+        self.isockq = 0;
         if let Some(sock) = self.sock.take() {
             // Dropping closes it; a shutdown first tells a peer at once even if the
             // socket was cloned (interact's stdin thread).
@@ -338,6 +355,10 @@ impl Telnet {
     }
 
     /// The socket's file descriptor, while connected.
+    ///
+    /// Bytes this instance has already read (its queues, and the socket data it reads
+    /// ahead of CPython's 50-byte `recv`s) do not make the descriptor readable:
+    /// `read_very_eager` (or `sock_avail`) before a `select` on it.
     #[cfg(unix)]
     #[must_use]
     pub fn fileno(&self) -> Option<std::os::fd::RawFd> {
@@ -372,7 +393,7 @@ impl Telnet {
         let n = expected.len();
         self.process_rawq()?;
         if let Some(i) = memchr::memmem::find(&self.cookedq, expected) {
-            return Ok(self.cookedq.drain(..i + n).collect());
+            return Ok(self.take_cooked(i + n));
         }
         let deadline = timeout.map(|t| Instant::now() + t);
         let mut timeout = timeout;
@@ -382,7 +403,7 @@ impl Telnet {
                 self.fill_rawq()?;
                 self.process_rawq()?;
                 if let Some(i) = memchr::memmem::find(&self.cookedq[from..], expected) {
-                    return Ok(self.cookedq.drain(..from + i + n).collect());
+                    return Ok(self.take_cooked(from + i + n));
                 }
             }
             if let Some(deadline) = deadline {
@@ -521,7 +542,7 @@ impl Telnet {
         while !self.eof {
             self.process_rawq()?;
             if let Some((index, at)) = search.find(&self.cookedq, patterns) {
-                let text: Vec<u8> = self.cookedq.drain(..at.end).collect();
+                let text = self.take_cooked(at.end);
                 let matched = text[at].to_vec();
                 return Ok((Some(index), Some(matched), text));
             }
@@ -599,6 +620,13 @@ impl Telnet {
         }
     }
 
+    /// The first `n` bytes of the cooked queue, taken: the rest (a recv's tail) is
+    /// copied, not the text (a large output before a prompt).
+    fn take_cooked(&mut self, n: usize) -> Vec<u8> {
+        let rest = self.cookedq.split_off(n);
+        std::mem::replace(&mut self.cookedq, rest)
+    }
+
     fn socket(&self) -> Result<&TcpStream, Error> {
         self.sock.as_ref().ok_or(Error::Closed)
     }
@@ -609,6 +637,10 @@ impl Telnet {
     fn select(&mut self, wait: Option<Duration>) -> Result<bool, Error> {
         let timeout = self.timeout;
         let sock = self.socket()?;
+        if self.isockq < self.sockq.len() {
+            // Bytes CPython would find in the socket: readable at once.
+            return Ok(true);
+        }
         let mut probe = [0u8; 1];
         let peeked = match wait {
             Some(wait) if wait.is_zero() => {
@@ -642,38 +674,88 @@ impl Telnet {
     }
 
     /// One `recv` of up to 50 bytes into the raw queue; end of file when it gives none.
+    ///
+    /// The 50 bytes come from [`Telnet::sockq`], refilled by one socket read of up to
+    /// [`SOCKET_READ`] when empty: a system call per 50 bytes cost 10 ns a byte. Every
+    /// method sees what CPython's does: the same 50-byte pieces (each processed and, in
+    /// `expect`, searched on its own), the bytes not yet taken counted as readable by
+    /// `sock_avail` and the selects before a recv, a recv that waits only when nothing is
+    /// held. Only a caller that selects on [`Telnet::fileno`] itself may not see as
+    /// readable bytes already held here (as it does not see the cooked queue's, in
+    /// CPython too): it calls `read_very_eager` or `sock_avail` first, as `fileno` says.
     fn fill_rawq(&mut self) -> Result<(), Error> {
         if self.irawq >= self.rawq.len() {
             self.rawq.clear();
             self.irawq = 0;
         }
-        let mut buf = [0u8; RECV_SIZE];
-        let n = loop {
-            match self.socket()?.read(&mut buf) {
-                Ok(n) => break n,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => return Err(socket_error(error)),
-            }
-        };
-        let message = format!("recv {}", py_bytes(&buf[..n]));
-        self.msg(&message);
+        if self.isockq >= self.sockq.len() {
+            self.sockq.resize(SOCKET_READ, 0);
+            self.isockq = 0;
+            let read = loop {
+                let Some(sock) = self.sock.as_mut() else {
+                    break Err(Error::Closed);
+                };
+                match sock.read(&mut self.sockq) {
+                    Ok(n) => break Ok(n),
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                    Err(error) => break Err(socket_error(error)),
+                }
+            };
+            // Nothing held after a failed read (the buffer is kept for the next).
+            self.sockq.truncate(*read.as_ref().unwrap_or(&0));
+            read?;
+        }
+        let start = self.isockq;
+        let n = (self.sockq.len() - start).min(RECV_SIZE);
+        self.isockq += n;
+        if self.debuglevel > 0 {
+            // Formatted only when shown (CPython's `msg` formats lazily too): escaping
+            // every 50 bytes cost more than the recv.
+            let message = format!("recv {}", py_bytes(&self.sockq[start..start + n]));
+            self.msg(&message);
+        }
         self.eof = n == 0;
-        self.rawq.extend_from_slice(&buf[..n]);
+        self.rawq.extend_from_slice(&self.sockq[start..start + n]);
         Ok(())
     }
 
     /// Move the raw queue into the cooked queue (and the subnegotiation data into its
     /// queue), answering negotiation, as CPython's `process_rawq`.
     fn process_rawq(&mut self) -> Result<(), Error> {
-        // CPython's `buf[0]` (data) and `buf[1]` (subnegotiation data).
-        let mut data = Vec::new();
+        // Without an option callback, nothing looks at the cooked queue during the call:
+        // the data goes straight into it (one copy less), and out again if the call
+        // fails, as CPython's `buf[0]` is lost then.
+        if self.option_callback.is_none() {
+            let mark = self.cookedq.len();
+            let result = self.process_rawq_into(true);
+            if result.is_err() {
+                self.cookedq.truncate(mark);
+            }
+            return result;
+        }
+        self.process_rawq_into(false)
+    }
+
+    /// [`Telnet::process_rawq`], the data `direct`ly into the cooked queue or (for an
+    /// option callback to see the cooked queue without this call's data, as CPython's
+    /// does) through a buffer appended at the end.
+    fn process_rawq_into(&mut self, direct: bool) -> Result<(), Error> {
+        // CPython's `buf[0]` (data) and `buf[1]` (subnegotiation data); `buf[0]` in a
+        // buffer kept from call to call (one allocation per 50 bytes was a tenth of
+        // `expect`'s work).
+        let mut data = std::mem::take(&mut self.cooking);
+        data.clear();
         let mut sb_data = Vec::new();
         while self.irawq < self.rawq.len() {
             if self.iacseq.is_empty() {
                 // A run of plain bytes at once: up to the next NUL, XON or IAC.
                 let rest = &self.rawq[self.irawq..];
                 let run = memchr::memchr3(THE_NULL, XON, IAC, rest).unwrap_or(rest.len());
-                let out = if self.sb { &mut sb_data } else { &mut data };
+                let out = match (self.sb, direct) {
+                    (true, _) => &mut sb_data,
+                    (false, true) => &mut self.cookedq,
+                    (false, false) => &mut data,
+                };
                 out.extend_from_slice(&rest[..run]);
                 self.irawq += run;
                 if run < rest.len() {
@@ -695,7 +777,11 @@ impl Telnet {
                 }
                 self.iacseq.clear();
                 if c == IAC {
-                    let out = if self.sb { &mut sb_data } else { &mut data };
+                    let out = match (self.sb, direct) {
+                        (true, _) => &mut sb_data,
+                        (false, true) => &mut self.cookedq,
+                        (false, false) => &mut data,
+                    };
                     out.push(c);
                 } else {
                     if c == SB {
@@ -724,7 +810,9 @@ impl Telnet {
             self.rawq.clear();
             self.irawq = 0;
         }
-        self.cookedq.append(&mut data);
+        self.cookedq.extend_from_slice(&data);
+        data.clear();
+        self.cooking = data;
         self.sbdataq.append(&mut sb_data);
         Ok(())
     }

@@ -145,6 +145,27 @@ fn read_some() {
     assert_eq!(tn.read_some().unwrap(), b"");
 }
 
+/// The socket is read ahead in large reads, but every method sees CPython's 50-byte
+/// `recv`s: the bytes read ahead count as readable, as they would in the socket.
+#[test]
+fn reads_come_in_cpython_50_byte_pieces() {
+    static DATA: [u8; 500] = [b'x'; 500];
+    let (mut tn, _close) = holding_peer(&DATA);
+    // All of it arrived (one write on loopback), so that one read takes it all.
+    let deadline = Instant::now() + PATIENCE;
+    while tn.get_socket().unwrap().peek(&mut [0u8; 500]).unwrap() < 500 {
+        assert!(Instant::now() < deadline);
+        thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(tn.read_some().unwrap().len(), 50);
+    assert!(tn.sock_avail().unwrap());
+    assert_eq!(tn.read_eager().unwrap().len(), 50);
+    assert_eq!(tn.read_very_eager().unwrap().len(), 400);
+    // The peer holds the connection open: nothing more, without blocking.
+    assert!(!tn.sock_avail().unwrap());
+    assert_eq!(tn.read_eager().unwrap(), b"");
+}
+
 /// CPython's `_read_eager`: nothing while the socket would block, then everything and
 /// EOFError.
 fn read_eager_family(read: fn(&mut Telnet) -> Result<Vec<u8>, Error>) {
