@@ -105,23 +105,6 @@ pub const ENVIRON_EXTENDED: [&str; 72] = [
 /// Terminal types that name one client exactly (telnetlib3's `PROTOCOL_MATCHED_TERMINALS`).
 const PROTOCOL_MATCHED_TERMINALS: [&str; 1] = ["syncterm"];
 
-/// Terminal types of MUD clients (telnetlib3's `MUD_TERMINALS`), lower case.
-const MUD_TERMINALS: [&str; 13] = [
-    "mudlet",
-    "cmud",
-    "zmud",
-    "mushclient",
-    "atlantis",
-    "tintin++",
-    "tt++",
-    "blowtorch",
-    "mudrammer",
-    "kildclient",
-    "portal",
-    "beip",
-    "savitar",
-];
-
 /// The options a server agrees to let the client perform when it answers WILL; any
 /// other WILL, even to our own DO, telnetlib3's server refuses with DONT and records as
 /// rejected (its `handle_will`).
@@ -209,7 +192,8 @@ fn reported(writer: &TelnetWriter) -> Reported {
 }
 
 fn is_maybe_mud(writer: &TelnetWriter, reported: &Reported) -> bool {
-    let is_mud = |t: &str| MUD_TERMINALS.contains(&t.to_lowercase().as_str());
+    // telnetlib3's `MUD_TERMINALS`, the list the server's opening uses too.
+    let is_mud = |t: &str| telnetlib3::proto::MUD_CLIENTS.contains(&t.to_lowercase().as_str());
     if reported.term.as_deref().is_some_and(is_mud)
         || reported.terminal_types.iter().take(3).any(|t| is_mud(t))
     {
