@@ -15,7 +15,7 @@ use telnetlib3::{create_server, open_connection, ClientConfig, Server};
 use tokio::process::Command;
 use tokio::time::timeout;
 
-use super::{local_server_config, port_of, ChildServer, Python, HOST};
+use super::{local_server_config, port_of, python_elapsed, ChildServer, Python, HOST};
 
 /// What ends the output: a router's prompt.
 pub(crate) const PROMPT: &[u8] = b"router# ";
@@ -223,24 +223,7 @@ async fn python_samples(
             limit.as_secs_f64() * 1e9 / (size * runs) as f64
         )
     })??;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
-        bail!(
-            "Python failed ({}): {}",
-            output.status,
-            last.unwrap_or("").trim()
-        );
-    }
-    let samples: Vec<f64> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| line.strip_prefix("elapsed="))
-        .map(|v| v.trim().parse::<f64>().map(|s| s * 1e9 / size as f64))
-        .collect::<Result<_, _>>()?;
-    if samples.len() != runs {
-        bail!("Python reported {} of {runs} runs", samples.len());
-    }
-    Ok(samples)
+    python_elapsed(&output, runs, |secs| secs * 1e9 / size as f64)
 }
 
 /// Python telnetlib3 5.0.1's client: `readuntil_pattern` after `go SIZE`.

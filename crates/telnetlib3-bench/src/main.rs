@@ -702,6 +702,21 @@ async fn bulk_python_with(
     let output = timeout(sizes.python_timeout, command.output())
         .await
         .map_err(|_| anyhow!("Python took longer than {:?}", sizes.python_timeout))??;
+    let samples = python_elapsed(&output, sizes.runs, |secs| total as f64 / secs / 1e6)?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if compression && stdout.lines().filter(|l| *l == "mccp2=True").count() != sizes.runs {
+        bail!("MCCP2 was not on in every Python run: {stdout}");
+    }
+    Ok(samples)
+}
+
+/// The `elapsed=SECONDS` lines a successful Python run printed, each mapped to a figure
+/// by `figure`; an error names Python's last line of stderr, or the runs missing.
+pub(crate) fn python_elapsed(
+    output: &std::process::Output,
+    runs: usize,
+    figure: impl Fn(f64) -> f64,
+) -> Result<Vec<f64>> {
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let last = stderr.lines().rev().find(|l| !l.trim().is_empty());
@@ -714,14 +729,10 @@ async fn bulk_python_with(
     let samples: Vec<f64> = String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| line.strip_prefix("elapsed="))
-        .map(|secs| secs.trim().parse::<f64>().map(|s| total as f64 / s / 1e6))
+        .map(|secs| secs.trim().parse::<f64>().map(&figure))
         .collect::<Result<_, _>>()?;
-    if samples.len() != sizes.runs {
-        bail!("Python reported {} of {} runs", samples.len(), sizes.runs);
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if compression && stdout.lines().filter(|l| *l == "mccp2=True").count() != sizes.runs {
-        bail!("MCCP2 was not on in every Python run: {stdout}");
+    if samples.len() != runs {
+        bail!("Python reported {} of {runs} runs", samples.len());
     }
     Ok(samples)
 }
