@@ -659,3 +659,52 @@ async fn an_idle_client_ends_its_mccp3_stream_and_the_server_reads_the_new_one()
     writer.close().await;
     server.close();
 }
+
+/// A server that, like telnetlib3 5.0.1's, starts decompressing only after the read that
+/// holds `IAC SB MCCP3 IAC SE`: our client's first compressed bytes must not come with
+/// the SB. A request in the same read as the offer makes the client answer at once (in
+/// its new stream); that answer is held, and the server's WONT MCCP3 (telnetlib3's
+/// answer to our DO) lets it go: the stream holds the answer and our DONT, then ends.
+#[tokio::test]
+async fn our_first_mccp3_bytes_wait_until_the_server_has_read_the_start() {
+    const START: [u8; 5] = [IAC, SB, MCCP3, IAC, SE];
+    let (listener, port) = scripted_server().await;
+    let script = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream
+            .write_all(&[IAC, WILL, MCCP3, IAC, DO, 24])
+            .await
+            .unwrap();
+        let sent = tokio::time::Instant::now();
+        let first = read_until(&mut stream, &START).await;
+        // Without the wait the answer is in the same write as the SB, so in this read.
+        // A test machine too busy to read within the wait proves nothing either way.
+        if sent.elapsed() < Duration::from_millis(150) {
+            assert_eq!(first, [IAC, DO, MCCP3, IAC, SB, MCCP3, IAC, SE]);
+        }
+        stream.write_all(&[IAC, WONT, MCCP3]).await.unwrap();
+        let mut rest = first[first.len().min(8)..].to_vec();
+        let mut buf = [0; 4096];
+        loop {
+            let n = timeout(PATIENCE, stream.read(&mut buf))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(n > 0, "EOF; got {rest:?}");
+            rest.extend_from_slice(&buf[..n]);
+            if let Ok(result) = std::panic::catch_unwind(|| inflate(&rest)) {
+                if result.2 {
+                    return (rest, result);
+                }
+            }
+        }
+    });
+    let (_reader, writer) = open_connection("127.0.0.1", port, quick_client())
+        .await
+        .unwrap();
+    let (wire, (content, used, _)) = timeout(PATIENCE, script).await.unwrap().unwrap();
+    // WILL TTYPE, then DONT MCCP3 (the answer to the WONT) ends the stream.
+    assert_eq!(content, [IAC, WILL, 24, IAC, DONT, MCCP3], "{wire:?}");
+    assert_eq!(used, wire.len(), "plain bytes after the end: {wire:?}");
+    assert!(!writer.with_session(|s| s.compressing()));
+}

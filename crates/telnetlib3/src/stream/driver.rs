@@ -288,6 +288,16 @@ const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 /// held, about 3% of the work of a loop of small writes.
 const OUTPUT_SHRINK_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
+/// How long a client holds its first MCCP3-compressed bytes after the `IAC SB MCCP3
+/// IAC SE` that starts the stream, unless the server stops the stream first. Why: a
+/// server that starts decompressing only after the read that held the SB, as telnetlib3
+/// 5.0.1's does (`server_base.data_received`), takes compressed bytes that arrive in that
+/// same read for plain Telnet and loses the stream; on a busy machine our next write can
+/// join the SB in its socket buffer before it reads. The SB goes out at once; the
+/// compressed bytes in a later write. telnetlib3's server answers our DO MCCP3 with WONT
+/// MCCP3 from the read that holds the SB, so that answer ends the wait early.
+const MCCP3_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
+
 thread_local! {
     /// The buffer socket reads land in: one per thread, not one per connection, since
     /// what is read is parsed into the connection's input buffer at once (an idle
@@ -642,6 +652,11 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     // When to finish our compressed stream and free its compressor, once the output is
     // idle (see `Settings::compression_idle_release`).
     let mut release_at: Option<Instant> = None;
+    // A client's first MCCP3-compressed bytes wait in `out` from this offset on until
+    // then (see MCCP3_SETTLE); only the connection's first stream waits (a stream
+    // started again after an idle release goes at once).
+    let mut settle: Option<(usize, Instant)> = None;
+    let mut settled = false;
     // Output writers queued, taken for the recording (reused).
     let mut recorded: Vec<u8> = Vec::new();
     // What parsing noted for the recording, taken with it (reused).
@@ -657,6 +672,8 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 out.clear();
                 out_compressed = false;
                 pos = 0;
+                // Still settling: the next output (compressed) waits from its start.
+                settle = settle.map(|(_, until)| (0, until));
             }
             shared.in_flight = out.len() - pos;
             let waiting = !backlog.is_empty() || !zlib.inflated.is_empty() || zlib.inflate_more;
@@ -717,6 +734,18 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     // a byte inside the stream has no place of its own on the wire.
                     let switches = session.compression_switches().to_vec();
                     let _ = session.poll_transmit(&mut plain);
+                    if let Some(start) = switches.first() {
+                        // The batch starts plain, so the first switch, a start, is at the
+                        // same offset in `out`.
+                        if start.compress
+                            && !compressed
+                            && !settled
+                            && session.role() == Role::Client
+                        {
+                            settle = Some((start.offset, Instant::now() + MCCP3_SETTLE));
+                            settled = true;
+                        }
+                    }
                     zlib.compress_batch(&plain, compressed, &switches, &mut out);
                     out_compressed = true;
                     plain.clear();
@@ -735,6 +764,11 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             // With nothing to write, the driver waits only for a wake-up: a writer must
             // give one. Otherwise it comes back by itself once the socket took the bytes.
             shared.driver_idle = out.is_empty();
+            if settle.is_some() && !shared.session.compressing() {
+                // The server stopped our stream (telnetlib3's WONT MCCP3): it has read
+                // the SB, so what follows can go.
+                settle = None;
+            }
             grown |= out.capacity() > RETAINED_OUTPUT_CAPACITY;
             shrink_at = match (shared.driver_idle && grown, shrink_at) {
                 (true, Some(at)) => Some(at),
@@ -826,8 +860,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             Some(at) if at > pos => at,
             _ => out.len(),
         };
+        let write_end = settle.map_or(write_end, |(at, _)| write_end.min(at));
         tokio::select! {
-            written = send_some(&mut wr, &out[pos..write_end], urgent_now), if pos < out.len() => {
+            written = send_some(&mut wr, &out[pos..write_end], urgent_now), if pos < write_end => {
                 let n = written?;
                 if n == 0 {
                     return Err(io::ErrorKind::WriteZero.into());
@@ -882,6 +917,10 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 if shared.session.output_len() == 0 && shared.session.suspend_output_compression() {
                     debug!(peer = %inner.settings.peer, "MCCP: output idle, compressed stream ended");
                 }
+            }
+            () = tokio::time::sleep_until(settle.map_or_else(Instant::now, |(_, until)| until)),
+                if settle.is_some() => {
+                settle = None;
             }
             () = tokio::time::sleep_until(close_deadline.unwrap_or_else(Instant::now)),
                 if close_deadline.is_some() => {}
