@@ -69,6 +69,10 @@ fn echo_bytes(input: &[u8]) -> Vec<u8> {
     echo
 }
 
+/// The most keyboard input held while the server does not take it (a paste); then
+/// standard input is not read until it drains.
+const UNSENT_MAX: usize = 64 * 1024;
+
 /// Signals that end an interactive session (the terminal is restored on the way out).
 struct Signals {
     interrupt: tokio::signal::unix::Signal,
@@ -175,8 +179,28 @@ pub async fn interactive(
     send_window_size(writer);
     let mut mode = writer.with_session(|s| decide_mode(s, interaction.forced));
     terminal.set(mode.terminal).map_err(PumpError::Terminal)?;
+    // Keyboard input encoded and not yet taken by the writer, and whether a LINEMODE EOF
+    // key follows it: sent as the connection takes it, while the server's output is
+    // still read and signals and the escape key still handled (a paste to a server that
+    // does not read must not wedge the session). Up to UNSENT_MAX of it, then no more
+    // keyboard input is read until it shrinks.
+    let mut unsent: Vec<u8> = Vec::new();
+    let mut eof_after = false;
     let ending = loop {
         let ending = tokio::select! {
+            taken = std::future::poll_fn(|cx| writer.poll_write_complete(cx, &unsent)),
+                if !unsent.is_empty() => {
+                unsent.drain(..taken?);
+                if unsent.is_empty() {
+                    if unsent.capacity() > READ_SIZE {
+                        unsent = Vec::new();
+                    }
+                    if std::mem::take(&mut eof_after) {
+                        writer.send_command(Command::Eof);
+                    }
+                }
+                None
+            }
             read = reader.read(READ_SIZE) => {
                 let data = read?;
                 if data.is_empty() {
@@ -189,7 +213,7 @@ pub async fn interactive(
                 }
                 None
             }
-            chunk = input.recv(), if input_open => match chunk {
+            chunk = input.recv(), if input_open && unsent.len() < UNSENT_MAX && !eof_after => match chunk {
                 Some(data) => {
                     // An option change ready at the same moment applies to this input.
                     follow(writer, terminal, interaction.forced, &mut mode)?;
@@ -226,13 +250,14 @@ pub async fn interactive(
                     // it goes as LF (a CR LF is a second, empty line to inetutils
                     // `telnetd -l`, which passes binary input to its pty as it is).
                     // Enter in raw mode is CR: CR NUL outside BINARY, CR alone in it.
-                    let data = encode.process(data, client_binary(writer));
                     // What the keyboard gave is complete: a CR that ends it goes out
                     // with its NUL in the same write (busybox telnetd drops the NUL only
                     // when both come in one read).
-                    writer.write_complete(&data).await?;
-                    if eof {
+                    unsent.extend_from_slice(&encode.process(data, client_binary(writer)));
+                    if unsent.is_empty() && eof {
                         writer.send_command(Command::Eof);
+                    } else {
+                        eof_after = eof;
                     }
                     None
                 }
@@ -242,8 +267,8 @@ pub async fn interactive(
                     None
                 }
             },
-            () = tokio::time::sleep(retro::esc_delay()), if encode.pending_keys() => {
-                writer.write_complete(&encode.flush_keys()).await?;
+            () = tokio::time::sleep(retro::esc_delay()), if encode.pending_keys() && !eof_after => {
+                unsent.extend_from_slice(&encode.flush_keys());
                 None
             }
             () = changes.notified() => None,

@@ -988,3 +988,59 @@ fn a_typescript_that_cannot_be_opened_says_why() {
         );
     }
 }
+
+/// A paste larger than everything between the client and a server that does not read
+/// does not wedge the session: the server's output still shows, and signals are still
+/// handled (SIGTERM restores the terminal and exits 143). (The escape key typed after
+/// the paste waits behind it in the terminal's input, as in BSD telnet.)
+#[test]
+fn a_paste_to_a_server_that_does_not_read_does_not_wedge_the_session() {
+    use socket2::{Domain, Socket, Type};
+    // The server's receive buffer as small as the kernel allows: the paste fills it.
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let address: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&address.into()).unwrap();
+    socket.listen(1).unwrap();
+    let listener: TcpListener = socket.into();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let server = thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        // WILL ECHO, WILL SGA: the client's terminal goes raw, so nothing typed shows.
+        stream
+            .write_all(b"\xff\xfb\x01\xff\xfb\x03hello\r\n")
+            .unwrap();
+        // Never read: write once the paste is in, then hold the connection.
+        wait.recv_timeout(PATIENCE).unwrap();
+        stream.write_all(b"still here\r\n").unwrap();
+        let _ = wait.recv_timeout(PATIENCE);
+    });
+    let (tmux, scratch) = client_in_tmux(&["127.0.0.1", &port, "--connect-maxwait", "0.2"]);
+    tmux.wait_for("hello");
+    wait_for_stty(&tmux, &["-icanon", "-echo"]);
+    // 8 MiB of lines: more than the socket buffers, the client's queue and its pending
+    // keyboard input together.
+    let paste = scratch.path("paste");
+    fs::write(&paste, format!("{}\n", "x".repeat(63)).repeat(128 * 1024)).unwrap();
+    for args in [
+        vec!["load-buffer", paste.to_str().unwrap()],
+        vec!["paste-buffer", "-t", "t"],
+    ] {
+        assert!(tmux.command().args(args).status().unwrap().success());
+    }
+    // Let the paste fill every buffer on the way (nothing shows when it has).
+    thread::sleep(Duration::from_secs(1));
+    go.send(()).unwrap();
+    tmux.wait_for("still here");
+    let pid = scratch.wait_for("pid");
+    let status = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(scratch.wait_for("status"), "143\n");
+    assert_restored(&scratch);
+    let _ = go.send(());
+    server.join().unwrap();
+}

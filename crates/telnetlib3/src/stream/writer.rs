@@ -86,6 +86,25 @@ impl TelnetWriter {
         self.queue(data, true)
     }
 
+    /// Queue what fits of `data` now, as [`TelnetWriter::write_complete`] would: ready
+    /// with how many bytes were taken (0 only for empty `data`), or pending, with the
+    /// waker kept, while the queued output is too high. Each poll takes a prefix or
+    /// nothing, so a caller that also waits on other things (a terminal client reading
+    /// the server while the server does not read its paste) keeps track exactly of what
+    /// is still to send. The end of `data` is the end of the input only when all of it
+    /// is taken.
+    ///
+    /// # Errors
+    ///
+    /// As for [`TelnetWriter::write`].
+    pub fn poll_write_complete(
+        &self,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<Result<usize, Error>> {
+        self.poll_queue(cx, data, true)
+    }
+
     /// One future for the whole call, whose every poll queues as much of `data` as the
     /// high-water mark lets it under one lock: a small write is one lock and no wake-up
     /// of the driver unless it is idle. A plain struct, not an async fn: the state
