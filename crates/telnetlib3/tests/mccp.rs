@@ -708,3 +708,40 @@ async fn our_first_mccp3_bytes_wait_until_the_server_has_read_the_start() {
     assert_eq!(used, wire.len(), "plain bytes after the end: {wire:?}");
     assert!(!writer.with_session(|s| s.compressing()));
 }
+
+/// write_eof while our MCCP2 stream runs: the stream is finished (Z_FINISH) before the
+/// FIN, so the peer reads a whole stream, then end of file.
+#[tokio::test]
+async fn a_half_close_finishes_the_compressed_stream_before_the_fin() {
+    let mut config = local();
+    config.compression = Some(true);
+    config.connect_maxwait = Duration::from_millis(100);
+    let server = create_server(config, |_reader, mut writer| async move {
+        wait_until(&writer, "MCCP2 on", |w| w.with_session(|s| s.compressing())).await;
+        writer.write(b"bye\r\n").await.unwrap();
+        writer.write_eof().await.unwrap();
+        std::future::pending::<()>().await;
+    })
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    stream.write_all(&[IAC, WILL, 24]).await.unwrap();
+    read_until(&mut stream, &[IAC, WILL, MCCP2]).await;
+    stream.write_all(&[IAC, DO, MCCP2]).await.unwrap();
+    let mut wire = Vec::new();
+    timeout(PATIENCE, stream.read_to_end(&mut wire))
+        .await
+        .unwrap()
+        .unwrap();
+    let at = wire
+        .windows(5)
+        .position(|w| w == [IAC, SB, MCCP2, IAC, SE])
+        .expect("no SB MCCP2")
+        + 5;
+    let (content, used, finished) = inflate(&wire[at..]);
+    assert!(finished, "the stream was not finished: {wire:?}");
+    assert_eq!(at + used, wire.len(), "bytes after the stream's end");
+    assert!(content.ends_with(b"bye\r\n"), "{content:?}");
+}

@@ -722,7 +722,14 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 out.clear();
                 urgent_at = None;
             } else if out.is_empty() {
+                let ending = shared.output_end == OutputEnd::Requested || shared.closing();
                 let session = &mut shared.session;
+                // Our output ends (write_eof, close): a running zlib stream is finished
+                // (Z_FINISH) so that the peer reads a whole stream before end of file
+                // (MCCP2: "terminate compression ... by sending an orderly stream end").
+                if ending && session.compressing() && session.end_output_compression() {
+                    debug!(peer = %inner.settings.peer, "MCCP: output ends, compressed stream finished");
+                }
                 // A stream finished for idleness starts again before the next output
                 // (a new `IAC SB MCCP2 IAC SE`, then a new zlib stream).
                 if session.output_compression_suspended() && session.resume_output_compression() {
