@@ -345,7 +345,7 @@ async fn the_python_client_reads_across_a_restarted_mccp2_stream() {
     config.compression_idle_release = Some(Duration::from_millis(300));
     let (report, starts) = tokio::sync::oneshot::channel();
     let report = std::sync::Mutex::new(Some(report));
-    let server = create_server(config, move |reader, mut writer| {
+    let server = create_server(config, move |mut reader, mut writer| {
         let report = report.lock().unwrap().take();
         async move {
             let mut starts = 0;
@@ -375,8 +375,13 @@ async fn the_python_client_reads_across_a_restarted_mccp2_stream() {
             if let Some(report) = report {
                 let _ = report.send(starts);
             }
-            // The shell ends: the connection closes, and the client with it.
-            drop(reader);
+            // The client closes once it has read both lines (closing first would
+            // finish our stream before it looks at its state).
+            while let Ok(Ok(data)) = timeout(PATIENCE, reader.read(4096)).await {
+                if data.is_empty() {
+                    break;
+                }
+            }
         }
     })
     .await

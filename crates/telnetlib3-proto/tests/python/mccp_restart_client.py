@@ -23,9 +23,8 @@ async def main(port: int) -> None:
                 break
             text += chunk
     print(f"text={text!r} mccp2={writer.mccp2_active}", flush=True)
-    # Held open until the server closes: it looks at its side of the stream first.
-    while await asyncio.wait_for(reader.read(65536), 5):
-        pass
+    # We close: the server finishes its stream when it closes, which would end MCCP2
+    # here before the print if it closed first.
     writer.close()
 
 
