@@ -142,3 +142,30 @@ async fn a_header_that_does_not_come_closes_the_connection() {
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert_eq!(server.connection_count(), 0);
 }
+
+/// A connection still waiting for its header when the server closes is dropped then,
+/// not when its header timeout (a minute here) runs out.
+#[tokio::test]
+async fn close_drops_a_connection_still_waiting_for_its_header() {
+    let (server, port) = server(Duration::from_secs(60)).await;
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    // The server has taken the connection (a header on another one is served first).
+    let mut probe = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    probe
+        .write_all(b"PROXY TCP4 127.0.0.9 127.0.0.1 4000 23\r\n")
+        .await
+        .unwrap();
+    let mut greeting = Vec::new();
+    let mut buf = [0; 256];
+    while !greeting.ends_with(b"\r\n") {
+        let n = timeout(PATIENCE, probe.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0);
+        greeting.extend_from_slice(&buf[..n]);
+    }
+    server.close();
+    assert_eq!(read_to_close(&mut stream).await, b"");
+    timeout(PATIENCE, server.wait_closed()).await.unwrap();
+}

@@ -550,7 +550,16 @@ async fn accept<F, Fut>(
                 );
                 tokio::spawn(async move {
                     if let Some(proxy) = &config.proxy_protocol {
-                        match proxy::accept(&mut socket, peer, proxy).await {
+                        // Not registered yet: a header still awaited is abandoned as soon
+                        // as the server is told to stop (close, shutdown, drain).
+                        let header = tokio::select! {
+                            header = proxy::accept(&mut socket, peer, proxy) => header,
+                            () = registry.stopped() => {
+                                debug!(proxy = %peer, "PROXY header abandoned: the server is stopping");
+                                return;
+                            }
+                        };
+                        match header {
                             Ok(client) => {
                                 debug!(%client, proxy = %peer, "PROXY header");
                                 peer = client;
