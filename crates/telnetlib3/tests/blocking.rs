@@ -159,3 +159,53 @@ fn the_blocking_client_has_the_async_clients_reads_waits_and_state() {
     conn.close();
     runtime.block_on(async { server.shutdown(Duration::from_secs(5)).await });
 }
+
+/// The text methods: UTF-8 by default (invalid bytes replaced), another encoding when
+/// set, each read decoding across chunk boundaries; text writes encoded.
+#[test]
+fn blocking_text_reads_and_writes_in_utf8_and_in_a_chosen_encoding() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = runtime.block_on(async {
+        let mut config = ServerConfig::default();
+        config.host = "127.0.0.1".into();
+        config.port = 0;
+        create_server(config, |mut reader, mut writer| async move {
+            // "Grüße ✓" split inside its multi-byte characters, a bad byte, a prompt.
+            for part in [
+                &b"Gr\xc3"[..],
+                b"\xbc\xc3\x9fe \xe2\x9c",
+                b"\x93\r\n\xffok> ",
+            ] {
+                let _ = writer.write(part).await;
+                let _ = writer.flush().await;
+            }
+            // The client's answer in Latin-1, echoed back as bytes.
+            if let Ok(line) = reader.read_line().await {
+                let _ = writer.write(&line).await;
+            }
+            let _ = reader.read(1).await;
+        })
+        .await
+        .unwrap()
+    });
+    let port = server.local_addrs()[0].port();
+
+    let wait = Some(Duration::from_secs(10));
+    let mut conn = TelnetConnection::connect("127.0.0.1", port, ClientConfig::default()).unwrap();
+    assert_eq!(conn.read_text_line(wait).unwrap(), "Grüße ✓\r\n");
+    let prompt = regex::Regex::new(r"ok> $").unwrap();
+    let found = conn.expect_text(&[prompt], wait).unwrap();
+    assert_eq!((found.index, found.before.as_str()), (0, "\u{fffd}"));
+    assert_eq!(found.matched, "ok> ");
+    let latin1 = telnetlib3::text::Encoding::from_name("latin-1").unwrap();
+    conn.set_encoding(&latin1, telnetlib3::text::ErrorMode::Strict)
+        .unwrap();
+    conn.write_text("Grüße\r\n").unwrap();
+    assert_eq!(conn.read_text_line(wait).unwrap(), "Grüße\r\n");
+    let unmappable = conn.write_text("✓");
+    assert!(matches!(unmappable, Err(Error::Text(_))), "{unmappable:?}");
+    let silent = conn.read_text(10, Some(Duration::from_millis(200)));
+    assert!(matches!(silent, Err(Error::TimedOut)), "{silent:?}");
+    conn.close();
+    runtime.block_on(async { server.shutdown(Duration::from_secs(5)).await });
+}

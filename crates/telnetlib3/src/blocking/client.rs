@@ -10,7 +10,11 @@ use regex::bytes::Regex;
 use telnetlib3_proto::{Mode, Session, TelnetOption};
 use tokio::runtime::Runtime;
 
-use crate::{open_connection, ClientConfig, Error, Found, OptionWait, TelnetReader, TelnetWriter};
+use crate::stream::TextDecoding;
+use crate::text::{Encoding, ErrorMode, TextEncoder};
+use crate::{
+    open_connection, ClientConfig, Error, Found, OptionWait, TelnetReader, TelnetWriter, TextFound,
+};
 
 /// The most bytes one [`TelnetConnection::read_some`] returns: all that is buffered, up
 /// to the reader's limit.
@@ -40,6 +44,9 @@ pub struct TelnetConnection {
     // The handles are declared first: they are dropped before the runtime.
     reader: TelnetReader,
     writer: TelnetWriter,
+    /// The text methods' decoding and encoding, made by the first of them (UTF-8) or by
+    /// [`TelnetConnection::set_encoding`].
+    text: Option<TextCodec>,
     /// Shared with the server's other connections for a server's connection.
     runtime: Arc<Runtime>,
 }
@@ -79,8 +86,113 @@ impl TelnetConnection {
         Self {
             reader,
             writer,
+            text: None,
             runtime,
         }
+    }
+
+    /// Decode the text reads and encode the text writes with `encoding` from now on,
+    /// bad bytes and unmappable characters handled as `mode` says (telnetlib3's `sync`
+    /// connection takes `encoding` and `encoding_errors`). Without it the text methods
+    /// use UTF-8, replacing what is invalid, as telnetlib3's default `encoding='utf8'`.
+    /// Text decoded and not yet returned by a text read is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Text`] when `encoding` cannot be written (UTF-16).
+    pub fn set_encoding(&mut self, encoding: &Encoding, mode: ErrorMode) -> Result<(), Error> {
+        self.text = Some(TextCodec {
+            encoder: encoding.encoder(mode)?,
+            decoding: TextDecoding::new(encoding.clone(), mode),
+            buffer: Vec::new(),
+        });
+        Ok(())
+    }
+
+    /// The codec of the text methods, UTF-8 unless [`TelnetConnection::set_encoding`]
+    /// chose one.
+    fn text(&mut self) -> Result<&mut TextCodec, Error> {
+        if self.text.is_none() {
+            let utf8 = Encoding::from_name("utf-8")?;
+            self.set_encoding(&utf8, ErrorMode::Replace)?;
+        }
+        Ok(self.text.as_mut().expect("set above"))
+    }
+
+    /// Text decoded from up to `max` bytes, as [`crate::TextReader::read`]; waits for at
+    /// least one character. Empty means end of file. A text read keeps what it decoded
+    /// beyond what it returns for the next text read: a byte read after it does not see
+    /// that.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimedOut`] when nothing came within `wait`; [`Error::Text`] for invalid
+    /// input with [`ErrorMode::Strict`].
+    pub fn read_text(&mut self, max: usize, wait: Option<Duration>) -> Result<String, Error> {
+        self.text()?;
+        let (reader, codec) = (&mut self.reader, self.text.as_mut().expect("made"));
+        within(&self.runtime, wait, codec.decoding.read(reader, max))
+    }
+
+    /// A line, decoded, as [`crate::TextReader::read_line`]; empty at end of file.
+    ///
+    /// # Errors
+    ///
+    /// As [`TelnetConnection::read_text`].
+    pub fn read_text_line(&mut self, wait: Option<Duration>) -> Result<String, Error> {
+        self.text()?;
+        let (reader, codec) = (&mut self.reader, self.text.as_mut().expect("made"));
+        within(&self.runtime, wait, codec.decoding.read_line(reader))
+    }
+
+    /// Text up to and including the first match of `pattern`, as
+    /// [`crate::TextReader::read_until_pattern`] (linear in the data).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::TimedOut`] when nothing matched within `wait` (what came stays unread),
+    /// [`Error::Incomplete`] at end of input, [`Error::LimitOverrun`], [`Error::Text`].
+    pub fn read_text_until_pattern(
+        &mut self,
+        pattern: &regex::Regex,
+        wait: Option<Duration>,
+    ) -> Result<String, Error> {
+        let found = self.expect_text(std::slice::from_ref(pattern), wait)?;
+        Ok(found.before + &found.matched)
+    }
+
+    /// The first of `patterns` to match in the decoded text, with the match and the
+    /// text before it, as [`crate::TextReader::expect`].
+    ///
+    /// # Errors
+    ///
+    /// As [`TelnetConnection::read_text_until_pattern`].
+    pub fn expect_text(
+        &mut self,
+        patterns: &[regex::Regex],
+        wait: Option<Duration>,
+    ) -> Result<TextFound, Error> {
+        self.text()?;
+        let (reader, codec) = (&mut self.reader, self.text.as_mut().expect("made"));
+        within(&self.runtime, wait, codec.decoding.expect(reader, patterns))
+    }
+
+    /// Encode `text` and send it, waiting until it is written to the socket.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Text`] for an unmappable character with [`ErrorMode::Strict`] (nothing
+    /// is sent then); [`Error::Closed`] if the connection has ended.
+    pub fn write_text(&mut self, text: &str) -> Result<(), Error> {
+        let codec = self.text()?;
+        codec.buffer.clear();
+        codec.encoder.encode(text, &mut codec.buffer)?;
+        let encoded = std::mem::take(&mut codec.buffer);
+        let written = self.write(&encoded);
+        if let Some(codec) = &mut self.text {
+            codec.buffer = encoded;
+        }
+        written
     }
 
     /// Up to `max` bytes; waits for at least one. An empty result means end of file.
@@ -315,6 +427,14 @@ impl Drop for TelnetConnection {
             self.shut();
         }
     }
+}
+
+/// The text methods' state: decoding of what is read, encoding of what is written.
+struct TextCodec {
+    decoding: TextDecoding,
+    encoder: TextEncoder,
+    /// Encoded text (reused).
+    buffer: Vec<u8>,
 }
 
 /// Run `future` on `runtime`, giving up after `wait` if one is given.

@@ -36,6 +36,7 @@ pub(crate) use driver::{AnyStream, Transport};
 pub use expect::{Found, TextFound, PATTERN_LOOKBACK};
 pub use mccp::{MCCP_COMPRESSOR_BYTES, MCCP_DECOMPRESSOR_BYTES, MCCP_IDLE_RELEASE};
 pub use reader::{PeerCommands, TelnetReader};
+pub(crate) use text::TextDecoding;
 pub use text::{negotiated_encoding, TextReader, TextWriter};
 pub use writer::{writer_repr, OptionWait, TelnetWriter};
 

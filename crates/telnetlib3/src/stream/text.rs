@@ -13,33 +13,39 @@ use crate::Error;
 /// The text flavour of [`TelnetReader`]: decodes with an [`Encoding`] as data arrives.
 pub struct TextReader {
     reader: TelnetReader,
+    text: TextDecoding,
+}
+
+/// Decoding of a reader's bytes into text, with the text decoded and not yet returned:
+/// [`TextReader`]'s state, apart from the reader, so that the blocking connection can
+/// read text from the reader it owns.
+pub(crate) struct TextDecoding {
     decoder: TextDecoder,
     encoding: Encoding,
     pending: String,
 }
 
-impl TextReader {
-    /// Decode `reader`'s data with `encoding`, handling bad bytes as `mode` says.
-    #[must_use]
-    pub fn new(reader: TelnetReader, encoding: Encoding, mode: ErrorMode) -> Self {
+impl TextDecoding {
+    pub(crate) fn new(encoding: Encoding, mode: ErrorMode) -> Self {
         Self {
             decoder: encoding.decoder(mode),
             encoding,
-            reader,
             pending: String::new(),
         }
     }
 
-    /// Text decoded from up to `max` bytes; waits for at least one character. Empty
-    /// means end of file.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Text`] for invalid input in strict mode (the valid text around it is kept
-    /// for the next read).
-    pub async fn read(&mut self, max: usize) -> Result<String, Error> {
+    pub(crate) fn encoding(&self) -> &Encoding {
+        &self.encoding
+    }
+
+    /// [`TextReader::read`] from `reader`.
+    pub(crate) async fn read(
+        &mut self,
+        reader: &mut TelnetReader,
+        max: usize,
+    ) -> Result<String, Error> {
         while self.pending.is_empty() {
-            let bytes = self.reader.read(max).await?;
+            let bytes = reader.read(max).await?;
             let last = bytes.is_empty();
             self.decoder.decode(&bytes, last, &mut self.pending)?;
             if last {
@@ -49,40 +55,21 @@ impl TextReader {
         Ok(std::mem::take(&mut self.pending))
     }
 
-    /// A line, ended as [`TelnetReader::read_line`] ends it, decoded.
-    ///
-    /// # Errors
-    ///
-    /// As [`TextReader::read`].
-    pub async fn read_line(&mut self) -> Result<String, Error> {
+    /// [`TextReader::read_line`] from `reader`.
+    pub(crate) async fn read_line(&mut self, reader: &mut TelnetReader) -> Result<String, Error> {
         let mut line = std::mem::take(&mut self.pending);
-        let bytes = self.reader.read_line().await?;
+        let bytes = reader.read_line().await?;
         self.decoder.decode(&bytes, bytes.is_empty(), &mut line)?;
         Ok(line)
     }
 
-    /// Text up to and including the first match of `pattern`, as
-    /// [`TelnetReader::read_until_pattern`] for text: decoded as it arrives and searched
-    /// with the same bounded look-back (linear in the data); cancel-safe.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Incomplete`] (the text left, as UTF-8) when the input ends without a
-    /// match; [`Error::LimitOverrun`] when the reader's limit of decoded text is reached
-    /// without one (the text stays unread); [`Error::Text`] as [`TextReader::read`].
-    pub async fn read_until_pattern(&mut self, pattern: &regex::Regex) -> Result<String, Error> {
-        let found = self.expect(std::slice::from_ref(pattern)).await?;
-        Ok(found.before + &found.matched)
-    }
-
-    /// The first of `patterns` to match (in their order at each arrival, as
-    /// [`TelnetReader::expect`]), with the match and the text before it.
-    ///
-    /// # Errors
-    ///
-    /// As [`TextReader::read_until_pattern`].
-    pub async fn expect(&mut self, patterns: &[regex::Regex]) -> Result<TextFound, Error> {
-        let limit = self.reader.limit();
+    /// [`TextReader::expect`] from `reader`.
+    pub(crate) async fn expect(
+        &mut self,
+        reader: &mut TelnetReader,
+        patterns: &[regex::Regex],
+    ) -> Result<TextFound, Error> {
+        let limit = reader.limit();
         let lookbacks: Vec<usize> = patterns
             .iter()
             .map(|pattern| lookback_of(pattern.as_str(), true))
@@ -111,17 +98,72 @@ impl TextReader {
             }
             // Cancel-safe: `read` takes bytes only when it returns them, and they are
             // decoded into `pending` before the next await.
-            let bytes = self.reader.read(limit).await?;
+            let bytes = reader.read(limit).await?;
             // At the end, the decoder may flush a last character: one more search.
             ended = bytes.is_empty();
             self.decoder.decode(&bytes, ended, &mut self.pending)?;
         }
     }
+}
+
+impl TextReader {
+    /// Decode `reader`'s data with `encoding`, handling bad bytes as `mode` says.
+    #[must_use]
+    pub fn new(reader: TelnetReader, encoding: Encoding, mode: ErrorMode) -> Self {
+        Self {
+            reader,
+            text: TextDecoding::new(encoding, mode),
+        }
+    }
+
+    /// Text decoded from up to `max` bytes; waits for at least one character. Empty
+    /// means end of file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Text`] for invalid input in strict mode (the valid text around it is kept
+    /// for the next read).
+    pub async fn read(&mut self, max: usize) -> Result<String, Error> {
+        self.text.read(&mut self.reader, max).await
+    }
+
+    /// A line, ended as [`TelnetReader::read_line`] ends it, decoded.
+    ///
+    /// # Errors
+    ///
+    /// As [`TextReader::read`].
+    pub async fn read_line(&mut self) -> Result<String, Error> {
+        self.text.read_line(&mut self.reader).await
+    }
+
+    /// Text up to and including the first match of `pattern`, as
+    /// [`TelnetReader::read_until_pattern`] for text: decoded as it arrives and searched
+    /// with the same bounded look-back (linear in the data); cancel-safe.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Incomplete`] (the text left, as UTF-8) when the input ends without a
+    /// match; [`Error::LimitOverrun`] when the reader's limit of decoded text is reached
+    /// without one (the text stays unread); [`Error::Text`] as [`TextReader::read`].
+    pub async fn read_until_pattern(&mut self, pattern: &regex::Regex) -> Result<String, Error> {
+        let found = self.expect(std::slice::from_ref(pattern)).await?;
+        Ok(found.before + &found.matched)
+    }
+
+    /// The first of `patterns` to match (in their order at each arrival, as
+    /// [`TelnetReader::expect`]), with the match and the text before it.
+    ///
+    /// # Errors
+    ///
+    /// As [`TextReader::read_until_pattern`].
+    pub async fn expect(&mut self, patterns: &[regex::Regex]) -> Result<TextFound, Error> {
+        self.text.expect(&mut self.reader, patterns).await
+    }
 
     /// The encoding in use.
     #[must_use]
     pub fn encoding(&self) -> &Encoding {
-        &self.encoding
+        self.text.encoding()
     }
 }
 
@@ -132,7 +174,7 @@ impl fmt::Display for TextReader {
         write!(
             f,
             "<TelnetReaderUnicode encoding='{}' limit={} buflen={} eof={}>",
-            self.encoding.name(),
+            self.text.encoding().name(),
             self.reader.limit(),
             shared.buffered(),
             if shared.eof { "True" } else { "False" }
