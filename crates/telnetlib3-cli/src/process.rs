@@ -7,7 +7,7 @@ use std::process::ExitStatus;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rustix::process::{kill_process_group, Pid, Signal};
+use rustix::process::{kill_process_group, test_kill_process_group, Pid, Signal};
 use tokio::process::Child;
 use tokio::sync::Notify;
 use tracing::debug;
@@ -131,7 +131,14 @@ impl Running {
     /// Reap the program. If it still runs: right away when the client hung up, else
     /// after a short grace (its output ended, so it is on its way out), hang it up, then
     /// SIGKILL its group after [`HANGUP_GRACE`].
+    /// Then the jobs it left behind in its group go too ([`Running::end_group`]).
     pub(crate) async fn finish(&mut self, hung_up: bool) -> Option<ExitStatus> {
+        let status = self.finish_leader(hung_up).await;
+        self.end_group().await;
+        status
+    }
+
+    async fn finish_leader(&mut self, hung_up: bool) -> Option<ExitStatus> {
         if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
             return Some(status);
         }
@@ -142,6 +149,31 @@ impl Running {
         }
         self.hang_up();
         self.reap_hung_up().await
+    }
+
+    /// Once the leader is reaped: the jobs it left running in its group (`cmd &`) are
+    /// hung up, and killed if still there after [`HANGUP_GRACE`], so that no process of
+    /// a connection outlives it. The group's id still names them: Linux gives no new
+    /// process a pid that is the id of a process group with members.
+    async fn end_group(&self) {
+        let Some(pid) = self.pid else {
+            return;
+        };
+        if test_kill_process_group(pid).is_err() {
+            return;
+        }
+        debug!("the program left jobs in its group; hanging them up");
+        let _ = kill_process_group(pid, Signal::HUP);
+        let _ = kill_process_group(pid, Signal::CONT);
+        let deadline = tokio::time::Instant::now() + HANGUP_GRACE;
+        while test_kill_process_group(pid).is_ok() {
+            if tokio::time::Instant::now() >= deadline {
+                debug!("the program's jobs ignored SIGHUP; killing them");
+                let _ = kill_process_group(pid, Signal::KILL);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Once hung up: [`HANGUP_GRACE`] to exit, then SIGKILL to the group; reaps.
@@ -178,6 +210,7 @@ impl Drop for Running {
                     let _count = count;
                     let mut reaper = reaper;
                     reaper.reap_hung_up().await;
+                    reaper.end_group().await;
                 });
             }
             // No runtime to wait on: `reaper` is dropped here, and kills.

@@ -327,3 +327,48 @@ async fn three_wrong_passcodes_close_the_connection() {
         "Telnet Relay shell ready.\r\n\r\nPasscode: \r\nPasscode: \r\nPasscode: \r\n"
     );
 }
+
+/// A job the program leaves running in the background (`cmd &`) ends with the
+/// connection: the server hangs up the program's process group once the program is gone.
+#[test]
+fn a_background_job_of_the_program_ends_with_the_connection() {
+    let pid_file = std::env::temp_dir().join(format!("telnetlib3-bgjob-{}", std::process::id()));
+    let script = format!(
+        "sleep 300 & echo $! > {}; echo ready",
+        pid_file.to_string_lossy()
+    );
+    let (_server, port) = start_server(&[
+        "--connect-maxwait",
+        "0.2",
+        "--shell",
+        "/bin/sh",
+        "--",
+        "-c",
+        &script,
+    ]);
+    let mut client = client_with_echo(port);
+    client.read_until(b"ready\r\n");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let _ = std::fs::remove_file(&pid_file);
+    let proc_dir = std::path::PathBuf::from(format!("/proc/{}", pid.trim()));
+    assert!(proc_dir.exists(), "the job did not start");
+    // The program is done: the connection ends, and the job with it.
+    client.expect_close();
+    // Gone, or a zombie left for whoever reaps orphans here.
+    let alive = || {
+        std::fs::read_to_string(proc_dir.join("stat")).is_ok_and(|stat| {
+            stat.rsplit(')')
+                .next()
+                .is_some_and(|rest| !rest.starts_with(" Z"))
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the background job {} outlived the connection",
+            pid.trim()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
