@@ -745,3 +745,45 @@ async fn a_half_close_finishes_the_compressed_stream_before_the_fin() {
     assert_eq!(at + used, wire.len(), "bytes after the stream's end");
     assert!(content.ends_with(b"bye\r\n"), "{content:?}");
 }
+
+/// telnetlib3 5.0.1's client sends its answers to the rest of the read that held our
+/// WILL MCCP3 plain, after its `IAC SB MCCP3 IAC SE` and before its zlib stream: whole
+/// commands there are taken as plain (a zlib stream cannot begin with IAC), here split
+/// across two writes inside a subnegotiation, and the stream after them is read.
+#[tokio::test]
+async fn plain_commands_between_the_mccp3_start_and_the_stream_are_taken() {
+    let mut config = local();
+    config.compression = Some(true);
+    config.connect_maxwait = Duration::from_millis(100);
+    let (report, reported) = tokio::sync::oneshot::channel();
+    let report = Mutex::new(Some(report));
+    let server = create_server(config, move |mut reader, writer| {
+        let report = report.lock().unwrap().take();
+        async move {
+            let line = timeout(PATIENCE, reader.read_line()).await;
+            let size = writer.window_size();
+            if let Some(report) = report {
+                let _ = report.send((line, size, writer.with_session(|s| s.input_compressed())));
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let mut stream = TcpStream::connect(("127.0.0.1", port(&server)))
+        .await
+        .unwrap();
+    stream.write_all(&[IAC, WILL, 24]).await.unwrap();
+    read_until(&mut stream, &[IAC, WILL, MCCP3]).await;
+    let mut first = vec![IAC, DO, MCCP3, IAC, SB, MCCP3, IAC, SE];
+    // WILL NAWS and its report, plain, cut inside the subnegotiation.
+    first.extend([IAC, WILL, 31, IAC, SB, 31, 0, 132]);
+    stream.write_all(&first).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut second = vec![0, 43, IAC, SE];
+    second.extend(Zlib::new().compress(b"hello\r\n", DeflateFlush::SyncFlush));
+    stream.write_all(&second).await.unwrap();
+    let (line, size, compressed) = timeout(PATIENCE, reported).await.unwrap().unwrap();
+    assert_eq!(line.unwrap().unwrap(), b"hello\r\n");
+    assert_eq!(size, (132, 43));
+    assert!(compressed);
+}

@@ -1008,6 +1008,18 @@ fn pump(inner: &Inner, shared: &mut Shared, zlib: &mut Streams, data: &[u8]) -> 
             if room == 0 || shared.closing() {
                 break;
             }
+            // telnetlib3's client answers plain between its SB MCCP3 and its stream.
+            let plain = zlib.plain_lead(rest);
+            if plain > 0 {
+                let used = take_input(inner, shared, &rest[..plain.min(room)]);
+                zlib.took_plain(&rest[..used]);
+                rest = &rest[used..];
+                if used == 0 {
+                    // The session's output is full: the rest waits.
+                    break;
+                }
+                continue;
+            }
             match zlib.inflate(rest, room) {
                 Inflated::Some { consumed } => {
                     rest = &rest[consumed..];
@@ -1060,7 +1072,7 @@ fn pump(inner: &Inner, shared: &mut Shared, zlib: &mut Streams, data: &[u8]) -> 
         if shared.session.input_compressed() {
             // The session stopped right after the peer's SB MCCP2/MCCP3 ... SE.
             debug!(peer = %inner.settings.peer, "MCCP: the peer's output is compressed from here");
-            zlib.start_inflate();
+            zlib.start_inflate(shared.session.role() == Role::Server);
             continue;
         }
         // All taken, or the session stopped because its output is full.

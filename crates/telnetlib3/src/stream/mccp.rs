@@ -61,6 +61,9 @@ const INFLATE_CHUNK: usize = 16 * 1024;
 pub(super) struct Streams {
     /// Our output's stream, while one runs.
     deflate: Option<Box<Deflate>>,
+    /// At the start of the peer's stream, before its first compressed byte: Telnet
+    /// commands that came plain after the peer's SB (see [`PlainLead`]).
+    lead: Option<PlainLead>,
     /// The peer's stream, while one runs.
     inflate: Option<Box<Inflate>>,
     /// The last inflate filled the room it was given: zlib may hold more output with no
@@ -86,6 +89,57 @@ pub(super) struct Counts {
     pub(super) plain_in: u64,
 }
 
+/// telnetlib3 5.0.1's client starts compressing only after the read that held the
+/// server's `WILL MCCP3`, but sends its `IAC SB MCCP3 IAC SE` while handling that WILL:
+/// its answers to the rest of that read follow the SB plain, and only then its zlib
+/// stream. MCCP3 says everything after the SE is compressed, so those answers would be
+/// a corrupt stream and the session would end. A zlib stream cannot begin with IAC (its
+/// first byte is 0x?8, RFC 1950 CM = 8), so whole Telnet commands (IAC ...) right after
+/// the SB are taken as plain, until the first byte that is not part of one: the stream.
+/// A conforming peer is never affected.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum PlainLead {
+    /// Between commands: an IAC starts one, anything else starts the stream.
+    #[default]
+    Between,
+    /// After IAC.
+    Iac,
+    /// After IAC WILL/WONT/DO/DONT: the option byte ends the command.
+    Verb,
+    /// Inside IAC SB ...
+    Sub,
+    /// Inside a subnegotiation, after IAC.
+    SubIac,
+}
+
+impl PlainLead {
+    /// [`PlainLead::scan`] without moving on.
+    fn clone_scan(self, input: &[u8]) -> usize {
+        let mut copy = self;
+        copy.scan(input)
+    }
+
+    /// How many bytes of `input` belong to plain commands, continuing one the last
+    /// input ended inside.
+    fn scan(&mut self, input: &[u8]) -> usize {
+        const IAC: u8 = 0xff;
+        for (at, &byte) in input.iter().enumerate() {
+            *self = match (*self, byte) {
+                (Self::Between, IAC) => Self::Iac,
+                (Self::Between, _) => return at,
+                // WILL, WONT, DO, DONT
+                (Self::Iac, 0xfb..=0xfe) => Self::Verb,
+                (Self::Iac, 0xfa) => Self::Sub,
+                (Self::Iac | Self::Verb, _) => Self::Between,
+                (Self::Sub, IAC) => Self::SubIac,
+                (Self::Sub, _) | (Self::SubIac, IAC) => Self::Sub,
+                (Self::SubIac, _) => Self::Between,
+            };
+        }
+        input.len()
+    }
+}
+
 /// How one inflate step went.
 pub(super) enum Inflated {
     /// `consumed` bytes of input were taken; the output is in [`Streams::inflated`].
@@ -107,10 +161,33 @@ impl Streams {
         self.deflate.is_some()
     }
 
-    /// The peer's stream starts.
-    pub(super) fn start_inflate(&mut self) {
+    /// The peer's stream starts; `plain_lead`: Telnet commands sent plain before its
+    /// first compressed byte are taken as plain ([`PlainLead`]).
+    pub(super) fn start_inflate(&mut self, plain_lead: bool) {
         self.inflate = Some(Box::new(Inflate::new(true, MAX_WINDOW_BITS)));
         self.inflate_more = false;
+        self.lead = plain_lead.then(PlainLead::default);
+    }
+
+    /// How many bytes at the start of `input` are Telnet commands sent plain before the
+    /// peer's stream really starts. 0 when none: with `input` not empty, its first byte
+    /// is the stream's, and no more are looked for in this stream.
+    pub(super) fn plain_lead(&mut self, input: &[u8]) -> usize {
+        let Some(lead) = self.lead else {
+            return 0;
+        };
+        let plain = lead.clone_scan(input);
+        if plain == 0 && !input.is_empty() {
+            self.lead = None;
+        }
+        plain
+    }
+
+    /// The session took `taken`, a prefix of what [`Streams::plain_lead`] found.
+    pub(super) fn took_plain(&mut self, taken: &[u8]) {
+        if let Some(lead) = &mut self.lead {
+            lead.scan(taken);
+        }
     }
 
     /// Inflate from `input` into [`Streams::inflated`] (which must be empty), at most
