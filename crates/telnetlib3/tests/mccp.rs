@@ -660,53 +660,84 @@ async fn an_idle_client_ends_its_mccp3_stream_and_the_server_reads_the_new_one()
     server.close();
 }
 
-/// A server that, like telnetlib3 5.0.1's, starts decompressing only after the read that
-/// holds `IAC SB MCCP3 IAC SE`: our client's first compressed bytes must not come with
-/// the SB. A request in the same read as the offer makes the client answer at once (in
-/// its new stream); that answer is held, and the server's WONT MCCP3 (telnetlib3's
-/// answer to our DO) lets it go: the stream holds the answer and our DONT, then ends.
+/// telnetlib3 5.0.1's server offers WILL MCCP3 and refuses our DO with WONT MCCP3 at
+/// once (and mishandles a stream sent meanwhile): our stream waits a moment after the
+/// agreement, so it never starts, and everything goes plain.
 #[tokio::test]
-async fn our_first_mccp3_bytes_wait_until_the_server_has_read_the_start() {
-    const START: [u8; 5] = [IAC, SB, MCCP3, IAC, SE];
+async fn a_refusal_right_after_the_offer_means_no_mccp3_stream_at_all() {
     let (listener, port) = scripted_server().await;
+    let (refused_tx, refused) = tokio::sync::oneshot::channel();
     let script = tokio::spawn(async move {
         let (mut stream, _) = listener.accept().await.unwrap();
         stream
             .write_all(&[IAC, WILL, MCCP3, IAC, DO, 24])
             .await
             .unwrap();
-        let sent = tokio::time::Instant::now();
-        let first = read_until(&mut stream, &START).await;
-        // Without the wait the answer is in the same write as the SB, so in this read.
-        // A test machine too busy to read within the wait proves nothing either way.
-        if sent.elapsed() < Duration::from_millis(150) {
-            assert_eq!(first, [IAC, DO, MCCP3, IAC, SB, MCCP3, IAC, SE]);
-        }
+        let answers = read_until(&mut stream, &[IAC, WILL, 24]).await;
         stream.write_all(&[IAC, WONT, MCCP3]).await.unwrap();
-        let mut rest = first[first.len().min(8)..].to_vec();
+        refused_tx.send(()).unwrap();
+        let rest = read_until(&mut stream, b"hello\r\n").await;
+        (answers, rest)
+    });
+    let (_reader, mut writer) = open_connection("127.0.0.1", port, quick_client())
+        .await
+        .unwrap();
+    timeout(PATIENCE, refused).await.unwrap().unwrap();
+    wait_until(&writer, "the refusal taken", |w| {
+        w.with_session(|s| !s.remote_enabled(TelnetOption::Mccp3))
+    })
+    .await;
+    writer.write(b"hello\r\n").await.unwrap();
+    let (answers, rest) = timeout(PATIENCE, script).await.unwrap().unwrap();
+    assert_eq!(answers, [IAC, DO, MCCP3, IAC, WILL, 24]);
+    assert_eq!(rest, [&[IAC, DONT, MCCP3][..], b"hello\r\n"].concat());
+}
+
+/// A server that keeps MCCP3 gets our stream a moment after the agreement: what we sent
+/// before it went plain, what we send after it compressed.
+#[tokio::test]
+async fn a_kept_mccp3_stream_starts_a_moment_after_the_agreement() {
+    const START: [u8; 5] = [IAC, SB, MCCP3, IAC, SE];
+    let (listener, port) = scripted_server().await;
+    let script = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream.write_all(&[IAC, WILL, MCCP3]).await.unwrap();
+        let mut wire = read_until(&mut stream, &START).await;
         let mut buf = [0; 4096];
         loop {
+            let at = wire.windows(5).position(|w| w == START).unwrap() + 5;
+            let (content, _, _) = inflate(&wire[at..]);
+            if content.ends_with(b"two\r\n") {
+                return (wire, at, content);
+            }
             let n = timeout(PATIENCE, stream.read(&mut buf))
                 .await
                 .unwrap()
                 .unwrap();
-            assert!(n > 0, "EOF; got {rest:?}");
-            rest.extend_from_slice(&buf[..n]);
-            if let Ok(result) = std::panic::catch_unwind(|| inflate(&rest)) {
-                if result.2 {
-                    return (rest, result);
-                }
-            }
+            assert!(n > 0, "EOF: {wire:?}");
+            wire.extend_from_slice(&buf[..n]);
         }
     });
-    let (_reader, writer) = open_connection("127.0.0.1", port, quick_client())
+    let (_reader, mut writer) = open_connection("127.0.0.1", port, quick_client())
         .await
         .unwrap();
-    let (wire, (content, used, _)) = timeout(PATIENCE, script).await.unwrap().unwrap();
-    // WILL TTYPE, then DONT MCCP3 (the answer to the WONT) ends the stream.
-    assert_eq!(content, [IAC, WILL, 24, IAC, DONT, MCCP3], "{wire:?}");
-    assert_eq!(used, wire.len(), "plain bytes after the end: {wire:?}");
-    assert!(!writer.with_session(|s| s.compressing()));
+    wait_until(&writer, "MCCP3 agreed", |w| {
+        w.with_session(|s| s.output_compression_deferred())
+    })
+    .await;
+    writer.write(b"one\r\n").await.unwrap();
+    wait_until(&writer, "our MCCP3 stream", |w| {
+        w.with_session(|s| s.compressing())
+    })
+    .await;
+    writer.write(b"two\r\n").await.unwrap();
+    let (wire, at, content) = timeout(PATIENCE, script).await.unwrap().unwrap();
+    assert_eq!(
+        &wire[..at],
+        [&[IAC, DO, MCCP3][..], b"one\r\n", &START].concat()
+    );
+    assert_eq!(content, b"two\r\n");
+    assert!(writer.with_session(|s| s.compressing()));
 }
 
 /// write_eof while our MCCP2 stream runs: the stream is finished (Z_FINISH) before the

@@ -125,6 +125,8 @@ pub(crate) struct State {
     /// Our stream was ended while the option stays on ([`suspend`]): the next output
     /// starts a new one.
     pub(crate) suspended: bool,
+    /// A client agreed to MCCP3 and its stream has not started yet ([`start_deferred`]).
+    pub(crate) start_deferred: bool,
 }
 
 impl State {
@@ -216,11 +218,42 @@ pub(crate) fn changed(
     {
         return;
     }
-    if enabled {
+    if enabled && link.role == Role::Client {
+        // Our stream's start is deferred: the transport starts it
+        // ([`start_deferred`]) when it chooses, and output goes plain until then. The
+        // specification lets a client send its `IAC SB MCCP3 IAC SE` any time after its
+        // DO. Why not at once: telnetlib3 5.0.1's server offers WILL MCCP3 and then
+        // refuses our DO with WONT MCCP3, and it mishandles a stream sent meanwhile (it
+        // starts decompressing only after the read that held the SB, and drops what a
+        // stream decompressed when plain bytes follow its end in the same read). A
+        // transport that waits a moment for a refusal never sends it a stream.
+        state.start_deferred = !state.output;
+    } else if enabled {
         start_output(state, link, emit, option);
     } else {
+        state.start_deferred = false;
         end_output(state, link, emit, option);
     }
+}
+
+/// Start the stream whose start [`changed`] deferred, if the option is still on:
+/// `IAC SB MCCP3 IAC SE` at the end of the queue, and what is queued after it is
+/// compressed. Returns whether it started.
+pub(crate) fn start_deferred(
+    state: &mut State,
+    config: &Config,
+    link: &mut Link,
+    emit: &mut impl Emit<Event>,
+) -> bool {
+    if !std::mem::take(&mut state.start_deferred) {
+        return false;
+    }
+    let (option, side) = outgoing(link.role);
+    if state.output || state.compression(config) == Some(false) || !link.enabled(option, side) {
+        return false;
+    }
+    start_output(state, link, emit, option);
+    true
 }
 
 /// Our own request on `option`'s `side`: asking to stop (WONT MCCP2 from a server, DONT
@@ -292,6 +325,7 @@ fn switch(state: &mut State, link: &mut Link, compress: bool) {
 /// terminate compression at any point by sending an orderly stream end").
 pub(crate) fn finish(state: &mut State, link: &mut Link) -> bool {
     state.suspended = false;
+    state.start_deferred = false;
     if !state.output {
         return false;
     }
@@ -497,18 +531,36 @@ mod tests {
         let mut log = Log::default();
         client.receive(&[IAC, WILL, MCCP2, IAC, WILL, MCCP3], &mut log);
         // MCCP3: "The client should respond with ... IAC DO MCCP3 IAC SB MCCP3 IAC SE"
-        // and compress everything after it.
-        assert_eq!(client.compression_switches(), [switch(11, true)]);
-        assert_eq!(
-            transmit(&mut client),
-            [IAC, DO, MCCP2, IAC, DO, MCCP3, IAC, SB, MCCP3, IAC, SE]
-        );
+        // and compress everything after it. Our stream's start is deferred to when the
+        // transport starts it; output goes plain until then.
+        assert_eq!(transmit(&mut client), [IAC, DO, MCCP2, IAC, DO, MCCP3]);
+        assert!(client.output_compression_deferred() && !client.compressing());
+        client.send_data(b"x");
+        assert!(client.start_deferred_output_compression(&mut log));
+        assert!(!client.output_compression_deferred() && client.compressing());
+        assert_eq!(client.compression_switches(), [switch(6, true)]);
+        assert_eq!(transmit(&mut client), [b'x', IAC, SB, MCCP3, IAC, SE]);
+        assert!(log.events.last().unwrap().contains("Outgoing"));
         assert!(!client.input_compressed());
         // The server asks to stop (WONT MCCP3): our DONT, then the end of our stream.
         client.send_data(b"x");
         client.receive(&[IAC, WONT, MCCP3], &mut log);
         assert_eq!(client.compression_switches(), [switch(4, false)]);
         assert_eq!(transmit(&mut client), [b'x', IAC, DONT, MCCP3]);
+
+        // Refused before it started (telnetlib3's server answers DO MCCP3 with WONT):
+        // no stream at all.
+        let mut client = session(Role::Client, None);
+        client.receive(&[IAC, WILL, MCCP3], &mut log);
+        client.receive(&[IAC, WONT, MCCP3], &mut log);
+        client.send_data(b"x");
+        assert!(!client.output_compression_deferred());
+        assert!(!client.start_deferred_output_compression(&mut log));
+        assert!(client.compression_switches().is_empty());
+        assert_eq!(
+            transmit(&mut client),
+            [IAC, DO, MCCP3, IAC, DONT, MCCP3, b'x']
+        );
 
         let mut refusing = session(Role::Client, Some(false));
         refusing.receive(&[IAC, WILL, MCCP2, IAC, WILL, MCCP3], &mut Log::default());

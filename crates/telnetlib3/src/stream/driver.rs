@@ -288,14 +288,13 @@ const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 /// held, about 3% of the work of a loop of small writes.
 const OUTPUT_SHRINK_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// How long a client holds its first MCCP3-compressed bytes after the `IAC SB MCCP3
-/// IAC SE` that starts the stream, unless the server stops the stream first. Why: a
-/// server that starts decompressing only after the read that held the SB, as telnetlib3
-/// 5.0.1's does (`server_base.data_received`), takes compressed bytes that arrive in that
-/// same read for plain Telnet and loses the stream; on a busy machine our next write can
-/// join the SB in its socket buffer before it reads. The SB goes out at once; the
-/// compressed bytes in a later write. telnetlib3's server answers our DO MCCP3 with WONT
-/// MCCP3 from the read that holds the SB, so that answer ends the wait early.
+/// How long after a client agrees to MCCP3 its stream starts
+/// ([`Session::output_compression_deferred`]); its output goes plain meanwhile. Why wait:
+/// telnetlib3 5.0.1's server offers WILL MCCP3, then refuses our DO with WONT MCCP3 at
+/// once, and mishandles a stream sent to it meanwhile (it starts decompressing only after
+/// the read that held the SB, and drops what a stream held when plain bytes follow its
+/// end in one read): our output then lost its negotiation answers. Within this time its
+/// refusal arrives and no stream is sent; a server that keeps MCCP3 gets the stream then.
 const MCCP3_SETTLE: std::time::Duration = std::time::Duration::from_millis(250);
 
 thread_local! {
@@ -522,6 +521,19 @@ pub(super) fn deliver(hook: Option<&EventHook>, events: &mut Vec<OwnedEvent>) {
     }
 }
 
+/// Takes the events of a session call outside the input, for the hook (when one is set).
+struct HookEvents<'a>(Option<&'a mut Vec<OwnedEvent>>);
+
+impl Sink for HookEvents<'_> {
+    fn data(&mut self, _data: &[u8]) {}
+
+    fn event(&mut self, event: Event<'_>) {
+        if let Some(events) = self.0.as_deref_mut() {
+            events.push(OwnedEvent::new(&event));
+        }
+    }
+}
+
 /// Receives what the session finds in the input, on behalf of the driver.
 struct Collect<'a> {
     input: &'a mut Vec<u8>,
@@ -652,11 +664,8 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     // When to finish our compressed stream and free its compressor, once the output is
     // idle (see `Settings::compression_idle_release`).
     let mut release_at: Option<Instant> = None;
-    // A client's first MCCP3-compressed bytes wait in `out` from this offset on until
-    // then (see MCCP3_SETTLE); only the connection's first stream waits (a stream
-    // started again after an idle release goes at once).
-    let mut settle: Option<(usize, Instant)> = None;
-    let mut settled = false;
+    // When a client's agreed MCCP3 stream starts (see MCCP3_SETTLE).
+    let mut settle_at: Option<Instant> = None;
     // Output writers queued, taken for the recording (reused).
     let mut recorded: Vec<u8> = Vec::new();
     // What parsing noted for the recording, taken with it (reused).
@@ -672,8 +681,6 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 out.clear();
                 out_compressed = false;
                 pos = 0;
-                // Still settling: the next output (compressed) waits from its start.
-                settle = settle.map(|(_, until)| (0, until));
             }
             shared.in_flight = out.len() - pos;
             let waiting = !backlog.is_empty() || !zlib.inflated.is_empty() || zlib.inflate_more;
@@ -723,12 +730,33 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 urgent_at = None;
             } else if out.is_empty() {
                 let ending = shared.output_end == OutputEnd::Requested || shared.closing();
-                let session = &mut shared.session;
+                let Shared {
+                    session,
+                    hook_events,
+                    ..
+                } = &mut *shared;
                 // Our output ends (write_eof, close): a running zlib stream is finished
                 // (Z_FINISH) so that the peer reads a whole stream before end of file
                 // (MCCP2: "terminate compression ... by sending an orderly stream end").
                 if ending && session.compressing() && session.end_output_compression() {
                     debug!(peer = %inner.settings.peer, "MCCP: output ends, compressed stream finished");
+                }
+                // A client's agreed MCCP3 stream starts MCCP3_SETTLE after the agreement
+                // (its output goes plain until then), unless our output is ending.
+                if session.output_compression_deferred() && !ending {
+                    let at = *settle_at.get_or_insert_with(|| Instant::now() + MCCP3_SETTLE);
+                    if Instant::now() >= at {
+                        settle_at = None;
+                        let mut sink =
+                            HookEvents(inner.settings.hook.is_some().then_some(hook_events));
+                        if session.start_deferred_output_compression(&mut sink) {
+                            debug!(peer = %inner.settings.peer, "MCCP3: our compressed stream starts");
+                        }
+                        // Told once the lock is released.
+                        events.append(hook_events);
+                    }
+                } else {
+                    settle_at = None;
                 }
                 // A stream finished for idleness starts again before the next output
                 // (a new `IAC SB MCCP2 IAC SE`, then a new zlib stream).
@@ -741,18 +769,6 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     // a byte inside the stream has no place of its own on the wire.
                     let switches = session.compression_switches().to_vec();
                     let _ = session.poll_transmit(&mut plain);
-                    if let Some(start) = switches.first() {
-                        // The batch starts plain, so the first switch, a start, is at the
-                        // same offset in `out`.
-                        if start.compress
-                            && !compressed
-                            && !settled
-                            && session.role() == Role::Client
-                        {
-                            settle = Some((start.offset, Instant::now() + MCCP3_SETTLE));
-                            settled = true;
-                        }
-                    }
                     zlib.compress_batch(&plain, compressed, &switches, &mut out);
                     out_compressed = true;
                     plain.clear();
@@ -771,11 +787,6 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             // With nothing to write, the driver waits only for a wake-up: a writer must
             // give one. Otherwise it comes back by itself once the socket took the bytes.
             shared.driver_idle = out.is_empty();
-            if settle.is_some() && !shared.session.compressing() {
-                // The server stopped our stream (telnetlib3's WONT MCCP3): it has read
-                // the SB, so what follows can go.
-                settle = None;
-            }
             grown |= out.capacity() > RETAINED_OUTPUT_CAPACITY;
             shrink_at = match (shared.driver_idle && grown, shrink_at) {
                 (true, Some(at)) => Some(at),
@@ -867,9 +878,8 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             Some(at) if at > pos => at,
             _ => out.len(),
         };
-        let write_end = settle.map_or(write_end, |(at, _)| write_end.min(at));
         tokio::select! {
-            written = send_some(&mut wr, &out[pos..write_end], urgent_now), if pos < write_end => {
+            written = send_some(&mut wr, &out[pos..write_end], urgent_now), if pos < out.len() => {
                 let n = written?;
                 if n == 0 {
                     return Err(io::ErrorKind::WriteZero.into());
@@ -925,9 +935,9 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     debug!(peer = %inner.settings.peer, "MCCP: output idle, compressed stream ended");
                 }
             }
-            () = tokio::time::sleep_until(settle.map_or_else(Instant::now, |(_, until)| until)),
-                if settle.is_some() => {
-                settle = None;
+            () = tokio::time::sleep_until(settle_at.unwrap_or_else(Instant::now)),
+                if settle_at.is_some() && pos == out.len() => {
+                // A client's agreed MCCP3 stream starts (the next turn).
             }
             () = tokio::time::sleep_until(close_deadline.unwrap_or_else(Instant::now)),
                 if close_deadline.is_some() => {}

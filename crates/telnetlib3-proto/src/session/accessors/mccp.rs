@@ -2,7 +2,8 @@
 //! session's own setting.
 
 use crate::options::mccp::{self, CompressionSwitch};
-use crate::Session;
+use crate::session::Core;
+use crate::{Session, Sink};
 
 impl Session {
     /// Set this session's MCCP setting, over the configuration's
@@ -164,6 +165,29 @@ impl Session {
             Some(_) => true,
             None => false,
         }
+    }
+
+    /// Whether a client agreed to MCCP3 and its stream has not started: output goes
+    /// plain until the transport starts it ([`Session::start_deferred_output_compression`]),
+    /// which it does a moment after the agreement (the tokio layer: 250 ms), so that a
+    /// server that refuses right after offering (telnetlib3 5.0.1's) is never sent a
+    /// stream. The specification lets the client send its SB any time after its DO.
+    #[must_use]
+    pub fn output_compression_deferred(&self) -> bool {
+        self.core.families.mccp.start_deferred
+    }
+
+    /// Start the stream [`Session::output_compression_deferred`] tells of, if the option
+    /// is still on: `IAC SB MCCP3 IAC SE` goes at the end of the queue, everything queued
+    /// after it is compressed, and `sink` gets [`mccp::Event::Started`]. Returns whether
+    /// it started.
+    pub fn start_deferred_output_compression<S: Sink>(&mut self, sink: &mut S) -> bool {
+        let Core {
+            link,
+            config,
+            families,
+        } = &mut self.core;
+        mccp::start_deferred(&mut families.mccp, &config.mccp, link, sink)
     }
 
     /// Whether our stream was suspended ([`Session::suspend_output_compression`]) and
