@@ -265,7 +265,6 @@ impl Registry {
     }
 
     /// Returns once the server is told to stop (at once if it was).
-    #[cfg(feature = "tls")]
     async fn stopped(&self) {
         let stopping = self.stopping.notified();
         tokio::pin!(stopping);
