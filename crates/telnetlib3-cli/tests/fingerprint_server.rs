@@ -308,17 +308,7 @@ fn quirky_client(port: u16, slc: &[u8]) -> Vec<u8> {
                     match verb {
                         DO if matches!(option, 0 | 3) => reply.extend([IAC, WILL, option]),
                         DO if matches!(option, 24 | 31 | LINEMODE) => {
-                            if !std::mem::replace(&mut answered_once[usize::from(option)], true) {
-                                reply.extend([IAC, WILL, option]);
-                                if option == 31 {
-                                    reply.extend([IAC, SB, 31, 0, 80, 0, 24, IAC, SE]);
-                                }
-                                if option == LINEMODE && !slc.is_empty() {
-                                    reply.extend([IAC, SB, LINEMODE, 3]);
-                                    reply.extend_from_slice(slc);
-                                    reply.extend([IAC, SE]);
-                                }
-                            }
+                            agree_once(option, &mut answered_once, slc, &mut reply);
                         }
                         DO => reply.extend([IAC, WONT, option]),
                         WILL if matches!(option, 0 | 1 | 3) => reply.extend([IAC, DO, option]),
@@ -347,6 +337,23 @@ fn quirky_client(port: u16, slc: &[u8]) -> Vec<u8> {
         }
     }
     received
+}
+
+/// The quirky client's first answer to DO TTYPE, NAWS or LINEMODE (later ones are
+/// ignored): WILL, then the window size for NAWS, and `slc` for LINEMODE.
+fn agree_once(option: u8, answered: &mut [bool; 256], slc: &[u8], reply: &mut Vec<u8>) {
+    if std::mem::replace(&mut answered[usize::from(option)], true) {
+        return;
+    }
+    reply.extend([IAC, WILL, option]);
+    if option == 31 {
+        reply.extend([IAC, SB, 31, 0, 80, 0, 24, IAC, SE]);
+    }
+    if option == 34 && !slc.is_empty() {
+        reply.extend([IAC, SB, 34, 3]);
+        reply.extend_from_slice(slc);
+        reply.extend([IAC, SE]);
+    }
 }
 
 /// The quirky client, probed by both servers: the same refused offers, the same loops,
@@ -393,4 +400,20 @@ fn refused_offers_and_loops_are_recorded_as_pythons_server_does() {
             "directional": ["NAWS", "TTYPE"],
         })
     );
+}
+
+/// The quirky client with LINEMODE SLC triplets: telnetlib3's `slc` record (and its
+/// `session_data.slc_tab`) made the same way. EC NOSUPPORT shows; EW changed to ^H does
+/// not (telnetlib3 changes its default in place); MCR, which has no default, shows its
+/// character; an ACK is ignored.
+#[test]
+fn slc_is_recorded_as_pythons_server_does() {
+    let both = start_both("slc");
+    let slc = [10, 0, 0x7f, 12, 2, 0x08, 20, 2, 0x05, 9, 0x82, 0x01];
+    quirky_client(both.ours_port, &slc);
+    quirky_client(both.python_port, &slc);
+    let (ours, _) = assert_records_agree(&both);
+    let expected = serde_json::json!({"set": {"SLC_MCR": 5}, "nosupport": ["SLC_EC"]});
+    assert_eq!(ours["telnet-probe"]["fingerprint-data"]["slc"], expected);
+    assert_eq!(ours["telnet-probe"]["session_data"]["slc_tab"], expected);
 }

@@ -19,6 +19,7 @@ use super::record::{
     fingerprint_hash, option_name, CORE_AND_MUD_OPTIONS, EXTENDED_OPTIONS, LEGACY_OPTIONS,
 };
 use super::server_probe::iso_utc;
+use super::slc_record::python_slc_record;
 
 /// How long the probe waits for the answers (telnetlib3's `_PROBE_TIMEOUT`).
 const PROBE_WAIT: Duration = Duration::from_millis(500);
@@ -419,9 +420,10 @@ pub async fn probe_client(writer: &TelnetWriter, timeout: Option<Duration>) -> C
 
     // telnetlib3 takes the session's detail before its loop detection, and the hashed
     // summary after it (so that answers to it count as offers too).
-    let session_data = session_data(writer, &info, &results, probe_time, timeout);
+    let slc = slc_record(writer, &results);
+    let session_data = session_data(writer, &info, &results, probe_time, timeout, &slc);
     let looped = loop_detection(writer).await;
-    let fingerprint_data = protocol_fingerprint(&info, &results, &rejected(writer), &looped);
+    let fingerprint_data = protocol_fingerprint(&info, &results, &rejected(writer), &looped, &slc);
     let hash = fingerprint_hash(&fingerprint_data);
     let ip = writer
         .peer()
@@ -457,6 +459,7 @@ fn protocol_fingerprint(
     results: &[(u8, Answer)],
     rejected: &Rejected,
     looped: &[String],
+    slc: &Map<String, Value>,
 ) -> Value {
     let mut data = Map::new();
     data.insert("probed-protocol".into(), "client".into());
@@ -524,6 +527,9 @@ fn protocol_fingerprint(
     if !looped.is_empty() {
         data.insert("looped-negotiation".into(), json!(looped));
     }
+    if !slc.is_empty() {
+        data.insert("slc".into(), Value::Object(slc.clone()));
+    }
     Value::Object(data)
 }
 
@@ -544,6 +550,7 @@ fn session_data(
     results: &[(u8, Answer)],
     probe_time: f64,
     timeout: Option<Duration>,
+    slc: &Map<String, Value>,
 ) -> Value {
     let mut extra = Map::new();
     for (name, value) in &info.environ {
@@ -630,7 +637,23 @@ fn session_data(
     if !rejected.is_empty() {
         data["rejected"] = Value::Object(rejected);
     }
+    if !slc.is_empty() {
+        data["slc_tab"] = Value::Object(slc.clone());
+    }
     data
+}
+
+/// The client's SLC as telnetlib3 records it (see [`python_slc_record`]), only when the
+/// probe found LINEMODE agreed and it still is.
+fn slc_record(writer: &TelnetWriter, results: &[(u8, Answer)]) -> Map<String, Value> {
+    let linemode = TelnetOption::Linemode;
+    let probed = results
+        .iter()
+        .any(|&(code, answer)| code == linemode.code() && answer == Answer::Will);
+    if !probed || !writer.remote_enabled(linemode) {
+        return Map::new();
+    }
+    python_slc_record(&writer.with_session(|s| s.peer_slc_triplets().to_vec()))
 }
 
 /// The session's identity, whose hash names its file (telnetlib3's

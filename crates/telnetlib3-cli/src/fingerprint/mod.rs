@@ -10,3 +10,4 @@ pub mod client_probe;
 mod negotiator;
 pub mod record;
 pub mod server_probe;
+mod slc_record;
