@@ -417,3 +417,73 @@ fn slc_is_recorded_as_pythons_server_does() {
     assert_eq!(ours["telnet-probe"]["fingerprint-data"]["slc"], expected);
     assert_eq!(ours["telnet-probe"]["session_data"]["slc_tab"], expected);
 }
+
+/// The data in what a Telnet server sent: negotiations and subnegotiations taken out,
+/// IAC IAC undone, CR NUL made CR.
+fn telnet_data(wire: &[u8]) -> Vec<u8> {
+    let mut data = Vec::new();
+    let mut at = 0;
+    while at < wire.len() {
+        match (wire[at], wire.get(at + 1)) {
+            (IAC, Some(&IAC)) => {
+                data.push(IAC);
+                at += 2;
+            }
+            (IAC, Some(&SB)) => {
+                let end = wire[at..].windows(2).position(|w| w == [IAC, SE]);
+                at += end.map_or(wire.len(), |end| end + 2);
+            }
+            (IAC, Some(&(WILL | WONT | DO | DONT))) => at += 3,
+            (IAC, _) => at += 2,
+            (b'\r', Some(&0)) => {
+                data.push(b'\r');
+                at += 2;
+            }
+            (byte, _) => {
+                data.push(byte);
+                at += 1;
+            }
+        }
+    }
+    data
+}
+
+/// After the probe the client is shown the stored record as telnetlib3's display shows
+/// it without its optional table packages: Python's
+/// `json.dumps(data, indent=2, sort_keys=True)` printed through a pseudo-terminal (each
+/// line feed a CR LF). On a second visit the record shown holds both sessions.
+#[test]
+fn the_client_is_shown_its_stored_record() {
+    let dir = scratch_dir("display");
+    let (_server, port) = start_server_from(
+        || {
+            let mut command = Command::new(FINGERPRINT_SERVER);
+            command.arg("--data-dir").arg(&dir);
+            command
+        },
+        &[],
+    );
+    for visit in 1..=2 {
+        let shown = telnet_data(&quirky_client(port, &[]));
+        let stored = records(&dir);
+        assert_eq!(stored.len(), 1);
+        let path = dir.join(&stored[0].0);
+        let out = Command::new(python())
+            .args([
+                "-c",
+                "import json, sys; print(json.dumps(json.load(open(sys.argv[1])), indent=2, sort_keys=True))",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let expected = String::from_utf8(out.stdout).unwrap().replace('\n', "\r\n");
+        assert_eq!(String::from_utf8_lossy(&shown), expected, "visit {visit}");
+        assert_eq!(
+            stored[0].1["sessions"].as_array().unwrap().len(),
+            visit,
+            "{}",
+            stored[0].1
+        );
+    }
+}

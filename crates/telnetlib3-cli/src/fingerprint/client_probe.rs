@@ -16,7 +16,8 @@ use telnetlib3::proto::{QState, SessionConfig, Side, TelnetOption};
 use telnetlib3::TelnetWriter;
 
 use super::record::{
-    fingerprint_hash, option_name, CORE_AND_MUD_OPTIONS, EXTENDED_OPTIONS, LEGACY_OPTIONS,
+    fingerprint_hash, option_name, python_json, CORE_AND_MUD_OPTIONS, EXTENDED_OPTIONS,
+    LEGACY_OPTIONS,
 };
 use super::server_probe::iso_utc;
 use super::slc_record::python_slc_record;
@@ -389,6 +390,18 @@ pub struct ClientFingerprint {
     pub record: Value,
     /// The hash of the session's identity (the file name telnetlib3 gives the record).
     pub session_hash: String,
+}
+
+/// What telnetlib3's fingerprint server shows the client once its record is stored: its
+/// display (`fingerprinting_display`) prints the stored record as
+/// `json.dumps(data, indent=2, sort_keys=True)` when its optional table packages are not
+/// installed, through a pseudo-terminal whose output processing turns each line feed
+/// into CR LF. Its tables, the counts from its database of fingerprints seen before and
+/// its interactive prompts need those packages and that data, and are not shown.
+#[must_use]
+pub fn display_text(stored: &Value) -> Vec<u8> {
+    let text = python_json(stored, Some(2)) + "\n";
+    text.replace('\n', "\r\n").into_bytes()
 }
 
 /// Probe the client on `writer` once the opening negotiation is over; `timeout` is the
