@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use regex::bytes::Regex;
 use serde_json::{json, Map, Value};
+use telnetlib3::text::{Encoding, ErrorMode};
 use telnetlib3_proto::{Parser, Verb};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -836,9 +837,10 @@ fn protocol_fingerprint(
     })
 }
 
-/// Banner bytes as text the way telnetlib3 decodes them (`surrogateescape`): UTF-8 or
-/// ASCII where the encoding says so, each byte that does not decode kept as itself
-/// (see [`escaped_byte`]); any other encoding is read as Latin-1.
+/// Banner bytes as text the way telnetlib3 decodes them (`_format_banner`:
+/// `surrogateescape`): each byte that does not decode is kept as itself (see
+/// [`escaped_byte`]); an encoding nothing knows is read as Latin-1; PETSCII loses its
+/// colour and cursor controls and has its CR line ends made LF.
 fn decode_banner(bytes: &[u8], encoding: &str) -> String {
     let name = encoding.to_ascii_lowercase().replace('_', "-");
     match name.as_str() {
@@ -860,8 +862,66 @@ fn decode_banner(bytes: &[u8], encoding: &str) -> String {
                 }
             })
             .collect(),
-        _ => bytes.iter().map(|&b| char::from(b)).collect(),
+        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" => {
+            bytes.iter().map(|&b| char::from(b)).collect()
+        }
+        _ => match Encoding::from_name(encoding) {
+            Ok(known) => {
+                let text = decode_escaping(&known, bytes);
+                if matches!(
+                    name.as_str(),
+                    "petscii" | "cbm" | "commodore" | "c64" | "c128"
+                ) {
+                    petscii_readable(&text)
+                } else {
+                    text
+                }
+            }
+            Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+        },
     }
+}
+
+/// `bytes` decoded strictly, each byte that starts no valid character escaped: at each
+/// place the shortest run (up to 4 bytes) that decodes is taken, which for the
+/// single-byte sets and the prefix codes of East Asia (Big5, Shift_JIS, GBK, EUC) is
+/// how Python's codecs split valid input from invalid.
+fn decode_escaping(encoding: &Encoding, bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let mut taken = 0;
+        for len in 1..=4.min(bytes.len() - at) {
+            let mut piece = String::new();
+            let decoded =
+                encoding
+                    .decoder(ErrorMode::Strict)
+                    .decode(&bytes[at..at + len], true, &mut piece);
+            if decoded.is_ok() && !piece.is_empty() {
+                text.push_str(&piece);
+                taken = len;
+                break;
+            }
+        }
+        if taken == 0 {
+            text.push(escaped_byte(bytes[at]));
+            taken = 1;
+        }
+        at += taken;
+    }
+    text
+}
+
+/// telnetlib3 keeps only PETSCII's readable text: colour, cursor and reverse controls
+/// out, CR line ends as LF.
+fn petscii_readable(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            !matches!(c, '\x05' | '\x11'..='\x14' | '\x1c'..='\x1f' | '\u{81}' | '\u{90}'..='\u{9f}')
+        })
+        .collect::<String>()
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
 }
 
 /// `time` as Python's `datetime.now(timezone.utc).isoformat()`:
@@ -925,6 +985,16 @@ mod tests {
             r#""ok\udcb1""#
         );
         assert_eq!(decode_banner(b"\xe9", "latin-1"), "\u{e9}");
+        // Beyond: CP437 art, Big5 with a stray byte, an unknown name as Latin-1.
+        assert_eq!(
+            decode_banner(b"\xc9\xcd\xbb", "cp437"),
+            "\u{2554}\u{2550}\u{2557}"
+        );
+        assert_eq!(
+            decode_banner(b"\xa4\xa4\x80A", "big5"),
+            format!("\u{4e2d}{}A", escaped_byte(0x80))
+        );
+        assert_eq!(decode_banner(b"\xe9", "codepage"), "\u{e9}");
     }
 
     #[test]
