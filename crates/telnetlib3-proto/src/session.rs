@@ -354,10 +354,11 @@ impl Session {
         self.core.peer_negotiated = Default::default();
     }
 
-    /// Send our request for `option` on `side` again (WILL for ours, DO for the peer's)
-    /// without changing its state. RFC 1143 forbids this for an option already enabled,
-    /// and a peer that follows it stays silent; a peer that answers again would loop
-    /// against a naive implementation. telnetlib3's fingerprint server probes for that
+    /// Send a request for `option` on `side` (WILL for ours, DO for the peer's) as bytes
+    /// only: its state stays as it is, and an answer is handled by that state. RFC 1143
+    /// forbids repeating a request for an option already enabled, and a peer that follows
+    /// it stays silent; a peer that answers again would loop against a naive
+    /// implementation. telnetlib3's fingerprint server probes for that
     /// (`probe_client_loop_detection`), with [`Session::peer_negotiated`] to see answers.
     pub fn repeat_request(&mut self, side: Side, option: TelnetOption) {
         let verb = match side {
