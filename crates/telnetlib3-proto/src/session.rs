@@ -338,7 +338,7 @@ impl Session {
     /// ```
     #[must_use]
     pub fn peer_asked(&self, side: Side, option: TelnetOption) -> bool {
-        self.core.peer_asked[side_index(side)].contains(option)
+        self.core.link.peer_asked[side_index(side)].contains(option)
     }
 
     /// Whether the peer has sent any negotiation for `option` on `side` (DO or DONT for
@@ -346,12 +346,12 @@ impl Session {
     /// one RFC 1143 ignores (a WILL for an option already enabled).
     #[must_use]
     pub fn peer_negotiated(&self, side: Side, option: TelnetOption) -> bool {
-        self.core.peer_negotiated[side_index(side)].contains(option)
+        self.core.link.peer_negotiated[side_index(side)].contains(option)
     }
 
     /// Forget which options the peer has negotiated (see [`Session::peer_negotiated`]).
     pub fn clear_peer_negotiated(&mut self) {
-        self.core.peer_negotiated = Default::default();
+        self.core.link.peer_negotiated = Default::default();
     }
 
     /// Send a request for `option` on `side` (WILL for ours, DO for the peer's) as bytes
@@ -458,9 +458,9 @@ impl Core {
             Verb::Do | Verb::Dont => 0,
             Verb::Will | Verb::Wont => 1,
         };
-        self.peer_negotiated[index].set(option, true);
+        self.link.peer_negotiated[index].set(option, true);
         if matches!(verb, Verb::Do | Verb::Will) {
-            self.peer_asked[index].set(option, true);
+            self.link.peer_asked[index].set(option, true);
         }
         if routing::special_negotiation(self, sink, verb, option) {
             return;

@@ -11,7 +11,7 @@
 use std::sync::Arc;
 
 use crate::command::Verb;
-use crate::config::{OptionSet, SessionConfig};
+use crate::config::SessionConfig;
 use crate::event::{Event, Sink};
 use crate::family::SubnegotiationError;
 use crate::link::{Link, Role, Side};
@@ -55,12 +55,6 @@ pub(crate) struct Core {
     /// Shared between the sessions of a server; copied on write by the few setters.
     pub(crate) config: Arc<SessionConfig>,
     pub(crate) families: Families,
-    /// The options the peer asked to enable, whatever we answered: DO (index 0, our
-    /// side) and WILL (index 1, its side). Never cleared.
-    pub(crate) peer_asked: [OptionSet; 2],
-    /// The options the peer sent any negotiation for since the application last cleared
-    /// this: DO or DONT (index 0), WILL or WONT (index 1).
-    pub(crate) peer_negotiated: [OptionSet; 2],
 }
 
 impl Core {
@@ -70,8 +64,6 @@ impl Core {
             link: Link::new(role),
             config,
             families: Families::default(),
-            peer_asked: [OptionSet::default(); 2],
-            peer_negotiated: [OptionSet::default(); 2],
         }
     }
 
@@ -125,7 +117,6 @@ pub(super) fn receive<S: Sink>(
         link,
         config,
         families: f,
-        ..
     } = core;
     let warned = &mut f.mud_store_warned;
     let result = match option {
@@ -213,7 +204,6 @@ pub(super) fn changed<S: Sink>(
         link,
         config,
         families: f,
-        ..
     } = core;
     match option {
         O::Charset => {
