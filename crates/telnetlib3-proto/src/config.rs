@@ -8,15 +8,15 @@ use crate::parser::DEFAULT_MAX_SUBNEGOTIATION;
 
 /// A set of option codes, one bit each.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-struct OptionSet([u64; 4]);
+pub(crate) struct OptionSet([u64; 4]);
 
 impl OptionSet {
-    const fn contains(&self, option: TelnetOption) -> bool {
+    pub(crate) const fn contains(&self, option: TelnetOption) -> bool {
         let code = option.code() as usize;
         self.0[code / 64] & (1 << (code % 64)) != 0
     }
 
-    fn set(&mut self, option: TelnetOption, member: bool) {
+    pub(crate) fn set(&mut self, option: TelnetOption, member: bool) {
         let code = option.code() as usize;
         let bit = 1 << (code % 64);
         if member {

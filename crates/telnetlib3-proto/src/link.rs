@@ -3,6 +3,7 @@
 //! the session above routes input to them.
 
 use crate::command::Verb;
+use crate::config::OptionSet;
 use crate::encoder::{write_negotiation, write_subnegotiation, Encoder};
 use crate::option::TelnetOption;
 use crate::qmethod::{OptionState, QState, RequestError, SendVerb, Transition};
@@ -95,6 +96,12 @@ pub(crate) struct Link {
     /// How much of `output` the debug log has shown (frames we send are logged as they
     /// are queued).
     pub(crate) logged: usize,
+    /// The options the peer asked to enable, whatever we answered: DO (index 0, our
+    /// side) and WILL (index 1, its side). Never cleared.
+    pub(crate) peer_asked: [OptionSet; 2],
+    /// The options the peer sent any negotiation for since the application last cleared
+    /// this: DO or DONT (index 0), WILL or WONT (index 1).
+    pub(crate) peer_negotiated: [OptionSet; 2],
 }
 
 impl Link {
@@ -110,6 +117,8 @@ impl Link {
             frames_only: 0,
             cr_handed_over: false,
             logged: 0,
+            peer_asked: [OptionSet::default(); 2],
+            peer_negotiated: [OptionSet::default(); 2],
         }
     }
 

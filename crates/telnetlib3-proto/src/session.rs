@@ -324,6 +324,50 @@ impl Session {
         Ok(())
     }
 
+    /// Whether the peer has ever asked to enable `option` on `side` (sent DO for our
+    /// side, WILL for its own), whatever we answered. A fingerprinting server tells the
+    /// offers it refused from this, as telnetlib3's records `rejected_will`/`rejected_do`.
+    ///
+    /// ```
+    /// use telnetlib3_proto::{Event, Policy, Role, Session, SessionConfig, Side, Sink, TelnetOption};
+    /// # struct Null; impl Sink for Null { fn data(&mut self, _: &[u8]) {} fn event(&mut self, _: Event<'_>) {} }
+    /// let mut server = Session::new(Role::Server, SessionConfig::with_policy(Policy::server()));
+    /// server.receive(b"\xff\xfd\x2f", &mut Null); // DO KERMIT: refused with WONT
+    /// assert!(server.peer_asked(Side::Local, TelnetOption::from(47)));
+    /// assert!(!server.peer_asked(Side::Remote, TelnetOption::from(47)));
+    /// ```
+    #[must_use]
+    pub fn peer_asked(&self, side: Side, option: TelnetOption) -> bool {
+        self.core.link.peer_asked[side_index(side)].contains(option)
+    }
+
+    /// Whether the peer has sent any negotiation for `option` on `side` (DO or DONT for
+    /// our side, WILL or WONT for its own) since [`Session::clear_peer_negotiated`], even
+    /// one RFC 1143 ignores (a WILL for an option already enabled).
+    #[must_use]
+    pub fn peer_negotiated(&self, side: Side, option: TelnetOption) -> bool {
+        self.core.link.peer_negotiated[side_index(side)].contains(option)
+    }
+
+    /// Forget which options the peer has negotiated (see [`Session::peer_negotiated`]).
+    pub fn clear_peer_negotiated(&mut self) {
+        self.core.link.peer_negotiated = Default::default();
+    }
+
+    /// Send a request for `option` on `side` (WILL for ours, DO for the peer's) as bytes
+    /// only: its state stays as it is, and an answer is handled by that state. RFC 1143
+    /// forbids repeating a request for an option already enabled, and a peer that follows
+    /// it stays silent; a peer that answers again would loop against a naive
+    /// implementation. telnetlib3's fingerprint server probes for that
+    /// (`probe_client_loop_detection`), with [`Session::peer_negotiated`] to see answers.
+    pub fn repeat_request(&mut self, side: Side, option: TelnetOption) {
+        let verb = match side {
+            Side::Local => Verb::Will,
+            Side::Remote => Verb::Do,
+        };
+        self.core.link.send_negotiation(verb, option);
+    }
+
     /// How many bytes wait for [`Session::poll_transmit`] (for back-pressure).
     #[must_use]
     pub fn output_len(&self) -> usize {
@@ -410,6 +454,14 @@ impl Core {
     }
 
     fn receive_negotiation<S: Sink>(&mut self, verb: Verb, option: TelnetOption, sink: &mut S) {
+        let index = match verb {
+            Verb::Do | Verb::Dont => 0,
+            Verb::Will | Verb::Wont => 1,
+        };
+        self.link.peer_negotiated[index].set(option, true);
+        if matches!(verb, Verb::Do | Verb::Will) {
+            self.link.peer_asked[index].set(option, true);
+        }
         if routing::special_negotiation(self, sink, verb, option) {
             return;
         }
@@ -453,6 +505,14 @@ impl Core {
         } else if refused {
             routing::refused(self, option, side);
         }
+    }
+}
+
+/// Where a side's options sit in [`Core`]'s per-side sets.
+const fn side_index(side: Side) -> usize {
+    match side {
+        Side::Local => 0,
+        Side::Remote => 1,
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use telnetlib3::{create_server, ServerConfig, TelnetReader, TelnetWriter};
-use telnetlib3_cli::fingerprint::client_probe::{probe_client, protocol_config};
+use telnetlib3_cli::fingerprint::client_probe::{display_text, probe_client, protocol_config};
 use telnetlib3_cli::fingerprint::record::{default_data_dir, store_client_record, StoreLimits};
 use telnetlib3_cli::{cli, logging};
 use tracing::{info, warn};
@@ -21,7 +21,8 @@ const PROGRAM: &str = "telnetlib3-fingerprint-server";
 /// Runs telnetlib3's opening negotiation (terminal type cycle, NEW-ENVIRON with an
 /// extended list of variables, NAWS, CHARSET), then asks each client for every option
 /// with DO and stores the record as `DATA_DIR/client/<fingerprint>/<probe>/<session>.json`,
-/// in telnetlib3's format. The client is told the fingerprint and disconnected.
+/// in telnetlib3's format. The client is shown the stored record (as telnetlib3's display
+/// shows it without its optional table packages) and disconnected.
 #[derive(Debug, Parser)]
 #[command(name = PROGRAM, version)]
 struct Args {
@@ -86,16 +87,30 @@ async fn run(args: Args) -> anyhow::Result<()> {
                     .as_str()
                     .unwrap_or_default()
                     .to_owned();
-                match store_client_record(&data_dir, &found.record, &found.session_hash, limits) {
+                let stored = match store_client_record(
+                    &data_dir,
+                    &found.record,
+                    &found.session_hash,
+                    limits,
+                ) {
                     Ok(Some(path)) => {
-                        info!("saved client fingerprint {hash} to {}", path.display())
+                        info!("saved client fingerprint {hash} to {}", path.display());
+                        Some(path)
                     }
-                    Ok(None) => {}
-                    Err(error) => warn!("failed to save fingerprint {hash}: {error}"),
+                    Ok(None) => None,
+                    Err(error) => {
+                        warn!("failed to save fingerprint {hash}: {error}");
+                        None
+                    }
+                };
+                // As telnetlib3: the stored record (with the sessions of earlier visits)
+                // is shown; nothing when it was not stored.
+                let shown = stored
+                    .and_then(|path| std::fs::read_to_string(path).ok())
+                    .and_then(|text| serde_json::from_str(&text).ok());
+                if let Some(stored) = shown {
+                    let _ = writer.write(&display_text(&stored)).await;
                 }
-                let _ = writer
-                    .write(format!("\r\nfingerprint: {hash}\r\n").as_bytes())
-                    .await;
                 writer.close().await;
             }
         },

@@ -12,13 +12,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{json, Map, Value};
 use telnetlib3::proto::options::environ::Request;
-use telnetlib3::proto::{QState, SessionConfig, TelnetOption};
+use telnetlib3::proto::{QState, SessionConfig, Side, TelnetOption};
 use telnetlib3::TelnetWriter;
 
 use super::record::{
-    fingerprint_hash, option_name, CORE_AND_MUD_OPTIONS, EXTENDED_OPTIONS, LEGACY_OPTIONS,
+    fingerprint_hash, option_name, python_json, CORE_AND_MUD_OPTIONS, EXTENDED_OPTIONS,
+    LEGACY_OPTIONS,
 };
 use super::server_probe::iso_utc;
+use super::slc_record::python_slc_record;
 
 /// How long the probe waits for the answers (telnetlib3's `_PROBE_TIMEOUT`).
 const PROBE_WAIT: Duration = Duration::from_millis(500);
@@ -102,6 +104,9 @@ pub const ENVIRON_EXTENDED: [&str; 72] = [
     "DOCKER_PASSWORD",
 ];
 
+/// The encoding telnetlib3's fingerprint server runs with (its `--encoding` default).
+const SERVER_ENCODING: &str = "utf8";
+
 /// Terminal types that name one client exactly (telnetlib3's `PROTOCOL_MATCHED_TERMINALS`).
 const PROTOCOL_MATCHED_TERMINALS: [&str; 1] = ["syncterm"];
 
@@ -112,6 +117,134 @@ const SERVER_ACCEPTS_WILL: [u8; 25] = [
     0, 3, 31, 34, 25, 23, 44, 86, 87, 201, 69, 70, 90, 91, 93, 102, 200, 5, 35, 24, 32, 39, 33, 42,
     6,
 ];
+
+/// The WILLs telnetlib3's server handles otherwise than by refusing and recording them
+/// in `rejected_will`: those it accepts, and ECHO (an error on a server) and LOGOUT.
+const WILL_NOT_REJECTED: [u8; 2] = [1, 18];
+
+/// The options a client asks a server to perform (DO) that telnetlib3's server refuses
+/// as meant for the other end (`handle_do`: LINEMODE, TTYPE, NAWS, NEW-ENVIRON, XDISPLOC,
+/// LFLOW, TSPEED, SNDLOC), recorded in `directional_refusals`.
+const DIRECTIONAL_DO: [u8; 8] = [34, 24, 31, 39, 35, 33, 32, 23];
+
+/// The DOs telnetlib3's server handles (`handle_do`: agreed, or TIMING-MARK and LOGOUT);
+/// any other, not directional, it refuses and records in `rejected_do`.
+const DO_HANDLED: [u8; 24] = [
+    1, 34, 0, 3, 33, 25, 24, 39, 35, 32, 42, 31, 5, 86, 201, 69, 70, 90, 91, 93, 102, 200, 6, 18,
+];
+
+/// The client's offers telnetlib3's server refused, as its `_collect_rejected_options`
+/// sorts them: WILLs it does not handle, DOs it does not perform, and DOs for options
+/// only a client performs. telnetlib3 keeps every offer ever made, whatever the state of
+/// the option, so these come from what the client asked, not from the option table.
+#[derive(Debug, Default)]
+struct Rejected {
+    will: Vec<String>,
+    do_: Vec<String>,
+    directional: Vec<String>,
+}
+
+fn rejected(writer: &TelnetWriter) -> Rejected {
+    let asked = |side: Side| -> Vec<u8> {
+        writer.with_session(|s| {
+            (0..=255u8)
+                .filter(|&code| s.peer_asked(side, TelnetOption::from(code)))
+                .collect()
+        })
+    };
+    let names = |codes: Vec<u8>| -> Vec<String> {
+        let mut names: Vec<String> = codes.into_iter().map(option_name).collect();
+        names.sort();
+        names
+    };
+    let (will, dos) = (asked(Side::Remote), asked(Side::Local));
+    Rejected {
+        will: names(
+            will.into_iter()
+                .filter(|c| !SERVER_ACCEPTS_WILL.contains(c) && !WILL_NOT_REJECTED.contains(c))
+                .collect(),
+        ),
+        do_: names(
+            dos.iter()
+                .copied()
+                .filter(|c| !DO_HANDLED.contains(c) && !DIRECTIONAL_DO.contains(c))
+                .collect(),
+        ),
+        directional: names(
+            dos.into_iter()
+                .filter(|c| DIRECTIONAL_DO.contains(c))
+                .collect(),
+        ),
+    }
+}
+
+/// Our side of each option as telnetlib3's server tables it (`local_option`): true for
+/// those we perform; and for each the client sent DO or DONT for, what `handle_do`
+/// returned: true also for a DO it refused as meant for a client (its
+/// `directional_refusals` branch falls through to `return True`), false for the rest.
+fn python_local_table(writer: &TelnetWriter) -> Vec<(u8, bool)> {
+    writer.with_session(|s| {
+        (0..=255u8)
+            .filter_map(|code| {
+                let option = TelnetOption::from(code);
+                if s.local_enabled(option) {
+                    Some((code, true))
+                } else if s.peer_negotiated(Side::Local, option) {
+                    let directional =
+                        DIRECTIONAL_DO.contains(&code) && s.peer_asked(Side::Local, option);
+                    Some((code, directional))
+                } else {
+                    None
+                }
+            })
+            .collect()
+    })
+}
+
+/// Ask again for every option already agreed, as telnetlib3's
+/// `probe_client_loop_detection` does: first DO for the client's options, then WILL for
+/// ours, each round waiting up to [`PROBE_WAIT`] for every one to be answered. A client
+/// that follows RFC 1143 stays silent; the options it answers again would loop against
+/// a naive peer. Returns their names, sorted, each once.
+async fn loop_detection(writer: &TelnetWriter) -> Vec<String> {
+    // telnetlib3 asks again for what its tables say is agreed: ours includes the DOs it
+    // refused as directional (see `python_local_table`). Both are read before the first
+    // round forgets what the client negotiated.
+    let remote: Vec<TelnetOption> =
+        writer.with_session(|s| s.enabled_options(Side::Remote).collect());
+    let local: Vec<TelnetOption> = python_local_table(writer)
+        .into_iter()
+        .filter(|&(_, agreed)| agreed)
+        .map(|(code, _)| TelnetOption::from(code))
+        .collect();
+    let mut looped = Vec::new();
+    for (side, agreed) in [(Side::Remote, remote), (Side::Local, local)] {
+        if agreed.is_empty() {
+            continue;
+        }
+        writer.with_session(|s| {
+            s.clear_peer_negotiated();
+            for &option in &agreed {
+                s.repeat_request(side, option);
+            }
+        });
+        let answered =
+            |option: TelnetOption| writer.with_session(|s| s.peer_negotiated(side, option));
+        let deadline = Instant::now() + PROBE_WAIT;
+        while Instant::now() < deadline && !agreed.iter().all(|&o| answered(o)) {
+            tokio::time::sleep(POLL).await;
+        }
+        looped.extend(
+            agreed
+                .iter()
+                .filter(|&&o| answered(o))
+                .map(|o| option_name(o.code())),
+        );
+    }
+    looped.sort();
+    looped.dedup();
+    looped
+}
 
 /// The protocol configuration of a fingerprinting server: the library's server with
 /// [`ENVIRON_EXTENDED`] asked for before the bare VAR and USERVAR, as telnetlib3's
@@ -187,7 +320,11 @@ fn reported(writer: &TelnetWriter) -> Reported {
         environ,
         terminal_types,
         term,
-        charset: writer.charset(),
+        // telnetlib3's server starts `charset` at its own encoding (`utf8` unless told
+        // otherwise) and replaces it with what CHARSET agrees.
+        charset: writer
+            .charset()
+            .or_else(|| Some(SERVER_ENCODING.to_owned())),
     }
 }
 
@@ -255,6 +392,18 @@ pub struct ClientFingerprint {
     pub session_hash: String,
 }
 
+/// What telnetlib3's fingerprint server shows the client once its record is stored: its
+/// display (`fingerprinting_display`) prints the stored record as
+/// `json.dumps(data, indent=2, sort_keys=True)` when its optional table packages are not
+/// installed, through a pseudo-terminal whose output processing turns each line feed
+/// into CR LF. Its tables, the counts from its database of fingerprints seen before and
+/// its interactive prompts need those packages and that data, and are not shown.
+#[must_use]
+pub fn display_text(stored: &Value) -> Vec<u8> {
+    let text = python_json(stored, Some(2)) + "\n";
+    text.replace('\n', "\r\n").into_bytes()
+}
+
 /// Probe the client on `writer` once the opening negotiation is over; `timeout` is the
 /// server's idle timeout, recorded as telnetlib3 records it.
 pub async fn probe_client(writer: &TelnetWriter, timeout: Option<Duration>) -> ClientFingerprint {
@@ -273,21 +422,22 @@ pub async fn probe_client(writer: &TelnetWriter, timeout: Option<Duration>) -> C
     }
     // telnetlib3's server refuses, with DONT, a WILL it does not handle, even one it
     // asked for: such an option is refused and recorded as rejected.
-    let mut rejected_will = Vec::new();
     for (code, answer) in &mut results {
         if *answer == Answer::Will && !SERVER_ACCEPTS_WILL.contains(code) {
             let _ = writer.with_session(|s| s.request_remote(TelnetOption::from(*code), false));
             *answer = Answer::Wont;
-            rejected_will.push(option_name(*code));
         }
     }
-    rejected_will.sort();
     let probe_time = started.elapsed().as_secs_f64();
     let info = reported(writer);
 
-    let fingerprint_data = protocol_fingerprint(&info, &results, &rejected_will);
+    // telnetlib3 takes the session's detail before its loop detection, and the hashed
+    // summary after it (so that answers to it count as offers too).
+    let slc = slc_record(writer, &results);
+    let session_data = session_data(writer, &info, &results, probe_time, timeout, &slc);
+    let looped = loop_detection(writer).await;
+    let fingerprint_data = protocol_fingerprint(&info, &results, &rejected(writer), &looped, &slc);
     let hash = fingerprint_hash(&fingerprint_data);
-    let session_data = session_data(writer, &info, &results, probe_time, timeout);
     let ip = writer
         .peer()
         .split(' ')
@@ -320,7 +470,9 @@ fn environ_value<'a>(info: &'a Reported, name: &str) -> Option<&'a str> {
 fn protocol_fingerprint(
     info: &Reported,
     results: &[(u8, Answer)],
-    rejected_will: &[String],
+    rejected: &Rejected,
+    looped: &[String],
+    slc: &Map<String, Value>,
 ) -> Value {
     let mut data = Map::new();
     data.insert("probed-protocol".into(), "client".into());
@@ -376,8 +528,20 @@ fn protocol_fingerprint(
         "refused-options".into(),
         json!(names(&[Answer::Wont, Answer::Timeout])),
     );
-    if !rejected_will.is_empty() {
-        data.insert("rejected-will".into(), json!(rejected_will));
+    for (key, names) in [
+        ("rejected-will", &rejected.will),
+        ("rejected-do", &rejected.do_),
+        ("directional-refusals", &rejected.directional),
+    ] {
+        if !names.is_empty() {
+            data.insert(key.into(), json!(names));
+        }
+    }
+    if !looped.is_empty() {
+        data.insert("looped-negotiation".into(), json!(looped));
+    }
+    if !slc.is_empty() {
+        data.insert("slc".into(), Value::Object(slc.clone()));
     }
     Value::Object(data)
 }
@@ -399,6 +563,7 @@ fn session_data(
     results: &[(u8, Answer)],
     probe_time: f64,
     timeout: Option<Duration>,
+    slc: &Map<String, Value>,
 ) -> Value {
     let mut extra = Map::new();
     for (name, value) in &info.environ {
@@ -446,30 +611,62 @@ fn session_data(
             map.insert(option_name(*code), (*code).into());
         }
     }
-    let table = |us: bool| -> Map<String, Value> {
-        (0..=255u8)
-            .filter_map(|code| {
-                let state = writer.with_session(|s| s.option_state(TelnetOption::from(code)));
-                let q = if us { state.us } else { state.him };
-                let probed = results.iter().any(|(c, _)| *c == code);
-                match q {
-                    QState::Yes => Some((option_name(code), Value::Bool(true))),
-                    QState::No if probed && !us => Some((option_name(code), Value::Bool(false))),
-                    _ => None,
-                }
-            })
-            .collect()
-    };
+    let remote: Map<String, Value> = (0..=255u8)
+        .filter_map(|code| {
+            let him = writer.with_session(|s| s.option_state(TelnetOption::from(code)).him);
+            let probed = results.iter().any(|(c, _)| *c == code);
+            match him {
+                QState::Yes => Some((option_name(code), Value::Bool(true))),
+                QState::No if probed => Some((option_name(code), Value::Bool(false))),
+                _ => None,
+            }
+        })
+        .collect();
+    let local: Map<String, Value> = python_local_table(writer)
+        .into_iter()
+        .map(|(code, agreed)| (option_name(code), Value::Bool(agreed)))
+        .collect();
     let mut option_states = Map::new();
-    option_states.insert("remote".into(), Value::Object(table(false)));
-    option_states.insert("local".into(), Value::Object(table(true)));
-    json!({
+    option_states.insert("remote".into(), Value::Object(remote));
+    option_states.insert("local".into(), Value::Object(local));
+    let mut data = json!({
         "extra": extra,
         "ttype_cycle": ttype_cycle(info),
         "option_states": option_states,
         "probe": by_status,
         "timing": {"probe": probe_time},
-    })
+    });
+    let found = rejected(writer);
+    let mut rejected = Map::new();
+    for (key, names) in [
+        ("will", found.will),
+        ("do", found.do_),
+        ("directional", found.directional),
+    ] {
+        if !names.is_empty() {
+            rejected.insert(key.into(), json!(names));
+        }
+    }
+    if !rejected.is_empty() {
+        data["rejected"] = Value::Object(rejected);
+    }
+    if !slc.is_empty() {
+        data["slc_tab"] = Value::Object(slc.clone());
+    }
+    data
+}
+
+/// The client's SLC as telnetlib3 records it (see [`python_slc_record`]), only when the
+/// probe found LINEMODE agreed and it still is.
+fn slc_record(writer: &TelnetWriter, results: &[(u8, Answer)]) -> Map<String, Value> {
+    let linemode = TelnetOption::Linemode;
+    let probed = results
+        .iter()
+        .any(|&(code, answer)| code == linemode.code() && answer == Answer::Will);
+    if !probed || !writer.remote_enabled(linemode) {
+        return Map::new();
+    }
+    python_slc_record(&writer.with_session(|s| s.peer_slc_triplets().to_vec()))
 }
 
 /// The session's identity, whose hash names its file (telnetlib3's

@@ -6,7 +6,9 @@
 //! a file format) rather than Telnet itself, and it needs JSON and SHA-256, which the
 //! library has no other use for.
 
+mod banner;
 pub mod client_probe;
 mod negotiator;
 pub mod record;
 pub mod server_probe;
+mod slc_record;

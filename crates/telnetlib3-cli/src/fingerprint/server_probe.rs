@@ -8,11 +8,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use regex::bytes::Regex;
 use serde_json::{json, Map, Value};
+use telnetlib3::text::{Encoding, ErrorMode};
 use telnetlib3_proto::{Parser, Verb};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use zlib_rs::{Inflate, InflateFlush, Status};
 
+use super::banner::{Prompts, VirtualCursor};
 use super::negotiator::{Negotiator, Stance, ECHO};
 use super::record::{
     escaped_byte, fingerprint_hash, option_name, CORE_AND_MUD_OPTIONS, EXTENDED_OPTIONS,
@@ -134,6 +136,26 @@ struct Connection {
     closed: bool,
     dsr_requests: u64,
     dsr_replies: u64,
+    cursor: VirtualCursor,
+    /// The encoding the banner turned out to be in: a SyncTERM font switch, or the
+    /// charset a menu answer picked (telnetlib3 sets `environ_encoding`).
+    encoding: Option<String>,
+    /// `--encoding` was given (not `ascii`): font switches and charset menus leave the
+    /// encoding alone, and a code page menu is answered with return.
+    explicit: bool,
+    /// An ESC prompt, or a charset menu, was answered as it arrived; the prompt loop
+    /// does not answer it again (telnetlib3's `_esc_inline`, `_menu_inline`).
+    esc_inline: bool,
+    menu_inline: bool,
+}
+
+/// What one banner read has answered already.
+#[derive(Default)]
+struct BannerRead {
+    /// The read's text so far, escape sequences taken out.
+    stripped: Vec<u8>,
+    esc_answered: bool,
+    menu_answered: bool,
 }
 
 /// An answer to the server's terminal queries, as telnetlib3's probe gives them.
@@ -151,13 +173,15 @@ impl Connection {
         quiet: Duration,
         max_wait: Duration,
         max_bytes: usize,
-        ansi: Option<&AnsiProbes>,
+        ansi: &AnsiProbes,
+        prompts: &Prompts,
     ) -> Vec<u8> {
         let deadline = Instant::now() + max_wait;
+        let mut read = BannerRead::default();
         // Data that came with the opening negotiation is the banner's start.
         let mut collected = std::mem::take(&mut self.negotiator.data);
-        if let Some(ansi) = ansi {
-            self.answer_terminal_queries(&collected, ansi);
+        if !collected.is_empty() {
+            self.banner_chunk(&collected, ansi, prompts, &mut read);
         }
         collected.truncate(max_bytes);
         let mut buffer = vec![0u8; 16 * 1024];
@@ -173,8 +197,8 @@ impl Connection {
                 Ok(Ok(n)) => {
                     self.receive(&buffer[..n]);
                     let chunk = std::mem::take(&mut self.negotiator.data);
-                    if let Some(ansi) = ansi {
-                        self.answer_terminal_queries(&chunk, ansi);
+                    if !chunk.is_empty() {
+                        self.banner_chunk(&chunk, ansi, prompts, &mut read);
                     }
                     let room = max_bytes.saturating_sub(collected.len());
                     collected.extend_from_slice(&chunk[..chunk.len().min(room)]);
@@ -276,9 +300,66 @@ impl Connection {
         self.flush().await;
     }
 
+    /// One chunk of banner, as telnetlib3's `_read_banner_until_quiet` takes it: the
+    /// terminal queries answered (or the cursor moved over it), a SyncTERM font switch
+    /// followed, and an ESC prompt or a UTF-8 menu answered at once, before a botcheck
+    /// countdown runs out (a code page menu too, with return, when the encoding was
+    /// given).
+    fn banner_chunk(
+        &mut self,
+        chunk: &[u8],
+        ansi: &AnsiProbes,
+        prompts: &Prompts,
+        read: &mut BannerRead,
+    ) {
+        self.answer_terminal_queries(chunk, ansi, prompts);
+        if let Some(font) = prompts.syncterm_font(chunk) {
+            if !self.explicit {
+                self.encoding = Some(font.to_owned());
+                font.clone_into(&mut self.cursor.encoding);
+            }
+        }
+        let stripped = prompts.strip(chunk);
+        if !read.esc_answered {
+            if let Some(twice) = prompts.esc_prompt(&stripped) {
+                let reply: &[u8] = if twice { b"\x1b\x1b" } else { b"\x1b" };
+                self.negotiator.output.extend_from_slice(reply);
+                read.esc_answered = true;
+                self.esc_inline = true;
+            }
+        }
+        // Bounded: the chunks of one read are, by the banner limit and the socket
+        // buffer; the menu may be split between them.
+        read.stripped.extend_from_slice(&stripped);
+        if !read.menu_answered {
+            if self.explicit {
+                if prompts.codepage_prompt(&read.stripped) {
+                    self.negotiator.output.extend_from_slice(b"\r\n");
+                    read.menu_answered = true;
+                    self.menu_inline = true;
+                }
+            } else if let Some(response) = prompts.utf8_menu_entry(&read.stripped) {
+                self.negotiator.output.extend_from_slice(&response);
+                read.menu_answered = true;
+                self.encoding = Some("utf-8".to_owned());
+                "utf-8".clone_into(&mut self.cursor.encoding);
+                self.menu_inline = true;
+            }
+        }
+    }
+
     /// DA is answered as a VT100 with AVO, DSR 5n with "OK", ENQ with CR and DSR 6n
-    /// with a cursor position at column 1 (telnetlib3 tracks the column; see the README).
-    fn answer_terminal_queries(&mut self, chunk: &[u8], ansi: &AnsiProbes) {
+    /// with the cursor's position, the text before each report moving the cursor
+    /// (telnetlib3's `_respond_to_ansi_probes`); a chunk without queries only moves it.
+    fn answer_terminal_queries(&mut self, chunk: &[u8], ansi: &AnsiProbes, prompts: &Prompts) {
+        let has_query = ansi.device_attributes.is_match(chunk)
+            || ansi.status.is_match(chunk)
+            || ansi.cursor_position.is_match(chunk)
+            || memchr::memchr(0x05, chunk).is_some();
+        if !has_query {
+            self.cursor.advance(prompts, chunk);
+            return;
+        }
         let mut reply = Vec::new();
         for _ in ansi.device_attributes.find_iter(chunk) {
             reply.extend_from_slice(b"\x1b[?1;2c");
@@ -289,68 +370,16 @@ impl Connection {
         if memchr::memchr(0x05, chunk).is_some() {
             reply.push(b'\r');
         }
-        for _ in ansi.cursor_position.find_iter(chunk) {
+        let mut at = 0;
+        for found in ansi.cursor_position.find_iter(chunk) {
             self.dsr_requests += 1;
+            self.cursor.advance(prompts, &chunk[at..found.start()]);
             self.dsr_replies += 1;
-            reply.extend_from_slice(b"\x1b[1;1R");
+            reply.extend_from_slice(&self.cursor.cpr());
+            at = found.end();
         }
+        self.cursor.advance(prompts, &chunk[at..]);
         self.negotiator.output.extend_from_slice(&reply);
-    }
-}
-
-/// The answer to a prompt in the banner, as telnetlib3's probe picks it.
-struct Prompts {
-    ansi: Regex,
-    esc_twice: Regex,
-    esc_once: Regex,
-    more: Regex,
-    yes_no: Regex,
-    color: Regex,
-    return_key: Regex,
-}
-
-impl Prompts {
-    fn new() -> Self {
-        let build = |pattern: &str| Regex::new(pattern).expect("a fixed pattern");
-        Self {
-            ansi: build(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])"),
-            esc_twice: build(r"(?i)press\s+[\[<(]?\.?esc\.?[\]>)]?\s+twice"),
-            esc_once: build(r"(?i)press\s+[\[<(]?\.?esc\.?[\]>)]?"),
-            more: build(r"(?i)more[:\s]*\(?[yY]\)?.*\(?[cC]\)?\s*(?:ontinuous|ont)"),
-            yes_no: build(
-                r"(?i)(?:^|[^a-zA-Z0-9])(yes/no|y/n|\(yes\|no\))(?:[^a-zA-Z0-9]|$)|[(\[][Yy][Nn][)\]]",
-            ),
-            color: build(r"(?i)color\s*\?|(?i)ANSI\s+color\s+standard"),
-            return_key: build(r"(?i)(?:hit|press)\s+[\[<(]?(?:return|enter)[\]>)]?\s*[:\.]?"),
-        }
-    }
-
-    /// The reply to the latest banner, or `None` when it shows no prompt this knows.
-    fn answer(&self, banner: &[u8]) -> Option<&'static [u8]> {
-        let text = self.ansi.replace_all(banner, &b""[..]);
-        if self.esc_twice.is_match(&text) {
-            return Some(b"\x1b\x1b");
-        }
-        if self.esc_once.is_match(&text) {
-            return Some(b"\x1b");
-        }
-        if self.more.is_match(&text) {
-            return Some(b"C\r\n");
-        }
-        if let Some(found) = self.yes_no.captures(&text) {
-            let long = found.get(1).is_some_and(|token| {
-                let token = token.as_bytes().to_ascii_lowercase();
-                token == b"yes/no" || token == b"(yes|no)"
-            });
-            return Some(if long { b"yes\r\n" } else { b"y\r\n" });
-        }
-        if self.color.is_match(&text) {
-            return Some(b"y\r\n");
-        }
-        if self.return_key.is_match(&text) {
-            return Some(b"\r\n");
-        }
-        None
     }
 }
 
@@ -395,6 +424,11 @@ pub async fn probe_server(settings: &ServerProbeSettings) -> Result<Value, Probe
         closed: false,
         dsr_requests: 0,
         dsr_replies: 0,
+        cursor: VirtualCursor::new(&settings.encoding),
+        encoding: None,
+        explicit: !settings.encoding.eq_ignore_ascii_case("ascii"),
+        esc_inline: false,
+        menu_inline: false,
     };
     let ansi = AnsiProbes {
         device_attributes: Regex::new(r"\x1b\[0?c").expect("a fixed pattern"),
@@ -408,7 +442,7 @@ pub async fn probe_server(settings: &ServerProbeSettings) -> Result<Value, Probe
         .read_while(OPENING_MAX_WAIT, |n| !n.has_pending())
         .await;
     let mut banner_before = connection
-        .read_until_quiet(SETTLE, SETTLE, settings.banner_max_bytes, Some(&ansi))
+        .read_until_quiet(SETTLE, SETTLE, settings.banner_max_bytes, &ansi, &prompts)
         .await;
     banner_before.extend(
         connection
@@ -416,26 +450,53 @@ pub async fn probe_server(settings: &ServerProbeSettings) -> Result<Value, Probe
                 settings.banner_quiet_time,
                 settings.banner_max_wait,
                 settings.banner_max_bytes,
-                Some(&ansi),
+                &ansi,
+                &prompts,
             )
             .await,
     );
 
+    // The cursor measures in the encoding in force once the opening is over.
+    if let Some(charset) = &connection.negotiator.charset {
+        if connection.encoding.is_none() {
+            connection.cursor.encoding.clone_from(charset);
+        }
+    }
     let mut banner_after = Vec::new();
     let mut latest = banner_before.clone();
     for _ in 0..MAX_PROMPT_REPLIES {
         if connection.closed {
             break;
         }
-        let detected = prompts.answer(&latest);
-        connection.send(detected.unwrap_or(b"\r\n")).await;
+        let found = prompts.answer(&latest);
+        let picks = found.as_ref().and_then(|answer| answer.encoding);
+        let mut detected = found.as_ref().map(|answer| answer.response.clone());
+        // Answered already as it arrived (telnetlib3 clears its flag and sends return).
+        let esc = matches!(detected.as_deref(), Some(b"\x1b\x1b" | b"\x1b"));
+        if esc && std::mem::take(&mut connection.esc_inline) {
+            detected = None;
+        }
+        if picks.is_some() && std::mem::take(&mut connection.menu_inline) {
+            detected = None;
+        }
+        if picks.is_some() && connection.explicit {
+            detected = Some(b"\r\n".to_vec());
+        }
+        connection
+            .send(detected.as_deref().unwrap_or(b"\r\n"))
+            .await;
+        if let Some(encoding) = picks.filter(|_| !connection.explicit) {
+            connection.encoding = Some(encoding.to_owned());
+            encoding.clone_into(&mut connection.cursor.encoding);
+        }
         let previous = std::mem::take(&mut latest);
         latest = connection
             .read_until_quiet(
                 settings.banner_quiet_time,
                 settings.banner_max_wait,
                 settings.banner_max_bytes,
-                Some(&ansi),
+                &ansi,
+                &prompts,
             )
             .await;
         banner_after.extend_from_slice(&latest);
@@ -472,9 +533,9 @@ pub async fn probe_server(settings: &ServerProbeSettings) -> Result<Value, Probe
     }
 
     let encoding = connection
-        .negotiator
-        .charset
+        .encoding
         .clone()
+        .or_else(|| connection.negotiator.charset.clone())
         .unwrap_or_else(|| settings.encoding.clone());
     let mut session_data = Map::new();
     session_data.insert("option_states".into(), option_states);
@@ -776,9 +837,10 @@ fn protocol_fingerprint(
     })
 }
 
-/// Banner bytes as text the way telnetlib3 decodes them (`surrogateescape`): UTF-8 or
-/// ASCII where the encoding says so, each byte that does not decode kept as itself
-/// (see [`escaped_byte`]); any other encoding is read as Latin-1.
+/// Banner bytes as text the way telnetlib3 decodes them (`_format_banner`:
+/// `surrogateescape`): each byte that does not decode is kept as itself (see
+/// [`escaped_byte`]); an encoding nothing knows is read as Latin-1; PETSCII loses its
+/// colour and cursor controls and has its CR line ends made LF.
 fn decode_banner(bytes: &[u8], encoding: &str) -> String {
     let name = encoding.to_ascii_lowercase().replace('_', "-");
     match name.as_str() {
@@ -800,8 +862,66 @@ fn decode_banner(bytes: &[u8], encoding: &str) -> String {
                 }
             })
             .collect(),
-        _ => bytes.iter().map(|&b| char::from(b)).collect(),
+        "latin-1" | "latin1" | "iso-8859-1" | "iso8859-1" => {
+            bytes.iter().map(|&b| char::from(b)).collect()
+        }
+        _ => match Encoding::from_name(encoding) {
+            Ok(known) => {
+                let text = decode_escaping(&known, bytes);
+                if matches!(
+                    name.as_str(),
+                    "petscii" | "cbm" | "commodore" | "c64" | "c128"
+                ) {
+                    petscii_readable(&text)
+                } else {
+                    text
+                }
+            }
+            Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+        },
     }
+}
+
+/// `bytes` decoded strictly, each byte that starts no valid character escaped: at each
+/// place the shortest run (up to 4 bytes) that decodes is taken, which for the
+/// single-byte sets and the prefix codes of East Asia (Big5, Shift_JIS, GBK, EUC) is
+/// how Python's codecs split valid input from invalid.
+fn decode_escaping(encoding: &Encoding, bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let mut taken = 0;
+        for len in 1..=4.min(bytes.len() - at) {
+            let mut piece = String::new();
+            let decoded =
+                encoding
+                    .decoder(ErrorMode::Strict)
+                    .decode(&bytes[at..at + len], true, &mut piece);
+            if decoded.is_ok() && !piece.is_empty() {
+                text.push_str(&piece);
+                taken = len;
+                break;
+            }
+        }
+        if taken == 0 {
+            text.push(escaped_byte(bytes[at]));
+            taken = 1;
+        }
+        at += taken;
+    }
+    text
+}
+
+/// telnetlib3 keeps only PETSCII's readable text: colour, cursor and reverse controls
+/// out, CR line ends as LF.
+fn petscii_readable(text: &str) -> String {
+    text.chars()
+        .filter(|&c| {
+            !matches!(c, '\x05' | '\x11'..='\x14' | '\x1c'..='\x1f' | '\u{81}' | '\u{90}'..='\u{9f}')
+        })
+        .collect::<String>()
+        .replace("\r\n", "\n")
+        .replace('\r', "\n")
 }
 
 /// `time` as Python's `datetime.now(timezone.utc).isoformat()`:
@@ -865,23 +985,21 @@ mod tests {
             r#""ok\udcb1""#
         );
         assert_eq!(decode_banner(b"\xe9", "latin-1"), "\u{e9}");
+        // Beyond: CP437 art, Big5 with a stray byte, an unknown name as Latin-1.
+        assert_eq!(
+            decode_banner(b"\xc9\xcd\xbb", "cp437"),
+            "\u{2554}\u{2550}\u{2557}"
+        );
+        assert_eq!(
+            decode_banner(b"\xa4\xa4\x80A", "big5"),
+            format!("\u{4e2d}{}A", escaped_byte(0x80))
+        );
+        assert_eq!(decode_banner(b"\xe9", "codepage"), "\u{e9}");
     }
 
     #[test]
     fn timestamps_are_pythons_isoformat() {
         let time = SystemTime::UNIX_EPOCH + Duration::new(1_796_343_496, 683_559_000);
         assert_eq!(iso_utc(time), "2026-12-04T00:18:16.683559+00:00");
-    }
-
-    #[test]
-    fn prompts_get_telnetlib3s_answers() {
-        let prompts = Prompts::new();
-        assert_eq!(
-            prompts.answer(b"Continue? (yes/no) "),
-            Some(&b"yes\r\n"[..])
-        );
-        assert_eq!(prompts.answer(b"\x1b[1mColor?\x1b[0m"), Some(&b"y\r\n"[..]));
-        assert_eq!(prompts.answer(b"Press [ESC] twice"), Some(&b"\x1b\x1b"[..]));
-        assert_eq!(prompts.answer(b"login: "), None);
     }
 }

@@ -199,6 +199,38 @@ fn unknown_options_are_refused() {
 }
 
 #[test]
+fn what_the_peer_negotiated_is_kept_per_side() {
+    let mut s = session(Policy::new().allow_remote(TelnetOption::Sga));
+    let mut log = Log::default();
+    // WILL SGA (agreed), DO KERMIT (refused), DONT ECHO (nothing to do).
+    s.receive(b"\xff\xfb\x03\xff\xfd\x2f\xff\xfe\x01", &mut log);
+    assert_eq!(transmit(&mut s), b"\xff\xfd\x03\xff\xfc\x2f");
+    let kermit = TelnetOption::from(47);
+    assert!(s.peer_asked(Side::Remote, TelnetOption::Sga));
+    assert!(!s.peer_asked(Side::Local, TelnetOption::Sga));
+    assert!(s.peer_asked(Side::Local, kermit));
+    assert!(
+        !s.peer_asked(Side::Local, TelnetOption::Echo),
+        "DONT asks nothing"
+    );
+    assert!(s.peer_negotiated(Side::Local, TelnetOption::Echo));
+    assert!(s.peer_negotiated(Side::Local, kermit));
+
+    // Our DO SGA again, state unchanged; the peer's WILL again is ignored by RFC 1143
+    // but seen.
+    s.clear_peer_negotiated();
+    assert!(!s.peer_negotiated(Side::Remote, TelnetOption::Sga));
+    s.repeat_request(Side::Remote, TelnetOption::Sga);
+    assert_eq!(transmit(&mut s), b"\xff\xfd\x03");
+    assert_eq!(s.option_state(TelnetOption::Sga).him, Yes);
+    s.receive(b"\xff\xfb\x03", &mut log);
+    assert_eq!(transmit(&mut s), b"");
+    assert!(s.peer_negotiated(Side::Remote, TelnetOption::Sga));
+    assert!(!s.peer_negotiated(Side::Local, TelnetOption::Sga));
+    assert!(s.peer_asked(Side::Local, kermit), "never cleared");
+}
+
+#[test]
 fn binary_switches_end_of_line_rules_per_direction() {
     let mut s = session(Policy::new().allow_remote(TelnetOption::Binary));
     let mut log = Log::default();

@@ -164,7 +164,15 @@ pub(crate) struct State {
     pub(crate) forwarding: Option<bool>,
     /// Server: our whole SLC table went out once.
     slc_sent: bool,
+    /// The SLC triplets the peer sent, in order, up to [`MAX_PEER_SLC`]: what it said,
+    /// before our rules made anything of it, for tools that classify peers (telnetlib3's
+    /// fingerprint server records SLC by its own rules). Empty until an SLC list arrives.
+    pub(crate) peer_slc: Vec<SlcTriplet>,
 }
+
+/// The most SLC triplets of the peer kept (two full tables and more); later ones are
+/// processed but not kept, so a peer cannot grow the record.
+pub const MAX_PEER_SLC: usize = 64;
 
 impl State {
     /// Whether data must be scanned for SLC characters: a field read. Whether the session
@@ -346,6 +354,10 @@ fn receive_slc(
     let Ok(triplets) = parse_triplets(list) else {
         return Err(SubnegotiationError::Truncated);
     };
+    let room = MAX_PEER_SLC.saturating_sub(state.peer_slc.len());
+    if let Ok(kept) = parse_triplets(list) {
+        state.peer_slc.extend(kept.take(room));
+    }
     let client = link.role == Role::Client;
     let defaults = config.slc_defaults;
     let mut reply = vec![LM_SLC];

@@ -492,6 +492,37 @@ fn slc_changes_are_reported_and_iac_is_doubled() {
 }
 
 #[test]
+fn the_peers_slc_triplets_are_kept_as_sent_and_bounded() {
+    let mut server = server();
+    let mut log = Log::default();
+    server.receive(WILL_LINEMODE, &mut log);
+    let _ = transmit(&mut server);
+    assert!(server.peer_slc_triplets().is_empty());
+    // IP to ^_ (taken), EC NOSUPPORT, and function 40 (unknown): kept as they were.
+    server.receive(&sb(&[3, 3, 2, 0x1f, 10, 0, 0x7f, 40, 2, 1]), &mut log);
+    let triplet = |function, modifier, value| SlcTriplet {
+        function,
+        modifier,
+        value,
+    };
+    assert_eq!(
+        server.peer_slc_triplets(),
+        [triplet(3, 2, 0x1f), triplet(10, 0, 0x7f), triplet(40, 2, 1)]
+    );
+    // A truncated list is not applied, nor kept.
+    server.receive(&sb(&[3, 3, 2]), &mut log);
+    assert_eq!(server.peer_slc_triplets().len(), 3);
+    // A flood keeps the first MAX_PEER_SLC.
+    let mut flood = vec![3];
+    for _ in 0..100 {
+        flood.extend_from_slice(&[5, 2, 0x14]);
+    }
+    server.receive(&sb(&flood), &mut log);
+    assert_eq!(server.peer_slc_triplets().len(), MAX_PEER_SLC);
+    assert_eq!(server.peer_slc_triplets()[3], triplet(5, 2, 0x14));
+}
+
+#[test]
 fn pair_settles_in_agreement() {
     let client = SessionConfig::with_policy(Policy::new().allow_local(TelnetOption::Linemode));
     let server = SessionConfig::with_policy(Policy::new().allow_remote(TelnetOption::Linemode));

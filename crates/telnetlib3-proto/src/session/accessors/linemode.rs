@@ -4,7 +4,7 @@ use crate::link::Role;
 use crate::option::TelnetOption;
 use crate::options::linemode::{
     linemode_side, send_forwardmask, ForwardMask, ModeMask, SlcEntry, SlcFunction, SlcLevel,
-    SlcTable, LM_MODE, LM_SLC,
+    SlcTable, SlcTriplet, LM_MODE, LM_SLC,
 };
 use crate::Session;
 
@@ -26,6 +26,14 @@ impl Session {
             .table
             .as_deref()
             .unwrap_or(&self.core.config.linemode.slc_defaults)
+    }
+
+    /// The SLC triplets the peer sent, in arrival order, as they were on the wire (the
+    /// first [`MAX_PEER_SLC`](crate::options::linemode::MAX_PEER_SLC); later ones are
+    /// applied but not kept).
+    #[must_use]
+    pub fn peer_slc_triplets(&self) -> &[SlcTriplet] {
+        &self.core.families.linemode.peer_slc
     }
 
     /// Client: the forward mask the server asked for; server: the one we sent.
