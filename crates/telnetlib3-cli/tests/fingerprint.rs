@@ -208,8 +208,8 @@ fn the_hash_and_the_json_are_pythons() {
 
 #[test]
 fn python_and_ours_agree_on_our_server() {
-    // MCCP off: Python's client would start MCCP3 and our server reject its stream,
-    // which ends the session before any probe (a separate matter from fingerprinting).
+    // MCCP off, so that MCCP2 and MCCP3 are among the refused options below (with
+    // --compression on, both tools find them offered and still agree).
     let (_server, port) = start_server(&["--no-compression"]);
     let (ours, theirs) = probe_both(port, "ours");
     // telnetlib3's tool sets the session encoding to its --encoding (ascii) when its shell
