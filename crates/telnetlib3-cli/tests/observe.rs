@@ -9,6 +9,7 @@ mod common;
 mod reference;
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::thread;
@@ -601,16 +602,24 @@ fn metrics_count_compressed_connections() {
         "--metrics",
         &metrics_addr,
     ]);
-    // Our client accepts the offered MCCP2 and MCCP3.
+    // Our client accepts the offered MCCP2 and MCCP3. Its MCCP3 stream starts a moment
+    // after the agreement (its log says when): it quits then, compressed.
     let mut command = Command::new(CLIENT);
-    command.args(["127.0.0.1", &port.to_string()]);
-    let out = run(command, b"quit\r\n");
-    assert!(out.status.success(), "{out:?}");
-    assert!(
-        common::contains(&out.stdout, b"Goodbye."),
-        "{}",
-        show(&out.stdout)
-    );
+    command
+        .args(["127.0.0.1", &port.to_string(), "--loglevel", "debug"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut client = common::Proc::spawn(command);
+    client.wait_for_line("MCCP3: our compressed stream starts");
+    let mut stdin = client.child.stdin.take().unwrap();
+    stdin.write_all(b"quit\r\n").unwrap();
+    drop(stdin);
+    let mut stdout = Vec::new();
+    let mut pipe = client.child.stdout.take().unwrap();
+    pipe.read_to_end(&mut stdout).unwrap();
+    let status = client.wait();
+    assert!(status.success(), "{status:?}");
+    assert!(common::contains(&stdout, b"Goodbye."), "{}", show(&stdout));
     let (_, samples) = scrape_until(metrics_port, |s| {
         sample(s, "telnetlib3_connections_total{}") == 1.0
             && sample(s, "telnetlib3_connections_open{}") == 0.0
