@@ -53,10 +53,12 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tracing::warn;
 
+use crate::stream::RecordOp;
 use crate::text::{Encoding, ErrorMode, TextDecoder};
 
 /// The size a recording is stopped at by default (10 MiB).
@@ -153,8 +155,11 @@ pub struct Asciicast<W: Write> {
     max_bytes: u64,
     /// Stopped by the bound or by a failed write: nothing more is written.
     stopped: bool,
-    /// Output not yet written as an event, and the time of its first byte.
-    pending: Vec<u8>,
+    /// Output not yet written as an event: how many bytes, decoded as they come (one
+    /// copy of them, not one to hold the bytes and another to decode them), and the time
+    /// of its first byte.
+    pending_len: usize,
+    pending: String,
     pending_at: Duration,
     /// The decoded text and the line, reused.
     text: String,
@@ -201,7 +206,8 @@ impl<W: Write> Asciicast<W> {
             written: line.len() as u64,
             max_bytes,
             stopped: false,
-            pending: Vec::new(),
+            pending_len: 0,
+            pending: String::new(),
             pending_at: Duration::ZERO,
             text: String::new(),
             line,
@@ -214,22 +220,32 @@ impl<W: Write> Asciicast<W> {
         if self.stopped || bytes.is_empty() {
             return;
         }
-        if !self.pending.is_empty()
+        if self.pending_len > 0
             && (at.saturating_sub(self.pending_at) > COALESCE
-                || self.pending.len() + bytes.len() > MAX_EVENT_BYTES)
+                || self.pending_len + bytes.len() > MAX_EVENT_BYTES)
         {
             self.flush_output();
         }
-        if self.pending.is_empty() {
+        if self.pending_len == 0 {
             self.pending_at = at;
         }
-        self.pending.extend_from_slice(bytes);
+        self.pending_len += bytes.len();
+        // Replace mode: never an error.
+        let _ = self.output.decode(bytes, false, &mut self.pending);
     }
 
     /// Record `bytes` typed by the user at `at`.
     pub fn input(&mut self, at: Duration, bytes: &[u8]) {
         self.flush_output();
-        self.data(at, "i", bytes, true);
+        if self.stopped || bytes.is_empty() {
+            return;
+        }
+        self.text.clear();
+        // Replace mode: never an error.
+        let _ = self.input.decode(bytes, false, &mut self.text);
+        if !self.text.is_empty() {
+            self.event(at, "i");
+        }
     }
 
     /// Record that the terminal became `cols` x `rows` at `at`.
@@ -265,29 +281,16 @@ impl<W: Write> Asciicast<W> {
 
     /// Write the pending output as an event.
     fn flush_output(&mut self) {
-        if !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
-            self.data(self.pending_at, "o", &pending, false);
-            // Keep the buffer for the next event.
-            self.pending = pending;
+        if self.pending_len > 0 {
+            self.pending_len = 0;
+            // Nothing decoded (the start of a character cut by the write): no event.
+            if !self.pending.is_empty() && !self.stopped {
+                // Both buffers kept for the next events.
+                std::mem::swap(&mut self.text, &mut self.pending);
+                self.event(self.pending_at, "o");
+                std::mem::swap(&mut self.text, &mut self.pending);
+            }
             self.pending.clear();
-        }
-    }
-
-    fn data(&mut self, at: Duration, code: &str, bytes: &[u8], input: bool) {
-        if self.stopped || bytes.is_empty() {
-            return;
-        }
-        self.text.clear();
-        let decoder = if input {
-            &mut self.input
-        } else {
-            &mut self.output
-        };
-        // Replace mode: never an error.
-        let _ = decoder.decode(bytes, false, &mut self.text);
-        if !self.text.is_empty() {
-            self.event(at, code);
         }
     }
 
@@ -485,12 +488,9 @@ pub(crate) fn file_name(time: SystemTime, peer: &str) -> String {
     )
 }
 
-/// A recording into a file: its [`Asciicast`] and the clock its events are timed by.
+/// A recording into a file: its [`Asciicast`], written on the recorder thread.
 pub(crate) struct Recording {
     cast: Asciicast<BufWriter<File>>,
-    started: std::time::Instant,
-    /// Record input too.
-    pub(crate) input: bool,
     path: PathBuf,
 }
 
@@ -505,7 +505,6 @@ impl Recording {
         header: &Header,
         encoding: &Encoding,
         max_bytes: u64,
-        input: bool,
     ) -> io::Result<Self> {
         let mut options = File::options();
         options.write(true).create_new(true);
@@ -517,33 +516,191 @@ impl Recording {
         let out = BufWriter::with_capacity(FILE_BUFFER, file);
         Ok(Self {
             cast: Asciicast::new(out, header, encoding, max_bytes)?,
-            started: std::time::Instant::now(),
-            input,
             path: path.to_owned(),
         })
     }
 
-    pub(crate) fn output(&mut self, bytes: &[u8]) {
-        let at = self.started.elapsed();
-        self.cast.output(at, bytes);
-    }
-
-    pub(crate) fn input(&mut self, bytes: &[u8]) {
-        if self.input {
-            let at = self.started.elapsed();
-            self.cast.input(at, bytes);
+    /// Apply `ops`, in order, then `output`, all at `at`.
+    fn apply(&mut self, at: Duration, ops: Vec<RecordOp>, output: &[u8]) {
+        for op in ops {
+            match op {
+                RecordOp::Output(data) => self.cast.output(at, &data),
+                RecordOp::Input(data) => self.cast.input(at, &data),
+                RecordOp::Resize(cols, rows) => self.cast.resize(at, cols, rows),
+            }
         }
-    }
-
-    pub(crate) fn resize(&mut self, cols: u16, rows: u16) {
-        let at = self.started.elapsed();
-        self.cast.resize(at, cols, rows);
+        self.cast.output(at, output);
     }
 
     /// Write out what the buffer holds and close the file.
-    pub(crate) fn finish(self) {
+    fn finish(self) {
         if let Err(error) = self.cast.finish() {
             warn!("recording {} not complete: {error}", self.path.display());
+        }
+    }
+}
+
+/// A session's recording as its connection holds it: the recording itself is written
+/// by the process's recorder thread ([`Recorder`]), so that decoding, JSON and file
+/// writes stay off the connection's driver task; the connection only hands it batches,
+/// each timed when handed.
+pub(crate) struct RecordingHandle {
+    recording: Arc<Mutex<Option<Recording>>>,
+    started: Instant,
+}
+
+impl RecordingHandle {
+    /// Start recording into `recording`, its clock starting now; `unread` (input that
+    /// came before, still unread by the shell) is recorded first.
+    pub(crate) fn new(mut recording: Recording, input: bool, unread: &[u8]) -> Self {
+        if input {
+            recording.cast.input(Duration::ZERO, unread);
+        }
+        Self {
+            recording: Arc::new(Mutex::new(Some(recording))),
+            started: Instant::now(),
+        }
+    }
+
+    /// Hand `ops` (what the driver's parsing found) and then `output` (what writers
+    /// queued since) to the recorder thread, at the time now. Waits while the thread
+    /// has [`RECORDER_BACKLOG`] bytes to write (a disk slower than the session holds the
+    /// session's output back, and every byte is recorded).
+    pub(crate) async fn record(&self, ops: Vec<RecordOp>, output: Vec<u8>) {
+        let at = self.started.elapsed();
+        let Some(recorder) = recorder() else {
+            return;
+        };
+        let bytes = ops
+            .iter()
+            .map(|op| match op {
+                RecordOp::Output(data) | RecordOp::Input(data) => data.len(),
+                RecordOp::Resize(..) => 0,
+            })
+            .sum::<usize>()
+            + output.len();
+        let permits = bytes.clamp(1, RECORDER_BACKLOG);
+        let Ok(room) = recorder
+            .room
+            .acquire_many(u32::try_from(permits).unwrap_or(u32::MAX))
+            .await
+        else {
+            return;
+        };
+        // Given back by the thread once written.
+        room.forget();
+        let job = Job::Record {
+            recording: Arc::clone(&self.recording),
+            at,
+            ops,
+            output,
+            permits,
+        };
+        if recorder.jobs.send(job).is_err() {
+            recorder.room.add_permits(permits);
+        }
+    }
+
+    /// Write out the rest and close the file, once the thread has written all that was
+    /// handed to it before.
+    pub(crate) async fn finish(self) {
+        let Some(recorder) = recorder() else {
+            return;
+        };
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let job = Job::Finish {
+            recording: self.recording,
+            done,
+        };
+        if recorder.jobs.send(job).is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+/// The most bytes of session data waiting for the recorder thread, all sessions
+/// together: a session that hands more waits (back-pressure) rather than drop any, so
+/// that a recording is whole up to its bound, and memory stays bounded.
+pub(crate) const RECORDER_BACKLOG: usize = 8 * 1024 * 1024;
+
+/// Work for the recorder thread, in the order the connections handed it.
+enum Job {
+    Record {
+        recording: Arc<Mutex<Option<Recording>>>,
+        at: Duration,
+        ops: Vec<RecordOp>,
+        output: Vec<u8>,
+        permits: usize,
+    },
+    Finish {
+        recording: Arc<Mutex<Option<Recording>>>,
+        done: tokio::sync::oneshot::Sender<()>,
+    },
+}
+
+/// The process's recorder thread: one for every recorded session of every server,
+/// started with the first recording; what it has yet to write is bounded by
+/// [`RECORDER_BACKLOG`].
+struct Recorder {
+    jobs: mpsc::Sender<Job>,
+    room: Arc<tokio::sync::Semaphore>,
+}
+
+/// The recorder, started on first use (`None` if its thread could not be started:
+/// nothing is recorded then, with a log line).
+fn recorder() -> Option<&'static Recorder> {
+    static RECORDER: OnceLock<Option<Recorder>> = OnceLock::new();
+    RECORDER
+        .get_or_init(|| {
+            let (jobs, queue) = mpsc::channel::<Job>();
+            let room = Arc::new(tokio::sync::Semaphore::new(RECORDER_BACKLOG));
+            let freed = Arc::clone(&room);
+            let spawned = std::thread::Builder::new()
+                .name("telnetlib3-record".into())
+                .spawn(move || {
+                    for job in queue {
+                        run_job(job, &freed);
+                    }
+                });
+            match spawned {
+                Ok(_) => Some(Recorder { jobs, room }),
+                Err(error) => {
+                    warn!("no session recordings: the recorder thread did not start: {error}");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn run_job(job: Job, room: &tokio::sync::Semaphore) {
+    match job {
+        Job::Record {
+            recording,
+            at,
+            ops,
+            output,
+            permits,
+        } => {
+            // A panic in a recording's work loses at most that recording (the thread
+            // and the permits stay).
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut recording = recording.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(recording) = recording.as_mut() {
+                    recording.apply(at, ops, &output);
+                }
+            }));
+            room.add_permits(permits);
+        }
+        Job::Finish { recording, done } => {
+            let taken = recording
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(recording) = taken {
+                recording.finish();
+            }
+            let _ = done.send(());
         }
     }
 }
