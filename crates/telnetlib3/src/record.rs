@@ -56,7 +56,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tracing::warn;
+use tracing::{debug, warn};
 
 use crate::stream::RecordOp;
 use crate::text::{Encoding, ErrorMode, TextDecoder};
@@ -549,17 +549,37 @@ pub(crate) struct RecordingHandle {
     started: Instant,
 }
 
+/// A recording to make: its file, what the file starts with, and where a file that
+/// cannot be made is counted.
+pub(crate) struct NewRecording {
+    pub(crate) path: PathBuf,
+    pub(crate) header: Header,
+    pub(crate) encoding: Encoding,
+    pub(crate) max_bytes: u64,
+    /// Record input too.
+    pub(crate) input: bool,
+    pub(crate) metrics: Option<Arc<crate::ServerMetrics>>,
+}
+
 impl RecordingHandle {
-    /// Start recording into `recording`, its clock starting now; `unread` (input that
-    /// came before, still unread by the shell) is recorded first.
-    pub(crate) fn new(mut recording: Recording, input: bool, unread: &[u8]) -> Self {
-        if input {
-            recording.cast.input(Duration::ZERO, unread);
-        }
-        Self {
-            recording: Arc::new(Mutex::new(Some(recording))),
+    /// Start recording, the clock starting now: the recorder thread makes the file
+    /// (a connection does not wait for the file system to create it), and records
+    /// `unread` first (input that came before, still unread by the shell). A file that
+    /// cannot be made is logged (and counted in the metrics), and the session runs
+    /// unrecorded.
+    pub(crate) fn new(new: NewRecording, unread: Vec<u8>) -> Self {
+        let handle = Self {
+            recording: Arc::new(Mutex::new(None)),
             started: Instant::now(),
+        };
+        if let Some(recorder) = recorder() {
+            let _ = recorder.jobs.send(Job::Open {
+                recording: Arc::clone(&handle.recording),
+                new: Box::new(new),
+                unread,
+            });
         }
+        handle
     }
 
     /// Hand `ops` (what the driver's parsing found) and then `output` (what writers
@@ -623,8 +643,15 @@ impl RecordingHandle {
 /// that a recording is whole up to its bound, and memory stays bounded.
 pub(crate) const RECORDER_BACKLOG: usize = 8 * 1024 * 1024;
 
-/// Work for the recorder thread, in the order the connections handed it.
+/// Work for the recorder thread, in the order the connections handed it. Only
+/// [`Job::Record`] counts towards [`RECORDER_BACKLOG`]: a connection hands one `Open` and
+/// one `Finish`.
 enum Job {
+    Open {
+        recording: Arc<Mutex<Option<Recording>>>,
+        new: Box<NewRecording>,
+        unread: Vec<u8>,
+    },
     Record {
         recording: Arc<Mutex<Option<Recording>>>,
         at: Duration,
@@ -675,6 +702,25 @@ fn recorder() -> Option<&'static Recorder> {
 
 fn run_job(job: Job, room: &tokio::sync::Semaphore) {
     match job {
+        Job::Open {
+            recording,
+            new,
+            unread,
+        } => match Recording::create(&new.path, &new.header, &new.encoding, new.max_bytes) {
+            Ok(mut made) => {
+                debug!("recording to {}", new.path.display());
+                if new.input {
+                    made.cast.input(Duration::ZERO, &unread);
+                }
+                *recording.lock().unwrap_or_else(PoisonError::into_inner) = Some(made);
+            }
+            Err(error) => {
+                warn!("cannot record to {}: {error}", new.path.display());
+                if let Some(metrics) = &new.metrics {
+                    metrics.error("record");
+                }
+            }
+        },
         Job::Record {
             recording,
             at,

@@ -37,7 +37,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use tracing::{debug, info, warn};
 
 use crate::net::listen_with;
-use crate::record::{self, RecordConfig, Recording};
+use crate::record::{self, RecordConfig};
 use crate::stream::Transport;
 use crate::stream::{
     self, AnyStream, ConnectionStats, EventHook, Inner, Settings, TelnetReader, TelnetWriter,
@@ -884,18 +884,15 @@ async fn start_recording(inner: &Inner, record: &RecordConfig, config: &ServerCo
         (header, encoding)
     });
     let path = record.dir.join(record::file_name(now, inner.peer()));
-    match Recording::create(&path, &header, &encoding, record.max_bytes) {
-        Ok(recording) => {
-            debug!(peer = %inner.peer(), "recording to {}", path.display());
-            stream::start_recording(inner, recording, record.input).await;
-        }
-        Err(error) => {
-            warn!(peer = %inner.peer(), "cannot record to {}: {error}", path.display());
-            if let Some(metrics) = &config.metrics {
-                metrics.error("record");
-            }
-        }
-    }
+    let new = record::NewRecording {
+        path,
+        header,
+        encoding,
+        max_bytes: record.max_bytes,
+        input: record.input,
+        metrics: config.metrics.clone(),
+    };
+    stream::start_recording(inner, new).await;
 }
 
 /// Start a TCP connection's session and driver. A function of its own, not inline in

@@ -639,18 +639,16 @@ pub(crate) fn over_tls(inner: &Inner) -> bool {
 ///
 /// Input that came before (while the opening negotiation ran) and is still unread is
 /// recorded first, at time zero: the shell has it yet to read.
-pub(crate) async fn start_recording(
-    inner: &Inner,
-    recording: crate::record::Recording,
-    record_input: bool,
-) {
+pub(crate) async fn start_recording(inner: &Inner, new: crate::record::NewRecording) {
+    let record_input = new.input;
     let mut handle = inner.recording.lock().await;
     let mut shared = inner.lock();
-    *handle = Some(crate::record::RecordingHandle::new(
-        recording,
-        record_input,
-        shared.unread(),
-    ));
+    let unread = if record_input {
+        shared.unread().to_vec()
+    } else {
+        Vec::new()
+    };
+    *handle = Some(crate::record::RecordingHandle::new(new, unread));
     inner.recording_input.store(record_input, Ordering::Release);
     inner.recording_on.store(true, Ordering::Release);
     shared.recording = true;
