@@ -965,6 +965,148 @@ mod tests {
     }
 
     #[test]
+    fn an_event_of_several_writes_is_cut_exactly_at_the_bound() {
+        // One event from three writes in quick succession, "é" cut between two of them;
+        // the bound falls inside the escaped quote of the third: what fits of the event
+        // goes in, whole characters and whole escapes only, a byte short of the bound.
+        let event = r#"[1.000000, "o", "abcé"]"#;
+        let max = (HEADER.len() + 1 + event.len() + 1 + 1) as u64;
+        let mut cast = cast("utf-8", max);
+        cast.output(Duration::from_secs(1), b"ab");
+        cast.output(Duration::from_millis(1001), b"c\xc3");
+        cast.output(Duration::from_millis(1002), b"\xa9\"xyz");
+        cast.resize(Duration::from_secs(2), 1, 1);
+        assert!(cast.is_stopped());
+        assert_eq!(cast.bytes_written(), max - 1);
+        assert_eq!(lines(cast), [HEADER, event]);
+    }
+
+    /// A scratch directory for the recorder thread's files, removed at the end.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(tag: &str) -> Self {
+            let dir = std::env::temp_dir()
+                .join(format!("telnetlib3-record-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn new_recording(path: PathBuf, input: bool) -> NewRecording {
+        NewRecording {
+            path,
+            header: header(),
+            encoding: Encoding::from_name("utf-8").unwrap(),
+            max_bytes: DEFAULT_RECORD_MAX_BYTES,
+            input,
+            metrics: None,
+        }
+    }
+
+    /// The events of a recording file, without their times (taken from the clock).
+    fn events(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|line| {
+                let (_, event) = line.split_once(", ").unwrap();
+                event.to_owned()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_recorder_thread_writes_batches_in_order_and_closes_the_file() {
+        let scratch = Scratch::new("thread");
+        let path = scratch.0.join("session.cast");
+        let handle = RecordingHandle::new(new_recording(path.clone(), true), b"early\r".to_vec());
+        handle
+            .record(
+                vec![
+                    RecordOp::Output(b"before input ".to_vec()),
+                    RecordOp::Input(b"ls\r".to_vec()),
+                    RecordOp::Resize(132, 43),
+                ],
+                b"after".to_vec(),
+            )
+            .await;
+        handle.record(Vec::new(), b" more".to_vec()).await;
+        // Finished: the file is whole when `finish` returns.
+        handle.finish().await;
+        #[cfg(unix)]
+        {
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(&path).unwrap().permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().next(), Some(HEADER));
+        // The output of the first batch after the resize, and the second batch, came
+        // within the coalescing window: one event (times are the clock's, not checked).
+        let events = events(&path);
+        assert_eq!(
+            events[..4],
+            [
+                r#""i", "early\r"]"#,
+                r#""o", "before input "]"#,
+                r#""i", "ls\r"]"#,
+                r#""r", "132x43"]"#,
+            ]
+        );
+        assert!(
+            events[4..] == [r#""o", "after more"]"#]
+                || events[4..] == [r#""o", "after"]"#, r#""o", " more"]"#],
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_larger_than_the_backlog_is_recorded_whole() {
+        // More than RECORDER_BACKLOG at once: it takes the whole backlog, not more
+        // (waiting for more would never end).
+        let scratch = Scratch::new("large");
+        let path = scratch.0.join("large.cast");
+        let mut new = new_recording(path.clone(), false);
+        new.max_bytes = u64::MAX;
+        let handle = RecordingHandle::new(new, b"not recorded".to_vec());
+        let output = vec![b'x'; RECORDER_BACKLOG + 1];
+        handle.record(Vec::new(), output).await;
+        handle.finish().await;
+        let events = events(&path);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0],
+            format!(r#""o", "{}"]"#, "x".repeat(RECORDER_BACKLOG + 1))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_that_cannot_be_made_leaves_the_session_unrecorded() {
+        let scratch = Scratch::new("missing");
+        let path = scratch.0.join("no-such-dir").join("x.cast");
+        let handle = RecordingHandle::new(new_recording(path.clone(), true), Vec::new());
+        handle.record(Vec::new(), b"lost".to_vec()).await;
+        handle.finish().await;
+        assert!(!path.exists());
+        // Nor is an existing file overwritten.
+        let existing = scratch.0.join("existing.cast");
+        std::fs::write(&existing, b"kept").unwrap();
+        let handle = RecordingHandle::new(new_recording(existing.clone(), false), Vec::new());
+        handle.record(Vec::new(), b"lost".to_vec()).await;
+        handle.finish().await;
+        assert_eq!(std::fs::read(&existing).unwrap(), b"kept");
+    }
+
+    #[test]
     fn a_resize_past_the_bound_is_left_out() {
         let max = (HEADER.len() + 1 + 10) as u64;
         let mut cast = cast("utf-8", max);
