@@ -23,6 +23,15 @@
 //! fits (whole characters; a resize is all or nothing), and the file ends with that
 //! whole line, so it stays a valid asciicast file.
 //!
+//! A server's recordings are made and written by one recorder thread per process
+//! (started with the first recording): the connection's driver only hands it what the
+//! shell wrote (and what the client sent, and window sizes) in batches, in order, each
+//! timed when handed, so that decoding, JSON escaping and file writes never run on the
+//! connection's task. At most [`RECORDER_BACKLOG`] bytes wait for the thread, all
+//! sessions together: past that a session's driver waits for room (its output waits
+//! with it) rather than drop any of it, so a recording is whole up to its bound however
+//! slow the disk. The connection ends once its file is written and closed.
+//!
 //! ```
 //! use std::time::Duration;
 //! use telnetlib3::record::{Asciicast, Header};
@@ -641,7 +650,7 @@ impl RecordingHandle {
 /// The most bytes of session data waiting for the recorder thread, all sessions
 /// together: a session that hands more waits (back-pressure) rather than drop any, so
 /// that a recording is whole up to its bound, and memory stays bounded.
-pub(crate) const RECORDER_BACKLOG: usize = 8 * 1024 * 1024;
+pub const RECORDER_BACKLOG: usize = 8 * 1024 * 1024;
 
 /// Work for the recorder thread, in the order the connections handed it. Only
 /// [`Job::Record`] counts towards [`RECORDER_BACKLOG`]: a connection hands one `Open` and
