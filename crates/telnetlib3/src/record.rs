@@ -652,6 +652,35 @@ impl RecordingHandle {
 /// that a recording is whole up to its bound, and memory stays bounded.
 pub const RECORDER_BACKLOG: usize = 8 * 1024 * 1024;
 
+/// Output buffers the recorder thread is done with, for the drivers' next batches: a
+/// bulk transfer reuses a few buffers rather than allocate (and fault in) a new one per
+/// batch. At most [`SPARE_BUFFERS`] of at most [`SPARE_CAPACITY`] bytes are kept.
+static SPARES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+const SPARE_BUFFERS: usize = 8;
+const SPARE_CAPACITY: usize = 512 * 1024;
+
+/// An empty buffer for a driver's next batch of recorded output, with room if one is
+/// spare.
+pub(crate) fn spare_buffer() -> Vec<u8> {
+    SPARES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// Keep `buffer` for a later batch, if there is room for it among the spares.
+pub(crate) fn recycle(mut buffer: Vec<u8>) {
+    if buffer.capacity() > SPARE_CAPACITY || buffer.capacity() == 0 {
+        return;
+    }
+    buffer.clear();
+    let mut spares = SPARES.lock().unwrap_or_else(PoisonError::into_inner);
+    if spares.len() < SPARE_BUFFERS {
+        spares.push(buffer);
+    }
+}
+
 /// Work for the recorder thread, in the order the connections handed it. Only
 /// [`Job::Record`] counts towards [`RECORDER_BACKLOG`]: a connection hands one `Open` and
 /// one `Finish`.
@@ -746,6 +775,7 @@ fn run_job(job: Job, room: &tokio::sync::Semaphore) {
                 }
             }));
             room.add_permits(permits);
+            recycle(output);
         }
         Job::Finish { recording, done } => {
             let taken = recording
@@ -1113,6 +1143,20 @@ mod tests {
         handle.record(Vec::new(), b"lost".to_vec()).await;
         handle.finish().await;
         assert_eq!(std::fs::read(&existing).unwrap(), b"kept");
+    }
+
+    #[test]
+    fn spare_buffers_are_empty_and_bounded() {
+        // Other tests use the spares at the same time: only what holds whatever they
+        // do is checked.
+        recycle(vec![b'x'; 100_000]);
+        recycle(vec![b'y'; SPARE_CAPACITY + 1]);
+        for _ in 0..SPARE_BUFFERS + 2 {
+            let spare = spare_buffer();
+            assert!(spare.is_empty());
+            assert!(spare.capacity() <= SPARE_CAPACITY, "{}", spare.capacity());
+        }
+        assert!(SPARES.lock().unwrap().len() <= SPARE_BUFFERS);
     }
 
     #[test]

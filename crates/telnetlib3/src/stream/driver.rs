@@ -800,6 +800,15 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             if !shared.record_ops.is_empty() {
                 std::mem::swap(&mut record_ops, &mut shared.record_ops);
             }
+            if shared.driver_idle {
+                // Output stopped: the recording's large buffers go back to the spares
+                // (an idle connection holds none).
+                for buffer in [&mut recorded, &mut shared.record_pending] {
+                    if buffer.is_empty() && buffer.capacity() > RETAINED_OUTPUT_CAPACITY {
+                        crate::record::recycle(std::mem::take(buffer));
+                    }
+                }
+            }
             let can_read = !shared.eof
                 && backlog.is_empty()
                 && zlib.inflated.is_empty()

@@ -686,8 +686,12 @@ impl Inner {
         }
         let handle = self.recording.lock().await;
         if let Some(recording) = handle.as_ref() {
-            // The next batch is likely as large: one allocation for it.
-            let next = Vec::with_capacity(data.len().min(driver::RETAINED_OUTPUT_CAPACITY));
+            // Output flows: the next batch is likely as large, a spare buffer takes it.
+            let next = if data.len() > driver::RETAINED_OUTPUT_CAPACITY {
+                crate::record::spare_buffer()
+            } else {
+                Vec::new()
+            };
             recording
                 .record(std::mem::take(ops), std::mem::replace(data, next))
                 .await;
