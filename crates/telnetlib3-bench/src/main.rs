@@ -102,6 +102,7 @@ enum ChildCommand {
         /// `expect`, `expect-main`, `expect-blocking`, `expect-telnetlib` (case 16: one
         /// expect after MiB of output from the child output server, the client in this
         /// process; `expect` as a task, `expect-main` on the main thread's `block_on`).
+        /// The `s2c` cases with `-record` appended record the session (case 18).
         case: String,
         /// MiB moved.
         #[arg(long, default_value_t = 256)]
@@ -1333,6 +1334,11 @@ async fn profile(case: &str, mib: usize) -> Result<()> {
         println!("{case}: {:.0} MB/s", mb_per_s(total, elapsed));
         return Ok(());
     }
+    // `-record`: the same with every session recorded (case 18), into a scratch directory.
+    let (case, record) = match case.strip_suffix("-record") {
+        Some(base) => (base, true),
+        None => (case, false),
+    };
     let (setup, block) = match case {
         "s2c" | "s2c-iac" | "text" | "s2c-lines" | "s2c-lines-drained" => (
             Bulk {
@@ -1369,10 +1375,21 @@ async fn profile(case: &str, mib: usize) -> Result<()> {
     };
     let block = Arc::new(block);
     let total = (mib << 20) / block.len() * block.len();
-    let server = bulk_server_ours(setup, Arc::clone(&block), total).await?;
-    let elapsed = bulk_once_ours(port_of(&server), setup, &block, total).await?;
+    let scratch =
+        std::env::temp_dir().join(format!("telnetlib3-bench-profile-{}", std::process::id()));
+    let config = if record {
+        std::fs::create_dir_all(&scratch)?;
+        observe::config(Some(&format!("record={}", scratch.display())))?
+    } else {
+        local_server_config()
+    };
+    let server = bulk_server_with(config, setup, Arc::clone(&block), total, false).await?;
+    let elapsed = bulk_once_ours(port_of(&server), setup, &block, total).await;
     server.close();
-    println!("{case}: {:.0} MB/s", mb_per_s(total, elapsed));
+    if record {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    println!("{case}: {:.0} MB/s", mb_per_s(total, elapsed?));
     Ok(())
 }
 

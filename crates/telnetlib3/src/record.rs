@@ -23,6 +23,15 @@
 //! fits (whole characters; a resize is all or nothing), and the file ends with that
 //! whole line, so it stays a valid asciicast file.
 //!
+//! A server's recordings are made and written by one recorder thread per process
+//! (started with the first recording): the connection's driver only hands it what the
+//! shell wrote (and what the client sent, and window sizes) in batches, in order, each
+//! timed when handed, so that decoding, JSON escaping and file writes never run on the
+//! connection's task. At most [`RECORDER_BACKLOG`] bytes wait for the thread, all
+//! sessions together: past that a session's driver waits for room (its output waits
+//! with it) rather than drop any of it, so a recording is whole up to its bound however
+//! slow the disk. The connection ends once its file is written and closed.
+//!
 //! ```
 //! use std::time::Duration;
 //! use telnetlib3::record::{Asciicast, Header};
@@ -53,10 +62,12 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{mpsc, Arc, Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use tracing::warn;
+use tracing::{debug, warn};
 
+use crate::stream::RecordOp;
 use crate::text::{Encoding, ErrorMode, TextDecoder};
 
 /// The size a recording is stopped at by default (10 MiB).
@@ -153,8 +164,11 @@ pub struct Asciicast<W: Write> {
     max_bytes: u64,
     /// Stopped by the bound or by a failed write: nothing more is written.
     stopped: bool,
-    /// Output not yet written as an event, and the time of its first byte.
-    pending: Vec<u8>,
+    /// Output not yet written as an event: how many bytes, decoded as they come (one
+    /// copy of them, not one to hold the bytes and another to decode them), and the time
+    /// of its first byte.
+    pending_len: usize,
+    pending: String,
     pending_at: Duration,
     /// The decoded text and the line, reused.
     text: String,
@@ -201,7 +215,8 @@ impl<W: Write> Asciicast<W> {
             written: line.len() as u64,
             max_bytes,
             stopped: false,
-            pending: Vec::new(),
+            pending_len: 0,
+            pending: String::new(),
             pending_at: Duration::ZERO,
             text: String::new(),
             line,
@@ -214,22 +229,32 @@ impl<W: Write> Asciicast<W> {
         if self.stopped || bytes.is_empty() {
             return;
         }
-        if !self.pending.is_empty()
+        if self.pending_len > 0
             && (at.saturating_sub(self.pending_at) > COALESCE
-                || self.pending.len() + bytes.len() > MAX_EVENT_BYTES)
+                || self.pending_len + bytes.len() > MAX_EVENT_BYTES)
         {
             self.flush_output();
         }
-        if self.pending.is_empty() {
+        if self.pending_len == 0 {
             self.pending_at = at;
         }
-        self.pending.extend_from_slice(bytes);
+        self.pending_len += bytes.len();
+        // Replace mode: never an error.
+        let _ = self.output.decode(bytes, false, &mut self.pending);
     }
 
     /// Record `bytes` typed by the user at `at`.
     pub fn input(&mut self, at: Duration, bytes: &[u8]) {
         self.flush_output();
-        self.data(at, "i", bytes, true);
+        if self.stopped || bytes.is_empty() {
+            return;
+        }
+        self.text.clear();
+        // Replace mode: never an error.
+        let _ = self.input.decode(bytes, false, &mut self.text);
+        if !self.text.is_empty() {
+            self.event(at, "i");
+        }
     }
 
     /// Record that the terminal became `cols` x `rows` at `at`.
@@ -265,29 +290,16 @@ impl<W: Write> Asciicast<W> {
 
     /// Write the pending output as an event.
     fn flush_output(&mut self) {
-        if !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
-            self.data(self.pending_at, "o", &pending, false);
-            // Keep the buffer for the next event.
-            self.pending = pending;
+        if self.pending_len > 0 {
+            self.pending_len = 0;
+            // Nothing decoded (the start of a character cut by the write): no event.
+            if !self.pending.is_empty() && !self.stopped {
+                // Both buffers kept for the next events.
+                std::mem::swap(&mut self.text, &mut self.pending);
+                self.event(self.pending_at, "o");
+                std::mem::swap(&mut self.text, &mut self.pending);
+            }
             self.pending.clear();
-        }
-    }
-
-    fn data(&mut self, at: Duration, code: &str, bytes: &[u8], input: bool) {
-        if self.stopped || bytes.is_empty() {
-            return;
-        }
-        self.text.clear();
-        let decoder = if input {
-            &mut self.input
-        } else {
-            &mut self.output
-        };
-        // Replace mode: never an error.
-        let _ = decoder.decode(bytes, false, &mut self.text);
-        if !self.text.is_empty() {
-            self.event(at, code);
         }
     }
 
@@ -358,10 +370,70 @@ fn floor_char_boundary(text: &str, index: usize) -> usize {
 }
 
 /// Append `text` to `out` as a JSON string, escaped as `serde_json` escapes it (`\"`,
-/// `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00XX` for the other control characters),
-/// 8 bytes at a time where none needs escaping: terminal output is mostly such runs, and
-/// a byte-by-byte escape cost a recorded bulk transfer a fifth of its throughput.
+/// `\\`, `\b`, `\f`, `\n`, `\r`, `\t`, `\u00XX` for the other control characters).
+///
+/// Terminal output is mostly runs that need no escape, found 8 bytes at a time and
+/// copied whole; the bytes that need one are written from a table in fixed-size pieces,
+/// one after another while they follow each other. (A byte-by-byte escape cost a
+/// recorded bulk transfer a fifth of its throughput; a copy call per escaped byte made
+/// the debug shell's lines of backslashes, where every other byte is one, 3 times slower
+/// than this.)
 fn push_json_string(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    let mut run = 0;
+    let mut i = 0;
+    while let Some(at) = next_escape(bytes, i) {
+        out.extend_from_slice(&bytes[run..at]);
+        i = at;
+        // The escaped bytes that follow each other, without looking for a run.
+        while let Some(&byte) = bytes.get(i) {
+            match ESCAPES[usize::from(byte)] {
+                0 => break,
+                b'u' => out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(byte >> 4)],
+                    HEX[usize::from(byte & 0xf)],
+                ]),
+                short => out.extend_from_slice(&[b'\\', short]),
+            }
+            i += 1;
+        }
+        run = i;
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// How JSON (as `serde_json`) writes each byte in a string: 0 as itself, `u` as
+/// `\u00XX`, any other as a backslash and that letter. Bytes from 0x80 are parts of
+/// UTF-8 characters, written as themselves.
+static ESCAPES: [u8; 256] = {
+    let mut table = [0; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        table[byte] = b'u';
+        byte += 1;
+    }
+    table[0x08] = b'b';
+    table[0x09] = b't';
+    table[0x0a] = b'n';
+    table[0x0c] = b'f';
+    table[0x0d] = b'r';
+    table[b'"' as usize] = b'"';
+    table[b'\\' as usize] = b'\\';
+    table
+};
+
+/// The index of the first byte of `bytes` from `from` on that JSON escapes, 8 bytes at a
+/// time.
+fn next_escape(bytes: &[u8], from: usize) -> Option<usize> {
     const ONES: u64 = u64::from_le_bytes([1; 8]);
     const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
     /// The high bit of each byte of `word` (little-endian) that is below 0x20, `"` or
@@ -375,80 +447,19 @@ fn push_json_string(out: &mut Vec<u8>, text: &str) {
         let backslash = backslash.wrapping_sub(ONES) & !backslash;
         (control | quote | backslash) & HIGHS
     }
-    let bytes = text.as_bytes();
-    out.reserve(bytes.len() + 2);
-    out.push(b'"');
-    let mut run = 0;
-    let mut i = 0;
-    while i < bytes.len() {
-        // 8 bytes at a time while none needs escaping; a word with one is taken byte by
-        // byte (text dense with escapes, such as a line of backslashes, stays linear).
-        let end = match bytes.get(i..i + 8) {
-            Some(word) => {
-                if escapes(u64::from_le_bytes(word.try_into().expect("8 bytes"))) == 0 {
-                    i += 8;
-                    continue;
-                }
-                i + 8
-            }
-            None => bytes.len(),
-        };
-        for (at, &byte) in bytes.iter().enumerate().take(end).skip(i) {
-            if let Some(escape) = json_escape(byte) {
-                out.extend_from_slice(&bytes[run..at]);
-                out.extend_from_slice(&escape);
-                run = at + 1;
-            }
+    let rest = bytes.get(from..)?;
+    let mut words = rest.chunks_exact(8);
+    for (n, word) in words.by_ref().enumerate() {
+        let found = escapes(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+        if found != 0 {
+            return Some(from + n * 8 + found.trailing_zeros() as usize / 8);
         }
-        i = end;
     }
-    out.extend_from_slice(&bytes[run..]);
-    out.push(b'"');
-}
-
-/// How JSON (as `serde_json`) writes `byte` in a string, if not as itself; the escape is
-/// 2 or 6 bytes (`\n`, `\u001b`), padded with zeros.
-fn json_escape(byte: u8) -> Option<EscapedByte> {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let short = |c: u8| EscapedByte {
-        bytes: [b'\\', c, 0, 0, 0, 0],
-        len: 2,
-    };
-    Some(match byte {
-        b'"' => short(b'"'),
-        b'\\' => short(b'\\'),
-        b'\n' => short(b'n'),
-        b'\r' => short(b'r'),
-        b'\t' => short(b't'),
-        0x08 => short(b'b'),
-        0x0c => short(b'f'),
-        0..=0x1f => EscapedByte {
-            bytes: [
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(byte >> 4)],
-                HEX[usize::from(byte & 0xf)],
-            ],
-            len: 6,
-        },
-        _ => return None,
-    })
-}
-
-/// A byte as JSON writes it in a string ([`json_escape`]).
-struct EscapedByte {
-    bytes: [u8; 6],
-    len: u8,
-}
-
-impl std::ops::Deref for EscapedByte {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        &self.bytes[..usize::from(self.len)]
-    }
+    let tail = words.remainder();
+    let tail_at = bytes.len() - tail.len();
+    tail.iter()
+        .position(|&byte| ESCAPES[usize::from(byte)] != 0)
+        .map(|at| tail_at + at)
 }
 
 /// The file name of a session recorded at `time` from `peer`:
@@ -486,12 +497,9 @@ pub(crate) fn file_name(time: SystemTime, peer: &str) -> String {
     )
 }
 
-/// A recording into a file: its [`Asciicast`] and the clock its events are timed by.
+/// A recording into a file: its [`Asciicast`], written on the recorder thread.
 pub(crate) struct Recording {
     cast: Asciicast<BufWriter<File>>,
-    started: std::time::Instant,
-    /// Record input too.
-    pub(crate) input: bool,
     path: PathBuf,
 }
 
@@ -506,7 +514,6 @@ impl Recording {
         header: &Header,
         encoding: &Encoding,
         max_bytes: u64,
-        input: bool,
     ) -> io::Result<Self> {
         let mut options = File::options();
         options.write(true).create_new(true);
@@ -518,33 +525,267 @@ impl Recording {
         let out = BufWriter::with_capacity(FILE_BUFFER, file);
         Ok(Self {
             cast: Asciicast::new(out, header, encoding, max_bytes)?,
-            started: std::time::Instant::now(),
-            input,
             path: path.to_owned(),
         })
     }
 
-    pub(crate) fn output(&mut self, bytes: &[u8]) {
-        let at = self.started.elapsed();
-        self.cast.output(at, bytes);
-    }
-
-    pub(crate) fn input(&mut self, bytes: &[u8]) {
-        if self.input {
-            let at = self.started.elapsed();
-            self.cast.input(at, bytes);
+    /// Apply `ops`, in order, then `output`, all at `at`.
+    fn apply(&mut self, at: Duration, ops: Vec<RecordOp>, output: &[u8]) {
+        for op in ops {
+            match op {
+                RecordOp::Output(data) => self.cast.output(at, &data),
+                RecordOp::Input(data) => self.cast.input(at, &data),
+                RecordOp::Resize(cols, rows) => self.cast.resize(at, cols, rows),
+            }
         }
-    }
-
-    pub(crate) fn resize(&mut self, cols: u16, rows: u16) {
-        let at = self.started.elapsed();
-        self.cast.resize(at, cols, rows);
+        self.cast.output(at, output);
     }
 
     /// Write out what the buffer holds and close the file.
-    pub(crate) fn finish(self) {
+    fn finish(self) {
         if let Err(error) = self.cast.finish() {
             warn!("recording {} not complete: {error}", self.path.display());
+        }
+    }
+}
+
+/// A session's recording as its connection holds it: the recording itself is written
+/// by the process's recorder thread ([`Recorder`]), so that decoding, JSON and file
+/// writes stay off the connection's driver task; the connection only hands it batches,
+/// each timed when handed.
+pub(crate) struct RecordingHandle {
+    recording: Arc<Mutex<Option<Recording>>>,
+    started: Instant,
+}
+
+/// A recording to make: its file, what the file starts with, and where a file that
+/// cannot be made is counted.
+pub(crate) struct NewRecording {
+    pub(crate) path: PathBuf,
+    pub(crate) header: Header,
+    pub(crate) encoding: Encoding,
+    pub(crate) max_bytes: u64,
+    /// Record input too.
+    pub(crate) input: bool,
+    pub(crate) metrics: Option<Arc<crate::ServerMetrics>>,
+}
+
+impl RecordingHandle {
+    /// Start recording, the clock starting now: the recorder thread makes the file
+    /// (a connection does not wait for the file system to create it), and records
+    /// `unread` first (input that came before, still unread by the shell). A file that
+    /// cannot be made is logged (and counted in the metrics), and the session runs
+    /// unrecorded.
+    pub(crate) fn new(new: NewRecording, unread: Vec<u8>) -> Self {
+        let handle = Self {
+            recording: Arc::new(Mutex::new(None)),
+            started: Instant::now(),
+        };
+        if let Some(recorder) = recorder() {
+            let _ = recorder.jobs.send(Job::Open {
+                recording: Arc::clone(&handle.recording),
+                new: Box::new(new),
+                unread,
+            });
+        }
+        handle
+    }
+
+    /// Hand `ops` (what the driver's parsing found) and then `output` (what writers
+    /// queued since) to the recorder thread, at the time now. Waits while the thread
+    /// has [`RECORDER_BACKLOG`] bytes to write (a disk slower than the session holds the
+    /// session's output back, and every byte is recorded).
+    pub(crate) async fn record(&self, ops: Vec<RecordOp>, output: Vec<u8>) {
+        let at = self.started.elapsed();
+        let Some(recorder) = recorder() else {
+            return;
+        };
+        let bytes = ops
+            .iter()
+            .map(|op| match op {
+                RecordOp::Output(data) | RecordOp::Input(data) => data.len(),
+                RecordOp::Resize(..) => 0,
+            })
+            .sum::<usize>()
+            + output.len();
+        let permits = bytes.clamp(1, RECORDER_BACKLOG);
+        let Ok(room) = recorder
+            .room
+            .acquire_many(u32::try_from(permits).unwrap_or(u32::MAX))
+            .await
+        else {
+            return;
+        };
+        // Given back by the thread once written.
+        room.forget();
+        let job = Job::Record {
+            recording: Arc::clone(&self.recording),
+            at,
+            ops,
+            output,
+            permits,
+        };
+        if recorder.jobs.send(job).is_err() {
+            recorder.room.add_permits(permits);
+        }
+    }
+
+    /// Write out the rest and close the file, once the thread has written all that was
+    /// handed to it before.
+    pub(crate) async fn finish(self) {
+        let Some(recorder) = recorder() else {
+            return;
+        };
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let job = Job::Finish {
+            recording: self.recording,
+            done,
+        };
+        if recorder.jobs.send(job).is_ok() {
+            let _ = finished.await;
+        }
+    }
+}
+
+/// The most bytes of session data waiting for the recorder thread, all sessions
+/// together: a session that hands more waits (back-pressure) rather than drop any, so
+/// that a recording is whole up to its bound, and memory stays bounded.
+pub const RECORDER_BACKLOG: usize = 8 * 1024 * 1024;
+
+/// Output buffers the recorder thread is done with, for the drivers' next batches: a
+/// bulk transfer reuses a few buffers rather than allocate (and fault in) a new one per
+/// batch. At most [`SPARE_BUFFERS`] of at most [`SPARE_CAPACITY`] bytes are kept.
+static SPARES: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+const SPARE_BUFFERS: usize = 8;
+const SPARE_CAPACITY: usize = 512 * 1024;
+
+/// An empty buffer for a driver's next batch of recorded output, with room if one is
+/// spare.
+pub(crate) fn spare_buffer() -> Vec<u8> {
+    SPARES
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// Keep `buffer` for a later batch, if there is room for it among the spares.
+pub(crate) fn recycle(mut buffer: Vec<u8>) {
+    if buffer.capacity() > SPARE_CAPACITY || buffer.capacity() == 0 {
+        return;
+    }
+    buffer.clear();
+    let mut spares = SPARES.lock().unwrap_or_else(PoisonError::into_inner);
+    if spares.len() < SPARE_BUFFERS {
+        spares.push(buffer);
+    }
+}
+
+/// Work for the recorder thread, in the order the connections handed it. Only
+/// [`Job::Record`] counts towards [`RECORDER_BACKLOG`]: a connection hands one `Open` and
+/// one `Finish`.
+enum Job {
+    Open {
+        recording: Arc<Mutex<Option<Recording>>>,
+        new: Box<NewRecording>,
+        unread: Vec<u8>,
+    },
+    Record {
+        recording: Arc<Mutex<Option<Recording>>>,
+        at: Duration,
+        ops: Vec<RecordOp>,
+        output: Vec<u8>,
+        permits: usize,
+    },
+    Finish {
+        recording: Arc<Mutex<Option<Recording>>>,
+        done: tokio::sync::oneshot::Sender<()>,
+    },
+}
+
+/// The process's recorder thread: one for every recorded session of every server,
+/// started with the first recording; what it has yet to write is bounded by
+/// [`RECORDER_BACKLOG`].
+struct Recorder {
+    jobs: mpsc::Sender<Job>,
+    room: Arc<tokio::sync::Semaphore>,
+}
+
+/// The recorder, started on first use (`None` if its thread could not be started:
+/// nothing is recorded then, with a log line).
+fn recorder() -> Option<&'static Recorder> {
+    static RECORDER: OnceLock<Option<Recorder>> = OnceLock::new();
+    RECORDER
+        .get_or_init(|| {
+            let (jobs, queue) = mpsc::channel::<Job>();
+            let room = Arc::new(tokio::sync::Semaphore::new(RECORDER_BACKLOG));
+            let freed = Arc::clone(&room);
+            let spawned = std::thread::Builder::new()
+                .name("telnetlib3-record".into())
+                .spawn(move || {
+                    for job in queue {
+                        run_job(job, &freed);
+                    }
+                });
+            match spawned {
+                Ok(_) => Some(Recorder { jobs, room }),
+                Err(error) => {
+                    warn!("no session recordings: the recorder thread did not start: {error}");
+                    None
+                }
+            }
+        })
+        .as_ref()
+}
+
+fn run_job(job: Job, room: &tokio::sync::Semaphore) {
+    match job {
+        Job::Open {
+            recording,
+            new,
+            unread,
+        } => match Recording::create(&new.path, &new.header, &new.encoding, new.max_bytes) {
+            Ok(mut made) => {
+                debug!("recording to {}", new.path.display());
+                if new.input {
+                    made.cast.input(Duration::ZERO, &unread);
+                }
+                *recording.lock().unwrap_or_else(PoisonError::into_inner) = Some(made);
+            }
+            Err(error) => {
+                warn!("cannot record to {}: {error}", new.path.display());
+                if let Some(metrics) = &new.metrics {
+                    metrics.error("record");
+                }
+            }
+        },
+        Job::Record {
+            recording,
+            at,
+            ops,
+            output,
+            permits,
+        } => {
+            // A panic in a recording's work loses at most that recording (the thread
+            // and the permits stay).
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut recording = recording.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(recording) = recording.as_mut() {
+                    recording.apply(at, ops, &output);
+                }
+            }));
+            room.add_permits(permits);
+            recycle(output);
+        }
+        Job::Finish { recording, done } => {
+            let taken = recording
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            if let Some(recording) = taken {
+                recording.finish();
+            }
+            let _ = done.send(());
         }
     }
 }
@@ -680,6 +921,44 @@ mod tests {
     }
 
     #[test]
+    fn escapes_dense_and_mixed_text_as_serde_json() {
+        // Every byte class (plain, short escape, \u00XX, `"`, `\\`, multibyte
+        // characters) in runs of every length from 0 to 17 at every offset across word
+        // boundaries, then pseudo-random mixes of them.
+        let classes = [
+            "a", "\\", "\"", "\r", "\u{1b}", "\u{7f}", "é", "€", "😀", "\u{0}",
+        ];
+        let mut samples = Vec::new();
+        for class in classes {
+            for offset in 0..9 {
+                for len in 0..18 {
+                    samples.push(format!("{}{}z", "x".repeat(offset), class.repeat(len)));
+                }
+            }
+        }
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..2000 {
+            let mut text = String::new();
+            for _ in 0..(state % 40) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(classes[(state % classes.len() as u64) as usize]);
+            }
+            samples.push(text);
+        }
+        let mut ours = Vec::new();
+        for text in samples {
+            // Appended to what the line holds already, as an event line does.
+            ours.clear();
+            ours.extend_from_slice(b"[0, ");
+            push_json_string(&mut ours, &text);
+            let theirs = format!("[0, {}", serde_json::to_string(&text).unwrap());
+            assert_eq!(String::from_utf8(ours.clone()).unwrap(), theirs, "{text:?}");
+        }
+    }
+
+    #[test]
     fn undecodable_bytes_become_replacement_characters() {
         let mut cast = cast("utf-8", DEFAULT_RECORD_MAX_BYTES);
         cast.output(Duration::ZERO, b"a\xffb");
@@ -722,6 +1001,162 @@ mod tests {
                 r#"[2.000000, "o", "ab\"é"]"#.to_owned()
             ]
         );
+    }
+
+    #[test]
+    fn an_event_of_several_writes_is_cut_exactly_at_the_bound() {
+        // One event from three writes in quick succession, "é" cut between two of them;
+        // the bound falls inside the escaped quote of the third: what fits of the event
+        // goes in, whole characters and whole escapes only, a byte short of the bound.
+        let event = r#"[1.000000, "o", "abcé"]"#;
+        let max = (HEADER.len() + 1 + event.len() + 1 + 1) as u64;
+        let mut cast = cast("utf-8", max);
+        cast.output(Duration::from_secs(1), b"ab");
+        cast.output(Duration::from_millis(1001), b"c\xc3");
+        cast.output(Duration::from_millis(1002), b"\xa9\"xyz");
+        cast.resize(Duration::from_secs(2), 1, 1);
+        assert!(cast.is_stopped());
+        assert_eq!(cast.bytes_written(), max - 1);
+        assert_eq!(lines(cast), [HEADER, event]);
+    }
+
+    /// A scratch directory for the recorder thread's files, removed at the end.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(tag: &str) -> Self {
+            let dir = std::env::temp_dir()
+                .join(format!("telnetlib3-record-{tag}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn new_recording(path: PathBuf, input: bool) -> NewRecording {
+        NewRecording {
+            path,
+            header: header(),
+            encoding: Encoding::from_name("utf-8").unwrap(),
+            max_bytes: DEFAULT_RECORD_MAX_BYTES,
+            input,
+            metrics: None,
+        }
+    }
+
+    /// The events of a recording file, without their times (taken from the clock).
+    fn events(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .map(|line| {
+                let (_, event) = line.split_once(", ").unwrap();
+                event.to_owned()
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn the_recorder_thread_writes_batches_in_order_and_closes_the_file() {
+        let scratch = Scratch::new("thread");
+        let path = scratch.0.join("session.cast");
+        let handle = RecordingHandle::new(new_recording(path.clone(), true), b"early\r".to_vec());
+        handle
+            .record(
+                vec![
+                    RecordOp::Output(b"before input ".to_vec()),
+                    RecordOp::Input(b"ls\r".to_vec()),
+                    RecordOp::Resize(132, 43),
+                ],
+                b"after".to_vec(),
+            )
+            .await;
+        handle.record(Vec::new(), b" more".to_vec()).await;
+        // Finished: the file is whole when `finish` returns.
+        handle.finish().await;
+        #[cfg(unix)]
+        {
+            let mode = std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(&path).unwrap().permissions(),
+            );
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().next(), Some(HEADER));
+        // The output of the first batch after the resize, and the second batch, came
+        // within the coalescing window: one event (times are the clock's, not checked).
+        let events = events(&path);
+        assert_eq!(
+            events[..4],
+            [
+                r#""i", "early\r"]"#,
+                r#""o", "before input "]"#,
+                r#""i", "ls\r"]"#,
+                r#""r", "132x43"]"#,
+            ]
+        );
+        assert!(
+            events[4..] == [r#""o", "after more"]"#]
+                || events[4..] == [r#""o", "after"]"#, r#""o", " more"]"#],
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_batch_larger_than_the_backlog_is_recorded_whole() {
+        // More than RECORDER_BACKLOG at once: it takes the whole backlog, not more
+        // (waiting for more would never end).
+        let scratch = Scratch::new("large");
+        let path = scratch.0.join("large.cast");
+        let mut new = new_recording(path.clone(), false);
+        new.max_bytes = u64::MAX;
+        let handle = RecordingHandle::new(new, b"not recorded".to_vec());
+        let output = vec![b'x'; RECORDER_BACKLOG + 1];
+        handle.record(Vec::new(), output).await;
+        handle.finish().await;
+        let events = events(&path);
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            events[0],
+            format!(r#""o", "{}"]"#, "x".repeat(RECORDER_BACKLOG + 1))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_file_that_cannot_be_made_leaves_the_session_unrecorded() {
+        let scratch = Scratch::new("missing");
+        let path = scratch.0.join("no-such-dir").join("x.cast");
+        let handle = RecordingHandle::new(new_recording(path.clone(), true), Vec::new());
+        handle.record(Vec::new(), b"lost".to_vec()).await;
+        handle.finish().await;
+        assert!(!path.exists());
+        // Nor is an existing file overwritten.
+        let existing = scratch.0.join("existing.cast");
+        std::fs::write(&existing, b"kept").unwrap();
+        let handle = RecordingHandle::new(new_recording(existing.clone(), false), Vec::new());
+        handle.record(Vec::new(), b"lost".to_vec()).await;
+        handle.finish().await;
+        assert_eq!(std::fs::read(&existing).unwrap(), b"kept");
+    }
+
+    #[test]
+    fn spare_buffers_are_empty_and_bounded() {
+        // Other tests use the spares at the same time: only what holds whatever they
+        // do is checked.
+        recycle(vec![b'x'; 100_000]);
+        recycle(vec![b'y'; SPARE_CAPACITY + 1]);
+        for _ in 0..SPARE_BUFFERS + 2 {
+            let spare = spare_buffer();
+            assert!(spare.is_empty());
+            assert!(spare.capacity() <= SPARE_CAPACITY, "{}", spare.capacity());
+        }
+        assert!(SPARES.lock().unwrap().len() <= SPARE_BUFFERS);
     }
 
     #[test]

@@ -37,7 +37,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 use tracing::{debug, info, warn};
 
 use crate::net::listen_with;
-use crate::record::{self, RecordConfig, Recording};
+use crate::record::{self, RecordConfig};
 use crate::stream::Transport;
 use crate::stream::{
     self, AnyStream, ConnectionStats, EventHook, Inner, Settings, TelnetReader, TelnetWriter,
@@ -832,7 +832,7 @@ async fn run<F, Fut>(
     // (TelnetWriter::set_idle_timeout).
     stream::idle::set(&inner, config.timeout, false);
     if let Some(record) = &config.record {
-        start_recording(&inner, record, config);
+        start_recording(&inner, record, config).await;
     }
     if let Some(metrics) = &config.metrics {
         metrics.shell_started(accepted.elapsed());
@@ -862,7 +862,7 @@ async fn run<F, Fut>(
         metrics.shell_ended();
     }
     writer.close().await;
-    stream::finish_recording(&inner);
+    stream::finish_recording(&inner).await;
     if let Some(metrics) = &config.metrics {
         let stats = stream::stats(&inner);
         if stats.compressed_out > 0 {
@@ -878,7 +878,7 @@ async fn run<F, Fut>(
 /// has the window size and terminal type negotiated so far, and the data is decoded in
 /// the encoding the session speaks. A file that cannot be made is logged, and the
 /// session runs unrecorded.
-fn start_recording(inner: &Inner, record: &RecordConfig, config: &ServerConfig) {
+async fn start_recording(inner: &Inner, record: &RecordConfig, config: &ServerConfig) {
     let now = std::time::SystemTime::now();
     let (header, encoding) = stream::with_session(inner, |session| {
         let size = session.peer_window_size();
@@ -892,18 +892,15 @@ fn start_recording(inner: &Inner, record: &RecordConfig, config: &ServerConfig) 
         (header, encoding)
     });
     let path = record.dir.join(record::file_name(now, inner.peer()));
-    match Recording::create(&path, &header, &encoding, record.max_bytes, record.input) {
-        Ok(recording) => {
-            debug!(peer = %inner.peer(), "recording to {}", path.display());
-            stream::start_recording(inner, recording);
-        }
-        Err(error) => {
-            warn!(peer = %inner.peer(), "cannot record to {}: {error}", path.display());
-            if let Some(metrics) = &config.metrics {
-                metrics.error("record");
-            }
-        }
-    }
+    let new = record::NewRecording {
+        path,
+        header,
+        encoding,
+        max_bytes: record.max_bytes,
+        input: record.input,
+        metrics: config.metrics.clone(),
+    };
+    stream::start_recording(inner, new).await;
 }
 
 /// Start a TCP connection's session and driver. A function of its own, not inline in

@@ -275,7 +275,7 @@ pub(super) const READ_CHUNK_MAX: usize = 64 * 1024;
 /// Output buffers up to this capacity are kept for good; larger ones (a writer that
 /// fills the queue grows them to about [`OUTPUT_PAUSE`]) only while output flows, see
 /// [`OUTPUT_SHRINK_DELAY`].
-const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
+pub(super) const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 
 /// How long the driver waits with nothing to write before it releases large output
 /// buffers. The memory trade-off: the driver's buffer and the session's queue swap at
@@ -811,6 +811,15 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             if !shared.record_ops.is_empty() {
                 std::mem::swap(&mut record_ops, &mut shared.record_ops);
             }
+            if shared.driver_idle {
+                // Output stopped: the recording's large buffers go back to the spares
+                // (an idle connection holds none).
+                for buffer in [&mut recorded, &mut shared.record_pending] {
+                    if buffer.is_empty() && buffer.capacity() > RETAINED_OUTPUT_CAPACITY {
+                        crate::record::recycle(std::mem::take(buffer));
+                    }
+                }
+            }
             let can_read = !shared.eof
                 && backlog.is_empty()
                 && zlib.inflated.is_empty()
@@ -827,11 +836,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
         wake_writer.into_iter().for_each(Waker::wake);
         deliver(inner.settings.hook.as_ref(), &mut events);
         if !recorded.is_empty() || !record_ops.is_empty() {
-            inner.record(&mut record_ops, &recorded);
-            recorded.clear();
-            if recorded.capacity() > RETAINED_OUTPUT_CAPACITY {
-                recorded = Vec::new();
-            }
+            inner.record(&mut record_ops, &mut recorded).await;
         }
         if queued >= OUTPUT_PAUSE && !closing {
             let since = *stalled_since.get_or_insert_with(Instant::now);

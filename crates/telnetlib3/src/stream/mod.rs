@@ -435,10 +435,10 @@ pub(crate) struct Inner {
     idle_changed: Notify,
     /// The session's recording, once it runs ([`start_recording`]): the driver hands it
     /// the output writers queued and what its parsing noted (`Shared::record_ops`: input,
-    /// window sizes) once it has released the connection's lock, so that the recording's
-    /// work (text decoding, JSON, the file) never holds it. Locked after
-    /// [`Inner::shared`] when both are (only when recording starts).
-    recording: Mutex<Option<crate::record::Recording>>,
+    /// window sizes) once it has released the connection's lock, and the recorder thread
+    /// writes it. An async lock: held while the driver waits for room on the recorder
+    /// thread, so that `finish_recording` comes after the driver's last batch.
+    recording: tokio::sync::Mutex<Option<crate::record::RecordingHandle>>,
     /// Whether `recording` holds one.
     recording_on: AtomicBool,
     /// Whether it records input too.
@@ -568,7 +568,7 @@ where
         window_size: OnceLock::new(),
         terminal_type: OnceLock::new(),
         idle_changed: Notify::new(),
-        recording: Mutex::new(None),
+        recording: tokio::sync::Mutex::new(None),
         recording_on: AtomicBool::new(false),
         recording_input: AtomicBool::new(false),
         settings,
@@ -640,20 +640,27 @@ pub(crate) fn over_tls(inner: &Inner) -> bool {
 ///
 /// Input that came before (while the opening negotiation ran) and is still unread is
 /// recorded first, at time zero: the shell has it yet to read.
-pub(crate) fn start_recording(inner: &Inner, mut recording: crate::record::Recording) {
+pub(crate) async fn start_recording(inner: &Inner, new: crate::record::NewRecording) {
+    let record_input = new.input;
+    let mut handle = inner.recording.lock().await;
     let mut shared = inner.lock();
-    recording.input(shared.unread());
-    inner
-        .recording_input
-        .store(recording.input, Ordering::Release);
-    *inner.recording() = Some(recording);
+    let unread = if record_input {
+        shared.unread().to_vec()
+    } else {
+        Vec::new()
+    };
+    *handle = Some(crate::record::RecordingHandle::new(new, unread));
+    inner.recording_input.store(record_input, Ordering::Release);
     inner.recording_on.store(true, Ordering::Release);
     shared.recording = true;
 }
 
-/// Stop recording `inner`'s session, and write out and close the file.
-pub(crate) fn finish_recording(inner: &Inner) {
-    let (mut ops, pending) = {
+/// Stop recording `inner`'s session, and write out and close the file (once the
+/// recorder thread has written all that came before).
+pub(crate) async fn finish_recording(inner: &Inner) {
+    // Held until the rest is handed over: a driver handing its last batch goes first.
+    let mut handle = inner.recording.lock().await;
+    let (ops, pending) = {
         let mut shared = inner.lock();
         shared.recording = false;
         (
@@ -662,47 +669,37 @@ pub(crate) fn finish_recording(inner: &Inner) {
         )
     };
     inner.recording_on.store(false, Ordering::Release);
-    let recording = inner.recording().take();
-    if let Some(mut recording) = recording {
-        apply(&mut recording, &mut ops);
-        recording.output(&pending);
-        recording.finish();
-    }
-}
-
-/// Hand `ops`, in order, to `recording` (emptying it).
-fn apply(recording: &mut crate::record::Recording, ops: &mut Vec<RecordOp>) {
-    for op in ops.drain(..) {
-        match op {
-            RecordOp::Output(data) => recording.output(&data),
-            RecordOp::Input(data) => recording.input(&data),
-            RecordOp::Resize(cols, rows) => recording.resize(cols, rows),
-        }
+    if let Some(recording) = handle.take() {
+        recording.record(ops, pending).await;
+        recording.finish().await;
     }
 }
 
 impl Inner {
-    fn recording(&self) -> MutexGuard<'_, Option<crate::record::Recording>> {
-        // A panic in the recording's work loses at most the recording.
-        self.recording
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Record `ops` (what parsing found) and then `data` (output writers queued since),
-    /// when the session is recorded. Called without the connection's lock.
-    fn record(&self, ops: &mut Vec<RecordOp>, data: &[u8]) {
+    /// Hand `ops` (what parsing found) and then `data` (output writers queued since) to
+    /// the recording, when the session is recorded: taken for the recorder thread, and
+    /// left empty. Called without the connection's lock.
+    async fn record(&self, ops: &mut Vec<RecordOp>, data: &mut Vec<u8>) {
         if (ops.is_empty() && data.is_empty()) || !self.recording_on.load(Ordering::Acquire) {
             ops.clear();
+            data.clear();
             return;
         }
-        if let Some(recording) = self.recording().as_mut() {
-            apply(recording, ops);
-            if !data.is_empty() {
-                recording.output(data);
-            }
+        let handle = self.recording.lock().await;
+        if let Some(recording) = handle.as_ref() {
+            // Output flows: the next batch is likely as large, a spare buffer takes it.
+            let next = if data.len() > driver::RETAINED_OUTPUT_CAPACITY {
+                crate::record::spare_buffer()
+            } else {
+                Vec::new()
+            };
+            recording
+                .record(std::mem::take(ops), std::mem::replace(data, next))
+                .await;
+        } else {
+            ops.clear();
+            data.clear();
         }
-        ops.clear();
     }
 }
 
