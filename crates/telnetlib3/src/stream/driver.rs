@@ -291,7 +291,7 @@ const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 /// (case 16: 100 bytes at a time) has then queued more meanwhile, instead of waking an idle
 /// driver (a cross-thread wake-up, an eventfd write and a context switch) for each batch.
 /// Interactive output, a burst smaller than this, goes idle at once as before.
-const LINGER_AFTER: usize = 4 * 1024;
+pub(super) const LINGER_AFTER: usize = 4 * 1024;
 
 const OUTPUT_SHRINK_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
