@@ -277,6 +277,13 @@ pub(super) const READ_CHUNK_MAX: usize = 64 * 1024;
 /// [`OUTPUT_SHRINK_DELAY`].
 const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 
+/// Bytes sent since the driver last went idle after which, on catching up with the
+/// writers, it yields once before going idle: a writer that streams many small writes
+/// (case 16: 100 bytes at a time) has then queued more meanwhile, instead of waking an idle
+/// driver (a cross-thread wake-up, an eventfd write and a context switch) for each batch.
+/// Interactive output, a burst smaller than this, goes idle at once as before.
+pub(super) const LINGER_AFTER: usize = 4 * 1024;
+
 /// How long the driver waits with nothing to write before it releases large output
 /// buffers. The memory trade-off: the driver's buffer and the session's queue swap at
 /// every turn, so a connection that streams output holds two buffers of up to
@@ -286,13 +293,6 @@ const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 /// drained buffer at once instead (as before) made the session's queue regrow from
 /// nothing on every 48 KiB a writer queued: a dozen reallocations and a copy of all it
 /// held, about 3% of the work of a loop of small writes.
-/// Bytes sent since the driver last went idle after which, on catching up with the
-/// writers, it yields once before going idle: a writer that streams many small writes
-/// (case 16: 100 bytes at a time) has then queued more meanwhile, instead of waking an idle
-/// driver (a cross-thread wake-up, an eventfd write and a context switch) for each batch.
-/// Interactive output, a burst smaller than this, goes idle at once as before.
-pub(super) const LINGER_AFTER: usize = 4 * 1024;
-
 const OUTPUT_SHRINK_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How long a client holds its first MCCP3-compressed bytes after the `IAC SB MCCP3
