@@ -2755,9 +2755,22 @@ async fn expect_cases(run: &mut Runner<'_>, python: Option<&Python>, sizes: Size
                 },
                 Impl::PythonStdlib => {
                     // Quadratic (it searches everything again at each 50-byte recv): one
-                    // run of the larger size.
+                    // run of the larger size, and none if the smaller size's figure says
+                    // it would not finish in time anyway (it would hold the machine for
+                    // the whole limit, and give no figure).
                     let runs = if size == large { 1 } else { runs.min(3) };
-                    expect::python_stdlib(port, size, runs, sizes.python_timeout).await
+                    let limit = sizes.python_timeout;
+                    let predicted = median_of(&run.rows, small_case, imp)
+                        .filter(|_| size == large)
+                        .map(|ns| ns * (large / small) as f64 * large as f64 / 1e9);
+                    match predicted {
+                        Some(seconds) if seconds > limit.as_secs_f64() => Err(anyhow!(
+                            "skipped: quadratic, its figure at the smaller size predicts \
+                             {seconds:.0} s, over the {} s limit",
+                            limit.as_secs()
+                        )),
+                        _ => expect::python_stdlib(port, size, runs, limit).await,
+                    }
                 }
                 _ => Err(anyhow!("skipped: not an expect case")),
             };

@@ -52,7 +52,10 @@ impl Encoder {
         // its reserve and its dispatch cost as much as the check).
         if data.len() < SAMPLED_WRITE && !self.pending_cr {
             let plain = if nvt {
-                !short_contains(data, [IAC, CR, LF])
+                // A line ending in CR LF, the NVT's own end of line, goes out as it is:
+                // the usual write of a server's output line.
+                let body = data.strip_suffix(b"\r\n").unwrap_or(data);
+                !short_contains(body, [IAC, CR, LF])
             } else {
                 !short_has_iac(data)
             };
@@ -364,6 +367,20 @@ mod tests {
         let mut out = Vec::new();
         Encoder::new().encode(b"\xffa\r\n\xff\xff\r", false, &mut out);
         assert_eq!(out, b"\xff\xffa\r\n\xff\xff\xff\xff\r");
+    }
+
+    #[test]
+    fn nvt_lines_ending_in_cr_lf() {
+        // Lines a server writes whole: the fast path, and what it must leave to the
+        // general one (a CR or LF inside, an IAC, a CR owed from before).
+        assert_eq!(nvt(&[b"line one\r\n", b"two\r\n"]), b"line one\r\ntwo\r\n");
+        assert_eq!(nvt(&[b"\r\n"]), b"\r\n");
+        assert_eq!(nvt(&[b"a\r\r\n"]), b"a\r\0\r\n");
+        assert_eq!(nvt(&[b"a\nb\r\n"]), b"a\r\nb\r\n");
+        assert_eq!(nvt(&[b"a\xffb\r\n"]), b"a\xff\xffb\r\n");
+        assert_eq!(nvt(&[b"a\r", b"b\r\n"]), b"a\r\0b\r\n");
+        assert_eq!(nvt(&[b"a\r", b"\r\n"]), b"a\r\0\r\n");
+        assert_eq!(nvt(&[b"a\r", b"\n\r\n"]), b"a\r\n\r\n");
     }
 
     #[test]

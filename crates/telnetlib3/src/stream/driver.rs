@@ -277,6 +277,13 @@ pub(super) const READ_CHUNK_MAX: usize = 64 * 1024;
 /// [`OUTPUT_SHRINK_DELAY`].
 pub(super) const RETAINED_OUTPUT_CAPACITY: usize = 16 * 1024;
 
+/// Bytes sent since the driver last went idle after which, on catching up with the
+/// writers, it yields once before going idle: a writer that streams many small writes
+/// (case 16: 100 bytes at a time) has then queued more meanwhile, instead of waking an idle
+/// driver (a cross-thread wake-up, an eventfd write and a context switch) for each batch.
+/// Interactive output, a burst smaller than this, goes idle at once as before.
+pub(super) const LINGER_AFTER: usize = 4 * 1024;
+
 /// How long the driver waits with nothing to write before it releases large output
 /// buffers. The memory trade-off: the driver's buffer and the session's queue swap at
 /// every turn, so a connection that streams output holds two buffers of up to
@@ -670,8 +677,11 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
     let mut recorded: Vec<u8> = Vec::new();
     // What parsing noted for the recording, taken with it (reused).
     let mut record_ops: Vec<RecordOp> = Vec::new();
+    // Bytes sent since the driver last went idle or lingered (see LINGER_AFTER).
+    let mut streamed = 0;
     loop {
         let mut wake_writer = Vec::new();
+        let linger;
         let mut events = Vec::new();
         let (room, closing, queued, end_output) = {
             let mut shared = inner.lock();
@@ -786,7 +796,10 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             }
             // With nothing to write, the driver waits only for a wake-up: a writer must
             // give one. Otherwise it comes back by itself once the socket took the bytes.
-            shared.driver_idle = out.is_empty();
+            // After a stream of output it lingers instead: not idle (writers do not wake
+            // it), it yields once below and looks again.
+            linger = out.is_empty() && streamed >= LINGER_AFTER;
+            shared.driver_idle = out.is_empty() && !linger;
             grown |= out.capacity() > RETAINED_OUTPUT_CAPACITY;
             shrink_at = match (shared.driver_idle && grown, shrink_at) {
                 (true, Some(at)) => Some(at),
@@ -876,6 +889,12 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                 ));
             }
         }
+        if linger {
+            // Not idle, so no writer wakes the driver: it must look again by itself.
+            streamed = 0;
+            tokio::task::yield_now().await;
+            continue;
+        }
         let stall_deadline = stalled_since.map(|since| since + stall_timeout);
         // Write up to the urgent byte, then the urgent byte on its own.
         let urgent_now = urgent_at == Some(pos);
@@ -894,6 +913,7 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
                     urgent_at = None;
                 }
                 pos += n;
+                streamed += n;
                 if let Some(metrics) = &inner.settings.metrics {
                     metrics.sent(n);
                 }

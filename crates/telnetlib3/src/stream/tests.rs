@@ -494,6 +494,36 @@ async fn timing_mark_waiters_never_outnumber_the_marks_the_session_counts() {
 
 /// An empty write (a blank line's `write(b"")`, an empty `poll_write`) to an idle driver
 /// must not leave the next write's output waiting: the peer gets the prompt.
+/// After a stream of output the driver lingers (yields once, not idle) before it goes
+/// idle: output written while it lingers, and a prompt written once it is idle, still go
+/// out. Bursts of 100-byte writes, each larger than the linger threshold, then a prompt,
+/// with the driver and the writer on two worker threads so that writes also fall in the
+/// linger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_after_a_stream_of_small_writes_is_not_left_behind() {
+    let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
+    let line = [b'x'; 100];
+    for round in 0..20 {
+        let mut sent = Vec::new();
+        for _ in 0..(2 * driver::LINGER_AFTER / line.len() + round) {
+            writer.write(&line).await.unwrap();
+            sent.extend_from_slice(&line);
+        }
+        if round % 2 == 1 {
+            // The driver has caught up and gone idle (or lingers): the prompt wakes it.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        writer.write(b"prompt> ").await.unwrap();
+        sent.extend_from_slice(b"prompt> ");
+        let mut got = vec![0; sent.len()];
+        timeout(PATIENCE, peer.read_exact(&mut got))
+            .await
+            .expect("output was left behind")
+            .unwrap();
+        assert!(got == sent, "round {round}: the bytes differ");
+    }
+}
+
 #[tokio::test]
 async fn a_blank_line_then_a_prompt_both_arrive() {
     let (_reader, mut writer, mut peer) = pair(DEFAULT_LIMIT);
