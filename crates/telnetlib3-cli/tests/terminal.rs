@@ -624,9 +624,8 @@ fn linemode_edit_uses_the_servers_slc_keys_and_sends_their_commands() {
     assert_restored(&scratch);
 }
 
-#[test]
-fn sigterm_restores_the_terminal_and_exits_143() {
-    let (_server, _tmux, scratch) = at_our_prompt(&[], &["-icanon", "-echo"]);
+/// SIGTERM to the client in the scratch's tmux: it exits 143 with the terminal restored.
+fn assert_sigterm_ends_it(scratch: &Scratch) {
     let pid = scratch.wait_for("pid");
     let status = Command::new("kill")
         .args(["-TERM", pid.trim()])
@@ -634,7 +633,13 @@ fn sigterm_restores_the_terminal_and_exits_143() {
         .unwrap();
     assert!(status.success());
     assert_eq!(scratch.wait_for("status"), "143\n");
-    assert_restored(&scratch);
+    assert_restored(scratch);
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_exits_143() {
+    let (_server, _tmux, scratch) = at_our_prompt(&[], &["-icanon", "-echo"]);
+    assert_sigterm_ends_it(&scratch);
 }
 
 #[test]
@@ -1033,14 +1038,7 @@ fn a_paste_to_a_server_that_does_not_read_does_not_wedge_the_session() {
     thread::sleep(Duration::from_secs(1));
     go.send(()).unwrap();
     tmux.wait_for("still here");
-    let pid = scratch.wait_for("pid");
-    let status = Command::new("kill")
-        .args(["-TERM", pid.trim()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(scratch.wait_for("status"), "143\n");
-    assert_restored(&scratch);
+    assert_sigterm_ends_it(&scratch);
     let _ = go.send(());
     server.join().unwrap();
 }

@@ -4,28 +4,40 @@ use std::time::Duration;
 
 use telnetlib3::blocking::TelnetConnection;
 use telnetlib3::proto::{Mode, TelnetOption};
-use telnetlib3::{create_server, ClientConfig, Error, OptionWait, ServerConfig};
+use telnetlib3::{
+    create_server, ClientConfig, Error, OptionWait, Server, ServerConfig, TelnetReader,
+    TelnetWriter,
+};
+use tokio::runtime::Runtime;
 
-#[test]
-fn blocking_dialogue_and_timeouts() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
+/// Our server on 127.0.0.1 (a free port) running `shell`, on `runtime`.
+fn serve<F, Fut>(runtime: &Runtime, shell: F) -> (Server, u16)
+where
+    F: Fn(TelnetReader, TelnetWriter) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let server = runtime.block_on(async {
         let mut config = ServerConfig::default();
         config.host = "127.0.0.1".into();
         config.port = 0;
-        create_server(config, |mut reader, mut writer| async move {
-            let _ = writer.write(b"name> ").await;
-            if let Ok(line) = reader.read_line().await {
-                let _ = writer.write(b"hello ").await;
-                let _ = writer.write(&line).await;
-            }
-            // Then stay silent until the client leaves.
-            let _ = reader.read(1).await;
-        })
-        .await
-        .unwrap()
+        create_server(config, shell).await.unwrap()
     });
     let port = server.local_addrs()[0].port();
+    (server, port)
+}
+
+#[test]
+fn blocking_dialogue_and_timeouts() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (server, port) = serve(&runtime, |mut reader, mut writer| async move {
+        let _ = writer.write(b"name> ").await;
+        if let Ok(line) = reader.read_line().await {
+            let _ = writer.write(b"hello ").await;
+            let _ = writer.write(&line).await;
+        }
+        // Then stay silent until the client leaves.
+        let _ = reader.read(1).await;
+    });
 
     let wait = Some(Duration::from_secs(10));
     let mut conn = TelnetConnection::connect("127.0.0.1", port, ClientConfig::default()).unwrap();
@@ -45,21 +57,13 @@ fn blocking_dialogue_and_timeouts() {
 #[test]
 fn blocking_expect_read_until_pattern_and_their_timeouts() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(async {
-        let mut config = ServerConfig::default();
-        config.host = "127.0.0.1".into();
-        config.port = 0;
-        create_server(config, |mut reader, mut writer| async move {
-            let _ = writer.write(b"Welcome\r\nrouter> ").await;
-            if reader.read_until(b"\r\n").await.is_ok() {
-                let _ = writer.write(b"Password: ").await;
-            }
-            let _ = reader.read(1).await;
-        })
-        .await
-        .unwrap()
+    let (server, port) = serve(&runtime, |mut reader, mut writer| async move {
+        let _ = writer.write(b"Welcome\r\nrouter> ").await;
+        if reader.read_until(b"\r\n").await.is_ok() {
+            let _ = writer.write(b"Password: ").await;
+        }
+        let _ = reader.read(1).await;
     });
-    let port = server.local_addrs()[0].port();
 
     let wait = Some(Duration::from_secs(10));
     let prompts = [
@@ -85,27 +89,19 @@ fn blocking_expect_read_until_pattern_and_their_timeouts() {
 #[test]
 fn the_blocking_client_has_the_async_clients_reads_waits_and_state() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(async {
-        let mut config = ServerConfig::default();
-        config.host = "127.0.0.1".into();
-        config.port = 0;
-        create_server(config, |mut reader, mut writer| async move {
-            let _ = writer.write(b"0123456789abcdef").await;
-            // The client's request ends with its end of file: answer it after.
-            let mut request = Vec::new();
-            while let Ok(data) = reader.read(64).await {
-                if data.is_empty() {
-                    break;
-                }
-                request.extend_from_slice(&data);
+    let (server, port) = serve(&runtime, |mut reader, mut writer| async move {
+        let _ = writer.write(b"0123456789abcdef").await;
+        // The client's request ends with its end of file: answer it after.
+        let mut request = Vec::new();
+        while let Ok(data) = reader.read(64).await {
+            if data.is_empty() {
+                break;
             }
-            let _ = writer.write(b"request was: ").await;
-            let _ = writer.write(&request).await;
-        })
-        .await
-        .unwrap()
+            request.extend_from_slice(&data);
+        }
+        let _ = writer.write(b"request was: ").await;
+        let _ = writer.write(&request).await;
     });
-    let port = server.local_addrs()[0].port();
     let wait = Some(Duration::from_secs(10));
     let mut config = ClientConfig::default();
     config.term = "vt220".into();
@@ -165,30 +161,22 @@ fn the_blocking_client_has_the_async_clients_reads_waits_and_state() {
 #[test]
 fn blocking_text_reads_and_writes_in_utf8_and_in_a_chosen_encoding() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let server = runtime.block_on(async {
-        let mut config = ServerConfig::default();
-        config.host = "127.0.0.1".into();
-        config.port = 0;
-        create_server(config, |mut reader, mut writer| async move {
-            // "Grüße ✓" split inside its multi-byte characters, a bad byte, a prompt.
-            for part in [
-                &b"Gr\xc3"[..],
-                b"\xbc\xc3\x9fe \xe2\x9c",
-                b"\x93\r\n\xffok> ",
-            ] {
-                let _ = writer.write(part).await;
-                let _ = writer.flush().await;
-            }
-            // The client's answer in Latin-1, echoed back as bytes.
-            if let Ok(line) = reader.read_line().await {
-                let _ = writer.write(&line).await;
-            }
-            let _ = reader.read(1).await;
-        })
-        .await
-        .unwrap()
+    let (server, port) = serve(&runtime, |mut reader, mut writer| async move {
+        // "Grüße ✓" split inside its multi-byte characters, a bad byte, a prompt.
+        for part in [
+            &b"Gr\xc3"[..],
+            b"\xbc\xc3\x9fe \xe2\x9c",
+            b"\x93\r\n\xffok> ",
+        ] {
+            let _ = writer.write(part).await;
+            let _ = writer.flush().await;
+        }
+        // The client's answer in Latin-1, echoed back as bytes.
+        if let Ok(line) = reader.read_line().await {
+            let _ = writer.write(&line).await;
+        }
+        let _ = reader.read(1).await;
     });
-    let port = server.local_addrs()[0].port();
 
     let wait = Some(Duration::from_secs(10));
     let mut conn = TelnetConnection::connect("127.0.0.1", port, ClientConfig::default()).unwrap();

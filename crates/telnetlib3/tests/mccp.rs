@@ -169,6 +169,17 @@ async fn offer_mccp2(listener: &TcpListener) -> TcpStream {
     stream
 }
 
+/// A raw client of our `server` that agrees to TTYPE (so the opening goes on) and has
+/// read the server's `IAC WILL <option>`.
+async fn offered(server: &telnetlib3::Server, option: u8) -> TcpStream {
+    let mut stream = TcpStream::connect(("127.0.0.1", port(server)))
+        .await
+        .unwrap();
+    stream.write_all(&[IAC, WILL, 24]).await.unwrap();
+    read_until(&mut stream, &[IAC, WILL, option]).await;
+    stream
+}
+
 fn quick_client() -> ClientConfig {
     let mut config = ClientConfig::default();
     config.connect_maxwait = Duration::from_millis(100);
@@ -302,11 +313,7 @@ async fn a_corrupt_mccp3_stream_makes_the_server_close() {
     })
     .await
     .unwrap();
-    let mut stream = TcpStream::connect(("127.0.0.1", port(&server)))
-        .await
-        .unwrap();
-    stream.write_all(&[IAC, WILL, 24]).await.unwrap(); // WILL TTYPE: the opening goes on
-    read_until(&mut stream, &[IAC, WILL, MCCP3]).await;
+    let mut stream = offered(&server, MCCP3).await;
     let mut wire = vec![IAC, DO, MCCP3, IAC, SB, MCCP3, IAC, SE];
     wire.extend([0x78, 0x9c, 0xff, 0xff, 0xff, 0xff]);
     stream.write_all(&wire).await.unwrap();
@@ -755,11 +762,7 @@ async fn a_half_close_finishes_the_compressed_stream_before_the_fin() {
     })
     .await
     .unwrap();
-    let mut stream = TcpStream::connect(("127.0.0.1", port(&server)))
-        .await
-        .unwrap();
-    stream.write_all(&[IAC, WILL, 24]).await.unwrap();
-    read_until(&mut stream, &[IAC, WILL, MCCP2]).await;
+    let mut stream = offered(&server, MCCP2).await;
     stream.write_all(&[IAC, DO, MCCP2]).await.unwrap();
     let mut wire = Vec::new();
     timeout(PATIENCE, stream.read_to_end(&mut wire))
@@ -800,11 +803,7 @@ async fn plain_commands_between_the_mccp3_start_and_the_stream_are_taken() {
     })
     .await
     .unwrap();
-    let mut stream = TcpStream::connect(("127.0.0.1", port(&server)))
-        .await
-        .unwrap();
-    stream.write_all(&[IAC, WILL, 24]).await.unwrap();
-    read_until(&mut stream, &[IAC, WILL, MCCP3]).await;
+    let mut stream = offered(&server, MCCP3).await;
     let mut first = vec![IAC, DO, MCCP3, IAC, SB, MCCP3, IAC, SE];
     // WILL NAWS and its report, plain, cut inside the subnegotiation.
     first.extend([IAC, WILL, 31, IAC, SB, 31, 0, 132]);
