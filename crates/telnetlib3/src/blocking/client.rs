@@ -109,14 +109,15 @@ impl TelnetConnection {
         Ok(())
     }
 
-    /// The codec of the text methods, UTF-8 unless [`TelnetConnection::set_encoding`]
-    /// chose one.
-    fn text(&mut self) -> Result<&mut TextCodec, Error> {
+    /// What the text methods work with: the runtime, the reader, and the codec (UTF-8
+    /// unless [`TelnetConnection::set_encoding`] chose one).
+    fn text(&mut self) -> Result<(&Runtime, &mut TelnetReader, &mut TextCodec), Error> {
         if self.text.is_none() {
             let utf8 = Encoding::from_name("utf-8")?;
             self.set_encoding(&utf8, ErrorMode::Replace)?;
         }
-        Ok(self.text.as_mut().expect("set above"))
+        let codec = self.text.as_mut().expect("set above");
+        Ok((&self.runtime, &mut self.reader, codec))
     }
 
     /// Text decoded from up to `max` bytes, as [`crate::TextReader::read`]; waits for at
@@ -129,9 +130,8 @@ impl TelnetConnection {
     /// [`Error::TimedOut`] when nothing came within `wait`; [`Error::Text`] for invalid
     /// input with [`ErrorMode::Strict`].
     pub fn read_text(&mut self, max: usize, wait: Option<Duration>) -> Result<String, Error> {
-        self.text()?;
-        let (reader, codec) = (&mut self.reader, self.text.as_mut().expect("made"));
-        within(&self.runtime, wait, codec.decoding.read(reader, max))
+        let (runtime, reader, codec) = self.text()?;
+        within(runtime, wait, codec.decoding.read(reader, max))
     }
 
     /// A line, decoded, as [`crate::TextReader::read_line`]; empty at end of file.
@@ -140,9 +140,8 @@ impl TelnetConnection {
     ///
     /// As [`TelnetConnection::read_text`].
     pub fn read_text_line(&mut self, wait: Option<Duration>) -> Result<String, Error> {
-        self.text()?;
-        let (reader, codec) = (&mut self.reader, self.text.as_mut().expect("made"));
-        within(&self.runtime, wait, codec.decoding.read_line(reader))
+        let (runtime, reader, codec) = self.text()?;
+        within(runtime, wait, codec.decoding.read_line(reader))
     }
 
     /// Text up to and including the first match of `pattern`, as
@@ -172,9 +171,8 @@ impl TelnetConnection {
         patterns: &[regex::Regex],
         wait: Option<Duration>,
     ) -> Result<TextFound, Error> {
-        self.text()?;
-        let (reader, codec) = (&mut self.reader, self.text.as_mut().expect("made"));
-        within(&self.runtime, wait, codec.decoding.expect(reader, patterns))
+        let (runtime, reader, codec) = self.text()?;
+        within(runtime, wait, codec.decoding.expect(reader, patterns))
     }
 
     /// Encode `text` and send it, waiting until it is written to the socket.
@@ -184,7 +182,7 @@ impl TelnetConnection {
     /// [`Error::Text`] for an unmappable character with [`ErrorMode::Strict`] (nothing
     /// is sent then); [`Error::Closed`] if the connection has ended.
     pub fn write_text(&mut self, text: &str) -> Result<(), Error> {
-        let codec = self.text()?;
+        let (_, _, codec) = self.text()?;
         codec.buffer.clear();
         codec.encoder.encode(text, &mut codec.buffer)?;
         let encoded = std::mem::take(&mut codec.buffer);
