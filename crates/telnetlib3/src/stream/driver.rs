@@ -800,6 +800,11 @@ async fn run<S: Transport>(inner: &Inner, stream: S, unsent: Vec<u8>) -> io::Res
             // it), it yields once below and looks again.
             linger = out.is_empty() && streamed >= LINGER_AFTER;
             shared.driver_idle = out.is_empty() && !linger;
+            if shared.driver_idle {
+                // A burst counts from here (small bursts of interactive output never
+                // add up to a linger).
+                streamed = 0;
+            }
             grown |= out.capacity() > RETAINED_OUTPUT_CAPACITY;
             shrink_at = match (shared.driver_idle && grown, shrink_at) {
                 (true, Some(at)) => Some(at),
