@@ -108,13 +108,12 @@ impl Running {
         }
     }
 
-    /// SIGHUP (and SIGCONT: a stopped job acts on SIGHUP only once continued) to the
-    /// program's process group, if the program is not reaped yet: until then its pid,
-    /// and the group it leads, cannot belong to anyone else.
+    /// Hang up the program's process group ([`hang_up_group`]), if the program is not
+    /// reaped yet: until then its pid, and the group it leads, cannot belong to anyone
+    /// else.
     pub(crate) fn hang_up(&mut self) {
         if let Some(pid) = self.pid.filter(|_| self.running()) {
-            let _ = kill_process_group(pid, Signal::HUP);
-            let _ = kill_process_group(pid, Signal::CONT);
+            hang_up_group(pid);
         }
     }
 
@@ -163,8 +162,7 @@ impl Running {
             return;
         }
         debug!("the program left jobs in its group; hanging them up");
-        let _ = kill_process_group(pid, Signal::HUP);
-        let _ = kill_process_group(pid, Signal::CONT);
+        hang_up_group(pid);
         let deadline = tokio::time::Instant::now() + HANGUP_GRACE;
         while test_kill_process_group(pid).is_ok() {
             if tokio::time::Instant::now() >= deadline {
@@ -185,6 +183,13 @@ impl Running {
         self.kill();
         self.wait().await.ok()
     }
+}
+
+/// SIGHUP to process group `pid`, then SIGCONT: a stopped job acts on SIGHUP only once
+/// continued.
+fn hang_up_group(pid: Pid) {
+    let _ = kill_process_group(pid, Signal::HUP);
+    let _ = kill_process_group(pid, Signal::CONT);
 }
 
 impl Drop for Running {
