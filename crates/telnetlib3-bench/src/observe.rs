@@ -249,7 +249,8 @@ pub(crate) async fn run(sizes: Sizes) -> Result<()> {
     match writer_alone(&scratch, sizes) {
         Ok(figures) => println!(
             "18e the asciicast writer alone (JSON lines, UTF-8 decoding included), 64 KiB \
-             events of 18a's / 18b's data, 18a's size and runs, medians: {figures}"
+             events of 18a's / 18b's data, 18a's size and runs, medians, and the file \
+             system alone writing the same file (the floor for any recorder): {figures}"
         ),
         Err(error) => {
             failed = true;
@@ -309,6 +310,33 @@ fn writer_alone(scratch: &Scratch, sizes: Sizes) -> Result<String> {
                 "{name} to {sink} {median:.0} MB/s ({per_block:.0} us per 64 KiB)"
             ));
         }
+        // The anchor: the file system alone taking the same recording's bytes (made
+        // once in memory), in the same 64 KiB writes; what any recorder must pay.
+        let mut cast = Asciicast::new(Vec::new(), &header, &utf8, u64::MAX)?;
+        let mut at = Duration::ZERO;
+        for _ in 0..total / block.len() {
+            at += Duration::from_millis(20);
+            cast.output(at, &block);
+        }
+        let json = cast.finish()?;
+        let mut samples = Vec::new();
+        for _ in 0..sizes.runs {
+            let mut file = std::fs::File::create(scratch.0.join("alone.cast"))?;
+            let start = Instant::now();
+            for piece in json.chunks(64 << 10) {
+                file.write_all(piece)?;
+            }
+            drop(file);
+            samples.push(mb_per_s(total / block.len() * block.len(), start.elapsed()));
+            scratch.empty()?;
+        }
+        let (median, ..) = median_min_max(&samples);
+        let per_block = block.len() as f64 / median;
+        figures.push(format!(
+            "{name}'s recording written by write(2) alone {median:.0} MB/s of session \
+             data ({per_block:.0} us per 64 KiB; {:.2} bytes of file per byte)",
+            json.len() as f64 / total as f64
+        ));
     }
     Ok(figures.join(", "))
 }
