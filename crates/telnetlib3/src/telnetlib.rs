@@ -771,23 +771,26 @@ impl Telnet {
         self.isockq += n;
         self.log_recv(start, n);
         self.eof = false;
-        let data = &self.sockq[start..start + n];
-        match <&[u8; RECV_SIZE]>::try_from(data) {
-            // A copy of a known size, inlined: a call to `memcpy` per 50 bytes showed.
-            Ok(full) => self.cookedq.extend_from_slice(full),
-            Err(_) => self.cookedq.extend_from_slice(data),
-        }
+        self.cookedq
+            .extend_from_slice(&self.sockq[start..start + n]);
     }
 
     /// CPython's debug message for a recv of `sockq[start..start + n]`.
     #[inline]
     fn log_recv(&mut self, start: usize, n: usize) {
         if self.debuglevel > 0 {
-            // Formatted only when shown (CPython's `msg` formats lazily too): escaping
-            // every 50 bytes cost more than the recv.
-            let message = format!("recv {}", py_bytes(&self.sockq[start..start + n]));
-            self.msg(&message);
+            self.log_recv_now(start, n);
         }
+    }
+
+    /// [`Telnet::log_recv`]'s message, out of the way of the recvs that have none.
+    #[cold]
+    #[inline(never)]
+    fn log_recv_now(&mut self, start: usize, n: usize) {
+        // Formatted only when shown (CPython's `msg` formats lazily too): escaping every
+        // 50 bytes cost more than the recv.
+        let message = format!("recv {}", py_bytes(&self.sockq[start..start + n]));
+        self.msg(&message);
     }
 
     /// Move the raw queue into the cooked queue (and the subnegotiation data into its
