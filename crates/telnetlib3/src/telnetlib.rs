@@ -705,6 +705,9 @@ impl Telnet {
     /// held. Only a caller that selects on [`Telnet::fileno`] itself may not see as
     /// readable bytes already held here (as it does not see the cooked queue's, in
     /// CPython too): it calls `read_very_eager` or `sock_avail` first, as `fileno` says.
+    ///
+    /// A recv of plain data goes straight to the cooked queue (see [`Telnet::plain_recv`]),
+    /// where the `process_rawq` that follows every `fill_rawq` would have put it.
     fn fill_rawq(&mut self) -> Result<(), Error> {
         if self.irawq >= self.rawq.len() {
             self.rawq.clear();
