@@ -45,6 +45,7 @@
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::ops::Range;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -135,6 +136,10 @@ const XON: u8 = 0x11;
 /// the option ([`NOOPT`] for a command without one).
 pub type OptionCallback = Box<dyn FnMut(&mut Telnet, u8, u8) -> io::Result<()> + Send>;
 
+/// What [`Telnet::expect`] returns: the index of the pattern that matched, the bytes it
+/// matched, and the text read up to and including the match.
+type ExpectResult = (Option<usize>, Option<Vec<u8>>, Vec<u8>);
+
 /// Where [`Telnet::msg`] writes (each message a line, without its newline).
 pub type DebugOutput = Box<dyn FnMut(&str) + Send>;
 
@@ -168,6 +173,10 @@ pub struct Telnet {
     /// the kernel's buffer: `sockq[isockq..]`, served [`RECV_SIZE`] at a time.
     sockq: Vec<u8>,
     isockq: usize,
+    /// `sockq[isockq..plain]` holds no NUL, XON or IAC (`plain` may lag behind `isockq`:
+    /// then nothing is known): a `recv` within it is cooked by a plain copy, one search
+    /// for those bytes serving every `recv` up to the next one.
+    plain: usize,
     rawq: Vec<u8>,
     irawq: usize,
     cookedq: Vec<u8>,
@@ -215,6 +224,7 @@ impl Telnet {
             sock: None,
             sockq: Vec::new(),
             isockq: 0,
+            plain: 0,
             rawq: Vec::new(),
             irawq: 0,
             cookedq: Vec::new(),
@@ -341,6 +351,7 @@ impl Telnet {
         // What the socket held unread goes with it.
         self.sockq = Vec::new();
         self.isockq = 0;
+        self.plain = 0;
         if let Some(sock) = self.sock.take() {
             // Dropping closes it; a shutdown first tells a peer at once even if the
             // socket was cloned (interact's stdin thread).
@@ -535,23 +546,27 @@ impl Telnet {
         timeout: Option<Duration>,
     ) -> Result<(Option<usize>, Option<Vec<u8>>, Vec<u8>), Error> {
         let deadline = timeout.map(|t| Instant::now() + t);
-        let mut timeout = timeout;
         // The cooked queue only grows during the call: searched once, with a bounded
         // look-back, where CPython searches all of it again at each recv.
         let mut search = PatternSearch::new(patterns);
         while !self.eof {
             self.process_rawq()?;
             if let Some((index, at)) = search.find(&self.cookedq, patterns) {
-                let text = self.take_cooked(at.end);
-                let matched = text[at].to_vec();
-                return Ok((Some(index), Some(matched), text));
+                return Ok(self.found(index, at));
+            }
+            // The recvs of held plain data, each searched as it comes: CPython's loop
+            // without its steps that do nothing for them (the select says readable at
+            // once, process_rawq has nothing left to do).
+            while let Some(n) = self.plain_recv() {
+                self.recv_plain(n);
+                if let Some((index, at)) = search.find(&self.cookedq, patterns) {
+                    return Ok(self.found(index, at));
+                }
             }
             if let Some(deadline) = deadline {
-                let ready = self.select(timeout)?;
-                let left = deadline.checked_duration_since(Instant::now());
-                timeout = Some(left.unwrap_or_default());
-                if !ready {
-                    if left.is_none() {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if !self.select(Some(left))? {
+                    if Instant::now() >= deadline {
                         break;
                     }
                     continue;
@@ -620,6 +635,13 @@ impl Telnet {
         }
     }
 
+    /// `expect`'s result for pattern `index` matching the cooked queue `at`.
+    fn found(&mut self, index: usize, at: Range<usize>) -> ExpectResult {
+        let text = self.take_cooked(at.end);
+        let matched = text[at].to_vec();
+        (Some(index), Some(matched), text)
+    }
+
     /// The first `n` bytes of the cooked queue, taken: the rest (a recv's tail) is
     /// copied, not the text (a large output before a prompt).
     fn take_cooked(&mut self, n: usize) -> Vec<u8> {
@@ -683,6 +705,9 @@ impl Telnet {
     /// held. Only a caller that selects on [`Telnet::fileno`] itself may not see as
     /// readable bytes already held here (as it does not see the cooked queue's, in
     /// CPython too): it calls `read_very_eager` or `sock_avail` first, as `fileno` says.
+    ///
+    /// A recv of plain data goes straight to the cooked queue (see [`Telnet::plain_recv`]),
+    /// where the `process_rawq` that follows every `fill_rawq` would have put it.
     fn fill_rawq(&mut self) -> Result<(), Error> {
         if self.irawq >= self.rawq.len() {
             self.rawq.clear();
@@ -691,6 +716,7 @@ impl Telnet {
         if self.isockq >= self.sockq.len() {
             self.sockq.resize(SOCKET_READ, 0);
             self.isockq = 0;
+            self.plain = 0;
             let read = loop {
                 let Some(sock) = self.sock.as_mut() else {
                     break Err(Error::Closed);
@@ -707,21 +733,76 @@ impl Telnet {
         }
         let start = self.isockq;
         let n = (self.sockq.len() - start).min(RECV_SIZE);
-        self.isockq += n;
-        if self.debuglevel > 0 {
-            // Formatted only when shown (CPython's `msg` formats lazily too): escaping
-            // every 50 bytes cost more than the recv.
-            let message = format!("recv {}", py_bytes(&self.sockq[start..start + n]));
-            self.msg(&message);
+        if self.plain < start + n {
+            // One search from here serves every recv up to the next NUL, XON or IAC.
+            let from = self.plain.max(start);
+            let rest = &self.sockq[from..];
+            self.plain = from + memchr::memchr3(THE_NULL, XON, IAC, rest).unwrap_or(rest.len());
         }
+        if let Some(n) = self.plain_recv() {
+            self.recv_plain(n);
+            return Ok(());
+        }
+        self.isockq += n;
+        self.log_recv(start, n);
         self.eof = n == 0;
         self.rawq.extend_from_slice(&self.sockq[start..start + n]);
         Ok(())
     }
 
+    /// The size of the next recv when it is held plain data (no NUL, XON or IAC) with
+    /// nothing queued before it and no IAC sequence or subnegotiation under way: then
+    /// `process_rawq` would only copy it to the cooked queue, and [`Telnet::recv_plain`]
+    /// does so at once. Nothing can look at the queues in between (an option callback is
+    /// only called for an IAC, which such a recv has none of).
+    #[inline]
+    fn plain_recv(&self) -> Option<usize> {
+        let n = (self.sockq.len() - self.isockq).min(RECV_SIZE);
+        let plain = n > 0
+            && self.isockq + n <= self.plain
+            && self.irawq >= self.rawq.len()
+            && self.iacseq.is_empty()
+            && !self.sb;
+        plain.then_some(n)
+    }
+
+    /// The recv of `n` bytes [`Telnet::plain_recv`] allowed, cooked: `fill_rawq` and
+    /// `process_rawq` in one.
+    #[inline]
+    fn recv_plain(&mut self, n: usize) {
+        let start = self.isockq;
+        self.isockq += n;
+        self.log_recv(start, n);
+        self.eof = false;
+        self.cookedq
+            .extend_from_slice(&self.sockq[start..start + n]);
+    }
+
+    /// CPython's debug message for a recv of `sockq[start..start + n]`.
+    #[inline]
+    fn log_recv(&mut self, start: usize, n: usize) {
+        if self.debuglevel > 0 {
+            self.log_recv_now(start, n);
+        }
+    }
+
+    /// [`Telnet::log_recv`]'s message, out of the way of the recvs that have none.
+    #[cold]
+    #[inline(never)]
+    fn log_recv_now(&mut self, start: usize, n: usize) {
+        // Formatted only when shown (CPython's `msg` formats lazily too): escaping every
+        // 50 bytes cost more than the recv.
+        let message = format!("recv {}", py_bytes(&self.sockq[start..start + n]));
+        self.msg(&message);
+    }
+
     /// Move the raw queue into the cooked queue (and the subnegotiation data into its
     /// queue), answering negotiation, as CPython's `process_rawq`.
     fn process_rawq(&mut self) -> Result<(), Error> {
+        if self.irawq >= self.rawq.len() {
+            // Nothing to do (the recvs of plain data are cooked by `fill_rawq`).
+            return Ok(());
+        }
         // Without an option callback, nothing looks at the cooked queue during the call:
         // the data goes straight into it (one copy less), and out again if the call
         // fails, as CPython's `buf[0]` is lost then.

@@ -549,3 +549,323 @@ fn interact_copies_between_the_terminal_and_the_peer() {
         "{out}"
     );
 }
+
+/// CPython 3.11's `Telnet` without an option callback, recv by recv (its `process_rawq`
+/// transcribed): what each recv adds to the cooked queue, what the client writes back,
+/// and the debug messages (`recv b'...'`, then those of the processing).
+#[derive(Default)]
+struct CPython {
+    iacseq: Vec<u8>,
+    sb: bool,
+    sbdataq: Vec<u8>,
+    written: Vec<u8>,
+    messages: Vec<String>,
+}
+
+impl CPython {
+    fn recv(&mut self, data: &[u8]) -> Vec<u8> {
+        self.messages.push(format!("recv {}", py_bytes(data)));
+        let mut buf = [Vec::new(), Vec::new()];
+        for &c in data {
+            match self.iacseq.len() {
+                0 => match c {
+                    0 | 0x11 => {}
+                    IAC => self.iacseq.push(c),
+                    _ => buf[usize::from(self.sb)].push(c),
+                },
+                1 => {
+                    if matches!(c, DO | DONT | WILL | WONT) {
+                        self.iacseq.push(c);
+                        continue;
+                    }
+                    self.iacseq.clear();
+                    if c == IAC {
+                        buf[usize::from(self.sb)].push(c);
+                    } else {
+                        if c == SB {
+                            self.sb = true;
+                            self.sbdataq.clear();
+                        } else if c == SE {
+                            self.sb = false;
+                            let sb_data = std::mem::take(&mut buf[1]);
+                            self.sbdataq.extend_from_slice(&sb_data);
+                        }
+                        self.messages.push(format!("IAC {c} not recognized"));
+                    }
+                }
+                _ => {
+                    let cmd = self.iacseq[1];
+                    self.iacseq.clear();
+                    let name = match cmd {
+                        DO => "DO",
+                        DONT => "DONT",
+                        WILL => "WILL",
+                        _ => "WONT",
+                    };
+                    self.messages.push(format!("IAC {name} {c}"));
+                    let refusal = if matches!(cmd, DO | DONT) { WONT } else { DONT };
+                    self.written.extend_from_slice(&[IAC, refusal, c]);
+                }
+            }
+        }
+        let [cooked, sb_data] = buf;
+        self.sbdataq.extend_from_slice(&sb_data);
+        cooked
+    }
+}
+
+/// Python's `repr` of bytes, as in CPython's `recv` debug messages.
+fn py_bytes(bytes: &[u8]) -> String {
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = format!("b{quote}");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\t' => out.push_str("\\t"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            _ if char::from(b) == quote => {
+                out.push('\\');
+                out.push(quote);
+            }
+            0x20..=0x7e => out.push(char::from(b)),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Payloads whose NUL, XON and IAC sequences sit at and across the 50-byte recv edges:
+/// hand-placed ones, then pseudo-random ones (fixed seeds) dense in them.
+fn edge_payloads() -> Vec<Vec<u8>> {
+    let x = |n: usize| vec![b'x'; n];
+    let mut payloads = vec![
+        // IAC the last byte of a recv, its command the first of the next.
+        [x(49), vec![IAC, DO, 24], x(60)].concat(),
+        [x(48), vec![IAC, WILL, 1], x(60)].concat(),
+        // An escaped IAC cut in two, then a command cut after its verb.
+        [x(49), vec![IAC, IAC], x(48), vec![IAC, DONT, 3], x(10)].concat(),
+        // NUL and XON on both sides of each edge.
+        [
+            vec![0],
+            x(48),
+            vec![0, 0x11],
+            x(48),
+            vec![0x11, 0],
+            x(49),
+            vec![0x11],
+        ]
+        .concat(),
+        // A subnegotiation whose SB and SE straddle edges.
+        [x(49), vec![IAC, SB, 24], x(47), vec![IAC, SE], x(5)].concat(),
+        // Plain, ending in a partial recv.
+        x(157),
+        // Nothing plain at all.
+        vec![IAC; 120],
+    ];
+    let mut state: u32 = 0x2545_f491;
+    for len in [333usize, 1000, 2500] {
+        let payload = (0..len)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let alphabet = [
+                    b'a', b'b', b' ', b'#', b'\r', b'\n', 0, 0x11, IAC, DO, WILL, SB, SE, NOP, 24,
+                ];
+                let r = (state >> 16) as usize;
+                // Mostly text, so that plain runs of all lengths occur too.
+                if !r.is_multiple_of(3) {
+                    b'a' + (r % 26) as u8
+                } else {
+                    alphabet[r % alphabet.len()]
+                }
+            })
+            .collect();
+        payloads.push(payload);
+    }
+    payloads
+}
+
+/// A peer that sends `data` in one write and closes; the client once it all arrived (so
+/// that the recvs are CPython's 50-byte pieces of one socket read).
+fn arrived(data: &[u8]) -> (Telnet, Peer) {
+    let (tn, peer) = Peer::start(vec![data.to_vec()], false);
+    let deadline = Instant::now() + PATIENCE;
+    let mut probe = vec![0u8; data.len() + 1];
+    while tn.get_socket().unwrap().peek(&mut probe).unwrap() < data.len() {
+        assert!(Instant::now() < deadline);
+        thread::sleep(Duration::from_millis(1));
+    }
+    (tn, peer)
+}
+
+/// The debug messages without their `Telnet(host,port): ` prefix.
+fn message_lines(messages: &Mutex<String>) -> Vec<String> {
+    let messages = messages.lock().unwrap();
+    messages
+        .lines()
+        .map(|line| line.split_once("): ").unwrap().1.to_owned())
+        .collect()
+}
+
+#[test]
+fn every_recv_is_cooked_and_logged_as_cpython_does_at_the_50_byte_edges() {
+    for (case, payload) in edge_payloads().iter().enumerate() {
+        let mut model = CPython::default();
+        let mut want = Vec::new();
+        for recv in payload.chunks(50).chain([&[][..]]) {
+            want.extend_from_slice(&model.recv(recv));
+        }
+        let (mut tn, peer) = arrived(payload);
+        let messages = capture(&mut tn);
+        assert_eq!(tn.read_all().unwrap(), want, "case {case}");
+        assert_eq!(message_lines(&messages), model.messages, "case {case}");
+        assert_eq!(tn.read_sb_data(), model.sbdataq, "case {case}");
+        assert_eq!(peer.written(tn), model.written, "case {case}");
+    }
+}
+
+#[test]
+fn expect_matches_where_cpython_does_at_the_50_byte_edges() {
+    // `$` matches at the end of a recv: where the recvs end decides the match.
+    let patterns = [
+        Regex::new(r"[#>] $").unwrap(),
+        Regex::new(r"b\s*#").unwrap(),
+    ];
+    for (case, payload) in edge_payloads().iter().enumerate() {
+        let payload = [&payload[..], b"router# "].concat();
+        let mut model = CPython::default();
+        let mut cooked = Vec::new();
+        let mut want = None;
+        for recv in payload.chunks(50) {
+            cooked.extend_from_slice(&model.recv(recv));
+            // CPython searches the whole cooked queue after each recv, in pattern order.
+            let found = patterns
+                .iter()
+                .enumerate()
+                .find_map(|(index, p)| p.find(&cooked).map(|m| (index, m.range())));
+            if let Some((index, at)) = found {
+                let rest = cooked.split_off(at.end);
+                want = Some((index, cooked[at].to_vec(), cooked, rest));
+                break;
+            }
+        }
+        let (index, matched, text, mut rest) = want.unwrap();
+        let (mut tn, _peer) = arrived(&payload);
+        let messages = capture(&mut tn);
+        let got = tn.expect(&patterns, Some(PATIENCE)).unwrap();
+        assert_eq!(got, (Some(index), Some(matched), text), "case {case}");
+        // Exactly the recvs CPython made up to the match.
+        assert_eq!(message_lines(&messages), model.messages, "case {case}");
+        // And the rest as CPython reads it.
+        let recvs = model
+            .messages
+            .iter()
+            .filter(|m| m.starts_with("recv "))
+            .count();
+        for recv in payload.chunks(50).skip(recvs) {
+            rest.extend_from_slice(&model.recv(recv));
+        }
+        assert_eq!(tn.read_all().unwrap(), rest, "case {case}");
+    }
+}
+
+/// A peer that sends each of `parts` when told to (the first at once), closes when the
+/// sender is dropped, and returns what the client wrote.
+fn stepped_peer(parts: Vec<Vec<u8>>) -> (Telnet, mpsc::Sender<()>, JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (next, wait) = mpsc::channel::<()>();
+    let written = thread::spawn(move || {
+        let (mut sock, _) = listener.accept().unwrap();
+        sock.set_nodelay(true).unwrap();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 && wait.recv().is_err() {
+                break;
+            }
+            sock.write_all(part).unwrap();
+        }
+        let _ = wait.recv();
+        sock.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut written = Vec::new();
+        let _ = sock.read_to_end(&mut written);
+        written
+    });
+    let telnet = Telnet::open("127.0.0.1", port, Some(PATIENCE)).unwrap();
+    (telnet, next, written)
+}
+
+#[test]
+fn iac_sequences_cut_between_socket_reads() {
+    let (mut tn, next, written) = stepped_peer(vec![
+        [&[b'x'; 10][..], &[IAC]].concat(),
+        vec![DO, 24, b'y', b'y', b'y', IAC],
+        vec![IAC, b'z', IAC, WILL],
+        vec![1, 0, b'w', 0x11],
+    ]);
+    // Each part is read whole before the next is sent: every cut is a socket read's end.
+    assert_eq!(tn.read_some().unwrap(), [b'x'; 10]);
+    next.send(()).unwrap();
+    assert_eq!(tn.read_some().unwrap(), b"yyy");
+    next.send(()).unwrap();
+    assert_eq!(tn.read_some().unwrap(), [IAC, b'z']);
+    next.send(()).unwrap();
+    assert_eq!(tn.read_some().unwrap(), b"w");
+    drop(next);
+    assert_eq!(tn.read_all().unwrap(), b"");
+    tn.close();
+    assert_eq!(written.join().unwrap(), [IAC, WONT, 24, IAC, DONT, 1]);
+}
+
+#[test]
+fn a_subnegotiation_cut_between_socket_reads() {
+    let (mut tn, next, written) = stepped_peer(vec![
+        vec![b'a', IAC, SB],
+        vec![24, b'q', IAC],
+        vec![IAC, IAC],
+        vec![SE, b'b'],
+    ]);
+    let seen = collect(&mut tn, true);
+    assert_eq!(tn.read_some().unwrap(), b"a");
+    for _ in 0..2 {
+        next.send(()).unwrap();
+        // Nothing cooked before the data after SE: wait for each part, take it whole.
+        let deadline = Instant::now() + PATIENCE;
+        while !tn.sock_avail().unwrap() {
+            assert!(Instant::now() < deadline);
+            thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(tn.read_eager().unwrap(), b"");
+    }
+    assert!(seen.lock().unwrap().sb_seen.is_empty());
+    next.send(()).unwrap();
+    drop(next);
+    assert_eq!(tn.read_all().unwrap(), b"b");
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.seen, [SB, NOOPT, SE, NOOPT]);
+    assert_eq!(seen.sb_seen, [24, b'q', IAC]);
+    tn.close();
+    assert_eq!(written.join().unwrap(), b"");
+}
+
+#[test]
+fn the_option_callback_sees_the_cooked_queue_as_cpython_does() {
+    // The first recv is plain; the second holds data, a command, and more data. CPython
+    // calls the callback with the first recv's data in the cooked queue and the second's
+    // not yet there (its `buf[0]` is appended at the end of the processing).
+    let payload = [&[b'a'; 60][..], &[IAC, NOP], b"bbbbb"].concat();
+    let (mut tn, _peer) = arrived(&payload);
+    let saw = Arc::new(Mutex::new(Vec::new()));
+    let kept = Arc::clone(&saw);
+    tn.set_option_negotiation_callback(Some(Box::new(move |tn, cmd, opt| {
+        assert_eq!((cmd, opt), (NOP, NOOPT));
+        kept.lock().unwrap().push(tn.read_very_lazy().unwrap());
+        Ok(())
+    })));
+    assert_eq!(tn.read_all().unwrap(), b"aaaaaaaaaabbbbb");
+    assert_eq!(*saw.lock().unwrap(), [vec![b'a'; 50]]);
+}
