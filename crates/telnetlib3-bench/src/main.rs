@@ -1119,23 +1119,30 @@ impl ChildServer {
     /// CPU time of all the process's threads so far, in ns (each thread's
     /// `/proc/PID/task/TID/schedstat`: nanosecond resolution, unlike `stat`'s ticks).
     fn cpu_ns(&self) -> Result<u64> {
-        let mut total = 0;
-        for task in std::fs::read_dir(format!("/proc/{}/task", self.pid()?))? {
-            let Ok(stat) = std::fs::read_to_string(task?.path().join("schedstat")) else {
-                continue; // The thread ended meanwhile.
-            };
-            total += stat
-                .split_whitespace()
-                .next()
-                .and_then(|ns| ns.parse::<u64>().ok())
-                .context("unreadable schedstat")?;
-        }
-        Ok(total)
+        cpu_ns_of(&self.pid()?.to_string())
     }
 
     async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// CPU time of all the threads of process `pid` (`self` for this one) so far, in ns
+/// (each thread's `/proc/PID/task/TID/schedstat`: nanosecond resolution, unlike
+/// `stat`'s ticks). A thread that ended is no longer counted.
+pub(crate) fn cpu_ns_of(pid: &str) -> Result<u64> {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let Ok(stat) = std::fs::read_to_string(task?.path().join("schedstat")) else {
+            continue; // The thread ended meanwhile.
+        };
+        total += stat
+            .split_whitespace()
+            .next()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .context("unreadable schedstat")?;
+    }
+    Ok(total)
 }
 
 // ---------------------------------------------------------------- idle connections

@@ -13,7 +13,7 @@ use telnetlib3::record::RecordConfig;
 use telnetlib3::{ServerConfig, ServerMetrics};
 
 use super::{
-    ascii_block, bulk_once_ours, bulk_server_with, connection_batch, dump_block,
+    ascii_block, bulk_once_ours, bulk_server_with, connection_batch, cpu_ns_of, dump_block,
     local_server_config, mb_per_s, median_min_max, port_of, Bulk, ChildServer, Client, Direction,
     Pieces, Sizes, IN_FLIGHT,
 };
@@ -103,13 +103,17 @@ pub(crate) struct Compared {
     pub(crate) goals: bool,
 }
 
-/// Bulk s2c from our server to our client in this process, `pieces` as the shell writes.
+/// Bulk s2c from our server to our client in this process, `pieces` as the shell writes:
+/// the throughput as the client sees it, and the CPU time of the whole process (server,
+/// client and recorder threads) per byte, counted until the server has closed the
+/// connection (for a recorded one: once its file is written and closed), so that no
+/// run's recording spills into the next.
 async fn bulk(
-    name: &'static str,
+    names: [&'static str; 2],
     pieces: Pieces,
     sizes: Sizes,
     scratch: &Scratch,
-) -> Result<Compared> {
+) -> Result<[Compared; 2]> {
     let block = Arc::new(if pieces == Pieces::Blocks {
         ascii_block()
     } else {
@@ -128,29 +132,59 @@ async fn bulk(
         let config = config(flag.as_deref())?;
         servers.push(bulk_server_with(config, setup, Arc::clone(&block), total, false).await?);
     }
-    let mut samples: [Vec<f64>; 3] = Default::default();
+    let mut rate: [Vec<f64>; 3] = Default::default();
+    let mut cpu: [Vec<f64>; 3] = Default::default();
     // One transfer each to warm up, not counted.
     for server in &servers {
         bulk_once_ours(port_of(server), setup, &block, total.min(4 << 20)).await?;
+        closed(server).await?;
     }
     scratch.empty()?;
     for _ in 0..sizes.runs {
         for (i, server) in servers.iter().enumerate() {
+            let before = cpu_ns_of("self")?;
             let elapsed = bulk_once_ours(port_of(server), setup, &block, total).await?;
-            samples[i].push(mb_per_s(total, elapsed));
+            closed(server).await?;
+            let used = cpu_ns_of("self")? - before;
+            rate[i].push(mb_per_s(total, elapsed));
+            cpu[i].push(used as f64 / total as f64);
             scratch.empty()?;
         }
     }
     for server in servers {
         server.close();
     }
-    Ok(Compared {
-        name,
-        unit: "MB/s",
-        higher_is_better: true,
-        samples,
-        goals: true,
-    })
+    Ok([
+        Compared {
+            name: names[0],
+            unit: "MB/s",
+            higher_is_better: true,
+            samples: rate,
+            goals: true,
+        },
+        Compared {
+            name: names[1],
+            unit: "ns/B",
+            higher_is_better: false,
+            samples: cpu,
+            goals: false,
+        },
+    ])
+}
+
+/// Wait until `server` has no connection left (a recorded one ends once its file is
+/// closed).
+async fn closed(server: &telnetlib3::Server) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while server.connection_count() > 0 {
+        if std::time::Instant::now() > deadline {
+            return Err(anyhow!(
+                "the server kept its connection 60 s after the transfer"
+            ));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    Ok(())
 }
 
 /// Case 4's batches (50 in flight, the minimal client) against a child server of each
@@ -210,16 +244,27 @@ async fn connections(sizes: Sizes, scratch: &Scratch) -> Result<[Compared; 2]> {
 pub(crate) async fn run(sizes: Sizes) -> Result<()> {
     let scratch = Scratch::new()?;
     let mut results: Vec<Result<Compared, (&'static str, String)>> = Vec::new();
-    for (name, pieces) in [
-        ("18a s2c bulk ASCII, 64 KiB writes (case 1)", Pieces::Blocks),
-        ("18b s2c bulk dump lines, 84-byte writes", Pieces::Lines),
+    for (names, pieces) in [
+        (
+            [
+                "18a s2c bulk ASCII, 64 KiB writes (case 1)",
+                "18a' CPU per byte of 18a (server, client, recorder)",
+            ],
+            Pieces::Blocks,
+        ),
+        (
+            [
+                "18b s2c bulk dump lines, 84-byte writes",
+                "18b' CPU per byte of 18b (server, client, recorder)",
+            ],
+            Pieces::Lines,
+        ),
     ] {
-        eprintln!("running {name}");
-        results.push(
-            bulk(name, pieces, sizes, &scratch)
-                .await
-                .map_err(|error| (name, format!("{error:#}"))),
-        );
+        eprintln!("running {}", names[0]);
+        match bulk(names, pieces, sizes, &scratch).await {
+            Ok(compared) => results.extend(compared.into_iter().map(Ok)),
+            Err(error) => results.push(Err((names[0], format!("{error:#}")))),
+        }
     }
     eprintln!("running 18c/18d connections");
     match connections(sizes, &scratch).await {
