@@ -564,7 +564,7 @@ struct CPython {
 
 impl CPython {
     fn recv(&mut self, data: &[u8]) -> Vec<u8> {
-        self.messages.push(format!("recv {}", py_bytes(data)));
+        self.messages.push(format!("recv {data:?}"));
         let mut buf = [Vec::new(), Vec::new()];
         for &c in data {
             match self.iacseq.len() {
@@ -614,30 +614,30 @@ impl CPython {
     }
 }
 
-/// Python's `repr` of bytes, as in CPython's `recv` debug messages.
-fn py_bytes(bytes: &[u8]) -> String {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-        '"'
-    } else {
-        '\''
-    };
-    let mut out = format!("b{quote}");
-    for &b in bytes {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'\t' => out.push_str("\\t"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            _ if char::from(b) == quote => {
-                out.push('\\');
-                out.push(quote);
+/// The bytes of a Python bytes `repr` (`b'a\\r\\n'`, `b"it's"`, `b'\\xff'`), as CPython's
+/// `recv` debug messages show them.
+fn from_py_bytes(repr: &str) -> Vec<u8> {
+    let quoted = repr.strip_prefix('b').expect("a bytes repr");
+    let inner = &quoted[1..quoted.len() - 1];
+    let mut bytes = Vec::new();
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            bytes.push(u8::try_from(c).expect("ASCII"));
+            continue;
+        }
+        match chars.next().expect("an escape") {
+            't' => bytes.push(b'\t'),
+            'n' => bytes.push(b'\n'),
+            'r' => bytes.push(b'\r'),
+            'x' => {
+                let hex: String = chars.by_ref().take(2).collect();
+                bytes.push(u8::from_str_radix(&hex, 16).expect("two hex digits"));
             }
-            0x20..=0x7e => out.push(char::from(b)),
-            _ => out.push_str(&format!("\\x{b:02x}")),
+            other => bytes.push(u8::try_from(other).expect("ASCII")),
         }
     }
-    out.push(quote);
-    out
+    bytes
 }
 
 /// Payloads whose NUL, XON and IAC sequences sit at and across the 50-byte recv edges:
@@ -703,12 +703,19 @@ fn arrived(data: &[u8]) -> (Telnet, Peer) {
     (tn, peer)
 }
 
-/// The debug messages without their `Telnet(host,port): ` prefix.
+/// The debug messages without their `Telnet(host,port): ` prefix, a recv's bytes as
+/// Rust's `Debug` shows them (the model's form).
 fn message_lines(messages: &Mutex<String>) -> Vec<String> {
     let messages = messages.lock().unwrap();
     messages
         .lines()
-        .map(|line| line.split_once("): ").unwrap().1.to_owned())
+        .map(|line| {
+            let message = line.split_once("): ").unwrap().1;
+            match message.strip_prefix("recv ") {
+                Some(repr) => format!("recv {:?}", from_py_bytes(repr)),
+                None => message.to_owned(),
+            }
+        })
         .collect()
 }
 
