@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 use telnetlib3::record::RecordConfig;
@@ -140,10 +141,11 @@ async fn bulk(
         closed(server).await?;
     }
     scratch.empty()?;
+    let client = ClientApart::start(setup, Arc::clone(&block), total)?;
     for _ in 0..sizes.runs {
         for (i, server) in servers.iter().enumerate() {
             let before = cpu_ns_of("self")?;
-            let elapsed = bulk_once_ours(port_of(server), setup, &block, total).await?;
+            let elapsed = client.transfer(port_of(server)).await?;
             closed(server).await?;
             let used = cpu_ns_of("self")? - before;
             rate[i].push(mb_per_s(total, elapsed));
@@ -172,17 +174,54 @@ async fn bulk(
     ])
 }
 
+/// A thread of its own running [`bulk_once_ours`] on a runtime of its own: the client
+/// never shares a worker with the server's tasks (on the bench's runtime a transfer ran
+/// either at 1-2 GB/s or at 4-6 GB/s, as the two ends' tasks met on one worker or not,
+/// and the variants' medians fell on either side by chance). One thread for all the
+/// runs, so that its CPU time stays counted in `/proc/self/task`.
+struct ClientApart {
+    transfers: std::sync::mpsc::Sender<(u16, tokio::sync::oneshot::Sender<Result<Duration>>)>,
+}
+
+impl ClientApart {
+    fn start(setup: Bulk, block: Arc<Vec<u8>>, total: usize) -> Result<Self> {
+        let (transfers, queue) =
+            std::sync::mpsc::channel::<(u16, tokio::sync::oneshot::Sender<Result<Duration>>)>();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("bench-client".into())
+            .spawn(move || {
+                for (port, done) in queue {
+                    let outcome = runtime.block_on(bulk_once_ours(port, setup, &block, total));
+                    let _ = done.send(outcome);
+                }
+            })?;
+        Ok(Self { transfers })
+    }
+
+    /// One transfer from the server on `port`.
+    async fn transfer(&self, port: u16) -> Result<Duration> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.transfers
+            .send((port, done))
+            .map_err(|_| anyhow!("the client thread ended"))?;
+        result.await?
+    }
+}
+
 /// Wait until `server` has no connection left (a recorded one ends once its file is
 /// closed).
 async fn closed(server: &telnetlib3::Server) -> Result<()> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while server.connection_count() > 0 {
         if std::time::Instant::now() > deadline {
             return Err(anyhow!(
                 "the server kept its connection 60 s after the transfer"
             ));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     Ok(())
 }
