@@ -1127,22 +1127,42 @@ impl ChildServer {
     }
 }
 
-/// CPU time of all the threads of process `pid` (`self` for this one) so far, in ns
-/// (each thread's `/proc/PID/task/TID/schedstat`: nanosecond resolution, unlike
-/// `stat`'s ticks). A thread that ended is no longer counted.
-pub(crate) fn cpu_ns_of(pid: &str) -> Result<u64> {
-    let mut total = 0;
+/// CPU time of each thread of process `pid` (`self` for this one) so far, in ns, by
+/// thread id (each thread's `/proc/PID/task/TID/schedstat`: nanosecond resolution,
+/// unlike `stat`'s ticks). A thread that ended is no longer there.
+pub(crate) fn cpu_ns_by_thread(pid: &str) -> Result<std::collections::HashMap<String, u64>> {
+    let mut threads = std::collections::HashMap::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
-        let Ok(stat) = std::fs::read_to_string(task?.path().join("schedstat")) else {
+        let task = task?;
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
             continue; // The thread ended meanwhile.
         };
-        total += stat
+        let ns = stat
             .split_whitespace()
             .next()
             .and_then(|ns| ns.parse::<u64>().ok())
             .context("unreadable schedstat")?;
+        threads.insert(task.file_name().to_string_lossy().into_owned(), ns);
     }
-    Ok(total)
+    Ok(threads)
+}
+
+/// CPU time of all the threads of process `pid` so far, in ns.
+pub(crate) fn cpu_ns_of(pid: &str) -> Result<u64> {
+    Ok(cpu_ns_by_thread(pid)?.values().sum())
+}
+
+/// The CPU time process `pid`'s threads used between `before` and now
+/// ([`cpu_ns_by_thread`]): a thread that ended meanwhile leaves out only its own share,
+/// and takes nothing from the others'.
+pub(crate) fn cpu_ns_since(
+    pid: &str,
+    before: &std::collections::HashMap<String, u64>,
+) -> Result<u64> {
+    Ok(cpu_ns_by_thread(pid)?
+        .iter()
+        .map(|(thread, ns)| ns.saturating_sub(before.get(thread).copied().unwrap_or(0)))
+        .sum())
 }
 
 // ---------------------------------------------------------------- idle connections

@@ -14,9 +14,9 @@ use telnetlib3::record::RecordConfig;
 use telnetlib3::{ServerConfig, ServerMetrics};
 
 use super::{
-    ascii_block, bulk_once_ours, bulk_server_with, connection_batch, cpu_ns_of, dump_block,
-    local_server_config, mb_per_s, median_min_max, port_of, Bulk, ChildServer, Client, Direction,
-    Pieces, Sizes, IN_FLIGHT,
+    ascii_block, bulk_once_ours, bulk_server_with, connection_batch, cpu_ns_by_thread,
+    cpu_ns_since, dump_block, local_server_config, mb_per_s, median_min_max, port_of, Bulk,
+    ChildServer, Client, Direction, Pieces, Sizes, IN_FLIGHT,
 };
 
 /// The case names, for `--only`.
@@ -135,19 +135,19 @@ async fn bulk(
     }
     let mut rate: [Vec<f64>; 3] = Default::default();
     let mut cpu: [Vec<f64>; 3] = Default::default();
+    let client = ClientApart::start(setup, Arc::clone(&block), total)?;
     // One transfer each to warm up, not counted.
     for server in &servers {
-        bulk_once_ours(port_of(server), setup, &block, total.min(4 << 20)).await?;
+        client.transfer(port_of(server)).await?;
         closed(server).await?;
     }
     scratch.empty()?;
-    let client = ClientApart::start(setup, Arc::clone(&block), total)?;
     for _ in 0..sizes.runs {
         for (i, server) in servers.iter().enumerate() {
-            let before = cpu_ns_of("self")?;
+            let before = cpu_ns_by_thread("self")?;
             let elapsed = client.transfer(port_of(server)).await?;
             closed(server).await?;
-            let used = cpu_ns_of("self")? - before;
+            let used = cpu_ns_since("self", &before)?;
             rate[i].push(mb_per_s(total, elapsed));
             cpu[i].push(used as f64 / total as f64);
             scratch.empty()?;
@@ -423,7 +423,7 @@ fn writer_alone(scratch: &Scratch, sizes: Sizes) -> Result<String> {
         figures.push(format!(
             "{name}'s recording written by write(2) alone {median:.0} MB/s of session \
              data ({per_block:.0} us per 64 KiB; {:.2} bytes of file per byte)",
-            json.len() as f64 / total as f64
+            json.len() as f64 / (total / block.len() * block.len()) as f64
         ));
     }
     Ok(figures.join(", "))

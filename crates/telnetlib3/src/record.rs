@@ -377,7 +377,7 @@ fn floor_char_boundary(text: &str, index: usize) -> usize {
 /// one after another while they follow each other, and runs of backslashes and quotes
 /// eight at a time. (A byte-by-byte escape cost a
 /// recorded bulk transfer a fifth of its throughput; a copy call per escaped byte made
-/// the debug shell's lines of backslashes, where every other byte is one, 3 times slower
+/// the debug shell's `dump`, where every other line is 80 backslashes, 3 times slower
 /// than this.)
 fn push_json_string(out: &mut Vec<u8>, text: &str) {
     let bytes = text.as_bytes();
@@ -419,7 +419,7 @@ fn push_json_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
 }
 
-/// Eight bytes that are all `\\` or `"`, escaped (`\\\\` or `\\"` each), by word
+/// Eight bytes that are all `\` or `"`, escaped (`\\` or `\"` each), by word
 /// arithmetic (a byte-by-byte escape of a line of backslashes cost twice as much);
 /// `None` if any is another byte.
 fn escape_eight_self_escaping(eight: &[u8]) -> Option<[u8; 16]> {

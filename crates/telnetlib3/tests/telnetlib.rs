@@ -663,6 +663,8 @@ fn edge_payloads() -> Vec<Vec<u8>> {
         .concat(),
         // A subnegotiation whose SB and SE straddle edges.
         [x(49), vec![IAC, SB, 24], x(47), vec![IAC, SE], x(5)].concat(),
+        // A whole plain recv inside a subnegotiation: its data is the SB's.
+        [x(49), vec![IAC, SB, 24], x(100), vec![IAC, SE], x(5)].concat(),
         // Plain, ending in a partial recv.
         x(157),
         // Nothing plain at all.
