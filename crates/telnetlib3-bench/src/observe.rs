@@ -180,13 +180,15 @@ async fn bulk(
 /// and the variants' medians fell on either side by chance). One thread for all the
 /// runs, so that its CPU time stays counted in `/proc/self/task`.
 struct ClientApart {
-    transfers: std::sync::mpsc::Sender<(u16, tokio::sync::oneshot::Sender<Result<Duration>>)>,
+    transfers: std::sync::mpsc::Sender<Transfer>,
 }
+
+/// A transfer for [`ClientApart`]'s thread: the server's port, and where its time goes.
+type Transfer = (u16, tokio::sync::oneshot::Sender<Result<Duration>>);
 
 impl ClientApart {
     fn start(setup: Bulk, block: Arc<Vec<u8>>, total: usize) -> Result<Self> {
-        let (transfers, queue) =
-            std::sync::mpsc::channel::<(u16, tokio::sync::oneshot::Sender<Result<Duration>>)>();
+        let (transfers, queue) = std::sync::mpsc::channel::<Transfer>();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -400,9 +402,11 @@ fn writer_alone(scratch: &Scratch, sizes: Sizes) -> Result<String> {
         }
         // The anchor: the file system alone taking the same recording's bytes (made
         // once in memory), in the same 64 KiB writes; what any recorder must pay.
+        let events = total / block.len();
+        let recorded = events * block.len();
         let mut cast = Asciicast::new(Vec::new(), &header, &utf8, u64::MAX)?;
         let mut at = Duration::ZERO;
-        for _ in 0..total / block.len() {
+        for _ in 0..events {
             at += Duration::from_millis(20);
             cast.output(at, &block);
         }
@@ -415,7 +419,7 @@ fn writer_alone(scratch: &Scratch, sizes: Sizes) -> Result<String> {
                 file.write_all(piece)?;
             }
             drop(file);
-            samples.push(mb_per_s(total / block.len() * block.len(), start.elapsed()));
+            samples.push(mb_per_s(recorded, start.elapsed()));
             scratch.empty()?;
         }
         let (median, ..) = median_min_max(&samples);
@@ -423,7 +427,7 @@ fn writer_alone(scratch: &Scratch, sizes: Sizes) -> Result<String> {
         figures.push(format!(
             "{name}'s recording written by write(2) alone {median:.0} MB/s of session \
              data ({per_block:.0} us per 64 KiB; {:.2} bytes of file per byte)",
-            json.len() as f64 / (total / block.len() * block.len()) as f64
+            json.len() as f64 / recorded as f64
         ));
     }
     Ok(figures.join(", "))
